@@ -1,0 +1,173 @@
+//! Typed settings: every one has a default in code and an `ACCESS_*`
+//! environment override (and a command-line flag).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Default listen address: loopback, so a plain `cargo run` exposes nothing.
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
+/// Default database: an embedded SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://access-service.db?mode=rwc";
+/// Default invitation lifetime: 72 hours.
+pub const DEFAULT_INVITATION_TTL_SECS: u64 = 72 * 60 * 60;
+/// Default largest connection pool.
+pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 16;
+/// Default wait for a pooled connection.
+pub const DEFAULT_DB_ACQUIRE_TIMEOUT_MS: u64 = 3000;
+/// Default most checks in one BatchAuthorize.
+pub const DEFAULT_MAX_BATCH_CHECKS: usize = 100;
+/// Default per-request time limit.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
+/// Default process-wide concurrent requests.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1024;
+/// Default log filter.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// `access-service [serve|migrate]`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "access-service",
+    version,
+    about = "Who may do what in a multi-user email-marketing account, over gRPC"
+)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// The binary's subcommands.
+#[derive(Clone, Copy, Debug, Subcommand)]
+pub enum Command {
+    /// Serve the gRPC API (the default).
+    Serve,
+    /// Apply database migrations and seed the built-in roles, then exit.
+    Migrate,
+}
+
+/// Every setting of the service.
+#[derive(Clone, Args)]
+pub struct Config {
+    /// Address the gRPC server listens on (port 0 picks a free port).
+    #[arg(long, env = "ACCESS_LISTEN_ADDR", default_value = DEFAULT_LISTEN_ADDR)]
+    pub listen_addr: SocketAddr,
+    /// Database URL: mysql://user:pass@host:3306/db or sqlite://file.db?mode=rwc.
+    #[arg(long, env = "ACCESS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+    /// Largest database connection pool (MySQL; SQLite always uses one connection).
+    #[arg(long, env = "ACCESS_DB_MAX_CONNECTIONS", default_value_t = DEFAULT_DB_MAX_CONNECTIONS)]
+    pub db_max_connections: u32,
+    /// How long a request waits for a database connection before UNAVAILABLE, in milliseconds.
+    #[arg(long, env = "ACCESS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = DEFAULT_DB_ACQUIRE_TIMEOUT_MS)]
+    pub db_acquire_timeout_ms: u64,
+    /// Apply migrations at start-up (turn off when a deployment job migrates).
+    #[arg(long, env = "ACCESS_AUTO_MIGRATE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_migrate: bool,
+    /// How long an invitation token stays valid, in seconds.
+    #[arg(long, env = "ACCESS_INVITATION_TTL_SECS", default_value_t = DEFAULT_INVITATION_TTL_SECS)]
+    pub invitation_ttl_secs: u64,
+    /// Most checks one BatchAuthorize call may carry.
+    #[arg(long, env = "ACCESS_MAX_BATCH_CHECKS", default_value_t = DEFAULT_MAX_BATCH_CHECKS)]
+    pub max_batch_checks: usize,
+    /// Time limit of one request, in milliseconds (DEADLINE_EXCEEDED past it).
+    #[arg(long, env = "ACCESS_REQUEST_TIMEOUT_MS", default_value_t = DEFAULT_REQUEST_TIMEOUT_MS)]
+    pub request_timeout_ms: u64,
+    /// Requests served at once, process-wide; more are refused with UNAVAILABLE.
+    #[arg(long, env = "ACCESS_MAX_CONCURRENT_REQUESTS", default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS)]
+    pub max_concurrent_requests: usize,
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `access_service=debug`.
+    #[arg(long, env = "ACCESS_LOG", default_value = DEFAULT_LOG_FILTER)]
+    pub log_filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // Built from the same constants as the flags, without reading the
+        // environment: tests set their configuration explicitly.
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            db_max_connections: DEFAULT_DB_MAX_CONNECTIONS,
+            db_acquire_timeout_ms: DEFAULT_DB_ACQUIRE_TIMEOUT_MS,
+            auto_migrate: true,
+            invitation_ttl_secs: DEFAULT_INVITATION_TTL_SECS,
+            max_batch_checks: DEFAULT_MAX_BATCH_CHECKS,
+            request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            log_filter: DEFAULT_LOG_FILTER.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen_addr", &self.listen_addr)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
+            .field("auto_migrate", &self.auto_migrate)
+            .field("invitation_ttl_secs", &self.invitation_ttl_secs)
+            .field("max_batch_checks", &self.max_batch_checks)
+            .field("request_timeout_ms", &self.request_timeout_ms)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// The invitation lifetime.
+    pub fn invitation_ttl(&self) -> Duration {
+        Duration::from_secs(self.invitation_ttl_secs)
+    }
+
+    /// The per-request time limit.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// How long to wait for a pooled connection.
+    pub fn db_acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_acquire_timeout_ms)
+    }
+}
+
+/// The URL with any password replaced, safe to log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_come_from_code() {
+        let config = Config::default();
+        assert_eq!(config.listen_addr.to_string(), DEFAULT_LISTEN_ADDR);
+        assert_eq!(config.invitation_ttl(), Duration::from_secs(72 * 3600));
+        assert!(config.auto_migrate);
+    }
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            redact_url("mysql://app:s3cret@db:3306/access"),
+            "mysql://app:***@db:3306/access"
+        );
+        assert_eq!(redact_url("sqlite://x.db?mode=rwc"), "sqlite://x.db?mode=rwc");
+    }
+}

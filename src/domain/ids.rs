@@ -1,0 +1,242 @@
+//! Validated identifiers and strings, parsed once at the edge.
+
+use std::fmt;
+
+use crate::domain::error::{DomainError, FieldViolation};
+
+/// Longest id accepted, in bytes: ids are stored in 128-byte columns.
+pub const MAX_ID_LEN: usize = 128;
+
+fn parse_id(field: &str, raw: &str) -> Result<String, FieldViolation> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(FieldViolation::new(field, "must not be empty"));
+    }
+    if value.len() > MAX_ID_LEN {
+        return Err(FieldViolation::new(
+            field,
+            format!("must be at most {MAX_ID_LEN} bytes long"),
+        ));
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(FieldViolation::new(
+            field,
+            "must not contain spaces or control characters",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses a caller-supplied id; `field` names it in the error.
+            pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+                parse_id(field, raw).map(Self)
+            }
+
+            /// Wraps a value read back from the store, already validated on the way in.
+            pub fn from_trusted(value: String) -> Self {
+                Self(value)
+            }
+
+            /// The id as a string slice.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// An account (tenant) id: the platform's own or one we generated.
+    AccountId
+);
+string_id!(
+    /// A user id issued by the identity provider.
+    UserId
+);
+string_id!(
+    /// The id of a resource owned by another service (a list, a template...).
+    ResourceId
+);
+string_id!(
+    /// An invitation id.
+    InvitationId
+);
+
+impl AccountId {
+    /// A fresh id for an account created without one.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+}
+
+impl InvitationId {
+    /// A fresh invitation id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+}
+
+/// A canonical email address: trimmed and lower-cased, so the same address
+/// typed in another case is the same person.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Email(String);
+
+/// Longest email address accepted (RFC 5321 path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+
+impl Email {
+    /// Parses and canonicalises an address; `field` names it in the error.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+        let value = raw.trim().to_lowercase();
+        let bad = || FieldViolation::new(field, format!("'{}' is not a valid email address", raw.trim()));
+        if value.is_empty() {
+            return Err(FieldViolation::new(field, "must not be empty"));
+        }
+        if value.len() > MAX_EMAIL_LEN {
+            return Err(FieldViolation::new(
+                field,
+                format!("must be at most {MAX_EMAIL_LEN} characters long"),
+            ));
+        }
+        let (local, domain) = value.split_once('@').ok_or_else(bad)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..");
+        if local.is_empty()
+            || !domain_ok
+            || domain.contains('@')
+            || value.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(bad());
+        }
+        Ok(Self(value))
+    }
+
+    /// Wraps a value read back from the store.
+    pub fn from_trusted(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The canonical address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Longest display name or account name accepted.
+pub const MAX_NAME_LEN: usize = 200;
+
+/// Parses a human-readable name (account or person): trimmed, not empty.
+pub fn parse_name(field: &str, raw: &str) -> Result<String, FieldViolation> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(FieldViolation::new(field, "must not be empty"));
+    }
+    if value.chars().count() > MAX_NAME_LEN {
+        return Err(FieldViolation::new(
+            field,
+            format!("must be at most {MAX_NAME_LEN} characters long"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldViolation::new(field, "must not contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Longest free-text note accepted (invitation message, request note).
+pub const MAX_NOTE_LEN: usize = 2000;
+
+/// Parses an optional free-text note.
+pub fn parse_note(field: &str, raw: &str) -> Result<String, FieldViolation> {
+    let value = raw.trim();
+    if value.chars().count() > MAX_NOTE_LEN {
+        return Err(FieldViolation::new(
+            field,
+            format!("must be at most {MAX_NOTE_LEN} characters long"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Collects field violations so one response names every bad field at once.
+#[derive(Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// Keeps the value, or records why it was refused.
+    pub fn check<T>(&mut self, result: Result<T, FieldViolation>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(violation) => {
+                self.0.push(violation);
+                None
+            }
+        }
+    }
+
+    /// Records a violation found by other means.
+    pub fn push(&mut self, violation: FieldViolation) {
+        self.0.push(violation);
+    }
+
+    /// Ok when nothing was refused, else one InvalidArgument naming every field.
+    pub fn finish(self) -> Result<(), DomainError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::InvalidArgument(self.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_canonical_and_validated() {
+        let email = Email::parse("email", "  Ann.Lee@Example.COM ").unwrap();
+        assert_eq!(email.as_str(), "ann.lee@example.com");
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "ann@.com",
+        ] {
+            assert!(Email::parse("email", bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn ids_refuse_empty_long_and_spaced_values() {
+        assert!(UserId::parse("user_id", "auth0|abc-123").is_ok());
+        assert!(UserId::parse("user_id", "  ").is_err());
+        assert!(UserId::parse("user_id", "a b").is_err());
+        assert!(UserId::parse("user_id", &"x".repeat(MAX_ID_LEN + 1)).is_err());
+    }
+}

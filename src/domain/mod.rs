@@ -1,0 +1,13 @@
+//! The rules of the access domain. Nothing here knows about SeaORM, tonic or Redis.
+
+pub mod decision;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod page;
+pub mod permissions;
+pub mod ports;
+pub mod service;
+
+pub use error::{DomainError, DomainResult, FieldViolation};
+pub use service::AccessService;

@@ -1,0 +1,475 @@
+//! The permission catalogue and the built-in roles of DOMAIN.md: the single
+//! source the database is seeded from.
+
+use std::fmt;
+
+use crate::domain::error::FieldViolation;
+
+/// Every permission a check may name, with what it lets a person do.
+/// The position in this table is the permission's bit in a [`PermissionSet`].
+pub const CATALOGUE: &[(&str, &str)] = &[
+    ("account.view", "See the account"),
+    ("account.edit", "Change the account name and settings"),
+    ("account.security", "Require two-factor authentication"),
+    ("account.export", "Export the account"),
+    ("account.close", "Close the account"),
+    ("account.transfer", "Transfer ownership (owner only)"),
+    ("users.view", "See the user list and the activity log"),
+    ("users.invite", "Invite users, resend and cancel invitations"),
+    ("users.edit", "Change roles and scopes, decide access requests"),
+    ("users.remove", "Deactivate, reactivate and remove users"),
+    ("billing.view", "See the plan, invoices and deposits"),
+    ("billing.edit", "Change billing information"),
+    ("api_keys.manage", "Manage API keys"),
+    ("integrations.manage", "Manage integrations"),
+    ("monitoring.manage", "Manage real-time monitoring alerts"),
+    ("lists.view", "See lists"),
+    ("lists.edit", "Edit list settings"),
+    ("lists.import", "Import lists"),
+    ("lists.export", "Export lists"),
+    ("contacts.view", "See subscriber details"),
+    ("contacts.add", "Add subscribers"),
+    ("contacts.edit", "Edit and unsubscribe subscribers"),
+    ("contacts.delete", "Delete subscribers"),
+    ("segments.view", "See segments"),
+    ("segments.edit", "Edit segments"),
+    ("templates.view", "See templates"),
+    ("templates.edit", "Create templates and edit drafts"),
+    ("templates.delete", "Delete templates"),
+    ("templates.publish", "Publish templates to the gallery"),
+    ("templates.lock", "Lock and unlock template sections"),
+    ("templates.labels", "Create, edit and delete template labels"),
+    ("templates.share", "Share templates to child accounts"),
+    ("campaigns.view", "See campaigns"),
+    ("campaigns.edit", "Create and edit campaigns"),
+    ("campaigns.send", "Send campaigns"),
+    ("campaigns.pause", "Pause campaigns"),
+    ("campaigns.delete", "Delete campaigns"),
+    ("automations.view", "See automation workflows"),
+    ("automations.edit", "Edit automation workflows"),
+    ("transactional.view", "See transactional templates"),
+    ("transactional.edit", "Suggest changes to transactional templates"),
+    ("transactional.publish", "Publish transactional templates"),
+    ("reports.view", "See reports"),
+    ("reports.subscriber", "See subscriber-level reports"),
+    ("reports.export", "Export reports (XLS, PDF)"),
+    ("conversations.view", "See conversations"),
+    ("subaccounts.view", "See child accounts"),
+    ("subaccounts.manage", "Create child accounts"),
+    ("suppressions.view", "See suppression lists"),
+    ("suppressions.edit", "Edit suppression lists"),
+];
+
+/// One permission of the catalogue. Cheap to copy; only made by parsing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Permission(u8);
+
+impl Permission {
+    /// Looks a permission up by name; an unknown name is a field error, never a silent deny.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(FieldViolation::new(field, "must not be empty"));
+        }
+        Self::lookup(name).ok_or_else(|| {
+            FieldViolation::new(
+                field,
+                format!("'{name}' is not a known permission (e.g. 'campaigns.send', 'users.invite')"),
+            )
+        })
+    }
+
+    /// The permission with this exact name, if the catalogue has it.
+    pub fn lookup(name: &str) -> Option<Self> {
+        CATALOGUE
+            .iter()
+            .position(|(known, _)| *known == name)
+            .and_then(|index| u8::try_from(index).ok())
+            .map(Self)
+    }
+
+    /// The catalogue name, e.g. `campaigns.send`.
+    pub fn name(self) -> &'static str {
+        CATALOGUE[usize::from(self.0)].0
+    }
+
+    /// What the permission lets a person do.
+    pub fn description(self) -> &'static str {
+        CATALOGUE[usize::from(self.0)].1
+    }
+
+    /// Every permission, in catalogue order.
+    pub fn all() -> impl Iterator<Item = Self> {
+        (0..CATALOGUE.len()).filter_map(|index| u8::try_from(index).ok().map(Self))
+    }
+
+    /// The `area` of `area.action`.
+    pub fn area(self) -> &'static str {
+        self.name().split_once('.').map_or("", |(area, _)| area)
+    }
+
+    fn bit(self) -> u128 {
+        1u128 << self.0
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Permissions every role has implicitly.
+pub const IMPLICIT: &[&str] = &["account.view"];
+/// Permissions only the owner can hold; never in a custom role or a grant.
+pub const OWNER_ONLY: &[&str] = &["account.transfer"];
+/// Template permissions that a child account never has on a template shared
+/// from its parent (DOMAIN rule 5).
+pub const SHARED_TEMPLATE_READ_ONLY: &[&str] = &[
+    "templates.edit",
+    "templates.delete",
+    "templates.publish",
+    "templates.lock",
+    "templates.labels",
+    "templates.share",
+];
+
+/// A set of permissions as a bit set: membership tests on the Authorize hot path are one AND.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PermissionSet(u128);
+
+impl PermissionSet {
+    /// No permission at all.
+    pub const EMPTY: Self = Self(0);
+
+    /// Every permission of the catalogue.
+    pub fn all() -> Self {
+        Permission::all().collect()
+    }
+
+    /// Whether the set holds `permission`.
+    pub fn contains(self, permission: Permission) -> bool {
+        self.0 & permission.bit() != 0
+    }
+
+    /// Adds one permission.
+    pub fn insert(&mut self, permission: Permission) {
+        self.0 |= permission.bit();
+    }
+
+    /// Both sets together.
+    pub fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// The permissions of `self` that `other` lacks.
+    pub fn difference(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+
+    /// Whether every permission of `self` is in `other`.
+    pub fn is_subset(self, other: Self) -> bool {
+        self.difference(other).is_empty()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The permissions in catalogue order.
+    pub fn iter(self) -> impl Iterator<Item = Permission> {
+        Permission::all().filter(move |permission| self.contains(*permission))
+    }
+
+    /// The names in catalogue order.
+    pub fn names(self) -> Vec<&'static str> {
+        self.iter().map(Permission::name).collect()
+    }
+
+    /// Builds a set from catalogue names; names not in the catalogue are ignored,
+    /// which only matters for rows written by a newer version of the service.
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        names.into_iter().filter_map(Permission::lookup).collect()
+    }
+
+    /// The implicit permissions every role has.
+    pub fn implicit() -> Self {
+        Self::from_names(IMPLICIT.iter().copied())
+    }
+
+    /// Owner-only permissions.
+    pub fn owner_only() -> Self {
+        Self::from_names(OWNER_ONLY.iter().copied())
+    }
+}
+
+impl FromIterator<Permission> for PermissionSet {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        let mut set = Self::EMPTY;
+        for permission in iter {
+            set.insert(permission);
+        }
+        set
+    }
+}
+
+/// A built-in role: seeded, immutable, the same in every account.
+#[derive(Debug)]
+pub struct BuiltinRole {
+    /// The role name callers use, e.g. `list_manager`.
+    pub name: &'static str,
+    /// One line for role pickers.
+    pub description: &'static str,
+    /// Counts toward the account's limit on restricted roles (Mailjet's "accesses").
+    pub restricted: bool,
+    grants: Grants,
+}
+
+#[derive(Debug)]
+enum Grants {
+    /// Everything except these permissions.
+    AllBut(&'static [&'static str]),
+    /// Everything in these areas plus these single permissions, minus exclusions.
+    Pick {
+        areas: &'static [&'static str],
+        permissions: &'static [&'static str],
+    },
+}
+
+impl BuiltinRole {
+    /// The role's permissions, including the implicit ones.
+    pub fn permissions(&self) -> PermissionSet {
+        let granted: PermissionSet = match self.grants {
+            Grants::AllBut(excluded) => {
+                PermissionSet::all().difference(PermissionSet::from_names(excluded.iter().copied()))
+            }
+            Grants::Pick { areas, permissions } => Permission::all()
+                .filter(|p| areas.contains(&p.area()) || permissions.contains(&p.name()))
+                .collect(),
+        };
+        granted.union(PermissionSet::implicit())
+    }
+
+    /// Whether this is the owner role, which is never assigned except by transfer.
+    pub fn is_owner(&self) -> bool {
+        self.name == OWNER_ROLE
+    }
+}
+
+/// Name of the owner role.
+pub const OWNER_ROLE: &str = "owner";
+/// Name of the role an old owner gets after a transfer.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// The built-in roles of DOMAIN.md, in the order role pickers show them.
+pub const BUILTIN_ROLES: &[BuiltinRole] = &[
+    BuiltinRole {
+        name: OWNER_ROLE,
+        description: "Everything; exactly one per account",
+        restricted: false,
+        grants: Grants::AllBut(&[]),
+    },
+    BuiltinRole {
+        name: ADMIN_ROLE,
+        description: "Everything but transferring ownership (Mailchimp Admin)",
+        restricted: false,
+        grants: Grants::AllBut(&["account.transfer"]),
+    },
+    BuiltinRole {
+        name: "account_manager",
+        description: "Everything but transferring ownership and closing the account (Mailigen Account Manager)",
+        restricted: false,
+        grants: Grants::AllBut(&["account.transfer", "account.close"]),
+    },
+    BuiltinRole {
+        name: "manager",
+        description: "Create and send campaigns, import lists, view reports (Mailchimp Manager)",
+        restricted: false,
+        grants: Grants::Pick {
+            areas: &["segments"],
+            permissions: &[
+                "campaigns.view",
+                "campaigns.edit",
+                "campaigns.send",
+                "campaigns.pause",
+                "templates.view",
+                "templates.edit",
+                "lists.view",
+                "lists.import",
+                "contacts.view",
+                "contacts.add",
+                "contacts.edit",
+                "reports.view",
+                "reports.subscriber",
+                "automations.view",
+            ],
+        },
+    },
+    BuiltinRole {
+        name: "author",
+        description: "Create, edit and delete campaigns, templates and automations; view reports (Mailchimp Author)",
+        restricted: false,
+        grants: Grants::Pick {
+            areas: &["automations"],
+            permissions: &[
+                "campaigns.view",
+                "campaigns.edit",
+                "campaigns.delete",
+                "templates.view",
+                "templates.edit",
+                "templates.delete",
+                "reports.view",
+            ],
+        },
+    },
+    BuiltinRole {
+        name: "viewer",
+        description: "View reports and campaigns (Mailchimp Viewer)",
+        restricted: false,
+        grants: Grants::Pick {
+            areas: &[],
+            permissions: &["reports.view", "campaigns.view"],
+        },
+    },
+    BuiltinRole {
+        name: "power_user",
+        description: "The entire account except account sharing (Mailjet Manager)",
+        restricted: false,
+        grants: Grants::AllBut(&[
+            "users.view",
+            "users.invite",
+            "users.edit",
+            "users.remove",
+            "account.close",
+            "account.transfer",
+        ]),
+    },
+    BuiltinRole {
+        name: "accountant",
+        description: "Plan details, deposits and invoices (Mailjet Accountant)",
+        restricted: false,
+        grants: Grants::Pick {
+            areas: &["billing"],
+            permissions: &["account.view"],
+        },
+    },
+    BuiltinRole {
+        name: "developer",
+        description: "API keys, monitoring, transactional templates (Mailjet Developer)",
+        restricted: true,
+        grants: Grants::Pick {
+            areas: &["transactional"],
+            permissions: &["api_keys.manage", "monitoring.manage", "templates.lock"],
+        },
+    },
+    BuiltinRole {
+        name: "marketer",
+        description: "Lists, contacts, campaigns and automations; suggest transactional changes (Mailjet Marketer)",
+        restricted: true,
+        grants: Grants::Pick {
+            areas: &["lists", "contacts", "segments", "campaigns", "automations"],
+            permissions: &["transactional.view", "transactional.edit", "reports.view"],
+        },
+    },
+    BuiltinRole {
+        name: "designer",
+        description: "Templates only, without publishing (Mailjet Designer)",
+        restricted: true,
+        grants: Grants::Pick {
+            areas: &[],
+            permissions: &[
+                "templates.view",
+                "templates.edit",
+                "templates.lock",
+                "transactional.view",
+                "transactional.edit",
+            ],
+        },
+    },
+    BuiltinRole {
+        name: "list_manager",
+        description: "Lists, contacts and segments, usually scoped to chosen lists (Mailigen List Manager)",
+        restricted: false,
+        grants: Grants::Pick {
+            areas: &["lists", "contacts", "segments"],
+            permissions: &[],
+        },
+    },
+    BuiltinRole {
+        name: "collaborator",
+        description: "Campaigns and templates without sending (Mailigen Collaborator)",
+        restricted: false,
+        grants: Grants::Pick {
+            areas: &[],
+            permissions: &[
+                "campaigns.view",
+                "campaigns.edit",
+                "templates.view",
+                "templates.edit",
+                "templates.delete",
+                "reports.view",
+            ],
+        },
+    },
+    BuiltinRole {
+        name: "watcher",
+        description: "Reports with export, subscriber details, campaigns (Mailigen Watcher)",
+        restricted: false,
+        grants: Grants::Pick {
+            areas: &[],
+            permissions: &[
+                "reports.view",
+                "reports.export",
+                "contacts.view",
+                "campaigns.view",
+            ],
+        },
+    },
+];
+
+/// The built-in role with this name.
+pub fn builtin_role(name: &str) -> Option<&'static BuiltinRole> {
+    BUILTIN_ROLES.iter().find(|role| role.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_fits_the_bit_set_and_has_unique_names() {
+        assert!(CATALOGUE.len() <= 128);
+        let mut names: Vec<_> = CATALOGUE.iter().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CATALOGUE.len());
+    }
+
+    #[test]
+    fn every_name_a_role_mentions_is_in_the_catalogue() {
+        for role in BUILTIN_ROLES {
+            let (areas, names): (&[&str], &[&str]) = match role.grants {
+                Grants::AllBut(names) => (&[], names),
+                Grants::Pick { areas, permissions } => (areas, permissions),
+            };
+            for name in names {
+                assert!(Permission::lookup(name).is_some(), "{}: {name}", role.name);
+            }
+            for area in areas {
+                assert!(
+                    Permission::all().any(|p| p.area() == *area),
+                    "{}: {area}",
+                    role.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_permission_is_a_field_error() {
+        let err = Permission::parse("permission", "campaigns.launch").unwrap_err();
+        assert_eq!(err.field, "permission");
+        assert!(err.description.contains("campaigns.launch"));
+    }
+}

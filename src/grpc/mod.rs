@@ -1,0 +1,16 @@
+//! The gRPC edge: generated types, handlers, conversions and status mapping.
+
+pub mod convert;
+pub mod service;
+pub mod status;
+
+/// Code generated from `proto/access/v1/access.proto`.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod pb {
+    tonic::include_proto!("access.v1");
+
+    /// Encoded descriptors, served by reflection so grpcurl can describe the API.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("access_v1_descriptor");
+}
+
+pub use service::AccessApi;

@@ -1,0 +1,56 @@
+//! The one mapping from domain errors to gRPC statuses.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::domain::DomainError;
+
+/// `google.rpc.ErrorInfo.domain` of every error this service reports.
+pub const ERROR_DOMAIN: &str = "access.v1";
+
+fn with_reason(code: Code, reason: &str, message: String) -> Status {
+    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(code, message, details)
+}
+
+impl From<DomainError> for Status {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::InvalidArgument(violations) => {
+                let message = DomainError::InvalidArgument(violations.clone()).to_string();
+                let mut details = ErrorDetails::new();
+                for violation in violations {
+                    details.add_bad_request_violation(violation.field, violation.description);
+                }
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            DomainError::NotFound { kind, id } => {
+                let message = format!("{kind} '{id}' not found");
+                let details = ErrorDetails::with_resource_info(kind, id, "", message.clone());
+                Status::with_error_details(Code::NotFound, message, details)
+            }
+            DomainError::AlreadyExists { reason, message } => {
+                with_reason(Code::AlreadyExists, reason, message)
+            }
+            DomainError::FailedPrecondition { reason, message } => {
+                with_reason(Code::FailedPrecondition, reason, message)
+            }
+            DomainError::PermissionDenied { reason, message } => {
+                with_reason(Code::PermissionDenied, reason, message)
+            }
+            DomainError::ResourceExhausted { reason, message } => {
+                with_reason(Code::ResourceExhausted, reason, message)
+            }
+            DomainError::Unavailable(message) => Status::unavailable(message),
+            DomainError::Internal(cause) => {
+                // The cause may hold SQL or internals: log it, tell the client only that it happened.
+                tracing::error!(%cause, "internal error");
+                Status::internal(
+                    "internal error: it has been logged; retrying will not help until it is fixed",
+                )
+            }
+        }
+    }
+}

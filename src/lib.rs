@@ -1,0 +1,15 @@
+//! AccessService: decides who may do what in a multi-user email-marketing
+//! account, and manages the accounts, members, invitations and shared
+//! templates those decisions come from.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod grpc;
+pub mod storage;
+pub mod telemetry;
+
+pub use app::App;
+pub use config::Config;

@@ -1,0 +1,24 @@
+//! The `activity_log` table. Mirrors the migration; never leaves `storage`.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `activity_log`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "activity_log")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub account_id: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    #[sea_orm(column_type = "Text")]
+    pub details: String,
+    pub created_at: i64,
+}
+
+/// No relations are declared: joins are written out in the repository.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

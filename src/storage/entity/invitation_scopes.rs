@@ -1,0 +1,21 @@
+//! The `invitation_scopes` table. Mirrors the migration; never leaves `storage`.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `invitation_scopes`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "invitation_scopes")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub invitation_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub resource_type: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub resource_id: String,
+}
+
+/// No relations are declared: joins are written out in the repository.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

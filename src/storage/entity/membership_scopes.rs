@@ -1,0 +1,23 @@
+//! The `membership_scopes` table. Mirrors the migration; never leaves `storage`.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `membership_scopes`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "membership_scopes")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub account_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub resource_type: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub resource_id: String,
+}
+
+/// No relations are declared: joins are written out in the repository.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

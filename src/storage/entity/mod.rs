@@ -1,0 +1,15 @@
+//! SeaORM entities, one per table of the migration.
+
+pub mod accounts;
+pub mod activity_log;
+pub mod invitation_scopes;
+pub mod invitations;
+pub mod membership_grants;
+pub mod membership_scopes;
+pub mod memberships;
+pub mod permissions;
+pub mod role_permissions;
+pub mod roles;
+pub mod shared_template_children;
+pub mod shared_templates;
+pub mod users;
