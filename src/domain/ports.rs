@@ -88,6 +88,8 @@ pub trait Transaction: Reads {
     async fn lock_account(&self, id: &AccountId) -> DomainResult<Option<Account>>;
     /// Writes a new account (its owner membership is written separately).
     async fn insert_account(&self, account: &Account) -> DomainResult<()>;
+    /// Sets the account's two-factor policy.
+    async fn set_require_two_factor(&self, account: &AccountId, required: bool) -> DomainResult<()>;
     /// Writes a new user.
     async fn insert_person(&self, person: &Person, at: DateTime<Utc>) -> DomainResult<()>;
     /// Writes a membership with its scopes.

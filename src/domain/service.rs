@@ -455,6 +455,46 @@ impl AccessService {
             .ok_or_else(|| DomainError::not_found("account", id.as_str()))
     }
 
+    /// Turns the two-factor requirement on or off (DOMAIN rule 3).
+    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
+    pub async fn update_account_policy(
+        &self,
+        actor: &UserId,
+        account_id: &AccountId,
+        require_two_factor: bool,
+    ) -> DomainResult<Account> {
+        let now = Utc::now();
+        let tx = self.store.begin().await?;
+        let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
+        self.require(tx.as_ref(), actor, account_id, "account.security")
+            .await?;
+        tx.set_require_two_factor(account_id, require_two_factor).await?;
+        tx.append_activity(&activity(
+            account_id,
+            actor,
+            "account.policy",
+            account_id.as_str(),
+            json!({ "require_two_factor": require_two_factor }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        account.require_two_factor = require_two_factor;
+        Ok(account)
+    }
+
+    /// Locks an account for a change; refuses unknown and closed accounts.
+    async fn lock_open_account(&self, tx: &dyn Transaction, id: &AccountId) -> DomainResult<Account> {
+        let account = tx
+            .lock_account(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("account", id.as_str()))?;
+        if account.state == AccountState::Closed {
+            return Err(closed_error(id));
+        }
+        Ok(account)
+    }
+
     // === Invitations ===
 
     async fn resolve_role(reads: &dyn Reads, account: &AccountId, name: &str) -> DomainResult<Role> {
@@ -499,13 +539,7 @@ impl AccessService {
     pub async fn invite(&self, cmd: Invite) -> DomainResult<IssuedInvitation> {
         let now = Utc::now();
         let tx = self.store.begin().await?;
-        let account = tx
-            .lock_account(&cmd.account_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("account", cmd.account_id.as_str()))?;
-        if account.state == AccountState::Closed {
-            return Err(closed_error(&account.id));
-        }
+        let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         let actor = self
             .require(tx.as_ref(), &cmd.actor, &account.id, "users.invite")
             .await?;
@@ -744,13 +778,7 @@ impl AccessService {
     pub async fn share_template(&self, cmd: ShareTemplate) -> DomainResult<SharedTemplate> {
         let now = Utc::now();
         let tx = self.store.begin().await?;
-        let account = tx
-            .lock_account(&cmd.account_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("account", cmd.account_id.as_str()))?;
-        if account.state == AccountState::Closed {
-            return Err(closed_error(&account.id));
-        }
+        let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         if let Some(parent) = &account.parent_id {
             return Err(DomainError::precondition(
                 "SHARE_NOT_FROM_PARENT",
@@ -810,13 +838,7 @@ impl AccessService {
     pub async fn unshare_template(&self, cmd: UnshareTemplate) -> DomainResult<()> {
         let now = Utc::now();
         let tx = self.store.begin().await?;
-        let account = tx
-            .lock_account(&cmd.account_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("account", cmd.account_id.as_str()))?;
-        if account.state == AccountState::Closed {
-            return Err(closed_error(&account.id));
-        }
+        let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         self.require(tx.as_ref(), &cmd.actor, &account.id, "templates.share")
             .await?;
         if !tx.delete_shared_template(&account.id, &cmd.template_id).await? {

@@ -194,6 +194,15 @@ pub fn effective_query(
     ))
 }
 
+/// Parses the actor and account every account-level change names.
+pub fn actor_and_account(actor: &str, account: &str) -> Result<(UserId, AccountId), DomainError> {
+    let mut v = Violations::default();
+    let actor = v.check(UserId::parse("actor_user_id", actor));
+    let account = v.check(AccountId::parse("account_id", account));
+    v.finish()?;
+    Ok((present(actor)?, present(account)?))
+}
+
 /// Parses a required account id.
 pub fn account_id(raw: &str) -> Result<AccountId, DomainError> {
     Ok(AccountId::parse("account_id", raw)?)

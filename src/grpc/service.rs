@@ -51,6 +51,21 @@ impl AccessServiceRpc for AccessApi {
         }))
     }
 
+    async fn update_account_policy(
+        &self,
+        request: Request<pb::UpdateAccountPolicyRequest>,
+    ) -> Result<Response<pb::UpdateAccountPolicyResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, account_id) = convert::actor_and_account(&raw.actor_user_id, &raw.account_id)?;
+        let account = self
+            .service
+            .update_account_policy(&actor, &account_id, raw.require_two_factor)
+            .await?;
+        Ok(Response::new(pb::UpdateAccountPolicyResponse {
+            account: Some(account.into()),
+        }))
+    }
+
     async fn authorize(
         &self,
         request: Request<pb::AuthorizeRequest>,

@@ -691,6 +691,16 @@ impl Transaction for SeaTransaction {
         Ok(())
     }
 
+    async fn set_require_two_factor(&self, account: &AccountId, required: bool) -> DomainResult<()> {
+        let result = accounts::Entity::update_many()
+            .col_expr(accounts::Column::RequireTwoFactor, Expr::value(required))
+            .filter(accounts::Column::Id.eq(account.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(result.rows_affected, "update the account policy")
+    }
+
     async fn insert_person(&self, person: &Person, at: DateTime<Utc>) -> DomainResult<()> {
         users::Entity::insert(users::ActiveModel {
             id: Set(person.user_id.as_str().to_owned()),

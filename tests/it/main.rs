@@ -1,1 +1,6 @@
+//! The one integration-test binary: the real server on port 0, real SQLite
+//! and MySQL databases (one fresh database per test).
 
+mod helpers;
+
+mod authorize;
