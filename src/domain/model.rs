@@ -43,8 +43,43 @@ pub struct Account {
     pub owner: Person,
     /// Checks need a two-factor session.
     pub require_two_factor: bool,
+    /// Plan quotas.
+    pub limits: AccountLimits,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When it was closed.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Plan quotas (DOMAIN rule 14); None means unlimited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AccountLimits {
+    /// Most seats: active members plus pending invitations.
+    pub max_members: Option<u32>,
+    /// Most seats on restricted roles.
+    pub max_restricted_members: Option<u32>,
+}
+
+/// One seat in use: an active member or a pending invitation.
+#[derive(Clone, Debug)]
+pub struct Seat {
+    /// Who holds it.
+    pub email: Email,
+    /// On which role.
+    pub role: String,
+    /// Whether the role is restricted.
+    pub restricted: bool,
+}
+
+/// An account a user can switch to.
+#[derive(Clone, Debug)]
+pub struct AccountAccess {
+    /// The account.
+    pub account: Account,
+    /// The user's role there.
+    pub role: String,
+    /// Set when reached as owner of this parent.
+    pub via_parent: Option<AccountId>,
 }
 
 /// Kinds of resource that checks, scopes and shares name.
@@ -179,6 +214,8 @@ pub struct Role {
     pub id: String,
     /// The name callers use.
     pub name: String,
+    /// One line for role pickers.
+    pub description: String,
     /// Its permissions, implicit ones included.
     pub permissions: PermissionSet,
     /// Built-in (seeded, immutable).
@@ -217,6 +254,23 @@ pub struct AccountFacts {
     pub state: AccountState,
     /// Two-factor required.
     pub require_two_factor: bool,
+}
+
+/// A membership as stored, for changes to it.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    /// The member.
+    pub person: Person,
+    /// The role.
+    pub role: Role,
+    /// Active or deactivated.
+    pub status: MembershipStatus,
+    /// Whether this is the owner membership.
+    pub is_owner: bool,
+    /// Resource restrictions.
+    pub scopes: Scopes,
+    /// Extra grants on top of the role.
+    pub grants: PermissionSet,
 }
 
 /// A membership's effective grants.
@@ -311,6 +365,8 @@ pub enum InvitationState {
     Revoked,
     /// Pending past its expiry (never stored; derived).
     Expired,
+    /// Turned down by the invitee.
+    Declined,
 }
 
 impl InvitationState {
@@ -321,14 +377,21 @@ impl InvitationState {
             Self::Accepted => "accepted",
             Self::Revoked => "revoked",
             Self::Expired => "expired",
+            Self::Declined => "declined",
         }
     }
 
     /// Reads a storage name back.
     pub fn from_storage(name: &str) -> Option<Self> {
-        [Self::Pending, Self::Accepted, Self::Revoked, Self::Expired]
-            .into_iter()
-            .find(|s| s.as_str() == name)
+        [
+            Self::Pending,
+            Self::Accepted,
+            Self::Revoked,
+            Self::Expired,
+            Self::Declined,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
     }
 }
 
@@ -408,6 +471,8 @@ pub struct MemberRow {
     pub last_sign_in_at: Option<DateTime<Utc>>,
     /// For invitation rows.
     pub invitation_id: Option<InvitationId>,
+    /// Extra grants on top of the role.
+    pub grants: PermissionSet,
 }
 
 impl MemberRow {
@@ -455,4 +520,97 @@ pub struct ActivityEntry {
     pub details: serde_json::Value,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+/// Where an access request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessRequestState {
+    /// Waiting for a decision.
+    Pending,
+    /// Granted: the permission became an extra grant.
+    Approved,
+    /// Refused.
+    Rejected,
+}
+
+impl AccessRequestState {
+    /// Stable storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Reads a storage name back.
+    pub fn from_storage(name: &str) -> Option<Self> {
+        [Self::Pending, Self::Approved, Self::Rejected]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+/// A member's request for a permission they lack.
+#[derive(Clone, Debug)]
+pub struct AccessRequest {
+    /// Its id.
+    pub id: String,
+    /// Where.
+    pub account_id: AccountId,
+    /// Who asks.
+    pub user_id: UserId,
+    /// For what.
+    pub permission: Permission,
+    /// Why.
+    pub note: String,
+    /// Where it stands.
+    pub state: AccessRequestState,
+    /// Who decided.
+    pub decided_by: Option<UserId>,
+    /// When asked.
+    pub created_at: DateTime<Utc>,
+    /// When decided.
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// An activity-log entry as read back.
+#[derive(Clone, Debug)]
+pub struct ActivityRecord {
+    /// Increasing id (the page key).
+    pub id: i64,
+    /// The entry.
+    pub entry: StoredActivity,
+}
+
+/// The stored fields of an activity entry.
+#[derive(Clone, Debug)]
+pub struct StoredActivity {
+    /// Where.
+    pub account_id: AccountId,
+    /// Who.
+    pub actor: UserId,
+    /// What.
+    pub action: String,
+    /// To what.
+    pub target: String,
+    /// Details as JSON text.
+    pub details: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Filters of an activity listing.
+#[derive(Clone, Debug, Default)]
+pub struct ActivityFilter {
+    /// Only this actor.
+    pub actor: Option<UserId>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Not before.
+    pub start: Option<DateTime<Utc>>,
+    /// Before.
+    pub end: Option<DateTime<Utc>>,
+    /// Only entries older than this id (the page token).
+    pub before_id: Option<i64>,
 }

@@ -57,10 +57,15 @@ impl PageRequest {
         }
     }
 
-    /// Cuts one page out of rows sorted by `key`, and the token for the next one.
+    /// Sorts rows by `key` and cuts one page out of them, with the token for
+    /// the next one. Sorting here keeps pages consistent whatever order
+    /// (database collation included) the rows arrived in.
     pub fn apply<T>(&self, rows: Vec<T>, key: impl Fn(&T) -> String) -> (Vec<T>, String) {
-        let mut page: Vec<T> = rows
+        let mut keyed: Vec<(String, T)> = rows.into_iter().map(|row| (key(&row), row)).collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut page: Vec<T> = keyed
             .into_iter()
+            .map(|(_, row)| row)
             .filter(|row| self.after.as_ref().is_none_or(|after| key(row) > *after))
             .take(self.size + 1)
             .collect();

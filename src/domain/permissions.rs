@@ -162,6 +162,11 @@ impl PermissionSet {
         Self(self.0 | other.0)
     }
 
+    /// The permissions in both sets.
+    pub fn intersection(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
+
     /// The permissions of `self` that `other` lacks.
     pub fn difference(self, other: Self) -> Self {
         Self(self.0 & !other.0)

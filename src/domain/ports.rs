@@ -6,9 +6,11 @@ use chrono::{DateTime, Utc};
 use crate::domain::error::DomainResult;
 use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
 use crate::domain::model::{
-    AccessFacts, Account, ActivityEntry, Invitation, MemberRow, MembershipStatus, Person, Role, Scopes,
-    SharedTemplate,
+    AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, ActivityEntry,
+    ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership, MembershipStatus,
+    Person, Role, Scopes, Seat, SharedTemplate,
 };
+use crate::domain::permissions::{Permission, PermissionSet};
 
 /// Reads, available both on the store and inside a transaction (where they
 /// see the transaction's own writes and locks).
@@ -27,6 +29,10 @@ pub trait Reads: Send + Sync {
     ) -> DomainResult<bool>;
     /// A built-in role, or a custom role of `account`, by name.
     async fn role_by_name(&self, account: &AccountId, name: &str) -> DomainResult<Option<Role>>;
+    /// The built-in roles, then the account's custom roles, by name.
+    async fn roles(&self, account: &AccountId) -> DomainResult<Vec<Role>>;
+    /// Emails of the members and pending invitees on a role.
+    async fn role_users(&self, role_id: &str) -> DomainResult<Vec<Email>>;
     /// A user by id.
     async fn person(&self, id: &UserId) -> DomainResult<Option<Person>>;
     /// A user by canonical email.
@@ -37,21 +43,42 @@ pub trait Reads: Send + Sync {
         account: &AccountId,
         user: &UserId,
     ) -> DomainResult<Option<MembershipStatus>>;
+    /// A membership with its role, scopes and grants.
+    async fn membership(&self, account: &AccountId, user: &UserId) -> DomainResult<Option<Membership>>;
     /// Every member and every pending invitation of an account, unsorted;
     /// invitations past their expiry at `now` are marked expired.
     async fn member_rows(&self, account: &AccountId, now: DateTime<Utc>) -> DomainResult<Vec<MemberRow>>;
+    /// Seats in use: active members and pending (even expired) invitations.
+    async fn seats(&self, account: &AccountId) -> DomainResult<Vec<Seat>>;
     /// The pending (possibly expired) invitation of `email` to `account`.
     async fn pending_invitation(
         &self,
         account: &AccountId,
         email: &Email,
     ) -> DomainResult<Option<Invitation>>;
-    /// The invitation whose token hashes to `token_hash`.
-    async fn invitation_by_token_hash(&self, token_hash: &str) -> DomainResult<Option<Invitation>>;
+    /// One invitation by id.
+    async fn invitation(&self, id: &InvitationId) -> DomainResult<Option<Invitation>>;
+    /// Every invitation whose token hashes to `token_hash` (one per account invited together).
+    async fn invitations_by_token_hash(&self, token_hash: &str) -> DomainResult<Vec<Invitation>>;
+    /// An account's invitations, newest first.
+    async fn invitations(&self, account: &AccountId) -> DomainResult<Vec<Invitation>>;
     /// The child accounts of a parent.
     async fn child_account_ids(&self, parent: &AccountId) -> DomainResult<Vec<AccountId>>;
     /// Templates a parent shares, ordered by template id.
     async fn shared_templates_from(&self, parent: &AccountId) -> DomainResult<Vec<SharedTemplate>>;
+    /// Accounts where the user has an active membership or owns the parent.
+    async fn accounts_of(&self, user: &UserId) -> DomainResult<Vec<AccountAccess>>;
+    /// One access request.
+    async fn access_request(&self, id: &str) -> DomainResult<Option<AccessRequest>>;
+    /// An account's access requests, newest first.
+    async fn access_requests(&self, account: &AccountId) -> DomainResult<Vec<AccessRequest>>;
+    /// Activity entries, newest first, at most `limit`.
+    async fn activity(
+        &self,
+        account: &AccountId,
+        filter: &ActivityFilter,
+        limit: usize,
+    ) -> DomainResult<Vec<ActivityRecord>>;
 }
 
 /// The store: reads, and transactions for writes.
@@ -80,6 +107,19 @@ pub struct NewMembership {
     pub joined_at: DateTime<Utc>,
 }
 
+/// A change to a membership; None leaves a part as it is.
+#[derive(Clone, Debug, Default)]
+pub struct MembershipChange {
+    /// New role id.
+    pub role_id: Option<String>,
+    /// New scopes.
+    pub scopes: Option<Scopes>,
+    /// New extra grants.
+    pub grants: Option<PermissionSet>,
+    /// New status.
+    pub status: Option<MembershipStatus>,
+}
+
 /// One unit of work: every write of a use case and its activity entry commit together.
 #[async_trait]
 pub trait Transaction: Reads {
@@ -90,10 +130,36 @@ pub trait Transaction: Reads {
     async fn insert_account(&self, account: &Account) -> DomainResult<()>;
     /// Sets the account's two-factor policy.
     async fn set_require_two_factor(&self, account: &AccountId, required: bool) -> DomainResult<()>;
+    /// Sets the account's quotas.
+    async fn set_limits(&self, account: &AccountId, limits: AccountLimits) -> DomainResult<()>;
+    /// Marks the account closed.
+    async fn close_account(&self, account: &AccountId, at: DateTime<Utc>) -> DomainResult<()>;
     /// Writes a new user.
     async fn insert_person(&self, person: &Person, at: DateTime<Utc>) -> DomainResult<()>;
     /// Writes a membership with its scopes.
     async fn insert_membership(&self, membership: &NewMembership) -> DomainResult<()>;
+    /// Changes a membership.
+    async fn update_membership(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        change: &MembershipChange,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()>;
+    /// Deletes a membership with its scopes and grants.
+    async fn delete_membership(&self, account: &AccountId, user: &UserId) -> DomainResult<()>;
+    /// Moves the owner slot from `from` to `to`; `from` becomes `admin_role_id`.
+    async fn move_ownership(
+        &self,
+        account: &AccountId,
+        from: &UserId,
+        to: &UserId,
+        admin_role_id: &str,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()>;
+    /// Records a sign-in.
+    async fn record_sign_in(&self, account: &AccountId, user: &UserId, at: DateTime<Utc>)
+    -> DomainResult<()>;
     /// Writes a new pending invitation.
     async fn insert_invitation(
         &self,
@@ -109,13 +175,41 @@ pub trait Transaction: Reads {
         expires_at: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> DomainResult<()>;
-    /// Marks a pending invitation accepted by `user`.
-    async fn accept_invitation(
+    /// Changes the role and scopes a pending invitation offers.
+    async fn update_invitation(
         &self,
         id: &InvitationId,
-        user: &UserId,
+        role_id: &str,
+        scopes: &Scopes,
         at: DateTime<Utc>,
     ) -> DomainResult<()>;
+    /// Ends a pending invitation: accepted (by `user`), revoked or declined.
+    async fn finish_invitation(
+        &self,
+        id: &InvitationId,
+        state: InvitationState,
+        user: Option<&UserId>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()>;
+    /// Writes a custom role with its permissions.
+    async fn insert_role(&self, account: &AccountId, role: &Role, at: DateTime<Utc>) -> DomainResult<()>;
+    /// Replaces a custom role's description and permissions.
+    async fn update_role(&self, role: &Role) -> DomainResult<()>;
+    /// Deletes a custom role.
+    async fn delete_role(&self, role_id: &str) -> DomainResult<()>;
+    /// Writes a new access request.
+    async fn insert_access_request(&self, request: &AccessRequest) -> DomainResult<()>;
+    /// Records the decision on a pending access request.
+    async fn decide_access_request(
+        &self,
+        id: &str,
+        state: AccessRequestState,
+        by: &UserId,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()>;
+    /// Adds one extra grant to a membership (no-op when present).
+    async fn add_grant(&self, account: &AccountId, user: &UserId, permission: Permission)
+    -> DomainResult<()>;
     /// Creates or replaces the sharing of one template.
     async fn save_shared_template(&self, shared: &SharedTemplate) -> DomainResult<()>;
     /// Removes the sharing of one template; false when it was not shared.

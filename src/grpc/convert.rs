@@ -5,15 +5,20 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
-use crate::domain::ids::{AccountId, Email, ResourceId, UserId, Violations, parse_name, parse_note};
+use crate::domain::ids::{
+    AccountId, Email, InvitationId, ResourceId, UserId, Violations, parse_name, parse_note,
+};
 use crate::domain::model::{
-    Account, AccountState, Check, Decision, EffectivePermissions, Invitation, InvitationState, MemberRow,
-    MemberRowStatus, Person, Reason, Resource, ResourceType, Scopes, SharedTemplate,
+    AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountState, ActivityFilter,
+    ActivityRecord, Check, Decision, EffectivePermissions, Invitation, InvitationState, MemberRow,
+    MemberRowStatus, Person, Reason, Resource, ResourceType, Role, Scopes, SharedTemplate,
 };
 use crate::domain::page::PageRequest;
-use crate::domain::permissions::Permission;
+use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::service::{
-    AcceptInvitation, CreateAccount, Invite, ListSharedTemplates, ListUsers, ShareTemplate, UnshareTemplate,
+    AcceptInvitation, CreateAccount, CreateRole, Invite, InviteTarget, ListAccessRequests, ListAccounts,
+    ListActivity, ListInvitations, ListSharedTemplates, ListUsers, RequestAccess, ShareTemplate,
+    UnshareTemplate, UpdateInvitation, UpdateMember, UpdateRole,
 };
 use crate::grpc::pb;
 
@@ -203,6 +208,409 @@ pub fn actor_and_account(actor: &str, account: &str) -> Result<(UserId, AccountI
     Ok((present(actor)?, present(account)?))
 }
 
+/// Parses an actor, an account and the member acted on.
+pub fn member_target(
+    actor: &str,
+    account: &str,
+    user: &str,
+) -> Result<(UserId, AccountId, UserId), DomainError> {
+    let mut v = Violations::default();
+    let actor = v.check(UserId::parse("actor_user_id", actor));
+    let account = v.check(AccountId::parse("account_id", account));
+    let user = v.check(UserId::parse("user_id", user));
+    v.finish()?;
+    Ok((present(actor)?, present(account)?, present(user)?))
+}
+
+/// Parses a (user, account) pair named `user_id` and `account_id`.
+pub fn user_and_account(user: &str, account: &str) -> Result<(UserId, AccountId), DomainError> {
+    let mut v = Violations::default();
+    let user = v.check(UserId::parse("user_id", user));
+    let account = v.check(AccountId::parse("account_id", account));
+    v.finish()?;
+    Ok((present(user)?, present(account)?))
+}
+
+/// Parses an actor and an invitation id.
+pub fn invitation_target(actor: &str, invitation: &str) -> Result<(UserId, InvitationId), DomainError> {
+    let mut v = Violations::default();
+    let actor = v.check(UserId::parse("actor_user_id", actor));
+    let invitation = v.check(InvitationId::parse("invitation_id", invitation));
+    v.finish()?;
+    Ok((present(actor)?, present(invitation)?))
+}
+
+/// Renames a field in an InvalidArgument (when a shared parser named it generically).
+pub fn rename_field(err: DomainError, from: &str, to: &str) -> DomainError {
+    match err {
+        DomainError::InvalidArgument(violations) => DomainError::InvalidArgument(
+            violations
+                .into_iter()
+                .map(|mut v| {
+                    if v.field == from {
+                        to.clone_into(&mut v.field);
+                    }
+                    v
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Parses a non-empty token.
+pub fn token(raw: &str) -> Result<String, DomainError> {
+    let token = raw.trim();
+    if token.is_empty() {
+        return Err(DomainError::invalid(
+            "token",
+            "must not be empty: pass the token from the invitation link",
+        ));
+    }
+    Ok(token.to_owned())
+}
+
+/// Longest role name.
+const MAX_ROLE_NAME: usize = 64;
+
+fn role_name(field: &str, raw: &str) -> Result<String, FieldViolation> {
+    let name = parse_name(field, raw)?;
+    if name.chars().count() > MAX_ROLE_NAME {
+        return Err(FieldViolation::new(
+            field,
+            format!("must be at most {MAX_ROLE_NAME} characters long"),
+        ));
+    }
+    Ok(name)
+}
+
+/// Parses an actor, an account and a role name.
+pub fn role_target(
+    actor: &str,
+    account: &str,
+    name: &str,
+) -> Result<(UserId, AccountId, String), DomainError> {
+    let mut v = Violations::default();
+    let actor = v.check(UserId::parse("actor_user_id", actor));
+    let account = v.check(AccountId::parse("account_id", account));
+    let name = v.check(role_name("name", name));
+    v.finish()?;
+    Ok((present(actor)?, present(account)?, present(name)?))
+}
+
+fn permission_set(v: &mut Violations, field: &str, raw: &[String]) -> Option<PermissionSet> {
+    let mut set = PermissionSet::EMPTY;
+    let mut ok = true;
+    for (i, name) in raw.iter().enumerate() {
+        match v.check(Permission::parse(&format!("{field}[{i}]"), name)) {
+            Some(permission) => set.insert(permission),
+            None => ok = false,
+        }
+    }
+    ok.then_some(set)
+}
+
+fn limit(v: &mut Violations, field: &str, raw: Option<i32>) -> Option<Option<u32>> {
+    match raw {
+        None => Some(None),
+        Some(n) => match u32::try_from(n) {
+            Ok(n) => Some(Some(n)),
+            Err(_) => {
+                v.push(FieldViolation::new(
+                    field,
+                    format!("must be 0 or more (or unset for no limit), got {n}"),
+                ));
+                None
+            }
+        },
+    }
+}
+
+/// Parses SetAccountLimits.
+pub fn account_limits(
+    raw: &pb::SetAccountLimitsRequest,
+) -> Result<(UserId, AccountId, AccountLimits), DomainError> {
+    let mut v = Violations::default();
+    let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
+    let account = v.check(AccountId::parse("account_id", &raw.account_id));
+    let max_members = limit(&mut v, "max_members", raw.max_members);
+    let max_restricted_members = limit(&mut v, "max_restricted_members", raw.max_restricted_members);
+    v.finish()?;
+    Ok((
+        present(actor)?,
+        present(account)?,
+        AccountLimits {
+            max_members: present(max_members)?,
+            max_restricted_members: present(max_restricted_members)?,
+        },
+    ))
+}
+
+/// Parses a required access-request id.
+pub fn access_request_target(actor: &str, id: &str) -> Result<(UserId, String), DomainError> {
+    let mut v = Violations::default();
+    let actor = v.check(UserId::parse("actor_user_id", actor));
+    let id = v.check(InvitationId::parse("access_request_id", id));
+    v.finish()?;
+    Ok((present(actor)?, present(id)?.as_str().to_owned()))
+}
+
+impl TryFrom<pb::ListAccountsRequest> for ListAccounts {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::ListAccountsRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let user_id = v.check(UserId::parse("user_id", &raw.user_id));
+        let page = page(&mut v, raw.page_size, &raw.page_token);
+        v.finish()?;
+        Ok(Self {
+            user_id: present(user_id)?,
+            page: present(page)?,
+        })
+    }
+}
+
+impl TryFrom<pb::UpdateInvitationRequest> for UpdateInvitation {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::UpdateInvitationRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
+        let invitation_id = v.check(InvitationId::parse("invitation_id", &raw.invitation_id));
+        let role = optional_id(&mut v, "role", &raw.role, role_name);
+        let scopes = match &raw.scopes {
+            Some(list) => scopes(&mut v, "scopes.scopes", &list.scopes).map(Some),
+            None => Some(None),
+        };
+        if raw.role.trim().is_empty() && raw.scopes.is_none() {
+            v.push(FieldViolation::new(
+                "role",
+                "name a new role or new scopes: there is nothing to change",
+            ));
+        }
+        v.finish()?;
+        Ok(Self {
+            actor: present(actor)?,
+            invitation_id: present(invitation_id)?,
+            role,
+            scopes: present(scopes)?,
+        })
+    }
+}
+
+fn invitation_state_filter(raw: i32) -> Result<Option<InvitationState>, FieldViolation> {
+    match pb::InvitationState::try_from(raw) {
+        Ok(pb::InvitationState::Unspecified) => Ok(None),
+        Ok(pb::InvitationState::Pending) => Ok(Some(InvitationState::Pending)),
+        Ok(pb::InvitationState::Accepted) => Ok(Some(InvitationState::Accepted)),
+        Ok(pb::InvitationState::Revoked) => Ok(Some(InvitationState::Revoked)),
+        Ok(pb::InvitationState::Expired) => Ok(Some(InvitationState::Expired)),
+        Ok(pb::InvitationState::Declined) => Ok(Some(InvitationState::Declined)),
+        Err(_) => Err(FieldViolation::new(
+            "state",
+            format!("{raw} is not an InvitationState value"),
+        )),
+    }
+}
+
+impl TryFrom<pb::ListInvitationsRequest> for ListInvitations {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::ListInvitationsRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
+        let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        let state = v.check(invitation_state_filter(raw.state));
+        let page = page(&mut v, raw.page_size, &raw.page_token);
+        v.finish()?;
+        Ok(Self {
+            actor: present(actor)?,
+            account_id: present(account_id)?,
+            state: present(state)?,
+            page: present(page)?,
+        })
+    }
+}
+
+impl TryFrom<pb::UpdateMemberRequest> for UpdateMember {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::UpdateMemberRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
+        let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        let user_id = v.check(UserId::parse("user_id", &raw.user_id));
+        let role = optional_id(&mut v, "role", &raw.role, role_name);
+        let scopes = match &raw.scopes {
+            Some(list) => scopes(&mut v, "scopes.scopes", &list.scopes).map(Some),
+            None => Some(None),
+        };
+        let grants = match &raw.extra_permissions {
+            Some(list) => {
+                permission_set(&mut v, "extra_permissions.permissions", &list.permissions).map(Some)
+            }
+            None => Some(None),
+        };
+        if raw.role.trim().is_empty() && raw.scopes.is_none() && raw.extra_permissions.is_none() {
+            v.push(FieldViolation::new(
+                "role",
+                "name a new role, scopes or extra permissions: there is nothing to change",
+            ));
+        }
+        v.finish()?;
+        Ok(Self {
+            actor: present(actor)?,
+            account_id: present(account_id)?,
+            user_id: present(user_id)?,
+            role,
+            scopes: present(scopes)?,
+            grants: present(grants)?,
+        })
+    }
+}
+
+impl TryFrom<pb::CreateRoleRequest> for CreateRole {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::CreateRoleRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
+        let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        let name = v.check(role_name("name", &raw.name));
+        let description = v.check(parse_note("description", &raw.description));
+        let permissions = permission_set(&mut v, "permissions", &raw.permissions);
+        v.finish()?;
+        Ok(Self {
+            actor: present(actor)?,
+            account_id: present(account_id)?,
+            name: present(name)?,
+            description: present(description)?,
+            permissions: present(permissions)?,
+        })
+    }
+}
+
+impl TryFrom<pb::UpdateRoleRequest> for UpdateRole {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::UpdateRoleRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
+        let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        let name = v.check(role_name("name", &raw.name));
+        let description = optional_id(&mut v, "description", &raw.description, parse_note);
+        let permissions = match &raw.permissions {
+            Some(list) => permission_set(&mut v, "permissions.permissions", &list.permissions).map(Some),
+            None => Some(None),
+        };
+        v.finish()?;
+        Ok(Self {
+            actor: present(actor)?,
+            account_id: present(account_id)?,
+            name: present(name)?,
+            description,
+            permissions: present(permissions)?,
+        })
+    }
+}
+
+impl TryFrom<pb::RequestAccessRequest> for RequestAccess {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::RequestAccessRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let user_id = v.check(UserId::parse("user_id", &raw.user_id));
+        let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        let permission = v.check(Permission::parse("permission", &raw.permission));
+        let note = v.check(parse_note("note", &raw.note));
+        v.finish()?;
+        Ok(Self {
+            user_id: present(user_id)?,
+            account_id: present(account_id)?,
+            permission: present(permission)?,
+            note: present(note)?,
+        })
+    }
+}
+
+fn access_request_state_filter(raw: i32) -> Result<Option<AccessRequestState>, FieldViolation> {
+    match pb::AccessRequestState::try_from(raw) {
+        Ok(pb::AccessRequestState::Unspecified) => Ok(None),
+        Ok(pb::AccessRequestState::Pending) => Ok(Some(AccessRequestState::Pending)),
+        Ok(pb::AccessRequestState::Approved) => Ok(Some(AccessRequestState::Approved)),
+        Ok(pb::AccessRequestState::Rejected) => Ok(Some(AccessRequestState::Rejected)),
+        Err(_) => Err(FieldViolation::new(
+            "state",
+            format!("{raw} is not an AccessRequestState value"),
+        )),
+    }
+}
+
+impl TryFrom<pb::ListAccessRequestsRequest> for ListAccessRequests {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::ListAccessRequestsRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
+        let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        let state = v.check(access_request_state_filter(raw.state));
+        let page = page(&mut v, raw.page_size, &raw.page_token);
+        v.finish()?;
+        Ok(Self {
+            actor: present(actor)?,
+            account_id: present(account_id)?,
+            state: present(state)?,
+            page: present(page)?,
+        })
+    }
+}
+
+fn time_from_pb(
+    field: &str,
+    raw: Option<&prost_types::Timestamp>,
+) -> Result<Option<DateTime<Utc>>, FieldViolation> {
+    match raw {
+        None => Ok(None),
+        Some(ts) => u32::try_from(ts.nanos)
+            .ok()
+            .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
+            .map(Some)
+            .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp")),
+    }
+}
+
+impl TryFrom<pb::ListActivityRequest> for ListActivity {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::ListActivityRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
+        let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        let filter_actor = optional_id(
+            &mut v,
+            "filter_actor_user_id",
+            &raw.filter_actor_user_id,
+            UserId::parse,
+        );
+        let start = v.check(time_from_pb("start_time", raw.start_time.as_ref()));
+        let end = v.check(time_from_pb("end_time", raw.end_time.as_ref()));
+        let page = page(&mut v, raw.page_size, &raw.page_token);
+        v.finish()?;
+        Ok(Self {
+            actor: present(actor)?,
+            account_id: present(account_id)?,
+            filter: ActivityFilter {
+                actor: filter_actor,
+                action: (!raw.filter_action.trim().is_empty()).then(|| raw.filter_action.trim().to_owned()),
+                start: present(start)?,
+                end: present(end)?,
+                before_id: None,
+            },
+            page: present(page)?,
+        })
+    }
+}
+
 /// Parses a required account id.
 pub fn account_id(raw: &str) -> Result<AccountId, DomainError> {
     Ok(AccountId::parse("account_id", raw)?)
@@ -254,17 +662,48 @@ impl TryFrom<pb::InviteRequest> for Invite {
         let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
         let email = v.check(Email::parse("email", &raw.email));
-        let role = v.check(parse_name("role", &raw.role));
-        let scopes = scopes(&mut v, "scopes", &raw.scopes);
+        let role = v.check(role_name("role", &raw.role));
+        let primary_scopes = scopes(&mut v, "scopes", &raw.scopes);
         let message = v.check(parse_note("message", &raw.message));
+        let mut targets = vec![(account_id, role, primary_scopes)];
+        for (i, extra) in raw.additional_accounts.iter().enumerate() {
+            let prefix = format!("additional_accounts[{i}]");
+            targets.push((
+                v.check(AccountId::parse(
+                    &format!("{prefix}.account_id"),
+                    &extra.account_id,
+                )),
+                v.check(role_name(&format!("{prefix}.role"), &extra.role)),
+                scopes(&mut v, &format!("{prefix}.scopes"), &extra.scopes),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, (account, _, _)) in targets.iter().enumerate() {
+            if let Some(account) = account
+                && !seen.insert(account.clone())
+            {
+                v.push(FieldViolation::new(
+                    format!("additional_accounts[{}].account_id", i.saturating_sub(1)),
+                    format!("account '{account}' is named twice"),
+                ));
+            }
+        }
         v.finish()?;
         Ok(Self {
             actor: present(actor)?,
-            account_id: present(account_id)?,
             email: present(email)?,
-            role: present(role)?,
-            scopes: present(scopes)?,
+            targets: targets
+                .into_iter()
+                .map(|(account_id, role, scopes)| {
+                    Ok(InviteTarget {
+                        account_id: present(account_id)?,
+                        role: present(role)?,
+                        scopes: present(scopes)?,
+                    })
+                })
+                .collect::<Result<_, DomainError>>()?,
             message: present(message)?,
+            resend_if_pending: raw.resend_if_pending,
         })
     }
 }
@@ -415,6 +854,15 @@ impl From<Account> for pb::Account {
             .into(),
             require_two_factor: account.require_two_factor,
             create_time: Some(timestamp(account.created_at)),
+            max_members: account
+                .limits
+                .max_members
+                .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+            max_restricted_members: account
+                .limits
+                .max_restricted_members
+                .map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+            close_time: account.closed_at.map(timestamp),
         }
     }
 }
@@ -478,6 +926,7 @@ pub fn invitation_to_pb(invitation: Invitation, now: DateTime<Utc>) -> pb::Invit
         InvitationState::Accepted => pb::InvitationState::Accepted,
         InvitationState::Revoked => pb::InvitationState::Revoked,
         InvitationState::Expired => pb::InvitationState::Expired,
+        InvitationState::Declined => pb::InvitationState::Declined,
     };
     pb::Invitation {
         scopes: scopes_to_pb(&invitation.scopes),
@@ -514,6 +963,7 @@ impl From<MemberRow> for pb::Member {
             join_time: row.joined_at.map(timestamp),
             last_sign_in_time: row.last_sign_in_at.map(timestamp),
             invitation_id: row.invitation_id.map(|i| i.to_string()).unwrap_or_default(),
+            extra_permissions: row.grants.names().into_iter().map(str::to_owned).collect(),
         }
     }
 }
@@ -527,6 +977,63 @@ impl From<SharedTemplate> for pb::SharedTemplate {
             child_account_ids: shared.child_account_ids.iter().map(ToString::to_string).collect(),
             shared_by: shared.shared_by.to_string(),
             create_time: Some(timestamp(shared.created_at)),
+        }
+    }
+}
+
+impl From<Role> for pb::Role {
+    fn from(role: Role) -> Self {
+        Self {
+            permissions: role.permissions.names().into_iter().map(str::to_owned).collect(),
+            name: role.name,
+            description: role.description,
+            builtin: role.builtin,
+            restricted: role.restricted,
+        }
+    }
+}
+
+impl From<AccessRequest> for pb::AccessRequest {
+    fn from(request: AccessRequest) -> Self {
+        let state = match request.state {
+            AccessRequestState::Pending => pb::AccessRequestState::Pending,
+            AccessRequestState::Approved => pb::AccessRequestState::Approved,
+            AccessRequestState::Rejected => pb::AccessRequestState::Rejected,
+        };
+        Self {
+            id: request.id,
+            account_id: request.account_id.to_string(),
+            user_id: request.user_id.to_string(),
+            permission: request.permission.name().to_owned(),
+            note: request.note,
+            state: state.into(),
+            decided_by: request.decided_by.map(|u| u.to_string()).unwrap_or_default(),
+            create_time: Some(timestamp(request.created_at)),
+            decide_time: request.decided_at.map(timestamp),
+        }
+    }
+}
+
+impl From<ActivityRecord> for pb::ActivityEntry {
+    fn from(record: ActivityRecord) -> Self {
+        Self {
+            id: record.id.to_string(),
+            account_id: record.entry.account_id.to_string(),
+            actor_user_id: record.entry.actor.to_string(),
+            action: record.entry.action,
+            target: record.entry.target,
+            details_json: record.entry.details,
+            create_time: Some(timestamp(record.entry.at)),
+        }
+    }
+}
+
+impl From<AccountAccess> for pb::AccountAccess {
+    fn from(access: AccountAccess) -> Self {
+        Self {
+            account: Some(access.account.into()),
+            role: access.role,
+            via_parent_account_id: access.via_parent.map(|p| p.to_string()).unwrap_or_default(),
         }
     }
 }

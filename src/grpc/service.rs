@@ -7,7 +7,9 @@ use tonic::{Request, Response, Status};
 use crate::domain::AccessService;
 use crate::domain::model::Check;
 use crate::domain::service::{
-    AcceptInvitation, CreateAccount, Invite, ListSharedTemplates, ListUsers, ShareTemplate, UnshareTemplate,
+    AcceptInvitation, CreateAccount, CreateRole, Invite, ListAccessRequests, ListAccounts, ListActivity,
+    ListInvitations, ListSharedTemplates, ListUsers, RequestAccess, ShareTemplate, UnshareTemplate,
+    UpdateInvitation, UpdateMember, UpdateRole,
 };
 use crate::grpc::convert::{self, invitation_to_pb};
 use crate::grpc::pb;
@@ -104,9 +106,12 @@ impl AccessServiceRpc for AccessApi {
     ) -> Result<Response<pb::InviteResponse>, Status> {
         let cmd = Invite::try_from(request.into_inner())?;
         let issued = self.service.invite(cmd).await?;
+        let now = Utc::now();
+        let mut invitations = issued.invitations.into_iter().map(|i| invitation_to_pb(i, now));
         Ok(Response::new(pb::InviteResponse {
-            invitation: Some(invitation_to_pb(issued.invitation, Utc::now())),
+            invitation: invitations.next(),
             token: issued.token.unwrap_or_default(),
+            additional_invitations: invitations.collect(),
         }))
     }
 
@@ -115,10 +120,80 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::AcceptInvitationRequest>,
     ) -> Result<Response<pb::AcceptInvitationResponse>, Status> {
         let cmd = AcceptInvitation::try_from(request.into_inner())?;
-        let (invitation, member) = self.service.accept_invitation(cmd).await?;
+        let accepted = self.service.accept_invitation(cmd).await?;
+        let now = Utc::now();
+        let (invitations, members): (Vec<_>, Vec<_>) = accepted
+            .into_iter()
+            .map(|(invitation, member)| (invitation_to_pb(invitation, now), pb::Member::from(member)))
+            .unzip();
+        let mut invitations = invitations.into_iter();
+        let mut members = members.into_iter();
         Ok(Response::new(pb::AcceptInvitationResponse {
+            invitation: invitations.next(),
+            member: members.next(),
+            additional_invitations: invitations.collect(),
+            additional_members: members.collect(),
+        }))
+    }
+
+    async fn decline_invitation(
+        &self,
+        request: Request<pb::DeclineInvitationRequest>,
+    ) -> Result<Response<pb::DeclineInvitationResponse>, Status> {
+        let token = convert::token(&request.into_inner().token)?;
+        let declined = self.service.decline_invitation(&token).await?;
+        let now = Utc::now();
+        Ok(Response::new(pb::DeclineInvitationResponse {
+            invitations: declined.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
+        }))
+    }
+
+    async fn resend_invitation(
+        &self,
+        request: Request<pb::ResendInvitationRequest>,
+    ) -> Result<Response<pb::ResendInvitationResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, id) = convert::invitation_target(&raw.actor_user_id, &raw.invitation_id)?;
+        let (invitation, token) = self.service.resend_invitation(&actor, &id).await?;
+        Ok(Response::new(pb::ResendInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
-            member: Some(member.into()),
+            token,
+        }))
+    }
+
+    async fn revoke_invitation(
+        &self,
+        request: Request<pb::RevokeInvitationRequest>,
+    ) -> Result<Response<pb::RevokeInvitationResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, id) = convert::invitation_target(&raw.actor_user_id, &raw.invitation_id)?;
+        let invitation = self.service.revoke_invitation(&actor, &id).await?;
+        Ok(Response::new(pb::RevokeInvitationResponse {
+            invitation: Some(invitation_to_pb(invitation, Utc::now())),
+        }))
+    }
+
+    async fn update_invitation(
+        &self,
+        request: Request<pb::UpdateInvitationRequest>,
+    ) -> Result<Response<pb::UpdateInvitationResponse>, Status> {
+        let cmd = UpdateInvitation::try_from(request.into_inner())?;
+        let invitation = self.service.update_invitation(cmd).await?;
+        Ok(Response::new(pb::UpdateInvitationResponse {
+            invitation: Some(invitation_to_pb(invitation, Utc::now())),
+        }))
+    }
+
+    async fn list_invitations(
+        &self,
+        request: Request<pb::ListInvitationsRequest>,
+    ) -> Result<Response<pb::ListInvitationsResponse>, Status> {
+        let query = ListInvitations::try_from(request.into_inner())?;
+        let page = self.service.list_invitations(query).await?;
+        let now = Utc::now();
+        Ok(Response::new(pb::ListInvitationsResponse {
+            invitations: page.rows.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
+            next_page_token: page.next_page_token,
         }))
     }
 
@@ -130,6 +205,222 @@ impl AccessServiceRpc for AccessApi {
         let page = self.service.list_users(query).await?;
         Ok(Response::new(pb::ListUsersResponse {
             users: page.rows.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn update_member(
+        &self,
+        request: Request<pb::UpdateMemberRequest>,
+    ) -> Result<Response<pb::UpdateMemberResponse>, Status> {
+        let cmd = UpdateMember::try_from(request.into_inner())?;
+        let member = self.service.update_member(cmd).await?;
+        Ok(Response::new(pb::UpdateMemberResponse {
+            member: Some(member.into()),
+        }))
+    }
+
+    async fn deactivate_member(
+        &self,
+        request: Request<pb::DeactivateMemberRequest>,
+    ) -> Result<Response<pb::DeactivateMemberResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, account, user) =
+            convert::member_target(&raw.actor_user_id, &raw.account_id, &raw.user_id)?;
+        let member = self.service.deactivate_member(&actor, &account, &user).await?;
+        Ok(Response::new(pb::DeactivateMemberResponse {
+            member: Some(member.into()),
+        }))
+    }
+
+    async fn reactivate_member(
+        &self,
+        request: Request<pb::ReactivateMemberRequest>,
+    ) -> Result<Response<pb::ReactivateMemberResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, account, user) =
+            convert::member_target(&raw.actor_user_id, &raw.account_id, &raw.user_id)?;
+        let member = self.service.reactivate_member(&actor, &account, &user).await?;
+        Ok(Response::new(pb::ReactivateMemberResponse {
+            member: Some(member.into()),
+        }))
+    }
+
+    async fn remove_member(
+        &self,
+        request: Request<pb::RemoveMemberRequest>,
+    ) -> Result<Response<pb::RemoveMemberResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, account, user) =
+            convert::member_target(&raw.actor_user_id, &raw.account_id, &raw.user_id)?;
+        self.service.remove_member(&actor, &account, &user).await?;
+        Ok(Response::new(pb::RemoveMemberResponse {}))
+    }
+
+    async fn leave_account(
+        &self,
+        request: Request<pb::LeaveAccountRequest>,
+    ) -> Result<Response<pb::LeaveAccountResponse>, Status> {
+        let raw = request.into_inner();
+        let (user, account) = convert::user_and_account(&raw.user_id, &raw.account_id)?;
+        self.service.leave_account(&user, &account).await?;
+        Ok(Response::new(pb::LeaveAccountResponse {}))
+    }
+
+    async fn transfer_ownership(
+        &self,
+        request: Request<pb::TransferOwnershipRequest>,
+    ) -> Result<Response<pb::TransferOwnershipResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, account, new_owner) =
+            convert::member_target(&raw.actor_user_id, &raw.account_id, &raw.new_owner_user_id)
+                .map_err(|err| convert::rename_field(err, "user_id", "new_owner_user_id"))?;
+        let account = self
+            .service
+            .transfer_ownership(&actor, &account, &new_owner)
+            .await?;
+        Ok(Response::new(pb::TransferOwnershipResponse {
+            account: Some(account.into()),
+        }))
+    }
+
+    async fn record_sign_in(
+        &self,
+        request: Request<pb::RecordSignInRequest>,
+    ) -> Result<Response<pb::RecordSignInResponse>, Status> {
+        let raw = request.into_inner();
+        let (user, account) = convert::user_and_account(&raw.user_id, &raw.account_id)?;
+        let at = self.service.record_sign_in(&user, &account).await?;
+        Ok(Response::new(pb::RecordSignInResponse {
+            sign_in_time: Some(convert::timestamp(at)),
+        }))
+    }
+
+    async fn list_roles(
+        &self,
+        request: Request<pb::ListRolesRequest>,
+    ) -> Result<Response<pb::ListRolesResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, account) = convert::actor_and_account(&raw.actor_user_id, &raw.account_id)?;
+        let roles = self.service.list_roles(&actor, &account).await?;
+        Ok(Response::new(pb::ListRolesResponse {
+            roles: roles.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn create_role(
+        &self,
+        request: Request<pb::CreateRoleRequest>,
+    ) -> Result<Response<pb::CreateRoleResponse>, Status> {
+        let cmd = CreateRole::try_from(request.into_inner())?;
+        let role = self.service.create_role(cmd).await?;
+        Ok(Response::new(pb::CreateRoleResponse {
+            role: Some(role.into()),
+        }))
+    }
+
+    async fn update_role(
+        &self,
+        request: Request<pb::UpdateRoleRequest>,
+    ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
+        let cmd = UpdateRole::try_from(request.into_inner())?;
+        let role = self.service.update_role(cmd).await?;
+        Ok(Response::new(pb::UpdateRoleResponse {
+            role: Some(role.into()),
+        }))
+    }
+
+    async fn delete_role(
+        &self,
+        request: Request<pb::DeleteRoleRequest>,
+    ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, account, name) = convert::role_target(&raw.actor_user_id, &raw.account_id, &raw.name)?;
+        self.service.delete_role(&actor, &account, &name).await?;
+        Ok(Response::new(pb::DeleteRoleResponse {}))
+    }
+
+    async fn request_access(
+        &self,
+        request: Request<pb::RequestAccessRequest>,
+    ) -> Result<Response<pb::RequestAccessResponse>, Status> {
+        let cmd = RequestAccess::try_from(request.into_inner())?;
+        let access_request = self.service.request_access(cmd).await?;
+        Ok(Response::new(pb::RequestAccessResponse {
+            access_request: Some(access_request.into()),
+        }))
+    }
+
+    async fn decide_access_request(
+        &self,
+        request: Request<pb::DecideAccessRequestRequest>,
+    ) -> Result<Response<pb::DecideAccessRequestResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, id) = convert::access_request_target(&raw.actor_user_id, &raw.access_request_id)?;
+        let access_request = self
+            .service
+            .decide_access_request(&actor, &id, raw.approve)
+            .await?;
+        Ok(Response::new(pb::DecideAccessRequestResponse {
+            access_request: Some(access_request.into()),
+        }))
+    }
+
+    async fn list_access_requests(
+        &self,
+        request: Request<pb::ListAccessRequestsRequest>,
+    ) -> Result<Response<pb::ListAccessRequestsResponse>, Status> {
+        let query = ListAccessRequests::try_from(request.into_inner())?;
+        let page = self.service.list_access_requests(query).await?;
+        Ok(Response::new(pb::ListAccessRequestsResponse {
+            access_requests: page.rows.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn list_activity(
+        &self,
+        request: Request<pb::ListActivityRequest>,
+    ) -> Result<Response<pb::ListActivityResponse>, Status> {
+        let query = ListActivity::try_from(request.into_inner())?;
+        let page = self.service.list_activity(query).await?;
+        Ok(Response::new(pb::ListActivityResponse {
+            entries: page.rows.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn set_account_limits(
+        &self,
+        request: Request<pb::SetAccountLimitsRequest>,
+    ) -> Result<Response<pb::SetAccountLimitsResponse>, Status> {
+        let (actor, account, limits) = convert::account_limits(&request.into_inner())?;
+        let account = self.service.set_account_limits(&actor, &account, limits).await?;
+        Ok(Response::new(pb::SetAccountLimitsResponse {
+            account: Some(account.into()),
+        }))
+    }
+
+    async fn close_account(
+        &self,
+        request: Request<pb::CloseAccountRequest>,
+    ) -> Result<Response<pb::CloseAccountResponse>, Status> {
+        let raw = request.into_inner();
+        let (actor, account) = convert::actor_and_account(&raw.actor_user_id, &raw.account_id)?;
+        let account = self.service.close_account(&actor, &account).await?;
+        Ok(Response::new(pb::CloseAccountResponse {
+            account: Some(account.into()),
+        }))
+    }
+
+    async fn list_accounts(
+        &self,
+        request: Request<pb::ListAccountsRequest>,
+    ) -> Result<Response<pb::ListAccountsResponse>, Status> {
+        let query = ListAccounts::try_from(request.into_inner())?;
+        let page = self.service.list_accounts(query).await?;
+        Ok(Response::new(pb::ListAccountsResponse {
+            accounts: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
         }))
     }

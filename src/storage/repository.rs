@@ -12,16 +12,18 @@ use sea_orm::{
 
 use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
 use crate::domain::model::{
-    AccessFacts, Account, AccountFacts, AccountState, ActivityEntry, Invitation, InvitationState,
-    MemberAccess, MemberRow, MemberRowStatus, MembershipStatus, Person, ResourceType, Role, Scopes,
-    SharedTemplate,
+    AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountFacts, AccountLimits,
+    AccountState, ActivityEntry, ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberAccess,
+    MemberRow, MemberRowStatus, Membership, MembershipStatus, Person, ResourceType, Role, Scopes, Seat,
+    SharedTemplate, StoredActivity,
 };
-use crate::domain::permissions::{BUILTIN_ROLES, CATALOGUE, PermissionSet};
-use crate::domain::ports::{NewMembership, Reads, Store, Transaction};
+use crate::domain::permissions::{BUILTIN_ROLES, CATALOGUE, OWNER_ROLE, Permission, PermissionSet};
+use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{
-    accounts, activity_log, invitation_scopes, invitations, membership_grants, membership_scopes,
-    memberships, permissions, role_permissions, roles, shared_template_children, shared_templates, users,
+    access_requests, accounts, activity_log, invitation_scopes, invitations, membership_grants,
+    membership_scopes, memberships, permissions, role_permissions, roles, shared_template_children,
+    shared_templates, users,
 };
 use crate::storage::error::from_db_err;
 
@@ -103,6 +105,11 @@ async fn to_account<C: ConnectionTrait>(c: &C, row: accounts::Model) -> DomainRe
         parent_id: row.parent_id.map(AccountId::from_trusted),
         owner,
         require_two_factor: row.require_two_factor,
+        limits: AccountLimits {
+            max_members: row.max_members.and_then(|n| u32::try_from(n).ok()),
+            max_restricted_members: row.max_restricted_members.and_then(|n| u32::try_from(n).ok()),
+        },
+        closed_at: row.closed_at.map(time).transpose()?,
     })
 }
 
@@ -139,6 +146,7 @@ async fn to_role<C: ConnectionTrait>(c: &C, row: roles::Model) -> DomainResult<R
     Ok(Role {
         id: row.id,
         name: row.name,
+        description: row.description,
         permissions,
         builtin: row.builtin,
         restricted: row.restricted,
@@ -210,30 +218,6 @@ async fn invitation_scopes_of<C: ConnectionTrait>(
 fn stored_invitation_state(value: &str) -> DomainResult<InvitationState> {
     InvitationState::from_storage(value)
         .ok_or_else(|| DomainError::Internal(format!("unknown invitation state '{value}'")))
-}
-
-async fn to_invitation<C: ConnectionTrait>(c: &C, row: invitations::Model) -> DomainResult<Invitation> {
-    let role = role_names(c, [row.role_id.clone()])
-        .await?
-        .remove(&row.role_id)
-        .ok_or_else(|| DomainError::Internal(format!("invitation role '{}' missing", row.role_id)))?;
-    let scopes = invitation_scopes_of(c, vec![row.id.clone()])
-        .await?
-        .remove(&row.id)
-        .unwrap_or_default();
-    Ok(Invitation {
-        state: stored_invitation_state(&row.state)?,
-        expires_at: time(row.expires_at)?,
-        created_at: time(row.created_at)?,
-        send_count: u32::try_from(row.send_count).unwrap_or(0),
-        id: InvitationId::from_trusted(row.id),
-        account_id: AccountId::from_trusted(row.account_id),
-        email: Email::from_trusted(row.email),
-        role,
-        scopes,
-        invited_by: UserId::from_trusted(row.invited_by),
-        message: row.message,
-    })
 }
 
 async fn access_facts<C: ConnectionTrait>(
@@ -382,6 +366,7 @@ async fn member_rows<C: ConnectionTrait>(
             .ok_or_else(|| DomainError::Internal(format!("role '{id}' missing")))
     };
     let mut member_scopes = membership_scopes_of(c, account.as_str(), None).await?;
+    let mut member_grants = grants_of(c, account.as_str(), None).await?;
     let mut invite_scopes = invitation_scopes_of(c, pending.iter().map(|i| i.id.clone()).collect()).await?;
     let mut rows = Vec::with_capacity(members.len() + pending.len());
     for m in members {
@@ -402,6 +387,7 @@ async fn member_rows<C: ConnectionTrait>(
             joined_at: Some(time(m.joined_at)?),
             last_sign_in_at: m.last_sign_in_at.map(time).transpose()?,
             invitation_id: None,
+            grants: member_grants.remove(&m.user_id).unwrap_or_default(),
             user_id: Some(UserId::from_trusted(m.user_id)),
         });
     }
@@ -422,6 +408,7 @@ async fn member_rows<C: ConnectionTrait>(
             invited_by: Some(UserId::from_trusted(i.invited_by)),
             joined_at: None,
             last_sign_in_at: None,
+            grants: PermissionSet::EMPTY,
             invitation_id: Some(InvitationId::from_trusted(i.id)),
         });
     }
@@ -520,6 +507,310 @@ async fn role_by_name<C: ConnectionTrait>(
     }
 }
 
+async fn grants_of<C: ConnectionTrait>(
+    c: &C,
+    account: &str,
+    user: Option<&str>,
+) -> DomainResult<HashMap<String, PermissionSet>> {
+    let mut query =
+        membership_grants::Entity::find().filter(membership_grants::Column::AccountId.eq(account));
+    if let Some(user) = user {
+        query = query.filter(membership_grants::Column::UserId.eq(user));
+    }
+    let mut by_user: HashMap<String, PermissionSet> = HashMap::new();
+    for row in query.all(c).await.map_err(from_db_err)? {
+        if let Some(permission) = Permission::lookup(&row.permission) {
+            by_user.entry(row.user_id).or_default().insert(permission);
+        }
+    }
+    Ok(by_user)
+}
+
+async fn membership<C: ConnectionTrait>(
+    c: &C,
+    account: &AccountId,
+    user: &UserId,
+) -> DomainResult<Option<Membership>> {
+    let Some(row) = memberships::Entity::find_by_id((account.as_str().to_owned(), user.as_str().to_owned()))
+        .one(c)
+        .await
+        .map_err(from_db_err)?
+    else {
+        return Ok(None);
+    };
+    let role_row = roles::Entity::find_by_id(row.role_id.clone())
+        .one(c)
+        .await
+        .map_err(from_db_err)?
+        .ok_or_else(|| DomainError::Internal(format!("membership role '{}' missing", row.role_id)))?;
+    let person = find_person(c, &row.user_id)
+        .await?
+        .ok_or_else(|| DomainError::Internal(format!("member '{}' has no user row", row.user_id)))?;
+    Ok(Some(Membership {
+        person,
+        role: to_role(c, role_row).await?,
+        status: membership_status(&row.status)?,
+        is_owner: row.owner_slot.is_some(),
+        scopes: membership_scopes_of(c, &row.account_id, Some(&row.user_id))
+            .await?
+            .remove(&row.user_id)
+            .unwrap_or_default(),
+        grants: grants_of(c, &row.account_id, Some(&row.user_id))
+            .await?
+            .remove(&row.user_id)
+            .unwrap_or_default(),
+    }))
+}
+
+async fn roles_of<C: ConnectionTrait>(c: &C, account: &AccountId) -> DomainResult<Vec<Role>> {
+    let rows = roles::Entity::find()
+        .filter(
+            roles::Column::Builtin
+                .eq(true)
+                .or(roles::Column::AccountId.eq(account.as_str())),
+        )
+        .all(c)
+        .await
+        .map_err(from_db_err)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut permissions: HashMap<String, PermissionSet> = HashMap::new();
+    for row in role_permissions::Entity::find()
+        .filter(role_permissions::Column::RoleId.is_in(ids))
+        .all(c)
+        .await
+        .map_err(from_db_err)?
+    {
+        if let Some(permission) = Permission::lookup(&row.permission) {
+            permissions.entry(row.role_id).or_default().insert(permission);
+        }
+    }
+    // Built-in roles in their documented order, then custom roles by name.
+    let builtin_rank = |name: &str| {
+        BUILTIN_ROLES
+            .iter()
+            .position(|r| r.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    let mut roles: Vec<Role> = rows
+        .into_iter()
+        .map(|row| Role {
+            permissions: permissions
+                .remove(&row.id)
+                .unwrap_or_default()
+                .union(PermissionSet::implicit()),
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            builtin: row.builtin,
+            restricted: row.restricted,
+        })
+        .collect();
+    roles.sort_by(|a, b| {
+        (!a.builtin, builtin_rank(&a.name), &a.name).cmp(&(!b.builtin, builtin_rank(&b.name), &b.name))
+    });
+    Ok(roles)
+}
+
+async fn role_users<C: ConnectionTrait>(c: &C, role_id: &str) -> DomainResult<Vec<Email>> {
+    let member_ids: Vec<String> = memberships::Entity::find()
+        .filter(memberships::Column::RoleId.eq(role_id))
+        .all(c)
+        .await
+        .map_err(from_db_err)?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let mut emails: Vec<Email> = if member_ids.is_empty() {
+        Vec::new()
+    } else {
+        users::Entity::find()
+            .filter(users::Column::Id.is_in(member_ids))
+            .all(c)
+            .await
+            .map_err(from_db_err)?
+            .into_iter()
+            .map(|u| Email::from_trusted(u.email))
+            .collect()
+    };
+    emails.extend(
+        invitations::Entity::find()
+            .filter(invitations::Column::RoleId.eq(role_id))
+            .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
+            .all(c)
+            .await
+            .map_err(from_db_err)?
+            .into_iter()
+            .map(|i| Email::from_trusted(i.email)),
+    );
+    emails.sort();
+    emails.dedup();
+    Ok(emails)
+}
+
+async fn seats<C: ConnectionTrait>(c: &C, account: &AccountId) -> DomainResult<Vec<Seat>> {
+    let restricted: HashMap<String, bool> = roles_of(c, account)
+        .await?
+        .into_iter()
+        .map(|r| (r.name, r.restricted))
+        .collect();
+    // Expired invitations still hold their seat: they can be resent. (Listing
+    // them "as of" the earliest time keeps every pending row pending.)
+    Ok(member_rows(c, account, DateTime::<Utc>::MIN_UTC)
+        .await?
+        .into_iter()
+        .filter(|row| row.status != MemberRowStatus::Deactivated)
+        .map(|row| Seat {
+            restricted: restricted.get(&row.role).copied().unwrap_or(false),
+            email: row.email,
+            role: row.role,
+        })
+        .collect())
+}
+
+async fn invitations_where<C: ConnectionTrait>(
+    c: &C,
+    filter: sea_orm::Condition,
+) -> DomainResult<Vec<Invitation>> {
+    let rows = invitations::Entity::find()
+        .filter(filter)
+        .order_by_desc(invitations::Column::CreatedAt)
+        .order_by_desc(invitations::Column::Id)
+        .all(c)
+        .await
+        .map_err(from_db_err)?;
+    let names = role_names(c, rows.iter().map(|r| r.role_id.clone())).await?;
+    let mut scopes = invitation_scopes_of(c, rows.iter().map(|r| r.id.clone()).collect()).await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Invitation {
+                state: stored_invitation_state(&row.state)?,
+                expires_at: time(row.expires_at)?,
+                created_at: time(row.created_at)?,
+                send_count: u32::try_from(row.send_count).unwrap_or(0),
+                role: names.get(&row.role_id).cloned().ok_or_else(|| {
+                    DomainError::Internal(format!("invitation role '{}' missing", row.role_id))
+                })?,
+                scopes: scopes.remove(&row.id).unwrap_or_default(),
+                id: InvitationId::from_trusted(row.id),
+                account_id: AccountId::from_trusted(row.account_id),
+                email: Email::from_trusted(row.email),
+                invited_by: UserId::from_trusted(row.invited_by),
+                message: row.message,
+            })
+        })
+        .collect()
+}
+
+async fn accounts_of<C: ConnectionTrait>(c: &C, user: &UserId) -> DomainResult<Vec<AccountAccess>> {
+    let memberships = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user.as_str()))
+        .filter(memberships::Column::Status.eq(ACTIVE))
+        .all(c)
+        .await
+        .map_err(from_db_err)?;
+    let names = role_names(c, memberships.iter().map(|m| m.role_id.clone())).await?;
+    let mut found: HashMap<String, AccountAccess> = HashMap::new();
+    for m in &memberships {
+        let Some(account) = find_account(c, &AccountId::from_trusted(m.account_id.clone()), false).await?
+        else {
+            continue;
+        };
+        if account.state == AccountState::Closed {
+            continue;
+        }
+        if m.owner_slot.is_some() {
+            for child in accounts::Entity::find()
+                .filter(accounts::Column::ParentId.eq(m.account_id.as_str()))
+                .filter(accounts::Column::State.eq(OPEN))
+                .all(c)
+                .await
+                .map_err(from_db_err)?
+            {
+                let child = to_account(c, child).await?;
+                // Parent ownership outranks any own membership in the child.
+                found.insert(
+                    child.id.as_str().to_owned(),
+                    AccountAccess {
+                        account: child,
+                        role: OWNER_ROLE.to_owned(),
+                        via_parent: Some(account.id.clone()),
+                    },
+                );
+            }
+        }
+        let role = names.get(&m.role_id).cloned().unwrap_or_default();
+        found.entry(m.account_id.clone()).or_insert(AccountAccess {
+            account,
+            role,
+            via_parent: None,
+        });
+    }
+    let mut accounts: Vec<AccountAccess> = found.into_values().collect();
+    accounts.sort_by(|a, b| a.account.id.cmp(&b.account.id));
+    Ok(accounts)
+}
+
+fn to_access_request(row: access_requests::Model) -> DomainResult<AccessRequest> {
+    Ok(AccessRequest {
+        permission: Permission::lookup(&row.permission)
+            .ok_or_else(|| DomainError::Internal(format!("unknown permission '{}'", row.permission)))?,
+        state: AccessRequestState::from_storage(&row.state)
+            .ok_or_else(|| DomainError::Internal(format!("unknown request state '{}'", row.state)))?,
+        created_at: time(row.created_at)?,
+        decided_at: row.decided_at.map(time).transpose()?,
+        id: row.id,
+        account_id: AccountId::from_trusted(row.account_id),
+        user_id: UserId::from_trusted(row.user_id),
+        note: row.note,
+        decided_by: row.decided_by.map(UserId::from_trusted),
+    })
+}
+
+async fn activity<C: ConnectionTrait>(
+    c: &C,
+    account: &AccountId,
+    filter: &ActivityFilter,
+    limit: usize,
+) -> DomainResult<Vec<ActivityRecord>> {
+    let mut query = activity_log::Entity::find().filter(activity_log::Column::AccountId.eq(account.as_str()));
+    if let Some(actor) = &filter.actor {
+        query = query.filter(activity_log::Column::Actor.eq(actor.as_str()));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(activity_log::Column::Action.eq(action.as_str()));
+    }
+    if let Some(start) = filter.start {
+        query = query.filter(activity_log::Column::CreatedAt.gte(millis(start)));
+    }
+    if let Some(end) = filter.end {
+        query = query.filter(activity_log::Column::CreatedAt.lt(millis(end)));
+    }
+    if let Some(before) = filter.before_id {
+        query = query.filter(activity_log::Column::Id.lt(before));
+    }
+    query
+        .order_by_desc(activity_log::Column::Id)
+        .limit(u64::try_from(limit).unwrap_or(u64::MAX))
+        .all(c)
+        .await
+        .map_err(from_db_err)?
+        .into_iter()
+        .map(|row| {
+            Ok(ActivityRecord {
+                id: row.id,
+                entry: StoredActivity {
+                    at: time(row.created_at)?,
+                    account_id: AccountId::from_trusted(row.account_id),
+                    actor: UserId::from_trusted(row.actor),
+                    action: row.action,
+                    target: row.target,
+                    details: row.details,
+                },
+            })
+        })
+        .collect()
+}
+
 /// Implements [`Reads`] by delegating to the shared query functions on `$conn`.
 macro_rules! impl_reads {
     ($type:ty, $conn:ident) => {
@@ -585,28 +876,94 @@ macro_rules! impl_reads {
                 account: &AccountId,
                 email: &Email,
             ) -> DomainResult<Option<Invitation>> {
-                let row = invitations::Entity::find()
-                    .filter(invitations::Column::AccountId.eq(account.as_str()))
-                    .filter(invitations::Column::PendingEmail.eq(email.as_str()))
-                    .one(&self.$conn)
-                    .await
-                    .map_err(from_db_err)?;
-                match row {
-                    Some(row) => to_invitation(&self.$conn, row).await.map(Some),
-                    None => Ok(None),
-                }
+                Ok(invitations_where(
+                    &self.$conn,
+                    sea_orm::Condition::all()
+                        .add(invitations::Column::AccountId.eq(account.as_str()))
+                        .add(invitations::Column::PendingEmail.eq(email.as_str())),
+                )
+                .await?
+                .pop())
             }
 
-            async fn invitation_by_token_hash(&self, token_hash: &str) -> DomainResult<Option<Invitation>> {
-                let row = invitations::Entity::find()
-                    .filter(invitations::Column::TokenHash.eq(token_hash))
+            async fn invitation(&self, id: &InvitationId) -> DomainResult<Option<Invitation>> {
+                Ok(invitations_where(
+                    &self.$conn,
+                    sea_orm::Condition::all().add(invitations::Column::Id.eq(id.as_str())),
+                )
+                .await?
+                .pop())
+            }
+
+            async fn invitations_by_token_hash(&self, token_hash: &str) -> DomainResult<Vec<Invitation>> {
+                invitations_where(
+                    &self.$conn,
+                    sea_orm::Condition::all().add(invitations::Column::TokenHash.eq(token_hash)),
+                )
+                .await
+            }
+
+            async fn invitations(&self, account: &AccountId) -> DomainResult<Vec<Invitation>> {
+                invitations_where(
+                    &self.$conn,
+                    sea_orm::Condition::all().add(invitations::Column::AccountId.eq(account.as_str())),
+                )
+                .await
+            }
+
+            async fn roles(&self, account: &AccountId) -> DomainResult<Vec<Role>> {
+                roles_of(&self.$conn, account).await
+            }
+
+            async fn role_users(&self, role_id: &str) -> DomainResult<Vec<Email>> {
+                role_users(&self.$conn, role_id).await
+            }
+
+            async fn membership(
+                &self,
+                account: &AccountId,
+                user: &UserId,
+            ) -> DomainResult<Option<Membership>> {
+                membership(&self.$conn, account, user).await
+            }
+
+            async fn seats(&self, account: &AccountId) -> DomainResult<Vec<Seat>> {
+                seats(&self.$conn, account).await
+            }
+
+            async fn accounts_of(&self, user: &UserId) -> DomainResult<Vec<AccountAccess>> {
+                accounts_of(&self.$conn, user).await
+            }
+
+            async fn access_request(&self, id: &str) -> DomainResult<Option<AccessRequest>> {
+                access_requests::Entity::find_by_id(id.to_owned())
                     .one(&self.$conn)
                     .await
-                    .map_err(from_db_err)?;
-                match row {
-                    Some(row) => to_invitation(&self.$conn, row).await.map(Some),
-                    None => Ok(None),
-                }
+                    .map_err(from_db_err)?
+                    .map(to_access_request)
+                    .transpose()
+            }
+
+            async fn access_requests(&self, account: &AccountId) -> DomainResult<Vec<AccessRequest>> {
+                access_requests::Entity::find()
+                    .filter(access_requests::Column::AccountId.eq(account.as_str()))
+                    .order_by_desc(access_requests::Column::CreatedAt)
+                    .order_by_desc(access_requests::Column::Id)
+                    .all(&self.$conn)
+                    .await
+                    .map_err(from_db_err)?
+                    .into_iter()
+                    .map(to_access_request)
+                    .collect()
+            }
+
+            async fn activity(
+                &self,
+                account: &AccountId,
+                filter: &ActivityFilter,
+                limit: usize,
+            ) -> DomainResult<Vec<ActivityRecord>> {
+                activity(&self.$conn, account, filter, limit).await
             }
 
             async fn child_account_ids(&self, parent: &AccountId) -> DomainResult<Vec<AccountId>> {
@@ -660,6 +1017,31 @@ pub struct SeaTransaction {
 }
 
 impl_reads!(SeaTransaction, txn);
+
+impl SeaTransaction {
+    async fn write_role_permissions(&self, role: &Role) -> DomainResult<()> {
+        role_permissions::Entity::delete_many()
+            .filter(role_permissions::Column::RoleId.eq(role.id.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        let rows: Vec<_> = role
+            .permissions
+            .iter()
+            .map(|p| role_permissions::ActiveModel {
+                role_id: Set(role.id.clone()),
+                permission: Set(p.name().to_owned()),
+            })
+            .collect();
+        if !rows.is_empty() {
+            role_permissions::Entity::insert_many(rows)
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(from_db_err)?;
+        }
+        Ok(())
+    }
+}
 
 fn scope_rows(scopes: &Scopes) -> impl Iterator<Item = (ResourceType, String)> + '_ {
     scopes
@@ -810,29 +1192,340 @@ impl Transaction for SeaTransaction {
         expect_one(result.rows_affected, "reissue a pending invitation")
     }
 
-    async fn accept_invitation(
+    async fn update_invitation(
         &self,
         id: &InvitationId,
-        user: &UserId,
+        role_id: &str,
+        scopes: &Scopes,
         at: DateTime<Utc>,
     ) -> DomainResult<()> {
         let result = invitations::Entity::update_many()
-            .col_expr(
-                invitations::Column::State,
-                Expr::value(InvitationState::Accepted.as_str()),
-            )
-            .col_expr(
-                invitations::Column::PendingEmail,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(invitations::Column::AcceptedBy, Expr::value(user.as_str()))
+            .col_expr(invitations::Column::RoleId, Expr::value(role_id))
             .col_expr(invitations::Column::UpdatedAt, Expr::value(millis(at)))
             .filter(invitations::Column::Id.eq(id.as_str()))
             .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
             .exec(&self.txn)
             .await
             .map_err(from_db_err)?;
-        expect_one(result.rows_affected, "accept a pending invitation")
+        expect_one(result.rows_affected, "update a pending invitation")?;
+        invitation_scopes::Entity::delete_many()
+            .filter(invitation_scopes::Column::InvitationId.eq(id.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        let rows: Vec<_> = scope_rows(scopes)
+            .map(|(t, resource)| invitation_scopes::ActiveModel {
+                invitation_id: Set(id.as_str().to_owned()),
+                resource_type: Set(t.as_str().to_owned()),
+                resource_id: Set(resource),
+            })
+            .collect();
+        if !rows.is_empty() {
+            invitation_scopes::Entity::insert_many(rows)
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(from_db_err)?;
+        }
+        Ok(())
+    }
+
+    async fn finish_invitation(
+        &self,
+        id: &InvitationId,
+        state: InvitationState,
+        user: Option<&UserId>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        // Clearing pending_email frees the (account, email) slot for a new invitation.
+        let result = invitations::Entity::update_many()
+            .col_expr(invitations::Column::State, Expr::value(state.as_str()))
+            .col_expr(
+                invitations::Column::PendingEmail,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                invitations::Column::AcceptedBy,
+                Expr::value(user.map(|u| u.as_str().to_owned())),
+            )
+            .col_expr(invitations::Column::UpdatedAt, Expr::value(millis(at)))
+            .filter(invitations::Column::Id.eq(id.as_str()))
+            .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(result.rows_affected, "end a pending invitation")
+    }
+
+    async fn set_limits(&self, account: &AccountId, limits: AccountLimits) -> DomainResult<()> {
+        let to_column = |limit: Option<u32>| limit.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+        let result = accounts::Entity::update_many()
+            .col_expr(
+                accounts::Column::MaxMembers,
+                Expr::value(to_column(limits.max_members)),
+            )
+            .col_expr(
+                accounts::Column::MaxRestrictedMembers,
+                Expr::value(to_column(limits.max_restricted_members)),
+            )
+            .filter(accounts::Column::Id.eq(account.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(result.rows_affected, "set account limits")
+    }
+
+    async fn close_account(&self, account: &AccountId, at: DateTime<Utc>) -> DomainResult<()> {
+        let result = accounts::Entity::update_many()
+            .col_expr(accounts::Column::State, Expr::value(CLOSED))
+            .col_expr(accounts::Column::ClosedAt, Expr::value(millis(at)))
+            .filter(accounts::Column::Id.eq(account.as_str()))
+            .filter(accounts::Column::State.eq(OPEN))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(result.rows_affected, "close an open account")
+    }
+
+    async fn update_membership(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        change: &MembershipChange,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        let mut update = memberships::Entity::update_many()
+            .col_expr(memberships::Column::UpdatedAt, Expr::value(millis(at)))
+            .filter(memberships::Column::AccountId.eq(account.as_str()))
+            .filter(memberships::Column::UserId.eq(user.as_str()));
+        if let Some(role_id) = &change.role_id {
+            update = update.col_expr(memberships::Column::RoleId, Expr::value(role_id.as_str()));
+        }
+        if let Some(status) = change.status {
+            let status = match status {
+                MembershipStatus::Active => ACTIVE,
+                MembershipStatus::Deactivated => DEACTIVATED,
+            };
+            update = update.col_expr(memberships::Column::Status, Expr::value(status));
+        }
+        let result = update.exec(&self.txn).await.map_err(from_db_err)?;
+        expect_one(result.rows_affected, "update a membership")?;
+        if let Some(scopes) = &change.scopes {
+            membership_scopes::Entity::delete_many()
+                .filter(membership_scopes::Column::AccountId.eq(account.as_str()))
+                .filter(membership_scopes::Column::UserId.eq(user.as_str()))
+                .exec(&self.txn)
+                .await
+                .map_err(from_db_err)?;
+            let rows: Vec<_> = scope_rows(scopes)
+                .map(|(t, id)| membership_scopes::ActiveModel {
+                    account_id: Set(account.as_str().to_owned()),
+                    user_id: Set(user.as_str().to_owned()),
+                    resource_type: Set(t.as_str().to_owned()),
+                    resource_id: Set(id),
+                })
+                .collect();
+            if !rows.is_empty() {
+                membership_scopes::Entity::insert_many(rows)
+                    .exec_without_returning(&self.txn)
+                    .await
+                    .map_err(from_db_err)?;
+            }
+        }
+        if let Some(grants) = change.grants {
+            membership_grants::Entity::delete_many()
+                .filter(membership_grants::Column::AccountId.eq(account.as_str()))
+                .filter(membership_grants::Column::UserId.eq(user.as_str()))
+                .exec(&self.txn)
+                .await
+                .map_err(from_db_err)?;
+            for permission in grants.iter() {
+                self.add_grant(account, user, permission).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_membership(&self, account: &AccountId, user: &UserId) -> DomainResult<()> {
+        // Scopes and grants go with it (ON DELETE CASCADE). The owner row is
+        // never deleted: the filter makes that a no-op the check below reports.
+        let result = memberships::Entity::delete_many()
+            .filter(memberships::Column::AccountId.eq(account.as_str()))
+            .filter(memberships::Column::UserId.eq(user.as_str()))
+            .filter(memberships::Column::OwnerSlot.is_null())
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(result.rows_affected, "delete a non-owner membership")
+    }
+
+    async fn move_ownership(
+        &self,
+        account: &AccountId,
+        from: &UserId,
+        to: &UserId,
+        admin_role_id: &str,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        // Free the slot first: the unique (account, owner_slot) index allows
+        // one owner after every statement, so the order matters.
+        let demoted = memberships::Entity::update_many()
+            .col_expr(memberships::Column::OwnerSlot, Expr::value(Option::<i8>::None))
+            .col_expr(memberships::Column::RoleId, Expr::value(admin_role_id))
+            .col_expr(memberships::Column::UpdatedAt, Expr::value(millis(at)))
+            .filter(memberships::Column::AccountId.eq(account.as_str()))
+            .filter(memberships::Column::UserId.eq(from.as_str()))
+            .filter(memberships::Column::OwnerSlot.eq(1))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(demoted.rows_affected, "demote the current owner")?;
+        let promoted = memberships::Entity::update_many()
+            .col_expr(memberships::Column::OwnerSlot, Expr::value(Some(1i8)))
+            .col_expr(memberships::Column::RoleId, Expr::value(OWNER_ROLE))
+            .col_expr(memberships::Column::UpdatedAt, Expr::value(millis(at)))
+            .filter(memberships::Column::AccountId.eq(account.as_str()))
+            .filter(memberships::Column::UserId.eq(to.as_str()))
+            .filter(memberships::Column::Status.eq(ACTIVE))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(promoted.rows_affected, "promote the new owner")?;
+        // The owner holds everything: scopes and extra grants no longer apply.
+        membership_scopes::Entity::delete_many()
+            .filter(membership_scopes::Column::AccountId.eq(account.as_str()))
+            .filter(membership_scopes::Column::UserId.eq(to.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        membership_grants::Entity::delete_many()
+            .filter(membership_grants::Column::AccountId.eq(account.as_str()))
+            .filter(membership_grants::Column::UserId.eq(to.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        Ok(())
+    }
+
+    async fn record_sign_in(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        let result = memberships::Entity::update_many()
+            .col_expr(memberships::Column::LastSignInAt, Expr::value(Some(millis(at))))
+            .filter(memberships::Column::AccountId.eq(account.as_str()))
+            .filter(memberships::Column::UserId.eq(user.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(result.rows_affected, "record a sign-in")
+    }
+
+    async fn insert_role(&self, account: &AccountId, role: &Role, at: DateTime<Utc>) -> DomainResult<()> {
+        roles::Entity::insert(roles::ActiveModel {
+            id: Set(role.id.clone()),
+            account_id: Set(Some(account.as_str().to_owned())),
+            name: Set(role.name.clone()),
+            description: Set(role.description.clone()),
+            builtin: Set(false),
+            restricted: Set(role.restricted),
+            created_at: Set(millis(at)),
+        })
+        .exec_without_returning(&self.txn)
+        .await
+        .map_err(from_db_err)?;
+        self.write_role_permissions(role).await
+    }
+
+    async fn update_role(&self, role: &Role) -> DomainResult<()> {
+        let result = roles::Entity::update_many()
+            .col_expr(roles::Column::Description, Expr::value(role.description.as_str()))
+            .filter(roles::Column::Id.eq(role.id.as_str()))
+            .filter(roles::Column::Builtin.eq(false))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(result.rows_affected, "update a custom role")?;
+        self.write_role_permissions(role).await
+    }
+
+    async fn delete_role(&self, role_id: &str) -> DomainResult<()> {
+        let result = roles::Entity::delete_many()
+            .filter(roles::Column::Id.eq(role_id))
+            .filter(roles::Column::Builtin.eq(false))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(result.rows_affected, "delete a custom role")
+    }
+
+    async fn insert_access_request(&self, request: &AccessRequest) -> DomainResult<()> {
+        access_requests::Entity::insert(access_requests::ActiveModel {
+            id: Set(request.id.clone()),
+            account_id: Set(request.account_id.as_str().to_owned()),
+            user_id: Set(request.user_id.as_str().to_owned()),
+            permission: Set(request.permission.name().to_owned()),
+            note: Set(request.note.clone()),
+            state: Set(AccessRequestState::Pending.as_str().to_owned()),
+            pending_key: Set(Some(format!("{}/{}", request.user_id, request.permission))),
+            decided_by: Set(None),
+            created_at: Set(millis(request.created_at)),
+            decided_at: Set(None),
+        })
+        .exec_without_returning(&self.txn)
+        .await
+        .map_err(from_db_err)?;
+        Ok(())
+    }
+
+    async fn decide_access_request(
+        &self,
+        id: &str,
+        state: AccessRequestState,
+        by: &UserId,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        let result = access_requests::Entity::update_many()
+            .col_expr(access_requests::Column::State, Expr::value(state.as_str()))
+            .col_expr(
+                access_requests::Column::PendingKey,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(access_requests::Column::DecidedBy, Expr::value(by.as_str()))
+            .col_expr(access_requests::Column::DecidedAt, Expr::value(millis(at)))
+            .filter(access_requests::Column::Id.eq(id))
+            .filter(access_requests::Column::State.eq(AccessRequestState::Pending.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        expect_one(result.rows_affected, "decide a pending access request")
+    }
+
+    async fn add_grant(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        permission: Permission,
+    ) -> DomainResult<()> {
+        membership_grants::Entity::insert(membership_grants::ActiveModel {
+            account_id: Set(account.as_str().to_owned()),
+            user_id: Set(user.as_str().to_owned()),
+            permission: Set(permission.name().to_owned()),
+        })
+        .on_conflict(
+            OnConflict::columns([
+                membership_grants::Column::AccountId,
+                membership_grants::Column::UserId,
+                membership_grants::Column::Permission,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&self.txn)
+        .await
+        .map_err(from_db_err)?;
+        Ok(())
     }
 
     async fn save_shared_template(&self, shared: &SharedTemplate) -> DomainResult<()> {

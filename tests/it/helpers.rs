@@ -251,7 +251,7 @@ impl TestApp {
                 email: email(user),
                 role: role.into(),
                 scopes,
-                message: String::new(),
+                ..Default::default()
             })
             .await
             .map(tonic::Response::into_inner)

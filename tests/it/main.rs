@@ -3,4 +3,9 @@
 
 mod helpers;
 
+mod accounts;
 mod authorize;
+mod health;
+mod invitations;
+mod templates;
+mod users;

@@ -1,5 +1,6 @@
 //! SeaORM entities, one per table of the migration.
 
+pub mod access_requests;
 pub mod accounts;
 pub mod activity_log;
 pub mod invitation_scopes;

@@ -171,7 +171,8 @@ fn fk(
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(Accounts::Table)
                     .col(string_len(Accounts::Id, ID).primary_key())
@@ -190,7 +191,7 @@ impl MigrationTrait for Migration {
                         ForeignKeyAction::Restrict,
                     ))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
             .create_index(
@@ -202,7 +203,8 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(Users::Table)
                     .col(string_len(Users::Id, ID).primary_key())
@@ -210,19 +212,21 @@ impl MigrationTrait for Migration {
                     .col(string_len(Users::Name, TEXT))
                     .col(big_integer(Users::CreatedAt))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(Permissions::Table)
                     .col(string_len(Permissions::Name, 64).primary_key())
                     .col(string_len(Permissions::Description, TEXT))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(Roles::Table)
                     .col(string_len(Roles::Id, ID).primary_key())
@@ -239,7 +243,7 @@ impl MigrationTrait for Migration {
                         ForeignKeyAction::Cascade,
                     ))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
             .create_index(
@@ -253,7 +257,8 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(RolePermissions::Table)
                     .col(string_len(RolePermissions::RoleId, ID))
@@ -279,11 +284,10 @@ impl MigrationTrait for Migration {
                         ForeignKeyAction::Restrict,
                     ))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
-            .create_table(
-                Table::create()
+            .create_table(super::binary_collation(manager, Table::create()
                     .table(Memberships::Table)
                     .col(string_len(Memberships::AccountId, ID))
                     .col(string_len(Memberships::UserId, ID))
@@ -323,7 +327,7 @@ impl MigrationTrait for Migration {
                         (Roles::Table, vec![Roles::Id.into_iden()]),
                         ForeignKeyAction::Restrict,
                     ))
-                    .to_owned(),
+                    .to_owned()),
             )
             .await?;
         manager
@@ -347,7 +351,8 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(MembershipScopes::Table)
                     .col(string_len(MembershipScopes::AccountId, ID))
@@ -380,10 +385,11 @@ impl MigrationTrait for Migration {
                         ForeignKeyAction::Cascade,
                     ))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(MembershipGrants::Table)
                     .col(string_len(MembershipGrants::AccountId, ID))
@@ -423,10 +429,11 @@ impl MigrationTrait for Migration {
                         ForeignKeyAction::Restrict,
                     ))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(Invitations::Table)
                     .col(string_len(Invitations::Id, ID).primary_key())
@@ -458,7 +465,7 @@ impl MigrationTrait for Migration {
                         ForeignKeyAction::Restrict,
                     ))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
             .create_index(
@@ -481,7 +488,8 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(InvitationScopes::Table)
                     .col(string_len(InvitationScopes::InvitationId, ID))
@@ -503,10 +511,11 @@ impl MigrationTrait for Migration {
                         ForeignKeyAction::Cascade,
                     ))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(SharedTemplates::Table)
                     .col(string_len(SharedTemplates::ParentAccountId, ID))
@@ -529,10 +538,11 @@ impl MigrationTrait for Migration {
                         ForeignKeyAction::Restrict,
                     ))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(SharedTemplateChildren::Table)
                     .col(string_len(SharedTemplateChildren::ParentAccountId, ID))
@@ -572,10 +582,11 @@ impl MigrationTrait for Migration {
                         ForeignKeyAction::Restrict,
                     ))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
-            .create_table(
+            .create_table(super::binary_collation(
+                manager,
                 Table::create()
                     .table(ActivityLog::Table)
                     .col(big_pk_auto(ActivityLog::Id))
@@ -586,7 +597,7 @@ impl MigrationTrait for Migration {
                     .col(text(ActivityLog::Details))
                     .col(big_integer(ActivityLog::CreatedAt))
                     .to_owned(),
-            )
+            ))
             .await?;
         manager
             .create_index(

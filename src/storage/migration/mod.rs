@@ -3,6 +3,19 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_schema;
+mod m20261123_000002_create_access_requests;
+
+/// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
+/// `acme`), as SQLite's default already is.
+pub(super) fn binary_collation(
+    manager: &SchemaManager,
+    mut table: TableCreateStatement,
+) -> TableCreateStatement {
+    if manager.get_database_backend() == sea_orm::DatabaseBackend::MySql {
+        table.character_set("utf8mb4").collate("utf8mb4_bin");
+    }
+    table
+}
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -10,6 +23,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_create_schema::Migration)]
+        vec![
+            Box::new(m20261123_000001_create_schema::Migration),
+            Box::new(m20261123_000002_create_access_requests::Migration),
+        ]
     }
 }

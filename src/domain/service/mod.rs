@@ -1,4 +1,18 @@
-//! The use cases: every rule that needs the store lives here.
+//! The use cases: every rule that needs the store lives here, one file per area.
+
+mod access_requests;
+mod activity;
+mod invitations;
+mod members;
+mod roles;
+
+pub use access_requests::{ListAccessRequests, RequestAccess};
+pub use activity::ListActivity;
+pub use invitations::{
+    AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations, UpdateInvitation,
+};
+pub use members::{ListAccounts, UpdateMember};
+pub use roles::{CreateRole, UpdateRole};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,11 +24,10 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::decision::{self, shared_template_parent};
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
+use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::model::{
-    AccessFacts, Account, AccountState, ActivityEntry, Check, Decision, EffectivePermissions, Invitation,
-    InvitationState, MemberRow, MemberRowStatus, MembershipStatus, Person, Reason, Role, Scopes,
-    SharedTemplate,
+    AccessFacts, Account, AccountLimits, AccountState, ActivityEntry, Check, Decision, EffectivePermissions,
+    MemberRow, MemberRowStatus, Person, Reason, Scopes, SharedTemplate,
 };
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{OWNER_ROLE, Permission};
@@ -42,32 +55,6 @@ pub struct CreateAccount {
     pub parent_id: Option<AccountId>,
     /// Who creates a child account (required with a parent).
     pub actor: Option<UserId>,
-}
-
-/// Invites an email address to an account.
-#[derive(Clone, Debug)]
-pub struct Invite {
-    /// Who invites.
-    pub actor: UserId,
-    /// Where to.
-    pub account_id: AccountId,
-    /// Who is invited.
-    pub email: Email,
-    /// Role name.
-    pub role: String,
-    /// Resource restrictions.
-    pub scopes: Scopes,
-    /// Note for the email.
-    pub message: String,
-}
-
-/// Accepts an invitation.
-#[derive(Clone, Debug)]
-pub struct AcceptInvitation {
-    /// The secret from the invitation link.
-    pub token: String,
-    /// The accepting person.
-    pub person: Person,
 }
 
 /// Lists an account's people.
@@ -129,13 +116,11 @@ pub struct Page<T> {
     pub next_page_token: String,
 }
 
-/// An invitation as returned to the inviter.
-#[derive(Clone, Debug)]
-pub struct IssuedInvitation {
-    /// The invitation.
-    pub invitation: Invitation,
-    /// The secret, only when a token was (re)issued by this call.
-    pub token: Option<String>,
+/// Seats a change adds: to every seat, and to restricted-role seats.
+#[derive(Clone, Copy, Debug, Default)]
+struct SeatChange {
+    seats: usize,
+    restricted: usize,
 }
 
 /// The access-control use cases.
@@ -143,6 +128,13 @@ pub struct IssuedInvitation {
 pub struct AccessService {
     store: Arc<dyn Store>,
     settings: DomainSettings,
+}
+
+/// The current time at the store's precision (milliseconds), so what a
+/// call returns equals what a later read returns.
+fn now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(3)
 }
 
 fn hash_token(token: &str) -> String {
@@ -358,7 +350,7 @@ impl AccessService {
     }
 
     async fn try_create_account(&self, cmd: &CreateAccount) -> DomainResult<(Account, bool)> {
-        let now = Utc::now();
+        let now = now();
         let tx = self.store.begin().await?;
         if let Some(id) = &cmd.account_id
             && let Some(existing) = tx.lock_account(id).await?
@@ -396,7 +388,9 @@ impl AccessService {
             state: AccountState::Open,
             owner: cmd.owner.clone(),
             require_two_factor: false,
+            limits: AccountLimits::default(),
             created_at: now,
+            closed_at: None,
         };
         tx.insert_account(&account).await?;
         tx.insert_membership(&NewMembership {
@@ -463,7 +457,7 @@ impl AccessService {
         account_id: &AccountId,
         require_two_factor: bool,
     ) -> DomainResult<Account> {
-        let now = Utc::now();
+        let now = now();
         let tx = self.store.begin().await?;
         let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
         self.require(tx.as_ref(), actor, account_id, "account.security")
@@ -483,6 +477,62 @@ impl AccessService {
         Ok(account)
     }
 
+    /// Refuses unknown accounts (NOT_FOUND) and actors without `permission`:
+    /// the check for read-only use cases.
+    async fn require_existing(
+        &self,
+        tx: &dyn Transaction,
+        actor: &UserId,
+        account: &AccountId,
+        permission: &str,
+    ) -> DomainResult<EffectivePermissions> {
+        if tx.account(account).await?.is_none() {
+            return Err(DomainError::not_found("account", account.as_str()));
+        }
+        self.require(tx, actor, account, permission).await
+    }
+
+    /// Rule 14: refuses a change that would take the account over a quota.
+    async fn check_seats(
+        &self,
+        tx: &dyn Transaction,
+        account: &Account,
+        change: SeatChange,
+    ) -> DomainResult<()> {
+        let limits = account.limits;
+        if limits.max_members.is_none() && limits.max_restricted_members.is_none() {
+            return Ok(());
+        }
+        let seats = tx.seats(&account.id).await?;
+        let restricted = seats.iter().filter(|s| s.restricted).count();
+        if let Some(max) = limits.max_members
+            && change.seats > 0
+            && seats.len() + change.seats > max as usize
+        {
+            return Err(DomainError::ResourceExhausted {
+                reason: "MEMBER_LIMIT_REACHED",
+                message: format!(
+                    "account '{}' allows {max} members (active members and pending invitations) and has {}: remove a member, revoke an invitation or raise the plan",
+                    account.id,
+                    seats.len()
+                ),
+            });
+        }
+        if let Some(max) = limits.max_restricted_members
+            && change.restricted > 0
+            && restricted + change.restricted > max as usize
+        {
+            return Err(DomainError::ResourceExhausted {
+                reason: "RESTRICTED_ROLE_LIMIT_REACHED",
+                message: format!(
+                    "account '{}' allows {max} members on restricted or custom roles and has {restricted}: free one or raise the plan",
+                    account.id
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Locks an account for a change; refuses unknown and closed accounts.
     async fn lock_open_account(&self, tx: &dyn Transaction, id: &AccountId) -> DomainResult<Account> {
         let account = tx
@@ -495,259 +545,12 @@ impl AccessService {
         Ok(account)
     }
 
-    // === Invitations ===
-
-    async fn resolve_role(reads: &dyn Reads, account: &AccountId, name: &str) -> DomainResult<Role> {
-        reads.role_by_name(account, name).await?.ok_or_else(|| {
-            DomainError::invalid(
-                "role",
-                format!("'{name}' is neither a built-in role nor a custom role of account '{account}'"),
-            )
-        })
-    }
-
-    /// Rule 6: an actor hands out only what the actor holds, never the owner role.
-    fn check_grantable(actor: &EffectivePermissions, role: &Role, scopes: &Scopes) -> DomainResult<()> {
-        if role.name == OWNER_ROLE {
-            return Err(DomainError::precondition(
-                "OWNER_ROLE_NOT_ASSIGNABLE",
-                "the owner role cannot be given; use TransferOwnership",
-            ));
-        }
-        let missing = role.permissions.difference(actor.permissions);
-        if !missing.is_empty() {
-            return Err(DomainError::denied(
-                "PRIVILEGE_ESCALATION",
-                format!(
-                    "role '{}' includes permissions you do not hold: {}",
-                    role.name,
-                    missing.names().join(", ")
-                ),
-            ));
-        }
-        if !scopes.within(&actor.scopes) {
-            return Err(DomainError::denied(
-                "PRIVILEGE_ESCALATION",
-                "the scopes reach resources outside your own scopes",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Invites `email`; returns the invitation and, when one was issued, its token.
-    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id))]
-    pub async fn invite(&self, cmd: Invite) -> DomainResult<IssuedInvitation> {
-        let now = Utc::now();
-        let tx = self.store.begin().await?;
-        let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
-        let actor = self
-            .require(tx.as_ref(), &cmd.actor, &account.id, "users.invite")
-            .await?;
-        let role = Self::resolve_role(tx.as_ref(), &account.id, &cmd.role).await?;
-        Self::check_grantable(&actor, &role, &cmd.scopes)?;
-        if let Some(person) = tx.person_by_email(&cmd.email).await? {
-            match tx.membership_status(&account.id, &person.user_id).await? {
-                Some(MembershipStatus::Active) => {
-                    return Err(DomainError::AlreadyExists {
-                        reason: "ALREADY_A_MEMBER",
-                        message: format!(
-                            "'{}' is already an active member of account '{}'",
-                            cmd.email, account.id
-                        ),
-                    });
-                }
-                Some(MembershipStatus::Deactivated) => {
-                    return Err(DomainError::precondition(
-                        "MEMBER_DEACTIVATED",
-                        format!(
-                            "'{}' is a deactivated member of account '{}': reactivate them instead",
-                            cmd.email, account.id
-                        ),
-                    ));
-                }
-                None => {}
-            }
-        }
-        let expires_at = now + ttl(&self.settings)?;
-        if let Some(mut existing) = tx.pending_invitation(&account.id, &cmd.email).await? {
-            // Rule 10: a live pending invitation is returned as it is; an
-            // expired one is revived with a new token.
-            if existing.effective_state(now) == InvitationState::Pending {
-                return Ok(IssuedInvitation {
-                    invitation: existing,
-                    token: None,
-                });
-            }
-            let token = new_token()?;
-            tx.reissue_invitation(&existing.id, &hash_token(&token), expires_at, now)
-                .await?;
-            existing.expires_at = expires_at;
-            existing.send_count += 1;
-            tx.append_activity(&activity(
-                &account.id,
-                &cmd.actor,
-                "invitation.resend",
-                cmd.email.as_str(),
-                json!({ "invitation_id": existing.id.as_str(), "send_count": existing.send_count }),
-                now,
-            ))
-            .await?;
-            tx.commit().await?;
-            return Ok(IssuedInvitation {
-                invitation: existing,
-                token: Some(token),
-            });
-        }
-        let token = new_token()?;
-        let invitation = Invitation {
-            id: InvitationId::generate(),
-            account_id: account.id.clone(),
-            email: cmd.email.clone(),
-            role: role.name.clone(),
-            scopes: cmd.scopes.clone(),
-            state: InvitationState::Pending,
-            invited_by: cmd.actor.clone(),
-            message: cmd.message.clone(),
-            send_count: 1,
-            expires_at,
-            created_at: now,
-        };
-        tx.insert_invitation(&invitation, &role.id, &hash_token(&token))
-            .await?;
-        tx.append_activity(&activity(
-            &account.id,
-            &cmd.actor,
-            "invitation.create",
-            cmd.email.as_str(),
-            json!({ "invitation_id": invitation.id.as_str(), "role": role.name, "scoped": !cmd.scopes.is_empty() }),
-            now,
-        ))
-        .await?;
-        tx.commit().await?;
-        Ok(IssuedInvitation {
-            invitation,
-            token: Some(token),
-        })
-    }
-
-    /// Turns a pending invitation into a membership of the accepting person.
-    #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.person.user_id))]
-    pub async fn accept_invitation(&self, cmd: AcceptInvitation) -> DomainResult<(Invitation, MemberRow)> {
-        let now = Utc::now();
-        let token_hash = hash_token(&cmd.token);
-        let unknown = || {
-            DomainError::precondition(
-                "INVITATION_TOKEN_UNKNOWN",
-                "this invitation link is not valid: it may have been mistyped or replaced by a newer invitation",
-            )
-        };
-        let tx = self.store.begin().await?;
-        let first_read = tx
-            .invitation_by_token_hash(&token_hash)
-            .await?
-            .ok_or_else(unknown)?;
-        let account = tx
-            .lock_account(&first_read.account_id)
-            .await?
-            .ok_or_else(|| DomainError::Internal("invitation of a missing account".into()))?;
-        // Re-read under the account lock: a concurrent revoke or resend wins or loses as a whole.
-        let mut invitation = tx
-            .invitation_by_token_hash(&token_hash)
-            .await?
-            .ok_or_else(unknown)?;
-        match invitation.effective_state(now) {
-            InvitationState::Pending => {}
-            InvitationState::Accepted => {
-                return Err(DomainError::precondition(
-                    "INVITATION_ALREADY_ACCEPTED",
-                    "this invitation was already accepted",
-                ));
-            }
-            InvitationState::Revoked => {
-                return Err(DomainError::precondition(
-                    "INVITATION_REVOKED",
-                    "this invitation was cancelled: ask the account's administrator for a new one",
-                ));
-            }
-            InvitationState::Expired => {
-                return Err(DomainError::precondition(
-                    "INVITATION_EXPIRED",
-                    format!(
-                        "this invitation expired on {}: ask the account's administrator to resend it",
-                        invitation.expires_at.format("%Y-%m-%d %H:%M UTC")
-                    ),
-                ));
-            }
-        }
-        if invitation.email != cmd.person.email {
-            return Err(DomainError::denied(
-                "INVITATION_EMAIL_MISMATCH",
-                "this invitation was sent to another email address: sign in with the invited address",
-            ));
-        }
-        if account.state == AccountState::Closed {
-            return Err(closed_error(&account.id));
-        }
-        Self::ensure_person(tx.as_ref(), &cmd.person, now).await?;
-        if tx
-            .membership_status(&account.id, &cmd.person.user_id)
-            .await?
-            .is_some()
-        {
-            return Err(DomainError::AlreadyExists {
-                reason: "ALREADY_A_MEMBER",
-                message: format!(
-                    "user '{}' is already a member of account '{}'",
-                    cmd.person.user_id, account.id
-                ),
-            });
-        }
-        let role = Self::resolve_role(tx.as_ref(), &account.id, &invitation.role).await?;
-        tx.insert_membership(&NewMembership {
-            account_id: account.id.clone(),
-            user_id: cmd.person.user_id.clone(),
-            role_id: role.id.clone(),
-            is_owner: false,
-            scopes: invitation.scopes.clone(),
-            invited_by: Some(invitation.invited_by.clone()),
-            joined_at: now,
-        })
-        .await?;
-        tx.accept_invitation(&invitation.id, &cmd.person.user_id, now)
-            .await?;
-        tx.append_activity(&activity(
-            &account.id,
-            &cmd.person.user_id,
-            "invitation.accept",
-            cmd.person.user_id.as_str(),
-            json!({ "invitation_id": invitation.id.as_str(), "role": role.name }),
-            now,
-        ))
-        .await?;
-        tx.commit().await?;
-        invitation.state = InvitationState::Accepted;
-        let member = MemberRow {
-            user_id: Some(cmd.person.user_id.clone()),
-            name: cmd.person.name.clone(),
-            email: cmd.person.email.clone(),
-            role: role.name,
-            status: MemberRowStatus::Active,
-            is_owner: false,
-            scopes: invitation.scopes.clone(),
-            invited_by: Some(invitation.invited_by.clone()),
-            joined_at: Some(now),
-            last_sign_in_at: None,
-            invitation_id: None,
-        };
-        Ok((invitation, member))
-    }
-
     // === Users ===
 
     /// The account's people in DOMAIN rule 13 order, one page at a time.
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_users(&self, query: ListUsers) -> DomainResult<Page<MemberRow>> {
-        let now = Utc::now();
+        let now = now();
         let tx = self.store.begin().await?;
         if tx.account(&query.account_id).await?.is_none() {
             return Err(DomainError::not_found("account", query.account_id.as_str()));
@@ -760,7 +563,6 @@ impl AccessService {
             query.status.is_none_or(|status| row.status == status)
                 && query.role.as_ref().is_none_or(|role| &row.role == role)
         });
-        rows.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let (rows, next_page_token) = query.page.apply(rows, |row| {
             let (rank, email) = row.sort_key();
             format!("{rank}:{email}")
@@ -776,7 +578,7 @@ impl AccessService {
     /// Shares a parent account's template with all or chosen children.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, template_id = %cmd.template_id))]
     pub async fn share_template(&self, cmd: ShareTemplate) -> DomainResult<SharedTemplate> {
-        let now = Utc::now();
+        let now = now();
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         if let Some(parent) = &account.parent_id {
@@ -836,7 +638,7 @@ impl AccessService {
     /// Stops sharing a template with every child.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, template_id = %cmd.template_id))]
     pub async fn unshare_template(&self, cmd: UnshareTemplate) -> DomainResult<()> {
-        let now = Utc::now();
+        let now = now();
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         self.require(tx.as_ref(), &cmd.actor, &account.id, "templates.share")

@@ -1,0 +1,212 @@
+//! Access requests: a member asks for a permission; someone with users.edit decides.
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::invitations::newest_first_key;
+use super::{AccessService, Page, activity};
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{AccountId, UserId};
+use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus};
+use crate::domain::page::PageRequest;
+use crate::domain::permissions::{Permission, PermissionSet};
+
+/// A member asks for a permission.
+#[derive(Clone, Debug)]
+pub struct RequestAccess {
+    /// Who asks.
+    pub user_id: UserId,
+    /// Where.
+    pub account_id: AccountId,
+    /// For what.
+    pub permission: Permission,
+    /// Why.
+    pub note: String,
+}
+
+/// Lists an account's access requests.
+#[derive(Clone, Debug)]
+pub struct ListAccessRequests {
+    /// Who asks.
+    pub actor: UserId,
+    /// Which account.
+    pub account_id: AccountId,
+    /// Only this state.
+    pub state: Option<AccessRequestState>,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+impl AccessService {
+    /// Files a request; a second request for the same permission returns the pending one.
+    #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.user_id, account_id = %cmd.account_id, permission = %cmd.permission))]
+    pub async fn request_access(&self, cmd: RequestAccess) -> DomainResult<AccessRequest> {
+        let now = super::now();
+        if PermissionSet::owner_only().contains(cmd.permission) {
+            return Err(DomainError::precondition(
+                "OWNER_ONLY_PERMISSION",
+                format!(
+                    "{} belongs to the owner alone and cannot be requested",
+                    cmd.permission
+                ),
+            ));
+        }
+        let tx = self.store.begin().await?;
+        self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
+        let member = tx
+            .membership(&cmd.account_id, &cmd.user_id)
+            .await?
+            .filter(|m| m.status == MembershipStatus::Active)
+            .ok_or_else(|| {
+                DomainError::denied(
+                    "NOT_A_MEMBER",
+                    format!(
+                        "only active members of account '{}' can request access there",
+                        cmd.account_id
+                    ),
+                )
+            })?;
+        if member
+            .role
+            .permissions
+            .union(member.grants)
+            .contains(cmd.permission)
+        {
+            return Err(DomainError::precondition(
+                "ALREADY_GRANTED",
+                format!("'{}' already holds {}", cmd.user_id, cmd.permission),
+            ));
+        }
+        if let Some(open) = tx.access_requests(&cmd.account_id).await?.into_iter().find(|r| {
+            r.state == AccessRequestState::Pending
+                && r.user_id == cmd.user_id
+                && r.permission == cmd.permission
+        }) {
+            return Ok(open);
+        }
+        let request = AccessRequest {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            account_id: cmd.account_id.clone(),
+            user_id: cmd.user_id.clone(),
+            permission: cmd.permission,
+            note: cmd.note.clone(),
+            state: AccessRequestState::Pending,
+            decided_by: None,
+            created_at: now,
+            decided_at: None,
+        };
+        tx.insert_access_request(&request).await?;
+        tx.append_activity(&activity(
+            &cmd.account_id,
+            &cmd.user_id,
+            "access_request.create",
+            cmd.permission.name(),
+            json!({ "request_id": request.id, "note": request.note }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(request)
+    }
+
+    /// Approves (the permission becomes an extra grant) or rejects a pending request.
+    #[tracing::instrument(skip(self), fields(actor = %actor, request_id = %id))]
+    pub async fn decide_access_request(
+        &self,
+        actor: &UserId,
+        id: &str,
+        approve: bool,
+    ) -> DomainResult<AccessRequest> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        let first_read = tx
+            .access_request(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("access request", id))?;
+        let account_id = first_read.account_id.clone();
+        self.lock_open_account(tx.as_ref(), &account_id).await?;
+        let actor_access = self
+            .require(tx.as_ref(), actor, &account_id, "users.edit")
+            .await?;
+        let mut request = tx
+            .access_request(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("access request", id))?;
+        if request.state != AccessRequestState::Pending {
+            return Err(DomainError::precondition(
+                "ALREADY_DECIDED",
+                format!("access request '{id}' was already {}", request.state.as_str()),
+            ));
+        }
+        if &request.user_id == actor {
+            return Err(DomainError::denied(
+                "SELF_APPROVAL",
+                "you cannot decide your own access request",
+            ));
+        }
+        let state = if approve {
+            // Rule 6: one approves only what one holds.
+            if !actor_access.permissions.contains(request.permission) {
+                return Err(DomainError::denied(
+                    "PRIVILEGE_ESCALATION",
+                    format!("you cannot grant {}: you do not hold it", request.permission),
+                ));
+            }
+            match tx.membership_status(&account_id, &request.user_id).await? {
+                Some(MembershipStatus::Active) => {}
+                _ => {
+                    return Err(DomainError::precondition(
+                        "REQUESTER_NOT_ACTIVE",
+                        format!(
+                            "'{}' is no longer an active member: reject the request instead",
+                            request.user_id
+                        ),
+                    ));
+                }
+            }
+            tx.add_grant(&account_id, &request.user_id, request.permission)
+                .await?;
+            AccessRequestState::Approved
+        } else {
+            AccessRequestState::Rejected
+        };
+        tx.decide_access_request(id, state, actor, now).await?;
+        let action = if approve {
+            "access_request.approve"
+        } else {
+            "access_request.reject"
+        };
+        tx.append_activity(&activity(
+            &account_id,
+            actor,
+            action,
+            request.user_id.as_str(),
+            json!({ "request_id": id, "permission": request.permission.name() }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        request.state = state;
+        request.decided_by = Some(actor.clone());
+        request.decided_at = Some(now);
+        Ok(request)
+    }
+
+    /// The account's access requests, newest first.
+    #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
+    pub async fn list_access_requests(&self, query: ListAccessRequests) -> DomainResult<Page<AccessRequest>> {
+        let tx = self.store.begin().await?;
+        self.require_existing(tx.as_ref(), &query.actor, &query.account_id, "users.edit")
+            .await?;
+        let mut requests = tx.access_requests(&query.account_id).await?;
+        drop(tx);
+        requests.retain(|r| query.state.is_none_or(|state| r.state == state));
+        let (rows, next_page_token) = query
+            .page
+            .apply(requests, |r| newest_first_key(r.created_at, &r.id));
+        Ok(Page {
+            rows,
+            next_page_token,
+        })
+    }
+}

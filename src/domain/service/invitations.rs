@@ -1,0 +1,594 @@
+//! Invitations: invite (to one or several accounts of a team), accept,
+//! decline, resend, revoke, change, list.
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::{AccessService, Page, SeatChange, activity, closed_error, hash_token, new_token, ttl};
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{AccountId, Email, InvitationId, UserId};
+use crate::domain::model::{
+    AccountState, EffectivePermissions, Invitation, InvitationState, MemberRow, MemberRowStatus, Role, Scopes,
+};
+use crate::domain::page::PageRequest;
+use crate::domain::permissions::{OWNER_ROLE, PermissionSet};
+use crate::domain::ports::{NewMembership, Reads, Transaction};
+
+/// One account of an invitation, with its role and scopes.
+#[derive(Clone, Debug)]
+pub struct InviteTarget {
+    /// Where to.
+    pub account_id: AccountId,
+    /// Role name.
+    pub role: String,
+    /// Resource restrictions.
+    pub scopes: Scopes,
+}
+
+/// Invites an email address to one or several accounts of one team.
+#[derive(Clone, Debug)]
+pub struct Invite {
+    /// Who invites.
+    pub actor: UserId,
+    /// Who is invited.
+    pub email: Email,
+    /// The accounts, the first one primary; never empty.
+    pub targets: Vec<InviteTarget>,
+    /// Note for the email.
+    pub message: String,
+    /// Reissue the token of a live pending invitation instead of returning it.
+    pub resend_if_pending: bool,
+}
+
+/// Accepts an invitation.
+#[derive(Clone, Debug)]
+pub struct AcceptInvitation {
+    /// The secret from the invitation link.
+    pub token: String,
+    /// The accepting person.
+    pub person: crate::domain::model::Person,
+}
+
+/// Changes a pending invitation.
+#[derive(Clone, Debug)]
+pub struct UpdateInvitation {
+    /// Who changes it.
+    pub actor: UserId,
+    /// Which one.
+    pub invitation_id: InvitationId,
+    /// New role name.
+    pub role: Option<String>,
+    /// New scopes.
+    pub scopes: Option<Scopes>,
+}
+
+/// Lists an account's invitations.
+#[derive(Clone, Debug)]
+pub struct ListInvitations {
+    /// Who asks.
+    pub actor: UserId,
+    /// Which account.
+    pub account_id: AccountId,
+    /// Only this (effective) state.
+    pub state: Option<InvitationState>,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+/// Invitations as returned to the inviter: one per target, in request order.
+#[derive(Clone, Debug)]
+pub struct IssuedInvitations {
+    /// The invitations.
+    pub invitations: Vec<Invitation>,
+    /// The secret, when this call issued one (it opens every invitation that carries it).
+    pub token: Option<String>,
+}
+
+/// What accepting produced: one (invitation, membership) pair per account.
+pub type Accepted = Vec<(Invitation, MemberRow)>;
+
+fn unknown_token() -> DomainError {
+    DomainError::precondition(
+        "INVITATION_TOKEN_UNKNOWN",
+        "this invitation link is not valid: it may have been mistyped or replaced by a newer invitation",
+    )
+}
+
+fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainError {
+    match invitation.effective_state(now) {
+        InvitationState::Accepted => DomainError::precondition(
+            "INVITATION_ALREADY_ACCEPTED",
+            "this invitation was already accepted",
+        ),
+        InvitationState::Revoked => DomainError::precondition(
+            "INVITATION_REVOKED",
+            "this invitation was cancelled: ask the account's administrator for a new one",
+        ),
+        InvitationState::Declined => {
+            DomainError::precondition("INVITATION_DECLINED", "this invitation was declined")
+        }
+        InvitationState::Expired => DomainError::precondition(
+            "INVITATION_EXPIRED",
+            format!(
+                "this invitation expired on {}: ask the account's administrator to resend it",
+                invitation.expires_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+        ),
+        InvitationState::Pending => {
+            DomainError::Internal("a pending invitation reported as not pending".into())
+        }
+    }
+}
+
+/// The team an account belongs to: its parent, or itself when top-level.
+fn team_root(account: &crate::domain::model::Account) -> &AccountId {
+    account.parent_id.as_ref().unwrap_or(&account.id)
+}
+
+impl AccessService {
+    pub(super) async fn resolve_role(
+        reads: &dyn Reads,
+        account: &AccountId,
+        name: &str,
+    ) -> DomainResult<Role> {
+        reads.role_by_name(account, name).await?.ok_or_else(|| {
+            DomainError::invalid(
+                "role",
+                format!("'{name}' is neither a built-in role nor a custom role of account '{account}'"),
+            )
+        })
+    }
+
+    /// Rule 6: an actor hands out only what the actor holds, never the owner role.
+    pub(super) fn check_grantable(
+        actor: &EffectivePermissions,
+        role: &Role,
+        grants: PermissionSet,
+        scopes: &Scopes,
+    ) -> DomainResult<()> {
+        if role.name == OWNER_ROLE {
+            return Err(DomainError::precondition(
+                "OWNER_ROLE_NOT_ASSIGNABLE",
+                "the owner role cannot be given; use TransferOwnership",
+            ));
+        }
+        let missing = role.permissions.union(grants).difference(actor.permissions);
+        if !missing.is_empty() {
+            return Err(DomainError::denied(
+                "PRIVILEGE_ESCALATION",
+                format!(
+                    "you cannot grant permissions you do not hold: {}",
+                    missing.names().join(", ")
+                ),
+            ));
+        }
+        if !scopes.within(&actor.scopes) {
+            return Err(DomainError::denied(
+                "PRIVILEGE_ESCALATION",
+                "the scopes reach resources outside your own scopes",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Invites `email` to every target account; returns one invitation per
+    /// target and, when one was issued, the token that opens them.
+    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, accounts = cmd.targets.len()))]
+    pub async fn invite(&self, cmd: Invite) -> DomainResult<IssuedInvitations> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        // Lock in id order, so two multi-account invitations cannot deadlock.
+        let mut order: Vec<&AccountId> = cmd.targets.iter().map(|t| &t.account_id).collect();
+        order.sort();
+        let mut accounts = Vec::with_capacity(order.len());
+        for id in order {
+            accounts.push(self.lock_open_account(tx.as_ref(), id).await?);
+        }
+        let root = accounts.first().map(team_root).cloned();
+        if accounts.iter().any(|a| Some(team_root(a)) != root.as_ref()) {
+            return Err(DomainError::precondition(
+                "NOT_ONE_TEAM",
+                "one invitation can cover several accounts only when they belong to the same team",
+            ));
+        }
+        let token = new_token()?;
+        let token_hash = hash_token(&token);
+        let expires_at = now + ttl(&self.settings)?;
+        let mut token_used = false;
+        let mut invitations = Vec::with_capacity(cmd.targets.len());
+        for target in &cmd.targets {
+            let account = accounts
+                .iter()
+                .find(|a| a.id == target.account_id)
+                .ok_or_else(|| DomainError::Internal("target account not locked".into()))?;
+            let actor = self
+                .require(tx.as_ref(), &cmd.actor, &account.id, "users.invite")
+                .await?;
+            let role = Self::resolve_role(tx.as_ref(), &account.id, &target.role).await?;
+            Self::check_grantable(&actor, &role, PermissionSet::EMPTY, &target.scopes)?;
+            if let Some(person) = tx.person_by_email(&cmd.email).await? {
+                match tx.membership_status(&account.id, &person.user_id).await? {
+                    Some(crate::domain::model::MembershipStatus::Active) => {
+                        return Err(DomainError::AlreadyExists {
+                            reason: "ALREADY_A_MEMBER",
+                            message: format!(
+                                "'{}' is already an active member of account '{}'",
+                                cmd.email, account.id
+                            ),
+                        });
+                    }
+                    Some(crate::domain::model::MembershipStatus::Deactivated) => {
+                        return Err(DomainError::precondition(
+                            "MEMBER_DEACTIVATED",
+                            format!(
+                                "'{}' is a deactivated member of account '{}': reactivate them instead",
+                                cmd.email, account.id
+                            ),
+                        ));
+                    }
+                    None => {}
+                }
+            }
+            if let Some(mut existing) = tx.pending_invitation(&account.id, &cmd.email).await? {
+                // Rule 10: a live pending invitation is returned as it is, unless
+                // a resend is asked for; an expired one is revived with a new token.
+                if existing.effective_state(now) == InvitationState::Pending && !cmd.resend_if_pending {
+                    invitations.push(existing);
+                    continue;
+                }
+                tx.reissue_invitation(&existing.id, &token_hash, expires_at, now)
+                    .await?;
+                existing.expires_at = expires_at;
+                existing.send_count += 1;
+                tx.append_activity(&activity(
+                    &account.id,
+                    &cmd.actor,
+                    "invitation.resend",
+                    cmd.email.as_str(),
+                    json!({ "invitation_id": existing.id.as_str(), "send_count": existing.send_count }),
+                    now,
+                ))
+                .await?;
+                token_used = true;
+                invitations.push(existing);
+                continue;
+            }
+            self.check_seats(
+                tx.as_ref(),
+                account,
+                SeatChange {
+                    seats: 1,
+                    restricted: usize::from(role.restricted),
+                },
+            )
+            .await?;
+            let invitation = Invitation {
+                id: InvitationId::generate(),
+                account_id: account.id.clone(),
+                email: cmd.email.clone(),
+                role: role.name.clone(),
+                scopes: target.scopes.clone(),
+                state: InvitationState::Pending,
+                invited_by: cmd.actor.clone(),
+                message: cmd.message.clone(),
+                send_count: 1,
+                expires_at,
+                created_at: now,
+            };
+            tx.insert_invitation(&invitation, &role.id, &token_hash).await?;
+            tx.append_activity(&activity(
+                &account.id,
+                &cmd.actor,
+                "invitation.create",
+                cmd.email.as_str(),
+                json!({ "invitation_id": invitation.id.as_str(), "role": role.name, "scoped": !target.scopes.is_empty() }),
+                now,
+            ))
+            .await?;
+            token_used = true;
+            invitations.push(invitation);
+        }
+        tx.commit().await?;
+        Ok(IssuedInvitations {
+            invitations,
+            token: token_used.then_some(token),
+        })
+    }
+
+    /// Turns the pending invitations a token opens into memberships of the accepting person.
+    #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.person.user_id))]
+    pub async fn accept_invitation(&self, cmd: AcceptInvitation) -> DomainResult<Accepted> {
+        let now = super::now();
+        let token_hash = hash_token(&cmd.token);
+        let tx = self.store.begin().await?;
+        let first_read = tx.invitations_by_token_hash(&token_hash).await?;
+        let mut account_ids: Vec<AccountId> = first_read.iter().map(|i| i.account_id.clone()).collect();
+        account_ids.sort();
+        account_ids.dedup();
+        let mut accounts = Vec::with_capacity(account_ids.len());
+        for id in &account_ids {
+            let account = tx
+                .lock_account(id)
+                .await?
+                .ok_or_else(|| DomainError::Internal("invitation of a missing account".into()))?;
+            accounts.push(account);
+        }
+        // Re-read under the account locks: a concurrent revoke or resend wins or loses as a whole.
+        let mut invitations = tx.invitations_by_token_hash(&token_hash).await?;
+        invitations.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        let Some(first) = invitations.first() else {
+            return Err(unknown_token());
+        };
+        let live: Vec<Invitation> = invitations
+            .iter()
+            .filter(|i| i.effective_state(now) == InvitationState::Pending)
+            .cloned()
+            .collect();
+        if live.is_empty() {
+            let blocking = invitations
+                .iter()
+                .find(|i| i.effective_state(now) == InvitationState::Expired)
+                .unwrap_or(first);
+            return Err(not_pending(blocking, now));
+        }
+        if live.iter().any(|i| i.email != cmd.person.email) {
+            return Err(DomainError::denied(
+                "INVITATION_EMAIL_MISMATCH",
+                "this invitation was sent to another email address: sign in with the invited address",
+            ));
+        }
+        if let Some(closed) = accounts.iter().find(|a| a.state == AccountState::Closed) {
+            return Err(closed_error(&closed.id));
+        }
+        Self::ensure_person(tx.as_ref(), &cmd.person, now).await?;
+        let mut accepted = Vec::with_capacity(live.len());
+        for mut invitation in live {
+            if tx
+                .membership_status(&invitation.account_id, &cmd.person.user_id)
+                .await?
+                .is_some()
+            {
+                return Err(DomainError::AlreadyExists {
+                    reason: "ALREADY_A_MEMBER",
+                    message: format!(
+                        "user '{}' is already a member of account '{}'",
+                        cmd.person.user_id, invitation.account_id
+                    ),
+                });
+            }
+            let role = Self::resolve_role(tx.as_ref(), &invitation.account_id, &invitation.role).await?;
+            tx.insert_membership(&NewMembership {
+                account_id: invitation.account_id.clone(),
+                user_id: cmd.person.user_id.clone(),
+                role_id: role.id.clone(),
+                is_owner: false,
+                scopes: invitation.scopes.clone(),
+                invited_by: Some(invitation.invited_by.clone()),
+                joined_at: now,
+            })
+            .await?;
+            tx.finish_invitation(
+                &invitation.id,
+                InvitationState::Accepted,
+                Some(&cmd.person.user_id),
+                now,
+            )
+            .await?;
+            tx.append_activity(&activity(
+                &invitation.account_id,
+                &cmd.person.user_id,
+                "invitation.accept",
+                cmd.person.user_id.as_str(),
+                json!({ "invitation_id": invitation.id.as_str(), "role": role.name }),
+                now,
+            ))
+            .await?;
+            invitation.state = InvitationState::Accepted;
+            let member = MemberRow {
+                user_id: Some(cmd.person.user_id.clone()),
+                name: cmd.person.name.clone(),
+                email: cmd.person.email.clone(),
+                role: role.name,
+                status: MemberRowStatus::Active,
+                is_owner: false,
+                scopes: invitation.scopes.clone(),
+                invited_by: Some(invitation.invited_by.clone()),
+                joined_at: Some(now),
+                last_sign_in_at: None,
+                invitation_id: None,
+                grants: PermissionSet::EMPTY,
+            };
+            accepted.push((invitation, member));
+        }
+        tx.commit().await?;
+        Ok(accepted)
+    }
+
+    /// The invitee turns down every pending invitation the token opens.
+    #[tracing::instrument(skip(self, token))]
+    pub async fn decline_invitation(&self, token: &str) -> DomainResult<Vec<Invitation>> {
+        let now = super::now();
+        let token_hash = hash_token(token);
+        let tx = self.store.begin().await?;
+        let mut ids: Vec<AccountId> = tx
+            .invitations_by_token_hash(&token_hash)
+            .await?
+            .into_iter()
+            .map(|i| i.account_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        for id in &ids {
+            tx.lock_account(id).await?;
+        }
+        let invitations = tx.invitations_by_token_hash(&token_hash).await?;
+        let first = invitations.first().ok_or_else(unknown_token)?;
+        let pending: Vec<Invitation> = invitations
+            .iter()
+            .filter(|i| i.state == InvitationState::Pending)
+            .cloned()
+            .collect();
+        if pending.is_empty() {
+            return Err(not_pending(first, now));
+        }
+        let mut declined = Vec::with_capacity(pending.len());
+        for mut invitation in pending {
+            tx.finish_invitation(&invitation.id, InvitationState::Declined, None, now)
+                .await?;
+            // The invitee may have no user id yet: the log names them by email.
+            tx.append_activity(&activity(
+                &invitation.account_id,
+                &UserId::from_trusted(invitation.email.as_str().to_owned()),
+                "invitation.decline",
+                invitation.email.as_str(),
+                json!({ "invitation_id": invitation.id.as_str() }),
+                now,
+            ))
+            .await?;
+            invitation.state = InvitationState::Declined;
+            declined.push(invitation);
+        }
+        tx.commit().await?;
+        Ok(declined)
+    }
+
+    /// Loads an invitation and locks its account; the actor needs users.invite there.
+    async fn invitation_for_change(
+        &self,
+        tx: &dyn Transaction,
+        actor: &UserId,
+        id: &InvitationId,
+    ) -> DomainResult<(crate::domain::model::Account, Invitation, EffectivePermissions)> {
+        let first_read = tx
+            .invitation(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("invitation", id.as_str()))?;
+        let account = self.lock_open_account(tx, &first_read.account_id).await?;
+        let actor_access = self.require(tx, actor, &account.id, "users.invite").await?;
+        let invitation = tx
+            .invitation(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("invitation", id.as_str()))?;
+        if invitation.state != InvitationState::Pending {
+            return Err(not_pending(&invitation, Utc::now()));
+        }
+        Ok((account, invitation, actor_access))
+    }
+
+    /// Issues a new token and expiry (the old token dies), counting one more send.
+    #[tracing::instrument(skip(self), fields(actor = %actor, invitation_id = %id))]
+    pub async fn resend_invitation(
+        &self,
+        actor: &UserId,
+        id: &InvitationId,
+    ) -> DomainResult<(Invitation, String)> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        let (account, mut invitation, _) = self.invitation_for_change(tx.as_ref(), actor, id).await?;
+        let token = new_token()?;
+        let expires_at = now + ttl(&self.settings)?;
+        tx.reissue_invitation(id, &hash_token(&token), expires_at, now)
+            .await?;
+        invitation.expires_at = expires_at;
+        invitation.send_count += 1;
+        tx.append_activity(&activity(
+            &account.id,
+            actor,
+            "invitation.resend",
+            invitation.email.as_str(),
+            json!({ "invitation_id": id.as_str(), "send_count": invitation.send_count }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok((invitation, token))
+    }
+
+    /// Cancels a pending invitation (Mailjet's "delete access" before acceptance).
+    #[tracing::instrument(skip(self), fields(actor = %actor, invitation_id = %id))]
+    pub async fn revoke_invitation(&self, actor: &UserId, id: &InvitationId) -> DomainResult<Invitation> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        let (account, mut invitation, _) = self.invitation_for_change(tx.as_ref(), actor, id).await?;
+        tx.finish_invitation(id, InvitationState::Revoked, None, now)
+            .await?;
+        tx.append_activity(&activity(
+            &account.id,
+            actor,
+            "invitation.revoke",
+            invitation.email.as_str(),
+            json!({ "invitation_id": id.as_str() }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        invitation.state = InvitationState::Revoked;
+        Ok(invitation)
+    }
+
+    /// Changes the role or scopes a pending invitation offers.
+    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, invitation_id = %cmd.invitation_id))]
+    pub async fn update_invitation(&self, cmd: UpdateInvitation) -> DomainResult<Invitation> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        let (account, mut invitation, actor) = self
+            .invitation_for_change(tx.as_ref(), &cmd.actor, &cmd.invitation_id)
+            .await?;
+        let old_role = Self::resolve_role(tx.as_ref(), &account.id, &invitation.role).await?;
+        let role = match &cmd.role {
+            Some(name) => Self::resolve_role(tx.as_ref(), &account.id, name).await?,
+            None => old_role.clone(),
+        };
+        let scopes = cmd.scopes.clone().unwrap_or_else(|| invitation.scopes.clone());
+        Self::check_grantable(&actor, &role, PermissionSet::EMPTY, &scopes)?;
+        self.check_seats(
+            tx.as_ref(),
+            &account,
+            SeatChange {
+                seats: 0,
+                restricted: usize::from(role.restricted && !old_role.restricted),
+            },
+        )
+        .await?;
+        tx.update_invitation(&invitation.id, &role.id, &scopes, now)
+            .await?;
+        tx.append_activity(&activity(
+            &account.id,
+            &cmd.actor,
+            "invitation.update",
+            invitation.email.as_str(),
+            json!({ "invitation_id": invitation.id.as_str(), "role": role.name, "scoped": !scopes.is_empty() }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        invitation.role = role.name;
+        invitation.scopes = scopes;
+        Ok(invitation)
+    }
+
+    /// The account's invitations, newest first.
+    #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
+    pub async fn list_invitations(&self, query: ListInvitations) -> DomainResult<Page<Invitation>> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        self.require_existing(tx.as_ref(), &query.actor, &query.account_id, "users.view")
+            .await?;
+        let mut invitations = tx.invitations(&query.account_id).await?;
+        drop(tx);
+        invitations.retain(|i| query.state.is_none_or(|state| i.effective_state(now) == state));
+        let (rows, next_page_token) = query
+            .page
+            .apply(invitations, |i| newest_first_key(i.created_at, i.id.as_str()));
+        Ok(Page {
+            rows,
+            next_page_token,
+        })
+    }
+}
+
+/// A sort key that grows as rows get older, for newest-first pages.
+pub(super) fn newest_first_key(at: chrono::DateTime<Utc>, id: &str) -> String {
+    let age = i64::MAX - at.timestamp_millis();
+    format!("{age:020}:{id}")
+}

@@ -1,0 +1,210 @@
+//! Custom roles: list, create, update, delete.
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::{AccessService, activity};
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{AccountId, UserId};
+use crate::domain::model::Role;
+use crate::domain::permissions::{PermissionSet, builtin_role};
+use crate::domain::ports::Transaction;
+
+/// Creates a custom role.
+#[derive(Clone, Debug)]
+pub struct CreateRole {
+    /// Who creates it.
+    pub actor: UserId,
+    /// Whose role it is.
+    pub account_id: AccountId,
+    /// Unique in the account, not a built-in name.
+    pub name: String,
+    /// One line for role pickers.
+    pub description: String,
+    /// Its permissions (account.view is added).
+    pub permissions: PermissionSet,
+}
+
+/// Changes a custom role.
+#[derive(Clone, Debug)]
+pub struct UpdateRole {
+    /// Who changes it.
+    pub actor: UserId,
+    /// Whose role it is.
+    pub account_id: AccountId,
+    /// Which role.
+    pub name: String,
+    /// New description.
+    pub description: Option<String>,
+    /// New permissions.
+    pub permissions: Option<PermissionSet>,
+}
+
+fn owner_only_refused(permissions: PermissionSet) -> DomainResult<()> {
+    if permissions.intersection(PermissionSet::owner_only()).is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            "permissions",
+            "account.transfer belongs to the owner alone and cannot be put into a custom role",
+        ))
+    }
+}
+
+fn escalation_refused(actor: PermissionSet, permissions: PermissionSet) -> DomainResult<()> {
+    let missing = permissions.difference(actor);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::denied(
+            "PRIVILEGE_ESCALATION",
+            format!(
+                "you cannot grant permissions you do not hold: {}",
+                missing.names().join(", ")
+            ),
+        ))
+    }
+}
+
+impl AccessService {
+    /// Built-in roles, then the account's custom roles, each with its permissions.
+    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
+    pub async fn list_roles(&self, actor: &UserId, account_id: &AccountId) -> DomainResult<Vec<Role>> {
+        let tx = self.store.begin().await?;
+        self.require_existing(tx.as_ref(), actor, account_id, "account.view")
+            .await?;
+        tx.roles(account_id).await
+    }
+
+    async fn custom_role(
+        &self,
+        tx: &dyn Transaction,
+        account_id: &AccountId,
+        name: &str,
+    ) -> DomainResult<Role> {
+        if builtin_role(name).is_some() {
+            return Err(DomainError::precondition(
+                "BUILTIN_ROLE_IMMUTABLE",
+                format!(
+                    "'{name}' is a built-in role: it cannot be changed or deleted; create a custom role instead"
+                ),
+            ));
+        }
+        tx.role_by_name(account_id, name)
+            .await?
+            .filter(|role| !role.builtin)
+            .ok_or_else(|| DomainError::not_found("role", name))
+    }
+
+    /// Creates a custom role: any subset of what the actor holds, never owner-only permissions.
+    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, role = %cmd.name))]
+    pub async fn create_role(&self, cmd: CreateRole) -> DomainResult<Role> {
+        let now = super::now();
+        owner_only_refused(cmd.permissions)?;
+        let tx = self.store.begin().await?;
+        self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
+        let actor = self
+            .require(tx.as_ref(), &cmd.actor, &cmd.account_id, "users.edit")
+            .await?;
+        if builtin_role(&cmd.name).is_some() {
+            return Err(DomainError::AlreadyExists {
+                reason: "ROLE_EXISTS",
+                message: format!("'{}' is a built-in role name: choose another name", cmd.name),
+            });
+        }
+        if tx.role_by_name(&cmd.account_id, &cmd.name).await?.is_some() {
+            return Err(DomainError::AlreadyExists {
+                reason: "ROLE_EXISTS",
+                message: format!(
+                    "account '{}' already has a role named '{}'",
+                    cmd.account_id, cmd.name
+                ),
+            });
+        }
+        let permissions = cmd.permissions.union(PermissionSet::implicit());
+        escalation_refused(actor.permissions, permissions)?;
+        let role = Role {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            name: cmd.name.clone(),
+            description: cmd.description.clone(),
+            permissions,
+            builtin: false,
+            // Mailjet counts custom roles among the limited "accesses".
+            restricted: true,
+        };
+        tx.insert_role(&cmd.account_id, &role, now).await?;
+        tx.append_activity(&activity(
+            &cmd.account_id,
+            &cmd.actor,
+            "role.create",
+            role.name.as_str(),
+            json!({ "permissions": permissions.names() }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(role)
+    }
+
+    /// Changes a custom role; its members hold the new permissions as soon as this returns.
+    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, role = %cmd.name))]
+    pub async fn update_role(&self, cmd: UpdateRole) -> DomainResult<Role> {
+        let now = super::now();
+        if let Some(permissions) = cmd.permissions {
+            owner_only_refused(permissions)?;
+        }
+        let tx = self.store.begin().await?;
+        self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
+        let actor = self
+            .require(tx.as_ref(), &cmd.actor, &cmd.account_id, "users.edit")
+            .await?;
+        let mut role = self.custom_role(tx.as_ref(), &cmd.account_id, &cmd.name).await?;
+        // Both sides: no granting what one lacks, no stripping a role that outranks one.
+        escalation_refused(actor.permissions, role.permissions)?;
+        if let Some(permissions) = cmd.permissions {
+            role.permissions = permissions.union(PermissionSet::implicit());
+            escalation_refused(actor.permissions, role.permissions)?;
+        }
+        if let Some(description) = &cmd.description {
+            role.description.clone_from(description);
+        }
+        tx.update_role(&role).await?;
+        tx.append_activity(&activity(
+            &cmd.account_id,
+            &cmd.actor,
+            "role.update",
+            role.name.as_str(),
+            json!({ "permissions": role.permissions.names() }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(role)
+    }
+
+    /// Deletes a custom role; refused while members or invitations use it.
+    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id, role = %name))]
+    pub async fn delete_role(&self, actor: &UserId, account_id: &AccountId, name: &str) -> DomainResult<()> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        self.lock_open_account(tx.as_ref(), account_id).await?;
+        let actor_access = self.require(tx.as_ref(), actor, account_id, "users.edit").await?;
+        let role = self.custom_role(tx.as_ref(), account_id, name).await?;
+        escalation_refused(actor_access.permissions, role.permissions)?;
+        let users = tx.role_users(&role.id).await?;
+        if !users.is_empty() {
+            let names: Vec<&str> = users.iter().map(|e| e.as_str()).collect();
+            return Err(DomainError::precondition(
+                "ROLE_IN_USE",
+                format!(
+                    "role '{name}' is used by {}: give them another role (or revoke their invitations) first",
+                    names.join(", ")
+                ),
+            ));
+        }
+        tx.delete_role(&role.id).await?;
+        tx.append_activity(&activity(account_id, actor, "role.delete", name, json!({}), now))
+            .await?;
+        tx.commit().await
+    }
+}
