@@ -3,9 +3,17 @@
 
 mod helpers;
 
+mod access_requests;
 mod accounts;
+mod activity;
 mod authorize;
+mod concurrency;
 mod health;
 mod invitations;
+mod lifecycle;
+mod limits;
+mod members;
+mod roles;
+mod seeds;
 mod templates;
 mod users;
