@@ -1,7 +1,6 @@
 //! TestApp: the real server, in-process on port 0, over a fresh database.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use access_service::grpc::pb;
@@ -100,12 +99,9 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub client: AccessServiceClient<Channel>,
     pub channel: Channel,
-    pub addr: SocketAddr,
-    pub db_kind: Db,
     /// A direct connection for assertions on what was (not) written.
     pub db: DatabaseConnection,
     stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     // Declared last: dropped after the server stops.
     _database: TestDb,
 }
@@ -117,8 +113,8 @@ impl TestApp {
 
     pub async fn spawn_with(kind: Db, adjust: impl FnOnce(&mut Config)) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
-            let _guard = access_service::telemetry::init("info");
-            std::mem::forget(_guard);
+            // The first test to get here installs the global subscriber.
+            let _telemetry = access_service::telemetry::init("info");
         }
         let database = TestDb::create(kind).await;
         let mut config = Config {
@@ -131,7 +127,7 @@ impl TestApp {
         let app = App::build(config).await.expect("app builds");
         let addr = app.local_addr().expect("bound address");
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(app.run_until_stopped(async {
+        tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
         let channel = Channel::from_shared(format!("http://{addr}"))
@@ -145,11 +141,8 @@ impl TestApp {
         Self {
             client: AccessServiceClient::new(channel.clone()),
             channel,
-            addr,
-            db_kind: kind,
             db,
             stop: Some(stop),
-            server: Some(server),
             _database: database,
         }
     }
@@ -197,16 +190,6 @@ impl TestApp {
             "SELECT COUNT(*) AS n FROM activity_log WHERE account_id = '{account}' AND action = '{action}'"
         ))
         .await
-    }
-
-    /// Stops the server (tests call this only when they need the server gone).
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
-        }
     }
 
     // === Shortcuts for the flows most tests need ===

@@ -1,6 +1,5 @@
 //! Access requests: a member asks for a permission; someone with users.edit decides.
 
-use chrono::Utc;
 use serde_json::json;
 
 use super::invitations::newest_first_key;

@@ -252,11 +252,12 @@ impl AccessService {
         let mut decisions = Vec::with_capacity(checks.len());
         for check in checks {
             let key = (&check.user_id, &check.account_id);
-            if !facts_by_pair.contains_key(&key) {
-                let facts = self.store.access_facts(&check.account_id, &check.user_id).await?;
-                facts_by_pair.insert(key, facts);
-            }
-            let facts = &facts_by_pair[&key];
+            let facts = match facts_by_pair.entry(key) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert(self.store.access_facts(&check.account_id, &check.user_id).await?)
+                }
+            };
             decisions.push(self.decide_with(self.store.as_ref(), facts, check).await?);
         }
         Ok(decisions)

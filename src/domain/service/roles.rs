@@ -1,6 +1,5 @@
 //! Custom roles: list, create, update, delete.
 
-use chrono::Utc;
 use serde_json::json;
 
 use super::{AccessService, activity};
