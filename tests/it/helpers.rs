@@ -147,6 +147,11 @@ impl TestApp {
         }
     }
 
+    /// The URL of this test's database.
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
     /// Row counts of every table: equal before and after a refused request.
     pub async fn table_counts(&self) -> BTreeMap<&'static str, i64> {
         let mut counts = BTreeMap::new();

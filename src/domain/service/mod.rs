@@ -203,14 +203,6 @@ impl AccessService {
         &self.settings
     }
 
-    /// Whether the store answers; for readiness.
-    pub async fn ping(&self) -> DomainResult<()> {
-        self.store
-            .account(&AccountId::from_trusted(String::new()))
-            .await
-            .map(|_| ())
-    }
-
     // === Decisions ===
 
     async fn decide_with(
