@@ -1019,6 +1019,59 @@ pub struct SeaTransaction {
 impl_reads!(SeaTransaction, txn);
 
 impl SeaTransaction {
+    /// Replaces a membership's scopes.
+    async fn write_membership_scopes(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        scopes: &Scopes,
+    ) -> DomainResult<()> {
+        membership_scopes::Entity::delete_many()
+            .filter(membership_scopes::Column::AccountId.eq(account.as_str()))
+            .filter(membership_scopes::Column::UserId.eq(user.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        let rows: Vec<_> = scope_rows(scopes)
+            .map(|(t, id)| membership_scopes::ActiveModel {
+                account_id: Set(account.as_str().to_owned()),
+                user_id: Set(user.as_str().to_owned()),
+                resource_type: Set(t.as_str().to_owned()),
+                resource_id: Set(id),
+            })
+            .collect();
+        if !rows.is_empty() {
+            membership_scopes::Entity::insert_many(rows)
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(from_db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces an invitation's scopes.
+    async fn write_invitation_scopes(&self, id: &InvitationId, scopes: &Scopes) -> DomainResult<()> {
+        invitation_scopes::Entity::delete_many()
+            .filter(invitation_scopes::Column::InvitationId.eq(id.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(from_db_err)?;
+        let rows: Vec<_> = scope_rows(scopes)
+            .map(|(t, resource)| invitation_scopes::ActiveModel {
+                invitation_id: Set(id.as_str().to_owned()),
+                resource_type: Set(t.as_str().to_owned()),
+                resource_id: Set(resource),
+            })
+            .collect();
+        if !rows.is_empty() {
+            invitation_scopes::Entity::insert_many(rows)
+                .exec_without_returning(&self.txn)
+                .await
+                .map_err(from_db_err)?;
+        }
+        Ok(())
+    }
+
     async fn write_role_permissions(&self, role: &Role) -> DomainResult<()> {
         role_permissions::Entity::delete_many()
             .filter(role_permissions::Column::RoleId.eq(role.id.as_str()))
@@ -1111,21 +1164,8 @@ impl Transaction for SeaTransaction {
         .exec_without_returning(&self.txn)
         .await
         .map_err(from_db_err)?;
-        let scopes: Vec<_> = scope_rows(&m.scopes)
-            .map(|(t, id)| membership_scopes::ActiveModel {
-                account_id: Set(m.account_id.as_str().to_owned()),
-                user_id: Set(m.user_id.as_str().to_owned()),
-                resource_type: Set(t.as_str().to_owned()),
-                resource_id: Set(id),
-            })
-            .collect();
-        if !scopes.is_empty() {
-            membership_scopes::Entity::insert_many(scopes)
-                .exec_without_returning(&self.txn)
-                .await
-                .map_err(from_db_err)?;
-        }
-        Ok(())
+        self.write_membership_scopes(&m.account_id, &m.user_id, &m.scopes)
+            .await
     }
 
     async fn insert_invitation(
@@ -1153,20 +1193,8 @@ impl Transaction for SeaTransaction {
         .exec_without_returning(&self.txn)
         .await
         .map_err(from_db_err)?;
-        let scopes: Vec<_> = scope_rows(&invitation.scopes)
-            .map(|(t, id)| invitation_scopes::ActiveModel {
-                invitation_id: Set(invitation.id.as_str().to_owned()),
-                resource_type: Set(t.as_str().to_owned()),
-                resource_id: Set(id),
-            })
-            .collect();
-        if !scopes.is_empty() {
-            invitation_scopes::Entity::insert_many(scopes)
-                .exec_without_returning(&self.txn)
-                .await
-                .map_err(from_db_err)?;
-        }
-        Ok(())
+        self.write_invitation_scopes(&invitation.id, &invitation.scopes)
+            .await
     }
 
     async fn reissue_invitation(
@@ -1208,25 +1236,7 @@ impl Transaction for SeaTransaction {
             .await
             .map_err(from_db_err)?;
         expect_one(result.rows_affected, "update a pending invitation")?;
-        invitation_scopes::Entity::delete_many()
-            .filter(invitation_scopes::Column::InvitationId.eq(id.as_str()))
-            .exec(&self.txn)
-            .await
-            .map_err(from_db_err)?;
-        let rows: Vec<_> = scope_rows(scopes)
-            .map(|(t, resource)| invitation_scopes::ActiveModel {
-                invitation_id: Set(id.as_str().to_owned()),
-                resource_type: Set(t.as_str().to_owned()),
-                resource_id: Set(resource),
-            })
-            .collect();
-        if !rows.is_empty() {
-            invitation_scopes::Entity::insert_many(rows)
-                .exec_without_returning(&self.txn)
-                .await
-                .map_err(from_db_err)?;
-        }
-        Ok(())
+        self.write_invitation_scopes(id, scopes).await
     }
 
     async fn finish_invitation(
@@ -1310,26 +1320,7 @@ impl Transaction for SeaTransaction {
         let result = update.exec(&self.txn).await.map_err(from_db_err)?;
         expect_one(result.rows_affected, "update a membership")?;
         if let Some(scopes) = &change.scopes {
-            membership_scopes::Entity::delete_many()
-                .filter(membership_scopes::Column::AccountId.eq(account.as_str()))
-                .filter(membership_scopes::Column::UserId.eq(user.as_str()))
-                .exec(&self.txn)
-                .await
-                .map_err(from_db_err)?;
-            let rows: Vec<_> = scope_rows(scopes)
-                .map(|(t, id)| membership_scopes::ActiveModel {
-                    account_id: Set(account.as_str().to_owned()),
-                    user_id: Set(user.as_str().to_owned()),
-                    resource_type: Set(t.as_str().to_owned()),
-                    resource_id: Set(id),
-                })
-                .collect();
-            if !rows.is_empty() {
-                membership_scopes::Entity::insert_many(rows)
-                    .exec_without_returning(&self.txn)
-                    .await
-                    .map_err(from_db_err)?;
-            }
+            self.write_membership_scopes(account, user, scopes).await?;
         }
         if let Some(grants) = change.grants {
             membership_grants::Entity::delete_many()
