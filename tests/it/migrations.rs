@@ -13,10 +13,15 @@ async fn migrations_go_down_and_up_again(app: TestApp) {
     assert_eq!(before["roles"], 14, "the built-in roles are seeded");
     let url = app.database_url().to_owned();
     let db = Database::connect(url.as_str()).await.expect("connect");
-    Migrator::down(&db, None).await.expect("every migration has a down");
+    Migrator::down(&db, None)
+        .await
+        .expect("every migration has a down");
     let schema = sea_orm_migration::SchemaManager::new(&db);
     for table in ["accounts", "memberships", "access_requests", "activity_log"] {
-        assert!(!schema.has_table(table).await.expect("schema query"), "down removed {table}");
+        assert!(
+            !schema.has_table(table).await.expect("schema query"),
+            "down removed {table}"
+        );
     }
     storage::migrate(&db).await.expect("up again");
     storage::migrate(&db).await.expect("up is idempotent");

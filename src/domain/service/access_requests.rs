@@ -195,7 +195,7 @@ impl AccessService {
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_access_requests(&self, query: ListAccessRequests) -> DomainResult<Page<AccessRequest>> {
         let tx = self.store.begin().await?;
-        self.require_existing(tx.as_ref(), &query.actor, &query.account_id, "users.edit")
+        self.require(tx.as_ref(), &query.actor, &query.account_id, "users.edit")
             .await?;
         let mut requests = tx.access_requests(&query.account_id).await?;
         drop(tx);

@@ -24,7 +24,7 @@ impl AccessService {
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_activity(&self, query: ListActivity) -> DomainResult<Page<ActivityRecord>> {
         let tx = self.store.begin().await?;
-        self.require_existing(tx.as_ref(), &query.actor, &query.account_id, "users.view")
+        self.require(tx.as_ref(), &query.actor, &query.account_id, "users.view")
             .await?;
         let mut filter = query.filter.clone();
         filter.before_id = match &query.page.after {

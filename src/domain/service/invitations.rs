@@ -572,7 +572,7 @@ impl AccessService {
     pub async fn list_invitations(&self, query: ListInvitations) -> DomainResult<Page<Invitation>> {
         let now = super::now();
         let tx = self.store.begin().await?;
-        self.require_existing(tx.as_ref(), &query.actor, &query.account_id, "users.view")
+        self.require(tx.as_ref(), &query.actor, &query.account_id, "users.view")
             .await?;
         let mut invitations = tx.invitations(&query.account_id).await?;
         drop(tx);

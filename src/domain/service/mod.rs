@@ -470,21 +470,6 @@ impl AccessService {
         Ok(account)
     }
 
-    /// Refuses unknown accounts (NOT_FOUND) and actors without `permission`:
-    /// the check for read-only use cases.
-    async fn require_existing(
-        &self,
-        tx: &dyn Transaction,
-        actor: &UserId,
-        account: &AccountId,
-        permission: &str,
-    ) -> DomainResult<EffectivePermissions> {
-        if tx.account(account).await?.is_none() {
-            return Err(DomainError::not_found("account", account.as_str()));
-        }
-        self.require(tx, actor, account, permission).await
-    }
-
     /// Rule 14: refuses a change that would take the account over a quota.
     async fn check_seats(
         &self,
@@ -545,9 +530,6 @@ impl AccessService {
     pub async fn list_users(&self, query: ListUsers) -> DomainResult<Page<MemberRow>> {
         let now = now();
         let tx = self.store.begin().await?;
-        if tx.account(&query.account_id).await?.is_none() {
-            return Err(DomainError::not_found("account", query.account_id.as_str()));
-        }
         self.require(tx.as_ref(), &query.actor, &query.account_id, "users.view")
             .await?;
         let mut rows = tx.member_rows(&query.account_id, now).await?;

@@ -70,7 +70,7 @@ impl AccessService {
     #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
     pub async fn list_roles(&self, actor: &UserId, account_id: &AccountId) -> DomainResult<Vec<Role>> {
         let tx = self.store.begin().await?;
-        self.require_existing(tx.as_ref(), actor, account_id, "account.view")
+        self.require(tx.as_ref(), actor, account_id, "account.view")
             .await?;
         tx.roles(account_id).await
     }
