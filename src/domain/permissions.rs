@@ -187,9 +187,11 @@ impl PermissionSet {
         Permission::all().filter(move |permission| self.contains(*permission))
     }
 
-    /// The names in catalogue order.
+    /// The names, sorted alphabetically (the order the API documents).
     pub fn names(self) -> Vec<&'static str> {
-        self.iter().map(Permission::name).collect()
+        let mut names: Vec<&'static str> = self.iter().map(Permission::name).collect();
+        names.sort_unstable();
+        names
     }
 
     /// Builds a set from catalogue names; names not in the catalogue are ignored,

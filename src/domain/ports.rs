@@ -179,7 +179,7 @@ pub trait Transaction: Reads {
     async fn update_invitation(
         &self,
         id: &InvitationId,
-        role_id: &str,
+        role: &Role,
         scopes: &Scopes,
         at: DateTime<Utc>,
     ) -> DomainResult<()>;

@@ -351,14 +351,7 @@ async fn member_rows<C: ConnectionTrait>(
             .map(|u| (u.id.clone(), u))
             .collect()
     };
-    let names = role_names(
-        c,
-        members
-            .iter()
-            .map(|m| m.role_id.clone())
-            .chain(pending.iter().map(|i| i.role_id.clone())),
-    )
-    .await?;
+    let names = role_names(c, members.iter().map(|m| m.role_id.clone())).await?;
     let role_name = |id: &str| {
         names
             .get(id)
@@ -397,7 +390,7 @@ async fn member_rows<C: ConnectionTrait>(
             user_id: None,
             name: String::new(),
             email: Email::from_trusted(i.email),
-            role: role_name(&i.role_id)?,
+            role: i.role_name,
             status: if expired {
                 MemberRowStatus::InvitationExpired
             } else {
@@ -678,7 +671,6 @@ async fn invitations_where<C: ConnectionTrait>(
         .all(c)
         .await
         .map_err(from_db_err)?;
-    let names = role_names(c, rows.iter().map(|r| r.role_id.clone())).await?;
     let mut scopes = invitation_scopes_of(c, rows.iter().map(|r| r.id.clone()).collect()).await?;
     rows.into_iter()
         .map(|row| {
@@ -687,9 +679,7 @@ async fn invitations_where<C: ConnectionTrait>(
                 expires_at: time(row.expires_at)?,
                 created_at: time(row.created_at)?,
                 send_count: u32::try_from(row.send_count).unwrap_or(0),
-                role: names.get(&row.role_id).cloned().ok_or_else(|| {
-                    DomainError::Internal(format!("invitation role '{}' missing", row.role_id))
-                })?,
+                role: row.role_name,
                 scopes: scopes.remove(&row.id).unwrap_or_default(),
                 id: InvitationId::from_trusted(row.id),
                 account_id: AccountId::from_trusted(row.account_id),
@@ -1178,7 +1168,8 @@ impl Transaction for SeaTransaction {
             id: Set(invitation.id.as_str().to_owned()),
             account_id: Set(invitation.account_id.as_str().to_owned()),
             email: Set(invitation.email.as_str().to_owned()),
-            role_id: Set(role_id.to_owned()),
+            role_id: Set(Some(role_id.to_owned())),
+            role_name: Set(invitation.role.clone()),
             state: Set(InvitationState::Pending.as_str().to_owned()),
             pending_email: Set(Some(invitation.email.as_str().to_owned())),
             token_hash: Set(token_hash.to_owned()),
@@ -1223,12 +1214,13 @@ impl Transaction for SeaTransaction {
     async fn update_invitation(
         &self,
         id: &InvitationId,
-        role_id: &str,
+        role: &Role,
         scopes: &Scopes,
         at: DateTime<Utc>,
     ) -> DomainResult<()> {
         let result = invitations::Entity::update_many()
-            .col_expr(invitations::Column::RoleId, Expr::value(role_id))
+            .col_expr(invitations::Column::RoleId, Expr::value(role.id.as_str()))
+            .col_expr(invitations::Column::RoleName, Expr::value(role.name.as_str()))
             .col_expr(invitations::Column::UpdatedAt, Expr::value(millis(at)))
             .filter(invitations::Column::Id.eq(id.as_str()))
             .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
@@ -1510,7 +1502,8 @@ impl Transaction for SeaTransaction {
                 membership_grants::Column::UserId,
                 membership_grants::Column::Permission,
             ])
-            .do_nothing()
+            // A no-op update: portable where MySQL has no ON CONFLICT DO NOTHING.
+            .update_column(membership_grants::Column::Permission)
             .to_owned(),
         )
         .exec_without_returning(&self.txn)

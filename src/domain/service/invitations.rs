@@ -550,8 +550,7 @@ impl AccessService {
             },
         )
         .await?;
-        tx.update_invitation(&invitation.id, &role.id, &scopes, now)
-            .await?;
+        tx.update_invitation(&invitation.id, &role, &scopes, now).await?;
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,

@@ -100,6 +100,7 @@ enum Invitations {
     AccountId,
     Email,
     RoleId,
+    RoleName,
     State,
     PendingEmail,
     TokenHash,
@@ -439,7 +440,10 @@ impl MigrationTrait for Migration {
                     .col(string_len(Invitations::Id, ID).primary_key())
                     .col(string_len(Invitations::AccountId, ID))
                     .col(string_len(Invitations::Email, TEXT))
-                    .col(string_len(Invitations::RoleId, ID))
+                    // The role offered; NULL once a custom role is deleted, while
+                    // role_name keeps what the invitation offered for history.
+                    .col(string_len_null(Invitations::RoleId, ID))
+                    .col(string_len(Invitations::RoleName, 64))
                     .col(string_len(Invitations::State, 16))
                     // The email while pending, NULL otherwise: the unique index
                     // keeps one pending invitation per (account, email).
@@ -462,7 +466,7 @@ impl MigrationTrait for Migration {
                         "fk_invitations_role",
                         (Invitations::Table, vec![Invitations::RoleId.into_iden()]),
                         (Roles::Table, vec![Roles::Id.into_iden()]),
-                        ForeignKeyAction::Restrict,
+                        ForeignKeyAction::SetNull,
                     ))
                     .to_owned(),
             ))
