@@ -419,7 +419,7 @@ impl AccessService {
         ids.sort();
         ids.dedup();
         for id in &ids {
-            tx.lock_account(id).await?;
+            self.lock_open_account(tx.as_ref(), id).await?;
         }
         let invitations = tx.invitations_by_token_hash(&token_hash).await?;
         let first = invitations.first().ok_or_else(unknown_token)?;

@@ -307,9 +307,8 @@ impl AccessService {
     pub async fn leave_account(&self, user: &UserId, account_id: &AccountId) -> DomainResult<()> {
         let now = super::now();
         let tx = self.store.begin().await?;
-        tx.lock_account(account_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("account", account_id.as_str()))?;
+        // A closed account keeps its data as it was: nobody leaves it either.
+        self.lock_open_account(tx.as_ref(), account_id).await?;
         let member = tx
             .membership(account_id, user)
             .await?
