@@ -2,7 +2,7 @@
 
 use access_service::storage;
 use access_service::storage::migration::Migrator;
-use sea_orm::Database;
+use sea_orm::{ConnectionTrait, Database};
 use sea_orm_migration::MigratorTrait;
 
 use crate::helpers::TestApp;
@@ -31,4 +31,32 @@ async fn migrations_go_down_and_up_again(app: TestApp) {
     assert_eq!(after["accounts"], 0, "a fresh schema holds no accounts");
 }
 
-crate::on_both_databases!(migrations_go_down_and_up_again);
+/// "Exactly one owner" is a database rule, not only code: a second owner, an
+/// inactive owner and a deleted owner are all refused by the schema itself.
+async fn the_schema_keeps_exactly_one_owner(app: TestApp) {
+    app.account("acme", "owner").await;
+    app.member("owner", "acme", "second", "admin", vec![]).await;
+    let db = Database::connect(app.database_url()).await.expect("connect");
+    let refused = [
+        "DELETE FROM memberships WHERE account_id = 'acme' AND user_id = 'owner'",
+        "UPDATE memberships SET owner_slot = 1, role_id = 'owner' WHERE account_id = 'acme' AND user_id = 'second'",
+        "UPDATE memberships SET status = 'deactivated' WHERE account_id = 'acme' AND user_id = 'owner'",
+        "UPDATE memberships SET role_id = 'admin' WHERE account_id = 'acme' AND user_id = 'owner'",
+        "UPDATE memberships SET role_id = 'owner' WHERE account_id = 'acme' AND user_id = 'second'",
+    ];
+    for sql in refused {
+        assert!(
+            db.execute_unprepared(sql).await.is_err(),
+            "the schema let this through: {sql}"
+        );
+    }
+    let owners = app
+        .count("SELECT COUNT(*) AS n FROM memberships WHERE account_id = 'acme' AND owner_slot = 1 AND role_id = 'owner' AND status = 'active'")
+        .await;
+    assert_eq!(owners, 1);
+}
+
+crate::on_both_databases!(
+    migrations_go_down_and_up_again,
+    the_schema_keeps_exactly_one_owner
+);

@@ -308,7 +308,9 @@ impl MigrationTrait for Migration {
                             .col(Memberships::UserId),
                     )
                     .check(Expr::cust(
-                        "(owner_slot = 1 AND role_id = 'owner' AND status = 'active') OR (owner_slot IS NULL AND role_id <> 'owner')",
+                        // NULL-safe on purpose: a CHECK that evaluates to NULL passes.
+                        "(owner_slot IS NOT NULL AND owner_slot = 1 AND role_id = 'owner' AND status = 'active') \
+                         OR (owner_slot IS NULL AND role_id <> 'owner')",
                     ))
                     .foreign_key(&mut fk(
                         "fk_memberships_account",
