@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
@@ -994,7 +994,20 @@ impl_reads!(SeaStore, db);
 #[async_trait]
 impl Store for SeaStore {
     async fn begin(&self) -> DomainResult<Box<dyn Transaction>> {
-        let txn = self.db.begin().await.map_err(from_db_err)?;
+        // Use cases serialise on the account row lock, then re-read what they
+        // decide on. Under InnoDB's default REPEATABLE READ a plain read before
+        // the lock would pin an older snapshot (a revoked invitation would
+        // still look pending), and locking a missing row takes gap locks that
+        // deadlock two identical inserts. READ COMMITTED avoids both. SQLite
+        // needs nothing: one connection serialises every transaction.
+        let txn = match self.db.get_database_backend() {
+            DbBackend::MySql => self
+                .db
+                .begin_with_config(Some(IsolationLevel::ReadCommitted), None)
+                .await
+                .map_err(from_db_err)?,
+            _ => self.db.begin().await.map_err(from_db_err)?,
+        };
         Ok(Box::new(SeaTransaction { txn }))
     }
 }
