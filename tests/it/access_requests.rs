@@ -5,24 +5,7 @@ use pb::AccessRequestState as State;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, reason};
-
-fn ask(user: &str, account: &str, permission: &str, note: &str) -> pb::RequestAccessRequest {
-    pb::RequestAccessRequest {
-        user_id: user.into(),
-        account_id: account.into(),
-        permission: permission.into(),
-        note: note.into(),
-    }
-}
-
-fn decide(actor: &str, id: &str, approve: bool) -> pb::DecideAccessRequestRequest {
-    pb::DecideAccessRequestRequest {
-        actor_user_id: actor.into(),
-        access_request_id: id.into(),
-        approve,
-    }
-}
+use crate::helpers::{TestApp, ask, bad_fields, decide, email, error_reason, expect_code, reason};
 
 fn list(actor: &str, account: &str, state: State) -> pb::ListAccessRequestsRequest {
     pb::ListAccessRequestsRequest {
@@ -35,14 +18,9 @@ fn list(actor: &str, account: &str, state: State) -> pb::ListAccessRequestsReque
 
 /// Files a request and returns it.
 async fn request(app: &TestApp, user: &str, permission: &str) -> pb::AccessRequest {
-    app.client
-        .clone()
-        .request_access(ask(user, "acme", permission, ""))
+    app.request_access(user, "acme", permission, "")
         .await
         .unwrap_or_else(|status| panic!("{user} asks for {permission}: {status:?}"))
-        .into_inner()
-        .access_request
-        .unwrap()
 }
 
 async fn listed(app: &TestApp, actor: &str, state: State) -> Vec<pb::AccessRequest> {

@@ -3,25 +3,7 @@
 use access_service::grpc::pb;
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, error_reason, expect_code, person};
-
-fn create(id: &str, owner: pb::Person) -> pb::CreateAccountRequest {
-    pb::CreateAccountRequest {
-        account_id: id.into(),
-        name: format!("Account {id}"),
-        owner: Some(owner),
-        parent_account_id: String::new(),
-        actor_user_id: String::new(),
-    }
-}
-
-fn create_child(id: &str, owner: &str, parent: &str, actor: &str) -> pb::CreateAccountRequest {
-    pb::CreateAccountRequest {
-        parent_account_id: parent.into(),
-        actor_user_id: actor.into(),
-        ..create(id, person(owner))
-    }
-}
+use crate::helpers::{TestApp, bad_fields, create_account, create_child, error_reason, expect_code, person};
 
 /// The account without its create_time, to compare the rest on its own.
 fn without_time(account: &pb::Account) -> pb::Account {
@@ -42,7 +24,7 @@ async fn create_without_id_generates_one(app: TestApp) {
     let response = client
         .create_account(pb::CreateAccountRequest {
             name: "Alice's shop".into(),
-            ..create("", owner)
+            ..create_account("", owner)
         })
         .await
         .unwrap()
@@ -90,14 +72,14 @@ async fn create_without_id_generates_one(app: TestApp) {
 async fn retried_creation_is_idempotent(app: TestApp) {
     let mut client = app.client.clone();
     let first = client
-        .create_account(create("acme", person("owner")))
+        .create_account(create_account("acme", person("owner")))
         .await
         .unwrap()
         .into_inner();
     assert!(first.created);
     let before = app.table_counts().await;
     let retry = client
-        .create_account(create("acme", person("owner")))
+        .create_account(create_account("acme", person("owner")))
         .await
         .unwrap()
         .into_inner();
@@ -107,7 +89,9 @@ async fn retried_creation_is_idempotent(app: TestApp) {
     assert_eq!(app.table_counts().await, before);
     assert_eq!(app.activity_count("acme", "account.create").await, 1);
     let status = expect_code(
-        client.create_account(create("acme", person("mallory"))).await,
+        client
+            .create_account(create_account("acme", person("mallory")))
+            .await,
         Code::AlreadyExists,
     );
     assert_eq!(error_reason(&status), "ACCOUNT_EXISTS");
@@ -226,7 +210,7 @@ async fn bad_creations_name_their_fields(app: TestApp) {
         client
             .create_account(pb::CreateAccountRequest {
                 name: "  ".into(),
-                ..create("acme", owner)
+                ..create_account("acme", owner)
             })
             .await,
         Code::InvalidArgument,
@@ -237,7 +221,7 @@ async fn bad_creations_name_their_fields(app: TestApp) {
         client
             .create_account(pb::CreateAccountRequest {
                 owner: None,
-                ..create("acme", person("owner"))
+                ..create_account("acme", person("owner"))
             })
             .await,
         Code::InvalidArgument,
@@ -248,7 +232,7 @@ async fn bad_creations_name_their_fields(app: TestApp) {
         client
             .create_account(pb::CreateAccountRequest {
                 owner: Some(pb::Person::default()),
-                ..create("acme", person("owner"))
+                ..create_account("acme", person("owner"))
             })
             .await,
         Code::InvalidArgument,
@@ -276,7 +260,7 @@ async fn owner_identity_must_match_the_known_user(app: TestApp) {
     let mut other_email = person("alice");
     other_email.email = "alice@elsewhere.example".into();
     let status = expect_code(
-        client.create_account(create("second", other_email)).await,
+        client.create_account(create_account("second", other_email)).await,
         Code::FailedPrecondition,
     );
     assert_eq!(error_reason(&status), "USER_EMAIL_MISMATCH");
@@ -284,7 +268,7 @@ async fn owner_identity_must_match_the_known_user(app: TestApp) {
     let mut other_id = person("alice");
     other_id.user_id = "alice-2".into();
     let status = expect_code(
-        client.create_account(create("second", other_id)).await,
+        client.create_account(create_account("second", other_id)).await,
         Code::FailedPrecondition,
     );
     assert_eq!(error_reason(&status), "EMAIL_IN_USE");
@@ -293,7 +277,7 @@ async fn owner_identity_must_match_the_known_user(app: TestApp) {
     let mut same_in_upper_case = person("alice");
     same_in_upper_case.email = "ALICE@EXAMPLE.COM".into();
     let second = client
-        .create_account(create("second", same_in_upper_case))
+        .create_account(create_account("second", same_in_upper_case))
         .await
         .unwrap()
         .into_inner();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use access_service::grpc::pb;
 use tonic::{Code, Status};
 
-use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, person};
+use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, instant, person};
 
 async fn total(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) AS n FROM activity_log").await
@@ -73,11 +73,6 @@ async fn entries(app: &TestApp, request: pb::ListActivityRequest) -> Vec<pb::Act
 
 fn actions(entries: &[pb::ActivityEntry]) -> Vec<&str> {
     entries.iter().map(|e| e.action.as_str()).collect()
-}
-
-fn instant(entry: &pb::ActivityEntry) -> (i64, i32) {
-    let at = entry.create_time.expect("create_time set");
-    (at.seconds, at.nanos)
 }
 
 fn timestamp_now() -> prost_types::Timestamp {
@@ -516,13 +511,16 @@ async fn listing_activity_newest_first_with_details(app: TestApp) {
         "newest first, this account only"
     );
     for pair in listed.windows(2) {
-        assert!(instant(&pair[0]) >= instant(&pair[1]), "newest first: {pair:?}");
+        assert!(
+            instant(pair[0].create_time) >= instant(pair[1].create_time),
+            "newest first: {pair:?}"
+        );
     }
     let now = chrono::Utc::now().timestamp();
     for entry in &listed {
         assert!(!entry.id.is_empty());
         assert_eq!(entry.account_id, "acme");
-        assert!((instant(entry).0 - now).abs() < 60, "{entry:?}");
+        assert!((instant(entry.create_time).0 - now).abs() < 60, "{entry:?}");
         let details: serde_json::Value =
             serde_json::from_str(&entry.details_json).unwrap_or_else(|err| panic!("{entry:?}: {err}"));
         assert!(details.is_object(), "{entry:?}");
@@ -618,7 +616,7 @@ async fn listing_activity_filters_by_actor_action_and_time(app: TestApp) {
     );
     assert_eq!(earlier[0].actor_user_id, "bob");
 
-    let first = instant(&earlier[2]);
+    let first = instant(earlier[2].create_time);
     let exact = prost_types::Timestamp {
         seconds: first.0,
         nanos: first.1,

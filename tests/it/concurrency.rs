@@ -8,7 +8,7 @@ use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::{Code, Status};
 
-use crate::helpers::{TestApp, email, error_reason, person, reason};
+use crate::helpers::{TestApp, create_account, email, error_reason, person, reason, remove, transfer};
 
 /// How many times each race runs, each time on fresh accounts.
 const ROUNDS: usize = 10;
@@ -18,31 +18,6 @@ fn outcome<T>(result: &Result<T, Status>) -> String {
     match result {
         Ok(_) => "OK".to_owned(),
         Err(status) => format!("{:?}({})", status.code(), error_reason(status)),
-    }
-}
-
-fn transfer(actor: &str, account: &str, new_owner: &str) -> pb::TransferOwnershipRequest {
-    pb::TransferOwnershipRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        new_owner_user_id: new_owner.into(),
-    }
-}
-
-fn remove(actor: &str, account: &str, user: &str) -> pb::RemoveMemberRequest {
-    pb::RemoveMemberRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        user_id: user.into(),
-    }
-}
-
-fn create(account: &str, owner: &str) -> pb::CreateAccountRequest {
-    pb::CreateAccountRequest {
-        account_id: account.into(),
-        name: format!("Account {account}"),
-        owner: Some(person(owner)),
-        ..Default::default()
     }
 }
 
@@ -125,19 +100,7 @@ async fn assert_invariants(app: &TestApp, account: &str) {
 }
 
 async fn owner_of(app: &TestApp, account: &str) -> String {
-    app.client
-        .clone()
-        .get_account(pb::GetAccountRequest {
-            account_id: account.into(),
-        })
-        .await
-        .expect("get account")
-        .into_inner()
-        .account
-        .expect("account returned")
-        .owner
-        .expect("an owner")
-        .user_id
+    app.get_account(account).await.owner.expect("an owner").user_id
 }
 
 /// Race 1: the owner hands the account to two different admins at once.
@@ -424,8 +387,8 @@ async fn two_identical_creations_make_one_account(app: TestApp) {
         let owner = format!("creator-{round}");
         let (mut one, mut two) = (app.client.clone(), app.client.clone());
         let (a, b) = tokio::join!(
-            one.create_account(create(&account, &owner)),
-            two.create_account(create(&account, &owner)),
+            one.create_account(create_account(&account, person(&owner))),
+            two.create_account(create_account(&account, person(&owner))),
         );
         let answers = format!("a={} b={}", outcome(&a), outcome(&b));
         println!("race 7 round {round}: {answers}");
@@ -562,29 +525,9 @@ async fn authorize_never_answers_from_before_a_demotion(app: TestApp) {
     assert_invariants(&app, "busy").await;
 }
 
-/// Each race on MySQL (where locking matters) and on SQLite, with four workers.
-macro_rules! races_on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod mysql {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name($crate::helpers::TestApp::spawn($crate::helpers::Db::Mysql).await).await;
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name($crate::helpers::TestApp::spawn($crate::helpers::Db::Sqlite).await).await;
-                }
-            )*
-        }
-    };
-}
-
-races_on_both_databases!(
+// Each race on MySQL (where locking matters) and on SQLite, with four workers.
+crate::on_both_databases!(
+    workers = 4;
     two_transfers_to_different_admins_leave_one_owner,
     two_transfers_to_the_same_admin_succeed_once,
     two_removals_of_one_member_succeed_once,

@@ -107,10 +107,7 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn spawn(kind: Db) -> Self {
-        Self::spawn_with(kind, |_| {}).await
-    }
-
+    /// Starts a server whose configuration `adjust` may change.
     pub async fn spawn_with(kind: Db, adjust: impl FnOnce(&mut Config)) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             // The first test to get here installs the global subscriber.
@@ -208,13 +205,7 @@ impl TestApp {
     pub async fn child_account(&self, id: &str, owner: &str, parent: &str, actor: &str) -> pb::Account {
         self.client
             .clone()
-            .create_account(pb::CreateAccountRequest {
-                account_id: id.into(),
-                name: format!("Account {id}"),
-                owner: Some(person(owner)),
-                parent_account_id: parent.into(),
-                actor_user_id: actor.into(),
-            })
+            .create_account(create_child(id, owner, parent, actor))
             .await
             .expect("account created")
             .into_inner()
@@ -293,6 +284,226 @@ impl TestApp {
             .expect("authorize answers")
             .into_inner()
     }
+
+    /// A team: parent "team" owned by "boss", and for each suffix `s` a child "child-s" owned by "owner-s".
+    pub async fn team(&self, suffixes: &[&str]) {
+        self.account("team", "boss").await;
+        for suffix in suffixes {
+            self.child_account(
+                &format!("child-{suffix}"),
+                &format!("owner-{suffix}"),
+                "team",
+                "boss",
+            )
+            .await;
+        }
+    }
+
+    /// Invites `user` as "owner", returning the invitation and its token.
+    pub async fn invited(&self, account: &str, user: &str, role: &str) -> (pb::Invitation, String) {
+        let response = self
+            .invite("owner", account, user, role, vec![])
+            .await
+            .unwrap_or_else(|status| panic!("invite {user} as {role}: {status:?}"));
+        (response.invitation.expect("invitation returned"), response.token)
+    }
+
+    // === One call per RPC, for the RPCs several files use ===
+
+    /// GetAccount, which must succeed.
+    pub async fn get_account(&self, account: &str) -> pb::Account {
+        self.client
+            .clone()
+            .get_account(pb::GetAccountRequest {
+                account_id: account.into(),
+            })
+            .await
+            .expect("get account")
+            .into_inner()
+            .account
+            .expect("account returned")
+    }
+
+    /// SetAccountLimits (`None` clears a quota).
+    pub async fn set_limits(
+        &self,
+        actor: &str,
+        account: &str,
+        max_members: Option<i32>,
+        max_restricted_members: Option<i32>,
+    ) -> Result<pb::Account, Status> {
+        self.client
+            .clone()
+            .set_account_limits(pb::SetAccountLimitsRequest {
+                actor_user_id: actor.into(),
+                account_id: account.into(),
+                max_members,
+                max_restricted_members,
+            })
+            .await
+            .map(|response| response.into_inner().account.expect("account returned"))
+    }
+
+    /// CloseAccount.
+    pub async fn close(&self, actor: &str, account: &str) -> Result<pb::Account, Status> {
+        self.client
+            .clone()
+            .close_account(pb::CloseAccountRequest {
+                actor_user_id: actor.into(),
+                account_id: account.into(),
+            })
+            .await
+            .map(|response| response.into_inner().account.expect("account returned"))
+    }
+
+    /// TransferOwnership.
+    pub async fn transfer(&self, actor: &str, account: &str, new_owner: &str) -> Result<pb::Account, Status> {
+        self.client
+            .clone()
+            .transfer_ownership(transfer(actor, account, new_owner))
+            .await
+            .map(|response| response.into_inner().account.expect("account returned"))
+    }
+
+    /// UpdateMember, changing only the role.
+    pub async fn update_member_role(
+        &self,
+        actor: &str,
+        account: &str,
+        user: &str,
+        role: &str,
+    ) -> Result<pb::Member, Status> {
+        self.client
+            .clone()
+            .update_member(pb::UpdateMemberRequest {
+                actor_user_id: actor.into(),
+                account_id: account.into(),
+                user_id: user.into(),
+                role: role.into(),
+                ..Default::default()
+            })
+            .await
+            .map(|response| response.into_inner().member.expect("member returned"))
+    }
+
+    /// DeactivateMember.
+    pub async fn deactivate(&self, actor: &str, account: &str, user: &str) -> Result<pb::Member, Status> {
+        self.client
+            .clone()
+            .deactivate_member(deactivate(actor, account, user))
+            .await
+            .map(|response| response.into_inner().member.expect("member returned"))
+    }
+
+    /// ReactivateMember.
+    pub async fn reactivate(&self, actor: &str, account: &str, user: &str) -> Result<pb::Member, Status> {
+        self.client
+            .clone()
+            .reactivate_member(reactivate(actor, account, user))
+            .await
+            .map(|response| response.into_inner().member.expect("member returned"))
+    }
+
+    /// RemoveMember.
+    pub async fn remove(
+        &self,
+        actor: &str,
+        account: &str,
+        user: &str,
+    ) -> Result<pb::RemoveMemberResponse, Status> {
+        self.client
+            .clone()
+            .remove_member(remove(actor, account, user))
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// ListUsers: the rows of one page, asserting that it is the only page.
+    pub async fn users(&self, request: pb::ListUsersRequest) -> Vec<pb::Member> {
+        let response = self
+            .client
+            .clone()
+            .list_users(request)
+            .await
+            .expect("list users")
+            .into_inner();
+        assert_eq!(response.next_page_token, "", "one page holds them all");
+        response.users
+    }
+
+    /// RevokeInvitation.
+    pub async fn revoke(&self, actor: &str, id: &str) -> Result<pb::Invitation, Status> {
+        self.client
+            .clone()
+            .revoke_invitation(pb::RevokeInvitationRequest {
+                actor_user_id: actor.into(),
+                invitation_id: id.into(),
+            })
+            .await
+            .map(|response| response.into_inner().invitation.expect("invitation returned"))
+    }
+
+    /// CreateRole, as built by [`create_role`].
+    pub async fn create_role(
+        &self,
+        actor: &str,
+        account: &str,
+        name: &str,
+        permissions: &[&str],
+    ) -> Result<pb::Role, Status> {
+        self.client
+            .clone()
+            .create_role(create_role(actor, account, name, permissions))
+            .await
+            .map(|response| response.into_inner().role.expect("role returned"))
+    }
+
+    /// RequestAccess.
+    pub async fn request_access(
+        &self,
+        user: &str,
+        account: &str,
+        permission: &str,
+        note: &str,
+    ) -> Result<pb::AccessRequest, Status> {
+        self.client
+            .clone()
+            .request_access(ask(user, account, permission, note))
+            .await
+            .map(|response| {
+                response
+                    .into_inner()
+                    .access_request
+                    .expect("access request returned")
+            })
+    }
+
+    /// DecideAccessRequest.
+    pub async fn decide(&self, actor: &str, id: &str, approve: bool) -> Result<pb::AccessRequest, Status> {
+        self.client
+            .clone()
+            .decide_access_request(decide(actor, id, approve))
+            .await
+            .map(|response| {
+                response
+                    .into_inner()
+                    .access_request
+                    .expect("access request returned")
+            })
+    }
+
+    /// ListSharedTemplates: what `actor` sees in `account`, asserting that one page holds it all.
+    pub async fn shared_templates(&self, actor: &str, account: &str) -> Vec<pb::SharedTemplate> {
+        let response = self
+            .client
+            .clone()
+            .list_shared_templates(list_shared_templates(actor, account))
+            .await
+            .expect("list shared templates")
+            .into_inner();
+        assert_eq!(response.next_page_token, "", "one page holds them all");
+        response.shared_templates
+    }
 }
 
 impl Drop for TestApp {
@@ -331,6 +542,144 @@ pub fn check(
         }),
         context: None,
     }
+}
+
+// === Requests, for the RPCs tests call on the raw client ===
+
+/// CreateAccount of a top-level account.
+pub fn create_account(id: &str, owner: pb::Person) -> pb::CreateAccountRequest {
+    pb::CreateAccountRequest {
+        account_id: id.into(),
+        name: format!("Account {id}"),
+        owner: Some(owner),
+        parent_account_id: String::new(),
+        actor_user_id: String::new(),
+    }
+}
+
+/// CreateAccount under `parent`, by `actor`.
+pub fn create_child(id: &str, owner: &str, parent: &str, actor: &str) -> pb::CreateAccountRequest {
+    pb::CreateAccountRequest {
+        parent_account_id: parent.into(),
+        actor_user_id: actor.into(),
+        ..create_account(id, person(owner))
+    }
+}
+
+/// ListAccounts.
+pub fn list_accounts(user: &str, page_size: i32, page_token: &str) -> pb::ListAccountsRequest {
+    pb::ListAccountsRequest {
+        user_id: user.into(),
+        page_size,
+        page_token: page_token.into(),
+    }
+}
+
+/// ListUsers with no filter and the default page.
+pub fn list_users(actor: &str, account: &str) -> pb::ListUsersRequest {
+    pb::ListUsersRequest {
+        actor_user_id: actor.into(),
+        account_id: account.into(),
+        ..Default::default()
+    }
+}
+
+/// TransferOwnership.
+pub fn transfer(actor: &str, account: &str, new_owner: &str) -> pb::TransferOwnershipRequest {
+    pb::TransferOwnershipRequest {
+        actor_user_id: actor.into(),
+        account_id: account.into(),
+        new_owner_user_id: new_owner.into(),
+    }
+}
+
+/// DeactivateMember.
+pub fn deactivate(actor: &str, account: &str, user: &str) -> pb::DeactivateMemberRequest {
+    pb::DeactivateMemberRequest {
+        actor_user_id: actor.into(),
+        account_id: account.into(),
+        user_id: user.into(),
+    }
+}
+
+/// ReactivateMember.
+pub fn reactivate(actor: &str, account: &str, user: &str) -> pb::ReactivateMemberRequest {
+    pb::ReactivateMemberRequest {
+        actor_user_id: actor.into(),
+        account_id: account.into(),
+        user_id: user.into(),
+    }
+}
+
+/// RemoveMember.
+pub fn remove(actor: &str, account: &str, user: &str) -> pb::RemoveMemberRequest {
+    pb::RemoveMemberRequest {
+        actor_user_id: actor.into(),
+        account_id: account.into(),
+        user_id: user.into(),
+    }
+}
+
+/// CreateRole, described as "The <name> role".
+pub fn create_role(actor: &str, account: &str, name: &str, permissions: &[&str]) -> pb::CreateRoleRequest {
+    pb::CreateRoleRequest {
+        actor_user_id: actor.into(),
+        account_id: account.into(),
+        name: name.into(),
+        description: format!("The {name} role"),
+        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+    }
+}
+
+/// RequestAccess.
+pub fn ask(user: &str, account: &str, permission: &str, note: &str) -> pb::RequestAccessRequest {
+    pb::RequestAccessRequest {
+        user_id: user.into(),
+        account_id: account.into(),
+        permission: permission.into(),
+        note: note.into(),
+    }
+}
+
+/// DecideAccessRequest.
+pub fn decide(actor: &str, id: &str, approve: bool) -> pb::DecideAccessRequestRequest {
+    pb::DecideAccessRequestRequest {
+        actor_user_id: actor.into(),
+        access_request_id: id.into(),
+        approve,
+    }
+}
+
+/// ShareTemplate (no children: every child).
+pub fn share(actor: &str, account: &str, template: &str, children: &[&str]) -> pb::ShareTemplateRequest {
+    pb::ShareTemplateRequest {
+        actor_user_id: actor.into(),
+        account_id: account.into(),
+        template_id: template.into(),
+        child_account_ids: children.iter().map(|id| (*id).to_owned()).collect(),
+    }
+}
+
+/// ListSharedTemplates with the default page.
+pub fn list_shared_templates(actor: &str, account: &str) -> pb::ListSharedTemplatesRequest {
+    pb::ListSharedTemplatesRequest {
+        actor_user_id: actor.into(),
+        account_id: account.into(),
+        ..Default::default()
+    }
+}
+
+// === Reading answers ===
+
+/// The template ids of shared templates.
+pub fn template_ids(shared: &[pb::SharedTemplate]) -> Vec<&str> {
+    shared.iter().map(|s| s.template_id.as_str()).collect()
+}
+
+/// A timestamp that must be set, as a comparable (seconds, nanos).
+pub fn instant(ts: Option<prost_types::Timestamp>) -> (i64, i32) {
+    let ts = ts.expect("timestamp set");
+    (ts.seconds, ts.nanos)
 }
 
 pub fn scope(resource_type: pb::ResourceType, ids: &[&str]) -> pb::Scope {
@@ -373,25 +722,44 @@ pub fn error_reason(status: &Status) -> String {
         .unwrap_or_default()
 }
 
-/// Runs each named scenario on SQLite and on MySQL: `scenario(app: TestApp)`.
+/// Runs each named scenario, `async fn scenario(app: TestApp)`, on SQLite and on MySQL as the
+/// tests `sqlite::scenario` and `mysql::scenario`:
+/// - `on_both_databases!(a, b)`: on a default server, with two worker threads;
+/// - `on_both_databases!(workers = 4; a, b)`: with more worker threads;
+/// - `on_both_databases!(mod short_ttl, |config| config.invitation_ttl_secs = 1; a, b)`: on a
+///   server with that configuration, as `short_ttl::sqlite::a` and so on.
 #[macro_export]
 macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
+    (mod $module:ident, |$config:ident| $adjust:expr; $($name:ident),* $(,)?) => {
+        mod $module {
+            use super::{$($name),*};
+            $crate::on_both_databases!(@tests 2, |$config| $adjust; $($name),*);
+        }
+    };
+    (workers = $workers:tt; $($name:ident),* $(,)?) => {
+        $crate::on_both_databases!(@tests $workers, |_config| {}; $($name),*);
+    };
+    (@tests $workers:tt, |$config:ident| $adjust:expr; $($name:ident),*) => {
         mod sqlite {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
                 async fn $name() {
-                    super::$name($crate::helpers::TestApp::spawn($crate::helpers::Db::Sqlite).await).await;
+                    let app = $crate::helpers::TestApp::spawn_with($crate::helpers::Db::Sqlite, |$config| $adjust).await;
+                    super::$name(app).await;
                 }
             )*
         }
         mod mysql {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
                 async fn $name() {
-                    super::$name($crate::helpers::TestApp::spawn($crate::helpers::Db::Mysql).await).await;
+                    let app = $crate::helpers::TestApp::spawn_with($crate::helpers::Db::Mysql, |$config| $adjust).await;
+                    super::$name(app).await;
                 }
             )*
         }
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_databases!(@tests 2, |_config| {}; $($name),*);
     };
 }

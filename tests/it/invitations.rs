@@ -5,7 +5,7 @@ use access_service::grpc::pb::ResourceType::List;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{Db, TestApp, bad_fields, email, error_reason, expect_code, reason, scope};
+use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, reason, scope};
 
 fn invite_request(actor: &str, account: &str, address: &str, role: &str) -> pb::InviteRequest {
     pb::InviteRequest {
@@ -393,35 +393,10 @@ async fn expired_invitations_are_revived_by_inviting_again(app: TestApp) {
     assert!(app.check("bob", "acme", "campaigns.view").await.allowed);
 }
 
-async fn with_one_second_ttl(db: Db) -> TestApp {
-    TestApp::spawn_with(db, |config| config.invitation_ttl_secs = 1).await
-}
-
-/// Like `on_both_databases!`, on a server whose invitations expire after one second.
-macro_rules! with_short_ttl_on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod short_ttl {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        super::super::$name(super::super::with_one_second_ttl(crate::helpers::Db::Sqlite).await).await;
-                    }
-                )*
-            }
-            mod mysql {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        super::super::$name(super::super::with_one_second_ttl(crate::helpers::Db::Mysql).await).await;
-                    }
-                )*
-            }
-        }
-    };
-}
-
-with_short_ttl_on_both_databases!(expired_invitations_are_revived_by_inviting_again);
+crate::on_both_databases!(
+    mod short_ttl, |config| config.invitation_ttl_secs = 1;
+    expired_invitations_are_revived_by_inviting_again,
+);
 
 crate::on_both_databases!(
     invite_returns_a_pending_invitation_and_its_token,

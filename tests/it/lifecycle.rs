@@ -9,7 +9,7 @@ use pb::DecisionReason as R;
 use pb::InvitationState as S;
 use tonic::{Code, Status};
 
-use crate::helpers::{Db, TestApp, bad_fields, email, error_reason, expect_code, person, reason, scope};
+use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, instant, person, reason, scope};
 
 // === Request shortcuts ===
 
@@ -22,17 +22,6 @@ async fn resend(app: &TestApp, actor: &str, id: &str) -> Result<pb::ResendInvita
         })
         .await
         .map(tonic::Response::into_inner)
-}
-
-async fn revoke(app: &TestApp, actor: &str, id: &str) -> Result<pb::Invitation, Status> {
-    app.client
-        .clone()
-        .revoke_invitation(pb::RevokeInvitationRequest {
-            actor_user_id: actor.into(),
-            invitation_id: id.into(),
-        })
-        .await
-        .map(|response| response.into_inner().invitation.expect("invitation returned"))
 }
 
 async fn decline(app: &TestApp, token: &str) -> Result<Vec<pb::Invitation>, Status> {
@@ -89,33 +78,12 @@ async fn listed_ids_as(app: &TestApp, actor: &str, account: &str, state: S) -> V
     response.invitations.into_iter().map(|i| i.id).collect()
 }
 
-/// Invites `user` and returns (invitation, token).
-async fn invited(app: &TestApp, account: &str, user: &str, role: &str) -> (pb::Invitation, String) {
-    let response = app
-        .invite("owner", account, user, role, vec![])
-        .await
-        .unwrap_or_else(|status| panic!("invite {user}: {status:?}"));
-    (response.invitation.expect("invitation returned"), response.token)
-}
-
-fn instant(ts: Option<prost_types::Timestamp>) -> (i64, i32) {
-    let ts = ts.expect("timestamp set");
-    (ts.seconds, ts.nanos)
-}
-
 fn target(account: &str, role: &str) -> pb::InviteTarget {
     pb::InviteTarget {
         account_id: account.into(),
         role: role.into(),
         scopes: vec![],
     }
-}
-
-/// A team: parent "team" owned by "boss", children "child-1" and "child-2".
-async fn team(app: &TestApp) {
-    app.account("team", "boss").await;
-    app.child_account("child-1", "owner-1", "team", "boss").await;
-    app.child_account("child-2", "owner-2", "team", "boss").await;
 }
 
 /// Invites bob to the team parent as designer, child-1 as designer, child-2 as marketer.
@@ -136,7 +104,7 @@ fn team_invite() -> pb::InviteRequest {
 async fn resending_issues_a_new_token_and_kills_the_old_one(app: TestApp) {
     app.account("acme", "owner").await;
     app.member("owner", "acme", "manager", "manager", vec![]).await;
-    let (first, old_token) = invited(&app, "acme", "bob", "viewer").await;
+    let (first, old_token) = app.invited("acme", "bob", "viewer").await;
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     let before = app.table_counts().await;
@@ -175,7 +143,7 @@ async fn resending_issues_a_new_token_and_kills_the_old_one(app: TestApp) {
 /// Invitation (1-second TTL): resending revives an expired invitation; the new token is accepted.
 async fn resending_revives_an_expired_invitation(app: TestApp) {
     app.account("acme", "owner").await;
-    let (first, old_token) = invited(&app, "acme", "bob", "manager").await;
+    let (first, old_token) = app.invited("acme", "bob", "manager").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let status = expect_code(app.accept(&old_token, "bob").await, Code::FailedPrecondition);
     assert_eq!(error_reason(&status), "INVITATION_EXPIRED");
@@ -198,7 +166,7 @@ async fn resending_revives_an_expired_invitation(app: TestApp) {
 /// Rule 10: inviting again with resend_if_pending reissues the live invitation's token; without it, no token.
 async fn inviting_again_with_resend_if_pending_reissues_the_token(app: TestApp) {
     app.account("acme", "owner").await;
-    let (first, old_token) = invited(&app, "acme", "bob", "viewer").await;
+    let (first, old_token) = app.invited("acme", "bob", "viewer").await;
     let mut client = app.client.clone();
     let request = pb::InviteRequest {
         actor_user_id: "owner".into(),
@@ -245,15 +213,15 @@ async fn inviting_again_with_resend_if_pending_reissues_the_token(app: TestApp) 
 async fn revoking_cancels_a_pending_invitation(app: TestApp) {
     app.account("acme", "owner").await;
     app.member("owner", "acme", "manager", "manager", vec![]).await;
-    let (first, token) = invited(&app, "acme", "bob", "viewer").await;
+    let (first, token) = app.invited("acme", "bob", "viewer").await;
 
     let before = app.table_counts().await;
-    let status = expect_code(revoke(&app, "manager", &first.id).await, Code::PermissionDenied);
+    let status = expect_code(app.revoke("manager", &first.id).await, Code::PermissionDenied);
     assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
-    expect_code(revoke(&app, "owner", "no-such-invitation").await, Code::NotFound);
+    expect_code(app.revoke("owner", "no-such-invitation").await, Code::NotFound);
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
 
-    let revoked = revoke(&app, "owner", &first.id).await.unwrap();
+    let revoked = app.revoke("owner", &first.id).await.unwrap();
     assert_eq!(revoked.id, first.id);
     assert_eq!(revoked.state(), S::Revoked);
     assert_eq!(app.activity_count("acme", "invitation.revoke").await, 1);
@@ -267,11 +235,11 @@ async fn revoking_cancels_a_pending_invitation(app: TestApp) {
     );
 
     let before = app.table_counts().await;
-    let status = expect_code(revoke(&app, "owner", &first.id).await, Code::FailedPrecondition);
+    let status = expect_code(app.revoke("owner", &first.id).await, Code::FailedPrecondition);
     assert_eq!(error_reason(&status), "INVITATION_REVOKED");
     assert_eq!(app.table_counts().await, before);
 
-    let (second, new_token) = invited(&app, "acme", "bob", "viewer").await;
+    let (second, new_token) = app.invited("acme", "bob", "viewer").await;
     assert_ne!(second.id, first.id, "a new invitation");
     assert!(!new_token.is_empty());
     assert_eq!(second.state(), S::Pending);
@@ -285,7 +253,7 @@ async fn revoking_cancels_a_pending_invitation(app: TestApp) {
 /// Invitation: the invitee declines with the token; accepting it afterwards is refused.
 async fn declining_turns_the_invitation_down(app: TestApp) {
     app.account("acme", "owner").await;
-    let (first, token) = invited(&app, "acme", "bob", "manager").await;
+    let (first, token) = app.invited("acme", "bob", "manager").await;
 
     let status = expect_code(decline(&app, "0123456789abcdef").await, Code::FailedPrecondition);
     assert_eq!(error_reason(&status), "INVITATION_TOKEN_UNKNOWN");
@@ -315,7 +283,7 @@ async fn declining_turns_the_invitation_down(app: TestApp) {
 /// Invitation: a pending invitation's role and scopes can change; accepting grants the new ones.
 async fn updating_a_pending_invitation_changes_what_accepting_grants(app: TestApp) {
     app.account("acme", "owner").await;
-    let (viewer, viewer_token) = invited(&app, "acme", "bob", "viewer").await;
+    let (viewer, viewer_token) = app.invited("acme", "bob", "viewer").await;
     let updated = update(&app, "owner", &viewer.id, "manager", None).await.unwrap();
     assert_eq!(updated.id, viewer.id);
     assert_eq!(updated.role, "manager");
@@ -366,7 +334,7 @@ async fn updating_a_pending_invitation_changes_what_accepting_grants(app: TestAp
 async fn updating_an_invitation_is_validated_and_cannot_escalate(app: TestApp) {
     app.account("acme", "owner").await;
     app.member("owner", "acme", "am", "account_manager", vec![]).await;
-    let (invitation, _) = invited(&app, "acme", "bob", "viewer").await;
+    let (invitation, _) = app.invited("acme", "bob", "viewer").await;
     let before = app.table_counts().await;
 
     let status = expect_code(
@@ -410,7 +378,7 @@ async fn listing_invitations_newest_first_by_state_and_page(app: TestApp) {
     let mut ids = Vec::new();
     let mut tokens = Vec::new();
     for user in ["a", "b", "c", "d"] {
-        let (invitation, token) = invited(&app, "acme", user, "viewer").await;
+        let (invitation, token) = app.invited("acme", user, "viewer").await;
         ids.push(invitation.id);
         tokens.push(token);
         tokio::time::sleep(Duration::from_millis(15)).await;
@@ -424,7 +392,7 @@ async fn listing_invitations_newest_first_by_state_and_page(app: TestApp) {
         others[0].clone()
     };
     app.accept(&tokens[1], "b").await.unwrap();
-    revoke(&app, "owner", &ids[2]).await.unwrap();
+    app.revoke("owner", &ids[2]).await.unwrap();
 
     let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
     let mut expected_all = newest_first.clone();
@@ -483,9 +451,9 @@ async fn listing_invitations_newest_first_by_state_and_page(app: TestApp) {
 /// Invitation noun (1-second TTL): a pending invitation past its expiry is listed as EXPIRED.
 async fn listing_shows_expired_invitations(app: TestApp) {
     app.account("acme", "owner").await;
-    let (old, _) = invited(&app, "acme", "old", "viewer").await;
+    let (old, _) = app.invited("acme", "old", "viewer").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let (fresh, _) = invited(&app, "acme", "fresh", "viewer").await;
+    let (fresh, _) = app.invited("acme", "fresh", "viewer").await;
 
     assert_eq!(listed_ids(&app, "acme", S::Expired).await, [old.id.as_str()]);
     assert_eq!(listed_ids(&app, "acme", S::Pending).await, [fresh.id.as_str()]);
@@ -505,7 +473,7 @@ async fn listing_shows_expired_invitations(app: TestApp) {
 
 /// Invitation noun ("copy to all below"): one token invites to several team accounts; accepting joins them all.
 async fn one_invitation_covers_several_accounts_of_a_team(app: TestApp) {
-    team(&app).await;
+    app.team(&["1", "2"]).await;
     let response = app
         .client
         .clone()
@@ -618,7 +586,7 @@ async fn one_invitation_covers_several_accounts_of_a_team(app: TestApp) {
 
 /// Invitation noun: accounts of two teams, or one account twice, cannot share an invitation; nothing is written.
 async fn a_multi_account_invitation_stays_within_one_team(app: TestApp) {
-    team(&app).await;
+    app.team(&["1", "2"]).await;
     app.account("other", "someone").await;
     app.member("someone", "other", "boss", "admin", vec![]).await;
     let mut client = app.client.clone();
@@ -663,7 +631,7 @@ async fn a_multi_account_invitation_stays_within_one_team(app: TestApp) {
 
 /// Invitation noun: revoking one account's invitation before acceptance leaves it out of the memberships.
 async fn revoking_one_account_of_a_multi_account_invitation(app: TestApp) {
-    team(&app).await;
+    app.team(&["1", "2"]).await;
     let response = app
         .client
         .clone()
@@ -673,7 +641,7 @@ async fn revoking_one_account_of_a_multi_account_invitation(app: TestApp) {
         .into_inner();
     let child_2 = &response.additional_invitations[1];
     assert_eq!(child_2.account_id, "child-2");
-    let revoked = revoke(&app, "boss", &child_2.id).await.unwrap();
+    let revoked = app.revoke("boss", &child_2.id).await.unwrap();
     assert_eq!(revoked.state(), S::Revoked);
 
     let accepted = app.accept(&response.token, "bob").await.unwrap();
@@ -708,7 +676,7 @@ async fn revoking_one_account_of_a_multi_account_invitation(app: TestApp) {
 /// Rules 1 and 10: a pending invitation grants nothing; accepting needs the invited email, in any case.
 async fn a_pending_invitation_grants_nothing_until_accepted(app: TestApp) {
     app.account("acme", "owner").await;
-    let (_, token) = invited(&app, "acme", "bob", "manager").await;
+    let (_, token) = app.invited("acme", "bob", "manager").await;
     let pending = app.check("bob", "acme", "campaigns.view").await;
     assert_eq!((pending.allowed, reason(&pending)), (false, R::NotAMember));
     assert_eq!(pending.role, "");
@@ -741,35 +709,8 @@ async fn a_pending_invitation_grants_nothing_until_accepted(app: TestApp) {
     assert!(app.check("bob", "acme", "campaigns.send").await.allowed);
 }
 
-async fn with_one_second_ttl(db: Db) -> TestApp {
-    TestApp::spawn_with(db, |config| config.invitation_ttl_secs = 1).await
-}
-
-/// Like `on_both_databases!`, on a server whose invitations expire after one second.
-macro_rules! lifecycle_short_ttl_on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod short_ttl {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        super::super::$name(super::super::with_one_second_ttl(crate::helpers::Db::Sqlite).await).await;
-                    }
-                )*
-            }
-            mod mysql {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        super::super::$name(super::super::with_one_second_ttl(crate::helpers::Db::Mysql).await).await;
-                    }
-                )*
-            }
-        }
-    };
-}
-
-lifecycle_short_ttl_on_both_databases!(
+crate::on_both_databases!(
+    mod short_ttl, |config| config.invitation_ttl_secs = 1;
     resending_revives_an_expired_invitation,
     listing_shows_expired_invitations,
 );

@@ -7,7 +7,10 @@ use pb::DecisionReason as R;
 use pb::MemberStatus as S;
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, person, reason, scope};
+use crate::helpers::{
+    TestApp, bad_fields, deactivate, email, error_reason, expect_code, list_accounts, list_users, person,
+    reactivate, reason, remove, scope, transfer,
+};
 
 fn update(actor: &str, account: &str, user: &str) -> pb::UpdateMemberRequest {
     pb::UpdateMemberRequest {
@@ -41,42 +44,10 @@ fn with_scopes(actor: &str, account: &str, user: &str, scopes: Vec<pb::Scope>) -
     }
 }
 
-fn deactivate(actor: &str, account: &str, user: &str) -> pb::DeactivateMemberRequest {
-    pb::DeactivateMemberRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        user_id: user.into(),
-    }
-}
-
-fn reactivate(actor: &str, account: &str, user: &str) -> pb::ReactivateMemberRequest {
-    pb::ReactivateMemberRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        user_id: user.into(),
-    }
-}
-
-fn remove(actor: &str, account: &str, user: &str) -> pb::RemoveMemberRequest {
-    pb::RemoveMemberRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        user_id: user.into(),
-    }
-}
-
 fn leave(user: &str, account: &str) -> pb::LeaveAccountRequest {
     pb::LeaveAccountRequest {
         user_id: user.into(),
         account_id: account.into(),
-    }
-}
-
-fn transfer(actor: &str, account: &str, new_owner: &str) -> pb::TransferOwnershipRequest {
-    pb::TransferOwnershipRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        new_owner_user_id: new_owner.into(),
     }
 }
 
@@ -87,34 +58,9 @@ fn sign_in(user: &str, account: &str) -> pb::RecordSignInRequest {
     }
 }
 
-fn list_accounts(user: &str, page_size: i32, page_token: &str) -> pb::ListAccountsRequest {
-    pb::ListAccountsRequest {
-        user_id: user.into(),
-        page_size,
-        page_token: page_token.into(),
-    }
-}
-
-/// The whole user list of `account`, as `actor` sees it (one page).
-async fn users(app: &TestApp, actor: &str, account: &str) -> Vec<pb::Member> {
-    let response = app
-        .client
-        .clone()
-        .list_users(pb::ListUsersRequest {
-            actor_user_id: actor.into(),
-            account_id: account.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("list users")
-        .into_inner();
-    assert_eq!(response.next_page_token, "", "one page holds them all");
-    response.users
-}
-
 /// The ListUsers row of `user` (by email).
 async fn row(app: &TestApp, account: &str, user: &str) -> Option<pb::Member> {
-    users(app, "owner", account)
+    app.users(list_users("owner", account))
         .await
         .into_iter()
         .find(|row| row.email == email(user))
@@ -349,7 +295,8 @@ async fn members_leave_rather_than_remove_themselves(app: TestApp) {
         .expect("a member can leave");
     let gone = app.check("bob", "acme", "campaigns.view").await;
     assert_eq!((gone.allowed, reason(&gone)), (false, R::NotAMember));
-    let listed: Vec<String> = users(&app, "owner", "acme")
+    let listed: Vec<String> = app
+        .users(list_users("owner", "acme"))
         .await
         .into_iter()
         .map(|row| row.email)
@@ -430,7 +377,7 @@ async fn deactivation_suspends_and_reactivation_restores(app: TestApp) {
     assert_eq!((denied.allowed, reason(&denied)), (false, R::MembershipInactive));
     assert_eq!(app.activity_count("acme", "member.deactivate").await, 1);
 
-    let rows = users(&app, "z-owner", "acme").await;
+    let rows = app.users(list_users("z-owner", "acme")).await;
     let got: Vec<(&str, S, bool)> = rows
         .iter()
         .map(|row| (row.email.as_str(), row.status(), row.is_owner))
@@ -474,7 +421,7 @@ async fn deactivation_suspends_and_reactivation_restores(app: TestApp) {
     assert!(allowed.allowed);
     assert_eq!(allowed.role, "manager");
     assert_eq!(app.activity_count("acme", "member.reactivate").await, 1);
-    let rows = users(&app, "z-owner", "acme").await;
+    let rows = app.users(list_users("z-owner", "acme")).await;
     assert_eq!(rows[3].email, email("x-pending"), "back among the active members");
     assert_eq!(rows[1].email, email("a-deactivated"));
     assert_eq!(rows[1].status(), S::Active);
@@ -606,7 +553,7 @@ async fn transfer_moves_ownership_and_demotes_the_old_owner(app: TestApp) {
         ("admin", "admin@example.com")
     );
 
-    let rows = users(&app, "admin", "acme").await;
+    let rows = app.users(list_users("admin", "acme")).await;
     let owners: Vec<&str> = rows
         .iter()
         .filter(|row| row.is_owner)

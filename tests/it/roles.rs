@@ -6,7 +6,7 @@ use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, reason};
+use crate::helpers::{TestApp, bad_fields, create_role, email, error_reason, expect_code, reason};
 
 /// The built-in roles in their documented order (DOMAIN.md "Built-in roles").
 const BUILTIN: [&str; 14] = [
@@ -25,16 +25,6 @@ const BUILTIN: [&str; 14] = [
     "collaborator",
     "watcher",
 ];
-
-fn create(actor: &str, account: &str, name: &str, permissions: &[&str]) -> pb::CreateRoleRequest {
-    pb::CreateRoleRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        name: name.into(),
-        description: format!("The {name} role"),
-        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-    }
-}
 
 fn update(actor: &str, account: &str, name: &str, permissions: &[&str]) -> pb::UpdateRoleRequest {
     pb::UpdateRoleRequest {
@@ -145,7 +135,7 @@ async fn list_roles_shows_builtins_then_custom_roles(app: TestApp) {
         ("auditor", &["reports.export"][..]),
     ] {
         client
-            .create_role(create("owner", "acme", name, permissions))
+            .create_role(create_role("owner", "acme", name, permissions))
             .await
             .expect("custom role created");
     }
@@ -184,7 +174,7 @@ async fn custom_roles_drive_authorize_and_follow_updates(app: TestApp) {
     app.account("acme", "owner").await;
     let mut client = app.client.clone();
     let role = client
-        .create_role(create(
+        .create_role(create_role(
             "owner",
             "acme",
             "sender",
@@ -287,14 +277,14 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
     app.member("owner", "acme", "manager", "manager", vec![]).await;
     let mut client = app.client.clone();
     client
-        .create_role(create("owner", "acme", "sender", &["campaigns.send"]))
+        .create_role(create_role("owner", "acme", "sender", &["campaigns.send"]))
         .await
         .unwrap();
     let before = app.table_counts().await;
 
     let status = expect_code(
         client
-            .create_role(create(
+            .create_role(create_role(
                 "owner",
                 "acme",
                 "heir",
@@ -306,7 +296,7 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
     assert_eq!(bad_fields(&status), ["permissions"]);
     let status = expect_code(
         client
-            .create_role(create("owner", "acme", "odd", &["campaigns.launch"]))
+            .create_role(create_role("owner", "acme", "odd", &["campaigns.launch"]))
             .await,
         Code::InvalidArgument,
     );
@@ -322,7 +312,7 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
     for name in ["admin", "sender"] {
         let status = expect_code(
             client
-                .create_role(create("owner", "acme", name, &["campaigns.view"]))
+                .create_role(create_role("owner", "acme", name, &["campaigns.view"]))
                 .await,
             Code::AlreadyExists,
         );
@@ -331,7 +321,7 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
 
     let status = expect_code(
         client
-            .create_role(create("am", "acme", "closer", &["account.close"]))
+            .create_role(create_role("am", "acme", "closer", &["account.close"]))
             .await,
         Code::PermissionDenied,
     );
@@ -347,7 +337,7 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
 
     let status = expect_code(
         client
-            .create_role(create("manager", "acme", "mine", &["campaigns.view"]))
+            .create_role(create_role("manager", "acme", "mine", &["campaigns.view"]))
             .await,
         Code::PermissionDenied,
     );
@@ -397,7 +387,7 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
     let admin = listed.iter().find(|role| role.name == "admin").unwrap();
     assert!(!admin.permissions.contains(&"account.transfer".to_owned()));
     client
-        .create_role(create("am", "acme", "helper", &["users.invite"]))
+        .create_role(create_role("am", "acme", "helper", &["users.invite"]))
         .await
         .expect("an account manager creates a role within their own permissions");
 }
@@ -408,7 +398,7 @@ async fn role_permissions_are_sorted_as_the_api_documents(app: TestApp) {
     let created = app
         .client
         .clone()
-        .create_role(create(
+        .create_role(create_role(
             "owner",
             "acme",
             "sender",
@@ -435,7 +425,7 @@ async fn an_unused_role_is_deleted(app: TestApp) {
     app.account("acme", "owner").await;
     let mut client = app.client.clone();
     client
-        .create_role(create("owner", "acme", "sender", &["campaigns.send"]))
+        .create_role(create_role("owner", "acme", "sender", &["campaigns.send"]))
         .await
         .unwrap();
     client
@@ -450,7 +440,7 @@ async fn an_unused_role_is_deleted(app: TestApp) {
     );
     assert_eq!(bad_fields(&status), ["role"]);
     client
-        .create_role(create("owner", "acme", "sender", &["reports.view"]))
+        .create_role(create_role("owner", "acme", "sender", &["reports.view"]))
         .await
         .expect("the name is free again");
 }
@@ -460,7 +450,7 @@ async fn roles_in_use_cannot_be_deleted(app: TestApp) {
     app.account("acme", "owner").await;
     let mut client = app.client.clone();
     client
-        .create_role(create("owner", "acme", "sender", &["campaigns.send"]))
+        .create_role(create_role("owner", "acme", "sender", &["campaigns.send"]))
         .await
         .unwrap();
     app.member("owner", "acme", "carl", "sender", vec![]).await;
@@ -542,7 +532,7 @@ async fn custom_roles_stay_in_their_account(app: TestApp) {
     app.account("other", "other-owner").await;
     let mut client = app.client.clone();
     client
-        .create_role(create("owner", "acme", "sender", &["campaigns.send"]))
+        .create_role(create_role("owner", "acme", "sender", &["campaigns.send"]))
         .await
         .unwrap();
     assert!(names(&roles(&app, "owner", "acme").await).contains(&"sender"));
@@ -571,7 +561,7 @@ async fn custom_roles_stay_in_their_account(app: TestApp) {
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
 
     client
-        .create_role(create("other-owner", "other", "sender", &["reports.view"]))
+        .create_role(create_role("other-owner", "other", "sender", &["reports.view"]))
         .await
         .expect("the same name is free in another account");
     app.member("other-owner", "other", "bob", "sender", vec![]).await;

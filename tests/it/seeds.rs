@@ -7,7 +7,10 @@ use pb::DecisionReason as R;
 use pb::MemberStatus as S;
 use tonic::Code;
 
-use crate::helpers::{TestApp, email, error_reason, expect_code, person, reason, scope};
+use crate::helpers::{
+    TestApp, email, error_reason, expect_code, list_accounts, list_users, person, reason, scope, share,
+    template_ids,
+};
 
 // === Shared steps ===
 
@@ -39,48 +42,16 @@ async fn assert_not_granted(app: &TestApp, user: &str, accounts: &[&str], permis
     }
 }
 
-async fn users(app: &TestApp, actor: &str, account: &str) -> Vec<pb::Member> {
-    app.client
-        .clone()
-        .list_users(pb::ListUsersRequest {
-            actor_user_id: actor.into(),
-            account_id: account.into(),
-            page_size: 500,
-            ..Default::default()
-        })
-        .await
-        .expect("list users")
-        .into_inner()
-        .users
-}
-
 fn row<'a>(rows: &'a [pb::Member], who: &str) -> &'a pb::Member {
     rows.iter()
         .find(|r| r.email == email(who))
         .unwrap_or_else(|| panic!("{who} is listed: {rows:?}"))
 }
 
-async fn get_account(app: &TestApp, account: &str) -> pb::Account {
-    app.client
-        .clone()
-        .get_account(pb::GetAccountRequest {
-            account_id: account.into(),
-        })
-        .await
-        .expect("get account")
-        .into_inner()
-        .account
-        .expect("account returned")
-}
-
 async fn accounts_of(app: &TestApp, user: &str) -> Vec<pb::AccountAccess> {
     app.client
         .clone()
-        .list_accounts(pb::ListAccountsRequest {
-            user_id: user.into(),
-            page_size: 500,
-            page_token: String::new(),
-        })
+        .list_accounts(list_accounts(user, 500, ""))
         .await
         .expect("list accounts")
         .into_inner()
@@ -100,183 +71,6 @@ fn owned(triples: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
     triples
         .iter()
         .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
-        .collect()
-}
-
-async fn update_member(
-    app: &TestApp,
-    actor: &str,
-    account: &str,
-    user: &str,
-    role: &str,
-) -> Result<pb::Member, tonic::Status> {
-    app.client
-        .clone()
-        .update_member(pb::UpdateMemberRequest {
-            actor_user_id: actor.into(),
-            account_id: account.into(),
-            user_id: user.into(),
-            role: role.into(),
-            ..Default::default()
-        })
-        .await
-        .map(|r| r.into_inner().member.expect("member"))
-}
-
-async fn remove_member(
-    app: &TestApp,
-    actor: &str,
-    account: &str,
-    user: &str,
-) -> Result<pb::RemoveMemberResponse, tonic::Status> {
-    app.client
-        .clone()
-        .remove_member(pb::RemoveMemberRequest {
-            actor_user_id: actor.into(),
-            account_id: account.into(),
-            user_id: user.into(),
-        })
-        .await
-        .map(tonic::Response::into_inner)
-}
-
-async fn transfer(
-    app: &TestApp,
-    actor: &str,
-    account: &str,
-    new_owner: &str,
-) -> Result<pb::Account, tonic::Status> {
-    app.client
-        .clone()
-        .transfer_ownership(pb::TransferOwnershipRequest {
-            actor_user_id: actor.into(),
-            account_id: account.into(),
-            new_owner_user_id: new_owner.into(),
-        })
-        .await
-        .map(|r| r.into_inner().account.expect("account"))
-}
-
-async fn close(app: &TestApp, actor: &str, account: &str) -> Result<pb::Account, tonic::Status> {
-    app.client
-        .clone()
-        .close_account(pb::CloseAccountRequest {
-            actor_user_id: actor.into(),
-            account_id: account.into(),
-        })
-        .await
-        .map(|r| r.into_inner().account.expect("account"))
-}
-
-async fn revoke(app: &TestApp, actor: &str, invitation_id: &str) -> Result<pb::Invitation, tonic::Status> {
-    app.client
-        .clone()
-        .revoke_invitation(pb::RevokeInvitationRequest {
-            actor_user_id: actor.into(),
-            invitation_id: invitation_id.into(),
-        })
-        .await
-        .map(|r| r.into_inner().invitation.expect("invitation"))
-}
-
-async fn create_role(
-    app: &TestApp,
-    actor: &str,
-    account: &str,
-    name: &str,
-    permissions: &[&str],
-) -> Result<pb::Role, tonic::Status> {
-    app.client
-        .clone()
-        .create_role(pb::CreateRoleRequest {
-            actor_user_id: actor.into(),
-            account_id: account.into(),
-            name: name.into(),
-            description: format!("custom role {name}"),
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        })
-        .await
-        .map(|r| r.into_inner().role.expect("role"))
-}
-
-async fn request_access(
-    app: &TestApp,
-    user: &str,
-    account: &str,
-    permission: &str,
-    note: &str,
-) -> Result<pb::AccessRequest, tonic::Status> {
-    app.client
-        .clone()
-        .request_access(pb::RequestAccessRequest {
-            user_id: user.into(),
-            account_id: account.into(),
-            permission: permission.into(),
-            note: note.into(),
-        })
-        .await
-        .map(|r| r.into_inner().access_request.expect("access request"))
-}
-
-async fn decide(
-    app: &TestApp,
-    actor: &str,
-    request_id: &str,
-    approve: bool,
-) -> Result<pb::AccessRequest, tonic::Status> {
-    app.client
-        .clone()
-        .decide_access_request(pb::DecideAccessRequestRequest {
-            actor_user_id: actor.into(),
-            access_request_id: request_id.into(),
-            approve,
-        })
-        .await
-        .map(|r| r.into_inner().access_request.expect("access request"))
-}
-
-async fn set_limits(
-    app: &TestApp,
-    actor: &str,
-    account: &str,
-    max_restricted_members: Option<i32>,
-) -> Result<pb::Account, tonic::Status> {
-    app.client
-        .clone()
-        .set_account_limits(pb::SetAccountLimitsRequest {
-            actor_user_id: actor.into(),
-            account_id: account.into(),
-            max_members: None,
-            max_restricted_members,
-        })
-        .await
-        .map(|r| r.into_inner().account.expect("account"))
-}
-
-fn share(actor: &str, account: &str, template: &str, children: &[&str]) -> pb::ShareTemplateRequest {
-    pb::ShareTemplateRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        template_id: template.into(),
-        child_account_ids: children.iter().map(|c| (*c).to_owned()).collect(),
-    }
-}
-
-async fn shared_template_ids(app: &TestApp, actor: &str, account: &str) -> Vec<String> {
-    app.client
-        .clone()
-        .list_shared_templates(pb::ListSharedTemplatesRequest {
-            actor_user_id: actor.into(),
-            account_id: account.into(),
-            page_size: 500,
-            page_token: String::new(),
-        })
-        .await
-        .expect("list shared templates")
-        .into_inner()
-        .shared_templates
-        .into_iter()
-        .map(|t| t.template_id)
         .collect()
 }
 
@@ -321,7 +115,7 @@ async fn mailjet_account_sharing(app: TestApp) {
         .map(|i| i.account_id.as_str())
         .collect();
     assert_eq!(others, ["mj-sub1", "mj-sub2"], "in request order");
-    let pending = row(&users(&app, "mj-owner", "mj-sub1").await, "designer").clone();
+    let pending = row(&app.users(list_users("mj-owner", "mj-sub1")).await, "designer").clone();
     assert_eq!(
         (pending.status(), pending.role.as_str()),
         (S::Pending, "designer")
@@ -332,7 +126,7 @@ async fn mailjet_account_sharing(app: TestApp) {
         .expect("the designer accepts");
     assert_eq!(accepted.additional_members.len(), 2, "all accepted together");
     assert_eq!(
-        row(&users(&app, "mj-owner", "mj-sub2").await, "designer").status(),
+        row(&app.users(list_users("mj-owner", "mj-sub2")).await, "designer").status(),
         S::Active,
         "'Pending' became 'Active'"
     );
@@ -402,7 +196,8 @@ async fn mailjet_account_sharing(app: TestApp) {
         "INVITATION_TOKEN_UNKNOWN",
         "the old link died"
     );
-    let revoked = revoke(&app, "mj-owner", &second_id)
+    let revoked = app
+        .revoke("mj-owner", &second_id)
         .await
         .expect("delete access while pending");
     assert_eq!(revoked.state(), pb::InvitationState::Revoked);
@@ -414,7 +209,7 @@ async fn mailjet_account_sharing(app: TestApp) {
     let outsider = app.check("designer2", "mj", "templates.view").await;
     assert_eq!((outsider.allowed, reason(&outsider)), (false, R::NotAMember));
     assert!(
-        !users(&app, "mj-owner", "mj")
+        !app.users(list_users("mj-owner", "mj"))
             .await
             .iter()
             .any(|r| r.email == email("designer2")),
@@ -461,15 +256,15 @@ async fn mailjet_account_sharing(app: TestApp) {
     assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
 
     // Custom role: chosen areas only; it counts as a restricted access.
-    let role = create_role(
-        &app,
-        "mj-owner",
-        "mj",
-        "campaigner",
-        &["campaigns.view", "campaigns.edit", "reports.view"],
-    )
-    .await
-    .expect("create a custom role");
+    let role = app
+        .create_role(
+            "mj-owner",
+            "mj",
+            "campaigner",
+            &["campaigns.view", "campaigns.edit", "reports.view"],
+        )
+        .await
+        .expect("create a custom role");
     assert!(role.restricted && !role.builtin);
     app.member("mj-owner", "mj", "analyst", "campaigner", vec![])
         .await;
@@ -477,7 +272,8 @@ async fn mailjet_account_sharing(app: TestApp) {
     assert_not_granted(&app, "analyst", &["mj"], &["campaigns.send", "lists.view"]).await;
 
     // A plan with 2 accesses (Crystal): designer and analyst use them up.
-    let account = set_limits(&app, "mj-owner", "mj", Some(2))
+    let account = app
+        .set_limits("mj-owner", "mj", None, Some(2))
         .await
         .expect("two accesses");
     assert_eq!(account.max_restricted_members, Some(2));
@@ -503,7 +299,7 @@ async fn mailjet_account_sharing(app: TestApp) {
 
     // Downgrading to Bronze (0 accesses) names who must change first.
     let status = expect_code(
-        set_limits(&app, "mj-owner", "mj", Some(0)).await,
+        app.set_limits("mj-owner", "mj", None, Some(0)).await,
         Code::FailedPrecondition,
     );
     assert_eq!(error_reason(&status), "LIMIT_BELOW_USAGE");
@@ -515,17 +311,18 @@ async fn mailjet_account_sharing(app: TestApp) {
         );
     }
     assert_eq!(
-        get_account(&app, "mj").await.max_restricted_members,
+        app.get_account("mj").await.max_restricted_members,
         Some(2),
         "the refused downgrade changed nothing"
     );
-    update_member(&app, "mj-owner", "mj", "designer", "power_user")
+    app.update_member_role("mj-owner", "mj", "designer", "power_user")
         .await
         .expect("give the designer full access instead");
-    remove_member(&app, "mj-owner", "mj", "analyst")
+    app.remove("mj-owner", "mj", "analyst")
         .await
         .expect("remove the custom-role user");
-    let account = set_limits(&app, "mj-owner", "mj", Some(0))
+    let account = app
+        .set_limits("mj-owner", "mj", None, Some(0))
         .await
         .expect("downgrade once the accesses are freed");
     assert_eq!(account.max_restricted_members, Some(0));
@@ -662,32 +459,35 @@ async fn mailchimp_user_levels(app: TestApp) {
     assert_not_granted(&app, "mc-admin", &["mc"], &["account.transfer"]).await;
 
     // "Change account access": an admin changes a user's level.
-    let promoted = update_member(&app, "mc-admin", "mc", "mc-author", "manager")
+    let promoted = app
+        .update_member_role("mc-admin", "mc", "mc-author", "manager")
         .await
         .expect("admin changes author to manager");
     assert_eq!(promoted.role, "manager");
     assert!(can(&app, "mc-author", "mc", "campaigns.send").await);
     let status = expect_code(
-        update_member(&app, "mc-manager", "mc", "mc-viewer", "author").await,
+        app.update_member_role("mc-manager", "mc", "mc-viewer", "author")
+            .await,
         Code::PermissionDenied,
     );
     assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
 
     // Ownership goes only to an admin; the previous owner becomes an admin.
     let status = expect_code(
-        transfer(&app, "mc-owner", "mc", "mc-manager").await,
+        app.transfer("mc-owner", "mc", "mc-manager").await,
         Code::FailedPrecondition,
     );
     assert_eq!(error_reason(&status), "TRANSFER_TARGET_NOT_ADMIN");
     expect_code(
-        transfer(&app, "mc-admin2", "mc", "mc-admin").await,
+        app.transfer("mc-admin2", "mc", "mc-admin").await,
         Code::PermissionDenied,
     );
-    let account = transfer(&app, "mc-owner", "mc", "mc-admin")
+    let account = app
+        .transfer("mc-owner", "mc", "mc-admin")
         .await
         .expect("owner transfers to an admin");
     assert_eq!(account.owner.unwrap().user_id, "mc-admin");
-    let rows = users(&app, "mc-admin", "mc").await;
+    let rows = app.users(list_users("mc-admin", "mc")).await;
     assert_eq!(rows[0].user_id, "mc-admin", "the new owner is listed first");
     assert!(rows[0].is_owner);
     assert_eq!(rows[0].role, "owner");
@@ -724,23 +524,23 @@ async fn mailchimp_user_levels(app: TestApp) {
 
     // An admin cannot revoke their own access: another admin does it.
     let status = expect_code(
-        remove_member(&app, "mc-admin2", "mc", "mc-admin2").await,
+        app.remove("mc-admin2", "mc", "mc-admin2").await,
         Code::FailedPrecondition,
     );
     assert_eq!(error_reason(&status), "CANNOT_ACT_ON_SELF");
-    remove_member(&app, "mc-owner", "mc", "mc-admin2")
+    app.remove("mc-owner", "mc", "mc-admin2")
         .await
         .expect("another admin revokes their access");
     let removed = app.check("mc-admin2", "mc", "account.view").await;
     assert_eq!(reason(&removed), R::NotAMember);
     let status = expect_code(
-        remove_member(&app, "mc-owner", "mc", "mc-admin").await,
+        app.remove("mc-owner", "mc", "mc-admin").await,
         Code::FailedPrecondition,
     );
     assert_eq!(error_reason(&status), "OWNER_PROTECTED");
 
     // Admins can close the account.
-    let closed = close(&app, "mc-owner", "mc").await.expect("an admin closes");
+    let closed = app.close("mc-owner", "mc").await.expect("an admin closes");
     assert_eq!(closed.state(), pb::AccountState::Closed);
     let after = app.check("mc-admin", "mc", "reports.view").await;
     assert_eq!((after.allowed, reason(&after)), (false, R::AccountClosed));
@@ -789,7 +589,7 @@ async fn mailigen_user_management(app: TestApp) {
     )
     .await;
     assert_not_granted(&app, "mg-am", &["mg"], &["account.close", "account.transfer"]).await;
-    let status = expect_code(close(&app, "mg-am", "mg").await, Code::PermissionDenied);
+    let status = expect_code(app.close("mg-am", "mg").await, Code::PermissionDenied);
     assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
 
     // List Manager: lists and contacts of the chosen lists only.
@@ -839,8 +639,7 @@ async fn mailigen_user_management(app: TestApp) {
     .await;
 
     // Custom: chosen actions on a chosen campaign.
-    create_role(
-        &app,
+    app.create_role(
         "mg-am",
         "mg",
         "campaign-sender",
@@ -868,7 +667,8 @@ async fn mailigen_user_management(app: TestApp) {
     assert_not_granted(&app, "mg-custom", &["mg"], &["lists.view", "campaigns.delete"]).await;
 
     // "Request Access": the collaborator asks to send; the account manager approves.
-    let request = request_access(&app, "mg-collab", "mg", "campaigns.send", "launch day")
+    let request = app
+        .request_access("mg-collab", "mg", "campaigns.send", "launch day")
         .await
         .expect("request access");
     assert_eq!(request.state(), pb::AccessRequestState::Pending);
@@ -888,7 +688,7 @@ async fn mailigen_user_management(app: TestApp) {
         listed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
         [request.id.as_str()]
     );
-    let decided = decide(&app, "mg-am", &request.id, true).await;
+    let decided = app.decide("mg-am", &request.id, true).await;
     match &decided {
         Ok(decided) => {
             assert_eq!(decided.state(), pb::AccessRequestState::Approved);
@@ -898,7 +698,7 @@ async fn mailigen_user_management(app: TestApp) {
     }
     assert!(can(&app, "mg-collab", "mg", "campaigns.send").await);
     assert_eq!(
-        row(&users(&app, "mg-am", "mg").await, "mg-collab").extra_permissions,
+        row(&app.users(list_users("mg-am", "mg")).await, "mg-collab").extra_permissions,
         ["campaigns.send"]
     );
 
@@ -921,7 +721,8 @@ async fn mailigen_user_management(app: TestApp) {
         "a deactivated user cannot switch to the account"
     );
     let status = expect_code(
-        request_access(&app, "mg-former", "mg", "reports.view", "let me back in").await,
+        app.request_access("mg-former", "mg", "reports.view", "let me back in")
+            .await,
         Code::PermissionDenied,
     );
     assert_eq!(error_reason(&status), "NOT_A_MEMBER");
@@ -948,7 +749,7 @@ async fn mailigen_user_management(app: TestApp) {
     assert!(can(&app, "mg-watcher", "mg", "reports.export").await);
 
     // The list: owner first, then active users, then pending, then inactive.
-    let rows = users(&app, "mg-am", "mg").await;
+    let rows = app.users(list_users("mg-am", "mg")).await;
     assert_eq!(rows[0].user_id, "mg-owner", "the owner (creator) is first");
     assert!(rows[0].is_owner);
     let ranks: Vec<u8> = rows
@@ -978,7 +779,8 @@ async fn mailigen_user_management(app: TestApp) {
 
     // Name and email stay the user's own: an edit changes the permissions only, and
     // nobody can re-register the user under another address.
-    let edited = update_member(&app, "mg-am", "mg", "mg-watcher", "collaborator")
+    let edited = app
+        .update_member_role("mg-am", "mg", "mg-watcher", "collaborator")
         .await
         .expect("edit permissions");
     assert_eq!(
@@ -1001,7 +803,7 @@ async fn mailigen_user_management(app: TestApp) {
         Code::FailedPrecondition,
     );
     assert_eq!(error_reason(&status), "USER_EMAIL_MISMATCH");
-    let watcher = row(&users(&app, "mg-owner", "mg").await, "mg-watcher").clone();
+    let watcher = row(&app.users(list_users("mg-owner", "mg")).await, "mg-watcher").clone();
     assert_eq!(watcher.name, "Name of mg-watcher");
     assert_eq!(watcher.role, "collaborator");
 
@@ -1091,7 +893,7 @@ async fn dotdigital_users_and_teams(app: TestApp) {
         .await;
     app.child_account("dd-brand-b", "brand-b-owner", "dd", "dd-owner")
         .await;
-    assert_eq!(get_account(&app, "dd-brand-a").await.parent_account_id, "dd");
+    assert_eq!(app.get_account("dd-brand-a").await.parent_account_id, "dd");
     let status = expect_code(
         client
             .create_account(pb::CreateAccountRequest {
@@ -1193,7 +995,10 @@ async fn dotdigital_users_and_teams(app: TestApp) {
                 "{user} may not {permission} the shared template in {child}"
             );
         }
-        assert_eq!(shared_template_ids(&app, user, child).await, ["newsletter"]);
+        assert_eq!(
+            template_ids(&app.shared_templates(user, child).await),
+            ["newsletter"]
+        );
     }
     assert!(
         app.check_on("dd-owner", "dd", "templates.edit", (Template, "newsletter"))
@@ -1221,7 +1026,7 @@ async fn dotdigital_users_and_teams(app: TestApp) {
     );
     assert_eq!(error_reason(&status), "NOT_A_CHILD_ACCOUNT");
     assert!(
-        shared_template_ids(&app, "other-kid-owner", "other-kid")
+        app.shared_templates("other-kid-owner", "other-kid")
             .await
             .is_empty()
     );
@@ -1236,7 +1041,7 @@ async fn dotdigital_users_and_teams(app: TestApp) {
         .await
         .expect("unshare");
     for (user, child) in [("brand-a-owner", "dd-brand-a"), ("brand-c-owner", "dd-brand-c")] {
-        assert!(shared_template_ids(&app, user, child).await.is_empty());
+        assert!(app.shared_templates(user, child).await.is_empty());
         assert!(
             app.check_on(user, child, "templates.edit", (Template, "newsletter"))
                 .await
@@ -1248,15 +1053,16 @@ async fn dotdigital_users_and_teams(app: TestApp) {
     // Change the owner of a child account, from the parent's Users and teams area.
     app.member("brand-a-owner", "dd-brand-a", "brand-a-admin", "admin", vec![])
         .await;
-    let account = transfer(&app, "dd-owner", "dd-brand-a", "brand-a-admin")
+    let account = app
+        .transfer("dd-owner", "dd-brand-a", "brand-a-admin")
         .await
         .expect("the parent owner changes the child's owner");
     assert_eq!(account.owner.unwrap().user_id, "brand-a-admin");
     assert_eq!(
-        get_account(&app, "dd-brand-a").await.owner.unwrap().user_id,
+        app.get_account("dd-brand-a").await.owner.unwrap().user_id,
         "brand-a-admin"
     );
-    let rows = users(&app, "brand-a-admin", "dd-brand-a").await;
+    let rows = app.users(list_users("brand-a-admin", "dd-brand-a")).await;
     assert_eq!(rows[0].user_id, "brand-a-admin");
     assert_eq!(row(&rows, "brand-a-owner").role, "admin");
     assert_not_granted(&app, "brand-a-owner", &["dd-brand-a"], &["account.transfer"]).await;
@@ -1277,7 +1083,7 @@ async fn mailpro_multi_user_account(app: TestApp) {
     app.member("mp-am", "mp", "mp-stats", "watcher", vec![]).await;
     app.member("mp-am", "mp", "mp-writer", "collaborator", vec![])
         .await;
-    let rows = users(&app, "mp-am", "mp").await;
+    let rows = app.users(list_users("mp-am", "mp")).await;
     assert_eq!(rows[0].user_id, "mp-owner", "the owner is always the first user");
     assert_eq!(row(&rows, "mp-stats").invited_by, "mp-am");
 
@@ -1293,23 +1099,26 @@ async fn mailpro_multi_user_account(app: TestApp) {
     assert_not_granted(&app, "mp-writer", &["mp"], &["billing.view", "account.edit"]).await;
 
     // A sub-user asks for an extra permission; the account manager approves one, rejects another.
-    let edit = request_access(&app, "mp-stats", "mp", "campaigns.edit", "fix a typo")
+    let edit = app
+        .request_access("mp-stats", "mp", "campaigns.edit", "fix a typo")
         .await
         .expect("ask for campaigns.edit");
-    let again = request_access(&app, "mp-stats", "mp", "campaigns.edit", "please")
+    let again = app
+        .request_access("mp-stats", "mp", "campaigns.edit", "please")
         .await
         .expect("asking twice returns the pending request");
     assert_eq!(again.id, edit.id);
-    let export = request_access(&app, "mp-stats", "mp", "lists.export", "")
+    let export = app
+        .request_access("mp-stats", "mp", "lists.export", "")
         .await
         .expect("ask for lists.export");
     let status = expect_code(
-        request_access(&app, "mp-stats", "mp", "reports.view", "").await,
+        app.request_access("mp-stats", "mp", "reports.view", "").await,
         Code::FailedPrecondition,
     );
     assert_eq!(error_reason(&status), "ALREADY_GRANTED");
     let status = expect_code(
-        decide(&app, "mp-writer", &edit.id, true).await,
+        app.decide("mp-writer", &edit.id, true).await,
         Code::PermissionDenied,
     );
     assert_eq!(
@@ -1317,29 +1126,29 @@ async fn mailpro_multi_user_account(app: TestApp) {
         "PERMISSION_NOT_GRANTED",
         "only a manager decides"
     );
-    let rejected = decide(&app, "mp-am", &export.id, false).await.expect("reject");
+    let rejected = app.decide("mp-am", &export.id, false).await.expect("reject");
     assert_eq!(rejected.state(), pb::AccessRequestState::Rejected);
     assert_not_granted(&app, "mp-stats", &["mp"], &["lists.export"]).await;
-    let approved = decide(&app, "mp-am", &edit.id, true).await;
+    let approved = app.decide("mp-am", &edit.id, true).await;
     match &approved {
         Ok(approved) => assert_eq!(approved.state(), pb::AccessRequestState::Approved),
         Err(status) => panic!("the account manager approves: {status:?}"),
     }
     assert!(can(&app, "mp-stats", "mp", "campaigns.edit").await);
     let status = expect_code(
-        decide(&app, "mp-am", &edit.id, false).await,
+        app.decide("mp-am", &edit.id, false).await,
         Code::FailedPrecondition,
     );
     assert_eq!(error_reason(&status), "ALREADY_DECIDED");
 
     // The account manager demotes a user's permission level at any time.
-    update_member(&app, "mp-am", "mp", "mp-writer", "viewer")
+    app.update_member_role("mp-am", "mp", "mp-writer", "viewer")
         .await
         .expect("demote");
     assert_not_granted(&app, "mp-writer", &["mp"], &["campaigns.edit"]).await;
 
     // Staff turnover: terminate the previous user, add a new one.
-    remove_member(&app, "mp-am", "mp", "mp-stats")
+    app.remove("mp-am", "mp", "mp-stats")
         .await
         .expect("terminate the leaver");
     let gone = app.check("mp-stats", "mp", "reports.view").await;
@@ -1355,13 +1164,13 @@ async fn mailpro_multi_user_account(app: TestApp) {
     assert_not_granted(&app, "mp-stats-new", &["mp"], &["campaigns.edit"]).await;
 
     // Only the master account closes the account.
-    let status = expect_code(close(&app, "mp-am", "mp").await, Code::PermissionDenied);
+    let status = expect_code(app.close("mp-am", "mp").await, Code::PermissionDenied);
     assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
-    assert_eq!(get_account(&app, "mp").await.state(), pb::AccountState::Open);
+    assert_eq!(app.get_account("mp").await.state(), pb::AccountState::Open);
     let members_before = app
         .count("SELECT COUNT(*) AS n FROM memberships WHERE account_id = 'mp'")
         .await;
-    let closed = close(&app, "mp-owner", "mp").await.expect("the owner closes");
+    let closed = app.close("mp-owner", "mp").await.expect("the owner closes");
     assert_eq!(closed.state(), pb::AccountState::Closed);
     assert!(closed.close_time.is_some());
     for user in ["mp-owner", "mp-am", "mp-stats-new", "mp-writer"] {
@@ -1379,7 +1188,7 @@ async fn mailpro_multi_user_account(app: TestApp) {
         Code::FailedPrecondition,
     );
     assert_eq!(error_reason(&status), "ACCOUNT_CLOSED");
-    assert_eq!(get_account(&app, "mp").await.state(), pb::AccountState::Closed);
+    assert_eq!(app.get_account("mp").await.state(), pb::AccountState::Closed);
     assert_eq!(
         app.count("SELECT COUNT(*) AS n FROM memberships WHERE account_id = 'mp'")
             .await,

@@ -5,16 +5,9 @@ use access_service::grpc::pb::ResourceType::Template;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, error_reason, expect_code, reason};
-
-fn share(actor: &str, account: &str, template: &str, children: &[&str]) -> pb::ShareTemplateRequest {
-    pb::ShareTemplateRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        template_id: template.into(),
-        child_account_ids: children.iter().map(|id| (*id).to_owned()).collect(),
-    }
-}
+use crate::helpers::{
+    TestApp, bad_fields, error_reason, expect_code, list_shared_templates, reason, share, template_ids,
+};
 
 fn unshare(actor: &str, account: &str, template: &str) -> pb::UnshareTemplateRequest {
     pb::UnshareTemplateRequest {
@@ -24,41 +17,9 @@ fn unshare(actor: &str, account: &str, template: &str) -> pb::UnshareTemplateReq
     }
 }
 
-fn list(actor: &str, account: &str) -> pb::ListSharedTemplatesRequest {
-    pb::ListSharedTemplatesRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        ..Default::default()
-    }
-}
-
-/// The shared templates `actor` sees in `account`, on one page.
-async fn listed(app: &TestApp, actor: &str, account: &str) -> Vec<pb::SharedTemplate> {
-    let response = app
-        .client
-        .clone()
-        .list_shared_templates(list(actor, account))
-        .await
-        .expect("list shared templates")
-        .into_inner();
-    assert_eq!(response.next_page_token, "");
-    response.shared_templates
-}
-
-fn template_ids(shared: &[pb::SharedTemplate]) -> Vec<&str> {
-    shared.iter().map(|s| s.template_id.as_str()).collect()
-}
-
-/// A team: parent "team" owned by "boss" with children child-a and child-b.
-async fn team(app: &TestApp) {
-    app.account("team", "boss").await;
-    app.child_account("child-a", "owner-a", "team", "boss").await;
-    app.child_account("child-b", "owner-b", "team", "boss").await;
-}
-
 /// Sharing with no chosen child reaches every child, including one created later.
 async fn sharing_with_all_children_reaches_later_children(app: TestApp) {
-    team(&app).await;
+    app.team(&["a", "b"]).await;
     let shared = app
         .client
         .clone()
@@ -79,7 +40,7 @@ async fn sharing_with_all_children_reaches_later_children(app: TestApp) {
     app.child_account("child-late", "owner-late", "team", "boss")
         .await;
     for (owner, child) in [("owner-a", "child-a"), ("owner-late", "child-late")] {
-        let seen = listed(&app, owner, child).await;
+        let seen = app.shared_templates(owner, child).await;
         assert_eq!(template_ids(&seen), ["tpl-1"], "{child}");
         assert!(seen[0].all_children);
         let edit = app
@@ -100,7 +61,7 @@ async fn sharing_with_all_children_reaches_later_children(app: TestApp) {
 
 /// Sharing with chosen children: the parent lists them, only they see the template.
 async fn sharing_with_chosen_children(app: TestApp) {
-    team(&app).await;
+    app.team(&["a", "b"]).await;
     app.child_account("child-c", "owner-c", "team", "boss").await;
     let shared = app
         .client
@@ -114,15 +75,21 @@ async fn sharing_with_chosen_children(app: TestApp) {
     assert!(!shared.all_children);
     assert_eq!(shared.child_account_ids, ["child-a", "child-b"]);
 
-    let from_parent = listed(&app, "boss", "team").await;
+    let from_parent = app.shared_templates("boss", "team").await;
     assert_eq!(template_ids(&from_parent), ["tpl-1"]);
     assert!(!from_parent[0].all_children);
     assert_eq!(from_parent[0].child_account_ids, ["child-a", "child-b"]);
 
-    assert_eq!(template_ids(&listed(&app, "owner-a", "child-a").await), ["tpl-1"]);
-    assert_eq!(template_ids(&listed(&app, "owner-b", "child-b").await), ["tpl-1"]);
+    assert_eq!(
+        template_ids(&app.shared_templates("owner-a", "child-a").await),
+        ["tpl-1"]
+    );
+    assert_eq!(
+        template_ids(&app.shared_templates("owner-b", "child-b").await),
+        ["tpl-1"]
+    );
     assert!(
-        listed(&app, "owner-c", "child-c").await.is_empty(),
+        app.shared_templates("owner-c", "child-c").await.is_empty(),
         "child-c was not chosen"
     );
     assert!(
@@ -135,7 +102,7 @@ async fn sharing_with_chosen_children(app: TestApp) {
 
 /// Templates go only down from a parent, to its own children, by a holder of templates.share.
 async fn sharing_upward_or_sideways_is_refused(app: TestApp) {
-    team(&app).await;
+    app.team(&["a", "b"]).await;
     app.member("boss", "team", "viewer", "viewer", vec![]).await;
     app.account("rival", "rival-boss").await;
     app.child_account("rival-kid", "rival-kid-owner", "rival", "rival-boss")
@@ -190,12 +157,12 @@ async fn sharing_upward_or_sideways_is_refused(app: TestApp) {
         Code::NotFound,
     );
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
-    assert!(listed(&app, "boss", "team").await.is_empty());
+    assert!(app.shared_templates("boss", "team").await.is_empty());
 }
 
 /// Sharing a template again replaces its selection of children.
 async fn resharing_replaces_the_selection(app: TestApp) {
-    team(&app).await;
+    app.team(&["a", "b"]).await;
     let mut client = app.client.clone();
     client
         .share_template(share("boss", "team", "tpl-1", &["child-a"]))
@@ -205,11 +172,14 @@ async fn resharing_replaces_the_selection(app: TestApp) {
         .share_template(share("boss", "team", "tpl-1", &["child-b"]))
         .await
         .unwrap();
-    let from_parent = listed(&app, "boss", "team").await;
+    let from_parent = app.shared_templates("boss", "team").await;
     assert_eq!(template_ids(&from_parent), ["tpl-1"], "not duplicated");
     assert_eq!(from_parent[0].child_account_ids, ["child-b"]);
-    assert!(listed(&app, "owner-a", "child-a").await.is_empty());
-    assert_eq!(template_ids(&listed(&app, "owner-b", "child-b").await), ["tpl-1"]);
+    assert!(app.shared_templates("owner-a", "child-a").await.is_empty());
+    assert_eq!(
+        template_ids(&app.shared_templates("owner-b", "child-b").await),
+        ["tpl-1"]
+    );
     assert!(
         app.check_on("owner-a", "child-a", "templates.edit", (Template, "tpl-1"))
             .await
@@ -224,18 +194,21 @@ async fn resharing_replaces_the_selection(app: TestApp) {
         .share_template(share("boss", "team", "tpl-1", &[]))
         .await
         .unwrap();
-    let from_parent = listed(&app, "boss", "team").await;
+    let from_parent = app.shared_templates("boss", "team").await;
     assert_eq!(from_parent.len(), 1);
     assert!(from_parent[0].all_children);
     assert!(from_parent[0].child_account_ids.is_empty());
-    assert_eq!(template_ids(&listed(&app, "owner-a", "child-a").await), ["tpl-1"]);
+    assert_eq!(
+        template_ids(&app.shared_templates("owner-a", "child-a").await),
+        ["tpl-1"]
+    );
     assert_eq!(app.table_counts().await["shared_template_children"], 0);
     assert_eq!(app.activity_count("team", "template.share").await, 3);
 }
 
 /// Unsharing removes the template from every child; a second unshare is NOT_FOUND.
 async fn unsharing_removes_the_template(app: TestApp) {
-    team(&app).await;
+    app.team(&["a", "b"]).await;
     app.member("boss", "team", "viewer", "viewer", vec![]).await;
     let mut client = app.client.clone();
     client
@@ -259,8 +232,8 @@ async fn unsharing_removes_the_template(app: TestApp) {
         .unshare_template(unshare("boss", "team", "tpl-1"))
         .await
         .unwrap();
-    assert!(listed(&app, "owner-a", "child-a").await.is_empty());
-    assert!(listed(&app, "boss", "team").await.is_empty());
+    assert!(app.shared_templates("owner-a", "child-a").await.is_empty());
+    assert!(app.shared_templates("boss", "team").await.is_empty());
     let edit = app
         .check_on("owner-a", "child-a", "templates.edit", (Template, "tpl-1"))
         .await;
@@ -279,7 +252,7 @@ async fn unsharing_removes_the_template(app: TestApp) {
 
 /// ListSharedTemplates pages walk every template once, in the order of one big page.
 async fn shared_template_pages_walk_every_row_once(app: TestApp) {
-    team(&app).await;
+    app.team(&["a", "b"]).await;
     let mut client = app.client.clone();
     for template in ["tpl-c", "tpl-B", "tpl-a", "TPL-d"] {
         client
@@ -287,7 +260,7 @@ async fn shared_template_pages_walk_every_row_once(app: TestApp) {
             .await
             .unwrap();
     }
-    let all = listed(&app, "boss", "team").await;
+    let all = app.shared_templates("boss", "team").await;
     assert_eq!(all.len(), 4);
     for (owner, account) in [("boss", "team"), ("owner-a", "child-a")] {
         let mut walked = Vec::new();
@@ -297,7 +270,7 @@ async fn shared_template_pages_walk_every_row_once(app: TestApp) {
                 .list_shared_templates(pb::ListSharedTemplatesRequest {
                     page_size: 1,
                     page_token: token.clone(),
-                    ..list(owner, account)
+                    ..list_shared_templates(owner, account)
                 })
                 .await
                 .unwrap()
@@ -318,7 +291,7 @@ async fn shared_template_pages_walk_every_row_once(app: TestApp) {
 
 /// Bad input names its fields; ListSharedTemplates refuses oversized pages.
 async fn bad_shares_name_their_fields(app: TestApp) {
-    team(&app).await;
+    app.team(&["a", "b"]).await;
     let mut client = app.client.clone();
     let before = app.table_counts().await;
     let status = expect_code(
@@ -355,7 +328,7 @@ async fn bad_shares_name_their_fields(app: TestApp) {
         client
             .list_shared_templates(pb::ListSharedTemplatesRequest {
                 page_size: 2000,
-                ..list("boss", "team")
+                ..list_shared_templates("boss", "team")
             })
             .await,
         Code::InvalidArgument,

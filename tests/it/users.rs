@@ -4,27 +4,7 @@ use access_service::grpc::pb;
 use pb::MemberStatus as S;
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code};
-
-fn list(actor: &str, account: &str) -> pb::ListUsersRequest {
-    pb::ListUsersRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        ..Default::default()
-    }
-}
-
-async fn users(app: &TestApp, request: pb::ListUsersRequest) -> Vec<pb::Member> {
-    let response = app
-        .client
-        .clone()
-        .list_users(request)
-        .await
-        .expect("list users")
-        .into_inner();
-    assert_eq!(response.next_page_token, "", "one page holds them all");
-    response.users
-}
+use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, list_users};
 
 fn emails(rows: &[pb::Member]) -> Vec<&str> {
     rows.iter().map(|row| row.email.as_str()).collect()
@@ -52,7 +32,7 @@ async fn populated(app: &TestApp) -> (String, String) {
 /// Rule 13: owner first, then active members, then pending invitations; each row complete.
 async fn users_are_listed_owner_members_then_invitations(app: TestApp) {
     let (c_id, z_id) = populated(&app).await;
-    let rows = users(&app, list("zed-owner", "acme")).await;
+    let rows = app.users(list_users("zed-owner", "acme")).await;
     assert_eq!(
         emails(&rows),
         [
@@ -102,7 +82,7 @@ async fn users_are_listed_owner_members_then_invitations(app: TestApp) {
 /// Pages of one row walk every row exactly once, in the order of one big page.
 async fn pages_walk_every_row_once(app: TestApp) {
     populated(&app).await;
-    let all = users(&app, list("zed-owner", "acme")).await;
+    let all = app.users(list_users("zed-owner", "acme")).await;
     assert_eq!(all.len(), 5);
     let mut client = app.client.clone();
     let mut walked = Vec::new();
@@ -112,7 +92,7 @@ async fn pages_walk_every_row_once(app: TestApp) {
             .list_users(pb::ListUsersRequest {
                 page_size: 1,
                 page_token: token.clone(),
-                ..list("zed-owner", "acme")
+                ..list_users("zed-owner", "acme")
             })
             .await
             .unwrap()
@@ -130,7 +110,7 @@ async fn pages_walk_every_row_once(app: TestApp) {
     let two = client
         .list_users(pb::ListUsersRequest {
             page_size: 2,
-            ..list("zed-owner", "acme")
+            ..list_users("zed-owner", "acme")
         })
         .await
         .unwrap()
@@ -148,7 +128,7 @@ async fn bad_pages_name_their_fields(app: TestApp) {
             client
                 .list_users(pb::ListUsersRequest {
                     page_size,
-                    ..list("owner", "acme")
+                    ..list_users("owner", "acme")
                 })
                 .await,
             Code::InvalidArgument,
@@ -159,7 +139,7 @@ async fn bad_pages_name_their_fields(app: TestApp) {
         client
             .list_users(pb::ListUsersRequest {
                 page_token: "not a token!".into(),
-                ..list("owner", "acme")
+                ..list_users("owner", "acme")
             })
             .await,
         Code::InvalidArgument,
@@ -169,7 +149,7 @@ async fn bad_pages_name_their_fields(app: TestApp) {
         client
             .list_users(pb::ListUsersRequest {
                 status: 99,
-                ..list("owner", "acme")
+                ..list_users("owner", "acme")
             })
             .await,
         Code::InvalidArgument,
@@ -180,50 +160,42 @@ async fn bad_pages_name_their_fields(app: TestApp) {
 /// Filters: by status, by role, and both.
 async fn filters_narrow_the_list(app: TestApp) {
     populated(&app).await;
-    let pending = users(
-        &app,
-        pb::ListUsersRequest {
+    let pending = app
+        .users(pb::ListUsersRequest {
             status: S::Pending.into(),
-            ..list("zed-owner", "acme")
-        },
-    )
-    .await;
+            ..list_users("zed-owner", "acme")
+        })
+        .await;
     assert_eq!(emails(&pending), [email("c-pending"), email("z-pending")]);
     assert!(pending.iter().all(|row| row.status() == S::Pending));
 
-    let active = users(
-        &app,
-        pb::ListUsersRequest {
+    let active = app
+        .users(pb::ListUsersRequest {
             status: S::Active.into(),
-            ..list("zed-owner", "acme")
-        },
-    )
-    .await;
+            ..list_users("zed-owner", "acme")
+        })
+        .await;
     assert_eq!(
         emails(&active),
         [email("zed-owner"), email("a-member"), email("b-member")]
     );
 
-    let viewers = users(
-        &app,
-        pb::ListUsersRequest {
+    let viewers = app
+        .users(pb::ListUsersRequest {
             role: "viewer".into(),
-            ..list("zed-owner", "acme")
-        },
-    )
-    .await;
+            ..list_users("zed-owner", "acme")
+        })
+        .await;
     assert_eq!(emails(&viewers), [email("a-member"), email("z-pending")]);
     assert!(viewers.iter().all(|row| row.role == "viewer"));
 
-    let pending_viewers = users(
-        &app,
-        pb::ListUsersRequest {
+    let pending_viewers = app
+        .users(pb::ListUsersRequest {
             status: S::Pending.into(),
             role: "viewer".into(),
-            ..list("zed-owner", "acme")
-        },
-    )
-    .await;
+            ..list_users("zed-owner", "acme")
+        })
+        .await;
     assert_eq!(emails(&pending_viewers), [email("z-pending")]);
 }
 
@@ -234,19 +206,25 @@ async fn listing_needs_users_view(app: TestApp) {
     app.member("owner", "acme", "am", "account_manager", vec![]).await;
     let mut client = app.client.clone();
     let status = expect_code(
-        client.list_users(list("viewer", "acme")).await,
+        client.list_users(list_users("viewer", "acme")).await,
         Code::PermissionDenied,
     );
     assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
     let status = expect_code(
-        client.list_users(list("stranger", "acme")).await,
+        client.list_users(list_users("stranger", "acme")).await,
         Code::PermissionDenied,
     );
     assert_eq!(error_reason(&status), "NOT_A_MEMBER");
-    expect_code(client.list_users(list("owner", "no-such")).await, Code::NotFound);
-    let status = expect_code(client.list_users(list("", "acme")).await, Code::InvalidArgument);
+    expect_code(
+        client.list_users(list_users("owner", "no-such")).await,
+        Code::NotFound,
+    );
+    let status = expect_code(
+        client.list_users(list_users("", "acme")).await,
+        Code::InvalidArgument,
+    );
     assert_eq!(bad_fields(&status), ["actor_user_id"]);
-    let rows = users(&app, list("am", "acme")).await;
+    let rows = app.users(list_users("am", "acme")).await;
     assert_eq!(rows.len(), 3, "an account manager holds users.view");
 }
 
