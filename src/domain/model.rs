@@ -271,6 +271,12 @@ pub struct Membership {
     pub scopes: Scopes,
     /// Extra grants on top of the role.
     pub grants: PermissionSet,
+    /// Who invited them.
+    pub invited_by: Option<UserId>,
+    /// When the membership began.
+    pub joined_at: DateTime<Utc>,
+    /// Last sign-in to this account.
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
 /// A membership's effective grants.

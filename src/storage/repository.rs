@@ -552,6 +552,9 @@ async fn membership<C: ConnectionTrait>(
             .await?
             .remove(&row.user_id)
             .unwrap_or_default(),
+        invited_by: row.invited_by.map(UserId::from_trusted),
+        joined_at: time(row.joined_at)?,
+        last_sign_in_at: row.last_sign_in_at.map(time).transpose()?,
     }))
 }
 

@@ -900,7 +900,29 @@ async fn bad_member_requests_name_their_fields(app: TestApp) {
     );
 }
 
+/// A change answers the member's whole row, as ListUsers shows it afterwards.
+async fn changes_answer_the_whole_member_row(app: TestApp) {
+    app.account("acme", "owner").await;
+    app.member("owner", "acme", "vera", "viewer", vec![]).await;
+    let updated = app
+        .update_member_role("owner", "acme", "vera", "manager")
+        .await
+        .expect("role changed");
+    let listed = app.users(list_users("owner", "acme")).await;
+    let vera = listed.iter().find(|m| m.user_id == "vera").expect("vera listed");
+    assert_eq!(&updated, vera);
+    assert_eq!(updated.invited_by, "owner");
+    assert!(updated.join_time.is_some());
+    let deactivated = app
+        .deactivate("owner", "acme", "vera")
+        .await
+        .expect("deactivated");
+    let listed = app.users(list_users("owner", "acme")).await;
+    assert_eq!(Some(&deactivated), listed.iter().find(|m| m.user_id == "vera"));
+}
+
 crate::on_both_databases!(
+    changes_answer_the_whole_member_row,
     updating_cannot_escalate_privileges,
     an_admin_changes_a_role_and_authorize_follows,
     a_scoped_actor_cannot_widen_scopes,

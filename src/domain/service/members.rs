@@ -56,9 +56,9 @@ fn member_row(membership: &Membership, status: MembershipStatus) -> MemberRow {
         },
         is_owner: membership.is_owner,
         scopes: membership.scopes.clone(),
-        invited_by: None,
-        joined_at: None,
-        last_sign_in_at: None,
+        invited_by: membership.invited_by.clone(),
+        joined_at: Some(membership.joined_at),
+        last_sign_in_at: membership.last_sign_in_at,
         invitation_id: None,
         grants: membership.grants,
     }
