@@ -4,10 +4,10 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, JoinType, OnConflict, Query, UnionType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QueryResult, QuerySelect, TransactionTrait,
 };
 
 use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
@@ -220,32 +220,147 @@ fn stored_invitation_state(value: &str) -> DomainResult<InvitationState> {
         .ok_or_else(|| DomainError::Internal(format!("unknown invitation state '{value}'")))
 }
 
+/// The account and the user's membership in it, with the role name: one
+/// joined query, since this runs on every Authorize.
+async fn account_and_membership<C: ConnectionTrait>(
+    c: &C,
+    account: &AccountId,
+    user: &UserId,
+) -> DomainResult<Option<QueryResult>> {
+    let query = Query::select()
+        .column((accounts::Entity, accounts::Column::ParentId))
+        .column((accounts::Entity, accounts::Column::State))
+        .column((accounts::Entity, accounts::Column::RequireTwoFactor))
+        .expr_as(
+            Expr::col((memberships::Entity, memberships::Column::Status)),
+            "member_status",
+        )
+        .column((memberships::Entity, memberships::Column::OwnerSlot))
+        .column((memberships::Entity, memberships::Column::RoleId))
+        .expr_as(Expr::col((roles::Entity, roles::Column::Name)), "role_name")
+        .from(accounts::Entity)
+        .join(
+            JoinType::LeftJoin,
+            memberships::Entity,
+            Condition::all()
+                .add(
+                    Expr::col((memberships::Entity, memberships::Column::AccountId))
+                        .equals((accounts::Entity, accounts::Column::Id)),
+                )
+                .add(Expr::col((memberships::Entity, memberships::Column::UserId)).eq(user.as_str())),
+        )
+        .join(
+            JoinType::LeftJoin,
+            roles::Entity,
+            Expr::col((roles::Entity, roles::Column::Id))
+                .equals((memberships::Entity, memberships::Column::RoleId)),
+        )
+        .and_where(Expr::col((accounts::Entity, accounts::Column::Id)).eq(account.as_str()))
+        .to_owned();
+    c.query_one_raw(c.get_database_backend().build(&query))
+        .await
+        .map_err(from_db_err)
+}
+
+/// Role permissions, extra grants and scopes of one membership in one query:
+/// rows of (kind, a, b) with kind `p` (permission a), `g` (grant a) or `s`
+/// (scope: type a, id b).
+async fn grants_and_scopes<C: ConnectionTrait>(
+    c: &C,
+    account: &AccountId,
+    user: &UserId,
+    role_id: &str,
+) -> DomainResult<(PermissionSet, Scopes)> {
+    let permissions = Query::select()
+        .expr_as(Expr::val("p"), "kind")
+        .expr_as(Expr::col(role_permissions::Column::Permission), "a")
+        .expr_as(Expr::val(""), "b")
+        .from(role_permissions::Entity)
+        .and_where(Expr::col(role_permissions::Column::RoleId).eq(role_id))
+        .to_owned();
+    let grants = Query::select()
+        .expr_as(Expr::val("g"), "kind")
+        .expr_as(Expr::col(membership_grants::Column::Permission), "a")
+        .expr_as(Expr::val(""), "b")
+        .from(membership_grants::Entity)
+        .and_where(Expr::col(membership_grants::Column::AccountId).eq(account.as_str()))
+        .and_where(Expr::col(membership_grants::Column::UserId).eq(user.as_str()))
+        .to_owned();
+    let scopes = Query::select()
+        .expr_as(Expr::val("s"), "kind")
+        .expr_as(Expr::col(membership_scopes::Column::ResourceType), "a")
+        .expr_as(Expr::col(membership_scopes::Column::ResourceId), "b")
+        .from(membership_scopes::Entity)
+        .and_where(Expr::col(membership_scopes::Column::AccountId).eq(account.as_str()))
+        .and_where(Expr::col(membership_scopes::Column::UserId).eq(user.as_str()))
+        .to_owned();
+    let query = permissions
+        .clone()
+        .union(UnionType::All, grants)
+        .union(UnionType::All, scopes)
+        .to_owned();
+    let rows = c
+        .query_all_raw(c.get_database_backend().build(&query))
+        .await
+        .map_err(from_db_err)?;
+    let mut set = PermissionSet::implicit();
+    let mut found = Scopes::default();
+    for row in rows {
+        let kind: String = row.try_get("", "kind").map_err(from_db_err)?;
+        let a: String = row.try_get("", "a").map_err(from_db_err)?;
+        if kind == "s" {
+            let b: String = row.try_get("", "b").map_err(from_db_err)?;
+            found.insert(resource_type(&a)?, ResourceId::from_trusted(b));
+        } else if let Some(permission) = Permission::lookup(&a) {
+            set.insert(permission);
+        }
+    }
+    Ok((set, found))
+}
+
 async fn access_facts<C: ConnectionTrait>(
     c: &C,
     account: &AccountId,
     user: &UserId,
 ) -> DomainResult<AccessFacts> {
-    let Some(account_row) = accounts::Entity::find_by_id(account.as_str().to_owned())
-        .one(c)
-        .await
-        .map_err(from_db_err)?
-    else {
+    let Some(row) = account_and_membership(c, account, user).await? else {
         return Ok(AccessFacts {
             account: None,
             membership: None,
             owns_parent: false,
         });
     };
-    let membership_row =
-        memberships::Entity::find_by_id((account.as_str().to_owned(), user.as_str().to_owned()))
-            .one(c)
-            .await
-            .map_err(from_db_err)?;
-    let membership = match membership_row {
-        None => None,
-        Some(row) => Some(member_access(c, row).await?),
+    let get_str = |column: &str| row.try_get::<Option<String>>("", column).map_err(from_db_err);
+    let parent_id = get_str("parent_id")?.map(AccountId::from_trusted);
+    let state = account_state(&get_str("state")?.unwrap_or_default())?;
+    let require_two_factor: bool = row.try_get("", "require_two_factor").map_err(from_db_err)?;
+    let membership = match (
+        get_str("member_status")?,
+        get_str("role_id")?,
+        get_str("role_name")?,
+    ) {
+        (Some(status), Some(role_id), Some(role)) => {
+            let status = membership_status(&status)?;
+            let is_owner = row
+                .try_get::<Option<i8>>("", "owner_slot")
+                .map_err(from_db_err)?
+                .is_some();
+            // A deactivated member is denied before permissions matter: skip the read.
+            let (permissions, scopes) = match status {
+                MembershipStatus::Active => grants_and_scopes(c, account, user, &role_id).await?,
+                MembershipStatus::Deactivated => (PermissionSet::EMPTY, Scopes::default()),
+            };
+            Some(MemberAccess {
+                role,
+                is_owner,
+                status,
+                permissions,
+                scopes,
+            })
+        }
+        _ => None,
     };
-    let owns_parent = match (&account_row.parent_id, &membership) {
+    let owns_parent = match (&parent_id, &membership) {
         (Some(parent), None) | (Some(parent), Some(MemberAccess { is_owner: false, .. })) => {
             owns_open_account(c, parent, user).await?
         }
@@ -253,73 +368,39 @@ async fn access_facts<C: ConnectionTrait>(
     };
     Ok(AccessFacts {
         account: Some(AccountFacts {
-            state: account_state(&account_row.state)?,
-            parent_id: account_row.parent_id.map(AccountId::from_trusted),
-            require_two_factor: account_row.require_two_factor,
+            state,
+            parent_id,
+            require_two_factor,
         }),
         membership,
         owns_parent,
     })
 }
 
-async fn member_access<C: ConnectionTrait>(c: &C, row: memberships::Model) -> DomainResult<MemberAccess> {
-    let status = membership_status(&row.status)?;
-    let role = roles::Entity::find_by_id(row.role_id.clone())
-        .one(c)
+/// Whether `user` owns `account` and the account is open: one joined query.
+async fn owns_open_account<C: ConnectionTrait>(
+    c: &C,
+    account: &AccountId,
+    user: &UserId,
+) -> DomainResult<bool> {
+    let query = Query::select()
+        .column((memberships::Entity, memberships::Column::UserId))
+        .from(memberships::Entity)
+        .join(
+            JoinType::InnerJoin,
+            accounts::Entity,
+            Expr::col((accounts::Entity, accounts::Column::Id))
+                .equals((memberships::Entity, memberships::Column::AccountId)),
+        )
+        .and_where(Expr::col((memberships::Entity, memberships::Column::AccountId)).eq(account.as_str()))
+        .and_where(Expr::col((memberships::Entity, memberships::Column::UserId)).eq(user.as_str()))
+        .and_where(Expr::col((memberships::Entity, memberships::Column::OwnerSlot)).eq(1))
+        .and_where(Expr::col((accounts::Entity, accounts::Column::State)).eq(OPEN))
+        .to_owned();
+    Ok(c.query_one_raw(c.get_database_backend().build(&query))
         .await
         .map_err(from_db_err)?
-        .ok_or_else(|| DomainError::Internal(format!("membership role '{}' missing", row.role_id)))?;
-    if status == MembershipStatus::Deactivated {
-        // A deactivated member is denied before permissions matter: skip the reads.
-        return Ok(MemberAccess {
-            role: role.name,
-            is_owner: row.owner_slot.is_some(),
-            status,
-            permissions: PermissionSet::EMPTY,
-            scopes: Scopes::default(),
-        });
-    }
-    let grants = membership_grants::Entity::find()
-        .filter(membership_grants::Column::AccountId.eq(row.account_id.as_str()))
-        .filter(membership_grants::Column::UserId.eq(row.user_id.as_str()))
-        .all(c)
-        .await
-        .map_err(from_db_err)?;
-    let permissions = role_permission_set(c, &row.role_id)
-        .await?
-        .union(PermissionSet::from_names(
-            grants.iter().map(|g| g.permission.as_str()),
-        ));
-    let scopes = membership_scopes_of(c, &row.account_id, Some(&row.user_id))
-        .await?
-        .remove(&row.user_id)
-        .unwrap_or_default();
-    Ok(MemberAccess {
-        role: role.name,
-        is_owner: row.owner_slot.is_some(),
-        status,
-        permissions,
-        scopes,
-    })
-}
-
-async fn owns_open_account<C: ConnectionTrait>(c: &C, account: &str, user: &UserId) -> DomainResult<bool> {
-    let owner = memberships::Entity::find()
-        .filter(memberships::Column::AccountId.eq(account))
-        .filter(memberships::Column::UserId.eq(user.as_str()))
-        .filter(memberships::Column::OwnerSlot.eq(1))
-        .one(c)
-        .await
-        .map_err(from_db_err)?;
-    if owner.is_none() {
-        return Ok(false);
-    }
-    let open = accounts::Entity::find_by_id(account.to_owned())
-        .one(c)
-        .await
-        .map_err(from_db_err)?
-        .is_some_and(|a| a.state == OPEN);
-    Ok(open)
+        .is_some())
 }
 
 async fn member_rows<C: ConnectionTrait>(
