@@ -31,6 +31,7 @@ impl App {
     /// Connects to the database (migrating when configured), builds the use
     /// cases and binds the listen address. Port 0 picks a free port.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
         let db = storage::connect(
             &config.database_url,
             config.db_max_connections,

@@ -120,6 +120,24 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
+    /// Refuses settings that would make the service refuse everything.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let positive = [
+            ("ACCESS_DB_MAX_CONNECTIONS", self.db_max_connections as u64),
+            ("ACCESS_INVITATION_TTL_SECS", self.invitation_ttl_secs),
+            ("ACCESS_MAX_BATCH_CHECKS", self.max_batch_checks as u64),
+            ("ACCESS_REQUEST_TIMEOUT_MS", self.request_timeout_ms),
+            (
+                "ACCESS_MAX_CONCURRENT_REQUESTS",
+                self.max_concurrent_requests as u64,
+            ),
+        ];
+        for (name, value) in positive {
+            anyhow::ensure!(value > 0, "{name} must be greater than 0");
+        }
+        Ok(())
+    }
+
     /// The invitation lifetime.
     pub fn invitation_ttl(&self) -> Duration {
         Duration::from_secs(self.invitation_ttl_secs)
@@ -160,6 +178,17 @@ mod tests {
         assert_eq!(config.listen_addr.to_string(), DEFAULT_LISTEN_ADDR);
         assert_eq!(config.invitation_ttl(), Duration::from_secs(72 * 3600));
         assert!(config.auto_migrate);
+    }
+
+    #[test]
+    fn zero_limits_are_refused_at_start_up() {
+        assert!(Config::default().validate().is_ok());
+        let config = Config {
+            max_concurrent_requests: 0,
+            ..Config::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("ACCESS_MAX_CONCURRENT_REQUESTS"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod invitations;
 mod lifecycle;
 mod limits;
 mod members;
+mod middleware;
 mod migrations;
 mod roles;
 mod seeds;
