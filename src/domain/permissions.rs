@@ -93,11 +93,6 @@ impl Permission {
         CATALOGUE[usize::from(self.0)].0
     }
 
-    /// What the permission lets a person do.
-    pub fn description(self) -> &'static str {
-        CATALOGUE[usize::from(self.0)].1
-    }
-
     /// Every permission, in catalogue order.
     pub fn all() -> impl Iterator<Item = Self> {
         (0..CATALOGUE.len()).filter_map(|index| u8::try_from(index).ok().map(Self))
@@ -256,11 +251,6 @@ impl BuiltinRole {
                 .collect(),
         };
         granted.union(PermissionSet::implicit())
-    }
-
-    /// Whether this is the owner role, which is never assigned except by transfer.
-    pub fn is_owner(&self) -> bool {
-        self.name == OWNER_ROLE
     }
 }
 
