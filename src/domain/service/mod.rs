@@ -425,13 +425,15 @@ impl AccessService {
             }
             return Ok(());
         }
-        if tx.person_by_email(&person.email).await?.is_some() {
-            return Err(DomainError::precondition(
+        match tx.person_by_email(&person.email).await? {
+            Some(holder) if holder.user_id != person.user_id => Err(DomainError::precondition(
                 "EMAIL_IN_USE",
                 format!("'{}' belongs to another user id", person.email),
-            ));
+            )),
+            // The same user, committed by a concurrent request since the read above.
+            Some(_) => Ok(()),
+            None => tx.insert_person(person, now).await,
         }
-        tx.insert_person(person, now).await
     }
 
     /// One account.
