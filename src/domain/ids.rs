@@ -74,6 +74,10 @@ string_id!(
     /// An invitation id.
     InvitationId
 );
+string_id!(
+    /// An access-request id.
+    AccessRequestId
+);
 
 impl AccountId {
     /// A fresh id for an account created without one.
@@ -84,6 +88,13 @@ impl AccountId {
 
 impl InvitationId {
     /// A fresh invitation id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+}
+
+impl AccessRequestId {
+    /// A fresh access-request id.
     pub fn generate() -> Self {
         Self(uuid::Uuid::new_v4().simple().to_string())
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use crate::domain::error::FieldViolation;
-use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, UserId};
 use crate::domain::permissions::{Permission, PermissionSet};
 
 /// A person as the identity provider knows them.
@@ -561,7 +561,7 @@ impl AccessRequestState {
 #[derive(Clone, Debug)]
 pub struct AccessRequest {
     /// Its id.
-    pub id: String,
+    pub id: AccessRequestId,
     /// Where.
     pub account_id: AccountId,
     /// Who asks.

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::error::DomainResult;
-use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, UserId};
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, ActivityEntry,
     ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership, MembershipStatus,
@@ -69,7 +69,7 @@ pub trait Reads: Send + Sync {
     /// Accounts where the user has an active membership or owns the parent.
     async fn accounts_of(&self, user: &UserId) -> DomainResult<Vec<AccountAccess>>;
     /// One access request.
-    async fn access_request(&self, id: &str) -> DomainResult<Option<AccessRequest>>;
+    async fn access_request(&self, id: &AccessRequestId) -> DomainResult<Option<AccessRequest>>;
     /// An account's access requests, newest first.
     async fn access_requests(&self, account: &AccountId) -> DomainResult<Vec<AccessRequest>>;
     /// Activity entries, newest first, at most `limit`.
@@ -202,7 +202,7 @@ pub trait Transaction: Reads {
     /// Records the decision on a pending access request.
     async fn decide_access_request(
         &self,
-        id: &str,
+        id: &AccessRequestId,
         state: AccessRequestState,
         by: &UserId,
         at: DateTime<Utc>,

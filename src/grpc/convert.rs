@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{
-    AccountId, Email, InvitationId, ResourceId, UserId, Violations, parse_name, parse_note,
+    AccessRequestId, AccountId, Email, InvitationId, ResourceId, UserId, Violations, parse_name, parse_note,
 };
 use crate::domain::model::{
     AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountState, ActivityFilter,
@@ -208,16 +208,17 @@ pub fn actor_and_account(actor: &str, account: &str) -> Result<(UserId, AccountI
     Ok((present(actor)?, present(account)?))
 }
 
-/// Parses an actor, an account and the member acted on.
+/// Parses an actor, an account and the member acted on, named `user_field` in the request.
 pub fn member_target(
     actor: &str,
     account: &str,
+    user_field: &str,
     user: &str,
 ) -> Result<(UserId, AccountId, UserId), DomainError> {
     let mut v = Violations::default();
     let actor = v.check(UserId::parse("actor_user_id", actor));
     let account = v.check(AccountId::parse("account_id", account));
-    let user = v.check(UserId::parse("user_id", user));
+    let user = v.check(UserId::parse(user_field, user));
     v.finish()?;
     Ok((present(actor)?, present(account)?, present(user)?))
 }
@@ -238,24 +239,6 @@ pub fn invitation_target(actor: &str, invitation: &str) -> Result<(UserId, Invit
     let invitation = v.check(InvitationId::parse("invitation_id", invitation));
     v.finish()?;
     Ok((present(actor)?, present(invitation)?))
-}
-
-/// Renames a field in an InvalidArgument (when a shared parser named it generically).
-pub fn rename_field(err: DomainError, from: &str, to: &str) -> DomainError {
-    match err {
-        DomainError::InvalidArgument(violations) => DomainError::InvalidArgument(
-            violations
-                .into_iter()
-                .map(|mut v| {
-                    if v.field == from {
-                        to.clone_into(&mut v.field);
-                    }
-                    v
-                })
-                .collect(),
-        ),
-        other => other,
-    }
 }
 
 /// Parses a non-empty token.
@@ -347,12 +330,12 @@ pub fn account_limits(
 }
 
 /// Parses a required access-request id.
-pub fn access_request_target(actor: &str, id: &str) -> Result<(UserId, String), DomainError> {
+pub fn access_request_target(actor: &str, id: &str) -> Result<(UserId, AccessRequestId), DomainError> {
     let mut v = Violations::default();
     let actor = v.check(UserId::parse("actor_user_id", actor));
-    let id = v.check(InvitationId::parse("access_request_id", id));
+    let id = v.check(AccessRequestId::parse("access_request_id", id));
     v.finish()?;
-    Ok((present(actor)?, present(id)?.as_str().to_owned()))
+    Ok((present(actor)?, present(id)?))
 }
 
 impl TryFrom<pb::ListAccountsRequest> for ListAccounts {
@@ -1001,7 +984,7 @@ impl From<AccessRequest> for pb::AccessRequest {
             AccessRequestState::Rejected => pb::AccessRequestState::Rejected,
         };
         Self {
-            id: request.id,
+            id: request.id.to_string(),
             account_id: request.account_id.to_string(),
             user_id: request.user_id.to_string(),
             permission: request.permission.name().to_owned(),

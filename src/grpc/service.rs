@@ -226,7 +226,7 @@ impl AccessServiceRpc for AccessApi {
     ) -> Result<Response<pb::DeactivateMemberResponse>, Status> {
         let raw = request.into_inner();
         let (actor, account, user) =
-            convert::member_target(&raw.actor_user_id, &raw.account_id, &raw.user_id)?;
+            convert::member_target(&raw.actor_user_id, &raw.account_id, "user_id", &raw.user_id)?;
         let member = self.service.deactivate_member(&actor, &account, &user).await?;
         Ok(Response::new(pb::DeactivateMemberResponse {
             member: Some(member.into()),
@@ -239,7 +239,7 @@ impl AccessServiceRpc for AccessApi {
     ) -> Result<Response<pb::ReactivateMemberResponse>, Status> {
         let raw = request.into_inner();
         let (actor, account, user) =
-            convert::member_target(&raw.actor_user_id, &raw.account_id, &raw.user_id)?;
+            convert::member_target(&raw.actor_user_id, &raw.account_id, "user_id", &raw.user_id)?;
         let member = self.service.reactivate_member(&actor, &account, &user).await?;
         Ok(Response::new(pb::ReactivateMemberResponse {
             member: Some(member.into()),
@@ -252,7 +252,7 @@ impl AccessServiceRpc for AccessApi {
     ) -> Result<Response<pb::RemoveMemberResponse>, Status> {
         let raw = request.into_inner();
         let (actor, account, user) =
-            convert::member_target(&raw.actor_user_id, &raw.account_id, &raw.user_id)?;
+            convert::member_target(&raw.actor_user_id, &raw.account_id, "user_id", &raw.user_id)?;
         self.service.remove_member(&actor, &account, &user).await?;
         Ok(Response::new(pb::RemoveMemberResponse {}))
     }
@@ -272,9 +272,12 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::TransferOwnershipRequest>,
     ) -> Result<Response<pb::TransferOwnershipResponse>, Status> {
         let raw = request.into_inner();
-        let (actor, account, new_owner) =
-            convert::member_target(&raw.actor_user_id, &raw.account_id, &raw.new_owner_user_id)
-                .map_err(|err| convert::rename_field(err, "user_id", "new_owner_user_id"))?;
+        let (actor, account, new_owner) = convert::member_target(
+            &raw.actor_user_id,
+            &raw.account_id,
+            "new_owner_user_id",
+            &raw.new_owner_user_id,
+        )?;
         let account = self
             .service
             .transfer_ownership(&actor, &account, &new_owner)

@@ -10,7 +10,7 @@ use sea_orm::{
     EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QueryResult, QuerySelect, TransactionTrait,
 };
 
-use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, UserId};
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountFacts, AccountLimits,
     AccountState, ActivityEntry, ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberAccess,
@@ -730,9 +730,9 @@ async fn seats<C: ConnectionTrait>(c: &C, account: &AccountId) -> DomainResult<V
         .into_iter()
         .map(|r| (r.name, r.restricted))
         .collect();
-    // Expired invitations still hold their seat: they can be resent. (Listing
-    // them "as of" the earliest time keeps every pending row pending.)
-    Ok(member_rows(c, account, DateTime::<Utc>::MIN_UTC)
+    // Every row but deactivated members holds a seat; expired invitations
+    // too, since they can be resent.
+    Ok(member_rows(c, account, Utc::now())
         .await?
         .into_iter()
         .filter(|row| row.status != MemberRowStatus::Deactivated)
@@ -832,7 +832,7 @@ fn to_access_request(row: access_requests::Model) -> DomainResult<AccessRequest>
             .ok_or_else(|| DomainError::Internal(format!("unknown request state '{}'", row.state)))?,
         created_at: time(row.created_at)?,
         decided_at: row.decided_at.map(time).transpose()?,
-        id: row.id,
+        id: AccessRequestId::from_trusted(row.id),
         account_id: AccountId::from_trusted(row.account_id),
         user_id: UserId::from_trusted(row.user_id),
         note: row.note,
@@ -1009,8 +1009,8 @@ macro_rules! impl_reads {
                 accounts_of(&self.$conn, user).await
             }
 
-            async fn access_request(&self, id: &str) -> DomainResult<Option<AccessRequest>> {
-                access_requests::Entity::find_by_id(id.to_owned())
+            async fn access_request(&self, id: &AccessRequestId) -> DomainResult<Option<AccessRequest>> {
+                access_requests::Entity::find_by_id(id.as_str().to_owned())
                     .one(&self.$conn)
                     .await
                     .map_err(from_db_err)?
@@ -1542,7 +1542,7 @@ impl Transaction for SeaTransaction {
 
     async fn insert_access_request(&self, request: &AccessRequest) -> DomainResult<()> {
         access_requests::Entity::insert(access_requests::ActiveModel {
-            id: Set(request.id.clone()),
+            id: Set(request.id.as_str().to_owned()),
             account_id: Set(request.account_id.as_str().to_owned()),
             user_id: Set(request.user_id.as_str().to_owned()),
             permission: Set(request.permission.name().to_owned()),
@@ -1561,7 +1561,7 @@ impl Transaction for SeaTransaction {
 
     async fn decide_access_request(
         &self,
-        id: &str,
+        id: &AccessRequestId,
         state: AccessRequestState,
         by: &UserId,
         at: DateTime<Utc>,
@@ -1574,7 +1574,7 @@ impl Transaction for SeaTransaction {
             )
             .col_expr(access_requests::Column::DecidedBy, Expr::value(by.as_str()))
             .col_expr(access_requests::Column::DecidedAt, Expr::value(millis(at)))
-            .filter(access_requests::Column::Id.eq(id))
+            .filter(access_requests::Column::Id.eq(id.as_str()))
             .filter(access_requests::Column::State.eq(AccessRequestState::Pending.as_str()))
             .exec(&self.txn)
             .await

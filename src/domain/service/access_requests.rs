@@ -5,7 +5,7 @@ use serde_json::json;
 use super::invitations::newest_first_key;
 use super::{AccessService, Page, activity};
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{AccountId, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, UserId};
 use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{Permission, PermissionSet};
@@ -84,7 +84,7 @@ impl AccessService {
             return Ok(open);
         }
         let request = AccessRequest {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            id: AccessRequestId::generate(),
             account_id: cmd.account_id.clone(),
             user_id: cmd.user_id.clone(),
             permission: cmd.permission,
@@ -100,7 +100,7 @@ impl AccessService {
             &cmd.user_id,
             "access_request.create",
             cmd.permission.name(),
-            json!({ "request_id": request.id, "note": request.note }),
+            json!({ "request_id": request.id.as_str(), "note": request.note }),
             now,
         ))
         .await?;
@@ -113,7 +113,7 @@ impl AccessService {
     pub async fn decide_access_request(
         &self,
         actor: &UserId,
-        id: &str,
+        id: &AccessRequestId,
         approve: bool,
     ) -> DomainResult<AccessRequest> {
         let now = super::now();
@@ -121,7 +121,7 @@ impl AccessService {
         let first_read = tx
             .access_request(id)
             .await?
-            .ok_or_else(|| DomainError::not_found("access request", id))?;
+            .ok_or_else(|| DomainError::not_found("access request", id.as_str()))?;
         let account_id = first_read.account_id.clone();
         self.lock_open_account(tx.as_ref(), &account_id).await?;
         let actor_access = self
@@ -130,7 +130,7 @@ impl AccessService {
         let mut request = tx
             .access_request(id)
             .await?
-            .ok_or_else(|| DomainError::not_found("access request", id))?;
+            .ok_or_else(|| DomainError::not_found("access request", id.as_str()))?;
         if request.state != AccessRequestState::Pending {
             return Err(DomainError::precondition(
                 "ALREADY_DECIDED",
@@ -180,7 +180,7 @@ impl AccessService {
             actor,
             action,
             request.user_id.as_str(),
-            json!({ "request_id": id, "permission": request.permission.name() }),
+            json!({ "request_id": id.as_str(), "permission": request.permission.name() }),
             now,
         ))
         .await?;
@@ -202,7 +202,7 @@ impl AccessService {
         requests.retain(|r| query.state.is_none_or(|state| r.state == state));
         let (rows, next_page_token) = query
             .page
-            .apply(requests, |r| newest_first_key(r.created_at, &r.id));
+            .apply(requests, |r| newest_first_key(r.created_at, r.id.as_str()));
         Ok(Page {
             rows,
             next_page_token,
