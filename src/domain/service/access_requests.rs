@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::invitations::newest_first_key;
-use super::{AccessService, Page, activity};
+use super::{AccessService, Page, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
 use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus};
@@ -144,13 +144,7 @@ impl AccessService {
             ));
         }
         let state = if approve {
-            // Rule 6: one approves only what one holds.
-            if !actor_access.permissions.contains(request.permission) {
-                return Err(DomainError::denied(
-                    "PRIVILEGE_ESCALATION",
-                    format!("you cannot grant {}: you do not hold it", request.permission),
-                ));
-            }
+            guards::check_approvable(&actor_access, request.permission)?;
             match tx.membership_status(&account_id, &request.user_id).await? {
                 Some(MembershipStatus::Active) => {}
                 _ => {
