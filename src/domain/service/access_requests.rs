@@ -125,7 +125,7 @@ impl AccessService {
         let account_id = first_read.account_id.clone();
         self.lock_open_account(tx.as_ref(), &account_id).await?;
         let actor_access = self
-            .require(tx.as_ref(), actor, &account_id, "users.edit")
+            .require(tx.as_ref(), actor, &account_id, Permission::USERS_EDIT)
             .await?;
         let mut request = tx
             .access_request(id)
@@ -189,8 +189,13 @@ impl AccessService {
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_access_requests(&self, query: ListAccessRequests) -> DomainResult<Page<AccessRequest>> {
         let tx = self.store.begin().await?;
-        self.require(tx.as_ref(), &query.actor, &query.account_id, "users.edit")
-            .await?;
+        self.require(
+            tx.as_ref(),
+            &query.actor,
+            &query.account_id,
+            Permission::USERS_EDIT,
+        )
+        .await?;
         let mut requests = tx.access_requests(&query.account_id).await?;
         drop(tx);
         requests.retain(|r| query.state.is_none_or(|state| r.state == state));

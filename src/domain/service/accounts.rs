@@ -9,7 +9,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{Account, AccountAccess, AccountLimits, AccountState, Person, Scopes};
 use crate::domain::page::PageRequest;
-use crate::domain::permissions::OWNER_ROLE;
+use crate::domain::permissions::{OWNER_ROLE, Permission};
 use crate::domain::ports::{NewMembership, Transaction};
 
 /// Creates an account with its owner.
@@ -108,7 +108,7 @@ impl AccessService {
             let actor = cmd.actor.as_ref().ok_or_else(|| {
                 DomainError::invalid("actor_user_id", "is required when parent_account_id is set")
             })?;
-            self.require(tx.as_ref(), actor, parent_id, "subaccounts.manage")
+            self.require(tx.as_ref(), actor, parent_id, Permission::SUBACCOUNTS_MANAGE)
                 .await?;
         }
         Self::ensure_person(tx.as_ref(), &cmd.owner, now).await?;
@@ -197,7 +197,7 @@ impl AccessService {
         let now = super::now();
         let tx = self.store.begin().await?;
         let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
-        self.require(tx.as_ref(), actor, account_id, "account.security")
+        self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_SECURITY)
             .await?;
         tx.set_require_two_factor(account_id, require_two_factor).await?;
         tx.append_activity(&activity(
@@ -273,7 +273,7 @@ impl AccessService {
         let now = super::now();
         let tx = self.store.begin().await?;
         let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
-        self.require(tx.as_ref(), actor, account_id, "account.close")
+        self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_CLOSE)
             .await?;
         tx.close_account(account_id, now).await?;
         tx.append_activity(&activity(
@@ -303,7 +303,7 @@ impl AccessService {
         let now = super::now();
         let tx = self.store.begin().await?;
         let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
-        self.require(tx.as_ref(), actor, account_id, "billing.edit")
+        self.require(tx.as_ref(), actor, account_id, Permission::BILLING_EDIT)
             .await?;
         let seats = tx.seats(account_id).await?;
         if let Some(max) = limits.max_members

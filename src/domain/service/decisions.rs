@@ -96,10 +96,8 @@ impl AccessService {
         tx: &dyn Transaction,
         actor: &UserId,
         account: &AccountId,
-        permission: &str,
+        permission: Permission,
     ) -> DomainResult<EffectivePermissions> {
-        let permission = Permission::lookup(permission)
-            .ok_or_else(|| DomainError::Internal(format!("'{permission}' missing from the catalogue")))?;
         let facts = tx.access_facts(account, actor).await?;
         // The actor's two-factor state is the calling session's business: the
         // caller authorizes the session with Authorize before acting.

@@ -12,7 +12,7 @@ use crate::domain::model::{
     AccountState, EffectivePermissions, Invitation, InvitationState, MemberRow, MemberRowStatus, Scopes,
 };
 use crate::domain::page::PageRequest;
-use crate::domain::permissions::PermissionSet;
+use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::ports::{NewMembership, Transaction};
 
 /// One account of an invitation, with its role and scopes.
@@ -158,7 +158,7 @@ impl AccessService {
                 .find(|a| a.id == target.account_id)
                 .ok_or_else(|| DomainError::Internal("target account not locked".into()))?;
             let actor = self
-                .require(tx.as_ref(), &cmd.actor, &account.id, "users.invite")
+                .require(tx.as_ref(), &cmd.actor, &account.id, Permission::USERS_INVITE)
                 .await?;
             let role = Self::resolve_role(tx.as_ref(), &account.id, &target.role).await?;
             guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &target.scopes)?;
@@ -420,7 +420,9 @@ impl AccessService {
             .await?
             .ok_or_else(|| DomainError::not_found("invitation", id.as_str()))?;
         let account = self.lock_open_account(tx, &first_read.account_id).await?;
-        let actor_access = self.require(tx, actor, &account.id, "users.invite").await?;
+        let actor_access = self
+            .require(tx, actor, &account.id, Permission::USERS_INVITE)
+            .await?;
         let invitation = tx
             .invitation(id)
             .await?
@@ -527,8 +529,13 @@ impl AccessService {
     pub async fn list_invitations(&self, query: ListInvitations) -> DomainResult<Page<Invitation>> {
         let now = super::now();
         let tx = self.store.begin().await?;
-        self.require(tx.as_ref(), &query.actor, &query.account_id, "users.view")
-            .await?;
+        self.require(
+            tx.as_ref(),
+            &query.actor,
+            &query.account_id,
+            Permission::USERS_VIEW,
+        )
+        .await?;
         let mut invitations = tx.invitations(&query.account_id).await?;
         drop(tx);
         invitations.retain(|i| query.state.is_none_or(|state| i.effective_state(now) == state));

@@ -10,7 +10,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{Account, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes};
 use crate::domain::page::PageRequest;
-use crate::domain::permissions::{ADMIN_ROLE, PermissionSet};
+use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
 use crate::domain::ports::MembershipChange;
 
 /// Changes a member's role, scopes or extra grants.
@@ -76,7 +76,7 @@ impl AccessService {
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         let actor = self
-            .require(tx.as_ref(), &cmd.actor, &account.id, "users.edit")
+            .require(tx.as_ref(), &cmd.actor, &account.id, Permission::USERS_EDIT)
             .await?;
         let member = if cmd.actor == cmd.user_id {
             // Changing oneself is allowed, within what one holds (checked below).
@@ -169,7 +169,7 @@ impl AccessService {
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
         let actor_access = self
-            .require(tx.as_ref(), actor, account_id, "users.remove")
+            .require(tx.as_ref(), actor, account_id, Permission::USERS_REMOVE)
             .await?;
         let member = guards::target_member(tx.as_ref(), actor, &actor_access, account_id, user, verb).await?;
         if member.status == status {
@@ -241,7 +241,7 @@ impl AccessService {
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), account_id).await?;
         let actor_access = self
-            .require(tx.as_ref(), actor, account_id, "users.remove")
+            .require(tx.as_ref(), actor, account_id, Permission::USERS_REMOVE)
             .await?;
         let member =
             guards::target_member(tx.as_ref(), actor, &actor_access, account_id, user, "remove").await?;
@@ -299,7 +299,7 @@ impl AccessService {
         let now = super::now();
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
-        self.require(tx.as_ref(), actor, account_id, "account.transfer")
+        self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_TRANSFER)
             .await?;
         let old_owner = account.owner.clone();
         if &old_owner.user_id == new_owner {
@@ -381,8 +381,13 @@ impl AccessService {
     pub async fn list_users(&self, query: ListUsers) -> DomainResult<Page<MemberRow>> {
         let now = super::now();
         let tx = self.store.begin().await?;
-        self.require(tx.as_ref(), &query.actor, &query.account_id, "users.view")
-            .await?;
+        self.require(
+            tx.as_ref(),
+            &query.actor,
+            &query.account_id,
+            Permission::USERS_VIEW,
+        )
+        .await?;
         let mut rows = tx.member_rows(&query.account_id, now).await?;
         drop(tx);
         rows.retain(|row| {

@@ -6,7 +6,7 @@ use super::{AccessService, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::Role;
-use crate::domain::permissions::{PermissionSet, builtin_role};
+use crate::domain::permissions::{Permission, PermissionSet, builtin_role};
 use crate::domain::ports::{Reads, Transaction};
 
 /// Creates a custom role.
@@ -62,7 +62,7 @@ impl AccessService {
     #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
     pub async fn list_roles(&self, actor: &UserId, account_id: &AccountId) -> DomainResult<Vec<Role>> {
         let tx = self.store.begin().await?;
-        self.require(tx.as_ref(), actor, account_id, "account.view")
+        self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_VIEW)
             .await?;
         tx.roles(account_id).await
     }
@@ -95,7 +95,7 @@ impl AccessService {
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         let actor = self
-            .require(tx.as_ref(), &cmd.actor, &cmd.account_id, "users.edit")
+            .require(tx.as_ref(), &cmd.actor, &cmd.account_id, Permission::USERS_EDIT)
             .await?;
         if builtin_role(&cmd.name).is_some() {
             return Err(DomainError::AlreadyExists {
@@ -147,7 +147,7 @@ impl AccessService {
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         let actor = self
-            .require(tx.as_ref(), &cmd.actor, &cmd.account_id, "users.edit")
+            .require(tx.as_ref(), &cmd.actor, &cmd.account_id, Permission::USERS_EDIT)
             .await?;
         let mut role = self.custom_role(tx.as_ref(), &cmd.account_id, &cmd.name).await?;
         // Both sides: no granting what one lacks, no stripping a role that outranks one.
@@ -179,7 +179,9 @@ impl AccessService {
         let now = super::now();
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), account_id).await?;
-        let actor_access = self.require(tx.as_ref(), actor, account_id, "users.edit").await?;
+        let actor_access = self
+            .require(tx.as_ref(), actor, account_id, Permission::USERS_EDIT)
+            .await?;
         let role = self.custom_role(tx.as_ref(), account_id, name).await?;
         guards::escalation_refused(actor_access.permissions, role.permissions)?;
         let users = tx.role_users(&role.id).await?;

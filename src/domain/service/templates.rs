@@ -8,6 +8,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::model::SharedTemplate;
 use crate::domain::page::PageRequest;
+use crate::domain::permissions::Permission;
 
 /// Shares a parent's template with its children.
 #[derive(Clone, Debug)]
@@ -60,7 +61,7 @@ impl AccessService {
                 ),
             ));
         }
-        self.require(tx.as_ref(), &cmd.actor, &account.id, "templates.share")
+        self.require(tx.as_ref(), &cmd.actor, &account.id, Permission::TEMPLATES_SHARE)
             .await?;
         let children = tx.child_account_ids(&account.id).await?;
         for child in &cmd.children {
@@ -111,7 +112,7 @@ impl AccessService {
         let now = super::now();
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
-        self.require(tx.as_ref(), &cmd.actor, &account.id, "templates.share")
+        self.require(tx.as_ref(), &cmd.actor, &account.id, Permission::TEMPLATES_SHARE)
             .await?;
         if !tx.delete_shared_template(&account.id, &cmd.template_id).await? {
             return Err(DomainError::not_found(
@@ -142,7 +143,7 @@ impl AccessService {
             .account(&query.account_id)
             .await?
             .ok_or_else(|| DomainError::not_found("account", query.account_id.as_str()))?;
-        self.require(tx.as_ref(), &query.actor, &account.id, "templates.view")
+        self.require(tx.as_ref(), &query.actor, &account.id, Permission::TEMPLATES_VIEW)
             .await?;
         let shared = match &account.parent_id {
             None => tx.shared_templates_from(&account.id).await?,
