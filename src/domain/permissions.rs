@@ -1,7 +1,9 @@
 //! The permission catalogue and the built-in roles of DOMAIN.md: the single
 //! source the database is seeded from.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::LazyLock;
 
 use crate::domain::error::FieldViolation;
 
@@ -60,7 +62,8 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("suppressions.edit", "Edit suppression lists"),
 ];
 
-/// One permission of the catalogue. Cheap to copy; only made by parsing.
+/// One permission of the catalogue. Cheap to copy; made only by parsing a
+/// name or from the constants below, so it is always a catalogue entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Permission(u8);
 
@@ -81,11 +84,7 @@ impl Permission {
 
     /// The permission with this exact name, if the catalogue has it.
     pub fn lookup(name: &str) -> Option<Self> {
-        CATALOGUE
-            .iter()
-            .position(|(known, _)| *known == name)
-            .and_then(|index| u8::try_from(index).ok())
-            .map(Self)
+        BY_NAME.get(name).copied()
     }
 
     /// The catalogue name, e.g. `campaigns.send`.
@@ -113,6 +112,124 @@ impl fmt::Display for Permission {
         f.write_str(self.name())
     }
 }
+
+/// Names catalogue entries in code: each constant is found in [`CATALOGUE`]
+/// while compiling, so a misspelt permission stops the build instead of
+/// failing a request at run time.
+macro_rules! permission_constants {
+    ($($constant:ident = $name:literal,)*) => {
+        impl Permission {
+            $(
+                #[doc = concat!("`", $name, "` from the catalogue.")]
+                pub const $constant: Self = Self::named($name);
+            )*
+        }
+
+        // Associated constants are evaluated only where used; this free one is
+        // evaluated in every build, which turns a name missing from the
+        // catalogue into a build error even before anything uses the constant.
+        const _: &[Permission] = &[$(Permission::$constant),*];
+
+        /// Every constant with the name it was made from, for the round-trip test.
+        #[cfg(test)]
+        const CONSTANTS: &[(Permission, &str)] = &[$((Permission::$constant, $name),)*];
+    };
+}
+
+permission_constants! {
+    ACCOUNT_VIEW = "account.view",
+    ACCOUNT_EDIT = "account.edit",
+    ACCOUNT_SECURITY = "account.security",
+    ACCOUNT_EXPORT = "account.export",
+    ACCOUNT_CLOSE = "account.close",
+    ACCOUNT_TRANSFER = "account.transfer",
+    USERS_VIEW = "users.view",
+    USERS_INVITE = "users.invite",
+    USERS_EDIT = "users.edit",
+    USERS_REMOVE = "users.remove",
+    BILLING_VIEW = "billing.view",
+    BILLING_EDIT = "billing.edit",
+    API_KEYS_MANAGE = "api_keys.manage",
+    INTEGRATIONS_MANAGE = "integrations.manage",
+    MONITORING_MANAGE = "monitoring.manage",
+    LISTS_VIEW = "lists.view",
+    LISTS_EDIT = "lists.edit",
+    LISTS_IMPORT = "lists.import",
+    LISTS_EXPORT = "lists.export",
+    CONTACTS_VIEW = "contacts.view",
+    CONTACTS_ADD = "contacts.add",
+    CONTACTS_EDIT = "contacts.edit",
+    CONTACTS_DELETE = "contacts.delete",
+    SEGMENTS_VIEW = "segments.view",
+    SEGMENTS_EDIT = "segments.edit",
+    TEMPLATES_VIEW = "templates.view",
+    TEMPLATES_EDIT = "templates.edit",
+    TEMPLATES_DELETE = "templates.delete",
+    TEMPLATES_PUBLISH = "templates.publish",
+    TEMPLATES_LOCK = "templates.lock",
+    TEMPLATES_LABELS = "templates.labels",
+    TEMPLATES_SHARE = "templates.share",
+    CAMPAIGNS_VIEW = "campaigns.view",
+    CAMPAIGNS_EDIT = "campaigns.edit",
+    CAMPAIGNS_SEND = "campaigns.send",
+    CAMPAIGNS_PAUSE = "campaigns.pause",
+    CAMPAIGNS_DELETE = "campaigns.delete",
+    AUTOMATIONS_VIEW = "automations.view",
+    AUTOMATIONS_EDIT = "automations.edit",
+    TRANSACTIONAL_VIEW = "transactional.view",
+    TRANSACTIONAL_EDIT = "transactional.edit",
+    TRANSACTIONAL_PUBLISH = "transactional.publish",
+    REPORTS_VIEW = "reports.view",
+    REPORTS_SUBSCRIBER = "reports.subscriber",
+    REPORTS_EXPORT = "reports.export",
+    CONVERSATIONS_VIEW = "conversations.view",
+    SUBACCOUNTS_VIEW = "subaccounts.view",
+    SUBACCOUNTS_MANAGE = "subaccounts.manage",
+    SUPPRESSIONS_VIEW = "suppressions.view",
+    SUPPRESSIONS_EDIT = "suppressions.edit",
+}
+
+// A permission is a bit of a u128 and its index must fit the u8 inside `Permission`.
+const _: () = assert!(CATALOGUE.len() <= 128);
+
+impl Permission {
+    /// The catalogue entry called `name`, for constants only: evaluated while
+    /// compiling, where the panic is a build error pointing at the constant.
+    const fn named(name: &str) -> Self {
+        let mut index = 0;
+        while index < CATALOGUE.len() {
+            if const_str_eq(CATALOGUE[index].0, name) {
+                // In range: the assertion above keeps the catalogue within 128 entries.
+                return Self(index as u8);
+            }
+            index += 1;
+        }
+        panic!("a permission constant names an entry missing from the catalogue");
+    }
+}
+
+/// `a == b` for const evaluation, where `str`'s `PartialEq` is not available.
+const fn const_str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The catalogue by name, built once: `lookup` runs on every Authorize.
+static BY_NAME: LazyLock<HashMap<&'static str, Permission>> = LazyLock::new(|| {
+    Permission::all()
+        .map(|permission| (permission.name(), permission))
+        .collect()
+});
 
 /// Permissions every role has implicitly.
 pub const IMPLICIT: &[&str] = &["account.view"];
@@ -468,5 +585,26 @@ mod tests {
         let err = Permission::parse("permission", "campaigns.launch").unwrap_err();
         assert_eq!(err.field, "permission");
         assert!(err.description.contains("campaigns.launch"));
+    }
+
+    #[test]
+    fn every_constant_is_the_catalogue_entry_of_its_name() {
+        for (constant, name) in CONSTANTS {
+            assert_eq!(constant.name(), *name);
+            assert_eq!(Permission::lookup(name), Some(*constant), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_catalogue_entry_has_a_constant_and_round_trips_by_name() {
+        assert_eq!(CONSTANTS.len(), CATALOGUE.len());
+        for permission in Permission::all() {
+            assert_eq!(Permission::lookup(permission.name()), Some(permission));
+            assert!(
+                CONSTANTS.iter().any(|(constant, _)| *constant == permission),
+                "no constant for {permission}"
+            );
+        }
+        assert_eq!(Permission::lookup("campaigns.launch"), None);
     }
 }

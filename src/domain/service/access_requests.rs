@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::invitations::newest_first_key;
-use super::{AccessService, Page, activity};
+use super::{AccessService, Page, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
 use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus};
@@ -125,7 +125,7 @@ impl AccessService {
         let account_id = first_read.account_id.clone();
         self.lock_open_account(tx.as_ref(), &account_id).await?;
         let actor_access = self
-            .require(tx.as_ref(), actor, &account_id, "users.edit")
+            .require(tx.as_ref(), actor, &account_id, Permission::USERS_EDIT)
             .await?;
         let mut request = tx
             .access_request(id)
@@ -144,13 +144,7 @@ impl AccessService {
             ));
         }
         let state = if approve {
-            // Rule 6: one approves only what one holds.
-            if !actor_access.permissions.contains(request.permission) {
-                return Err(DomainError::denied(
-                    "PRIVILEGE_ESCALATION",
-                    format!("you cannot grant {}: you do not hold it", request.permission),
-                ));
-            }
+            guards::check_approvable(&actor_access, request.permission)?;
             match tx.membership_status(&account_id, &request.user_id).await? {
                 Some(MembershipStatus::Active) => {}
                 _ => {
@@ -195,8 +189,13 @@ impl AccessService {
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_access_requests(&self, query: ListAccessRequests) -> DomainResult<Page<AccessRequest>> {
         let tx = self.store.begin().await?;
-        self.require(tx.as_ref(), &query.actor, &query.account_id, "users.edit")
-            .await?;
+        self.require(
+            tx.as_ref(),
+            &query.actor,
+            &query.account_id,
+            Permission::USERS_EDIT,
+        )
+        .await?;
         let mut requests = tx.access_requests(&query.account_id).await?;
         drop(tx);
         requests.retain(|r| query.state.is_none_or(|state| r.state == state));

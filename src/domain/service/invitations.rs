@@ -4,15 +4,16 @@
 use chrono::Utc;
 use serde_json::json;
 
-use super::{AccessService, Page, SeatChange, activity, closed_error, hash_token, new_token, ttl};
+use super::accounts::SeatChange;
+use super::{AccessService, Page, activity, closed_error, guards, hash_token, new_token, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, Email, InvitationId, UserId};
 use crate::domain::model::{
-    AccountState, EffectivePermissions, Invitation, InvitationState, MemberRow, MemberRowStatus, Role, Scopes,
+    AccountState, EffectivePermissions, Invitation, InvitationState, MemberRow, MemberRowStatus, Scopes,
 };
 use crate::domain::page::PageRequest;
-use crate::domain::permissions::{OWNER_ROLE, PermissionSet};
-use crate::domain::ports::{NewMembership, Reads, Transaction};
+use crate::domain::permissions::{Permission, PermissionSet};
+use crate::domain::ports::{NewMembership, Transaction};
 
 /// One account of an invitation, with its role and scopes.
 #[derive(Clone, Debug)]
@@ -126,51 +127,6 @@ fn team_root(account: &crate::domain::model::Account) -> &AccountId {
 }
 
 impl AccessService {
-    pub(super) async fn resolve_role(
-        reads: &dyn Reads,
-        account: &AccountId,
-        name: &str,
-    ) -> DomainResult<Role> {
-        reads.role_by_name(account, name).await?.ok_or_else(|| {
-            DomainError::invalid(
-                "role",
-                format!("'{name}' is neither a built-in role nor a custom role of account '{account}'"),
-            )
-        })
-    }
-
-    /// Rule 6: an actor hands out only what the actor holds, never the owner role.
-    pub(super) fn check_grantable(
-        actor: &EffectivePermissions,
-        role: &Role,
-        grants: PermissionSet,
-        scopes: &Scopes,
-    ) -> DomainResult<()> {
-        if role.name == OWNER_ROLE {
-            return Err(DomainError::precondition(
-                "OWNER_ROLE_NOT_ASSIGNABLE",
-                "the owner role cannot be given; use TransferOwnership",
-            ));
-        }
-        let missing = role.permissions.union(grants).difference(actor.permissions);
-        if !missing.is_empty() {
-            return Err(DomainError::denied(
-                "PRIVILEGE_ESCALATION",
-                format!(
-                    "you cannot grant permissions you do not hold: {}",
-                    missing.names().join(", ")
-                ),
-            ));
-        }
-        if !scopes.within(&actor.scopes) {
-            return Err(DomainError::denied(
-                "PRIVILEGE_ESCALATION",
-                "the scopes reach resources outside your own scopes",
-            ));
-        }
-        Ok(())
-    }
-
     /// Invites `email` to every target account; returns one invitation per
     /// target and, when one was issued, the token that opens them.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, accounts = cmd.targets.len()))]
@@ -202,10 +158,10 @@ impl AccessService {
                 .find(|a| a.id == target.account_id)
                 .ok_or_else(|| DomainError::Internal("target account not locked".into()))?;
             let actor = self
-                .require(tx.as_ref(), &cmd.actor, &account.id, "users.invite")
+                .require(tx.as_ref(), &cmd.actor, &account.id, Permission::USERS_INVITE)
                 .await?;
             let role = Self::resolve_role(tx.as_ref(), &account.id, &target.role).await?;
-            Self::check_grantable(&actor, &role, PermissionSet::EMPTY, &target.scopes)?;
+            guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &target.scopes)?;
             if let Some(person) = tx.person_by_email(&cmd.email).await? {
                 match tx.membership_status(&account.id, &person.user_id).await? {
                     Some(crate::domain::model::MembershipStatus::Active) => {
@@ -464,7 +420,9 @@ impl AccessService {
             .await?
             .ok_or_else(|| DomainError::not_found("invitation", id.as_str()))?;
         let account = self.lock_open_account(tx, &first_read.account_id).await?;
-        let actor_access = self.require(tx, actor, &account.id, "users.invite").await?;
+        let actor_access = self
+            .require(tx, actor, &account.id, Permission::USERS_INVITE)
+            .await?;
         let invitation = tx
             .invitation(id)
             .await?
@@ -540,7 +498,7 @@ impl AccessService {
             None => old_role.clone(),
         };
         let scopes = cmd.scopes.clone().unwrap_or_else(|| invitation.scopes.clone());
-        Self::check_grantable(&actor, &role, PermissionSet::EMPTY, &scopes)?;
+        guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &scopes)?;
         self.check_seats(
             tx.as_ref(),
             &account,
@@ -571,8 +529,13 @@ impl AccessService {
     pub async fn list_invitations(&self, query: ListInvitations) -> DomainResult<Page<Invitation>> {
         let now = super::now();
         let tx = self.store.begin().await?;
-        self.require(tx.as_ref(), &query.actor, &query.account_id, "users.view")
-            .await?;
+        self.require(
+            tx.as_ref(),
+            &query.actor,
+            &query.account_id,
+            Permission::USERS_VIEW,
+        )
+        .await?;
         let mut invitations = tx.invitations(&query.account_id).await?;
         drop(tx);
         invitations.retain(|i| query.state.is_none_or(|state| i.effective_state(now) == state));

@@ -1,19 +1,17 @@
-//! Members: change, deactivate, reactivate, remove, leave, transfer
-//! ownership, sign-ins, and the accounts a user can switch to.
+//! Members: list, change, deactivate, reactivate, remove, leave, transfer
+//! ownership, sign-ins.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{AccessService, Page, SeatChange, activity};
+use super::accounts::SeatChange;
+use super::{AccessService, Page, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{
-    Account, AccountAccess, EffectivePermissions, MemberRow, MemberRowStatus, Membership, MembershipStatus,
-    Scopes,
-};
+use crate::domain::model::{Account, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes};
 use crate::domain::page::PageRequest;
-use crate::domain::permissions::{ADMIN_ROLE, PermissionSet};
-use crate::domain::ports::{MembershipChange, Transaction};
+use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
+use crate::domain::ports::MembershipChange;
 
 /// Changes a member's role, scopes or extra grants.
 #[derive(Clone, Debug)]
@@ -32,13 +30,19 @@ pub struct UpdateMember {
     pub grants: Option<PermissionSet>,
 }
 
-/// Lists the accounts a user can switch to.
+/// Lists an account's people.
 #[derive(Clone, Debug)]
-pub struct ListAccounts {
-    /// Whose.
-    pub user_id: UserId,
+pub struct ListUsers {
+    /// Who asks.
+    pub actor: UserId,
+    /// Which account.
+    pub account_id: AccountId,
     /// Which page.
     pub page: PageRequest,
+    /// Only rows with this status.
+    pub status: Option<MemberRowStatus>,
+    /// Only rows with this role.
+    pub role: Option<String>,
 }
 
 /// Roles that may receive ownership (DOMAIN rule 7).
@@ -65,50 +69,6 @@ fn member_row(membership: &Membership, status: MembershipStatus) -> MemberRow {
 }
 
 impl AccessService {
-    /// Loads the member an actor wants to change, refusing what rules 6 and 8 forbid:
-    /// acting on oneself, touching the owner, or touching someone who outranks the actor.
-    async fn target_member(
-        &self,
-        tx: &dyn Transaction,
-        actor: &UserId,
-        actor_access: &EffectivePermissions,
-        account: &AccountId,
-        user: &UserId,
-        verb: &str,
-    ) -> DomainResult<Membership> {
-        if actor == user {
-            return Err(DomainError::precondition(
-                "CANNOT_ACT_ON_SELF",
-                format!("you cannot {verb} yourself; use LeaveAccount to leave the account"),
-            ));
-        }
-        let member = tx
-            .membership(account, user)
-            .await?
-            .ok_or_else(|| DomainError::not_found("member", user.as_str()))?;
-        if member.is_owner {
-            return Err(DomainError::precondition(
-                "OWNER_PROTECTED",
-                format!("the owner cannot be {verb}d; transfer ownership first"),
-            ));
-        }
-        let outranks = member
-            .role
-            .permissions
-            .union(member.grants)
-            .difference(actor_access.permissions);
-        if !outranks.is_empty() {
-            return Err(DomainError::denied(
-                "OUTRANKED",
-                format!(
-                    "'{user}' holds permissions you do not ({}): only someone holding them can {verb} this member",
-                    outranks.names().join(", ")
-                ),
-            ));
-        }
-        Ok(member)
-    }
-
     /// Changes a member's role, scopes or extra grants (never name or email: rule 9).
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, user_id = %cmd.user_id))]
     pub async fn update_member(&self, cmd: UpdateMember) -> DomainResult<MemberRow> {
@@ -116,7 +76,7 @@ impl AccessService {
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         let actor = self
-            .require(tx.as_ref(), &cmd.actor, &account.id, "users.edit")
+            .require(tx.as_ref(), &cmd.actor, &account.id, Permission::USERS_EDIT)
             .await?;
         let member = if cmd.actor == cmd.user_id {
             // Changing oneself is allowed, within what one holds (checked below).
@@ -124,7 +84,7 @@ impl AccessService {
                 .await?
                 .ok_or_else(|| DomainError::not_found("member", cmd.user_id.as_str()))?
         } else {
-            self.target_member(
+            guards::target_member(
                 tx.as_ref(),
                 &cmd.actor,
                 &actor,
@@ -146,13 +106,12 @@ impl AccessService {
         };
         let scopes = cmd.scopes.clone().unwrap_or_else(|| member.scopes.clone());
         let grants = cmd.grants.unwrap_or(member.grants);
-        if !grants.intersection(PermissionSet::owner_only()).is_empty() {
-            return Err(DomainError::invalid(
-                "extra_permissions",
-                "account.transfer belongs to the owner alone and cannot be granted",
-            ));
-        }
-        Self::check_grantable(&actor, &role, grants, &scopes)?;
+        guards::owner_only_refused(
+            grants,
+            "extra_permissions",
+            "account.transfer belongs to the owner alone and cannot be granted",
+        )?;
+        guards::check_grantable(&actor, &role, grants, &scopes)?;
         if member.status == MembershipStatus::Active {
             self.check_seats(
                 tx.as_ref(),
@@ -210,11 +169,9 @@ impl AccessService {
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
         let actor_access = self
-            .require(tx.as_ref(), actor, account_id, "users.remove")
+            .require(tx.as_ref(), actor, account_id, Permission::USERS_REMOVE)
             .await?;
-        let member = self
-            .target_member(tx.as_ref(), actor, &actor_access, account_id, user, verb)
-            .await?;
+        let member = guards::target_member(tx.as_ref(), actor, &actor_access, account_id, user, verb).await?;
         if member.status == status {
             // Already there: nothing changes, nothing is logged.
             return Ok(member_row(&member, status));
@@ -284,11 +241,10 @@ impl AccessService {
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), account_id).await?;
         let actor_access = self
-            .require(tx.as_ref(), actor, account_id, "users.remove")
+            .require(tx.as_ref(), actor, account_id, Permission::USERS_REMOVE)
             .await?;
-        let member = self
-            .target_member(tx.as_ref(), actor, &actor_access, account_id, user, "remove")
-            .await?;
+        let member =
+            guards::target_member(tx.as_ref(), actor, &actor_access, account_id, user, "remove").await?;
         tx.delete_membership(account_id, user).await?;
         tx.append_activity(&activity(
             account_id,
@@ -343,7 +299,7 @@ impl AccessService {
         let now = super::now();
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
-        self.require(tx.as_ref(), actor, account_id, "account.transfer")
+        self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_TRANSFER)
             .await?;
         let old_owner = account.owner.clone();
         if &old_owner.user_id == new_owner {
@@ -420,99 +376,31 @@ impl AccessService {
         Ok(now)
     }
 
-    /// The open accounts a user can switch to, children reached as parent owner included.
-    #[tracing::instrument(skip(self, query), fields(user_id = %query.user_id))]
-    pub async fn list_accounts(&self, query: ListAccounts) -> DomainResult<Page<AccountAccess>> {
-        let accounts = self.store.accounts_of(&query.user_id).await?;
-        let (rows, next_page_token) = query.page.apply(accounts, |a| a.account.id.as_str().to_owned());
+    /// The account's people in DOMAIN rule 13 order, one page at a time.
+    #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
+    pub async fn list_users(&self, query: ListUsers) -> DomainResult<Page<MemberRow>> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        self.require(
+            tx.as_ref(),
+            &query.actor,
+            &query.account_id,
+            Permission::USERS_VIEW,
+        )
+        .await?;
+        let mut rows = tx.member_rows(&query.account_id, now).await?;
+        drop(tx);
+        rows.retain(|row| {
+            query.status.is_none_or(|status| row.status == status)
+                && query.role.as_ref().is_none_or(|role| &row.role == role)
+        });
+        let (rows, next_page_token) = query.page.apply(rows, |row| {
+            let (rank, email) = row.sort_key();
+            format!("{rank}:{email}")
+        });
         Ok(Page {
             rows,
             next_page_token,
         })
-    }
-
-    /// Closes an account (owner, or anyone holding account.close: Mailchimp admins
-    /// yes, Mailigen account managers no). Everything denies afterwards; data stays.
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
-    pub async fn close_account(&self, actor: &UserId, account_id: &AccountId) -> DomainResult<Account> {
-        let now = super::now();
-        let tx = self.store.begin().await?;
-        let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
-        self.require(tx.as_ref(), actor, account_id, "account.close")
-            .await?;
-        tx.close_account(account_id, now).await?;
-        tx.append_activity(&activity(
-            account_id,
-            actor,
-            "account.close",
-            account_id.as_str(),
-            json!({}),
-            now,
-        ))
-        .await?;
-        tx.commit().await?;
-        account.state = crate::domain::model::AccountState::Closed;
-        account.closed_at = Some(now);
-        Ok(account)
-    }
-
-    /// Sets the plan quotas (rule 14): lowering below current use is refused,
-    /// naming what must be removed first.
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
-    pub async fn set_account_limits(
-        &self,
-        actor: &UserId,
-        account_id: &AccountId,
-        limits: crate::domain::model::AccountLimits,
-    ) -> DomainResult<Account> {
-        let now = super::now();
-        let tx = self.store.begin().await?;
-        let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
-        self.require(tx.as_ref(), actor, account_id, "billing.edit")
-            .await?;
-        let seats = tx.seats(account_id).await?;
-        if let Some(max) = limits.max_members
-            && seats.len() > max as usize
-        {
-            return Err(DomainError::precondition(
-                "LIMIT_BELOW_USAGE",
-                format!(
-                    "account '{account_id}' has {} members (active members and pending invitations); remove or revoke {} of them before lowering the limit to {max}",
-                    seats.len(),
-                    seats.len() - max as usize
-                ),
-            ));
-        }
-        let restricted: Vec<String> = seats
-            .iter()
-            .filter(|s| s.restricted)
-            .map(|s| format!("{} ({})", s.email, s.role))
-            .collect();
-        if let Some(max) = limits.max_restricted_members
-            && restricted.len() > max as usize
-        {
-            return Err(DomainError::precondition(
-                "LIMIT_BELOW_USAGE",
-                format!(
-                    "{} members use restricted or custom roles: {}; change the role of, or remove, {} of them before lowering the limit to {max}",
-                    restricted.len(),
-                    restricted.join(", "),
-                    restricted.len() - max as usize
-                ),
-            ));
-        }
-        tx.set_limits(account_id, limits).await?;
-        tx.append_activity(&activity(
-            account_id,
-            actor,
-            "account.limits",
-            account_id.as_str(),
-            json!({ "max_members": limits.max_members, "max_restricted_members": limits.max_restricted_members }),
-            now,
-        ))
-        .await?;
-        tx.commit().await?;
-        account.limits = limits;
-        Ok(account)
     }
 }

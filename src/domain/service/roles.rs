@@ -2,12 +2,12 @@
 
 use serde_json::json;
 
-use super::{AccessService, activity};
+use super::{AccessService, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::Role;
-use crate::domain::permissions::{PermissionSet, builtin_role};
-use crate::domain::ports::Transaction;
+use crate::domain::permissions::{Permission, PermissionSet, builtin_role};
+use crate::domain::ports::{Reads, Transaction};
 
 /// Creates a custom role.
 #[derive(Clone, Debug)]
@@ -39,38 +39,30 @@ pub struct UpdateRole {
     pub permissions: Option<PermissionSet>,
 }
 
-fn owner_only_refused(permissions: PermissionSet) -> DomainResult<()> {
-    if permissions.intersection(PermissionSet::owner_only()).is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(
-            "permissions",
-            "account.transfer belongs to the owner alone and cannot be put into a custom role",
-        ))
-    }
-}
-
-fn escalation_refused(actor: PermissionSet, permissions: PermissionSet) -> DomainResult<()> {
-    let missing = permissions.difference(actor);
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::denied(
-            "PRIVILEGE_ESCALATION",
-            format!(
-                "you cannot grant permissions you do not hold: {}",
-                missing.names().join(", ")
-            ),
-        ))
-    }
-}
+/// Why an owner-only permission never goes into a custom role.
+const OWNER_ONLY_IN_ROLE: &str =
+    "account.transfer belongs to the owner alone and cannot be put into a custom role";
 
 impl AccessService {
+    /// The role called `name` in `account`: built-in or custom.
+    pub(super) async fn resolve_role(
+        reads: &dyn Reads,
+        account: &AccountId,
+        name: &str,
+    ) -> DomainResult<Role> {
+        reads.role_by_name(account, name).await?.ok_or_else(|| {
+            DomainError::invalid(
+                "role",
+                format!("'{name}' is neither a built-in role nor a custom role of account '{account}'"),
+            )
+        })
+    }
+
     /// Built-in roles, then the account's custom roles, each with its permissions.
     #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
     pub async fn list_roles(&self, actor: &UserId, account_id: &AccountId) -> DomainResult<Vec<Role>> {
         let tx = self.store.begin().await?;
-        self.require(tx.as_ref(), actor, account_id, "account.view")
+        self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_VIEW)
             .await?;
         tx.roles(account_id).await
     }
@@ -99,11 +91,11 @@ impl AccessService {
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, role = %cmd.name))]
     pub async fn create_role(&self, cmd: CreateRole) -> DomainResult<Role> {
         let now = super::now();
-        owner_only_refused(cmd.permissions)?;
+        guards::owner_only_refused(cmd.permissions, "permissions", OWNER_ONLY_IN_ROLE)?;
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         let actor = self
-            .require(tx.as_ref(), &cmd.actor, &cmd.account_id, "users.edit")
+            .require(tx.as_ref(), &cmd.actor, &cmd.account_id, Permission::USERS_EDIT)
             .await?;
         if builtin_role(&cmd.name).is_some() {
             return Err(DomainError::AlreadyExists {
@@ -121,7 +113,7 @@ impl AccessService {
             });
         }
         let permissions = cmd.permissions.union(PermissionSet::implicit());
-        escalation_refused(actor.permissions, permissions)?;
+        guards::escalation_refused(actor.permissions, permissions)?;
         let role = Role {
             id: uuid::Uuid::new_v4().simple().to_string(),
             name: cmd.name.clone(),
@@ -150,19 +142,19 @@ impl AccessService {
     pub async fn update_role(&self, cmd: UpdateRole) -> DomainResult<Role> {
         let now = super::now();
         if let Some(permissions) = cmd.permissions {
-            owner_only_refused(permissions)?;
+            guards::owner_only_refused(permissions, "permissions", OWNER_ONLY_IN_ROLE)?;
         }
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         let actor = self
-            .require(tx.as_ref(), &cmd.actor, &cmd.account_id, "users.edit")
+            .require(tx.as_ref(), &cmd.actor, &cmd.account_id, Permission::USERS_EDIT)
             .await?;
         let mut role = self.custom_role(tx.as_ref(), &cmd.account_id, &cmd.name).await?;
         // Both sides: no granting what one lacks, no stripping a role that outranks one.
-        escalation_refused(actor.permissions, role.permissions)?;
+        guards::escalation_refused(actor.permissions, role.permissions)?;
         if let Some(permissions) = cmd.permissions {
             role.permissions = permissions.union(PermissionSet::implicit());
-            escalation_refused(actor.permissions, role.permissions)?;
+            guards::escalation_refused(actor.permissions, role.permissions)?;
         }
         if let Some(description) = &cmd.description {
             role.description.clone_from(description);
@@ -187,9 +179,11 @@ impl AccessService {
         let now = super::now();
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), account_id).await?;
-        let actor_access = self.require(tx.as_ref(), actor, account_id, "users.edit").await?;
+        let actor_access = self
+            .require(tx.as_ref(), actor, account_id, Permission::USERS_EDIT)
+            .await?;
         let role = self.custom_role(tx.as_ref(), account_id, name).await?;
-        escalation_refused(actor_access.permissions, role.permissions)?;
+        guards::escalation_refused(actor_access.permissions, role.permissions)?;
         let users = tx.role_users(&role.id).await?;
         if !users.is_empty() {
             let names: Vec<&str> = users.iter().map(|e| e.as_str()).collect();

@@ -1,0 +1,353 @@
+//! Accounts: create, read, close, the two-factor policy, the plan quotas
+//! (DOMAIN rule 14) and the accounts a user can switch to.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{AccessService, Page, activity, closed_error};
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{AccountId, UserId};
+use crate::domain::model::{Account, AccountAccess, AccountLimits, AccountState, Person, Scopes};
+use crate::domain::page::PageRequest;
+use crate::domain::permissions::{OWNER_ROLE, Permission};
+use crate::domain::ports::{NewMembership, Transaction};
+
+/// Creates an account with its owner.
+#[derive(Clone, Debug)]
+pub struct CreateAccount {
+    /// The platform's id, or None to generate one.
+    pub account_id: Option<AccountId>,
+    /// Display name.
+    pub name: String,
+    /// The owner.
+    pub owner: Person,
+    /// The team parent, for a child account.
+    pub parent_id: Option<AccountId>,
+    /// Who creates a child account (required with a parent).
+    pub actor: Option<UserId>,
+}
+
+/// Lists the accounts a user can switch to.
+#[derive(Clone, Debug)]
+pub struct ListAccounts {
+    /// Whose.
+    pub user_id: UserId,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+/// Seats a change adds: to every seat, and to restricted-role seats.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct SeatChange {
+    pub(super) seats: usize,
+    pub(super) restricted: usize,
+}
+
+impl AccessService {
+    /// Creates an account and its owner membership; a retry with the same id
+    /// and owner returns the existing account with `created = false`.
+    #[tracing::instrument(skip(self, cmd), fields(account_id = ?cmd.account_id, owner = %cmd.owner.user_id))]
+    pub async fn create_account(&self, cmd: CreateAccount) -> DomainResult<(Account, bool)> {
+        match self.try_create_account(&cmd).await {
+            // Two concurrent creations with one id: the loser re-reads, and is
+            // idempotent when it was the same request.
+            Err(DomainError::AlreadyExists { .. }) if cmd.account_id.is_some() => {
+                let id = cmd.account_id.as_ref().map(AccountId::as_str).unwrap_or_default();
+                let existing = self
+                    .store
+                    .account(&AccountId::from_trusted(id.to_owned()))
+                    .await?
+                    .ok_or_else(|| {
+                        DomainError::Internal("account vanished after a duplicate insert".into())
+                    })?;
+                Self::same_creation(&existing, &cmd).map(|()| (existing, false))
+            }
+            other => other,
+        }
+    }
+
+    fn same_creation(existing: &Account, cmd: &CreateAccount) -> DomainResult<()> {
+        if existing.owner.user_id == cmd.owner.user_id && existing.parent_id == cmd.parent_id {
+            Ok(())
+        } else {
+            Err(DomainError::AlreadyExists {
+                reason: "ACCOUNT_EXISTS",
+                message: format!(
+                    "account '{}' already exists with another owner or parent",
+                    existing.id
+                ),
+            })
+        }
+    }
+
+    async fn try_create_account(&self, cmd: &CreateAccount) -> DomainResult<(Account, bool)> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        if let Some(id) = &cmd.account_id
+            && let Some(existing) = tx.lock_account(id).await?
+        {
+            Self::same_creation(&existing, cmd)?;
+            return Ok((existing, false));
+        }
+        if let Some(parent_id) = &cmd.parent_id {
+            let parent = tx
+                .lock_account(parent_id)
+                .await?
+                .ok_or_else(|| DomainError::not_found("parent account", parent_id.as_str()))?;
+            if let Some(grandparent) = &parent.parent_id {
+                return Err(DomainError::precondition(
+                    "NESTED_CHILD_ACCOUNT",
+                    format!(
+                        "account '{parent_id}' is itself a child of '{grandparent}': teams are one level deep, create the account under '{grandparent}'"
+                    ),
+                ));
+            }
+            if parent.state == AccountState::Closed {
+                return Err(closed_error(parent_id));
+            }
+            let actor = cmd.actor.as_ref().ok_or_else(|| {
+                DomainError::invalid("actor_user_id", "is required when parent_account_id is set")
+            })?;
+            self.require(tx.as_ref(), actor, parent_id, Permission::SUBACCOUNTS_MANAGE)
+                .await?;
+        }
+        Self::ensure_person(tx.as_ref(), &cmd.owner, now).await?;
+        let account = Account {
+            id: cmd.account_id.clone().unwrap_or_else(AccountId::generate),
+            name: cmd.name.clone(),
+            parent_id: cmd.parent_id.clone(),
+            state: AccountState::Open,
+            owner: cmd.owner.clone(),
+            require_two_factor: false,
+            limits: AccountLimits::default(),
+            created_at: now,
+            closed_at: None,
+        };
+        tx.insert_account(&account).await?;
+        tx.insert_membership(&NewMembership {
+            account_id: account.id.clone(),
+            user_id: cmd.owner.user_id.clone(),
+            role_id: OWNER_ROLE.to_owned(),
+            is_owner: true,
+            scopes: Scopes::default(),
+            invited_by: None,
+            joined_at: now,
+        })
+        .await?;
+        let actor = cmd.actor.as_ref().unwrap_or(&cmd.owner.user_id);
+        tx.append_activity(&activity(
+            &account.id,
+            actor,
+            "account.create",
+            account.id.as_str(),
+            json!({ "name": account.name, "owner": account.owner.user_id.as_str(), "parent": account.parent_id.as_ref().map(AccountId::as_str) }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok((account, true))
+    }
+
+    /// Makes sure the user exists with this email; refuses when the id or the
+    /// email is already bound to someone else.
+    pub(super) async fn ensure_person(
+        tx: &dyn Transaction,
+        person: &Person,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        if let Some(known) = tx.person(&person.user_id).await? {
+            if known.email != person.email {
+                return Err(DomainError::precondition(
+                    "USER_EMAIL_MISMATCH",
+                    format!(
+                        "user '{}' is registered with another email address; sign in with that address",
+                        person.user_id
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        match tx.person_by_email(&person.email).await? {
+            Some(holder) if holder.user_id != person.user_id => Err(DomainError::precondition(
+                "EMAIL_IN_USE",
+                format!("'{}' belongs to another user id", person.email),
+            )),
+            // The same user, committed by a concurrent request since the read above.
+            Some(_) => Ok(()),
+            None => tx.insert_person(person, now).await,
+        }
+    }
+
+    /// One account.
+    pub async fn get_account(&self, id: &AccountId) -> DomainResult<Account> {
+        self.store
+            .account(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("account", id.as_str()))
+    }
+
+    /// Turns the two-factor requirement on or off (DOMAIN rule 3).
+    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
+    pub async fn update_account_policy(
+        &self,
+        actor: &UserId,
+        account_id: &AccountId,
+        require_two_factor: bool,
+    ) -> DomainResult<Account> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
+        self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_SECURITY)
+            .await?;
+        tx.set_require_two_factor(account_id, require_two_factor).await?;
+        tx.append_activity(&activity(
+            account_id,
+            actor,
+            "account.policy",
+            account_id.as_str(),
+            json!({ "require_two_factor": require_two_factor }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        account.require_two_factor = require_two_factor;
+        Ok(account)
+    }
+
+    /// Rule 14: refuses a change that would take the account over a quota.
+    pub(super) async fn check_seats(
+        &self,
+        tx: &dyn Transaction,
+        account: &Account,
+        change: SeatChange,
+    ) -> DomainResult<()> {
+        let limits = account.limits;
+        if limits.max_members.is_none() && limits.max_restricted_members.is_none() {
+            return Ok(());
+        }
+        let seats = tx.seats(&account.id).await?;
+        let restricted = seats.iter().filter(|s| s.restricted).count();
+        if let Some(max) = limits.max_members
+            && change.seats > 0
+            && seats.len() + change.seats > max as usize
+        {
+            return Err(DomainError::ResourceExhausted {
+                reason: "MEMBER_LIMIT_REACHED",
+                message: format!(
+                    "account '{}' allows {max} members (active members and pending invitations) and has {}: remove a member, revoke an invitation or raise the plan",
+                    account.id,
+                    seats.len()
+                ),
+            });
+        }
+        if let Some(max) = limits.max_restricted_members
+            && change.restricted > 0
+            && restricted + change.restricted > max as usize
+        {
+            return Err(DomainError::ResourceExhausted {
+                reason: "RESTRICTED_ROLE_LIMIT_REACHED",
+                message: format!(
+                    "account '{}' allows {max} members on restricted or custom roles and has {restricted}: free one or raise the plan",
+                    account.id
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The open accounts a user can switch to, children reached as parent owner included.
+    #[tracing::instrument(skip(self, query), fields(user_id = %query.user_id))]
+    pub async fn list_accounts(&self, query: ListAccounts) -> DomainResult<Page<AccountAccess>> {
+        let accounts = self.store.accounts_of(&query.user_id).await?;
+        let (rows, next_page_token) = query.page.apply(accounts, |a| a.account.id.as_str().to_owned());
+        Ok(Page {
+            rows,
+            next_page_token,
+        })
+    }
+
+    /// Closes an account (owner, or anyone holding account.close: Mailchimp admins
+    /// yes, Mailigen account managers no). Everything denies afterwards; data stays.
+    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
+    pub async fn close_account(&self, actor: &UserId, account_id: &AccountId) -> DomainResult<Account> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
+        self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_CLOSE)
+            .await?;
+        tx.close_account(account_id, now).await?;
+        tx.append_activity(&activity(
+            account_id,
+            actor,
+            "account.close",
+            account_id.as_str(),
+            json!({}),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        account.state = AccountState::Closed;
+        account.closed_at = Some(now);
+        Ok(account)
+    }
+
+    /// Sets the plan quotas (rule 14): lowering below current use is refused,
+    /// naming what must be removed first.
+    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
+    pub async fn set_account_limits(
+        &self,
+        actor: &UserId,
+        account_id: &AccountId,
+        limits: AccountLimits,
+    ) -> DomainResult<Account> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
+        self.require(tx.as_ref(), actor, account_id, Permission::BILLING_EDIT)
+            .await?;
+        let seats = tx.seats(account_id).await?;
+        if let Some(max) = limits.max_members
+            && seats.len() > max as usize
+        {
+            return Err(DomainError::precondition(
+                "LIMIT_BELOW_USAGE",
+                format!(
+                    "account '{account_id}' has {} members (active members and pending invitations); remove or revoke {} of them before lowering the limit to {max}",
+                    seats.len(),
+                    seats.len() - max as usize
+                ),
+            ));
+        }
+        let restricted: Vec<String> = seats
+            .iter()
+            .filter(|s| s.restricted)
+            .map(|s| format!("{} ({})", s.email, s.role))
+            .collect();
+        if let Some(max) = limits.max_restricted_members
+            && restricted.len() > max as usize
+        {
+            return Err(DomainError::precondition(
+                "LIMIT_BELOW_USAGE",
+                format!(
+                    "{} members use restricted or custom roles: {}; change the role of, or remove, {} of them before lowering the limit to {max}",
+                    restricted.len(),
+                    restricted.join(", "),
+                    restricted.len() - max as usize
+                ),
+            ));
+        }
+        tx.set_limits(account_id, limits).await?;
+        tx.append_activity(&activity(
+            account_id,
+            actor,
+            "account.limits",
+            account_id.as_str(),
+            json!({ "max_members": limits.max_members, "max_restricted_members": limits.max_restricted_members }),
+            now,
+        ))
+        .await?;
+        tx.commit().await?;
+        account.limits = limits;
+        Ok(account)
+    }
+}
