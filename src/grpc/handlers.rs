@@ -1,5 +1,7 @@
-//! The handlers. Each one does the same four steps: validate and convert the
-//! request, call the domain, convert the answer back.
+//! The gRPC handlers of `access.v1.AccessService` (the proto service), one
+//! per RPC. They hold no rules: each does the same four steps, validate and
+//! convert the request, call the domain use case (`domain::AccessService`),
+//! convert the answer back.
 
 use chrono::Utc;
 use tonic::{Request, Response, Status};
@@ -15,13 +17,14 @@ use crate::grpc::convert::{self, invitation_to_pb};
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 
-/// Serves `access.v1.AccessService` on top of the domain use cases.
+/// The handlers: serves the proto's `access.v1.AccessService` by calling the
+/// domain's use cases, also named `AccessService`.
 #[derive(Clone)]
-pub struct AccessApi {
+pub struct GrpcHandlers {
     service: AccessService,
 }
 
-impl AccessApi {
+impl GrpcHandlers {
     /// Wraps the use cases.
     pub fn new(service: AccessService) -> Self {
         Self { service }
@@ -29,7 +32,7 @@ impl AccessApi {
 }
 
 #[tonic::async_trait]
-impl AccessServiceRpc for AccessApi {
+impl AccessServiceRpc for GrpcHandlers {
     async fn create_account(
         &self,
         request: Request<pb::CreateAccountRequest>,
