@@ -13,7 +13,10 @@ use crate::domain::service::{
     ListInvitations, ListSharedTemplates, ListUsers, RequestAccess, ShareTemplate, UnshareTemplate,
     UpdateInvitation, UpdateMember, UpdateRole,
 };
-use crate::grpc::convert::{self, invitation_to_pb};
+use crate::grpc::convert::{
+    self, AccessRequestDecision, AccountLimitsChange, AccountPolicyChange, AccountTarget, EffectiveQuery,
+    InvitationTarget, MemberTarget, OwnershipTransfer, RoleTarget, UserInAccount, invitation_to_pb,
+};
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 
@@ -60,11 +63,14 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::UpdateAccountPolicyRequest>,
     ) -> Result<Response<pb::UpdateAccountPolicyResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account_id) = convert::actor_and_account(&raw.actor_user_id, &raw.account_id)?;
+        let AccountPolicyChange {
+            actor,
+            account_id,
+            require_two_factor,
+        } = AccountPolicyChange::try_from(request.into_inner())?;
         let account = self
             .service
-            .update_account_policy(&actor, &account_id, raw.require_two_factor)
+            .update_account_policy(&actor, &account_id, require_two_factor)
             .await?;
         Ok(Response::new(pb::UpdateAccountPolicyResponse {
             account: Some(account.into()),
@@ -95,10 +101,14 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::GetEffectivePermissionsRequest>,
     ) -> Result<Response<pb::GetEffectivePermissionsResponse>, Status> {
-        let (user, account, mfa_verified) = convert::effective_query(&request.into_inner())?;
+        let EffectiveQuery {
+            user_id,
+            account_id,
+            mfa_verified,
+        } = EffectiveQuery::try_from(request.into_inner())?;
         let effective = self
             .service
-            .effective_permissions(&user, &account, mfa_verified)
+            .effective_permissions(&user_id, &account_id, mfa_verified)
             .await?;
         Ok(Response::new(effective.into()))
     }
@@ -155,9 +165,8 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ResendInvitationRequest>,
     ) -> Result<Response<pb::ResendInvitationResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, id) = convert::invitation_target(&raw.actor_user_id, &raw.invitation_id)?;
-        let (invitation, token) = self.service.resend_invitation(&actor, &id).await?;
+        let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
+        let (invitation, token) = self.service.resend_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::ResendInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
             token,
@@ -168,9 +177,8 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::RevokeInvitationRequest>,
     ) -> Result<Response<pb::RevokeInvitationResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, id) = convert::invitation_target(&raw.actor_user_id, &raw.invitation_id)?;
-        let invitation = self.service.revoke_invitation(&actor, &id).await?;
+        let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
+        let invitation = self.service.revoke_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::RevokeInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
         }))
@@ -227,10 +235,15 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::DeactivateMemberRequest>,
     ) -> Result<Response<pb::DeactivateMemberResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account, user) =
-            convert::member_target(&raw.actor_user_id, &raw.account_id, "user_id", &raw.user_id)?;
-        let member = self.service.deactivate_member(&actor, &account, &user).await?;
+        let MemberTarget {
+            actor,
+            account_id,
+            member,
+        } = MemberTarget::try_from(request.into_inner())?;
+        let member = self
+            .service
+            .deactivate_member(&actor, &account_id, &member)
+            .await?;
         Ok(Response::new(pb::DeactivateMemberResponse {
             member: Some(member.into()),
         }))
@@ -240,10 +253,15 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ReactivateMemberRequest>,
     ) -> Result<Response<pb::ReactivateMemberResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account, user) =
-            convert::member_target(&raw.actor_user_id, &raw.account_id, "user_id", &raw.user_id)?;
-        let member = self.service.reactivate_member(&actor, &account, &user).await?;
+        let MemberTarget {
+            actor,
+            account_id,
+            member,
+        } = MemberTarget::try_from(request.into_inner())?;
+        let member = self
+            .service
+            .reactivate_member(&actor, &account_id, &member)
+            .await?;
         Ok(Response::new(pb::ReactivateMemberResponse {
             member: Some(member.into()),
         }))
@@ -253,10 +271,12 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::RemoveMemberRequest>,
     ) -> Result<Response<pb::RemoveMemberResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account, user) =
-            convert::member_target(&raw.actor_user_id, &raw.account_id, "user_id", &raw.user_id)?;
-        self.service.remove_member(&actor, &account, &user).await?;
+        let MemberTarget {
+            actor,
+            account_id,
+            member,
+        } = MemberTarget::try_from(request.into_inner())?;
+        self.service.remove_member(&actor, &account_id, &member).await?;
         Ok(Response::new(pb::RemoveMemberResponse {}))
     }
 
@@ -264,9 +284,8 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::LeaveAccountRequest>,
     ) -> Result<Response<pb::LeaveAccountResponse>, Status> {
-        let raw = request.into_inner();
-        let (user, account) = convert::user_and_account(&raw.user_id, &raw.account_id)?;
-        self.service.leave_account(&user, &account).await?;
+        let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
+        self.service.leave_account(&user_id, &account_id).await?;
         Ok(Response::new(pb::LeaveAccountResponse {}))
     }
 
@@ -274,16 +293,14 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::TransferOwnershipRequest>,
     ) -> Result<Response<pb::TransferOwnershipResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account, new_owner) = convert::member_target(
-            &raw.actor_user_id,
-            &raw.account_id,
-            "new_owner_user_id",
-            &raw.new_owner_user_id,
-        )?;
+        let OwnershipTransfer {
+            actor,
+            account_id,
+            new_owner,
+        } = OwnershipTransfer::try_from(request.into_inner())?;
         let account = self
             .service
-            .transfer_ownership(&actor, &account, &new_owner)
+            .transfer_ownership(&actor, &account_id, &new_owner)
             .await?;
         Ok(Response::new(pb::TransferOwnershipResponse {
             account: Some(account.into()),
@@ -294,9 +311,8 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::RecordSignInRequest>,
     ) -> Result<Response<pb::RecordSignInResponse>, Status> {
-        let raw = request.into_inner();
-        let (user, account) = convert::user_and_account(&raw.user_id, &raw.account_id)?;
-        let at = self.service.record_sign_in(&user, &account).await?;
+        let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
+        let at = self.service.record_sign_in(&user_id, &account_id).await?;
         Ok(Response::new(pb::RecordSignInResponse {
             sign_in_time: Some(convert::timestamp(at)),
         }))
@@ -306,9 +322,8 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ListRolesRequest>,
     ) -> Result<Response<pb::ListRolesResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account) = convert::actor_and_account(&raw.actor_user_id, &raw.account_id)?;
-        let roles = self.service.list_roles(&actor, &account).await?;
+        let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
+        let roles = self.service.list_roles(&actor, &account_id).await?;
         Ok(Response::new(pb::ListRolesResponse {
             roles: roles.into_iter().map(Into::into).collect(),
         }))
@@ -340,9 +355,12 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::DeleteRoleRequest>,
     ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account, name) = convert::role_target(&raw.actor_user_id, &raw.account_id, &raw.name)?;
-        self.service.delete_role(&actor, &account, &name).await?;
+        let RoleTarget {
+            actor,
+            account_id,
+            name,
+        } = RoleTarget::try_from(request.into_inner())?;
+        self.service.delete_role(&actor, &account_id, &name).await?;
         Ok(Response::new(pb::DeleteRoleResponse {}))
     }
 
@@ -361,11 +379,14 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::DecideAccessRequestRequest>,
     ) -> Result<Response<pb::DecideAccessRequestResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, id) = convert::access_request_target(&raw.actor_user_id, &raw.access_request_id)?;
+        let AccessRequestDecision {
+            actor,
+            access_request_id,
+            approve,
+        } = AccessRequestDecision::try_from(request.into_inner())?;
         let access_request = self
             .service
-            .decide_access_request(&actor, &id, raw.approve)
+            .decide_access_request(&actor, &access_request_id, approve)
             .await?;
         Ok(Response::new(pb::DecideAccessRequestResponse {
             access_request: Some(access_request.into()),
@@ -400,8 +421,15 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::SetAccountLimitsRequest>,
     ) -> Result<Response<pb::SetAccountLimitsResponse>, Status> {
-        let (actor, account, limits) = convert::account_limits(&request.into_inner())?;
-        let account = self.service.set_account_limits(&actor, &account, limits).await?;
+        let AccountLimitsChange {
+            actor,
+            account_id,
+            limits,
+        } = AccountLimitsChange::try_from(request.into_inner())?;
+        let account = self
+            .service
+            .set_account_limits(&actor, &account_id, limits)
+            .await?;
         Ok(Response::new(pb::SetAccountLimitsResponse {
             account: Some(account.into()),
         }))
@@ -411,9 +439,8 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::CloseAccountRequest>,
     ) -> Result<Response<pb::CloseAccountResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account) = convert::actor_and_account(&raw.actor_user_id, &raw.account_id)?;
-        let account = self.service.close_account(&actor, &account).await?;
+        let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
+        let account = self.service.close_account(&actor, &account_id).await?;
         Ok(Response::new(pb::CloseAccountResponse {
             account: Some(account.into()),
         }))
