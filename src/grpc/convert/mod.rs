@@ -209,3 +209,6 @@ pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -54,3 +54,25 @@ pub fn to_status(err: BoxError) -> BoxError {
         None => err,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tonic::Code;
+
+    use super::*;
+
+    fn code(err: BoxError) -> Option<Code> {
+        to_status(err)
+            .downcast::<Status>()
+            .ok()
+            .map(|status| status.code())
+    }
+
+    #[test]
+    fn refusals_become_their_codes_and_other_errors_pass_through() {
+        assert_eq!(code(Box::new(Elapsed::new())), Some(Code::DeadlineExceeded));
+        assert_eq!(code(Box::new(Overloaded::new())), Some(Code::Unavailable));
+        let other: BoxError = "broken pipe".into();
+        assert_eq!(to_status(other).to_string(), "broken pipe");
+    }
+}
