@@ -24,13 +24,14 @@ use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 /// domain's use cases, also named `AccessService`.
 #[derive(Clone)]
 pub struct GrpcHandlers {
-    service: AccessService,
+    /// The domain's use cases (`domain::AccessService`), which hold the rules.
+    use_cases: AccessService,
 }
 
 impl GrpcHandlers {
     /// Wraps the use cases.
-    pub fn new(service: AccessService) -> Self {
-        Self { service }
+    pub fn new(use_cases: AccessService) -> Self {
+        Self { use_cases }
     }
 }
 
@@ -41,7 +42,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::CreateAccountRequest>,
     ) -> Result<Response<pb::CreateAccountResponse>, Status> {
         let cmd = CreateAccount::try_from(request.into_inner())?;
-        let (account, created) = self.service.create_account(cmd).await?;
+        let (account, created) = self.use_cases.create_account(cmd).await?;
         Ok(Response::new(pb::CreateAccountResponse {
             account: Some(account.into()),
             created,
@@ -53,7 +54,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::GetAccountRequest>,
     ) -> Result<Response<pb::GetAccountResponse>, Status> {
         let id = convert::account_id(&request.into_inner().account_id)?;
-        let account = self.service.get_account(&id).await?;
+        let account = self.use_cases.get_account(&id).await?;
         Ok(Response::new(pb::GetAccountResponse {
             account: Some(account.into()),
         }))
@@ -69,7 +70,7 @@ impl AccessServiceRpc for GrpcHandlers {
             require_two_factor,
         } = AccountPolicyChange::try_from(request.into_inner())?;
         let account = self
-            .service
+            .use_cases
             .update_account_policy(&actor, &account_id, require_two_factor)
             .await?;
         Ok(Response::new(pb::UpdateAccountPolicyResponse {
@@ -82,7 +83,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
         let check = Check::try_from(request.into_inner())?;
-        let decision = self.service.authorize(&check).await?;
+        let decision = self.use_cases.authorize(&check).await?;
         Ok(Response::new(decision.into()))
     }
 
@@ -90,8 +91,8 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::BatchAuthorizeRequest>,
     ) -> Result<Response<pb::BatchAuthorizeResponse>, Status> {
-        let checks = convert::checks(&request.into_inner(), self.service.settings().max_batch_checks)?;
-        let decisions = self.service.batch_authorize(&checks).await?;
+        let checks = convert::checks(&request.into_inner(), self.use_cases.settings().max_batch_checks)?;
+        let decisions = self.use_cases.batch_authorize(&checks).await?;
         Ok(Response::new(pb::BatchAuthorizeResponse {
             results: decisions.into_iter().map(Into::into).collect(),
         }))
@@ -107,7 +108,7 @@ impl AccessServiceRpc for GrpcHandlers {
             mfa_verified,
         } = EffectiveQuery::try_from(request.into_inner())?;
         let effective = self
-            .service
+            .use_cases
             .effective_permissions(&user_id, &account_id, mfa_verified)
             .await?;
         Ok(Response::new(effective.into()))
@@ -118,7 +119,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::InviteRequest>,
     ) -> Result<Response<pb::InviteResponse>, Status> {
         let cmd = Invite::try_from(request.into_inner())?;
-        let issued = self.service.invite(cmd).await?;
+        let issued = self.use_cases.invite(cmd).await?;
         let now = Utc::now();
         let mut invitations = issued.invitations.into_iter().map(|i| invitation_to_pb(i, now));
         Ok(Response::new(pb::InviteResponse {
@@ -133,7 +134,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::AcceptInvitationRequest>,
     ) -> Result<Response<pb::AcceptInvitationResponse>, Status> {
         let cmd = AcceptInvitation::try_from(request.into_inner())?;
-        let accepted = self.service.accept_invitation(cmd).await?;
+        let accepted = self.use_cases.accept_invitation(cmd).await?;
         let now = Utc::now();
         let (invitations, members): (Vec<_>, Vec<_>) = accepted
             .into_iter()
@@ -154,7 +155,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::DeclineInvitationRequest>,
     ) -> Result<Response<pb::DeclineInvitationResponse>, Status> {
         let token = convert::token(&request.into_inner().token)?;
-        let declined = self.service.decline_invitation(&token).await?;
+        let declined = self.use_cases.decline_invitation(&token).await?;
         let now = Utc::now();
         Ok(Response::new(pb::DeclineInvitationResponse {
             invitations: declined.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
@@ -166,7 +167,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ResendInvitationRequest>,
     ) -> Result<Response<pb::ResendInvitationResponse>, Status> {
         let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
-        let (invitation, token) = self.service.resend_invitation(&actor, &invitation_id).await?;
+        let (invitation, token) = self.use_cases.resend_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::ResendInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
             token,
@@ -178,7 +179,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::RevokeInvitationRequest>,
     ) -> Result<Response<pb::RevokeInvitationResponse>, Status> {
         let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
-        let invitation = self.service.revoke_invitation(&actor, &invitation_id).await?;
+        let invitation = self.use_cases.revoke_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::RevokeInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
         }))
@@ -189,7 +190,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UpdateInvitationRequest>,
     ) -> Result<Response<pb::UpdateInvitationResponse>, Status> {
         let cmd = UpdateInvitation::try_from(request.into_inner())?;
-        let invitation = self.service.update_invitation(cmd).await?;
+        let invitation = self.use_cases.update_invitation(cmd).await?;
         Ok(Response::new(pb::UpdateInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
         }))
@@ -200,7 +201,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListInvitationsRequest>,
     ) -> Result<Response<pb::ListInvitationsResponse>, Status> {
         let query = ListInvitations::try_from(request.into_inner())?;
-        let page = self.service.list_invitations(query).await?;
+        let page = self.use_cases.list_invitations(query).await?;
         let now = Utc::now();
         Ok(Response::new(pb::ListInvitationsResponse {
             invitations: page.rows.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
@@ -213,7 +214,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
         let query = ListUsers::try_from(request.into_inner())?;
-        let page = self.service.list_users(query).await?;
+        let page = self.use_cases.list_users(query).await?;
         Ok(Response::new(pb::ListUsersResponse {
             users: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -225,7 +226,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UpdateMemberRequest>,
     ) -> Result<Response<pb::UpdateMemberResponse>, Status> {
         let cmd = UpdateMember::try_from(request.into_inner())?;
-        let member = self.service.update_member(cmd).await?;
+        let member = self.use_cases.update_member(cmd).await?;
         Ok(Response::new(pb::UpdateMemberResponse {
             member: Some(member.into()),
         }))
@@ -241,7 +242,7 @@ impl AccessServiceRpc for GrpcHandlers {
             member,
         } = MemberTarget::try_from(request.into_inner())?;
         let member = self
-            .service
+            .use_cases
             .deactivate_member(&actor, &account_id, &member)
             .await?;
         Ok(Response::new(pb::DeactivateMemberResponse {
@@ -259,7 +260,7 @@ impl AccessServiceRpc for GrpcHandlers {
             member,
         } = MemberTarget::try_from(request.into_inner())?;
         let member = self
-            .service
+            .use_cases
             .reactivate_member(&actor, &account_id, &member)
             .await?;
         Ok(Response::new(pb::ReactivateMemberResponse {
@@ -276,7 +277,7 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             member,
         } = MemberTarget::try_from(request.into_inner())?;
-        self.service.remove_member(&actor, &account_id, &member).await?;
+        self.use_cases.remove_member(&actor, &account_id, &member).await?;
         Ok(Response::new(pb::RemoveMemberResponse {}))
     }
 
@@ -285,7 +286,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::LeaveAccountRequest>,
     ) -> Result<Response<pb::LeaveAccountResponse>, Status> {
         let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
-        self.service.leave_account(&user_id, &account_id).await?;
+        self.use_cases.leave_account(&user_id, &account_id).await?;
         Ok(Response::new(pb::LeaveAccountResponse {}))
     }
 
@@ -299,7 +300,7 @@ impl AccessServiceRpc for GrpcHandlers {
             new_owner,
         } = OwnershipTransfer::try_from(request.into_inner())?;
         let account = self
-            .service
+            .use_cases
             .transfer_ownership(&actor, &account_id, &new_owner)
             .await?;
         Ok(Response::new(pb::TransferOwnershipResponse {
@@ -312,7 +313,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::RecordSignInRequest>,
     ) -> Result<Response<pb::RecordSignInResponse>, Status> {
         let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
-        let at = self.service.record_sign_in(&user_id, &account_id).await?;
+        let at = self.use_cases.record_sign_in(&user_id, &account_id).await?;
         Ok(Response::new(pb::RecordSignInResponse {
             sign_in_time: Some(convert::timestamp(at)),
         }))
@@ -323,7 +324,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListRolesRequest>,
     ) -> Result<Response<pb::ListRolesResponse>, Status> {
         let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
-        let roles = self.service.list_roles(&actor, &account_id).await?;
+        let roles = self.use_cases.list_roles(&actor, &account_id).await?;
         Ok(Response::new(pb::ListRolesResponse {
             roles: roles.into_iter().map(Into::into).collect(),
         }))
@@ -334,7 +335,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::CreateRoleRequest>,
     ) -> Result<Response<pb::CreateRoleResponse>, Status> {
         let cmd = CreateRole::try_from(request.into_inner())?;
-        let role = self.service.create_role(cmd).await?;
+        let role = self.use_cases.create_role(cmd).await?;
         Ok(Response::new(pb::CreateRoleResponse {
             role: Some(role.into()),
         }))
@@ -345,7 +346,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UpdateRoleRequest>,
     ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
         let cmd = UpdateRole::try_from(request.into_inner())?;
-        let role = self.service.update_role(cmd).await?;
+        let role = self.use_cases.update_role(cmd).await?;
         Ok(Response::new(pb::UpdateRoleResponse {
             role: Some(role.into()),
         }))
@@ -360,7 +361,7 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             name,
         } = RoleTarget::try_from(request.into_inner())?;
-        self.service.delete_role(&actor, &account_id, &name).await?;
+        self.use_cases.delete_role(&actor, &account_id, &name).await?;
         Ok(Response::new(pb::DeleteRoleResponse {}))
     }
 
@@ -369,7 +370,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::RequestAccessRequest>,
     ) -> Result<Response<pb::RequestAccessResponse>, Status> {
         let cmd = RequestAccess::try_from(request.into_inner())?;
-        let access_request = self.service.request_access(cmd).await?;
+        let access_request = self.use_cases.request_access(cmd).await?;
         Ok(Response::new(pb::RequestAccessResponse {
             access_request: Some(access_request.into()),
         }))
@@ -385,7 +386,7 @@ impl AccessServiceRpc for GrpcHandlers {
             approve,
         } = AccessRequestDecision::try_from(request.into_inner())?;
         let access_request = self
-            .service
+            .use_cases
             .decide_access_request(&actor, &access_request_id, approve)
             .await?;
         Ok(Response::new(pb::DecideAccessRequestResponse {
@@ -398,7 +399,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListAccessRequestsRequest>,
     ) -> Result<Response<pb::ListAccessRequestsResponse>, Status> {
         let query = ListAccessRequests::try_from(request.into_inner())?;
-        let page = self.service.list_access_requests(query).await?;
+        let page = self.use_cases.list_access_requests(query).await?;
         Ok(Response::new(pb::ListAccessRequestsResponse {
             access_requests: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -410,7 +411,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListActivityRequest>,
     ) -> Result<Response<pb::ListActivityResponse>, Status> {
         let query = ListActivity::try_from(request.into_inner())?;
-        let page = self.service.list_activity(query).await?;
+        let page = self.use_cases.list_activity(query).await?;
         Ok(Response::new(pb::ListActivityResponse {
             entries: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -427,7 +428,7 @@ impl AccessServiceRpc for GrpcHandlers {
             limits,
         } = AccountLimitsChange::try_from(request.into_inner())?;
         let account = self
-            .service
+            .use_cases
             .set_account_limits(&actor, &account_id, limits)
             .await?;
         Ok(Response::new(pb::SetAccountLimitsResponse {
@@ -440,7 +441,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::CloseAccountRequest>,
     ) -> Result<Response<pb::CloseAccountResponse>, Status> {
         let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
-        let account = self.service.close_account(&actor, &account_id).await?;
+        let account = self.use_cases.close_account(&actor, &account_id).await?;
         Ok(Response::new(pb::CloseAccountResponse {
             account: Some(account.into()),
         }))
@@ -451,7 +452,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListAccountsRequest>,
     ) -> Result<Response<pb::ListAccountsResponse>, Status> {
         let query = ListAccounts::try_from(request.into_inner())?;
-        let page = self.service.list_accounts(query).await?;
+        let page = self.use_cases.list_accounts(query).await?;
         Ok(Response::new(pb::ListAccountsResponse {
             accounts: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -463,7 +464,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ShareTemplateRequest>,
     ) -> Result<Response<pb::ShareTemplateResponse>, Status> {
         let cmd = ShareTemplate::try_from(request.into_inner())?;
-        let shared = self.service.share_template(cmd).await?;
+        let shared = self.use_cases.share_template(cmd).await?;
         Ok(Response::new(pb::ShareTemplateResponse {
             shared_template: Some(shared.into()),
         }))
@@ -474,7 +475,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UnshareTemplateRequest>,
     ) -> Result<Response<pb::UnshareTemplateResponse>, Status> {
         let cmd = UnshareTemplate::try_from(request.into_inner())?;
-        self.service.unshare_template(cmd).await?;
+        self.use_cases.unshare_template(cmd).await?;
         Ok(Response::new(pb::UnshareTemplateResponse {}))
     }
 
@@ -483,7 +484,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListSharedTemplatesRequest>,
     ) -> Result<Response<pb::ListSharedTemplatesResponse>, Status> {
         let query = ListSharedTemplates::try_from(request.into_inner())?;
-        let page = self.service.list_shared_templates(query).await?;
+        let page = self.use_cases.list_shared_templates(query).await?;
         Ok(Response::new(pb::ListSharedTemplatesResponse {
             shared_templates: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
