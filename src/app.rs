@@ -7,17 +7,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::Status;
 use tonic::transport::Server;
-use tower::{BoxError, ServiceBuilder};
+use tonic::transport::server::TcpIncoming;
 
 use crate::config::{Config, redact_url};
 use crate::domain::AccessService;
 use crate::domain::service::DomainSettings;
-use crate::grpc::AccessApi;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
+use crate::grpc::{GrpcHandlers, middleware};
 use crate::storage::{self, SeaStore};
 
 /// A built, bound, not yet serving instance of the service.
@@ -77,7 +75,7 @@ impl App {
         let addr = self.local_addr()?;
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
         health_reporter
-            .set_serving::<AccessServiceServer<AccessApi>>()
+            .set_serving::<AccessServiceServer<GrpcHandlers>>()
             .await;
         // Both reflection versions: grpcurl 1.8 only speaks v1alpha, newer clients v1.
         let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -91,43 +89,23 @@ impl App {
             // google.rpc error details, so grpcurl can print BadRequest and ErrorInfo.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
-        let layers = ServiceBuilder::new()
-            // Outermost: turn middleware errors into gRPC statuses, since tonic
-            // only answers errors that already are a Status (others reset the stream).
-            .map_err(middleware_error_to_status)
-            // Refuse at once when the limit below is full, instead of queueing
-            // callers until they time out.
-            .load_shed()
-            // One process-wide cap on requests in flight (the layer is cloned
-            // per connection and the clones share the semaphore).
-            .concurrency_limit(self.config.max_concurrent_requests)
-            // Innermost: bound each request's time, answered DEADLINE_EXCEEDED.
-            .timeout(self.config.request_timeout())
-            .into_inner();
+        let layers = middleware::layers(self.config.max_concurrent_requests, self.config.request_timeout());
         tracing::info!(%addr, "serving access.v1.AccessService (gRPC, health, reflection)");
         Server::builder()
             .layer(layers)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(AccessServiceServer::new(AccessApi::new(self.service)))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)))
+            // We serve our own listener (bound in `build`, so port 0 works), and
+            // tonic's `tcp_nodelay` applies only to listeners it binds: set
+            // TCP_NODELAY here, or each small response waits ~40 ms on Nagle's
+            // algorithm and the client's delayed ACK.
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(self.listener).with_nodelay(Some(true)),
+                shutdown,
+            )
             .await?;
         Ok(())
-    }
-}
-
-/// The one place middleware errors become gRPC codes.
-fn middleware_error_to_status(err: BoxError) -> BoxError {
-    if err.is::<tower::timeout::error::Elapsed>() {
-        Box::new(Status::deadline_exceeded(
-            "the request took longer than the server's time limit",
-        ))
-    } else if err.is::<tower::load_shed::error::Overloaded>() {
-        Box::new(Status::unavailable(
-            "the server is at its concurrent-request limit; retry shortly",
-        ))
-    } else {
-        err
     }
 }

@@ -1,7 +1,9 @@
-//! The gRPC edge: generated types, handlers, conversions and status mapping.
+//! The gRPC edge: generated types, the handlers (which call the domain's use
+//! cases), conversions, middleware and the mapping of errors to statuses.
 
 pub mod convert;
-pub mod service;
+pub mod handlers;
+pub mod middleware;
 pub mod status;
 
 /// Code generated from `proto/access/v1/access.proto`.
@@ -13,4 +15,4 @@ pub mod pb {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("access_v1_descriptor");
 }
 
-pub use service::AccessApi;
+pub use handlers::GrpcHandlers;

@@ -1,5 +1,7 @@
-//! The handlers. Each one does the same four steps: validate and convert the
-//! request, call the domain, convert the answer back.
+//! The gRPC handlers of `access.v1.AccessService` (the proto service), one
+//! per RPC. They hold no rules: each does the same four steps, validate and
+//! convert the request, call the domain use case (`domain::AccessService`),
+//! convert the answer back.
 
 use chrono::Utc;
 use tonic::{Request, Response, Status};
@@ -11,31 +13,36 @@ use crate::domain::service::{
     ListInvitations, ListSharedTemplates, ListUsers, RequestAccess, ShareTemplate, UnshareTemplate,
     UpdateInvitation, UpdateMember, UpdateRole,
 };
-use crate::grpc::convert::{self, invitation_to_pb};
+use crate::grpc::convert::{
+    self, AccessRequestDecision, AccountLimitsChange, AccountPolicyChange, AccountTarget, EffectiveQuery,
+    InvitationTarget, MemberTarget, OwnershipTransfer, RoleTarget, UserInAccount, invitation_to_pb,
+};
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 
-/// Serves `access.v1.AccessService` on top of the domain use cases.
+/// The handlers: serves the proto's `access.v1.AccessService` by calling the
+/// domain's use cases, also named `AccessService`.
 #[derive(Clone)]
-pub struct AccessApi {
-    service: AccessService,
+pub struct GrpcHandlers {
+    /// The domain's use cases (`domain::AccessService`), which hold the rules.
+    use_cases: AccessService,
 }
 
-impl AccessApi {
+impl GrpcHandlers {
     /// Wraps the use cases.
-    pub fn new(service: AccessService) -> Self {
-        Self { service }
+    pub fn new(use_cases: AccessService) -> Self {
+        Self { use_cases }
     }
 }
 
 #[tonic::async_trait]
-impl AccessServiceRpc for AccessApi {
+impl AccessServiceRpc for GrpcHandlers {
     async fn create_account(
         &self,
         request: Request<pb::CreateAccountRequest>,
     ) -> Result<Response<pb::CreateAccountResponse>, Status> {
         let cmd = CreateAccount::try_from(request.into_inner())?;
-        let (account, created) = self.service.create_account(cmd).await?;
+        let (account, created) = self.use_cases.create_account(cmd).await?;
         Ok(Response::new(pb::CreateAccountResponse {
             account: Some(account.into()),
             created,
@@ -47,7 +54,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::GetAccountRequest>,
     ) -> Result<Response<pb::GetAccountResponse>, Status> {
         let id = convert::account_id(&request.into_inner().account_id)?;
-        let account = self.service.get_account(&id).await?;
+        let account = self.use_cases.get_account(&id).await?;
         Ok(Response::new(pb::GetAccountResponse {
             account: Some(account.into()),
         }))
@@ -57,11 +64,14 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::UpdateAccountPolicyRequest>,
     ) -> Result<Response<pb::UpdateAccountPolicyResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account_id) = convert::actor_and_account(&raw.actor_user_id, &raw.account_id)?;
+        let AccountPolicyChange {
+            actor,
+            account_id,
+            require_two_factor,
+        } = AccountPolicyChange::try_from(request.into_inner())?;
         let account = self
-            .service
-            .update_account_policy(&actor, &account_id, raw.require_two_factor)
+            .use_cases
+            .update_account_policy(&actor, &account_id, require_two_factor)
             .await?;
         Ok(Response::new(pb::UpdateAccountPolicyResponse {
             account: Some(account.into()),
@@ -73,7 +83,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
         let check = Check::try_from(request.into_inner())?;
-        let decision = self.service.authorize(&check).await?;
+        let decision = self.use_cases.authorize(&check).await?;
         Ok(Response::new(decision.into()))
     }
 
@@ -81,8 +91,8 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::BatchAuthorizeRequest>,
     ) -> Result<Response<pb::BatchAuthorizeResponse>, Status> {
-        let checks = convert::checks(&request.into_inner(), self.service.settings().max_batch_checks)?;
-        let decisions = self.service.batch_authorize(&checks).await?;
+        let checks = convert::checks(&request.into_inner(), self.use_cases.settings().max_batch_checks)?;
+        let decisions = self.use_cases.batch_authorize(&checks).await?;
         Ok(Response::new(pb::BatchAuthorizeResponse {
             results: decisions.into_iter().map(Into::into).collect(),
         }))
@@ -92,10 +102,14 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::GetEffectivePermissionsRequest>,
     ) -> Result<Response<pb::GetEffectivePermissionsResponse>, Status> {
-        let (user, account, mfa_verified) = convert::effective_query(&request.into_inner())?;
+        let EffectiveQuery {
+            user_id,
+            account_id,
+            mfa_verified,
+        } = EffectiveQuery::try_from(request.into_inner())?;
         let effective = self
-            .service
-            .effective_permissions(&user, &account, mfa_verified)
+            .use_cases
+            .effective_permissions(&user_id, &account_id, mfa_verified)
             .await?;
         Ok(Response::new(effective.into()))
     }
@@ -105,7 +119,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::InviteRequest>,
     ) -> Result<Response<pb::InviteResponse>, Status> {
         let cmd = Invite::try_from(request.into_inner())?;
-        let issued = self.service.invite(cmd).await?;
+        let issued = self.use_cases.invite(cmd).await?;
         let now = Utc::now();
         let mut invitations = issued.invitations.into_iter().map(|i| invitation_to_pb(i, now));
         Ok(Response::new(pb::InviteResponse {
@@ -120,7 +134,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::AcceptInvitationRequest>,
     ) -> Result<Response<pb::AcceptInvitationResponse>, Status> {
         let cmd = AcceptInvitation::try_from(request.into_inner())?;
-        let accepted = self.service.accept_invitation(cmd).await?;
+        let accepted = self.use_cases.accept_invitation(cmd).await?;
         let now = Utc::now();
         let (invitations, members): (Vec<_>, Vec<_>) = accepted
             .into_iter()
@@ -141,7 +155,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::DeclineInvitationRequest>,
     ) -> Result<Response<pb::DeclineInvitationResponse>, Status> {
         let token = convert::token(&request.into_inner().token)?;
-        let declined = self.service.decline_invitation(&token).await?;
+        let declined = self.use_cases.decline_invitation(&token).await?;
         let now = Utc::now();
         Ok(Response::new(pb::DeclineInvitationResponse {
             invitations: declined.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
@@ -152,9 +166,8 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::ResendInvitationRequest>,
     ) -> Result<Response<pb::ResendInvitationResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, id) = convert::invitation_target(&raw.actor_user_id, &raw.invitation_id)?;
-        let (invitation, token) = self.service.resend_invitation(&actor, &id).await?;
+        let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
+        let (invitation, token) = self.use_cases.resend_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::ResendInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
             token,
@@ -165,9 +178,8 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::RevokeInvitationRequest>,
     ) -> Result<Response<pb::RevokeInvitationResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, id) = convert::invitation_target(&raw.actor_user_id, &raw.invitation_id)?;
-        let invitation = self.service.revoke_invitation(&actor, &id).await?;
+        let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
+        let invitation = self.use_cases.revoke_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::RevokeInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
         }))
@@ -178,7 +190,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::UpdateInvitationRequest>,
     ) -> Result<Response<pb::UpdateInvitationResponse>, Status> {
         let cmd = UpdateInvitation::try_from(request.into_inner())?;
-        let invitation = self.service.update_invitation(cmd).await?;
+        let invitation = self.use_cases.update_invitation(cmd).await?;
         Ok(Response::new(pb::UpdateInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
         }))
@@ -189,7 +201,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::ListInvitationsRequest>,
     ) -> Result<Response<pb::ListInvitationsResponse>, Status> {
         let query = ListInvitations::try_from(request.into_inner())?;
-        let page = self.service.list_invitations(query).await?;
+        let page = self.use_cases.list_invitations(query).await?;
         let now = Utc::now();
         Ok(Response::new(pb::ListInvitationsResponse {
             invitations: page.rows.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
@@ -202,7 +214,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
         let query = ListUsers::try_from(request.into_inner())?;
-        let page = self.service.list_users(query).await?;
+        let page = self.use_cases.list_users(query).await?;
         Ok(Response::new(pb::ListUsersResponse {
             users: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -214,7 +226,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::UpdateMemberRequest>,
     ) -> Result<Response<pb::UpdateMemberResponse>, Status> {
         let cmd = UpdateMember::try_from(request.into_inner())?;
-        let member = self.service.update_member(cmd).await?;
+        let member = self.use_cases.update_member(cmd).await?;
         Ok(Response::new(pb::UpdateMemberResponse {
             member: Some(member.into()),
         }))
@@ -224,10 +236,15 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::DeactivateMemberRequest>,
     ) -> Result<Response<pb::DeactivateMemberResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account, user) =
-            convert::member_target(&raw.actor_user_id, &raw.account_id, "user_id", &raw.user_id)?;
-        let member = self.service.deactivate_member(&actor, &account, &user).await?;
+        let MemberTarget {
+            actor,
+            account_id,
+            member,
+        } = MemberTarget::try_from(request.into_inner())?;
+        let member = self
+            .use_cases
+            .deactivate_member(&actor, &account_id, &member)
+            .await?;
         Ok(Response::new(pb::DeactivateMemberResponse {
             member: Some(member.into()),
         }))
@@ -237,10 +254,15 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::ReactivateMemberRequest>,
     ) -> Result<Response<pb::ReactivateMemberResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account, user) =
-            convert::member_target(&raw.actor_user_id, &raw.account_id, "user_id", &raw.user_id)?;
-        let member = self.service.reactivate_member(&actor, &account, &user).await?;
+        let MemberTarget {
+            actor,
+            account_id,
+            member,
+        } = MemberTarget::try_from(request.into_inner())?;
+        let member = self
+            .use_cases
+            .reactivate_member(&actor, &account_id, &member)
+            .await?;
         Ok(Response::new(pb::ReactivateMemberResponse {
             member: Some(member.into()),
         }))
@@ -250,10 +272,12 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::RemoveMemberRequest>,
     ) -> Result<Response<pb::RemoveMemberResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account, user) =
-            convert::member_target(&raw.actor_user_id, &raw.account_id, "user_id", &raw.user_id)?;
-        self.service.remove_member(&actor, &account, &user).await?;
+        let MemberTarget {
+            actor,
+            account_id,
+            member,
+        } = MemberTarget::try_from(request.into_inner())?;
+        self.use_cases.remove_member(&actor, &account_id, &member).await?;
         Ok(Response::new(pb::RemoveMemberResponse {}))
     }
 
@@ -261,9 +285,8 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::LeaveAccountRequest>,
     ) -> Result<Response<pb::LeaveAccountResponse>, Status> {
-        let raw = request.into_inner();
-        let (user, account) = convert::user_and_account(&raw.user_id, &raw.account_id)?;
-        self.service.leave_account(&user, &account).await?;
+        let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
+        self.use_cases.leave_account(&user_id, &account_id).await?;
         Ok(Response::new(pb::LeaveAccountResponse {}))
     }
 
@@ -271,16 +294,14 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::TransferOwnershipRequest>,
     ) -> Result<Response<pb::TransferOwnershipResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account, new_owner) = convert::member_target(
-            &raw.actor_user_id,
-            &raw.account_id,
-            "new_owner_user_id",
-            &raw.new_owner_user_id,
-        )?;
+        let OwnershipTransfer {
+            actor,
+            account_id,
+            new_owner,
+        } = OwnershipTransfer::try_from(request.into_inner())?;
         let account = self
-            .service
-            .transfer_ownership(&actor, &account, &new_owner)
+            .use_cases
+            .transfer_ownership(&actor, &account_id, &new_owner)
             .await?;
         Ok(Response::new(pb::TransferOwnershipResponse {
             account: Some(account.into()),
@@ -291,9 +312,8 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::RecordSignInRequest>,
     ) -> Result<Response<pb::RecordSignInResponse>, Status> {
-        let raw = request.into_inner();
-        let (user, account) = convert::user_and_account(&raw.user_id, &raw.account_id)?;
-        let at = self.service.record_sign_in(&user, &account).await?;
+        let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
+        let at = self.use_cases.record_sign_in(&user_id, &account_id).await?;
         Ok(Response::new(pb::RecordSignInResponse {
             sign_in_time: Some(convert::timestamp(at)),
         }))
@@ -303,9 +323,8 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::ListRolesRequest>,
     ) -> Result<Response<pb::ListRolesResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account) = convert::actor_and_account(&raw.actor_user_id, &raw.account_id)?;
-        let roles = self.service.list_roles(&actor, &account).await?;
+        let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
+        let roles = self.use_cases.list_roles(&actor, &account_id).await?;
         Ok(Response::new(pb::ListRolesResponse {
             roles: roles.into_iter().map(Into::into).collect(),
         }))
@@ -316,7 +335,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::CreateRoleRequest>,
     ) -> Result<Response<pb::CreateRoleResponse>, Status> {
         let cmd = CreateRole::try_from(request.into_inner())?;
-        let role = self.service.create_role(cmd).await?;
+        let role = self.use_cases.create_role(cmd).await?;
         Ok(Response::new(pb::CreateRoleResponse {
             role: Some(role.into()),
         }))
@@ -327,7 +346,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::UpdateRoleRequest>,
     ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
         let cmd = UpdateRole::try_from(request.into_inner())?;
-        let role = self.service.update_role(cmd).await?;
+        let role = self.use_cases.update_role(cmd).await?;
         Ok(Response::new(pb::UpdateRoleResponse {
             role: Some(role.into()),
         }))
@@ -337,9 +356,12 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::DeleteRoleRequest>,
     ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account, name) = convert::role_target(&raw.actor_user_id, &raw.account_id, &raw.name)?;
-        self.service.delete_role(&actor, &account, &name).await?;
+        let RoleTarget {
+            actor,
+            account_id,
+            name,
+        } = RoleTarget::try_from(request.into_inner())?;
+        self.use_cases.delete_role(&actor, &account_id, &name).await?;
         Ok(Response::new(pb::DeleteRoleResponse {}))
     }
 
@@ -348,7 +370,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::RequestAccessRequest>,
     ) -> Result<Response<pb::RequestAccessResponse>, Status> {
         let cmd = RequestAccess::try_from(request.into_inner())?;
-        let access_request = self.service.request_access(cmd).await?;
+        let access_request = self.use_cases.request_access(cmd).await?;
         Ok(Response::new(pb::RequestAccessResponse {
             access_request: Some(access_request.into()),
         }))
@@ -358,11 +380,14 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::DecideAccessRequestRequest>,
     ) -> Result<Response<pb::DecideAccessRequestResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, id) = convert::access_request_target(&raw.actor_user_id, &raw.access_request_id)?;
+        let AccessRequestDecision {
+            actor,
+            access_request_id,
+            approve,
+        } = AccessRequestDecision::try_from(request.into_inner())?;
         let access_request = self
-            .service
-            .decide_access_request(&actor, &id, raw.approve)
+            .use_cases
+            .decide_access_request(&actor, &access_request_id, approve)
             .await?;
         Ok(Response::new(pb::DecideAccessRequestResponse {
             access_request: Some(access_request.into()),
@@ -374,7 +399,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::ListAccessRequestsRequest>,
     ) -> Result<Response<pb::ListAccessRequestsResponse>, Status> {
         let query = ListAccessRequests::try_from(request.into_inner())?;
-        let page = self.service.list_access_requests(query).await?;
+        let page = self.use_cases.list_access_requests(query).await?;
         Ok(Response::new(pb::ListAccessRequestsResponse {
             access_requests: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -386,7 +411,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::ListActivityRequest>,
     ) -> Result<Response<pb::ListActivityResponse>, Status> {
         let query = ListActivity::try_from(request.into_inner())?;
-        let page = self.service.list_activity(query).await?;
+        let page = self.use_cases.list_activity(query).await?;
         Ok(Response::new(pb::ListActivityResponse {
             entries: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -397,8 +422,15 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::SetAccountLimitsRequest>,
     ) -> Result<Response<pb::SetAccountLimitsResponse>, Status> {
-        let (actor, account, limits) = convert::account_limits(&request.into_inner())?;
-        let account = self.service.set_account_limits(&actor, &account, limits).await?;
+        let AccountLimitsChange {
+            actor,
+            account_id,
+            limits,
+        } = AccountLimitsChange::try_from(request.into_inner())?;
+        let account = self
+            .use_cases
+            .set_account_limits(&actor, &account_id, limits)
+            .await?;
         Ok(Response::new(pb::SetAccountLimitsResponse {
             account: Some(account.into()),
         }))
@@ -408,9 +440,8 @@ impl AccessServiceRpc for AccessApi {
         &self,
         request: Request<pb::CloseAccountRequest>,
     ) -> Result<Response<pb::CloseAccountResponse>, Status> {
-        let raw = request.into_inner();
-        let (actor, account) = convert::actor_and_account(&raw.actor_user_id, &raw.account_id)?;
-        let account = self.service.close_account(&actor, &account).await?;
+        let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
+        let account = self.use_cases.close_account(&actor, &account_id).await?;
         Ok(Response::new(pb::CloseAccountResponse {
             account: Some(account.into()),
         }))
@@ -421,7 +452,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::ListAccountsRequest>,
     ) -> Result<Response<pb::ListAccountsResponse>, Status> {
         let query = ListAccounts::try_from(request.into_inner())?;
-        let page = self.service.list_accounts(query).await?;
+        let page = self.use_cases.list_accounts(query).await?;
         Ok(Response::new(pb::ListAccountsResponse {
             accounts: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -433,7 +464,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::ShareTemplateRequest>,
     ) -> Result<Response<pb::ShareTemplateResponse>, Status> {
         let cmd = ShareTemplate::try_from(request.into_inner())?;
-        let shared = self.service.share_template(cmd).await?;
+        let shared = self.use_cases.share_template(cmd).await?;
         Ok(Response::new(pb::ShareTemplateResponse {
             shared_template: Some(shared.into()),
         }))
@@ -444,7 +475,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::UnshareTemplateRequest>,
     ) -> Result<Response<pb::UnshareTemplateResponse>, Status> {
         let cmd = UnshareTemplate::try_from(request.into_inner())?;
-        self.service.unshare_template(cmd).await?;
+        self.use_cases.unshare_template(cmd).await?;
         Ok(Response::new(pb::UnshareTemplateResponse {}))
     }
 
@@ -453,7 +484,7 @@ impl AccessServiceRpc for AccessApi {
         request: Request<pb::ListSharedTemplatesRequest>,
     ) -> Result<Response<pb::ListSharedTemplatesResponse>, Status> {
         let query = ListSharedTemplates::try_from(request.into_inner())?;
-        let page = self.service.list_shared_templates(query).await?;
+        let page = self.use_cases.list_shared_templates(query).await?;
         Ok(Response::new(pb::ListSharedTemplatesResponse {
             shared_templates: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,

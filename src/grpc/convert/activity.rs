@@ -1,0 +1,71 @@
+//! The activity log: filtered, paged reads of an account's log entries.
+
+use chrono::{DateTime, Utc};
+
+use super::{optional_id, page, present, timestamp};
+use crate::domain::DomainError;
+use crate::domain::error::FieldViolation;
+use crate::domain::ids::{AccountId, UserId, Violations};
+use crate::domain::model::{ActivityFilter, ActivityRecord};
+use crate::domain::service::ListActivity;
+use crate::grpc::pb;
+
+fn time_from_pb(
+    field: &str,
+    raw: Option<&prost_types::Timestamp>,
+) -> Result<Option<DateTime<Utc>>, FieldViolation> {
+    match raw {
+        None => Ok(None),
+        Some(ts) => u32::try_from(ts.nanos)
+            .ok()
+            .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
+            .map(Some)
+            .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp")),
+    }
+}
+
+impl TryFrom<pb::ListActivityRequest> for ListActivity {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::ListActivityRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
+        let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        let filter_actor = optional_id(
+            &mut v,
+            "filter_actor_user_id",
+            &raw.filter_actor_user_id,
+            UserId::parse,
+        );
+        let start = v.check(time_from_pb("start_time", raw.start_time.as_ref()));
+        let end = v.check(time_from_pb("end_time", raw.end_time.as_ref()));
+        let page = page(&mut v, raw.page_size, &raw.page_token);
+        v.finish()?;
+        Ok(Self {
+            actor: present(actor)?,
+            account_id: present(account_id)?,
+            filter: ActivityFilter {
+                actor: filter_actor,
+                action: (!raw.filter_action.trim().is_empty()).then(|| raw.filter_action.trim().to_owned()),
+                start: present(start)?,
+                end: present(end)?,
+                before_id: None,
+            },
+            page: present(page)?,
+        })
+    }
+}
+
+impl From<ActivityRecord> for pb::ActivityEntry {
+    fn from(record: ActivityRecord) -> Self {
+        Self {
+            id: record.id.to_string(),
+            account_id: record.entry.account_id.to_string(),
+            actor_user_id: record.entry.actor.to_string(),
+            action: record.entry.action,
+            target: record.entry.target,
+            details_json: record.entry.details,
+            create_time: Some(timestamp(record.entry.at)),
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The middleware every request passes through, as one `ServiceBuilder`
+//! (outermost layer first), and the one place its refusals become gRPC codes.
+
+mod errors;
+
+use std::time::Duration;
+
+use tower::layer::util::{Identity, Stack};
+use tower::limit::ConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+use tower::timeout::TimeoutLayer;
+use tower::util::MapErrLayer;
+use tower::{BoxError, ServiceBuilder};
+
+pub use errors::to_status;
+
+/// The type of the stack [`layers`] builds, named so `App` can hand it to tonic.
+pub type Layers = Stack<
+    TimeoutLayer,
+    Stack<
+        ConcurrencyLimitLayer,
+        Stack<LoadShedLayer, Stack<MapErrLayer<fn(BoxError) -> BoxError>, Identity>>,
+    >,
+>;
+
+/// Builds the stack: at most `max_concurrent_requests` requests in flight in
+/// the whole process, each bounded to `request_timeout`.
+pub fn layers(max_concurrent_requests: usize, request_timeout: Duration) -> Layers {
+    ServiceBuilder::new()
+        // Outermost, so it sees every layer's refusal and turns it into a status.
+        .map_err(to_status as fn(BoxError) -> BoxError)
+        // Directly above the limit: refuse at once when it is full, instead of
+        // queueing callers until they time out.
+        .load_shed()
+        // One process-wide cap: tonic wraps the services in this stack once and
+        // clones the result per connection; the clones share one semaphore.
+        .concurrency_limit(max_concurrent_requests)
+        // Innermost: bound each request's own time (answered DEADLINE_EXCEEDED
+        // by `to_status`; tonic's built-in timeout would answer CANCELLED).
+        .timeout(request_timeout)
+        .into_inner()
+}
