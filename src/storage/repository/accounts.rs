@@ -4,38 +4,78 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{Account, AccountAccess, AccountLimits, AccountState, Person};
+use crate::domain::ids::{AccountId, Email, UserId};
+use crate::domain::model::{Account, AccountAccess, AccountLimits, Person};
 use crate::domain::permissions::OWNER_ROLE;
 use crate::domain::{DomainError, DomainResult};
-use crate::storage::entity::{accounts, memberships};
+use crate::storage::entity::{accounts, memberships, users};
 use crate::storage::error::from_db_err;
 
 use super::codec::{ACTIVE, CLOSED, OPEN, account_state, millis, time};
 use super::expect_one;
-use super::people::find_person;
 use super::roles::role_names;
 
-pub(super) async fn owner_of<C: ConnectionTrait>(c: &C, account: &str) -> DomainResult<Person> {
-    let owner = memberships::Entity::find()
-        .filter(memberships::Column::AccountId.eq(account))
-        .filter(memberships::Column::OwnerSlot.eq(1))
-        .one(c)
+/// The owner of each of `accounts`, by account id: one joined query whatever
+/// the number of accounts.
+async fn owners_of<C: ConnectionTrait>(c: &C, accounts: &[&str]) -> DomainResult<HashMap<String, Person>> {
+    if accounts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let query = Query::select()
+        .column((memberships::Entity, memberships::Column::AccountId))
+        .column((users::Entity, users::Column::Id))
+        .column((users::Entity, users::Column::Email))
+        .column((users::Entity, users::Column::Name))
+        .from(memberships::Entity)
+        .join(
+            JoinType::InnerJoin,
+            users::Entity,
+            Expr::col((users::Entity, users::Column::Id))
+                .equals((memberships::Entity, memberships::Column::UserId)),
+        )
+        .and_where(
+            Expr::col((memberships::Entity, memberships::Column::AccountId)).is_in(accounts.iter().copied()),
+        )
+        .and_where(Expr::col((memberships::Entity, memberships::Column::OwnerSlot)).eq(1))
+        .to_owned();
+    let rows = c
+        .query_all_raw(c.get_database_backend().build(&query))
         .await
-        .map_err(from_db_err)?
-        .ok_or_else(|| DomainError::Internal(format!("account '{account}' has no owner")))?;
-    find_person(c, &owner.user_id)
-        .await?
-        .ok_or_else(|| DomainError::Internal(format!("owner of '{account}' has no user row")))
+        .map_err(from_db_err)?;
+    let mut owners = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let get = |column: &str| row.try_get::<String>("", column).map_err(from_db_err);
+        let owner = Person {
+            user_id: UserId::from_trusted(get("id")?),
+            email: Email::from_trusted(get("email")?),
+            name: get("name")?,
+        };
+        owners.insert(get("account_id")?, owner);
+    }
+    Ok(owners)
 }
 
-pub(super) async fn to_account<C: ConnectionTrait>(c: &C, row: accounts::Model) -> DomainResult<Account> {
-    let owner = owner_of(c, &row.id).await?;
+/// Turns account rows into accounts with their owners: two queries in all
+/// (the rows already read, and one for every owner).
+async fn to_accounts<C: ConnectionTrait>(c: &C, rows: Vec<accounts::Model>) -> DomainResult<Vec<Account>> {
+    let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+    let mut owners = owners_of(c, &ids).await?;
+    rows.into_iter()
+        .map(|row| {
+            let owner = owners
+                .remove(&row.id)
+                .ok_or_else(|| DomainError::Internal(format!("account '{}' has no owner", row.id)))?;
+            to_account(row, owner)
+        })
+        .collect()
+}
+
+fn to_account(row: accounts::Model, owner: Person) -> DomainResult<Account> {
     Ok(Account {
         state: account_state(&row.state)?,
         created_at: time(row.created_at)?,
@@ -63,11 +103,14 @@ pub(super) async fn find_account<C: ConnectionTrait>(
         query = query.lock_exclusive();
     }
     match query.one(c).await.map_err(from_db_err)? {
-        Some(row) => to_account(c, row).await.map(Some),
+        Some(row) => Ok(to_accounts(c, vec![row]).await?.pop()),
         None => Ok(None),
     }
 }
 
+/// Five queries whatever the number of accounts: the user's memberships,
+/// their role names, those accounts, the children of the ones they own, and
+/// every owner.
 pub(super) async fn accounts_of<C: ConnectionTrait>(
     c: &C,
     user: &UserId,
@@ -78,42 +121,65 @@ pub(super) async fn accounts_of<C: ConnectionTrait>(
         .all(c)
         .await
         .map_err(from_db_err)?;
+    if memberships.is_empty() {
+        return Ok(Vec::new());
+    }
     let names = role_names(c, memberships.iter().map(|m| m.role_id.clone())).await?;
+    let member_rows = accounts::Entity::find()
+        .filter(accounts::Column::Id.is_in(memberships.iter().map(|m| m.account_id.as_str())))
+        .filter(accounts::Column::State.eq(OPEN))
+        .all(c)
+        .await
+        .map_err(from_db_err)?;
+    let owned_open: Vec<&str> = memberships
+        .iter()
+        .filter(|m| m.owner_slot.is_some())
+        .map(|m| m.account_id.as_str())
+        .filter(|id| member_rows.iter().any(|row| row.id == *id))
+        .collect();
+    let child_rows = if owned_open.is_empty() {
+        Vec::new()
+    } else {
+        accounts::Entity::find()
+            .filter(accounts::Column::ParentId.is_in(owned_open))
+            .filter(accounts::Column::State.eq(OPEN))
+            .all(c)
+            .await
+            .map_err(from_db_err)?
+    };
+    let member_count = member_rows.len();
+    let mut loaded = to_accounts(c, member_rows.into_iter().chain(child_rows).collect()).await?;
+    let children = loaded.split_off(member_count);
+    let role_of: HashMap<&str, &String> = memberships
+        .iter()
+        .map(|m| (m.account_id.as_str(), &m.role_id))
+        .collect();
     let mut found: HashMap<String, AccountAccess> = HashMap::new();
-    for m in &memberships {
-        let Some(account) = find_account(c, &AccountId::from_trusted(m.account_id.clone()), false).await?
-        else {
-            continue;
-        };
-        if account.state == AccountState::Closed {
-            continue;
-        }
-        if m.owner_slot.is_some() {
-            for child in accounts::Entity::find()
-                .filter(accounts::Column::ParentId.eq(m.account_id.as_str()))
-                .filter(accounts::Column::State.eq(OPEN))
-                .all(c)
-                .await
-                .map_err(from_db_err)?
-            {
-                let child = to_account(c, child).await?;
-                // Parent ownership outranks any own membership in the child.
-                found.insert(
-                    child.id.as_str().to_owned(),
-                    AccountAccess {
-                        account: child,
-                        role: OWNER_ROLE.to_owned(),
-                        via_parent: Some(account.id.clone()),
-                    },
-                );
-            }
-        }
-        let role = names.get(&m.role_id).cloned().unwrap_or_default();
-        found.entry(m.account_id.clone()).or_insert(AccountAccess {
-            account,
-            role,
-            via_parent: None,
-        });
+    for account in loaded {
+        let role = role_of
+            .get(account.id.as_str())
+            .and_then(|role_id| names.get(*role_id))
+            .cloned()
+            .unwrap_or_default();
+        found.insert(
+            account.id.as_str().to_owned(),
+            AccountAccess {
+                account,
+                role,
+                via_parent: None,
+            },
+        );
+    }
+    for child in children {
+        // Parent ownership outranks any own membership in the child.
+        found.insert(
+            child.id.as_str().to_owned(),
+            AccountAccess {
+                via_parent: child.parent_id.clone(),
+                account: child,
+                role: OWNER_ROLE.to_owned(),
+            },
+        );
     }
     let mut accounts: Vec<AccountAccess> = found.into_values().collect();
     accounts.sort_by(|a, b| a.account.id.cmp(&b.account.id));
