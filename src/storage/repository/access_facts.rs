@@ -12,10 +12,15 @@ use crate::storage::entity::{
 };
 use crate::storage::error::from_db_err;
 
-use super::codec::{OPEN, account_state, membership_status, resource_type};
+use super::codec::{account_state, membership_status, resource_type};
 
-/// The account and the user's membership in it, with the role name: one
-/// joined query, since this runs on every Authorize.
+// Table aliases: the parent account, joined only when the user owns it.
+const PARENT: &str = "parent";
+const PARENT_OWNER: &str = "parent_owner";
+
+/// The account, the user's membership in it with the role name, and the
+/// parent's state when the user owns the parent: one joined query, since this
+/// runs on every Authorize.
 pub(super) async fn account_and_membership<C: ConnectionTrait>(
     c: &C,
     account: &AccountId,
@@ -32,6 +37,7 @@ pub(super) async fn account_and_membership<C: ConnectionTrait>(
         .column((memberships::Entity, memberships::Column::OwnerSlot))
         .column((memberships::Entity, memberships::Column::RoleId))
         .expr_as(Expr::col((roles::Entity, roles::Column::Name)), "role_name")
+        .expr_as(Expr::col((PARENT, accounts::Column::State)), "parent_state")
         .from(accounts::Entity)
         .join(
             JoinType::LeftJoin,
@@ -48,6 +54,24 @@ pub(super) async fn account_and_membership<C: ConnectionTrait>(
             roles::Entity,
             Expr::col((roles::Entity, roles::Column::Id))
                 .equals((memberships::Entity, memberships::Column::RoleId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            memberships::Entity,
+            PARENT_OWNER,
+            Condition::all()
+                .add(
+                    Expr::col((PARENT_OWNER, memberships::Column::AccountId))
+                        .equals((accounts::Entity, accounts::Column::ParentId)),
+                )
+                .add(Expr::col((PARENT_OWNER, memberships::Column::UserId)).eq(user.as_str()))
+                .add(Expr::col((PARENT_OWNER, memberships::Column::OwnerSlot)).eq(1)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            accounts::Entity,
+            PARENT,
+            Expr::col((PARENT, accounts::Column::Id)).equals((PARENT_OWNER, memberships::Column::AccountId)),
         )
         .and_where(Expr::col((accounts::Entity, accounts::Column::Id)).eq(account.as_str()))
         .to_owned();
@@ -97,7 +121,7 @@ pub(super) async fn grants_and_scopes<C: ConnectionTrait>(
         .query_all_raw(c.get_database_backend().build(&query))
         .await
         .map_err(from_db_err)?;
-    let mut set = PermissionSet::implicit();
+    let mut set = PermissionSet::EMPTY;
     let mut found = Scopes::default();
     for row in rows {
         let kind: String = row.try_get("", "kind").map_err(from_db_err)?;
@@ -121,7 +145,7 @@ pub(super) async fn access_facts<C: ConnectionTrait>(
         return Ok(AccessFacts {
             account: None,
             membership: None,
-            owns_parent: false,
+            owned_parent_state: None,
         });
     };
     let get_str = |column: &str| row.try_get::<Option<String>>("", column).map_err(from_db_err);
@@ -154,12 +178,9 @@ pub(super) async fn access_facts<C: ConnectionTrait>(
         }
         _ => None,
     };
-    let owns_parent = match (&parent_id, &membership) {
-        (Some(parent), None) | (Some(parent), Some(MemberAccess { is_owner: false, .. })) => {
-            owns_open_account(c, parent, user).await?
-        }
-        _ => false,
-    };
+    let owned_parent_state = get_str("parent_state")?
+        .map(|state| account_state(&state))
+        .transpose()?;
     Ok(AccessFacts {
         account: Some(AccountFacts {
             state,
@@ -167,32 +188,6 @@ pub(super) async fn access_facts<C: ConnectionTrait>(
             require_two_factor,
         }),
         membership,
-        owns_parent,
+        owned_parent_state,
     })
-}
-
-/// Whether `user` owns `account` and the account is open: one joined query.
-pub(super) async fn owns_open_account<C: ConnectionTrait>(
-    c: &C,
-    account: &AccountId,
-    user: &UserId,
-) -> DomainResult<bool> {
-    let query = Query::select()
-        .column((memberships::Entity, memberships::Column::UserId))
-        .from(memberships::Entity)
-        .join(
-            JoinType::InnerJoin,
-            accounts::Entity,
-            Expr::col((accounts::Entity, accounts::Column::Id))
-                .equals((memberships::Entity, memberships::Column::AccountId)),
-        )
-        .and_where(Expr::col((memberships::Entity, memberships::Column::AccountId)).eq(account.as_str()))
-        .and_where(Expr::col((memberships::Entity, memberships::Column::UserId)).eq(user.as_str()))
-        .and_where(Expr::col((memberships::Entity, memberships::Column::OwnerSlot)).eq(1))
-        .and_where(Expr::col((accounts::Entity, accounts::Column::State)).eq(OPEN))
-        .to_owned();
-    Ok(c.query_one_raw(c.get_database_backend().build(&query))
-        .await
-        .map_err(from_db_err)?
-        .is_some())
 }

@@ -1,6 +1,6 @@
 //! Accounts with their owner, and the accounts a user can switch to.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
@@ -10,13 +10,12 @@ use sea_orm::{
 };
 
 use crate::domain::ids::{AccountId, Email, UserId};
-use crate::domain::model::{Account, AccountAccess, AccountLimits, Person};
-use crate::domain::permissions::OWNER_ROLE;
+use crate::domain::model::{Account, AccountLimits, AccountState, AccountTie, OwnMembership, Person};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{accounts, memberships, users};
 use crate::storage::error::from_db_err;
 
-use super::codec::{ACTIVE, CLOSED, OPEN, account_state, millis, time};
+use super::codec::{CLOSED, OPEN, account_state, membership_status, millis, time};
 use super::expect_one;
 use super::roles::role_names;
 
@@ -110,14 +109,11 @@ pub(super) async fn find_account<C: ConnectionTrait>(
 
 /// Five queries whatever the number of accounts: the user's memberships,
 /// their role names, those accounts, the children of the ones they own, and
-/// every owner.
-pub(super) async fn accounts_of<C: ConnectionTrait>(
-    c: &C,
-    user: &UserId,
-) -> DomainResult<Vec<AccountAccess>> {
+/// every owner. Closed accounts and deactivated memberships are returned too:
+/// what they give is the domain's call.
+pub(super) async fn account_ties<C: ConnectionTrait>(c: &C, user: &UserId) -> DomainResult<Vec<AccountTie>> {
     let memberships = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user.as_str()))
-        .filter(memberships::Column::Status.eq(ACTIVE))
         .all(c)
         .await
         .map_err(from_db_err)?;
@@ -127,63 +123,57 @@ pub(super) async fn accounts_of<C: ConnectionTrait>(
     let names = role_names(c, memberships.iter().map(|m| m.role_id.clone())).await?;
     let member_rows = accounts::Entity::find()
         .filter(accounts::Column::Id.is_in(memberships.iter().map(|m| m.account_id.as_str())))
-        .filter(accounts::Column::State.eq(OPEN))
         .all(c)
         .await
         .map_err(from_db_err)?;
-    let owned_open: Vec<&str> = memberships
+    let owned: Vec<&str> = memberships
         .iter()
         .filter(|m| m.owner_slot.is_some())
         .map(|m| m.account_id.as_str())
-        .filter(|id| member_rows.iter().any(|row| row.id == *id))
         .collect();
-    let child_rows = if owned_open.is_empty() {
+    let child_rows = if owned.is_empty() {
         Vec::new()
     } else {
         accounts::Entity::find()
-            .filter(accounts::Column::ParentId.is_in(owned_open))
-            .filter(accounts::Column::State.eq(OPEN))
+            .filter(accounts::Column::ParentId.is_in(owned))
             .all(c)
             .await
             .map_err(from_db_err)?
     };
-    let member_count = member_rows.len();
-    let mut loaded = to_accounts(c, member_rows.into_iter().chain(child_rows).collect()).await?;
-    let children = loaded.split_off(member_count);
-    let role_of: HashMap<&str, &String> = memberships
-        .iter()
-        .map(|m| (m.account_id.as_str(), &m.role_id))
-        .collect();
-    let mut found: HashMap<String, AccountAccess> = HashMap::new();
-    for account in loaded {
-        let role = role_of
-            .get(account.id.as_str())
-            .and_then(|role_id| names.get(*role_id))
-            .cloned()
-            .unwrap_or_default();
-        found.insert(
-            account.id.as_str().to_owned(),
-            AccountAccess {
-                account,
+    let mut rows = member_rows;
+    let mut seen: HashSet<String> = rows.iter().map(|row| row.id.clone()).collect();
+    rows.extend(child_rows.into_iter().filter(|row| seen.insert(row.id.clone())));
+    let loaded = to_accounts(c, rows).await?;
+    let mut own: HashMap<&str, OwnMembership> = HashMap::new();
+    for m in &memberships {
+        let role = names.get(&m.role_id).cloned().unwrap_or_default();
+        let status = membership_status(&m.status)?;
+        let is_owner = m.owner_slot.is_some();
+        own.insert(
+            m.account_id.as_str(),
+            OwnMembership {
                 role,
-                via_parent: None,
+                status,
+                is_owner,
             },
         );
     }
-    for child in children {
-        // Parent ownership outranks any own membership in the child.
-        found.insert(
-            child.id.as_str().to_owned(),
-            AccountAccess {
-                via_parent: child.parent_id.clone(),
-                account: child,
-                role: OWNER_ROLE.to_owned(),
-            },
-        );
-    }
-    let mut accounts: Vec<AccountAccess> = found.into_values().collect();
-    accounts.sort_by(|a, b| a.account.id.cmp(&b.account.id));
-    Ok(accounts)
+    let owned_state: HashMap<String, AccountState> = loaded
+        .iter()
+        .filter(|account| own.get(account.id.as_str()).is_some_and(|m| m.is_owner))
+        .map(|account| (account.id.as_str().to_owned(), account.state))
+        .collect();
+    Ok(loaded
+        .into_iter()
+        .map(|account| AccountTie {
+            membership: own.remove(account.id.as_str()),
+            owned_parent_state: account
+                .parent_id
+                .as_ref()
+                .and_then(|parent| owned_state.get(parent.as_str()).copied()),
+            account,
+        })
+        .collect())
 }
 
 pub(super) async fn child_account_ids<C: ConnectionTrait>(

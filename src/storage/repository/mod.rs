@@ -27,7 +27,7 @@ pub use catalogue::seed_catalogue;
 
 use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, UserId};
 use crate::domain::model::{
-    AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, ActivityEntry,
+    AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
     ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership, MembershipStatus,
     Person, Role, Scopes, Seat, SharedTemplate,
 };
@@ -184,8 +184,8 @@ impl<T: Connection> Reads for T {
         templates::shared_templates_from(self.conn(), parent).await
     }
 
-    async fn accounts_of(&self, user: &UserId) -> DomainResult<Vec<AccountAccess>> {
-        accounts::accounts_of(self.conn(), user).await
+    async fn account_ties(&self, user: &UserId) -> DomainResult<Vec<AccountTie>> {
+        accounts::account_ties(self.conn(), user).await
     }
 
     async fn access_request(&self, id: &AccessRequestId) -> DomainResult<Option<AccessRequest>> {

@@ -26,10 +26,9 @@ pub(super) async fn role_permission_set<C: ConnectionTrait>(
         .all(c)
         .await
         .map_err(from_db_err)?;
-    Ok(
-        PermissionSet::from_names(rows.iter().map(|r| r.permission.as_str()))
-            .union(PermissionSet::implicit()),
-    )
+    Ok(PermissionSet::from_names(
+        rows.iter().map(|r| r.permission.as_str()),
+    ))
 }
 
 pub(super) async fn to_role<C: ConnectionTrait>(c: &C, row: roles::Model) -> DomainResult<Role> {
@@ -41,7 +40,8 @@ pub(super) async fn to_role<C: ConnectionTrait>(c: &C, row: roles::Model) -> Dom
         permissions,
         builtin: row.builtin,
         restricted: row.restricted,
-    })
+    }
+    .with_implicit_permissions())
 }
 
 pub(super) async fn role_names<C: ConnectionTrait>(
@@ -119,16 +119,16 @@ pub(super) async fn roles_of<C: ConnectionTrait>(c: &C, account: &AccountId) -> 
     };
     let mut roles: Vec<Role> = rows
         .into_iter()
-        .map(|row| Role {
-            permissions: permissions
-                .remove(&row.id)
-                .unwrap_or_default()
-                .union(PermissionSet::implicit()),
-            id: row.id,
-            name: row.name,
-            description: row.description,
-            builtin: row.builtin,
-            restricted: row.restricted,
+        .map(|row| {
+            Role {
+                permissions: permissions.remove(&row.id).unwrap_or_default(),
+                id: row.id,
+                name: row.name,
+                description: row.description,
+                builtin: row.builtin,
+                restricted: row.restricted,
+            }
+            .with_implicit_permissions()
         })
         .collect();
     roles.sort_by(|a, b| {
