@@ -2,8 +2,8 @@
 
 use crate::domain::ids::AccountId;
 use crate::domain::model::{
-    AccessFacts, AccountState, Check, Decision, EffectivePermissions, MembershipStatus, Reason, ResourceType,
-    Scopes,
+    AccessFacts, AccountAccess, AccountState, AccountTie, Check, Decision, EffectivePermissions,
+    MembershipStatus, Reason, ResourceType, Scopes,
 };
 use crate::domain::permissions::{OWNER_ROLE, PermissionSet, SHARED_TEMPLATE_READ_ONLY};
 
@@ -26,6 +26,13 @@ fn deny(reason: Reason, role: Option<String>) -> Decision {
     }
 }
 
+/// Rule 4, the one place it is written: a user who owns an account's parent
+/// acts as owner in the account while that parent is open, unless they own
+/// the account themselves (then their own membership says so already).
+fn acts_as_parent_owner(owns_account: bool, owned_parent_state: Option<AccountState>) -> bool {
+    !owns_account && owned_parent_state == Some(AccountState::Open)
+}
+
 fn standing(facts: &AccessFacts, mfa_verified: bool) -> Result<Standing<'_>, Decision> {
     let Some(account) = &facts.account else {
         return Err(deny(Reason::AccountNotFound, None));
@@ -33,9 +40,8 @@ fn standing(facts: &AccessFacts, mfa_verified: bool) -> Result<Standing<'_>, Dec
     if account.state == AccountState::Closed {
         return Err(deny(Reason::AccountClosed, None));
     }
-    // Rule 4: a parent owner acts as owner in the child, whatever their own
-    // membership there says.
-    let standing = if facts.owns_parent {
+    let owns_account = facts.membership.as_ref().is_some_and(|member| member.is_owner);
+    let standing = if acts_as_parent_owner(owns_account, facts.owned_parent_state) {
         Standing {
             role: OWNER_ROLE.to_owned(),
             permissions: PermissionSet::all(),
@@ -50,7 +56,7 @@ fn standing(facts: &AccessFacts, mfa_verified: bool) -> Result<Standing<'_>, Dec
             }
             Some(member) => Standing {
                 role: member.role.clone(),
-                permissions: member.permissions,
+                permissions: member.permissions.with_implicit(),
                 scopes: Some(&member.scopes),
                 via_parent: None,
             },
@@ -66,6 +72,36 @@ fn standing(facts: &AccessFacts, mfa_verified: bool) -> Result<Standing<'_>, Dec
         });
     }
     Ok(standing)
+}
+
+/// The accounts a user can switch to, by account id: open accounts where
+/// they are an active member, or whose open parent they own (rule 4, which
+/// outranks their own membership there).
+pub fn accessible_accounts(ties: Vec<AccountTie>) -> Vec<AccountAccess> {
+    let mut accounts: Vec<AccountAccess> = ties
+        .into_iter()
+        .filter_map(|tie| {
+            if tie.account.state == AccountState::Closed {
+                return None;
+            }
+            let owns_account = tie.membership.as_ref().is_some_and(|member| member.is_owner);
+            if acts_as_parent_owner(owns_account, tie.owned_parent_state) {
+                return Some(AccountAccess {
+                    via_parent: tie.account.parent_id.clone(),
+                    account: tie.account,
+                    role: OWNER_ROLE.to_owned(),
+                });
+            }
+            let member = tie.membership.filter(|m| m.status == MembershipStatus::Active)?;
+            Some(AccountAccess {
+                account: tie.account,
+                role: member.role,
+                via_parent: None,
+            })
+        })
+        .collect();
+    accounts.sort_by(|a, b| a.account.id.cmp(&b.account.id));
+    accounts
 }
 
 /// The parent account to ask about shared templates, when the check is about
@@ -130,8 +166,11 @@ pub fn effective_permissions(facts: &AccessFacts, mfa_verified: bool) -> Effecti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::Email;
     use crate::domain::ids::{ResourceId, UserId};
-    use crate::domain::model::{AccountFacts, MemberAccess, Resource};
+    use crate::domain::model::{
+        Account, AccountFacts, AccountLimits, MemberAccess, OwnMembership, Person, Resource,
+    };
     use crate::domain::permissions::{Permission, builtin_role};
 
     fn facts(role: &str, status: MembershipStatus) -> AccessFacts {
@@ -148,7 +187,7 @@ mod tests {
                 permissions: builtin_role(role).unwrap().permissions(),
                 scopes: Scopes::default(),
             }),
-            owns_parent: false,
+            owned_parent_state: None,
         }
     }
 
@@ -243,6 +282,92 @@ mod tests {
         assert_eq!(
             decide(&f, &check("reports.view", None), false).reason,
             Reason::NotAMember
+        );
+    }
+
+    #[test]
+    fn parent_owner_acts_as_owner_while_the_parent_is_open() {
+        let mut f = facts("viewer", MembershipStatus::Active);
+        f.account.as_mut().unwrap().parent_id = Some(AccountId::from_trusted("team".into()));
+        f.owned_parent_state = Some(AccountState::Open);
+        let d = decide(&f, &check("account.close", None), false);
+        assert_eq!((d.allowed, d.role.as_deref()), (true, Some(OWNER_ROLE)));
+        assert_eq!(d.via_parent.as_ref().map(AccountId::as_str), Some("team"));
+        f.owned_parent_state = Some(AccountState::Closed);
+        let d = decide(&f, &check("account.close", None), false);
+        assert_eq!(
+            (d.reason, d.role.as_deref()),
+            (Reason::PermissionNotGranted, Some("viewer"))
+        );
+    }
+
+    #[test]
+    fn implicit_permissions_are_added_to_what_is_stored() {
+        let mut f = facts("viewer", MembershipStatus::Active);
+        f.membership.as_mut().unwrap().permissions = PermissionSet::EMPTY;
+        assert!(decide(&f, &check("account.view", None), false).allowed);
+    }
+
+    fn tie(id: &str, parent: Option<&str>, state: AccountState) -> AccountTie {
+        AccountTie {
+            account: Account {
+                id: AccountId::from_trusted(id.into()),
+                name: id.into(),
+                parent_id: parent.map(|p| AccountId::from_trusted(p.into())),
+                state,
+                owner: Person {
+                    user_id: UserId::from_trusted("o".into()),
+                    email: Email::from_trusted("o@example.com".into()),
+                    name: String::new(),
+                },
+                require_two_factor: false,
+                limits: AccountLimits::default(),
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                closed_at: None,
+            },
+            membership: None,
+            owned_parent_state: None,
+        }
+    }
+
+    fn own(role: &str, status: MembershipStatus) -> Option<OwnMembership> {
+        Some(OwnMembership {
+            role: role.into(),
+            status,
+            is_owner: role == OWNER_ROLE,
+        })
+    }
+
+    #[test]
+    fn account_list_applies_rules_one_and_four() {
+        let mut team = tie("team", None, AccountState::Open);
+        team.membership = own(OWNER_ROLE, MembershipStatus::Active);
+        let mut child = tie("child", Some("team"), AccountState::Open);
+        child.membership = own("viewer", MembershipStatus::Active);
+        child.owned_parent_state = Some(AccountState::Open);
+        let mut closed = tie("closed", None, AccountState::Closed);
+        closed.membership = own("admin", MembershipStatus::Active);
+        let mut inactive = tie("inactive", None, AccountState::Open);
+        inactive.membership = own("admin", MembershipStatus::Deactivated);
+        let mut orphan = tie("orphan", Some("gone"), AccountState::Open);
+        orphan.owned_parent_state = Some(AccountState::Closed);
+        let listed: Vec<(String, String, Option<String>)> =
+            accessible_accounts(vec![team, child, closed, inactive, orphan])
+                .into_iter()
+                .map(|a| {
+                    (
+                        a.account.id.as_str().to_owned(),
+                        a.role,
+                        a.via_parent.map(|p| p.as_str().to_owned()),
+                    )
+                })
+                .collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("child".into(), OWNER_ROLE.into(), Some("team".into())),
+                ("team".into(), OWNER_ROLE.into(), None),
+            ]
         );
     }
 }

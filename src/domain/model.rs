@@ -71,6 +71,30 @@ pub struct Seat {
     pub restricted: bool,
 }
 
+/// One account a user is tied to, as stored: by their own membership there,
+/// or by owning its parent. Which ties give access is decided in `decision`
+/// (DOMAIN rules 1 and 4).
+#[derive(Clone, Debug)]
+pub struct AccountTie {
+    /// The account.
+    pub account: Account,
+    /// The user's own membership there.
+    pub membership: Option<OwnMembership>,
+    /// The state of the account's parent when the user owns that parent.
+    pub owned_parent_state: Option<AccountState>,
+}
+
+/// A user's own membership in an account, as the account list needs it.
+#[derive(Clone, Debug)]
+pub struct OwnMembership {
+    /// Name of the role.
+    pub role: String,
+    /// Active or deactivated.
+    pub status: MembershipStatus,
+    /// Whether this is the owner membership.
+    pub is_owner: bool,
+}
+
 /// An account a user can switch to.
 #[derive(Clone, Debug)]
 pub struct AccountAccess {
@@ -224,6 +248,17 @@ pub struct Role {
     pub restricted: bool,
 }
 
+impl Role {
+    /// A role read back from storage, given the implicit permissions every
+    /// role holds whether or not its stored rows list them: the store returns
+    /// what it has, the domain adds what the rule says.
+    #[must_use]
+    pub fn with_implicit_permissions(mut self) -> Self {
+        self.permissions = self.permissions.with_implicit();
+        self
+    }
+}
+
 /// A membership's standing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MembershipStatus {
@@ -241,8 +276,9 @@ pub struct AccessFacts {
     pub account: Option<AccountFacts>,
     /// The user's own membership there.
     pub membership: Option<MemberAccess>,
-    /// Set when the user owns the account's parent (DOMAIN rule 4), and that parent is open.
-    pub owns_parent: bool,
+    /// The state of the account's parent when the user owns that parent;
+    /// what it gives is DOMAIN rule 4, decided in `decision`.
+    pub owned_parent_state: Option<AccountState>,
 }
 
 /// The account facts a decision needs.
@@ -288,7 +324,7 @@ pub struct MemberAccess {
     pub is_owner: bool,
     /// Active or deactivated.
     pub status: MembershipStatus,
-    /// Role permissions ∪ extra grants ∪ implicit ones.
+    /// Role permissions ∪ extra grants, as stored; the decision adds the implicit ones.
     pub permissions: PermissionSet,
     /// Resource restrictions.
     pub scopes: Scopes,

@@ -317,6 +317,13 @@ impl PermissionSet {
         Self::from_names(IMPLICIT.iter().copied())
     }
 
+    /// These permissions plus the implicit ones: what a role's stored
+    /// permissions (and a member's grants) actually give.
+    #[must_use]
+    pub fn with_implicit(self) -> Self {
+        self.union(Self::implicit())
+    }
+
     /// Owner-only permissions.
     pub fn owner_only() -> Self {
         Self::from_names(OWNER_ONLY.iter().copied())
@@ -367,7 +374,7 @@ impl BuiltinRole {
                 .filter(|p| areas.contains(&p.area()) || permissions.contains(&p.name()))
                 .collect(),
         };
-        granted.union(PermissionSet::implicit())
+        granted.with_implicit()
     }
 }
 

@@ -3,12 +3,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::decision::accessible_accounts;
 use crate::domain::error::DomainResult;
 use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, UserId};
 use crate::domain::model::{
-    AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, ActivityEntry,
-    ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership, MembershipStatus,
-    Person, Role, Scopes, Seat, SharedTemplate,
+    AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
+    ActivityEntry, ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership,
+    MembershipStatus, Person, Role, Scopes, Seat, SharedTemplate,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 
@@ -66,8 +67,14 @@ pub trait Reads: Send + Sync {
     async fn child_account_ids(&self, parent: &AccountId) -> DomainResult<Vec<AccountId>>;
     /// Templates a parent shares, ordered by template id.
     async fn shared_templates_from(&self, parent: &AccountId) -> DomainResult<Vec<SharedTemplate>>;
-    /// Accounts where the user has an active membership or owns the parent.
-    async fn accounts_of(&self, user: &UserId) -> DomainResult<Vec<AccountAccess>>;
+    /// Every account the user has a membership in (any status) or whose
+    /// parent they own (any state), unsorted and unjudged.
+    async fn account_ties(&self, user: &UserId) -> DomainResult<Vec<AccountTie>>;
+    /// Accounts where the user has an active membership or owns the open
+    /// parent: the ties, judged by the domain's rules (not meant to be overridden).
+    async fn accounts_of(&self, user: &UserId) -> DomainResult<Vec<AccountAccess>> {
+        Ok(accessible_accounts(self.account_ties(user).await?))
+    }
     /// One access request.
     async fn access_request(&self, id: &AccessRequestId) -> DomainResult<Option<AccessRequest>>;
     /// An account's access requests, newest first.

@@ -1,0 +1,75 @@
+//! The activity log: appended by every write, read newest first.
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::domain::DomainResult;
+use crate::domain::ids::{AccountId, UserId};
+use crate::domain::model::{ActivityEntry, ActivityFilter, ActivityRecord, StoredActivity};
+use crate::storage::entity::activity_log;
+use crate::storage::error::from_db_err;
+
+use super::codec::{millis, time};
+
+pub(super) async fn activity<C: ConnectionTrait>(
+    c: &C,
+    account: &AccountId,
+    filter: &ActivityFilter,
+    limit: usize,
+) -> DomainResult<Vec<ActivityRecord>> {
+    let mut query = activity_log::Entity::find().filter(activity_log::Column::AccountId.eq(account.as_str()));
+    if let Some(actor) = &filter.actor {
+        query = query.filter(activity_log::Column::Actor.eq(actor.as_str()));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(activity_log::Column::Action.eq(action.as_str()));
+    }
+    if let Some(start) = filter.start {
+        query = query.filter(activity_log::Column::CreatedAt.gte(millis(start)));
+    }
+    if let Some(end) = filter.end {
+        query = query.filter(activity_log::Column::CreatedAt.lt(millis(end)));
+    }
+    if let Some(before) = filter.before_id {
+        query = query.filter(activity_log::Column::Id.lt(before));
+    }
+    query
+        .order_by_desc(activity_log::Column::Id)
+        .limit(u64::try_from(limit).unwrap_or(u64::MAX))
+        .all(c)
+        .await
+        .map_err(from_db_err)?
+        .into_iter()
+        .map(|row| {
+            Ok(ActivityRecord {
+                id: row.id,
+                entry: StoredActivity {
+                    at: time(row.created_at)?,
+                    account_id: AccountId::from_trusted(row.account_id),
+                    actor: UserId::from_trusted(row.actor),
+                    action: row.action,
+                    target: row.target,
+                    details: row.details,
+                },
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn append_activity(txn: &DatabaseTransaction, entry: &ActivityEntry) -> DomainResult<()> {
+    activity_log::Entity::insert(activity_log::ActiveModel {
+        account_id: Set(entry.account_id.as_str().to_owned()),
+        actor: Set(entry.actor.as_str().to_owned()),
+        action: Set(entry.action.to_owned()),
+        target: Set(entry.target.chars().take(255).collect()),
+        details: Set(entry.details.to_string()),
+        created_at: Set(millis(entry.at)),
+        ..Default::default()
+    })
+    .exec_without_returning(txn)
+    .await
+    .map_err(from_db_err)?;
+    Ok(())
+}

@@ -1,0 +1,247 @@
+//! Invitations and the scopes they offer.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+};
+
+use crate::domain::DomainResult;
+use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
+use crate::domain::model::{Invitation, InvitationState, Role, Scopes};
+use crate::storage::entity::{invitation_scopes, invitations};
+use crate::storage::error::from_db_err;
+
+use super::codec::{millis, resource_type, scope_rows, stored_invitation_state, time};
+use super::expect_one;
+
+pub(super) async fn invitation_scopes_of<C: ConnectionTrait>(
+    c: &C,
+    ids: Vec<String>,
+) -> DomainResult<HashMap<String, Scopes>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut by_invitation: HashMap<String, Scopes> = HashMap::new();
+    for row in invitation_scopes::Entity::find()
+        .filter(invitation_scopes::Column::InvitationId.is_in(ids))
+        .all(c)
+        .await
+        .map_err(from_db_err)?
+    {
+        let resource_type = resource_type(&row.resource_type)?;
+        by_invitation
+            .entry(row.invitation_id)
+            .or_default()
+            .insert(resource_type, ResourceId::from_trusted(row.resource_id));
+    }
+    Ok(by_invitation)
+}
+
+pub(super) async fn invitations_where<C: ConnectionTrait>(
+    c: &C,
+    filter: sea_orm::Condition,
+) -> DomainResult<Vec<Invitation>> {
+    let rows = invitations::Entity::find()
+        .filter(filter)
+        .order_by_desc(invitations::Column::CreatedAt)
+        .order_by_desc(invitations::Column::Id)
+        .all(c)
+        .await
+        .map_err(from_db_err)?;
+    let mut scopes = invitation_scopes_of(c, rows.iter().map(|r| r.id.clone()).collect()).await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(Invitation {
+                state: stored_invitation_state(&row.state)?,
+                expires_at: time(row.expires_at)?,
+                created_at: time(row.created_at)?,
+                send_count: u32::try_from(row.send_count).unwrap_or(0),
+                role: row.role_name,
+                scopes: scopes.remove(&row.id).unwrap_or_default(),
+                id: InvitationId::from_trusted(row.id),
+                account_id: AccountId::from_trusted(row.account_id),
+                email: Email::from_trusted(row.email),
+                invited_by: UserId::from_trusted(row.invited_by),
+                message: row.message,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn pending_invitation<C: ConnectionTrait>(
+    c: &C,
+    account: &AccountId,
+    email: &Email,
+) -> DomainResult<Option<Invitation>> {
+    Ok(invitations_where(
+        c,
+        Condition::all()
+            .add(invitations::Column::AccountId.eq(account.as_str()))
+            .add(invitations::Column::PendingEmail.eq(email.as_str())),
+    )
+    .await?
+    .pop())
+}
+
+pub(super) async fn invitation<C: ConnectionTrait>(
+    c: &C,
+    id: &InvitationId,
+) -> DomainResult<Option<Invitation>> {
+    Ok(
+        invitations_where(c, Condition::all().add(invitations::Column::Id.eq(id.as_str())))
+            .await?
+            .pop(),
+    )
+}
+
+pub(super) async fn by_token_hash<C: ConnectionTrait>(
+    c: &C,
+    token_hash: &str,
+) -> DomainResult<Vec<Invitation>> {
+    invitations_where(
+        c,
+        Condition::all().add(invitations::Column::TokenHash.eq(token_hash)),
+    )
+    .await
+}
+
+pub(super) async fn of_account<C: ConnectionTrait>(
+    c: &C,
+    account: &AccountId,
+) -> DomainResult<Vec<Invitation>> {
+    invitations_where(
+        c,
+        Condition::all().add(invitations::Column::AccountId.eq(account.as_str())),
+    )
+    .await
+}
+
+pub(super) async fn insert_invitation(
+    txn: &DatabaseTransaction,
+    invitation: &Invitation,
+    role_id: &str,
+    token_hash: &str,
+) -> DomainResult<()> {
+    invitations::Entity::insert(invitations::ActiveModel {
+        id: Set(invitation.id.as_str().to_owned()),
+        account_id: Set(invitation.account_id.as_str().to_owned()),
+        email: Set(invitation.email.as_str().to_owned()),
+        role_id: Set(Some(role_id.to_owned())),
+        role_name: Set(invitation.role.clone()),
+        state: Set(InvitationState::Pending.as_str().to_owned()),
+        pending_email: Set(Some(invitation.email.as_str().to_owned())),
+        token_hash: Set(token_hash.to_owned()),
+        invited_by: Set(invitation.invited_by.as_str().to_owned()),
+        message: Set(invitation.message.clone()),
+        send_count: Set(i32::try_from(invitation.send_count).unwrap_or(i32::MAX)),
+        expires_at: Set(millis(invitation.expires_at)),
+        created_at: Set(millis(invitation.created_at)),
+        updated_at: Set(millis(invitation.created_at)),
+        accepted_by: Set(None),
+    })
+    .exec_without_returning(txn)
+    .await
+    .map_err(from_db_err)?;
+    write_invitation_scopes(txn, &invitation.id, &invitation.scopes).await
+}
+
+pub(super) async fn reissue_invitation(
+    txn: &DatabaseTransaction,
+    id: &InvitationId,
+    token_hash: &str,
+    expires_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> DomainResult<()> {
+    let result = invitations::Entity::update_many()
+        .col_expr(invitations::Column::TokenHash, Expr::value(token_hash))
+        .col_expr(invitations::Column::ExpiresAt, Expr::value(millis(expires_at)))
+        .col_expr(
+            invitations::Column::SendCount,
+            Expr::col(invitations::Column::SendCount).add(1),
+        )
+        .col_expr(invitations::Column::UpdatedAt, Expr::value(millis(at)))
+        .filter(invitations::Column::Id.eq(id.as_str()))
+        .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
+        .exec(txn)
+        .await
+        .map_err(from_db_err)?;
+    expect_one(result.rows_affected, "reissue a pending invitation")
+}
+
+pub(super) async fn update_invitation(
+    txn: &DatabaseTransaction,
+    id: &InvitationId,
+    role: &Role,
+    scopes: &Scopes,
+    at: DateTime<Utc>,
+) -> DomainResult<()> {
+    let result = invitations::Entity::update_many()
+        .col_expr(invitations::Column::RoleId, Expr::value(role.id.as_str()))
+        .col_expr(invitations::Column::RoleName, Expr::value(role.name.as_str()))
+        .col_expr(invitations::Column::UpdatedAt, Expr::value(millis(at)))
+        .filter(invitations::Column::Id.eq(id.as_str()))
+        .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
+        .exec(txn)
+        .await
+        .map_err(from_db_err)?;
+    expect_one(result.rows_affected, "update a pending invitation")?;
+    write_invitation_scopes(txn, id, scopes).await
+}
+
+pub(super) async fn finish_invitation(
+    txn: &DatabaseTransaction,
+    id: &InvitationId,
+    state: InvitationState,
+    user: Option<&UserId>,
+    at: DateTime<Utc>,
+) -> DomainResult<()> {
+    // Clearing pending_email frees the (account, email) slot for a new invitation.
+    let result = invitations::Entity::update_many()
+        .col_expr(invitations::Column::State, Expr::value(state.as_str()))
+        .col_expr(
+            invitations::Column::PendingEmail,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            invitations::Column::AcceptedBy,
+            Expr::value(user.map(|u| u.as_str().to_owned())),
+        )
+        .col_expr(invitations::Column::UpdatedAt, Expr::value(millis(at)))
+        .filter(invitations::Column::Id.eq(id.as_str()))
+        .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
+        .exec(txn)
+        .await
+        .map_err(from_db_err)?;
+    expect_one(result.rows_affected, "end a pending invitation")
+}
+
+/// Replaces an invitation's scopes.
+pub(super) async fn write_invitation_scopes(
+    txn: &DatabaseTransaction,
+    id: &InvitationId,
+    scopes: &Scopes,
+) -> DomainResult<()> {
+    invitation_scopes::Entity::delete_many()
+        .filter(invitation_scopes::Column::InvitationId.eq(id.as_str()))
+        .exec(txn)
+        .await
+        .map_err(from_db_err)?;
+    let rows: Vec<_> = scope_rows(scopes)
+        .map(|(t, resource)| invitation_scopes::ActiveModel {
+            invitation_id: Set(id.as_str().to_owned()),
+            resource_type: Set(t.as_str().to_owned()),
+            resource_id: Set(resource),
+        })
+        .collect();
+    if !rows.is_empty() {
+        invitation_scopes::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await
+            .map_err(from_db_err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! The only place with queries: implements the domain's store ports on SeaORM.
+//!
+//! One file per aggregate holds its reads and its writes. Every read is a
+//! function generic over [`ConnectionTrait`], so the store (on the pool) and a
+//! transaction (seeing its own writes and locks) share one home per query;
+//! writes take the transaction.
+
+mod access_facts;
+mod access_requests;
+mod accounts;
+mod activity;
+mod catalogue;
+mod codec;
+mod invitations;
+mod members;
+mod people;
+mod roles;
+mod templates;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel, TransactionTrait,
+};
+
+pub use catalogue::seed_catalogue;
+
+use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, UserId};
+use crate::domain::model::{
+    AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
+    ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership, MembershipStatus,
+    Person, Role, Scopes, Seat, SharedTemplate,
+};
+use crate::domain::permissions::Permission;
+use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
+use crate::domain::{DomainError, DomainResult};
+use crate::storage::error::from_db_err;
+
+/// The store on a SeaORM connection pool (MySQL or SQLite).
+pub struct SeaStore {
+    db: DatabaseConnection,
+}
+
+impl SeaStore {
+    /// Wraps a connected pool.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl Store for SeaStore {
+    async fn begin(&self) -> DomainResult<Box<dyn Transaction>> {
+        // Use cases serialise on the account row lock, then re-read what they
+        // decide on. Under InnoDB's default REPEATABLE READ a plain read before
+        // the lock would pin an older snapshot (a revoked invitation would
+        // still look pending), and locking a missing row takes gap locks that
+        // deadlock two identical inserts. READ COMMITTED avoids both. SQLite
+        // needs nothing: one connection serialises every transaction.
+        let txn = match self.db.get_database_backend() {
+            DbBackend::MySql => self
+                .db
+                .begin_with_config(Some(IsolationLevel::ReadCommitted), None)
+                .await
+                .map_err(from_db_err)?,
+            _ => self.db.begin().await.map_err(from_db_err)?,
+        };
+        Ok(Box::new(SeaTransaction { txn }))
+    }
+}
+
+/// One database transaction; rolled back when dropped uncommitted.
+pub struct SeaTransaction {
+    txn: DatabaseTransaction,
+}
+
+/// What the reads run on: the pool for the store, the open transaction for a
+/// transaction. One blanket [`Reads`] impl covers both.
+trait Connection: Send + Sync {
+    /// The connection type the queries run on.
+    type Conn: ConnectionTrait + Send + Sync;
+    /// The connection.
+    fn conn(&self) -> &Self::Conn;
+}
+
+impl Connection for SeaStore {
+    type Conn = DatabaseConnection;
+    fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
+
+impl Connection for SeaTransaction {
+    type Conn = DatabaseTransaction;
+    fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+#[async_trait]
+impl<T: Connection> Reads for T {
+    async fn account(&self, id: &AccountId) -> DomainResult<Option<Account>> {
+        accounts::find_account(self.conn(), id, false).await
+    }
+
+    async fn access_facts(&self, account: &AccountId, user: &UserId) -> DomainResult<AccessFacts> {
+        access_facts::access_facts(self.conn(), account, user).await
+    }
+
+    async fn template_shared_with(
+        &self,
+        child: &AccountId,
+        parent: &AccountId,
+        template: &ResourceId,
+    ) -> DomainResult<bool> {
+        templates::template_shared_with(self.conn(), child, parent, template).await
+    }
+
+    async fn role_by_name(&self, account: &AccountId, name: &str) -> DomainResult<Option<Role>> {
+        roles::role_by_name(self.conn(), account, name).await
+    }
+
+    async fn roles(&self, account: &AccountId) -> DomainResult<Vec<Role>> {
+        roles::roles_of(self.conn(), account).await
+    }
+
+    async fn role_users(&self, role_id: &str) -> DomainResult<Vec<Email>> {
+        roles::role_users(self.conn(), role_id).await
+    }
+
+    async fn person(&self, id: &UserId) -> DomainResult<Option<Person>> {
+        people::find_person(self.conn(), id.as_str()).await
+    }
+
+    async fn person_by_email(&self, email: &Email) -> DomainResult<Option<Person>> {
+        people::person_by_email(self.conn(), email).await
+    }
+
+    async fn membership_status(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+    ) -> DomainResult<Option<MembershipStatus>> {
+        members::status_of(self.conn(), account, user).await
+    }
+
+    async fn membership(&self, account: &AccountId, user: &UserId) -> DomainResult<Option<Membership>> {
+        members::membership(self.conn(), account, user).await
+    }
+
+    async fn member_rows(&self, account: &AccountId, now: DateTime<Utc>) -> DomainResult<Vec<MemberRow>> {
+        members::member_rows(self.conn(), account, now).await
+    }
+
+    async fn seats(&self, account: &AccountId) -> DomainResult<Vec<Seat>> {
+        members::seats(self.conn(), account).await
+    }
+
+    async fn pending_invitation(
+        &self,
+        account: &AccountId,
+        email: &Email,
+    ) -> DomainResult<Option<Invitation>> {
+        invitations::pending_invitation(self.conn(), account, email).await
+    }
+
+    async fn invitation(&self, id: &InvitationId) -> DomainResult<Option<Invitation>> {
+        invitations::invitation(self.conn(), id).await
+    }
+
+    async fn invitations_by_token_hash(&self, token_hash: &str) -> DomainResult<Vec<Invitation>> {
+        invitations::by_token_hash(self.conn(), token_hash).await
+    }
+
+    async fn invitations(&self, account: &AccountId) -> DomainResult<Vec<Invitation>> {
+        invitations::of_account(self.conn(), account).await
+    }
+
+    async fn child_account_ids(&self, parent: &AccountId) -> DomainResult<Vec<AccountId>> {
+        accounts::child_account_ids(self.conn(), parent).await
+    }
+
+    async fn shared_templates_from(&self, parent: &AccountId) -> DomainResult<Vec<SharedTemplate>> {
+        templates::shared_templates_from(self.conn(), parent).await
+    }
+
+    async fn account_ties(&self, user: &UserId) -> DomainResult<Vec<AccountTie>> {
+        accounts::account_ties(self.conn(), user).await
+    }
+
+    async fn access_request(&self, id: &AccessRequestId) -> DomainResult<Option<AccessRequest>> {
+        access_requests::access_request(self.conn(), id).await
+    }
+
+    async fn access_requests(&self, account: &AccountId) -> DomainResult<Vec<AccessRequest>> {
+        access_requests::access_requests_of(self.conn(), account).await
+    }
+
+    async fn activity(
+        &self,
+        account: &AccountId,
+        filter: &ActivityFilter,
+        limit: usize,
+    ) -> DomainResult<Vec<ActivityRecord>> {
+        activity::activity(self.conn(), account, filter, limit).await
+    }
+}
+
+// The trait is one impl block, so the writes delegate to their aggregate's file.
+#[async_trait]
+impl Transaction for SeaTransaction {
+    async fn lock_account(&self, id: &AccountId) -> DomainResult<Option<Account>> {
+        accounts::find_account(&self.txn, id, true).await
+    }
+
+    async fn insert_account(&self, account: &Account) -> DomainResult<()> {
+        accounts::insert_account(&self.txn, account).await
+    }
+
+    async fn set_require_two_factor(&self, account: &AccountId, required: bool) -> DomainResult<()> {
+        accounts::set_require_two_factor(&self.txn, account, required).await
+    }
+
+    async fn set_limits(&self, account: &AccountId, limits: AccountLimits) -> DomainResult<()> {
+        accounts::set_limits(&self.txn, account, limits).await
+    }
+
+    async fn close_account(&self, account: &AccountId, at: DateTime<Utc>) -> DomainResult<()> {
+        accounts::close_account(&self.txn, account, at).await
+    }
+
+    async fn insert_person(&self, person: &Person, at: DateTime<Utc>) -> DomainResult<()> {
+        people::insert_person(&self.txn, person, at).await
+    }
+
+    async fn insert_membership(&self, membership: &NewMembership) -> DomainResult<()> {
+        members::insert_membership(&self.txn, membership).await
+    }
+
+    async fn update_membership(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        change: &MembershipChange,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        members::update_membership(&self.txn, account, user, change, at).await
+    }
+
+    async fn delete_membership(&self, account: &AccountId, user: &UserId) -> DomainResult<()> {
+        members::delete_membership(&self.txn, account, user).await
+    }
+
+    async fn move_ownership(
+        &self,
+        account: &AccountId,
+        from: &UserId,
+        to: &UserId,
+        admin_role_id: &str,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        members::move_ownership(&self.txn, account, from, to, admin_role_id, at).await
+    }
+
+    async fn record_sign_in(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        members::record_sign_in(&self.txn, account, user, at).await
+    }
+
+    async fn insert_invitation(
+        &self,
+        invitation: &Invitation,
+        role_id: &str,
+        token_hash: &str,
+    ) -> DomainResult<()> {
+        invitations::insert_invitation(&self.txn, invitation, role_id, token_hash).await
+    }
+
+    async fn reissue_invitation(
+        &self,
+        id: &InvitationId,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        invitations::reissue_invitation(&self.txn, id, token_hash, expires_at, at).await
+    }
+
+    async fn update_invitation(
+        &self,
+        id: &InvitationId,
+        role: &Role,
+        scopes: &Scopes,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        invitations::update_invitation(&self.txn, id, role, scopes, at).await
+    }
+
+    async fn finish_invitation(
+        &self,
+        id: &InvitationId,
+        state: InvitationState,
+        user: Option<&UserId>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        invitations::finish_invitation(&self.txn, id, state, user, at).await
+    }
+
+    async fn insert_role(&self, account: &AccountId, role: &Role, at: DateTime<Utc>) -> DomainResult<()> {
+        roles::insert_role(&self.txn, account, role, at).await
+    }
+
+    async fn update_role(&self, role: &Role) -> DomainResult<()> {
+        roles::update_role(&self.txn, role).await
+    }
+
+    async fn delete_role(&self, role_id: &str) -> DomainResult<()> {
+        roles::delete_role(&self.txn, role_id).await
+    }
+
+    async fn insert_access_request(&self, request: &AccessRequest) -> DomainResult<()> {
+        access_requests::insert_access_request(&self.txn, request).await
+    }
+
+    async fn decide_access_request(
+        &self,
+        id: &AccessRequestId,
+        state: AccessRequestState,
+        by: &UserId,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        access_requests::decide_access_request(&self.txn, id, state, by, at).await
+    }
+
+    async fn add_grant(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        permission: Permission,
+    ) -> DomainResult<()> {
+        members::add_grant(&self.txn, account, user, permission).await
+    }
+
+    async fn save_shared_template(&self, shared: &SharedTemplate) -> DomainResult<()> {
+        templates::save_shared_template(&self.txn, shared).await
+    }
+
+    async fn delete_shared_template(&self, parent: &AccountId, template: &ResourceId) -> DomainResult<bool> {
+        templates::delete_shared_template(&self.txn, parent, template).await
+    }
+
+    async fn append_activity(&self, entry: &ActivityEntry) -> DomainResult<()> {
+        activity::append_activity(&self.txn, entry).await
+    }
+
+    async fn commit(self: Box<Self>) -> DomainResult<()> {
+        self.txn.commit().await.map_err(from_db_err)
+    }
+}
+
+/// Turns a conditional write that matched no row (or several) into an
+/// internal error: the use case checked beforehand, so this is a bug or a race.
+fn expect_one(rows_affected: u64, what: &str) -> DomainResult<()> {
+    if rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(DomainError::Internal(format!(
+            "expected to {what}, but {rows_affected} rows changed"
+        )))
+    }
+}
