@@ -5,7 +5,9 @@ use pb::AccessRequestState as State;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{TestApp, ask, bad_fields, decide, email, error_reason, expect_code, reason};
+use crate::helpers::{
+    TestApp, ask, assert_refused, assert_refused_for, bad_fields, decide, email, expect_code, reason,
+};
 
 fn list(actor: &str, account: &str, state: State) -> pb::ListAccessRequestsRequest {
     pb::ListAccessRequestsRequest {
@@ -126,13 +128,14 @@ async fn an_approved_request_becomes_an_extra_grant(app: TestApp) {
     assert_eq!(listed(&app, "admin", State::Unspecified).await.len(), 1);
     assert_eq!(app.activity_count("acme", "access_request.approve").await, 1);
 
-    let status = expect_code(
+    assert_refused_for(
         client
             .request_access(ask("viewer", "acme", "campaigns.send", ""))
             .await,
         Code::FailedPrecondition,
+        "ALREADY_GRANTED",
+        "now an extra grant",
     );
-    assert_eq!(error_reason(&status), "ALREADY_GRANTED", "now an extra grant");
 }
 
 /// A rejected request grants nothing; a decided request cannot be decided again.
@@ -178,11 +181,12 @@ async fn rejected_requests_grant_nothing_and_decisions_are_final(app: TestApp) {
         (&send.id, false),
         (&send.id, true),
     ] {
-        let status = expect_code(
+        assert_refused_for(
             client.decide_access_request(decide("owner", id, approve)).await,
             Code::FailedPrecondition,
+            "ALREADY_DECIDED",
+            format!("{id} {approve}"),
         );
-        assert_eq!(error_reason(&status), "ALREADY_DECIDED", "{id} {approve}");
     }
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
     assert!(
@@ -217,40 +221,43 @@ async fn deciding_needs_users_edit_and_the_permission(app: TestApp) {
     let send = request(&app, "viewer", "campaigns.send").await;
     let before = app.table_counts().await;
 
-    let status = expect_code(
+    let status = assert_refused(
         client.decide_access_request(decide("am", &close.id, true)).await,
         Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
     );
-    assert_eq!(error_reason(&status), "PRIVILEGE_ESCALATION");
     assert!(status.message().contains("account.close"), "{status:?}");
     for approve in [true, false] {
-        let status = expect_code(
+        assert_refused_for(
             client.decide_access_request(decide("am", &own.id, approve)).await,
             Code::PermissionDenied,
+            "SELF_APPROVAL",
+            format!("approve: {approve}"),
         );
-        assert_eq!(error_reason(&status), "SELF_APPROVAL", "approve: {approve}");
     }
     for actor in ["manager", "viewer"] {
-        let status = expect_code(
+        assert_refused_for(
             client.decide_access_request(decide(actor, &send.id, true)).await,
             Code::PermissionDenied,
+            "PERMISSION_NOT_GRANTED",
+            actor,
         );
-        assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED", "{actor}");
-        let status = expect_code(
+        assert_refused_for(
             client
                 .list_access_requests(list(actor, "acme", State::Unspecified))
                 .await,
             Code::PermissionDenied,
+            "PERMISSION_NOT_GRANTED",
+            actor,
         );
-        assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED", "{actor}");
     }
-    let status = expect_code(
+    assert_refused(
         client
             .decide_access_request(decide("stranger", &send.id, true))
             .await,
         Code::PermissionDenied,
+        "NOT_A_MEMBER",
     );
-    assert_eq!(error_reason(&status), "NOT_A_MEMBER");
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
     assert_eq!(listed(&app, "am", State::Pending).await.len(), 3);
     assert!(!app.check("viewer", "acme", "account.close").await.allowed);
@@ -279,23 +286,20 @@ async fn bad_requests_are_refused(app: TestApp) {
     let mut client = app.client.clone();
     let before = app.table_counts().await;
 
-    let status = expect_code(
+    assert_refused(
         client
             .request_access(ask("viewer", "acme", "campaigns.view", ""))
             .await,
         Code::FailedPrecondition,
+        "ALREADY_GRANTED",
     );
-    assert_eq!(error_reason(&status), "ALREADY_GRANTED");
-    let status = expect_code(
+    assert_refused_for(
         client
             .request_access(ask("viewer", "acme", "account.view", ""))
             .await,
         Code::FailedPrecondition,
-    );
-    assert_eq!(
-        error_reason(&status),
         "ALREADY_GRANTED",
-        "every role has account.view"
+        "every role has account.view",
     );
     expect_code(
         client
@@ -303,13 +307,13 @@ async fn bad_requests_are_refused(app: TestApp) {
             .await,
         Code::FailedPrecondition,
     );
-    let status = expect_code(
+    assert_refused(
         client
             .request_access(ask("stranger", "acme", "campaigns.send", ""))
             .await,
         Code::PermissionDenied,
+        "NOT_A_MEMBER",
     );
-    assert_eq!(error_reason(&status), "NOT_A_MEMBER");
     let status = expect_code(
         client
             .request_access(ask("viewer", "acme", "campaigns.launch", ""))
@@ -360,29 +364,26 @@ async fn requests_of_deactivated_members_cannot_be_approved(app: TestApp) {
         .unwrap();
     let before = app.table_counts().await;
 
-    let status = expect_code(
+    assert_refused(
         client
             .decide_access_request(decide("admin", &filed.id, true))
             .await,
         Code::FailedPrecondition,
+        "REQUESTER_NOT_ACTIVE",
     );
-    assert_eq!(error_reason(&status), "REQUESTER_NOT_ACTIVE");
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
     assert_eq!(
         ids(&listed(&app, "admin", State::Pending).await),
         [filed.id.as_str()],
         "still pending"
     );
-    let status = expect_code(
+    assert_refused_for(
         client
             .request_access(ask("viewer", "acme", "campaigns.edit", ""))
             .await,
         Code::PermissionDenied,
-    );
-    assert_eq!(
-        error_reason(&status),
         "NOT_A_MEMBER",
-        "deactivated members cannot ask"
+        "deactivated members cannot ask",
     );
 
     let rejected = client

@@ -706,6 +706,46 @@ pub fn expect_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) ->
     }
 }
 
+/// Asserts that a call was refused with `code` and the google.rpc.ErrorInfo
+/// `reason` together (the code says what kind of refusal, the reason which
+/// rule), and returns the status for more checks.
+#[track_caller]
+pub fn assert_refused<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, reason: &str) -> Status {
+    refused(result, code, reason, None)
+}
+
+/// [`assert_refused`] in a loop or table: `case` names the case in the failure.
+#[track_caller]
+pub fn assert_refused_for<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    code: Code,
+    reason: &str,
+    case: impl std::fmt::Display,
+) -> Status {
+    refused(result, code, reason, Some(&case))
+}
+
+#[track_caller]
+fn refused<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    code: Code,
+    reason: &str,
+    case: Option<&dyn std::fmt::Display>,
+) -> Status {
+    let case = case.map(|case| format!("{case}: ")).unwrap_or_default();
+    match result {
+        Ok(value) => panic!("{case}expected {code:?} {reason}, got Ok({value:?})"),
+        Err(status) => {
+            assert_eq!(
+                (status.code(), error_reason(&status).as_str()),
+                (code, reason),
+                "{case}unexpected refusal: {status:?}"
+            );
+            status
+        }
+    }
+}
+
 /// The fields named by a status's google.rpc.BadRequest.
 pub fn bad_fields(status: &Status) -> Vec<String> {
     status

@@ -6,7 +6,9 @@ use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, create_role, email, error_reason, expect_code, reason};
+use crate::helpers::{
+    TestApp, assert_refused, assert_refused_for, bad_fields, create_role, email, expect_code, reason,
+};
 
 /// The built-in roles in their documented order (DOMAIN.md "Built-in roles").
 const BUILTIN: [&str; 14] = [
@@ -157,7 +159,7 @@ async fn list_roles_shows_builtins_then_custom_roles(app: TestApp) {
         assert!(role.restricted, "custom roles are restricted: {}", role.name);
     }
 
-    let status = expect_code(
+    assert_refused(
         client
             .list_roles(pb::ListRolesRequest {
                 actor_user_id: "stranger".into(),
@@ -165,8 +167,8 @@ async fn list_roles_shows_builtins_then_custom_roles(app: TestApp) {
             })
             .await,
         Code::PermissionDenied,
+        "NOT_A_MEMBER",
     );
-    assert_eq!(error_reason(&status), "NOT_A_MEMBER");
 }
 
 /// A custom role grants exactly its permissions; changing it changes its members at once.
@@ -310,63 +312,64 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
     assert_eq!(bad_fields(&status), ["permissions"]);
 
     for name in ["admin", "sender"] {
-        let status = expect_code(
+        assert_refused_for(
             client
                 .create_role(create_role("owner", "acme", name, &["campaigns.view"]))
                 .await,
             Code::AlreadyExists,
+            "ROLE_EXISTS",
+            name,
         );
-        assert_eq!(error_reason(&status), "ROLE_EXISTS", "{name}");
     }
 
-    let status = expect_code(
+    let status = assert_refused(
         client
             .create_role(create_role("am", "acme", "closer", &["account.close"]))
             .await,
         Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
     );
-    assert_eq!(error_reason(&status), "PRIVILEGE_ESCALATION");
     assert!(status.message().contains("account.close"), "{status:?}");
-    let status = expect_code(
+    assert_refused(
         client
             .update_role(update("am", "acme", "sender", &["account.close"]))
             .await,
         Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
     );
-    assert_eq!(error_reason(&status), "PRIVILEGE_ESCALATION");
 
-    let status = expect_code(
+    assert_refused(
         client
             .create_role(create_role("manager", "acme", "mine", &["campaigns.view"]))
             .await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
-    let status = expect_code(
+    assert_refused(
         client
             .update_role(update("manager", "acme", "sender", &["campaigns.view"]))
             .await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
-    let status = expect_code(
+    assert_refused(
         client.delete_role(delete("manager", "acme", "sender")).await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
 
-    let status = expect_code(
+    assert_refused(
         client
             .update_role(update("owner", "acme", "admin", &["campaigns.view"]))
             .await,
         Code::FailedPrecondition,
+        "BUILTIN_ROLE_IMMUTABLE",
     );
-    assert_eq!(error_reason(&status), "BUILTIN_ROLE_IMMUTABLE");
-    let status = expect_code(
+    assert_refused(
         client.delete_role(delete("owner", "acme", "viewer")).await,
         Code::FailedPrecondition,
+        "BUILTIN_ROLE_IMMUTABLE",
     );
-    assert_eq!(error_reason(&status), "BUILTIN_ROLE_IMMUTABLE");
 
     expect_code(
         client
@@ -462,11 +465,11 @@ async fn roles_in_use_cannot_be_deleted(app: TestApp) {
         .unwrap();
     let before = app.table_counts().await;
 
-    let status = expect_code(
+    let status = assert_refused(
         client.delete_role(delete("owner", "acme", "sender")).await,
         Code::FailedPrecondition,
+        "ROLE_IN_USE",
     );
-    assert_eq!(error_reason(&status), "ROLE_IN_USE");
     for user in ["carl", "dora"] {
         assert!(
             status.message().contains(&email(user)),
@@ -484,11 +487,11 @@ async fn roles_in_use_cannot_be_deleted(app: TestApp) {
         })
         .await
         .unwrap();
-    let status = expect_code(
+    let status = assert_refused(
         client.delete_role(delete("owner", "acme", "sender")).await,
         Code::FailedPrecondition,
+        "ROLE_IN_USE",
     );
-    assert_eq!(error_reason(&status), "ROLE_IN_USE");
     assert!(status.message().contains(&email("dora")), "{status:?}");
     assert!(
         !status.message().contains(&email("carl")),
