@@ -1,4 +1,4 @@
-//! ListActivity and the activity log: DOMAIN rule 12 (every mutation writes one entry).
+//! ListActivity and the activity log: docs/domain.md rule 12 (every mutation writes one entry).
 
 use std::future::Future;
 use std::time::Duration;

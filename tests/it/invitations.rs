@@ -1,4 +1,4 @@
-//! Invite and AcceptInvitation: DOMAIN rules 6 (no escalation) and 10 (one live invitation per email).
+//! Invite and AcceptInvitation: docs/domain.md rules 6 (no escalation) and 10 (one live invitation per email).
 
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::List;

@@ -1,4 +1,4 @@
-//! ShareTemplate, UnshareTemplate, ListSharedTemplates: DOMAIN rule 5 and "never upward or sideways".
+//! ShareTemplate, UnshareTemplate, ListSharedTemplates: docs/domain.md rule 5 and "never upward or sideways".
 
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::Template;

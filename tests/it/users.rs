@@ -1,4 +1,4 @@
-//! ListUsers: DOMAIN rule 13 order, pagination, filters and who may look.
+//! ListUsers: docs/domain.md rule 13 order, pagination, filters and who may look.
 
 use access_service::grpc::pb;
 use pb::MemberStatus as S;

@@ -1,5 +1,5 @@
 //! The invitation lifecycle after Invite: resend, revoke, decline, update, list, and
-//! invitations to several accounts of a team (DOMAIN rule 10 and the Invitation noun).
+//! invitations to several accounts of a team (docs/domain.md rule 10 and the Invitation noun).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! SetAccountLimits and CloseAccount: DOMAIN rule 14 (plan quotas) and closing an account.
+//! SetAccountLimits and CloseAccount: docs/domain.md rule 14 (plan quotas) and closing an account.
 
 use access_service::grpc::pb;
 use pb::DecisionReason as R;
