@@ -18,4 +18,5 @@ mod plan_quotas;
 mod roles;
 mod seeds;
 mod templates;
+mod transport;
 mod users;
