@@ -1,11 +1,11 @@
-//! RequestAccess, DecideAccessRequest, ListAccessRequests: asking for a permission, DOMAIN rule 6.
+//! RequestAccess, DecideAccessRequest, ListAccessRequests: asking for a permission, docs/domain.md rule 6.
 
 use access_service::grpc::pb;
 use pb::AccessRequestState as State;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{TestApp, ask, bad_fields, decide, email, error_reason, expect_code, reason};
+use crate::helpers::{TestApp, assert_refused, assert_refused_for, bad_fields, email, expect_code, reason};
 
 fn list(actor: &str, account: &str, state: State) -> pb::ListAccessRequestsRequest {
     pb::ListAccessRequestsRequest {
@@ -44,20 +44,11 @@ async fn an_approved_request_becomes_an_extra_grant(app: TestApp) {
     app.account("acme", "owner").await;
     app.member("owner", "acme", "admin", "admin", vec![]).await;
     app.member("owner", "acme", "viewer", "viewer", vec![]).await;
-    let mut client = app.client.clone();
 
-    let filed = client
-        .request_access(ask(
-            "viewer",
-            "acme",
-            "campaigns.send",
-            "I send the Friday newsletter",
-        ))
+    let filed = app
+        .request_access("viewer", "acme", "campaigns.send", "I send the Friday newsletter")
         .await
-        .expect("a member may ask")
-        .into_inner()
-        .access_request
-        .unwrap();
+        .expect("a member may ask");
     assert!(!filed.id.is_empty());
     assert_eq!(filed.account_id, "acme");
     assert_eq!(filed.user_id, "viewer");
@@ -80,13 +71,10 @@ async fn an_approved_request_becomes_an_extra_grant(app: TestApp) {
     );
     assert!(!app.check("viewer", "acme", "campaigns.send").await.allowed);
 
-    let decided = client
-        .decide_access_request(decide("admin", &filed.id, true))
+    let decided = app
+        .decide("admin", &filed.id, true)
         .await
-        .expect("an admin approves")
-        .into_inner()
-        .access_request
-        .unwrap();
+        .expect("an admin approves");
     assert_eq!(decided.id, filed.id);
     assert_eq!(decided.state(), State::Approved);
     assert_eq!(decided.decided_by, "admin");
@@ -126,13 +114,12 @@ async fn an_approved_request_becomes_an_extra_grant(app: TestApp) {
     assert_eq!(listed(&app, "admin", State::Unspecified).await.len(), 1);
     assert_eq!(app.activity_count("acme", "access_request.approve").await, 1);
 
-    let status = expect_code(
-        client
-            .request_access(ask("viewer", "acme", "campaigns.send", ""))
-            .await,
+    assert_refused_for(
+        app.request_access("viewer", "acme", "campaigns.send", "").await,
         Code::FailedPrecondition,
+        "ALREADY_GRANTED",
+        "now an extra grant",
     );
-    assert_eq!(error_reason(&status), "ALREADY_GRANTED", "now an extra grant");
 }
 
 /// A rejected request grants nothing; a decided request cannot be decided again.
@@ -140,18 +127,14 @@ async fn rejected_requests_grant_nothing_and_decisions_are_final(app: TestApp) {
     app.account("acme", "owner").await;
     app.member("owner", "acme", "admin", "admin", vec![]).await;
     app.member("owner", "acme", "viewer", "viewer", vec![]).await;
-    let mut client = app.client.clone();
     let edit = request(&app, "viewer", "campaigns.edit").await;
     let send = request(&app, "viewer", "campaigns.send").await;
     assert_ne!(edit.id, send.id, "one request per permission");
 
-    let rejected = client
-        .decide_access_request(decide("admin", &edit.id, false))
+    let rejected = app
+        .decide("admin", &edit.id, false)
         .await
-        .expect("an admin rejects")
-        .into_inner()
-        .access_request
-        .unwrap();
+        .expect("an admin rejects");
     assert_eq!(rejected.state(), State::Rejected);
     assert_eq!(rejected.decided_by, "admin");
     let denied = app.check("viewer", "acme", "campaigns.edit").await;
@@ -167,8 +150,7 @@ async fn rejected_requests_grant_nothing_and_decisions_are_final(app: TestApp) {
         [send.id.as_str()]
     );
 
-    client
-        .decide_access_request(decide("owner", &send.id, true))
+    app.decide("owner", &send.id, true)
         .await
         .expect("the owner approves");
     let before = app.table_counts().await;
@@ -178,11 +160,12 @@ async fn rejected_requests_grant_nothing_and_decisions_are_final(app: TestApp) {
         (&send.id, false),
         (&send.id, true),
     ] {
-        let status = expect_code(
-            client.decide_access_request(decide("owner", id, approve)).await,
+        assert_refused_for(
+            app.decide("owner", id, approve).await,
             Code::FailedPrecondition,
+            "ALREADY_DECIDED",
+            format!("{id} {approve}"),
         );
-        assert_eq!(error_reason(&status), "ALREADY_DECIDED", "{id} {approve}");
     }
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
     assert!(
@@ -217,56 +200,54 @@ async fn deciding_needs_users_edit_and_the_permission(app: TestApp) {
     let send = request(&app, "viewer", "campaigns.send").await;
     let before = app.table_counts().await;
 
-    let status = expect_code(
-        client.decide_access_request(decide("am", &close.id, true)).await,
+    let status = assert_refused(
+        app.decide("am", &close.id, true).await,
         Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
     );
-    assert_eq!(error_reason(&status), "PRIVILEGE_ESCALATION");
     assert!(status.message().contains("account.close"), "{status:?}");
     for approve in [true, false] {
-        let status = expect_code(
-            client.decide_access_request(decide("am", &own.id, approve)).await,
+        assert_refused_for(
+            app.decide("am", &own.id, approve).await,
             Code::PermissionDenied,
+            "SELF_APPROVAL",
+            format!("approve: {approve}"),
         );
-        assert_eq!(error_reason(&status), "SELF_APPROVAL", "approve: {approve}");
     }
     for actor in ["manager", "viewer"] {
-        let status = expect_code(
-            client.decide_access_request(decide(actor, &send.id, true)).await,
+        assert_refused_for(
+            app.decide(actor, &send.id, true).await,
             Code::PermissionDenied,
+            "PERMISSION_NOT_GRANTED",
+            actor,
         );
-        assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED", "{actor}");
-        let status = expect_code(
+        assert_refused_for(
             client
                 .list_access_requests(list(actor, "acme", State::Unspecified))
                 .await,
             Code::PermissionDenied,
+            "PERMISSION_NOT_GRANTED",
+            actor,
         );
-        assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED", "{actor}");
     }
-    let status = expect_code(
-        client
-            .decide_access_request(decide("stranger", &send.id, true))
-            .await,
+    assert_refused(
+        app.decide("stranger", &send.id, true).await,
         Code::PermissionDenied,
+        "NOT_A_MEMBER",
     );
-    assert_eq!(error_reason(&status), "NOT_A_MEMBER");
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
     assert_eq!(listed(&app, "am", State::Pending).await.len(), 3);
     assert!(!app.check("viewer", "acme", "account.close").await.allowed);
     assert!(!app.check("am", "acme", "account.close").await.allowed);
 
-    client
-        .decide_access_request(decide("am", &close.id, false))
+    app.decide("am", &close.id, false)
         .await
         .expect("rejecting grants nothing, so it needs no permission beyond users.edit");
-    client
-        .decide_access_request(decide("am", &send.id, true))
+    app.decide("am", &send.id, true)
         .await
         .expect("an account manager approves what they hold");
     assert!(app.check("viewer", "acme", "campaigns.send").await.allowed);
-    client
-        .decide_access_request(decide("owner", &own.id, true))
+    app.decide("owner", &own.id, true)
         .await
         .expect("the owner approves the account manager's request");
     assert!(app.check("am", "acme", "account.close").await.allowed);
@@ -276,68 +257,42 @@ async fn deciding_needs_users_edit_and_the_permission(app: TestApp) {
 async fn bad_requests_are_refused(app: TestApp) {
     app.account("acme", "owner").await;
     app.member("owner", "acme", "viewer", "viewer", vec![]).await;
-    let mut client = app.client.clone();
     let before = app.table_counts().await;
 
-    let status = expect_code(
-        client
-            .request_access(ask("viewer", "acme", "campaigns.view", ""))
-            .await,
+    assert_refused(
+        app.request_access("viewer", "acme", "campaigns.view", "").await,
         Code::FailedPrecondition,
-    );
-    assert_eq!(error_reason(&status), "ALREADY_GRANTED");
-    let status = expect_code(
-        client
-            .request_access(ask("viewer", "acme", "account.view", ""))
-            .await,
-        Code::FailedPrecondition,
-    );
-    assert_eq!(
-        error_reason(&status),
         "ALREADY_GRANTED",
-        "every role has account.view"
+    );
+    assert_refused_for(
+        app.request_access("viewer", "acme", "account.view", "").await,
+        Code::FailedPrecondition,
+        "ALREADY_GRANTED",
+        "every role has account.view",
     );
     expect_code(
-        client
-            .request_access(ask("viewer", "acme", "account.transfer", ""))
-            .await,
+        app.request_access("viewer", "acme", "account.transfer", "").await,
         Code::FailedPrecondition,
     );
-    let status = expect_code(
-        client
-            .request_access(ask("stranger", "acme", "campaigns.send", ""))
-            .await,
+    assert_refused(
+        app.request_access("stranger", "acme", "campaigns.send", "").await,
         Code::PermissionDenied,
+        "NOT_A_MEMBER",
     );
-    assert_eq!(error_reason(&status), "NOT_A_MEMBER");
     let status = expect_code(
-        client
-            .request_access(ask("viewer", "acme", "campaigns.launch", ""))
-            .await,
+        app.request_access("viewer", "acme", "campaigns.launch", "").await,
         Code::InvalidArgument,
     );
     assert_eq!(bad_fields(&status), ["permission"]);
-    let status = expect_code(
-        client.request_access(ask("", "", "", "")).await,
-        Code::InvalidArgument,
-    );
+    let status = expect_code(app.request_access("", "", "", "").await, Code::InvalidArgument);
     assert_eq!(bad_fields(&status), ["user_id", "account_id", "permission"]);
     expect_code(
-        client
-            .request_access(ask("viewer", "no-such", "campaigns.send", ""))
+        app.request_access("viewer", "no-such", "campaigns.send", "")
             .await,
         Code::NotFound,
     );
-    expect_code(
-        client
-            .decide_access_request(decide("owner", "no-such-request", true))
-            .await,
-        Code::NotFound,
-    );
-    let status = expect_code(
-        client.decide_access_request(decide("owner", "", true)).await,
-        Code::InvalidArgument,
-    );
+    expect_code(app.decide("owner", "no-such-request", true).await, Code::NotFound);
+    let status = expect_code(app.decide("owner", "", true).await, Code::InvalidArgument);
     assert_eq!(bad_fields(&status), ["access_request_id"]);
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
     assert!(listed(&app, "owner", State::Unspecified).await.is_empty());
@@ -360,38 +315,28 @@ async fn requests_of_deactivated_members_cannot_be_approved(app: TestApp) {
         .unwrap();
     let before = app.table_counts().await;
 
-    let status = expect_code(
-        client
-            .decide_access_request(decide("admin", &filed.id, true))
-            .await,
+    assert_refused(
+        app.decide("admin", &filed.id, true).await,
         Code::FailedPrecondition,
+        "REQUESTER_NOT_ACTIVE",
     );
-    assert_eq!(error_reason(&status), "REQUESTER_NOT_ACTIVE");
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
     assert_eq!(
         ids(&listed(&app, "admin", State::Pending).await),
         [filed.id.as_str()],
         "still pending"
     );
-    let status = expect_code(
-        client
-            .request_access(ask("viewer", "acme", "campaigns.edit", ""))
-            .await,
+    assert_refused_for(
+        app.request_access("viewer", "acme", "campaigns.edit", "").await,
         Code::PermissionDenied,
-    );
-    assert_eq!(
-        error_reason(&status),
         "NOT_A_MEMBER",
-        "deactivated members cannot ask"
+        "deactivated members cannot ask",
     );
 
-    let rejected = client
-        .decide_access_request(decide("admin", &filed.id, false))
+    let rejected = app
+        .decide("admin", &filed.id, false)
         .await
-        .expect("it can still be rejected")
-        .into_inner()
-        .access_request
-        .unwrap();
+        .expect("it can still be rejected");
     assert_eq!(rejected.state(), State::Rejected);
     client
         .reactivate_member(pb::ReactivateMemberRequest {

@@ -1,4 +1,4 @@
-//! ListActivity and the activity log: DOMAIN rule 12 (every mutation writes one entry).
+//! ListActivity and the activity log: docs/domain.md rule 12 (every mutation writes one entry).
 
 use std::future::Future;
 use std::time::Duration;
@@ -6,7 +6,7 @@ use std::time::Duration;
 use access_service::grpc::pb;
 use tonic::{Code, Status};
 
-use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, instant, person};
+use crate::helpers::{TestApp, assert_refused, bad_fields, email, expect_code, instant, person};
 
 async fn total(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) AS n FROM activity_log").await
@@ -709,16 +709,16 @@ async fn listing_activity_pages_and_refusals(app: TestApp) {
     );
     assert_eq!(bad_fields(&status), ["page_size"]);
 
-    let status = expect_code(
+    assert_refused(
         client.list_activity(list("bob", "acme")).await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
-    let status = expect_code(
+    assert_refused(
         client.list_activity(list("stranger", "acme")).await,
         Code::PermissionDenied,
+        "NOT_A_MEMBER",
     );
-    assert_eq!(error_reason(&status), "NOT_A_MEMBER");
     expect_code(
         client.list_activity(list("owner", "no-such")).await,
         Code::NotFound,

@@ -1,4 +1,4 @@
-//! Authorize, BatchAuthorize, GetEffectivePermissions: DOMAIN rules 1–5 and the role table.
+//! Authorize, BatchAuthorize, GetEffectivePermissions: docs/domain.md rules 1–5 and the role table.
 
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::{List, Segment, Template};
@@ -7,7 +7,7 @@ use tonic::Code;
 
 use crate::helpers::{TestApp, bad_fields, check, expect_code, reason, scope};
 
-/// The whole permission catalogue of DOMAIN.md, typed out again on purpose:
+/// The whole permission catalogue of docs/domain.md, typed out again on purpose:
 /// the test is the specification, independent of the code's own table.
 const CATALOGUE: &[&str] = &[
     "account.view",
@@ -69,7 +69,7 @@ enum Expect {
     Only(&'static [&'static str]),
 }
 
-/// DOMAIN.md "Built-in roles", one row per role.
+/// docs/domain.md "Built-in roles", one row per role.
 const ROLE_TABLE: &[(&str, Expect)] = &[
     ("admin", Expect::AllBut(&["account.transfer"])),
     (

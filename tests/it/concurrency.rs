@@ -1,6 +1,6 @@
 //! Real concurrent calls: each race is fired with both calls in flight at once,
 //! repeated on fresh accounts, and the database invariants are checked with SQL
-//! after every round (DOMAIN rules 7, 10, 11 and 12 under contention).
+//! after every round (docs/domain.md rules 7, 10, 11 and 12 under contention).
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +8,7 @@ use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::{Code, Status};
 
-use crate::helpers::{TestApp, create_account, email, error_reason, person, reason, remove, transfer};
+use crate::helpers::{TestApp, create_account, email, error_reason, person, reason};
 
 /// How many times each race runs, each time on fresh accounts.
 const ROUNDS: usize = 10;
@@ -110,10 +110,9 @@ async fn two_transfers_to_different_admins_leave_one_owner(app: TestApp) {
         app.account(&account, "founder").await;
         app.member("founder", &account, "admin-a", "admin", vec![]).await;
         app.member("founder", &account, "admin-b", "admin", vec![]).await;
-        let (mut one, mut two) = (app.client.clone(), app.client.clone());
         let (a, b) = tokio::join!(
-            one.transfer_ownership(transfer("founder", &account, "admin-a")),
-            two.transfer_ownership(transfer("founder", &account, "admin-b")),
+            app.transfer("founder", &account, "admin-a"),
+            app.transfer("founder", &account, "admin-b"),
         );
         println!("race 1 round {round}: a={} b={}", outcome(&a), outcome(&b));
         let (winner, loser) = match (&a, &b) {
@@ -144,10 +143,9 @@ async fn two_transfers_to_the_same_admin_succeed_once(app: TestApp) {
         let account = format!("t2-{round}");
         app.account(&account, "founder").await;
         app.member("founder", &account, "heir", "admin", vec![]).await;
-        let (mut one, mut two) = (app.client.clone(), app.client.clone());
         let (a, b) = tokio::join!(
-            one.transfer_ownership(transfer("founder", &account, "heir")),
-            two.transfer_ownership(transfer("founder", &account, "heir")),
+            app.transfer("founder", &account, "heir"),
+            app.transfer("founder", &account, "heir"),
         );
         println!("race 2 round {round}: a={} b={}", outcome(&a), outcome(&b));
         let ((Ok(_), Err(loser)) | (Err(loser), Ok(_))) = (&a, &b) else {
@@ -172,10 +170,9 @@ async fn two_removals_of_one_member_succeed_once(app: TestApp) {
         app.member("founder", &account, "admin-a", "admin", vec![]).await;
         app.member("founder", &account, "admin-b", "admin", vec![]).await;
         app.member("founder", &account, "leaver", "manager", vec![]).await;
-        let (mut one, mut two) = (app.client.clone(), app.client.clone());
         let (a, b) = tokio::join!(
-            one.remove_member(remove("admin-a", &account, "leaver")),
-            two.remove_member(remove("admin-b", &account, "leaver")),
+            app.remove("admin-a", &account, "leaver"),
+            app.remove("admin-b", &account, "leaver"),
         );
         println!("race 3 round {round}: a={} b={}", outcome(&a), outcome(&b));
         let ((Ok(_), Err(loser)) | (Err(loser), Ok(_))) = (&a, &b) else {
@@ -209,10 +206,10 @@ async fn removal_racing_an_update_leaves_a_valid_member_or_none(app: TestApp) {
                 permissions: vec!["reports.view".into()],
             }),
         };
-        let (mut one, mut two) = (app.client.clone(), app.client.clone());
+        let mut one = app.client.clone();
         let (updated, removed) = tokio::join!(
             one.update_member(update),
-            two.remove_member(remove("admin-a", &account, "target")),
+            app.remove("admin-a", &account, "target"),
         );
         println!(
             "race 4 round {round}: update={} remove={}",

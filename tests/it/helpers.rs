@@ -97,6 +97,8 @@ impl Drop for TestDb {
 
 /// A running server and a client connected to it.
 pub struct TestApp {
+    /// Where the server listens, for tests that open their own connections.
+    pub addr: std::net::SocketAddr,
     pub client: AccessServiceClient<Channel>,
     pub channel: Channel,
     /// A direct connection for assertions on what was (not) written.
@@ -127,15 +129,12 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        let channel = Channel::from_shared(format!("http://{addr}"))
-            .expect("valid uri")
-            .connect()
-            .await
-            .expect("client connects");
+        let channel = connect(addr).await;
         let db = Database::connect(database.url.clone())
             .await
             .expect("direct connection");
         Self {
+            addr,
             client: AccessServiceClient::new(channel.clone()),
             channel,
             db,
@@ -308,7 +307,7 @@ impl TestApp {
         (response.invitation.expect("invitation returned"), response.token)
     }
 
-    // === One call per RPC, for the RPCs several files use ===
+    // === One call per RPC: the way tests call the server ===
 
     /// GetAccount, which must succeed.
     pub async fn get_account(&self, account: &str) -> pb::Account {
@@ -506,6 +505,16 @@ impl TestApp {
     }
 }
 
+/// A new HTTP/2 connection to the server at `addr`: each Channel built this way
+/// is one TCP connection of its own.
+pub async fn connect(addr: std::net::SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .expect("valid uri")
+        .connect()
+        .await
+        .expect("client connects")
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -544,7 +553,12 @@ pub fn check(
     }
 }
 
-// === Requests, for the RPCs tests call on the raw client ===
+// === Requests ===
+// Where TestApp has a method for an RPC, tests call that method (plain
+// arguments in; the answer's payload or the refusal out), never the raw client
+// with a builder. The public builders here serve RPCs without a method and
+// requests a test must shape itself (a batch of checks, a page token, a child
+// account), sent with `app.client`; the private ones are what the methods send.
 
 /// CreateAccount of a top-level account.
 pub fn create_account(id: &str, owner: pb::Person) -> pb::CreateAccountRequest {
@@ -585,7 +599,7 @@ pub fn list_users(actor: &str, account: &str) -> pb::ListUsersRequest {
 }
 
 /// TransferOwnership.
-pub fn transfer(actor: &str, account: &str, new_owner: &str) -> pb::TransferOwnershipRequest {
+fn transfer(actor: &str, account: &str, new_owner: &str) -> pb::TransferOwnershipRequest {
     pb::TransferOwnershipRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),
@@ -594,7 +608,7 @@ pub fn transfer(actor: &str, account: &str, new_owner: &str) -> pb::TransferOwne
 }
 
 /// DeactivateMember.
-pub fn deactivate(actor: &str, account: &str, user: &str) -> pb::DeactivateMemberRequest {
+fn deactivate(actor: &str, account: &str, user: &str) -> pb::DeactivateMemberRequest {
     pb::DeactivateMemberRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),
@@ -603,7 +617,7 @@ pub fn deactivate(actor: &str, account: &str, user: &str) -> pb::DeactivateMembe
 }
 
 /// ReactivateMember.
-pub fn reactivate(actor: &str, account: &str, user: &str) -> pb::ReactivateMemberRequest {
+fn reactivate(actor: &str, account: &str, user: &str) -> pb::ReactivateMemberRequest {
     pb::ReactivateMemberRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),
@@ -612,7 +626,7 @@ pub fn reactivate(actor: &str, account: &str, user: &str) -> pb::ReactivateMembe
 }
 
 /// RemoveMember.
-pub fn remove(actor: &str, account: &str, user: &str) -> pb::RemoveMemberRequest {
+fn remove(actor: &str, account: &str, user: &str) -> pb::RemoveMemberRequest {
     pb::RemoveMemberRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),
@@ -621,7 +635,7 @@ pub fn remove(actor: &str, account: &str, user: &str) -> pb::RemoveMemberRequest
 }
 
 /// CreateRole, described as "The <name> role".
-pub fn create_role(actor: &str, account: &str, name: &str, permissions: &[&str]) -> pb::CreateRoleRequest {
+fn create_role(actor: &str, account: &str, name: &str, permissions: &[&str]) -> pb::CreateRoleRequest {
     pb::CreateRoleRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),
@@ -632,7 +646,7 @@ pub fn create_role(actor: &str, account: &str, name: &str, permissions: &[&str])
 }
 
 /// RequestAccess.
-pub fn ask(user: &str, account: &str, permission: &str, note: &str) -> pb::RequestAccessRequest {
+fn ask(user: &str, account: &str, permission: &str, note: &str) -> pb::RequestAccessRequest {
     pb::RequestAccessRequest {
         user_id: user.into(),
         account_id: account.into(),
@@ -642,7 +656,7 @@ pub fn ask(user: &str, account: &str, permission: &str, note: &str) -> pb::Reque
 }
 
 /// DecideAccessRequest.
-pub fn decide(actor: &str, id: &str, approve: bool) -> pb::DecideAccessRequestRequest {
+fn decide(actor: &str, id: &str, approve: bool) -> pb::DecideAccessRequestRequest {
     pb::DecideAccessRequestRequest {
         actor_user_id: actor.into(),
         access_request_id: id.into(),
@@ -701,6 +715,46 @@ pub fn expect_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) ->
         Ok(value) => panic!("expected {code:?}, got Ok({value:?})"),
         Err(status) => {
             assert_eq!(status.code(), code, "unexpected status: {status:?}");
+            status
+        }
+    }
+}
+
+/// Asserts that a call was refused with `code` and the google.rpc.ErrorInfo
+/// `reason` together (the code says what kind of refusal, the reason which
+/// rule), and returns the status for more checks.
+#[track_caller]
+pub fn assert_refused<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, reason: &str) -> Status {
+    refused(result, code, reason, None)
+}
+
+/// [`assert_refused`] in a loop or table: `case` names the case in the failure.
+#[track_caller]
+pub fn assert_refused_for<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    code: Code,
+    reason: &str,
+    case: impl std::fmt::Display,
+) -> Status {
+    refused(result, code, reason, Some(&case))
+}
+
+#[track_caller]
+fn refused<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    code: Code,
+    reason: &str,
+    case: Option<&dyn std::fmt::Display>,
+) -> Status {
+    let case = case.map(|case| format!("{case}: ")).unwrap_or_default();
+    match result {
+        Ok(value) => panic!("{case}expected {code:?} {reason}, got Ok({value:?})"),
+        Err(status) => {
+            assert_eq!(
+                (status.code(), error_reason(&status).as_str()),
+                (code, reason),
+                "{case}unexpected refusal: {status:?}"
+            );
             status
         }
     }

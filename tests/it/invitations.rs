@@ -1,11 +1,13 @@
-//! Invite and AcceptInvitation: DOMAIN rules 6 (no escalation) and 10 (one live invitation per email).
+//! Invite and AcceptInvitation: docs/domain.md rules 6 (no escalation) and 10 (one live invitation per email).
 
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::List;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, reason, scope};
+use crate::helpers::{
+    TestApp, assert_refused, assert_refused_for, bad_fields, email, expect_code, reason, scope,
+};
 
 fn invite_request(actor: &str, account: &str, address: &str, role: &str) -> pb::InviteRequest {
     pb::InviteRequest {
@@ -81,21 +83,22 @@ async fn inviting_needs_users_invite(app: TestApp) {
     let mut client = app.client.clone();
     let before = app.table_counts().await;
     for actor in ["manager", "viewer"] {
-        let status = expect_code(
+        assert_refused_for(
             client
                 .invite(invite_request(actor, "acme", &email("new"), "viewer"))
                 .await,
             Code::PermissionDenied,
+            "PERMISSION_NOT_GRANTED",
+            actor,
         );
-        assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED", "{actor}");
     }
-    let status = expect_code(
+    assert_refused(
         client
             .invite(invite_request("stranger", "acme", &email("new"), "viewer"))
             .await,
         Code::PermissionDenied,
+        "NOT_A_MEMBER",
     );
-    assert_eq!(error_reason(&status), "NOT_A_MEMBER");
     expect_code(
         client
             .invite(invite_request("owner", "no-such", &email("new"), "viewer"))
@@ -120,28 +123,28 @@ async fn inviting_cannot_escalate_privileges(app: TestApp) {
     let mut client = app.client.clone();
     let before = app.table_counts().await;
 
-    let status = expect_code(
+    let status = assert_refused(
         client
             .invite(invite_request("am", "acme", &email("new"), "admin"))
             .await,
         Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
     );
-    assert_eq!(error_reason(&status), "PRIVILEGE_ESCALATION");
     assert!(
         status.message().contains("account.close"),
         "names what the actor lacks: {status:?}"
     );
 
-    let status = expect_code(
+    assert_refused(
         client
             .invite(invite_request("owner", "acme", &email("new"), "owner"))
             .await,
         Code::FailedPrecondition,
+        "OWNER_ROLE_NOT_ASSIGNABLE",
     );
-    assert_eq!(error_reason(&status), "OWNER_ROLE_NOT_ASSIGNABLE");
 
     for scopes in [vec![], vec![scope(List, &["4", "5"])]] {
-        let status = expect_code(
+        assert_refused_for(
             client
                 .invite(pb::InviteRequest {
                     scopes: scopes.clone(),
@@ -149,8 +152,9 @@ async fn inviting_cannot_escalate_privileges(app: TestApp) {
                 })
                 .await,
             Code::PermissionDenied,
+            "PRIVILEGE_ESCALATION",
+            format!("{scopes:?}"),
         );
-        assert_eq!(error_reason(&status), "PRIVILEGE_ESCALATION", "{scopes:?}");
     }
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
 
@@ -167,13 +171,13 @@ async fn inviting_twice_returns_the_pending_invitation(app: TestApp) {
     app.account("acme", "owner").await;
     app.member("owner", "acme", "bob", "viewer", vec![]).await;
     let mut client = app.client.clone();
-    let status = expect_code(
+    assert_refused(
         client
             .invite(invite_request("owner", "acme", "BOB@example.com", "manager"))
             .await,
         Code::AlreadyExists,
+        "ALREADY_A_MEMBER",
     );
-    assert_eq!(error_reason(&status), "ALREADY_A_MEMBER");
 
     let first = app
         .invite("owner", "acme", "carol", "viewer", vec![])
@@ -205,14 +209,17 @@ async fn accepting_checks_token_and_email(app: TestApp) {
     let mut client = app.client.clone();
     let before = app.table_counts().await;
 
-    let status = expect_code(app.accept(&token, "carol").await, Code::PermissionDenied);
-    assert_eq!(error_reason(&status), "INVITATION_EMAIL_MISMATCH");
+    assert_refused(
+        app.accept(&token, "carol").await,
+        Code::PermissionDenied,
+        "INVITATION_EMAIL_MISMATCH",
+    );
 
-    let status = expect_code(
+    assert_refused(
         app.accept("0123456789abcdef", "bob").await,
         Code::FailedPrecondition,
+        "INVITATION_TOKEN_UNKNOWN",
     );
-    assert_eq!(error_reason(&status), "INVITATION_TOKEN_UNKNOWN");
 
     let status = expect_code(app.accept("  ", "bob").await, Code::InvalidArgument);
     assert_eq!(bad_fields(&status), ["token"]);
@@ -245,8 +252,11 @@ async fn accepting_checks_token_and_email(app: TestApp) {
     assert!(!member.is_owner);
     assert!(member.join_time.is_some());
 
-    let status = expect_code(app.accept(&token, "bob").await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_ALREADY_ACCEPTED");
+    assert_refused(
+        app.accept(&token, "bob").await,
+        Code::FailedPrecondition,
+        "INVITATION_ALREADY_ACCEPTED",
+    );
 }
 
 /// Accepting logs it, and Authorize then answers with the invited role and scopes.
@@ -342,8 +352,11 @@ async fn expired_invitations_are_revived_by_inviting_again(app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
 
     let before = app.table_counts().await;
-    let status = expect_code(app.accept(&old_token, "bob").await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_EXPIRED");
+    let status = assert_refused(
+        app.accept(&old_token, "bob").await,
+        Code::FailedPrecondition,
+        "INVITATION_EXPIRED",
+    );
     assert!(
         status.message().contains("resend"),
         "tells what to do: {status:?}"
@@ -387,8 +400,11 @@ async fn expired_invitations_are_revived_by_inviting_again(app: TestApp) {
     assert_eq!(invitation_count(&app).await, 1);
     assert_eq!(app.activity_count("acme", "invitation.resend").await, 1);
 
-    let status = expect_code(app.accept(&old_token, "bob").await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_TOKEN_UNKNOWN");
+    assert_refused(
+        app.accept(&old_token, "bob").await,
+        Code::FailedPrecondition,
+        "INVITATION_TOKEN_UNKNOWN",
+    );
     app.accept(&new_token, "bob").await.expect("the new token works");
     assert!(app.check("bob", "acme", "campaigns.view").await.allowed);
 }

@@ -1,10 +1,14 @@
 //! The server's own limits: a per-request time limit and a process-wide cap
 //! on requests in flight, each answered with its gRPC code.
 
+use std::sync::Arc;
+
 use access_service::grpc::pb;
+use access_service::grpc::pb::access_service_client::AccessServiceClient;
+use tokio::sync::Barrier;
 use tonic::Code;
 
-use crate::helpers::{Db, TestApp, check};
+use crate::helpers::{Db, TestApp, check, connect};
 
 /// One BatchAuthorize that needs a database round trip per check: 100
 /// distinct users, so nothing is shared between checks.
@@ -31,14 +35,29 @@ async fn slow_requests_answer_deadline_exceeded() {
 }
 
 /// Past ACCESS_MAX_CONCURRENT_REQUESTS, requests are refused at once with
-/// UNAVAILABLE instead of queueing; the others are served.
+/// UNAVAILABLE instead of queueing, and the cap holds for the whole process,
+/// not per connection: each of 20 clients has its own connection and sends
+/// exactly one slow request, so a cap kept per connection would serve all 20.
+/// Only a shared cap of 1 can refuse any of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn requests_over_the_limit_answer_unavailable() {
+    const CLIENTS: usize = 20;
     let app = TestApp::spawn_with(Db::Mysql, |config| config.max_concurrent_requests = 1).await;
-    let calls: Vec<_> = (0..20)
-        .map(|_| {
-            let mut client = app.client.clone();
-            tokio::spawn(async move { client.batch_authorize(heavy_batch()).await })
+    let mut clients = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS {
+        // Connected before any request is sent, so no call waits on a handshake.
+        clients.push(AccessServiceClient::new(connect(app.addr).await));
+    }
+    // Released together, so the 20 slow requests overlap on the server.
+    let start = Arc::new(Barrier::new(CLIENTS));
+    let calls: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            let start = Arc::clone(&start);
+            tokio::spawn(async move {
+                start.wait().await;
+                client.batch_authorize(heavy_batch()).await
+            })
         })
         .collect();
     let (mut served, mut refused) = (0, 0);
@@ -54,6 +73,6 @@ async fn requests_over_the_limit_answer_unavailable() {
     assert!(served >= 1, "some requests are served");
     assert!(
         refused >= 1,
-        "20 concurrent slow requests over a limit of 1 must shed some"
+        "20 slow requests on 20 connections over a process-wide limit of 1 must shed some"
     );
 }

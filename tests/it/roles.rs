@@ -1,4 +1,4 @@
-//! ListRoles, CreateRole, UpdateRole, DeleteRole: custom roles, DOMAIN rule 6 and the role table.
+//! ListRoles, CreateRole, UpdateRole, DeleteRole: custom roles, docs/domain.md rule 6 and the role table.
 
 use std::collections::BTreeSet;
 
@@ -6,9 +6,9 @@ use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, create_role, email, error_reason, expect_code, reason};
+use crate::helpers::{TestApp, assert_refused, assert_refused_for, bad_fields, email, expect_code, reason};
 
-/// The built-in roles in their documented order (DOMAIN.md "Built-in roles").
+/// The built-in roles in their documented order (docs/domain.md "Built-in roles").
 const BUILTIN: [&str; 14] = [
     "owner",
     "admin",
@@ -134,8 +134,7 @@ async fn list_roles_shows_builtins_then_custom_roles(app: TestApp) {
         ("writer", &["campaigns.edit", "campaigns.view"][..]),
         ("auditor", &["reports.export"][..]),
     ] {
-        client
-            .create_role(create_role("owner", "acme", name, permissions))
+        app.create_role("owner", "acme", name, permissions)
             .await
             .expect("custom role created");
     }
@@ -157,7 +156,7 @@ async fn list_roles_shows_builtins_then_custom_roles(app: TestApp) {
         assert!(role.restricted, "custom roles are restricted: {}", role.name);
     }
 
-    let status = expect_code(
+    assert_refused(
         client
             .list_roles(pb::ListRolesRequest {
                 actor_user_id: "stranger".into(),
@@ -165,26 +164,18 @@ async fn list_roles_shows_builtins_then_custom_roles(app: TestApp) {
             })
             .await,
         Code::PermissionDenied,
+        "NOT_A_MEMBER",
     );
-    assert_eq!(error_reason(&status), "NOT_A_MEMBER");
 }
 
 /// A custom role grants exactly its permissions; changing it changes its members at once.
 async fn custom_roles_drive_authorize_and_follow_updates(app: TestApp) {
     app.account("acme", "owner").await;
     let mut client = app.client.clone();
-    let role = client
-        .create_role(create_role(
-            "owner",
-            "acme",
-            "sender",
-            &["campaigns.view", "campaigns.send"],
-        ))
+    let role = app
+        .create_role("owner", "acme", "sender", &["campaigns.view", "campaigns.send"])
         .await
-        .expect("created")
-        .into_inner()
-        .role
-        .unwrap();
+        .expect("created");
     assert_eq!(role.name, "sender");
     assert!(!role.builtin);
     assert!(role.restricted);
@@ -276,27 +267,19 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
     app.member("owner", "acme", "am", "account_manager", vec![]).await;
     app.member("owner", "acme", "manager", "manager", vec![]).await;
     let mut client = app.client.clone();
-    client
-        .create_role(create_role("owner", "acme", "sender", &["campaigns.send"]))
+    app.create_role("owner", "acme", "sender", &["campaigns.send"])
         .await
         .unwrap();
     let before = app.table_counts().await;
 
     let status = expect_code(
-        client
-            .create_role(create_role(
-                "owner",
-                "acme",
-                "heir",
-                &["campaigns.view", "account.transfer"],
-            ))
+        app.create_role("owner", "acme", "heir", &["campaigns.view", "account.transfer"])
             .await,
         Code::InvalidArgument,
     );
     assert_eq!(bad_fields(&status), ["permissions"]);
     let status = expect_code(
-        client
-            .create_role(create_role("owner", "acme", "odd", &["campaigns.launch"]))
+        app.create_role("owner", "acme", "odd", &["campaigns.launch"])
             .await,
         Code::InvalidArgument,
     );
@@ -310,63 +293,59 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
     assert_eq!(bad_fields(&status), ["permissions"]);
 
     for name in ["admin", "sender"] {
-        let status = expect_code(
-            client
-                .create_role(create_role("owner", "acme", name, &["campaigns.view"]))
-                .await,
+        assert_refused_for(
+            app.create_role("owner", "acme", name, &["campaigns.view"]).await,
             Code::AlreadyExists,
+            "ROLE_EXISTS",
+            name,
         );
-        assert_eq!(error_reason(&status), "ROLE_EXISTS", "{name}");
     }
 
-    let status = expect_code(
-        client
-            .create_role(create_role("am", "acme", "closer", &["account.close"]))
-            .await,
+    let status = assert_refused(
+        app.create_role("am", "acme", "closer", &["account.close"]).await,
         Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
     );
-    assert_eq!(error_reason(&status), "PRIVILEGE_ESCALATION");
     assert!(status.message().contains("account.close"), "{status:?}");
-    let status = expect_code(
+    assert_refused(
         client
             .update_role(update("am", "acme", "sender", &["account.close"]))
             .await,
         Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
     );
-    assert_eq!(error_reason(&status), "PRIVILEGE_ESCALATION");
 
-    let status = expect_code(
-        client
-            .create_role(create_role("manager", "acme", "mine", &["campaigns.view"]))
+    assert_refused(
+        app.create_role("manager", "acme", "mine", &["campaigns.view"])
             .await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
-    let status = expect_code(
+    assert_refused(
         client
             .update_role(update("manager", "acme", "sender", &["campaigns.view"]))
             .await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
-    let status = expect_code(
+    assert_refused(
         client.delete_role(delete("manager", "acme", "sender")).await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
 
-    let status = expect_code(
+    assert_refused(
         client
             .update_role(update("owner", "acme", "admin", &["campaigns.view"]))
             .await,
         Code::FailedPrecondition,
+        "BUILTIN_ROLE_IMMUTABLE",
     );
-    assert_eq!(error_reason(&status), "BUILTIN_ROLE_IMMUTABLE");
-    let status = expect_code(
+    assert_refused(
         client.delete_role(delete("owner", "acme", "viewer")).await,
         Code::FailedPrecondition,
+        "BUILTIN_ROLE_IMMUTABLE",
     );
-    assert_eq!(error_reason(&status), "BUILTIN_ROLE_IMMUTABLE");
 
     expect_code(
         client
@@ -386,8 +365,7 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
     assert_eq!(perms(sender), set_of(&["account.view", "campaigns.send"]));
     let admin = listed.iter().find(|role| role.name == "admin").unwrap();
     assert!(!admin.permissions.contains(&"account.transfer".to_owned()));
-    client
-        .create_role(create_role("am", "acme", "helper", &["users.invite"]))
+    app.create_role("am", "acme", "helper", &["users.invite"])
         .await
         .expect("an account manager creates a role within their own permissions");
 }
@@ -396,18 +374,13 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
 async fn role_permissions_are_sorted_as_the_api_documents(app: TestApp) {
     app.account("acme", "owner").await;
     let created = app
-        .client
-        .clone()
-        .create_role(create_role(
+        .create_role(
             "owner",
             "acme",
             "sender",
             &["campaigns.view", "campaigns.send", "billing.view"],
-        ))
+        )
         .await
-        .unwrap()
-        .into_inner()
-        .role
         .unwrap();
     assert_eq!(
         created.permissions,
@@ -424,8 +397,7 @@ async fn role_permissions_are_sorted_as_the_api_documents(app: TestApp) {
 async fn an_unused_role_is_deleted(app: TestApp) {
     app.account("acme", "owner").await;
     let mut client = app.client.clone();
-    client
-        .create_role(create_role("owner", "acme", "sender", &["campaigns.send"]))
+    app.create_role("owner", "acme", "sender", &["campaigns.send"])
         .await
         .unwrap();
     client
@@ -439,8 +411,7 @@ async fn an_unused_role_is_deleted(app: TestApp) {
         Code::InvalidArgument,
     );
     assert_eq!(bad_fields(&status), ["role"]);
-    client
-        .create_role(create_role("owner", "acme", "sender", &["reports.view"]))
+    app.create_role("owner", "acme", "sender", &["reports.view"])
         .await
         .expect("the name is free again");
 }
@@ -449,8 +420,7 @@ async fn an_unused_role_is_deleted(app: TestApp) {
 async fn roles_in_use_cannot_be_deleted(app: TestApp) {
     app.account("acme", "owner").await;
     let mut client = app.client.clone();
-    client
-        .create_role(create_role("owner", "acme", "sender", &["campaigns.send"]))
+    app.create_role("owner", "acme", "sender", &["campaigns.send"])
         .await
         .unwrap();
     app.member("owner", "acme", "carl", "sender", vec![]).await;
@@ -462,11 +432,11 @@ async fn roles_in_use_cannot_be_deleted(app: TestApp) {
         .unwrap();
     let before = app.table_counts().await;
 
-    let status = expect_code(
+    let status = assert_refused(
         client.delete_role(delete("owner", "acme", "sender")).await,
         Code::FailedPrecondition,
+        "ROLE_IN_USE",
     );
-    assert_eq!(error_reason(&status), "ROLE_IN_USE");
     for user in ["carl", "dora"] {
         assert!(
             status.message().contains(&email(user)),
@@ -484,11 +454,11 @@ async fn roles_in_use_cannot_be_deleted(app: TestApp) {
         })
         .await
         .unwrap();
-    let status = expect_code(
+    let status = assert_refused(
         client.delete_role(delete("owner", "acme", "sender")).await,
         Code::FailedPrecondition,
+        "ROLE_IN_USE",
     );
-    assert_eq!(error_reason(&status), "ROLE_IN_USE");
     assert!(status.message().contains(&email("dora")), "{status:?}");
     assert!(
         !status.message().contains(&email("carl")),
@@ -531,8 +501,7 @@ async fn custom_roles_stay_in_their_account(app: TestApp) {
     app.account("acme", "owner").await;
     app.account("other", "other-owner").await;
     let mut client = app.client.clone();
-    client
-        .create_role(create_role("owner", "acme", "sender", &["campaigns.send"]))
+    app.create_role("owner", "acme", "sender", &["campaigns.send"])
         .await
         .unwrap();
     assert!(names(&roles(&app, "owner", "acme").await).contains(&"sender"));
@@ -560,8 +529,7 @@ async fn custom_roles_stay_in_their_account(app: TestApp) {
     );
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
 
-    client
-        .create_role(create_role("other-owner", "other", "sender", &["reports.view"]))
+    app.create_role("other-owner", "other", "sender", &["reports.view"])
         .await
         .expect("the same name is free in another account");
     app.member("other-owner", "other", "bob", "sender", vec![]).await;

@@ -1,4 +1,4 @@
-//! ShareTemplate, UnshareTemplate, ListSharedTemplates: DOMAIN rule 5 and "never upward or sideways".
+//! ShareTemplate, UnshareTemplate, ListSharedTemplates: docs/domain.md rule 5 and "never upward or sideways".
 
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::Template;
@@ -6,7 +6,8 @@ use pb::DecisionReason as R;
 use tonic::Code;
 
 use crate::helpers::{
-    TestApp, bad_fields, error_reason, expect_code, list_shared_templates, reason, share, template_ids,
+    TestApp, assert_refused, assert_refused_for, bad_fields, expect_code, list_shared_templates, reason,
+    share, template_ids,
 };
 
 fn unshare(actor: &str, account: &str, template: &str) -> pb::UnshareTemplateRequest {
@@ -111,32 +112,30 @@ async fn sharing_upward_or_sideways_is_refused(app: TestApp) {
     let mut client = app.client.clone();
     let before = app.table_counts().await;
 
-    let status = expect_code(
+    assert_refused(
         client
             .share_template(share("owner-a", "child-a", "tpl-1", &[]))
             .await,
         Code::FailedPrecondition,
+        "SHARE_NOT_FROM_PARENT",
     );
-    assert_eq!(error_reason(&status), "SHARE_NOT_FROM_PARENT");
-    let status = expect_code(
+    assert_refused_for(
         client
             .share_template(share("boss", "child-a", "tpl-1", &[]))
             .await,
         Code::FailedPrecondition,
-    );
-    assert_eq!(
-        error_reason(&status),
         "SHARE_NOT_FROM_PARENT",
-        "not even the parent owner"
+        "not even the parent owner",
     );
     for sideways in ["rival-kid", "solo", "team"] {
-        let status = expect_code(
+        assert_refused_for(
             client
                 .share_template(share("boss", "team", "tpl-1", &["child-a", sideways]))
                 .await,
             Code::FailedPrecondition,
+            "NOT_A_CHILD_ACCOUNT",
+            sideways,
         );
-        assert_eq!(error_reason(&status), "NOT_A_CHILD_ACCOUNT", "{sideways}");
     }
     let status = expect_code(
         client
@@ -145,11 +144,11 @@ async fn sharing_upward_or_sideways_is_refused(app: TestApp) {
         Code::NotFound,
     );
     assert!(status.message().contains("ghost"), "{status:?}");
-    let status = expect_code(
+    assert_refused(
         client.share_template(share("viewer", "team", "tpl-1", &[])).await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
     expect_code(
         client
             .share_template(share("boss", "no-such", "tpl-1", &[]))
@@ -221,11 +220,11 @@ async fn unsharing_removes_the_template(app: TestApp) {
     assert_eq!(reason(&edit), R::SharedTemplateReadOnly);
 
     let before = app.table_counts().await;
-    let status = expect_code(
+    assert_refused(
         client.unshare_template(unshare("viewer", "team", "tpl-1")).await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
     assert_eq!(app.table_counts().await, before);
 
     client

@@ -1,5 +1,5 @@
 //! The invitation lifecycle after Invite: resend, revoke, decline, update, list, and
-//! invitations to several accounts of a team (DOMAIN rule 10 and the Invitation noun).
+//! invitations to several accounts of a team (docs/domain.md rule 10 and the Invitation noun).
 
 use std::time::Duration;
 
@@ -9,7 +9,10 @@ use pb::DecisionReason as R;
 use pb::InvitationState as S;
 use tonic::{Code, Status};
 
-use crate::helpers::{TestApp, bad_fields, email, error_reason, expect_code, instant, person, reason, scope};
+use crate::helpers::{
+    TestApp, assert_refused, assert_refused_for, bad_fields, email, expect_code, instant, person, reason,
+    scope,
+};
 
 // === Request shortcuts ===
 
@@ -108,8 +111,11 @@ async fn resending_issues_a_new_token_and_kills_the_old_one(app: TestApp) {
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     let before = app.table_counts().await;
-    let status = expect_code(resend(&app, "manager", &first.id).await, Code::PermissionDenied);
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
+    assert_refused(
+        resend(&app, "manager", &first.id).await,
+        Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
+    );
     expect_code(resend(&app, "owner", "no-such-invitation").await, Code::NotFound);
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
 
@@ -130,14 +136,20 @@ async fn resending_issues_a_new_token_and_kills_the_old_one(app: TestApp) {
     );
     assert_eq!(app.activity_count("acme", "invitation.resend").await, 1);
 
-    let status = expect_code(app.accept(&old_token, "bob").await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_TOKEN_UNKNOWN");
+    assert_refused(
+        app.accept(&old_token, "bob").await,
+        Code::FailedPrecondition,
+        "INVITATION_TOKEN_UNKNOWN",
+    );
     let accepted = app.accept(&new_token, "bob").await.expect("the new token works");
     assert_eq!(accepted.member.unwrap().role, "viewer");
     assert!(app.check("bob", "acme", "campaigns.view").await.allowed);
 
-    let status = expect_code(resend(&app, "owner", &first.id).await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_ALREADY_ACCEPTED");
+    assert_refused(
+        resend(&app, "owner", &first.id).await,
+        Code::FailedPrecondition,
+        "INVITATION_ALREADY_ACCEPTED",
+    );
 }
 
 /// Invitation (1-second TTL): resending revives an expired invitation; the new token is accepted.
@@ -145,8 +157,11 @@ async fn resending_revives_an_expired_invitation(app: TestApp) {
     app.account("acme", "owner").await;
     let (first, old_token) = app.invited("acme", "bob", "manager").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let status = expect_code(app.accept(&old_token, "bob").await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_EXPIRED");
+    assert_refused(
+        app.accept(&old_token, "bob").await,
+        Code::FailedPrecondition,
+        "INVITATION_EXPIRED",
+    );
 
     let resent = resend(&app, "owner", &first.id)
         .await
@@ -200,8 +215,11 @@ async fn inviting_again_with_resend_if_pending_reissues_the_token(app: TestApp) 
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM invitations").await, 1);
     assert_eq!(app.activity_count("acme", "invitation.resend").await, 1);
 
-    let status = expect_code(app.accept(&old_token, "bob").await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_TOKEN_UNKNOWN");
+    assert_refused(
+        app.accept(&old_token, "bob").await,
+        Code::FailedPrecondition,
+        "INVITATION_TOKEN_UNKNOWN",
+    );
     app.accept(&again.token, "bob")
         .await
         .expect("the reissued token works");
@@ -216,8 +234,11 @@ async fn revoking_cancels_a_pending_invitation(app: TestApp) {
     let (first, token) = app.invited("acme", "bob", "viewer").await;
 
     let before = app.table_counts().await;
-    let status = expect_code(app.revoke("manager", &first.id).await, Code::PermissionDenied);
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
+    assert_refused(
+        app.revoke("manager", &first.id).await,
+        Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
+    );
     expect_code(app.revoke("owner", "no-such-invitation").await, Code::NotFound);
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
 
@@ -227,16 +248,22 @@ async fn revoking_cancels_a_pending_invitation(app: TestApp) {
     assert_eq!(app.activity_count("acme", "invitation.revoke").await, 1);
     assert_eq!(listed_ids(&app, "acme", S::Revoked).await, [first.id.as_str()]);
 
-    let status = expect_code(app.accept(&token, "bob").await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_REVOKED");
+    assert_refused(
+        app.accept(&token, "bob").await,
+        Code::FailedPrecondition,
+        "INVITATION_REVOKED",
+    );
     assert_eq!(
         reason(&app.check("bob", "acme", "campaigns.view").await),
         R::NotAMember
     );
 
     let before = app.table_counts().await;
-    let status = expect_code(app.revoke("owner", &first.id).await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_REVOKED");
+    assert_refused(
+        app.revoke("owner", &first.id).await,
+        Code::FailedPrecondition,
+        "INVITATION_REVOKED",
+    );
     assert_eq!(app.table_counts().await, before);
 
     let (second, new_token) = app.invited("acme", "bob", "viewer").await;
@@ -255,8 +282,11 @@ async fn declining_turns_the_invitation_down(app: TestApp) {
     app.account("acme", "owner").await;
     let (first, token) = app.invited("acme", "bob", "manager").await;
 
-    let status = expect_code(decline(&app, "0123456789abcdef").await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_TOKEN_UNKNOWN");
+    assert_refused(
+        decline(&app, "0123456789abcdef").await,
+        Code::FailedPrecondition,
+        "INVITATION_TOKEN_UNKNOWN",
+    );
 
     let declined = decline(&app, &token).await.unwrap();
     assert_eq!(declined.len(), 1, "{declined:?}");
@@ -267,10 +297,16 @@ async fn declining_turns_the_invitation_down(app: TestApp) {
     assert!(listed_ids(&app, "acme", S::Pending).await.is_empty());
 
     let before = app.table_counts().await;
-    let status = expect_code(app.accept(&token, "bob").await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_DECLINED");
-    let status = expect_code(decline(&app, &token).await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_DECLINED");
+    assert_refused(
+        app.accept(&token, "bob").await,
+        Code::FailedPrecondition,
+        "INVITATION_DECLINED",
+    );
+    assert_refused(
+        decline(&app, &token).await,
+        Code::FailedPrecondition,
+        "INVITATION_DECLINED",
+    );
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
     assert_eq!(
         reason(&app.check("bob", "acme", "campaigns.view").await),
@@ -323,11 +359,11 @@ async fn updating_a_pending_invitation_changes_what_accepting_grants(app: TestAp
     let old = app.check_on("carol", "acme", "lists.edit", (List, "4")).await;
     assert_eq!((old.allowed, reason(&old)), (false, R::OutOfScope));
 
-    let status = expect_code(
+    assert_refused(
         update(&app, "owner", &viewer.id, "viewer", None).await,
         Code::FailedPrecondition,
+        "INVITATION_ALREADY_ACCEPTED",
     );
-    assert_eq!(error_reason(&status), "INVITATION_ALREADY_ACCEPTED");
 }
 
 /// Rule 6 on UpdateInvitation: nothing to change is INVALID_ARGUMENT; no escalation to admin.
@@ -343,11 +379,11 @@ async fn updating_an_invitation_is_validated_and_cannot_escalate(app: TestApp) {
     );
     assert_eq!(bad_fields(&status), ["role"]);
 
-    let status = expect_code(
+    let status = assert_refused(
         update(&app, "am", &invitation.id, "admin", None).await,
         Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
     );
-    assert_eq!(error_reason(&status), "PRIVILEGE_ESCALATION");
     assert!(status.message().contains("account.close"), "{status:?}");
 
     let status = expect_code(
@@ -433,13 +469,13 @@ async fn listing_invitations_newest_first_by_state_and_page(app: TestApp) {
     assert_eq!(walked, expected_all, "every row exactly once, in order");
 
     let mut client = app.client.clone();
-    let status = expect_code(
+    assert_refused(
         client
             .list_invitations(list_request("viewer", "acme", S::Unspecified))
             .await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
     expect_code(
         client
             .list_invitations(list_request("owner", "no-such", S::Unspecified))
@@ -580,8 +616,11 @@ async fn one_invitation_covers_several_accounts_of_a_team(app: TestApp) {
         (designer.allowed, reason(&designer)),
         (false, R::PermissionNotGranted)
     );
-    let status = expect_code(app.accept(&response.token, "bob").await, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "INVITATION_ALREADY_ACCEPTED");
+    assert_refused(
+        app.accept(&response.token, "bob").await,
+        Code::FailedPrecondition,
+        "INVITATION_ALREADY_ACCEPTED",
+    );
 }
 
 /// Invitation noun: accounts of two teams, or one account twice, cannot share an invitation; nothing is written.
@@ -593,7 +632,7 @@ async fn a_multi_account_invitation_stays_within_one_team(app: TestApp) {
     let before = app.table_counts().await;
 
     for (primary, extra) in [("team", "other"), ("child-1", "other"), ("other", "child-2")] {
-        let status = expect_code(
+        assert_refused_for(
             client
                 .invite(pb::InviteRequest {
                     account_id: primary.into(),
@@ -602,8 +641,9 @@ async fn a_multi_account_invitation_stays_within_one_team(app: TestApp) {
                 })
                 .await,
             Code::FailedPrecondition,
+            "NOT_ONE_TEAM",
+            format!("{primary} + {extra}"),
         );
-        assert_eq!(error_reason(&status), "NOT_ONE_TEAM", "{primary} + {extra}");
     }
 
     let status = expect_code(
@@ -694,8 +734,11 @@ async fn a_pending_invitation_grants_nothing_until_accepted(app: TestApp) {
     assert_eq!(effective.reason(), R::NotAMember);
     assert!(effective.permissions.is_empty());
 
-    let status = expect_code(app.accept(&token, "carol").await, Code::PermissionDenied);
-    assert_eq!(error_reason(&status), "INVITATION_EMAIL_MISMATCH");
+    assert_refused(
+        app.accept(&token, "carol").await,
+        Code::PermissionDenied,
+        "INVITATION_EMAIL_MISMATCH",
+    );
     let mut bob = person("bob");
     bob.email = "  BOB@Example.COM ".into();
     app.client

@@ -1,25 +1,23 @@
-//! SetAccountLimits and CloseAccount: DOMAIN rule 14 (plan quotas) and closing an account.
+//! SetAccountLimits and CloseAccount: docs/domain.md rule 14 (plan quotas) and closing an account.
 
 use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::{Code, Status};
 
-use crate::helpers::{TestApp, bad_fields, error_reason, expect_code, person, reason};
+use crate::helpers::{TestApp, assert_refused, assert_refused_for, bad_fields, expect_code, person, reason};
 
 // === Assertions ===
 
 /// Asserts that a change is refused by a full quota, with reason `why`.
 #[track_caller]
 fn exhausted<T: std::fmt::Debug>(result: Result<T, Status>, why: &str) {
-    let status = expect_code(result, Code::ResourceExhausted);
-    assert_eq!(error_reason(&status), why, "{status:?}");
+    assert_refused(result, Code::ResourceExhausted, why);
 }
 
 /// Asserts FAILED_PRECONDITION with reason ACCOUNT_CLOSED.
 #[track_caller]
 fn refused_as_closed<T: std::fmt::Debug>(result: Result<T, Status>, what: &str) {
-    let status = expect_code(result, Code::FailedPrecondition);
-    assert_eq!(error_reason(&status), "ACCOUNT_CLOSED", "{what}: {status:?}");
+    assert_refused_for(result, Code::FailedPrecondition, "ACCOUNT_CLOSED", what);
 }
 
 // === SetAccountLimits ===
@@ -37,16 +35,16 @@ async fn setting_limits_needs_billing_edit(app: TestApp) {
     );
     let before = app.table_counts().await;
 
-    let status = expect_code(
+    assert_refused(
         app.set_limits("viewer", "acme", Some(10), None).await,
         Code::PermissionDenied,
+        "PERMISSION_NOT_GRANTED",
     );
-    assert_eq!(error_reason(&status), "PERMISSION_NOT_GRANTED");
-    let status = expect_code(
+    assert_refused(
         app.set_limits("stranger", "acme", Some(10), None).await,
         Code::PermissionDenied,
+        "NOT_A_MEMBER",
     );
-    assert_eq!(error_reason(&status), "NOT_A_MEMBER");
     expect_code(
         app.set_limits("owner", "no-such", Some(10), None).await,
         Code::NotFound,
@@ -239,11 +237,11 @@ async fn lowering_a_limit_below_use_names_what_to_remove(app: TestApp) {
     app.invited("acme", "dev", "developer").await;
     let before = app.table_counts().await;
 
-    let status = expect_code(
+    let status = assert_refused(
         app.set_limits("owner", "acme", None, Some(1)).await,
         Code::FailedPrecondition,
+        "LIMIT_BELOW_USAGE",
     );
-    assert_eq!(error_reason(&status), "LIMIT_BELOW_USAGE");
     for restricted in ["des@example.com", "dev@example.com"] {
         assert!(
             status.message().contains(restricted),
@@ -252,11 +250,11 @@ async fn lowering_a_limit_below_use_names_what_to_remove(app: TestApp) {
     }
     assert!(!status.message().contains("vic@example.com"), "{status:?}");
 
-    let status = expect_code(
+    let status = assert_refused(
         app.set_limits("owner", "acme", Some(3), None).await,
         Code::FailedPrecondition,
+        "LIMIT_BELOW_USAGE",
     );
-    assert_eq!(error_reason(&status), "LIMIT_BELOW_USAGE");
     assert!(
         status.message().contains('4'),
         "says how many there are: {status:?}"
@@ -294,8 +292,7 @@ async fn closing_needs_account_close(app: TestApp) {
     app.member("owner", "acme", "adm", "admin", vec![]).await;
     let before = app.table_counts().await;
     for (actor, why) in [("am", "PERMISSION_NOT_GRANTED"), ("stranger", "NOT_A_MEMBER")] {
-        let status = expect_code(app.close(actor, "acme").await, Code::PermissionDenied);
-        assert_eq!(error_reason(&status), why, "{actor}: {status:?}");
+        assert_refused_for(app.close(actor, "acme").await, Code::PermissionDenied, why, actor);
     }
     expect_code(app.close("owner", "no-such").await, Code::NotFound);
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
@@ -504,7 +501,7 @@ async fn closing_a_parent_ends_the_parent_owners_reach(app: TestApp) {
         .await
         .expect("the child account still works");
 
-    let status = expect_code(
+    assert_refused(
         app.client
             .clone()
             .create_account(pb::CreateAccountRequest {
@@ -516,8 +513,8 @@ async fn closing_a_parent_ends_the_parent_owners_reach(app: TestApp) {
             })
             .await,
         Code::FailedPrecondition,
+        "ACCOUNT_CLOSED",
     );
-    assert_eq!(error_reason(&status), "ACCOUNT_CLOSED");
 }
 
 crate::on_both_databases!(
