@@ -97,15 +97,17 @@ impl App {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)))
-            // We serve our own listener (bound in `build`, so port 0 works), and
-            // tonic's `tcp_nodelay` applies only to listeners it binds: set
-            // TCP_NODELAY here, or each small response waits ~40 ms on Nagle's
-            // algorithm and the client's delayed ACK.
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(self.listener).with_nodelay(Some(true)),
-                shutdown,
-            )
+            .serve_with_incoming_shutdown(incoming(self.listener), shutdown)
             .await?;
         Ok(())
     }
+}
+
+/// The connections the server serves: those `listener` accepts, each with
+/// TCP_NODELAY. We serve our own listener (bound in `build`, so port 0 works),
+/// and tonic's `tcp_nodelay` applies only to listeners it binds; without it
+/// each small response waits ~40 ms on Nagle's algorithm and the client's
+/// delayed ACK. Public so a test can read the option on an accepted socket.
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
