@@ -359,3 +359,25 @@ async fn verify_keys(channel: &Channel, data: &seed::Dataset) -> anyhow::Result<
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_always_runs_first_and_unknown_scenarios_are_refused() {
+        let ops = selected_ops(&["batch".to_owned(), "authorize".to_owned()]).unwrap();
+        assert_eq!(ops, vec![Op::Health, Op::Authorize, Op::Batch]);
+        assert_eq!(selected_ops(&[]).unwrap(), Op::ALL.to_vec());
+        assert!(selected_ops(&["authorise".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn the_shuffle_keeps_every_item() {
+        let mut items: Vec<u32> = (0..1000).collect();
+        seed::Rng::new(42).shuffle(&mut items);
+        assert_ne!(items, (0..1000).collect::<Vec<_>>());
+        items.sort_unstable();
+        assert_eq!(items, (0..1000).collect::<Vec<_>>());
+    }
+}
