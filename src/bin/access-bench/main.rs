@@ -1,0 +1,383 @@
+//! `access-bench`: the load generator of issue 7. Seeds a realistic data set
+//! through the public gRPC API, then measures every hot call at 1, 16 and 64
+//! requests in flight against the server (in-process by default, or
+//! `--addr`), and prints a Markdown table (stdout) and a JSON file.
+
+#![forbid(unsafe_code)]
+
+mod report;
+mod scenarios;
+mod seed;
+mod stats;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use access_service::{App, Config};
+use anyhow::Context;
+use clap::Parser;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::scenarios::{Load, Op};
+use crate::seed::Sizes;
+use crate::stats::Progress;
+
+/// Command-line options; every size has a default matching issue 7.
+#[derive(Debug, Parser)]
+#[command(
+    name = "access-bench",
+    about = "Seeds AccessService through its API and measures its hot calls"
+)]
+struct Args {
+    /// Measure a running server (host:port) instead of starting one in-process.
+    #[arg(long, conflicts_with = "database_url")]
+    addr: Option<String>,
+    /// Database of the in-process server: mysql://user:pass@host:3306/db (created
+    /// when missing) or a SQLite URL. Default: a fresh SQLite file in a temp dir.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Largest database pool of the in-process server (MySQL).
+    #[arg(long, default_value_t = access_service::config::DEFAULT_DB_MAX_CONNECTIONS)]
+    db_max_connections: u32,
+    /// Regular accounts to seed.
+    #[arg(long, default_value_t = 10_000)]
+    accounts: usize,
+    /// People per regular account, the owner included.
+    #[arg(long, default_value_t = 5)]
+    members_per_account: usize,
+    /// One regular account in this many defines a custom role (0: none).
+    #[arg(long, default_value_t = 10)]
+    custom_role_every: usize,
+    /// Child accounts of the team (its parent shares 5 templates with them).
+    #[arg(long, default_value_t = 20)]
+    team_children: usize,
+    /// Members of the one large account whose user list is paged.
+    #[arg(long, default_value_t = 10_000)]
+    big_account_members: usize,
+    /// Members of the large account the admin-write scenario changes (kept out of the checks).
+    #[arg(long, default_value_t = 100)]
+    admin_write_targets: usize,
+    /// Seeding requests in flight.
+    #[arg(long, default_value_t = 64)]
+    seed_concurrency: usize,
+    /// Requests in flight to measure at, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    concurrency: Vec<usize>,
+    /// HTTP/2 connections the requests are spread over.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Measured seconds per scenario and concurrency.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Unrecorded seconds before each measurement.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Checks in one BatchAuthorize.
+    #[arg(long, default_value_t = 100)]
+    batch_size: usize,
+    /// Only these scenarios (health always runs, as the floor): authorize, batch,
+    /// effective, list-first, list-deep, invite, admin-write.
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<String>,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "bench.json")]
+    json: PathBuf,
+    /// Log filter for the in-process server (silent by default).
+    #[arg(long)]
+    server_log: Option<String>,
+}
+
+/// The server started in-process, and what to clean up after it.
+struct LocalServer {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+    temp_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.duration > 0.0 && args.warmup >= 0.0,
+        "--duration must be > 0"
+    );
+    anyhow::ensure!(args.connections > 0, "--connections must be > 0");
+    let ops = selected_ops(&args.scenarios)?;
+    let _telemetry = args.server_log.as_deref().map(access_service::telemetry::init);
+
+    let (addr, backend, server) = match &args.addr {
+        Some(addr) => (addr.clone(), "external server".to_owned(), None),
+        None => {
+            let (addr, backend, server) = start_server(&args).await?;
+            (addr, backend, Some(server))
+        }
+    };
+    let channels = connect(&addr, args.connections).await?;
+    let progress = Progress::start();
+
+    let sizes = Sizes {
+        accounts: args.accounts,
+        members_per_account: args.members_per_account.max(1),
+        custom_role_every: args.custom_role_every,
+        team_children: args.team_children,
+        big_account_members: args.big_account_members,
+        admin_write_targets: args.admin_write_targets.min(args.big_account_members),
+    };
+    // A prefix per run: seeding an existing server or database never collides.
+    let run = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    eprintln!("seeding {sizes:?} on {backend} at {addr} as run {run}");
+    let data = seed::seed(&channels, sizes.clone(), run, args.seed_concurrency, &progress).await?;
+    let seed_secs = data.seed_time.as_secs_f64();
+    eprintln!(
+        "seeded in {seed_secs:.1} s: {} requests ({:.0}/s); {} checks, {} memberships, large account {} pages",
+        data.seed_requests,
+        data.seed_requests as f64 / seed_secs,
+        data.keys.len(),
+        data.memberships.len(),
+        data.big_account_pages,
+    );
+    anyhow::ensure!(
+        !data.keys.is_empty(),
+        "the data set has no checks: seed at least one account"
+    );
+    verify_keys(&channels[0], &data).await?;
+
+    let data = Arc::new(data);
+    let load = Arc::new(Load {
+        channels,
+        data: Arc::clone(&data),
+        warmup: Duration::from_secs_f64(args.warmup),
+        duration: Duration::from_secs_f64(args.duration),
+        batch_size: args.batch_size,
+        progress: Arc::clone(&progress),
+        counter: AtomicU64::new(0),
+        writes: AtomicU64::new(0),
+    });
+    let mut results = Vec::new();
+    for op in ops {
+        if op == Op::AdminWrite && data.admin_write_targets.is_empty() {
+            continue;
+        }
+        for &concurrency in &args.concurrency {
+            results.push(load.measure(op, concurrency.max(1)).await);
+        }
+    }
+    progress.stop();
+
+    let titles = |op: Op| op.title(&data, args.batch_size);
+    let table = report::markdown(&results, &titles);
+    let info = report::RunInfo {
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        backend,
+        cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        in_process: server.is_some(),
+        data: json!({
+            "sizes": {
+                "accounts": sizes.accounts,
+                "members_per_account": sizes.members_per_account,
+                "custom_role_every": sizes.custom_role_every,
+                "team_children": sizes.team_children,
+                "big_account_members": sizes.big_account_members,
+            },
+            "checks": data.keys.len(),
+            "memberships": data.memberships.len(),
+            "big_account_pages": data.big_account_pages,
+            "deep_page": data.deep_page.1,
+            "seed_requests": data.seed_requests,
+            "seed_seconds": seed_secs,
+            "seed_concurrency": args.seed_concurrency,
+        }),
+        warmup_secs: args.warmup,
+        duration_secs: args.duration,
+        connections: args.connections,
+    };
+    let json = report::json(&info, &results, &titles);
+    std::fs::write(&args.json, serde_json::to_string_pretty(&json)? + "\n")
+        .with_context(|| format!("cannot write {}", args.json.display()))?;
+    println!("{table}");
+    eprintln!("JSON written to {}", args.json.display());
+
+    if let Some(server) = server {
+        stop_server(server).await;
+    }
+    Ok(())
+}
+
+/// The scenarios asked for, health first.
+fn selected_ops(names: &[String]) -> anyhow::Result<Vec<Op>> {
+    if names.is_empty() {
+        return Ok(Op::ALL.to_vec());
+    }
+    for name in names {
+        anyhow::ensure!(
+            Op::ALL.iter().any(|op| op.key() == name),
+            "unknown scenario '{name}'; known: {}",
+            Op::ALL.map(Op::key).join(", ")
+        );
+    }
+    Ok(Op::ALL
+        .into_iter()
+        .filter(|op| *op == Op::Health || names.iter().any(|name| name == op.key()))
+        .collect())
+}
+
+/// Builds and starts the server on 127.0.0.1:0 over the chosen database.
+async fn start_server(args: &Args) -> anyhow::Result<(String, String, LocalServer)> {
+    let (database_url, temp_dir) = match &args.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("access-bench-{}", uuid::Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+            (url, Some(dir))
+        }
+    };
+    let backend = if database_url.starts_with("mysql:") {
+        create_mysql_database(&database_url).await?;
+        "mysql"
+    } else {
+        "sqlite"
+    };
+    let config = Config {
+        listen_addr: "127.0.0.1:0".parse()?,
+        database_url,
+        db_max_connections: args.db_max_connections,
+        ..Config::default()
+    };
+    let app = App::build(config).await?;
+    let addr = app.local_addr()?.to_string();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    Ok((addr, backend.to_owned(), LocalServer { stop, task, temp_dir }))
+}
+
+/// `CREATE DATABASE IF NOT EXISTS` for the URL's database, so a fresh name just works.
+async fn create_mysql_database(url: &str) -> anyhow::Result<()> {
+    let without_query = url.split('?').next().unwrap_or(url);
+    let Some((server, name)) = without_query.rsplit_once('/') else {
+        anyhow::bail!("the MySQL URL names no database");
+    };
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "the MySQL database name must be letters, digits and underscores"
+    );
+    let admin = Database::connect(server)
+        .await
+        .with_context(|| format!("cannot connect to {}", access_service::config::redact_url(server)))?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE IF NOT EXISTS `{name}`"))
+        .await
+        .with_context(|| format!("cannot create database {name}"))?;
+    admin.close().await?;
+    Ok(())
+}
+
+async fn stop_server(server: LocalServer) {
+    let _ = server.stop.send(());
+    match tokio::time::timeout(Duration::from_secs(10), server.task).await {
+        Ok(Ok(Err(err))) => eprintln!("the server stopped with an error: {err:#}"),
+        Err(_) => eprintln!("the server did not stop within 10 s"),
+        _ => {}
+    }
+    if let Some(dir) = server.temp_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// One channel per HTTP/2 connection, once the server answers SERVING.
+async fn connect(addr: &str, connections: usize) -> anyhow::Result<Vec<Channel>> {
+    let uri = if addr.contains("://") {
+        addr.to_owned()
+    } else {
+        format!("http://{addr}")
+    };
+    let endpoint = Endpoint::from_shared(uri.clone())
+        .with_context(|| format!("bad address {addr}"))?
+        // Nagle on the client would add its own stalls to the server's.
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(5));
+    let mut channels = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        // Each connect() opens its own connection (a clone would share one).
+        channels.push(
+            endpoint
+                .connect()
+                .await
+                .with_context(|| format!("cannot connect to {uri}"))?,
+        );
+    }
+    let status = HealthClient::new(channels[0].clone())
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .context("the server does not answer grpc.health.v1.Health/Check")?
+        .into_inner()
+        .status;
+    anyhow::ensure!(status == 1, "the server is not SERVING (health status {status})");
+    Ok(channels)
+}
+
+/// Checks a sample of keys give the expected answers, so "half allowed" is
+/// true of the data and not only of the intention.
+async fn verify_keys(channel: &Channel, data: &seed::Dataset) -> anyhow::Result<()> {
+    let mut client =
+        access_service::grpc::pb::access_service_client::AccessServiceClient::new(channel.clone());
+    let mut wrong = 0;
+    let sample = data.keys.iter().take(200);
+    let checked = sample.len();
+    for key in sample {
+        let answer = client
+            .authorize(key.request.clone())
+            .await
+            .context("Authorize while verifying the data set")?
+            .into_inner();
+        if answer.allowed != key.allowed {
+            wrong += 1;
+            if wrong == 1 {
+                eprintln!(
+                    "unexpected answer {answer:?} to {:?} (expected allowed={})",
+                    key.request, key.allowed
+                );
+            }
+        }
+    }
+    let allowed = data.keys.iter().filter(|key| key.allowed).count();
+    eprintln!(
+        "data set checked: {wrong} of {checked} sampled checks answered unexpectedly; {allowed} of {} keys allowed",
+        data.keys.len()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_always_runs_first_and_unknown_scenarios_are_refused() {
+        let ops = selected_ops(&["batch".to_owned(), "authorize".to_owned()]).unwrap();
+        assert_eq!(ops, vec![Op::Health, Op::Authorize, Op::Batch]);
+        assert_eq!(selected_ops(&[]).unwrap(), Op::ALL.to_vec());
+        assert!(selected_ops(&["authorise".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn the_shuffle_keeps_every_item() {
+        let mut items: Vec<u32> = (0..1000).collect();
+        seed::Rng::new(42).shuffle(&mut items);
+        assert_ne!(items, (0..1000).collect::<Vec<_>>());
+        items.sort_unstable();
+        assert_eq!(items, (0..1000).collect::<Vec<_>>());
+    }
+}
