@@ -16,13 +16,14 @@ use crate::domain::service::DomainSettings;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
 use crate::grpc::{GrpcHandlers, middleware};
-use crate::storage::{self, SeaStore};
+use crate::storage::{self, SeaStore, StatementCounter};
 
 /// A built, bound, not yet serving instance of the service.
 pub struct App {
     config: Config,
     listener: TcpListener,
     service: AccessService,
+    statements: StatementCounter,
 }
 
 impl App {
@@ -30,7 +31,7 @@ impl App {
     /// cases and binds the listen address. Port 0 picks a free port.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
-        let db = storage::connect(
+        let (db, statements) = storage::connect(
             &config.database_url,
             config.db_max_connections,
             config.db_acquire_timeout(),
@@ -62,12 +63,18 @@ impl App {
             config,
             listener,
             service,
+            statements,
         })
     }
 
     /// The address actually bound (the real port when 0 was asked for).
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// Counts the SQL statements the server sends, for per-call budgets.
+    pub fn statement_counter(&self) -> StatementCounter {
+        self.statements.clone()
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests.

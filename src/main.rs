@@ -13,7 +13,7 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Migrate => {
-            let db = storage::connect(
+            let (db, _statements) = storage::connect(
                 &cli.config.database_url,
                 cli.config.db_max_connections,
                 cli.config.db_acquire_timeout(),

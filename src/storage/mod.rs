@@ -5,6 +5,8 @@ pub mod error;
 pub mod migration;
 pub mod repository;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -13,12 +15,26 @@ use sea_orm_migration::MigratorTrait;
 
 pub use repository::SeaStore;
 
-/// Connects to `url` (mysql://... or sqlite://...).
+/// How many SQL statements this process has sent through one connection pool
+/// (transactions included; BEGIN and COMMIT are not counted). Tests assert
+/// per-call budgets with it, and the metrics endpoint will export it.
+#[derive(Clone, Debug, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    /// Statements executed so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Connects to `url` (mysql://... or sqlite://...), counting every statement
+/// in the returned counter.
 pub async fn connect(
     url: &str,
     max_connections: u32,
     acquire_timeout: Duration,
-) -> anyhow::Result<DatabaseConnection> {
+) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
     let mut options = ConnectOptions::new(url.to_owned());
     let max_connections = if url.starts_with("sqlite:") {
         // One connection: SQLite allows a single writer, and a shared
@@ -32,7 +48,13 @@ pub async fn connect(
         .min_connections(1)
         .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
-    Ok(Database::connect(options).await?)
+    let mut db = Database::connect(options).await?;
+    let counter = StatementCounter::default();
+    let count = Arc::clone(&counter.0);
+    db.set_metric_callback(move |_| {
+        count.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, counter))
 }
 
 /// Applies pending migrations, then mirrors the permission catalogue and

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
+use access_service::storage::StatementCounter;
 use access_service::{App, Config};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::oneshot;
@@ -103,6 +104,8 @@ pub struct TestApp {
     pub channel: Channel,
     /// A direct connection for assertions on what was (not) written.
     pub db: DatabaseConnection,
+    /// SQL statements the server has sent (not this test's direct connection).
+    pub statements: StatementCounter,
     stop: Option<oneshot::Sender<()>>,
     // Declared last: dropped after the server stops.
     _database: TestDb,
@@ -125,6 +128,7 @@ impl TestApp {
         adjust(&mut config);
         let app = App::build(config).await.expect("app builds");
         let addr = app.local_addr().expect("bound address");
+        let statements = app.statement_counter();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -138,9 +142,18 @@ impl TestApp {
             client: AccessServiceClient::new(channel.clone()),
             channel,
             db,
+            statements,
             stop: Some(stop),
             _database: database,
         }
+    }
+
+    /// Runs `call` and returns its result with the number of SQL statements
+    /// the server sent meanwhile (the test's own direct connection excluded).
+    pub async fn statements_during<T>(&self, call: impl std::future::Future<Output = T>) -> (T, u64) {
+        let before = self.statements.get();
+        let result = call.await;
+        (result, self.statements.get() - before)
     }
 
     /// The URL of this test's database.

@@ -17,6 +17,7 @@ mod migrations;
 mod plan_quotas;
 mod roles;
 mod seeds;
+mod statement_budgets;
 mod templates;
 mod transport;
 mod users;
