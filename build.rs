@@ -1,3 +1,5 @@
+//! Compiles the protos into OUT_DIR, with the descriptor set reflection serves.
+
 use std::{env, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

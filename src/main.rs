@@ -1,3 +1,6 @@
+//! The `access-service` binary: parses the command line and runs `serve`
+//! (the default) or `migrate`.
+
 use clap::Parser;
 
 use access_service::config::{Cli, Command};

@@ -23,6 +23,9 @@ pub fn from_db_err(err: DbErr) -> DomainError {
     if is_transient_conflict(&err) {
         return DomainError::Unavailable("a concurrent change got in the way; retry".into());
     }
+    // DbErr is SeaORM's and has dozens of variants: only the unreachable
+    // database is told apart, everything else is an internal error.
+    #[allow(clippy::wildcard_enum_match_arm)]
     match &err {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
             DomainError::Unavailable("the database cannot be reached; retry shortly".into())

@@ -1,9 +1,9 @@
 //! Persistence on SeaORM: MySQL in production, SQLite embedded by default.
 
-pub mod entity;
-pub mod error;
+pub(crate) mod entity;
+pub(crate) mod error;
 pub mod migration;
-pub mod repository;
+pub(crate) mod repository;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -83,7 +83,9 @@ impl Op {
         match self {
             Op::Batch => Some("checks"),
             Op::InvitePair => Some("writes"),
-            _ => None,
+            Op::Health | Op::Authorize | Op::Effective | Op::ListFirst | Op::ListDeep | Op::AdminWrite => {
+                None
+            }
         }
     }
 }

@@ -113,7 +113,12 @@ impl AccessService {
             Reason::Allowed => Ok(decision::effective_permissions(&facts, true)),
             Reason::AccountNotFound => Err(DomainError::not_found("account", account.as_str())),
             Reason::AccountClosed => Err(closed_error(account)),
-            reason => Err(DomainError::denied(
+            reason @ (Reason::NotAMember
+            | Reason::MembershipInactive
+            | Reason::PermissionNotGranted
+            | Reason::OutOfScope
+            | Reason::MfaRequired
+            | Reason::SharedTemplateReadOnly) => Err(DomainError::denied(
                 reason_code(reason),
                 format!(
                     "user '{actor}' may not {permission} in account '{account}' ({})",

@@ -5,10 +5,10 @@ use super::*;
 use crate::domain::service::{CreateAccount, CreateRole, Invite};
 
 fn bad_fields(err: DomainError) -> Vec<String> {
-    match err {
-        DomainError::InvalidArgument(violations) => violations.into_iter().map(|v| v.field).collect(),
-        other => panic!("expected InvalidArgument, got {other:?}"),
-    }
+    let DomainError::InvalidArgument(violations) = err else {
+        panic!("expected InvalidArgument, got {err:?}");
+    };
+    violations.into_iter().map(|v| v.field).collect()
 }
 
 fn valid_check() -> pb::AuthorizeRequest {

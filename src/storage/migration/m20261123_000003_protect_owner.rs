@@ -24,6 +24,8 @@ BEGIN SELECT RAISE(ABORT, 'the owner membership cannot be deleted'); END";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Only the two backends the service supports get the trigger.
+        #[allow(clippy::wildcard_enum_match_arm)]
         let sql = match manager.get_database_backend() {
             DatabaseBackend::MySql => MYSQL,
             DatabaseBackend::Sqlite => SQLITE,

@@ -57,6 +57,7 @@ impl Store for SeaStore {
         // still look pending), and locking a missing row takes gap locks that
         // deadlock two identical inserts. READ COMMITTED avoids both. SQLite
         // needs nothing: one connection serialises every transaction.
+        #[allow(clippy::wildcard_enum_match_arm)] // SQLite: see above.
         let txn = match self.db.get_database_backend() {
             DbBackend::MySql => self
                 .db
