@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use crate::domain::error::FieldViolation;
-use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
 use crate::domain::permissions::{Permission, PermissionSet};
 
 /// A person as the identity provider knows them.
@@ -237,7 +237,7 @@ pub struct Role {
     /// Storage id (the name, for built-in roles).
     pub id: String,
     /// The name callers use.
-    pub name: String,
+    pub name: RoleName,
     /// One line for role pickers.
     pub description: String,
     /// Its permissions, implicit ones included.
@@ -447,7 +447,7 @@ pub struct Invitation {
     /// Who is invited.
     pub email: Email,
     /// Role name offered.
-    pub role: String,
+    pub role: RoleName,
     /// Scopes offered.
     pub scopes: Scopes,
     /// Stored state (pending, accepted, revoked).

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::accounts::SeatChange;
 use super::{AccessService, Page, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{AccountId, UserId};
+use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::model::{Account, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
@@ -23,7 +23,7 @@ pub struct UpdateMember {
     /// Whom.
     pub user_id: UserId,
     /// New role name.
-    pub role: Option<String>,
+    pub role: Option<RoleName>,
     /// New scopes.
     pub scopes: Option<Scopes>,
     /// New extra grants.
@@ -53,7 +53,7 @@ fn member_row(membership: &Membership, status: MembershipStatus) -> MemberRow {
         user_id: Some(membership.person.user_id.clone()),
         name: membership.person.name.clone(),
         email: membership.person.email.clone(),
-        role: membership.role.name.clone(),
+        role: membership.role.name.to_string(),
         status: match status {
             MembershipStatus::Active => MemberRowStatus::Active,
             MembershipStatus::Deactivated => MemberRowStatus::Deactivated,
@@ -137,8 +137,8 @@ impl AccessService {
             "member.update",
             cmd.user_id.as_str(),
             json!({
-                "role": role.name,
-                "previous_role": member.role.name,
+                "role": role.name.as_str(),
+                "previous_role": member.role.name.as_str(),
                 "scoped": !scopes.is_empty(),
                 "extra_permissions": grants.names(),
             }),
@@ -197,7 +197,7 @@ impl AccessService {
             actor,
             action,
             user.as_str(),
-            json!({ "email": member.person.email.as_str(), "role": member.role.name }),
+            json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
             now,
         ))
         .await?;
@@ -251,7 +251,7 @@ impl AccessService {
             actor,
             "member.remove",
             user.as_str(),
-            json!({ "email": member.person.email.as_str(), "role": member.role.name }),
+            json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
             now,
         ))
         .await?;
@@ -281,7 +281,7 @@ impl AccessService {
             user,
             "member.leave",
             user.as_str(),
-            json!({ "email": member.person.email.as_str(), "role": member.role.name }),
+            json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
             now,
         ))
         .await?;
@@ -328,7 +328,7 @@ impl AccessService {
                 ),
             ));
         }
-        let admin = Self::resolve_role(tx.as_ref(), account_id, ADMIN_ROLE).await?;
+        let admin = Self::resolve_role(tx.as_ref(), account_id, &RoleName::from_trusted(ADMIN_ROLE)).await?;
         tx.move_ownership(account_id, &old_owner.user_id, new_owner, &admin.id, now)
             .await?;
         tx.append_activity(&activity(

@@ -26,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
@@ -63,17 +62,6 @@ pub struct AccessService {
 fn now() -> DateTime<Utc> {
     use chrono::SubsecRound;
     Utc::now().trunc_subsecs(3)
-}
-
-fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn new_token() -> DomainResult<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|err| DomainError::Internal(format!("no randomness for a token: {err}")))?;
-    Ok(hex::encode(bytes))
 }
 
 fn activity(
