@@ -8,6 +8,7 @@ use super::accounts::SeatChange;
 use super::{AccessService, Page, activity, closed_error, guards, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleName, UserId};
+use crate::domain::model::ActivityAction;
 use crate::domain::model::{
     AccountState, EffectivePermissions, Invitation, InvitationState, MemberRow, MemberRowStatus, Scopes,
 };
@@ -199,7 +200,7 @@ impl AccessService {
                 tx.append_activity(&activity(
                     &account.id,
                     &cmd.actor,
-                    "invitation.resend",
+                    ActivityAction::InvitationResend,
                     cmd.email.as_str(),
                     json!({ "invitation_id": existing.id.as_str(), "send_count": existing.send_count }),
                     now,
@@ -235,7 +236,7 @@ impl AccessService {
             tx.append_activity(&activity(
                 &account.id,
                 &cmd.actor,
-                "invitation.create",
+                ActivityAction::InvitationCreate,
                 cmd.email.as_str(),
                 json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str(), "scoped": !target.scopes.is_empty() }),
                 now,
@@ -333,7 +334,7 @@ impl AccessService {
             tx.append_activity(&activity(
                 &invitation.account_id,
                 &cmd.person.user_id,
-                "invitation.accept",
+                ActivityAction::InvitationAccept,
                 cmd.person.user_id.as_str(),
                 json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str() }),
                 now,
@@ -395,7 +396,7 @@ impl AccessService {
             tx.append_activity(&activity(
                 &invitation.account_id,
                 &UserId::from_trusted(invitation.email.as_str().to_owned()),
-                "invitation.decline",
+                ActivityAction::InvitationDecline,
                 invitation.email.as_str(),
                 json!({ "invitation_id": invitation.id.as_str() }),
                 now,
@@ -451,7 +452,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &account.id,
             actor,
-            "invitation.resend",
+            ActivityAction::InvitationResend,
             invitation.email.as_str(),
             json!({ "invitation_id": id.as_str(), "send_count": invitation.send_count }),
             now,
@@ -472,7 +473,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &account.id,
             actor,
-            "invitation.revoke",
+            ActivityAction::InvitationRevoke,
             invitation.email.as_str(),
             json!({ "invitation_id": id.as_str() }),
             now,
@@ -511,7 +512,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,
-            "invitation.update",
+            ActivityAction::InvitationUpdate,
             invitation.email.as_str(),
             json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str(), "scoped": !scopes.is_empty() }),
             now,

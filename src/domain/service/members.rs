@@ -8,6 +8,7 @@ use super::accounts::SeatChange;
 use super::{AccessService, Page, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, RoleName, UserId};
+use crate::domain::model::ActivityAction;
 use crate::domain::model::{Account, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
@@ -134,7 +135,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,
-            "member.update",
+            ActivityAction::MemberUpdate,
             cmd.user_id.as_str(),
             json!({
                 "role": role.name.as_str(),
@@ -163,8 +164,8 @@ impl AccessService {
     ) -> DomainResult<MemberRow> {
         let now = super::now();
         let (verb, action) = match status {
-            MembershipStatus::Active => ("reactivate", "member.reactivate"),
-            MembershipStatus::Deactivated => ("deactivate", "member.deactivate"),
+            MembershipStatus::Active => ("reactivate", ActivityAction::MemberReactivate),
+            MembershipStatus::Deactivated => ("deactivate", ActivityAction::MemberDeactivate),
         };
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -249,7 +250,7 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             actor,
-            "member.remove",
+            ActivityAction::MemberRemove,
             user.as_str(),
             json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
             now,
@@ -279,7 +280,7 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             user,
-            "member.leave",
+            ActivityAction::MemberLeave,
             user.as_str(),
             json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
             now,
@@ -334,7 +335,7 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             actor,
-            "account.transfer",
+            ActivityAction::AccountTransfer,
             new_owner.as_str(),
             json!({ "previous_owner": old_owner.user_id.as_str(), "new_owner": new_owner.as_str() }),
             now,
@@ -366,7 +367,7 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             user,
-            "member.sign_in",
+            ActivityAction::MemberSignIn,
             user.as_str(),
             json!({}),
             now,

@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{Account, AccountState, ActivityEntry};
+use crate::domain::model::{Account, AccountState, ActivityAction, ActivityEntry};
 use crate::domain::ports::{Store, Transaction};
 
 /// Settings the use cases depend on.
@@ -67,7 +67,7 @@ fn now() -> DateTime<Utc> {
 fn activity(
     account_id: &AccountId,
     actor: &UserId,
-    action: &'static str,
+    action: ActivityAction,
     target: impl Into<String>,
     details: serde_json::Value,
     at: DateTime<Utc>,

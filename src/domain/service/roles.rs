@@ -5,6 +5,7 @@ use serde_json::json;
 use super::{AccessService, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, RoleName, UserId};
+use crate::domain::model::ActivityAction;
 use crate::domain::model::Role;
 use crate::domain::permissions::{Permission, PermissionSet, builtin_role};
 use crate::domain::ports::{Reads, Transaction};
@@ -127,7 +128,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &cmd.account_id,
             &cmd.actor,
-            "role.create",
+            ActivityAction::RoleCreate,
             role.name.as_str(),
             json!({ "permissions": permissions.names() }),
             now,
@@ -163,7 +164,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &cmd.account_id,
             &cmd.actor,
-            "role.update",
+            ActivityAction::RoleUpdate,
             role.name.as_str(),
             json!({ "permissions": role.permissions.names() }),
             now,
@@ -204,7 +205,7 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             actor,
-            "role.delete",
+            ActivityAction::RoleDelete,
             name.as_str(),
             json!({}),
             now,
