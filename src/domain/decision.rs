@@ -132,7 +132,7 @@ pub fn decide(facts: &AccessFacts, check: &Check, shared_from_parent: bool) -> D
     }
     if let Some(resource) = &check.resource {
         // Rule 5: a template shared down from the parent is usable, never changeable.
-        if shared_from_parent && SHARED_TEMPLATE_READ_ONLY.contains(&check.permission.name()) {
+        if shared_from_parent && SHARED_TEMPLATE_READ_ONLY.contains(&check.permission) {
             return verdict(Reason::SharedTemplateReadOnly);
         }
         // Rule 2: a check without a resource stays allowed on scoped types.
@@ -261,7 +261,7 @@ mod tests {
         assert!(decide(&f, &check("templates.view", template), true).allowed);
         assert!(decide(&f, &check("campaigns.edit", template), true).allowed);
         for permission in SHARED_TEMPLATE_READ_ONLY {
-            let d = decide(&f, &check(permission, template), true);
+            let d = decide(&f, &check(permission.name(), template), true);
             assert_eq!(d.reason, Reason::SharedTemplateReadOnly, "{permission}");
         }
         assert!(decide(&f, &check("templates.edit", template), false).allowed);

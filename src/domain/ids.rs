@@ -175,6 +175,102 @@ pub fn parse_name(field: &str, raw: &str) -> Result<String, FieldViolation> {
     Ok(value.to_owned())
 }
 
+/// Longest role name accepted.
+pub const MAX_ROLE_NAME_LEN: usize = 64;
+
+/// The name of a role, built-in (`admin`) or custom: what callers, invitations
+/// and member updates name a role by. Trimmed, not empty, at most
+/// [`MAX_ROLE_NAME_LEN`] characters.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleName(String);
+
+impl RoleName {
+    /// Parses a caller-supplied role name; `field` names it in the error.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+        let name = parse_name(field, raw)?;
+        if name.chars().count() > MAX_ROLE_NAME_LEN {
+            return Err(FieldViolation::new(
+                field,
+                format!("must be at most {MAX_ROLE_NAME_LEN} characters long"),
+            ));
+        }
+        Ok(Self(name))
+    }
+
+    /// Wraps a value read back from the store, or a built-in role's name.
+    pub fn from_trusted(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The name as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for RoleName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RoleName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// The secret of an invitation link. Only its hash is stored, so the token
+/// itself is shown once (to the inviter) and never logged: it has no
+/// `Display`, and its `Debug` hides the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InvitationToken(String);
+
+impl InvitationToken {
+    /// Parses a caller-supplied token: trimmed, not empty.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
+        let token = raw.trim();
+        if token.is_empty() {
+            return Err(FieldViolation::new(
+                field,
+                "must not be empty: pass the token from the invitation link",
+            ));
+        }
+        Ok(Self(token.to_owned()))
+    }
+
+    /// A fresh token: 32 random bytes, hex-encoded.
+    pub fn generate() -> Result<Self, DomainError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|err| DomainError::Internal(format!("no randomness for a token: {err}")))?;
+        Ok(Self(hex::encode(bytes)))
+    }
+
+    /// What the store keeps and looks invitations up by: the SHA-256 of the token, hex-encoded.
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+
+    /// The secret itself, to hand to the inviter once.
+    pub fn into_secret(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for InvitationToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InvitationToken(..)")
+    }
+}
+
 /// Longest free-text note accepted (invitation message, request note).
 pub const MAX_NOTE_LEN: usize = 2000;
 
@@ -241,6 +337,23 @@ mod tests {
         ] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn role_names_are_trimmed_and_bounded() {
+        assert_eq!(RoleName::parse("role", "  editor ").unwrap(), "editor");
+        assert!(RoleName::parse("role", " ").is_err());
+        assert!(RoleName::parse("role", &"r".repeat(MAX_ROLE_NAME_LEN)).is_ok());
+        assert!(RoleName::parse("role", &"r".repeat(MAX_ROLE_NAME_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn tokens_are_trimmed_hashed_and_never_shown() {
+        let token = InvitationToken::parse("token", " abc ").unwrap();
+        assert_eq!(token, InvitationToken::parse("token", "abc").unwrap());
+        assert_eq!(token.hash().len(), 64);
+        assert_eq!(format!("{token:?}"), "InvitationToken(..)");
+        assert!(InvitationToken::parse("token", "  ").is_err());
     }
 
     #[test]

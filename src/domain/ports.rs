@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::decision::accessible_accounts;
 use crate::domain::error::DomainResult;
-use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
     ActivityEntry, ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership,
@@ -29,7 +29,7 @@ pub trait Reads: Send + Sync {
         template: &ResourceId,
     ) -> DomainResult<bool>;
     /// A built-in role, or a custom role of `account`, by name.
-    async fn role_by_name(&self, account: &AccountId, name: &str) -> DomainResult<Option<Role>>;
+    async fn role_by_name(&self, account: &AccountId, name: &RoleName) -> DomainResult<Option<Role>>;
     /// The built-in roles, then the account's custom roles, by name.
     async fn roles(&self, account: &AccountId) -> DomainResult<Vec<Role>>;
     /// Emails of the members and pending invitees on a role.

@@ -7,6 +7,7 @@ use chrono::Utc;
 use tonic::{Request, Response, Status};
 
 use crate::domain::AccessService;
+use crate::domain::ids::InvitationToken;
 use crate::domain::model::Check;
 use crate::domain::service::{
     AcceptInvitation, CreateAccount, CreateRole, Invite, ListAccessRequests, ListAccounts, ListActivity,
@@ -124,7 +125,7 @@ impl AccessServiceRpc for GrpcHandlers {
         let mut invitations = issued.invitations.into_iter().map(|i| invitation_to_pb(i, now));
         Ok(Response::new(pb::InviteResponse {
             invitation: invitations.next(),
-            token: issued.token.unwrap_or_default(),
+            token: issued.token.map(InvitationToken::into_secret).unwrap_or_default(),
             additional_invitations: invitations.collect(),
         }))
     }
@@ -154,7 +155,7 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::DeclineInvitationRequest>,
     ) -> Result<Response<pb::DeclineInvitationResponse>, Status> {
-        let token = convert::token(&request.into_inner().token)?;
+        let token = InvitationToken::try_from(request.into_inner())?;
         let declined = self.use_cases.decline_invitation(&token).await?;
         let now = Utc::now();
         Ok(Response::new(pb::DeclineInvitationResponse {
@@ -170,7 +171,7 @@ impl AccessServiceRpc for GrpcHandlers {
         let (invitation, token) = self.use_cases.resend_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::ResendInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
-            token,
+            token: token.into_secret(),
         }))
     }
 

@@ -6,6 +6,7 @@ use super::invitations::newest_first_key;
 use super::{AccessService, Page, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
+use crate::domain::model::ActivityAction;
 use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{Permission, PermissionSet};
@@ -98,7 +99,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &cmd.account_id,
             &cmd.user_id,
-            "access_request.create",
+            ActivityAction::AccessRequestCreate,
             cmd.permission.name(),
             json!({ "request_id": request.id.as_str(), "note": request.note }),
             now,
@@ -165,9 +166,9 @@ impl AccessService {
         };
         tx.decide_access_request(id, state, actor, now).await?;
         let action = if approve {
-            "access_request.approve"
+            ActivityAction::AccessRequestApprove
         } else {
-            "access_request.reject"
+            ActivityAction::AccessRequestReject
         };
         tx.append_activity(&activity(
             &account_id,

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{AccessService, Page, activity, closed_error};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
+use crate::domain::model::ActivityAction;
 use crate::domain::model::{Account, AccountAccess, AccountLimits, AccountState, Person, Scopes};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{OWNER_ROLE, Permission};
@@ -138,7 +139,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &account.id,
             actor,
-            "account.create",
+            ActivityAction::AccountCreate,
             account.id.as_str(),
             json!({ "name": account.name, "owner": account.owner.user_id.as_str(), "parent": account.parent_id.as_ref().map(AccountId::as_str) }),
             now,
@@ -203,7 +204,7 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             actor,
-            "account.policy",
+            ActivityAction::AccountPolicy,
             account_id.as_str(),
             json!({ "require_two_factor": require_two_factor }),
             now,
@@ -279,7 +280,7 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             actor,
-            "account.close",
+            ActivityAction::AccountClose,
             account_id.as_str(),
             json!({}),
             now,
@@ -340,7 +341,7 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             actor,
-            "account.limits",
+            ActivityAction::AccountLimits,
             account_id.as_str(),
             json!({ "max_members": limits.max_members, "max_restricted_members": limits.max_restricted_members }),
             now,

@@ -5,9 +5,10 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::accounts::SeatChange;
-use super::{AccessService, Page, activity, closed_error, guards, hash_token, new_token, ttl};
+use super::{AccessService, Page, activity, closed_error, guards, ttl};
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{AccountId, Email, InvitationId, UserId};
+use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleName, UserId};
+use crate::domain::model::ActivityAction;
 use crate::domain::model::{
     AccountState, EffectivePermissions, Invitation, InvitationState, MemberRow, MemberRowStatus, Scopes,
 };
@@ -21,7 +22,7 @@ pub struct InviteTarget {
     /// Where to.
     pub account_id: AccountId,
     /// Role name.
-    pub role: String,
+    pub role: RoleName,
     /// Resource restrictions.
     pub scopes: Scopes,
 }
@@ -45,7 +46,7 @@ pub struct Invite {
 #[derive(Clone, Debug)]
 pub struct AcceptInvitation {
     /// The secret from the invitation link.
-    pub token: String,
+    pub token: InvitationToken,
     /// The accepting person.
     pub person: crate::domain::model::Person,
 }
@@ -58,7 +59,7 @@ pub struct UpdateInvitation {
     /// Which one.
     pub invitation_id: InvitationId,
     /// New role name.
-    pub role: Option<String>,
+    pub role: Option<RoleName>,
     /// New scopes.
     pub scopes: Option<Scopes>,
 }
@@ -82,7 +83,7 @@ pub struct IssuedInvitations {
     /// The invitations.
     pub invitations: Vec<Invitation>,
     /// The secret, when this call issued one (it opens every invitation that carries it).
-    pub token: Option<String>,
+    pub token: Option<InvitationToken>,
 }
 
 /// What accepting produced: one (invitation, membership) pair per account.
@@ -147,8 +148,8 @@ impl AccessService {
                 "one invitation can cover several accounts only when they belong to the same team",
             ));
         }
-        let token = new_token()?;
-        let token_hash = hash_token(&token);
+        let token = InvitationToken::generate()?;
+        let token_hash = token.hash();
         let expires_at = now + ttl(&self.settings)?;
         let mut token_used = false;
         let mut invitations = Vec::with_capacity(cmd.targets.len());
@@ -199,7 +200,7 @@ impl AccessService {
                 tx.append_activity(&activity(
                     &account.id,
                     &cmd.actor,
-                    "invitation.resend",
+                    ActivityAction::InvitationResend,
                     cmd.email.as_str(),
                     json!({ "invitation_id": existing.id.as_str(), "send_count": existing.send_count }),
                     now,
@@ -235,9 +236,9 @@ impl AccessService {
             tx.append_activity(&activity(
                 &account.id,
                 &cmd.actor,
-                "invitation.create",
+                ActivityAction::InvitationCreate,
                 cmd.email.as_str(),
-                json!({ "invitation_id": invitation.id.as_str(), "role": role.name, "scoped": !target.scopes.is_empty() }),
+                json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str(), "scoped": !target.scopes.is_empty() }),
                 now,
             ))
             .await?;
@@ -255,7 +256,7 @@ impl AccessService {
     #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.person.user_id))]
     pub async fn accept_invitation(&self, cmd: AcceptInvitation) -> DomainResult<Accepted> {
         let now = super::now();
-        let token_hash = hash_token(&cmd.token);
+        let token_hash = cmd.token.hash();
         let tx = self.store.begin().await?;
         let first_read = tx.invitations_by_token_hash(&token_hash).await?;
         let mut account_ids: Vec<AccountId> = first_read.iter().map(|i| i.account_id.clone()).collect();
@@ -333,9 +334,9 @@ impl AccessService {
             tx.append_activity(&activity(
                 &invitation.account_id,
                 &cmd.person.user_id,
-                "invitation.accept",
+                ActivityAction::InvitationAccept,
                 cmd.person.user_id.as_str(),
-                json!({ "invitation_id": invitation.id.as_str(), "role": role.name }),
+                json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str() }),
                 now,
             ))
             .await?;
@@ -344,7 +345,7 @@ impl AccessService {
                 user_id: Some(cmd.person.user_id.clone()),
                 name: cmd.person.name.clone(),
                 email: cmd.person.email.clone(),
-                role: role.name,
+                role: role.name.to_string(),
                 status: MemberRowStatus::Active,
                 is_owner: false,
                 scopes: invitation.scopes.clone(),
@@ -362,9 +363,9 @@ impl AccessService {
 
     /// The invitee turns down every pending invitation the token opens.
     #[tracing::instrument(skip(self, token))]
-    pub async fn decline_invitation(&self, token: &str) -> DomainResult<Vec<Invitation>> {
+    pub async fn decline_invitation(&self, token: &InvitationToken) -> DomainResult<Vec<Invitation>> {
         let now = super::now();
-        let token_hash = hash_token(token);
+        let token_hash = token.hash();
         let tx = self.store.begin().await?;
         let mut ids: Vec<AccountId> = tx
             .invitations_by_token_hash(&token_hash)
@@ -395,7 +396,7 @@ impl AccessService {
             tx.append_activity(&activity(
                 &invitation.account_id,
                 &UserId::from_trusted(invitation.email.as_str().to_owned()),
-                "invitation.decline",
+                ActivityAction::InvitationDecline,
                 invitation.email.as_str(),
                 json!({ "invitation_id": invitation.id.as_str() }),
                 now,
@@ -439,20 +440,19 @@ impl AccessService {
         &self,
         actor: &UserId,
         id: &InvitationId,
-    ) -> DomainResult<(Invitation, String)> {
+    ) -> DomainResult<(Invitation, InvitationToken)> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let (account, mut invitation, _) = self.invitation_for_change(tx.as_ref(), actor, id).await?;
-        let token = new_token()?;
+        let token = InvitationToken::generate()?;
         let expires_at = now + ttl(&self.settings)?;
-        tx.reissue_invitation(id, &hash_token(&token), expires_at, now)
-            .await?;
+        tx.reissue_invitation(id, &token.hash(), expires_at, now).await?;
         invitation.expires_at = expires_at;
         invitation.send_count += 1;
         tx.append_activity(&activity(
             &account.id,
             actor,
-            "invitation.resend",
+            ActivityAction::InvitationResend,
             invitation.email.as_str(),
             json!({ "invitation_id": id.as_str(), "send_count": invitation.send_count }),
             now,
@@ -473,7 +473,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &account.id,
             actor,
-            "invitation.revoke",
+            ActivityAction::InvitationRevoke,
             invitation.email.as_str(),
             json!({ "invitation_id": id.as_str() }),
             now,
@@ -512,9 +512,9 @@ impl AccessService {
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,
-            "invitation.update",
+            ActivityAction::InvitationUpdate,
             invitation.email.as_str(),
-            json!({ "invitation_id": invitation.id.as_str(), "role": role.name, "scoped": !scopes.is_empty() }),
+            json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str(), "scoped": !scopes.is_empty() }),
             now,
         ))
         .await?;

@@ -7,7 +7,8 @@ use serde_json::json;
 use super::accounts::SeatChange;
 use super::{AccessService, Page, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{AccountId, UserId};
+use crate::domain::ids::{AccountId, RoleName, UserId};
+use crate::domain::model::ActivityAction;
 use crate::domain::model::{Account, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
@@ -23,7 +24,7 @@ pub struct UpdateMember {
     /// Whom.
     pub user_id: UserId,
     /// New role name.
-    pub role: Option<String>,
+    pub role: Option<RoleName>,
     /// New scopes.
     pub scopes: Option<Scopes>,
     /// New extra grants.
@@ -53,7 +54,7 @@ fn member_row(membership: &Membership, status: MembershipStatus) -> MemberRow {
         user_id: Some(membership.person.user_id.clone()),
         name: membership.person.name.clone(),
         email: membership.person.email.clone(),
-        role: membership.role.name.clone(),
+        role: membership.role.name.to_string(),
         status: match status {
             MembershipStatus::Active => MemberRowStatus::Active,
             MembershipStatus::Deactivated => MemberRowStatus::Deactivated,
@@ -134,11 +135,11 @@ impl AccessService {
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,
-            "member.update",
+            ActivityAction::MemberUpdate,
             cmd.user_id.as_str(),
             json!({
-                "role": role.name,
-                "previous_role": member.role.name,
+                "role": role.name.as_str(),
+                "previous_role": member.role.name.as_str(),
                 "scoped": !scopes.is_empty(),
                 "extra_permissions": grants.names(),
             }),
@@ -163,8 +164,8 @@ impl AccessService {
     ) -> DomainResult<MemberRow> {
         let now = super::now();
         let (verb, action) = match status {
-            MembershipStatus::Active => ("reactivate", "member.reactivate"),
-            MembershipStatus::Deactivated => ("deactivate", "member.deactivate"),
+            MembershipStatus::Active => ("reactivate", ActivityAction::MemberReactivate),
+            MembershipStatus::Deactivated => ("deactivate", ActivityAction::MemberDeactivate),
         };
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -197,7 +198,7 @@ impl AccessService {
             actor,
             action,
             user.as_str(),
-            json!({ "email": member.person.email.as_str(), "role": member.role.name }),
+            json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
             now,
         ))
         .await?;
@@ -249,9 +250,9 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             actor,
-            "member.remove",
+            ActivityAction::MemberRemove,
             user.as_str(),
-            json!({ "email": member.person.email.as_str(), "role": member.role.name }),
+            json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
             now,
         ))
         .await?;
@@ -279,9 +280,9 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             user,
-            "member.leave",
+            ActivityAction::MemberLeave,
             user.as_str(),
-            json!({ "email": member.person.email.as_str(), "role": member.role.name }),
+            json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
             now,
         ))
         .await?;
@@ -328,13 +329,13 @@ impl AccessService {
                 ),
             ));
         }
-        let admin = Self::resolve_role(tx.as_ref(), account_id, ADMIN_ROLE).await?;
+        let admin = Self::resolve_role(tx.as_ref(), account_id, &RoleName::from_trusted(ADMIN_ROLE)).await?;
         tx.move_ownership(account_id, &old_owner.user_id, new_owner, &admin.id, now)
             .await?;
         tx.append_activity(&activity(
             account_id,
             actor,
-            "account.transfer",
+            ActivityAction::AccountTransfer,
             new_owner.as_str(),
             json!({ "previous_owner": old_owner.user_id.as_str(), "new_owner": new_owner.as_str() }),
             now,
@@ -366,7 +367,7 @@ impl AccessService {
         tx.append_activity(&activity(
             account_id,
             user,
-            "member.sign_in",
+            ActivityAction::MemberSignIn,
             user.as_str(),
             json!({}),
             now,

@@ -26,11 +26,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{Account, AccountState, ActivityEntry};
+use crate::domain::model::{Account, AccountState, ActivityAction, ActivityEntry};
 use crate::domain::ports::{Store, Transaction};
 
 /// Settings the use cases depend on.
@@ -65,21 +64,10 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
-fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn new_token() -> DomainResult<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|err| DomainError::Internal(format!("no randomness for a token: {err}")))?;
-    Ok(hex::encode(bytes))
-}
-
 fn activity(
     account_id: &AccountId,
     actor: &UserId,
-    action: &'static str,
+    action: ActivityAction,
     target: impl Into<String>,
     details: serde_json::Value,
     at: DateTime<Utc>,

@@ -4,7 +4,8 @@ use serde_json::json;
 
 use super::{AccessService, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{AccountId, UserId};
+use crate::domain::ids::{AccountId, RoleName, UserId};
+use crate::domain::model::ActivityAction;
 use crate::domain::model::Role;
 use crate::domain::permissions::{Permission, PermissionSet, builtin_role};
 use crate::domain::ports::{Reads, Transaction};
@@ -17,7 +18,7 @@ pub struct CreateRole {
     /// Whose role it is.
     pub account_id: AccountId,
     /// Unique in the account, not a built-in name.
-    pub name: String,
+    pub name: RoleName,
     /// One line for role pickers.
     pub description: String,
     /// Its permissions (account.view is added).
@@ -32,7 +33,7 @@ pub struct UpdateRole {
     /// Whose role it is.
     pub account_id: AccountId,
     /// Which role.
-    pub name: String,
+    pub name: RoleName,
     /// New description.
     pub description: Option<String>,
     /// New permissions.
@@ -48,7 +49,7 @@ impl AccessService {
     pub(super) async fn resolve_role(
         reads: &dyn Reads,
         account: &AccountId,
-        name: &str,
+        name: &RoleName,
     ) -> DomainResult<Role> {
         reads.role_by_name(account, name).await?.ok_or_else(|| {
             DomainError::invalid(
@@ -71,9 +72,9 @@ impl AccessService {
         &self,
         tx: &dyn Transaction,
         account_id: &AccountId,
-        name: &str,
+        name: &RoleName,
     ) -> DomainResult<Role> {
-        if builtin_role(name).is_some() {
+        if builtin_role(name.as_str()).is_some() {
             return Err(DomainError::precondition(
                 "BUILTIN_ROLE_IMMUTABLE",
                 format!(
@@ -84,7 +85,7 @@ impl AccessService {
         tx.role_by_name(account_id, name)
             .await?
             .filter(|role| !role.builtin)
-            .ok_or_else(|| DomainError::not_found("role", name))
+            .ok_or_else(|| DomainError::not_found("role", name.as_str()))
     }
 
     /// Creates a custom role: any subset of what the actor holds, never owner-only permissions.
@@ -97,7 +98,7 @@ impl AccessService {
         let actor = self
             .require(tx.as_ref(), &cmd.actor, &cmd.account_id, Permission::USERS_EDIT)
             .await?;
-        if builtin_role(&cmd.name).is_some() {
+        if builtin_role(cmd.name.as_str()).is_some() {
             return Err(DomainError::AlreadyExists {
                 reason: "ROLE_EXISTS",
                 message: format!("'{}' is a built-in role name: choose another name", cmd.name),
@@ -127,7 +128,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &cmd.account_id,
             &cmd.actor,
-            "role.create",
+            ActivityAction::RoleCreate,
             role.name.as_str(),
             json!({ "permissions": permissions.names() }),
             now,
@@ -163,7 +164,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &cmd.account_id,
             &cmd.actor,
-            "role.update",
+            ActivityAction::RoleUpdate,
             role.name.as_str(),
             json!({ "permissions": role.permissions.names() }),
             now,
@@ -175,7 +176,12 @@ impl AccessService {
 
     /// Deletes a custom role; refused while members or invitations use it.
     #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id, role = %name))]
-    pub async fn delete_role(&self, actor: &UserId, account_id: &AccountId, name: &str) -> DomainResult<()> {
+    pub async fn delete_role(
+        &self,
+        actor: &UserId,
+        account_id: &AccountId,
+        name: &RoleName,
+    ) -> DomainResult<()> {
         let now = super::now();
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -196,8 +202,15 @@ impl AccessService {
             ));
         }
         tx.delete_role(&role.id).await?;
-        tx.append_activity(&activity(account_id, actor, "role.delete", name, json!({}), now))
-            .await?;
+        tx.append_activity(&activity(
+            account_id,
+            actor,
+            ActivityAction::RoleDelete,
+            name.as_str(),
+            json!({}),
+            now,
+        ))
+        .await?;
         tx.commit().await
     }
 }

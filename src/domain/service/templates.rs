@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{AccessService, Page, activity};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, ResourceId, UserId};
+use crate::domain::model::ActivityAction;
 use crate::domain::model::SharedTemplate;
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::Permission;
@@ -93,7 +94,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,
-            "template.share",
+            ActivityAction::TemplateShare,
             cmd.template_id.as_str(),
             json!({
                 "all_children": shared.all_children,
@@ -123,7 +124,7 @@ impl AccessService {
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,
-            "template.unshare",
+            ActivityAction::TemplateUnshare,
             cmd.template_id.as_str(),
             json!({}),
             now,

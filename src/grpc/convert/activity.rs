@@ -62,9 +62,9 @@ impl From<ActivityRecord> for pb::ActivityEntry {
             id: record.id.to_string(),
             account_id: record.entry.account_id.to_string(),
             actor_user_id: record.entry.actor.to_string(),
-            action: record.entry.action,
+            action: record.entry.action.as_str().to_owned(),
             target: record.entry.target,
-            details_json: record.entry.details,
+            details_json: record.entry.details.to_string(),
             create_time: Some(timestamp(record.entry.at)),
         }
     }

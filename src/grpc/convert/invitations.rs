@@ -4,11 +4,12 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use super::roles::role_name;
 use super::{named, optional_id, page, person, present, scopes, scopes_to_pb, timestamp};
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
-use crate::domain::ids::{AccountId, Email, InvitationId, UserId, Violations, parse_note};
+use crate::domain::ids::{
+    AccountId, Email, InvitationId, InvitationToken, RoleName, UserId, Violations, parse_note,
+};
 use crate::domain::model::{Invitation, InvitationState};
 use crate::domain::service::{AcceptInvitation, Invite, InviteTarget, ListInvitations, UpdateInvitation};
 use crate::grpc::pb;
@@ -51,16 +52,12 @@ impl TryFrom<pb::RevokeInvitationRequest> for InvitationTarget {
     }
 }
 
-/// Parses a non-empty token.
-pub fn token(raw: &str) -> Result<String, DomainError> {
-    let token = raw.trim();
-    if token.is_empty() {
-        return Err(DomainError::invalid(
-            "token",
-            "must not be empty: pass the token from the invitation link",
-        ));
+impl TryFrom<pb::DeclineInvitationRequest> for InvitationToken {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::DeclineInvitationRequest) -> Result<Self, Self::Error> {
+        Ok(Self::parse("token", &raw.token)?)
     }
-    Ok(token.to_owned())
 }
 
 impl TryFrom<pb::InviteRequest> for Invite {
@@ -71,7 +68,7 @@ impl TryFrom<pb::InviteRequest> for Invite {
         let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
         let email = v.check(Email::parse("email", &raw.email));
-        let role = v.check(role_name("role", &raw.role));
+        let role = v.check(RoleName::parse("role", &raw.role));
         let primary_scopes = scopes(&mut v, &"scopes", &raw.scopes);
         let message = v.check(parse_note("message", &raw.message));
         let mut targets = vec![(account_id, role, primary_scopes)];
@@ -81,7 +78,7 @@ impl TryFrom<pb::InviteRequest> for Invite {
                 v.check(named(AccountId::parse("account_id", &extra.account_id), || {
                     path("account_id")
                 })),
-                v.check(named(role_name("role", &extra.role), || path("role"))),
+                v.check(named(RoleName::parse("role", &extra.role), || path("role"))),
                 scopes(
                     &mut v,
                     &format_args!("additional_accounts[{i}].scopes"),
@@ -125,17 +122,11 @@ impl TryFrom<pb::AcceptInvitationRequest> for AcceptInvitation {
 
     fn try_from(raw: pb::AcceptInvitationRequest) -> Result<Self, Self::Error> {
         let mut v = Violations::default();
-        let token = raw.token.trim().to_owned();
-        if token.is_empty() {
-            v.push(FieldViolation::new(
-                "token",
-                "must not be empty: pass the token from the invitation link",
-            ));
-        }
+        let token = v.check(InvitationToken::parse("token", &raw.token));
         let person = person(&mut v, "user", raw.user.as_ref());
         v.finish()?;
         Ok(Self {
-            token,
+            token: present(token)?,
             person: present(person)?,
         })
     }
@@ -148,7 +139,7 @@ impl TryFrom<pb::UpdateInvitationRequest> for UpdateInvitation {
         let mut v = Violations::default();
         let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let invitation_id = v.check(InvitationId::parse("invitation_id", &raw.invitation_id));
-        let role = optional_id(&mut v, "role", &raw.role, role_name);
+        let role = optional_id(&mut v, "role", &raw.role, RoleName::parse);
         let scopes = match &raw.scopes {
             Some(list) => scopes(&mut v, &"scopes.scopes", &list.scopes).map(Some),
             None => Some(None),
@@ -217,7 +208,7 @@ pub fn invitation_to_pb(invitation: Invitation, now: DateTime<Utc>) -> pb::Invit
         id: invitation.id.to_string(),
         account_id: invitation.account_id.to_string(),
         email: invitation.email.to_string(),
-        role: invitation.role,
+        role: invitation.role.to_string(),
         state: state.into(),
         invited_by: invitation.invited_by.to_string(),
         message: invitation.message,

@@ -1,11 +1,10 @@
 //! Members: list, update, deactivate, reactivate, remove, leave, transfer
 //! ownership and record sign-ins.
 
-use super::roles::role_name;
 use super::{optional_id, page, permission_set, present, scopes, scopes_to_pb, timestamp};
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
-use crate::domain::ids::{AccountId, UserId, Violations};
+use crate::domain::ids::{AccountId, RoleName, UserId, Violations};
 use crate::domain::model::{MemberRow, MemberRowStatus};
 use crate::domain::service::{ListUsers, UpdateMember};
 use crate::grpc::pb;
@@ -141,7 +140,7 @@ impl TryFrom<pb::UpdateMemberRequest> for UpdateMember {
         let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
         let user_id = v.check(UserId::parse("user_id", &raw.user_id));
-        let role = optional_id(&mut v, "role", &raw.role, role_name);
+        let role = optional_id(&mut v, "role", &raw.role, RoleName::parse);
         let scopes = match &raw.scopes {
             Some(list) => scopes(&mut v, &"scopes.scopes", &list.scopes).map(Some),
             None => Some(None),

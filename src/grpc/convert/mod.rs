@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 pub use access_requests::AccessRequestDecision;
 pub use accounts::{AccountLimitsChange, AccountPolicyChange, AccountTarget, account_id};
 pub use decisions::{EffectiveQuery, check, checks};
-pub use invitations::{InvitationTarget, invitation_to_pb, token};
+pub use invitations::{InvitationTarget, invitation_to_pb};
 pub use members::{MemberTarget, OwnershipTransfer, UserInAccount};
 pub use roles::RoleTarget;
 

@@ -3,26 +3,10 @@
 use super::accounts::AccountTarget;
 use super::{optional_id, permission_set, present};
 use crate::domain::DomainError;
-use crate::domain::error::FieldViolation;
-use crate::domain::ids::{AccountId, UserId, Violations, parse_name, parse_note};
+use crate::domain::ids::{AccountId, RoleName, UserId, Violations, parse_note};
 use crate::domain::model::Role;
 use crate::domain::service::{CreateRole, UpdateRole};
 use crate::grpc::pb;
-
-/// Longest role name.
-const MAX_ROLE_NAME: usize = 64;
-
-/// Parses a role name (also named by invitations and member updates).
-pub(super) fn role_name(field: &str, raw: &str) -> Result<String, FieldViolation> {
-    let name = parse_name(field, raw)?;
-    if name.chars().count() > MAX_ROLE_NAME {
-        return Err(FieldViolation::new(
-            field,
-            format!("must be at most {MAX_ROLE_NAME} characters long"),
-        ));
-    }
-    Ok(name)
-}
 
 impl TryFrom<pb::ListRolesRequest> for AccountTarget {
     type Error = DomainError;
@@ -40,7 +24,7 @@ pub struct RoleTarget {
     /// The account the role belongs to.
     pub account_id: AccountId,
     /// The role's name.
-    pub name: String,
+    pub name: RoleName,
 }
 
 impl TryFrom<pb::DeleteRoleRequest> for RoleTarget {
@@ -50,7 +34,7 @@ impl TryFrom<pb::DeleteRoleRequest> for RoleTarget {
         let mut v = Violations::default();
         let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
-        let name = v.check(role_name("name", &raw.name));
+        let name = v.check(RoleName::parse("name", &raw.name));
         v.finish()?;
         Ok(Self {
             actor: present(actor)?,
@@ -67,7 +51,7 @@ impl TryFrom<pb::CreateRoleRequest> for CreateRole {
         let mut v = Violations::default();
         let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
-        let name = v.check(role_name("name", &raw.name));
+        let name = v.check(RoleName::parse("name", &raw.name));
         let description = v.check(parse_note("description", &raw.description));
         let permissions = permission_set(&mut v, "permissions", &raw.permissions);
         v.finish()?;
@@ -88,7 +72,7 @@ impl TryFrom<pb::UpdateRoleRequest> for UpdateRole {
         let mut v = Violations::default();
         let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
-        let name = v.check(role_name("name", &raw.name));
+        let name = v.check(RoleName::parse("name", &raw.name));
         let description = optional_id(&mut v, "description", &raw.description, parse_note);
         let permissions = match &raw.permissions {
             Some(list) => permission_set(&mut v, "permissions.permissions", &list.permissions).map(Some),
@@ -109,7 +93,7 @@ impl From<Role> for pb::Role {
     fn from(role: Role) -> Self {
         Self {
             permissions: role.permissions.names().into_iter().map(str::to_owned).collect(),
-            name: role.name,
+            name: role.name.to_string(),
             description: role.description,
             builtin: role.builtin,
             restricted: role.restricted,

@@ -5,9 +5,9 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::domain::DomainResult;
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{ActivityEntry, ActivityFilter, ActivityRecord, StoredActivity};
+use crate::domain::model::{ActivityAction, ActivityEntry, ActivityFilter, ActivityRecord};
+use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::activity_log;
 use crate::storage::error::from_db_err;
 
@@ -43,15 +43,26 @@ pub(super) async fn activity<C: ConnectionTrait>(
         .map_err(from_db_err)?
         .into_iter()
         .map(|row| {
+            // Only the use cases write the log, so an unknown action or
+            // unreadable details mean the store was changed behind our back.
+            let action = ActivityAction::from_storage(&row.action).ok_or_else(|| {
+                DomainError::Internal(format!(
+                    "activity entry {} has an unknown action '{}'",
+                    row.id, row.action
+                ))
+            })?;
+            let details = serde_json::from_str(&row.details).map_err(|err| {
+                DomainError::Internal(format!("activity entry {} has unreadable details: {err}", row.id))
+            })?;
             Ok(ActivityRecord {
                 id: row.id,
-                entry: StoredActivity {
+                entry: ActivityEntry {
                     at: time(row.created_at)?,
                     account_id: AccountId::from_trusted(row.account_id),
                     actor: UserId::from_trusted(row.actor),
-                    action: row.action,
+                    action,
                     target: row.target,
-                    details: row.details,
+                    details,
                 },
             })
         })
@@ -62,7 +73,7 @@ pub(super) async fn append_activity(txn: &DatabaseTransaction, entry: &ActivityE
     activity_log::Entity::insert(activity_log::ActiveModel {
         account_id: Set(entry.account_id.as_str().to_owned()),
         actor: Set(entry.actor.as_str().to_owned()),
-        action: Set(entry.action.to_owned()),
+        action: Set(entry.action.as_str().to_owned()),
         target: Set(entry.target.chars().take(255).collect()),
         details: Set(entry.details.to_string()),
         created_at: Set(millis(entry.at)),

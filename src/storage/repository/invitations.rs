@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use crate::domain::DomainResult;
-use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
+use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
 use crate::domain::model::{Invitation, InvitationState, Role, Scopes};
 use crate::storage::entity::{invitation_scopes, invitations};
 use crate::storage::error::from_db_err;
@@ -60,7 +60,7 @@ pub(super) async fn invitations_where<C: ConnectionTrait>(
                 expires_at: time(row.expires_at)?,
                 created_at: time(row.created_at)?,
                 send_count: u32::try_from(row.send_count).unwrap_or(0),
-                role: row.role_name,
+                role: RoleName::from_trusted(row.role_name),
                 scopes: scopes.remove(&row.id).unwrap_or_default(),
                 id: InvitationId::from_trusted(row.id),
                 account_id: AccountId::from_trusted(row.account_id),
@@ -131,7 +131,7 @@ pub(super) async fn insert_invitation(
         account_id: Set(invitation.account_id.as_str().to_owned()),
         email: Set(invitation.email.as_str().to_owned()),
         role_id: Set(Some(role_id.to_owned())),
-        role_name: Set(invitation.role.clone()),
+        role_name: Set(invitation.role.to_string()),
         state: Set(InvitationState::Pending.as_str().to_owned()),
         pending_email: Set(Some(invitation.email.as_str().to_owned())),
         token_hash: Set(token_hash.to_owned()),

@@ -192,7 +192,7 @@ pub(super) async fn seats<C: ConnectionTrait>(c: &C, account: &AccountId) -> Dom
     let restricted: HashMap<String, bool> = roles_of(c, account)
         .await?
         .into_iter()
-        .map(|r| (r.name, r.restricted))
+        .map(|r| (r.name.to_string(), r.restricted))
         .collect();
     // Every row but deactivated members holds a seat; expired invitations
     // too, since they can be resent.

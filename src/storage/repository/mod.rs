@@ -25,7 +25,7 @@ use sea_orm::{
 
 pub use catalogue::seed_catalogue;
 
-use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
     ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership, MembershipStatus,
@@ -117,8 +117,8 @@ impl<T: Connection> Reads for T {
         templates::template_shared_with(self.conn(), child, parent, template).await
     }
 
-    async fn role_by_name(&self, account: &AccountId, name: &str) -> DomainResult<Option<Role>> {
-        roles::role_by_name(self.conn(), account, name).await
+    async fn role_by_name(&self, account: &AccountId, name: &RoleName) -> DomainResult<Option<Role>> {
+        roles::role_by_name(self.conn(), account, name.as_str()).await
     }
 
     async fn roles(&self, account: &AccountId) -> DomainResult<Vec<Role>> {

@@ -8,7 +8,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter};
 
 use crate::domain::DomainResult;
-use crate::domain::ids::{AccountId, Email};
+use crate::domain::ids::{AccountId, Email, RoleName};
 use crate::domain::model::{InvitationState, Role};
 use crate::domain::permissions::{BUILTIN_ROLES, Permission, PermissionSet};
 use crate::storage::entity::{invitations, memberships, role_permissions, roles, users};
@@ -35,7 +35,7 @@ pub(super) async fn to_role<C: ConnectionTrait>(c: &C, row: roles::Model) -> Dom
     let permissions = role_permission_set(c, &row.id).await?;
     Ok(Role {
         id: row.id,
-        name: row.name,
+        name: RoleName::from_trusted(row.name),
         description: row.description,
         permissions,
         builtin: row.builtin,
@@ -123,7 +123,7 @@ pub(super) async fn roles_of<C: ConnectionTrait>(c: &C, account: &AccountId) -> 
             Role {
                 permissions: permissions.remove(&row.id).unwrap_or_default(),
                 id: row.id,
-                name: row.name,
+                name: RoleName::from_trusted(row.name),
                 description: row.description,
                 builtin: row.builtin,
                 restricted: row.restricted,
@@ -132,7 +132,11 @@ pub(super) async fn roles_of<C: ConnectionTrait>(c: &C, account: &AccountId) -> 
         })
         .collect();
     roles.sort_by(|a, b| {
-        (!a.builtin, builtin_rank(&a.name), &a.name).cmp(&(!b.builtin, builtin_rank(&b.name), &b.name))
+        (!a.builtin, builtin_rank(a.name.as_str()), &a.name).cmp(&(
+            !b.builtin,
+            builtin_rank(b.name.as_str()),
+            &b.name,
+        ))
     });
     Ok(roles)
 }
@@ -182,7 +186,7 @@ pub(super) async fn insert_role(
     roles::Entity::insert(roles::ActiveModel {
         id: Set(role.id.clone()),
         account_id: Set(Some(account.as_str().to_owned())),
-        name: Set(role.name.clone()),
+        name: Set(role.name.to_string()),
         description: Set(role.description.clone()),
         builtin: Set(false),
         restricted: Set(role.restricted),

@@ -1,5 +1,10 @@
-//! The permission catalogue and the built-in roles of DOMAIN.md: the single
-//! source the database is seeded from.
+//! The permission catalogue of docs/domain.md, its compile-time constants and
+//! permission sets; the built-in roles are in `roles`. Together they are the
+//! single source the database is seeded from.
+
+mod roles;
+
+pub use roles::{ADMIN_ROLE, BUILTIN_ROLES, BuiltinRole, OWNER_ROLE, builtin_role};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -232,18 +237,18 @@ static BY_NAME: LazyLock<HashMap<&'static str, Permission>> = LazyLock::new(|| {
 });
 
 /// Permissions every role has implicitly.
-pub const IMPLICIT: &[&str] = &["account.view"];
+pub const IMPLICIT: &[Permission] = &[Permission::ACCOUNT_VIEW];
 /// Permissions only the owner can hold; never in a custom role or a grant.
-pub const OWNER_ONLY: &[&str] = &["account.transfer"];
+pub const OWNER_ONLY: &[Permission] = &[Permission::ACCOUNT_TRANSFER];
 /// Template permissions that a child account never has on a template shared
-/// from its parent (DOMAIN rule 5).
-pub const SHARED_TEMPLATE_READ_ONLY: &[&str] = &[
-    "templates.edit",
-    "templates.delete",
-    "templates.publish",
-    "templates.lock",
-    "templates.labels",
-    "templates.share",
+/// from its parent (rule 5 in docs/domain.md).
+pub const SHARED_TEMPLATE_READ_ONLY: &[Permission] = &[
+    Permission::TEMPLATES_EDIT,
+    Permission::TEMPLATES_DELETE,
+    Permission::TEMPLATES_PUBLISH,
+    Permission::TEMPLATES_LOCK,
+    Permission::TEMPLATES_LABELS,
+    Permission::TEMPLATES_SHARE,
 ];
 
 /// A set of permissions as a bit set: membership tests on the Authorize hot path are one AND.
@@ -253,6 +258,20 @@ pub struct PermissionSet(u128);
 impl PermissionSet {
     /// No permission at all.
     pub const EMPTY: Self = Self(0);
+
+    /// The set of these permissions, usable in constants.
+    pub const fn of(permissions: &[Permission]) -> Self {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < permissions.len() {
+            bits |= 1u128 << permissions[i].0;
+            i += 1;
+        }
+        Self(bits)
+    }
+
+    /// [`SHARED_TEMPLATE_READ_ONLY`] as a set, for the check made on every Authorize.
+    pub const SHARED_TEMPLATE_READ_ONLY: Self = Self::of(SHARED_TEMPLATE_READ_ONLY);
 
     /// Every permission of the catalogue.
     pub fn all() -> Self {
@@ -313,8 +332,8 @@ impl PermissionSet {
     }
 
     /// The implicit permissions every role has.
-    pub fn implicit() -> Self {
-        Self::from_names(IMPLICIT.iter().copied())
+    pub const fn implicit() -> Self {
+        Self::of(IMPLICIT)
     }
 
     /// These permissions plus the implicit ones: what a role's stored
@@ -325,8 +344,8 @@ impl PermissionSet {
     }
 
     /// Owner-only permissions.
-    pub fn owner_only() -> Self {
-        Self::from_names(OWNER_ONLY.iter().copied())
+    pub const fn owner_only() -> Self {
+        Self::of(OWNER_ONLY)
     }
 }
 
@@ -340,220 +359,6 @@ impl FromIterator<Permission> for PermissionSet {
     }
 }
 
-/// A built-in role: seeded, immutable, the same in every account.
-#[derive(Debug)]
-pub struct BuiltinRole {
-    /// The role name callers use, e.g. `list_manager`.
-    pub name: &'static str,
-    /// One line for role pickers.
-    pub description: &'static str,
-    /// Counts toward the account's limit on restricted roles (Mailjet's "accesses").
-    pub restricted: bool,
-    grants: Grants,
-}
-
-#[derive(Debug)]
-enum Grants {
-    /// Everything except these permissions.
-    AllBut(&'static [&'static str]),
-    /// Everything in these areas plus these single permissions, minus exclusions.
-    Pick {
-        areas: &'static [&'static str],
-        permissions: &'static [&'static str],
-    },
-}
-
-impl BuiltinRole {
-    /// The role's permissions, including the implicit ones.
-    pub fn permissions(&self) -> PermissionSet {
-        let granted: PermissionSet = match self.grants {
-            Grants::AllBut(excluded) => {
-                PermissionSet::all().difference(PermissionSet::from_names(excluded.iter().copied()))
-            }
-            Grants::Pick { areas, permissions } => Permission::all()
-                .filter(|p| areas.contains(&p.area()) || permissions.contains(&p.name()))
-                .collect(),
-        };
-        granted.with_implicit()
-    }
-}
-
-/// Name of the owner role.
-pub const OWNER_ROLE: &str = "owner";
-/// Name of the role an old owner gets after a transfer.
-pub const ADMIN_ROLE: &str = "admin";
-
-/// The built-in roles of DOMAIN.md, in the order role pickers show them.
-pub const BUILTIN_ROLES: &[BuiltinRole] = &[
-    BuiltinRole {
-        name: OWNER_ROLE,
-        description: "Everything; exactly one per account",
-        restricted: false,
-        grants: Grants::AllBut(&[]),
-    },
-    BuiltinRole {
-        name: ADMIN_ROLE,
-        description: "Everything but transferring ownership (Mailchimp Admin)",
-        restricted: false,
-        grants: Grants::AllBut(&["account.transfer"]),
-    },
-    BuiltinRole {
-        name: "account_manager",
-        description: "Everything but transferring ownership and closing the account (Mailigen Account Manager)",
-        restricted: false,
-        grants: Grants::AllBut(&["account.transfer", "account.close"]),
-    },
-    BuiltinRole {
-        name: "manager",
-        description: "Create and send campaigns, import lists, view reports (Mailchimp Manager)",
-        restricted: false,
-        grants: Grants::Pick {
-            areas: &["segments"],
-            permissions: &[
-                "campaigns.view",
-                "campaigns.edit",
-                "campaigns.send",
-                "campaigns.pause",
-                "templates.view",
-                "templates.edit",
-                "lists.view",
-                "lists.import",
-                "contacts.view",
-                "contacts.add",
-                "contacts.edit",
-                "reports.view",
-                "reports.subscriber",
-                "automations.view",
-            ],
-        },
-    },
-    BuiltinRole {
-        name: "author",
-        description: "Create, edit and delete campaigns, templates and automations; view reports (Mailchimp Author)",
-        restricted: false,
-        grants: Grants::Pick {
-            areas: &["automations"],
-            permissions: &[
-                "campaigns.view",
-                "campaigns.edit",
-                "campaigns.delete",
-                "templates.view",
-                "templates.edit",
-                "templates.delete",
-                "reports.view",
-            ],
-        },
-    },
-    BuiltinRole {
-        name: "viewer",
-        description: "View reports and campaigns (Mailchimp Viewer)",
-        restricted: false,
-        grants: Grants::Pick {
-            areas: &[],
-            permissions: &["reports.view", "campaigns.view"],
-        },
-    },
-    BuiltinRole {
-        name: "power_user",
-        description: "The entire account except account sharing (Mailjet Manager)",
-        restricted: false,
-        grants: Grants::AllBut(&[
-            "users.view",
-            "users.invite",
-            "users.edit",
-            "users.remove",
-            "account.close",
-            "account.transfer",
-        ]),
-    },
-    BuiltinRole {
-        name: "accountant",
-        description: "Plan details, deposits and invoices (Mailjet Accountant)",
-        restricted: false,
-        grants: Grants::Pick {
-            areas: &["billing"],
-            permissions: &["account.view"],
-        },
-    },
-    BuiltinRole {
-        name: "developer",
-        description: "API keys, monitoring, transactional templates (Mailjet Developer)",
-        restricted: true,
-        grants: Grants::Pick {
-            areas: &["transactional"],
-            permissions: &["api_keys.manage", "monitoring.manage", "templates.lock"],
-        },
-    },
-    BuiltinRole {
-        name: "marketer",
-        description: "Lists, contacts, campaigns and automations; suggest transactional changes (Mailjet Marketer)",
-        restricted: true,
-        grants: Grants::Pick {
-            areas: &["lists", "contacts", "segments", "campaigns", "automations"],
-            permissions: &["transactional.view", "transactional.edit", "reports.view"],
-        },
-    },
-    BuiltinRole {
-        name: "designer",
-        description: "Templates only, without publishing (Mailjet Designer)",
-        restricted: true,
-        grants: Grants::Pick {
-            areas: &[],
-            permissions: &[
-                "templates.view",
-                "templates.edit",
-                "templates.lock",
-                "transactional.view",
-                "transactional.edit",
-            ],
-        },
-    },
-    BuiltinRole {
-        name: "list_manager",
-        description: "Lists, contacts and segments, usually scoped to chosen lists (Mailigen List Manager)",
-        restricted: false,
-        grants: Grants::Pick {
-            areas: &["lists", "contacts", "segments"],
-            permissions: &[],
-        },
-    },
-    BuiltinRole {
-        name: "collaborator",
-        description: "Campaigns and templates without sending (Mailigen Collaborator)",
-        restricted: false,
-        grants: Grants::Pick {
-            areas: &[],
-            permissions: &[
-                "campaigns.view",
-                "campaigns.edit",
-                "templates.view",
-                "templates.edit",
-                "templates.delete",
-                "reports.view",
-            ],
-        },
-    },
-    BuiltinRole {
-        name: "watcher",
-        description: "Reports with export, subscriber details, campaigns (Mailigen Watcher)",
-        restricted: false,
-        grants: Grants::Pick {
-            areas: &[],
-            permissions: &[
-                "reports.view",
-                "reports.export",
-                "contacts.view",
-                "campaigns.view",
-            ],
-        },
-    },
-];
-
-/// The built-in role with this name.
-pub fn builtin_role(name: &str) -> Option<&'static BuiltinRole> {
-    BUILTIN_ROLES.iter().find(|role| role.name == name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,26 +370,6 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), CATALOGUE.len());
-    }
-
-    #[test]
-    fn every_name_a_role_mentions_is_in_the_catalogue() {
-        for role in BUILTIN_ROLES {
-            let (areas, names): (&[&str], &[&str]) = match role.grants {
-                Grants::AllBut(names) => (&[], names),
-                Grants::Pick { areas, permissions } => (areas, permissions),
-            };
-            for name in names {
-                assert!(Permission::lookup(name).is_some(), "{}: {name}", role.name);
-            }
-            for area in areas {
-                assert!(
-                    Permission::all().any(|p| p.area() == *area),
-                    "{}: {area}",
-                    role.name
-                );
-            }
-        }
     }
 
     #[test]

@@ -1,0 +1,19 @@
+//! Plain domain values: what the use cases read and write, one file per
+//! area. Everything is re-exported here, so `crate::domain::model::X` names
+//! every value wherever it lives.
+
+mod access_requests;
+mod accounts;
+mod activity;
+mod decisions;
+mod invitations;
+mod members;
+mod resources;
+
+pub use access_requests::*;
+pub use accounts::*;
+pub use activity::*;
+pub use decisions::*;
+pub use invitations::*;
+pub use members::*;
+pub use resources::*;

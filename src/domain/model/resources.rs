@@ -1,0 +1,151 @@
+//! Resources of other services: their kinds, scopes that limit a membership
+//! to chosen ids, and templates a parent shares with its children.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::error::FieldViolation;
+use crate::domain::ids::{AccountId, ResourceId, UserId};
+
+/// Kinds of resource that checks, scopes and shares name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceType {
+    /// A contact list.
+    List,
+    /// A campaign.
+    Campaign,
+    /// An automation workflow.
+    Automation,
+    /// A segment (Mailigen group).
+    Segment,
+    /// An email template.
+    Template,
+    /// A suppression list.
+    SuppressionList,
+}
+
+impl ResourceType {
+    /// Every type, for listings.
+    pub const ALL: [Self; 6] = [
+        Self::List,
+        Self::Campaign,
+        Self::Automation,
+        Self::Segment,
+        Self::Template,
+        Self::SuppressionList,
+    ];
+
+    /// Stable storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Campaign => "campaign",
+            Self::Automation => "automation",
+            Self::Segment => "segment",
+            Self::Template => "template",
+            Self::SuppressionList => "suppression_list",
+        }
+    }
+
+    /// Reads a storage name back.
+    pub fn from_storage(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
+/// A resource of another service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resource {
+    /// Its type.
+    pub resource_type: ResourceType,
+    /// Its id in its own service.
+    pub id: ResourceId,
+}
+
+/// Resource types on which a membership is limited to chosen ids.
+/// A type absent from the map is unrestricted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scopes(BTreeMap<ResourceType, BTreeSet<ResourceId>>);
+
+/// Most ids one scope may list.
+pub const MAX_SCOPE_IDS: usize = 1000;
+
+impl Scopes {
+    /// Builds scopes from (type, ids) pairs; an empty id list is refused, since
+    /// "scoped to nothing" would silently deny everything of that type.
+    pub fn build(
+        field: &str,
+        entries: impl IntoIterator<Item = (ResourceType, Vec<ResourceId>)>,
+    ) -> Result<Self, FieldViolation> {
+        let mut map: BTreeMap<ResourceType, BTreeSet<ResourceId>> = BTreeMap::new();
+        for (resource_type, ids) in entries {
+            if ids.is_empty() {
+                return Err(FieldViolation::new(
+                    field,
+                    format!(
+                        "the {} scope lists no ids: name at least one, or leave the type out to allow all",
+                        resource_type.as_str()
+                    ),
+                ));
+            }
+            map.entry(resource_type).or_default().extend(ids);
+        }
+        if map.values().any(|ids| ids.len() > MAX_SCOPE_IDS) {
+            return Err(FieldViolation::new(
+                field,
+                format!("a scope may list at most {MAX_SCOPE_IDS} ids"),
+            ));
+        }
+        Ok(Self(map))
+    }
+
+    /// Adds one scoped id (used when reading rows back).
+    pub fn insert(&mut self, resource_type: ResourceType, id: ResourceId) {
+        self.0.entry(resource_type).or_default().insert(id);
+    }
+
+    /// Whether `resource` is inside the scope of its type (or its type is unscoped).
+    pub fn allows(&self, resource: &Resource) -> bool {
+        self.0
+            .get(&resource.resource_type)
+            .is_none_or(|ids| ids.contains(&resource.id))
+    }
+
+    /// Whether no type is scoped.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether these scopes are at least as narrow as `outer` (used against
+    /// privilege escalation: a scoped actor cannot hand out wider access).
+    pub fn within(&self, outer: &Self) -> bool {
+        outer.0.iter().all(|(resource_type, outer_ids)| {
+            self.0
+                .get(resource_type)
+                .is_some_and(|ids| ids.is_subset(outer_ids))
+        })
+    }
+
+    /// (type, ids) pairs in a stable order.
+    pub fn iter(&self) -> impl Iterator<Item = (ResourceType, &BTreeSet<ResourceId>)> {
+        self.0.iter().map(|(t, ids)| (*t, ids))
+    }
+}
+
+/// A parent account's template shared to its children.
+#[derive(Clone, Debug)]
+pub struct SharedTemplate {
+    /// The parent that owns the template.
+    pub parent_account_id: AccountId,
+    /// The template's id in the template service.
+    pub template_id: ResourceId,
+    /// Shared with every child, present and future.
+    pub all_children: bool,
+    /// The chosen children otherwise.
+    pub child_account_ids: Vec<AccountId>,
+    /// Who shared it.
+    pub shared_by: UserId,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
