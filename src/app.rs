@@ -21,7 +21,9 @@ use crate::storage::{self, SeaStore, StatementCounter};
 /// A built, bound, not yet serving instance of the service.
 pub struct App {
     config: Config,
-    listener: TcpListener,
+    /// The bound listener, already wrapped by [`incoming`]: serving has no
+    /// other way to accept connections.
+    incoming: TcpIncoming,
     service: AccessService,
     statements: StatementCounter,
 }
@@ -61,7 +63,7 @@ impl App {
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         Ok(Self {
             config,
-            listener,
+            incoming: incoming(listener),
             service,
             statements,
         })
@@ -69,7 +71,7 @@ impl App {
 
     /// The address actually bound (the real port when 0 was asked for).
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
-        Ok(self.listener.local_addr()?)
+        Ok(self.incoming.local_addr()?)
     }
 
     /// Counts the SQL statements the server sends, for per-call budgets.
@@ -104,7 +106,7 @@ impl App {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)))
-            .serve_with_incoming_shutdown(incoming(self.listener), shutdown)
+            .serve_with_incoming_shutdown(self.incoming, shutdown)
             .await?;
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! The pure Authorize rule (DOMAIN rules 1–5): facts in, decision out.
+//! The pure Authorize rule (rules 1–5 of docs/domain.md): facts in, decision out.
 
 use crate::domain::ids::AccountId;
 use crate::domain::model::{

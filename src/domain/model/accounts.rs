@@ -49,7 +49,7 @@ pub struct Account {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
-/// Plan quotas (DOMAIN rule 14); None means unlimited.
+/// Plan quotas (rule 14 of docs/domain.md); None means unlimited.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AccountLimits {
     /// Most seats: active members plus pending invitations.
@@ -71,7 +71,7 @@ pub struct Seat {
 
 /// One account a user is tied to, as stored: by their own membership there,
 /// or by owning its parent. Which ties give access is decided in `decision`
-/// (DOMAIN rules 1 and 4).
+/// (rules 1 and 4 of docs/domain.md).
 #[derive(Clone, Debug)]
 pub struct AccountTie {
     /// The account.

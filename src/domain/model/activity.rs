@@ -127,7 +127,7 @@ impl ActivityAction {
     }
 }
 
-/// One activity-log entry (DOMAIN rule 12), as a use case writes it and as
+/// One activity-log entry (rule 12 of docs/domain.md), as a use case writes it and as
 /// the log reads it back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ActivityEntry {

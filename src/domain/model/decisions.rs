@@ -15,7 +15,7 @@ pub struct AccessFacts {
     /// The user's own membership there.
     pub membership: Option<MemberAccess>,
     /// The state of the account's parent when the user owns that parent;
-    /// what it gives is DOMAIN rule 4, decided in `decision`.
+    /// what it gives is docs/domain.md rule 4, decided in `decision`.
     pub owned_parent_state: Option<AccountState>,
 }
 

@@ -126,7 +126,7 @@ pub struct MemberRow {
 }
 
 impl MemberRow {
-    /// The DOMAIN rule 13 order: owner, active, pending, deactivated; then by email.
+    /// The order of docs/domain.md rule 13: owner, active, pending, deactivated; then by email.
     pub fn sort_key(&self) -> (u8, &str) {
         let rank = match (self.is_owner, self.status) {
             (true, _) => 0,

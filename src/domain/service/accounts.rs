@@ -1,5 +1,5 @@
 //! Accounts: create, read, close, the two-factor policy, the plan quotas
-//! (DOMAIN rule 14) and the accounts a user can switch to.
+//! (rule 14 of docs/domain.md) and the accounts a user can switch to.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -187,7 +187,7 @@ impl AccessService {
             .ok_or_else(|| DomainError::not_found("account", id.as_str()))
     }
 
-    /// Turns the two-factor requirement on or off (DOMAIN rule 3).
+    /// Turns the two-factor requirement on or off (rule 3 of docs/domain.md).
     #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
     pub async fn update_account_policy(
         &self,

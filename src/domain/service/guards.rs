@@ -1,5 +1,5 @@
 //! The escalation and outranking rules in one place: what an actor may hand
-//! out (DOMAIN rule 6) and whom an actor may act on (rules 6 and 8). Every use
+//! out (rule 6 of docs/domain.md) and whom an actor may act on (rules 6 and 8). Every use
 //! case that grants, approves or touches another member goes through here.
 
 use crate::domain::error::{DomainError, DomainResult};

@@ -46,7 +46,7 @@ pub struct ListUsers {
     pub role: Option<String>,
 }
 
-/// Roles that may receive ownership (DOMAIN rule 7).
+/// Roles that may receive ownership (rule 7 of docs/domain.md).
 const TRANSFER_TARGET_ROLES: &[&str] = &[ADMIN_ROLE, "account_manager"];
 
 fn member_row(membership: &Membership, status: MembershipStatus) -> MemberRow {
@@ -377,7 +377,7 @@ impl AccessService {
         Ok(now)
     }
 
-    /// The account's people in DOMAIN rule 13 order, one page at a time.
+    /// The account's people in the order of docs/domain.md rule 13, one page at a time.
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_users(&self, query: ListUsers) -> DomainResult<Page<MemberRow>> {
         let now = super::now();

@@ -113,7 +113,7 @@ impl AccessService {
                 ),
             });
         }
-        let permissions = cmd.permissions.union(PermissionSet::implicit());
+        let permissions = cmd.permissions.with_implicit();
         guards::escalation_refused(actor.permissions, permissions)?;
         let role = Role {
             id: uuid::Uuid::new_v4().simple().to_string(),
@@ -154,7 +154,7 @@ impl AccessService {
         // Both sides: no granting what one lacks, no stripping a role that outranks one.
         guards::escalation_refused(actor.permissions, role.permissions)?;
         if let Some(permissions) = cmd.permissions {
-            role.permissions = permissions.union(PermissionSet::implicit());
+            role.permissions = permissions.with_implicit();
             guards::escalation_refused(actor.permissions, role.permissions)?;
         }
         if let Some(description) = &cmd.description {

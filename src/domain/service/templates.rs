@@ -1,5 +1,5 @@
 //! Shared templates: a parent account shares its templates with its children
-//! (DOMAIN rule 5), read-only on the children's side.
+//! (rule 5 of docs/domain.md), read-only on the children's side.
 
 use serde_json::json;
 
