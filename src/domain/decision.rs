@@ -1,6 +1,8 @@
 //! The pure Authorize rule (DOMAIN rules 1–5): facts in, decision out.
 
-use crate::domain::ids::AccountId;
+use std::sync::LazyLock;
+
+use crate::domain::ids::{AccountId, ResourceId};
 use crate::domain::model::{
     AccessFacts, AccountAccess, AccountState, AccountTie, Check, Decision, EffectivePermissions,
     MembershipStatus, Reason, ResourceType, Scopes,
@@ -104,15 +106,23 @@ pub fn accessible_accounts(ties: Vec<AccountTie>) -> Vec<AccountAccess> {
     accounts
 }
 
-/// The parent account to ask about shared templates, when the check is about
-/// a template in a child account; `None` when sharing cannot matter.
-pub fn shared_template_parent<'a>(facts: &'a AccessFacts, check: &Check) -> Option<&'a AccountId> {
+/// The template whose sharing could change the answer to `check`: one named
+/// by the check, in a child account, with a permission a shared template
+/// withholds (rule 5). `None` when sharing cannot matter, so most checks
+/// never ask the store about it.
+pub fn shared_template_asked<'a>(facts: &AccessFacts, check: &'a Check) -> Option<&'a ResourceId> {
     let resource = check.resource.as_ref()?;
-    if resource.resource_type != ResourceType::Template {
+    if resource.resource_type != ResourceType::Template || !READ_ONLY_WHEN_SHARED.contains(check.permission) {
         return None;
     }
-    facts.account.as_ref()?.parent_id.as_ref()
+    facts.account.as_ref()?.parent_id.as_ref()?;
+    Some(&resource.id)
 }
+
+/// [`SHARED_TEMPLATE_READ_ONLY`] as a set, built once: checked on every
+/// decision about a template.
+static READ_ONLY_WHEN_SHARED: LazyLock<PermissionSet> =
+    LazyLock::new(|| PermissionSet::from_names(SHARED_TEMPLATE_READ_ONLY.iter().copied()));
 
 /// Decides one check. `shared_from_parent` says whether the checked template
 /// is shared to this (child) account by its parent.
@@ -132,7 +142,7 @@ pub fn decide(facts: &AccessFacts, check: &Check, shared_from_parent: bool) -> D
     }
     if let Some(resource) = &check.resource {
         // Rule 5: a template shared down from the parent is usable, never changeable.
-        if shared_from_parent && SHARED_TEMPLATE_READ_ONLY.contains(&check.permission.name()) {
+        if shared_from_parent && READ_ONLY_WHEN_SHARED.contains(check.permission) {
             return verdict(Reason::SharedTemplateReadOnly);
         }
         // Rule 2: a check without a resource stays allowed on scoped types.
@@ -167,7 +177,7 @@ pub fn effective_permissions(facts: &AccessFacts, mfa_verified: bool) -> Effecti
 mod tests {
     use super::*;
     use crate::domain::ids::Email;
-    use crate::domain::ids::{ResourceId, UserId};
+    use crate::domain::ids::UserId;
     use crate::domain::model::{
         Account, AccountFacts, AccountLimits, MemberAccess, OwnMembership, Person, Resource,
     };
