@@ -22,8 +22,8 @@ use crate::storage::error::from_db_err;
 use super::codec::{ACTIVE, account_state, membership_status, resource_type};
 
 /// Most pairs one statement asks about: a full BatchAuthorize (100 checks by
-/// default) fits in one, and the statement keeps about 1,400 parameters,
-/// far below the limits of SQLite (32,766) and MySQL (65,535).
+/// default) fits in one, with 256 parameters, far below the limits of
+/// SQLite (32,766) and MySQL (65,535).
 pub(super) const MAX_PAIRS: usize = 128;
 
 /// Statement texts are made for pair counts that are powers of two (1, 2,
@@ -55,45 +55,46 @@ fn pairs_condition(account: &str, user: &str, n: usize) -> String {
     vec![format!("({account} = ? AND {user} = ?)"); n].join(" OR ")
 }
 
-/// The statement for `n` pairs. Rows are `(kind, account_id, user_id, s1,
-/// s2, s3, flag)`:
+/// The statement for `n` pairs. The pairs form a table `p` (a CTE of
+/// `SELECT ?, ?` rows) that each part joins on the primary key: MariaDB
+/// plans an OR of 128 pair equalities several times slower than this join
+/// (measured: 23 ms against 6.5 ms a statement). Rows are `(kind,
+/// account_id, user_id, s1, s2, s3, flag)`:
 /// - `a`: the account: parent id, state, -, require two-factor;
 /// - `m`: the membership: status, role name, role id, owner;
 /// - `o`: the user owns the account's parent: the parent's state;
 /// - `p`: a permission of a custom role (active memberships only);
 /// - `g`: an extra grant; `s`: a scope (resource type, resource id).
 ///
-/// Parameters: the `n` account ids, then the `n` pairs for each of the
-/// five other parts (see [`bind`]).
+/// Parameters: the `n` pairs, account then user (see [`bind`]).
 fn facts_sql(n: usize) -> String {
-    let accounts = vec!["?"; n].join(", ");
+    let pairs = vec!["SELECT ?, ?"; n].join(" UNION ALL ");
     let builtins: Vec<String> = BUILTIN_ROLES
         .iter()
         .map(|role| format!("'{}'", role.name))
         .collect();
     let builtins = builtins.join(", ");
-    let members = pairs_condition("m.account_id", "m.user_id", n);
-    let children = pairs_condition("c.id", "po.user_id", n);
-    let grants = pairs_condition("g.account_id", "g.user_id", n);
-    let scopes = pairs_condition("s.account_id", "s.user_id", n);
+    let member = "JOIN memberships m ON m.account_id = p.account_id AND m.user_id = p.user_id";
     format!(
-        "SELECT 'a' AS kind, a.id AS account_id, '' AS user_id, a.parent_id AS s1, a.state AS s2, \
+        "WITH p (account_id, user_id) AS ({pairs}) \
+         SELECT 'a' AS kind, a.id AS account_id, '' AS user_id, a.parent_id AS s1, a.state AS s2, \
          '' AS s3, CASE WHEN a.require_two_factor THEN 1 ELSE 0 END AS flag \
-         FROM accounts a WHERE a.id IN ({accounts}) \
+         FROM accounts a WHERE a.id IN (SELECT account_id FROM p) \
          UNION ALL SELECT 'm', m.account_id, m.user_id, m.status, r.name, m.role_id, \
          CASE WHEN m.owner_slot IS NULL THEN 0 ELSE 1 END \
-         FROM memberships m JOIN roles r ON r.id = m.role_id WHERE {members} \
+         FROM p {member} JOIN roles r ON r.id = m.role_id \
          UNION ALL SELECT 'o', c.id, po.user_id, parent.state, '', '', 0 \
-         FROM accounts c \
-         JOIN memberships po ON po.account_id = c.parent_id AND po.owner_slot = 1 \
-         JOIN accounts parent ON parent.id = po.account_id WHERE {children} \
+         FROM p JOIN accounts c ON c.id = p.account_id \
+         JOIN memberships po ON po.account_id = c.parent_id AND po.user_id = p.user_id \
+         AND po.owner_slot = 1 \
+         JOIN accounts parent ON parent.id = po.account_id \
          UNION ALL SELECT 'p', m.account_id, m.user_id, rp.permission, '', '', 0 \
-         FROM memberships m JOIN role_permissions rp ON rp.role_id = m.role_id \
-         WHERE m.status = '{ACTIVE}' AND m.role_id NOT IN ({builtins}) AND ({members}) \
+         FROM p {member} JOIN role_permissions rp ON rp.role_id = m.role_id \
+         WHERE m.status = '{ACTIVE}' AND m.role_id NOT IN ({builtins}) \
          UNION ALL SELECT 'g', g.account_id, g.user_id, g.permission, '', '', 0 \
-         FROM membership_grants g WHERE {grants} \
+         FROM p JOIN membership_grants g ON g.account_id = p.account_id AND g.user_id = p.user_id \
          UNION ALL SELECT 's', s.account_id, s.user_id, s.resource_type, s.resource_id, '', 0 \
-         FROM membership_scopes s WHERE {scopes}"
+         FROM p JOIN membership_scopes s ON s.account_id = p.account_id AND s.user_id = p.user_id"
     )
 }
 
@@ -106,22 +107,13 @@ fn cached_facts_sql(class: usize) -> &'static str {
 
 /// The parameters of [`facts_sql`] for `pairs`, padded to `class`.
 fn bind(pairs: &[(&str, &str)], class: usize) -> Vec<Value> {
-    let padded = || {
-        pairs
-            .iter()
-            .copied()
-            .chain(std::iter::repeat(NO_PAIR))
-            .take(class)
-    };
-    let mut values = Vec::with_capacity(class * 11);
-    values.extend(padded().map(|(account, _)| Value::from(account)));
-    for _ in 0..5 {
-        for (account, user) in padded() {
-            values.push(Value::from(account));
-            values.push(Value::from(user));
-        }
-    }
-    values
+    pairs
+        .iter()
+        .copied()
+        .chain(std::iter::repeat(NO_PAIR))
+        .take(class)
+        .flat_map(|(account, user)| [Value::from(account), Value::from(user)])
+        .collect()
 }
 
 /// What the rows say about one membership.
