@@ -1,11 +1,11 @@
 //! The pure Authorize rule (rules 1–5 of docs/domain.md): facts in, decision out.
 
-use crate::domain::ids::AccountId;
+use crate::domain::ids::{AccountId, ResourceId};
 use crate::domain::model::{
     AccessFacts, AccountAccess, AccountState, AccountTie, Check, Decision, EffectivePermissions,
     MembershipStatus, Reason, ResourceType, Scopes,
 };
-use crate::domain::permissions::{OWNER_ROLE, PermissionSet, SHARED_TEMPLATE_READ_ONLY};
+use crate::domain::permissions::{OWNER_ROLE, PermissionSet};
 
 /// Who the user is in the account once membership, parent ownership, closure
 /// and two-factor have been considered: the part of a decision that does not
@@ -104,14 +104,19 @@ pub fn accessible_accounts(ties: Vec<AccountTie>) -> Vec<AccountAccess> {
     accounts
 }
 
-/// The parent account to ask about shared templates, when the check is about
-/// a template in a child account; `None` when sharing cannot matter.
-pub fn shared_template_parent<'a>(facts: &'a AccessFacts, check: &Check) -> Option<&'a AccountId> {
+/// The template whose sharing could change the answer to `check`: one named
+/// by the check, in a child account, with a permission a shared template
+/// withholds (rule 5). `None` when sharing cannot matter, so most checks
+/// never ask the store about it.
+pub fn shared_template_asked<'a>(facts: &AccessFacts, check: &'a Check) -> Option<&'a ResourceId> {
     let resource = check.resource.as_ref()?;
-    if resource.resource_type != ResourceType::Template {
+    if resource.resource_type != ResourceType::Template
+        || !PermissionSet::SHARED_TEMPLATE_READ_ONLY.contains(check.permission)
+    {
         return None;
     }
-    facts.account.as_ref()?.parent_id.as_ref()
+    facts.account.as_ref()?.parent_id.as_ref()?;
+    Some(&resource.id)
 }
 
 /// Decides one check. `shared_from_parent` says whether the checked template
@@ -132,7 +137,7 @@ pub fn decide(facts: &AccessFacts, check: &Check, shared_from_parent: bool) -> D
     }
     if let Some(resource) = &check.resource {
         // Rule 5: a template shared down from the parent is usable, never changeable.
-        if shared_from_parent && SHARED_TEMPLATE_READ_ONLY.contains(&check.permission) {
+        if shared_from_parent && PermissionSet::SHARED_TEMPLATE_READ_ONLY.contains(check.permission) {
             return verdict(Reason::SharedTemplateReadOnly);
         }
         // Rule 2: a check without a resource stays allowed on scoped types.
@@ -167,7 +172,7 @@ pub fn effective_permissions(facts: &AccessFacts, mfa_verified: bool) -> Effecti
 mod tests {
     use super::*;
     use crate::domain::ids::Email;
-    use crate::domain::ids::{ResourceId, UserId};
+    use crate::domain::ids::UserId;
     use crate::domain::model::{
         Account, AccountFacts, AccountLimits, MemberAccess, OwnMembership, Person, Resource,
     };
@@ -260,7 +265,7 @@ mod tests {
         let template = Some((ResourceType::Template, "t1"));
         assert!(decide(&f, &check("templates.view", template), true).allowed);
         assert!(decide(&f, &check("campaigns.edit", template), true).allowed);
-        for permission in SHARED_TEMPLATE_READ_ONLY {
+        for permission in crate::domain::permissions::SHARED_TEMPLATE_READ_ONLY {
             let d = decide(&f, &check(permission.name(), template), true);
             assert_eq!(d.reason, Reason::SharedTemplateReadOnly, "{permission}");
         }

@@ -21,13 +21,13 @@ pub trait Reads: Send + Sync {
     async fn account(&self, id: &AccountId) -> DomainResult<Option<Account>>;
     /// Everything a decision about `user` in `account` needs.
     async fn access_facts(&self, account: &AccountId, user: &UserId) -> DomainResult<AccessFacts>;
-    /// Whether `parent` shares `template` with its child `child`.
-    async fn template_shared_with(
-        &self,
-        child: &AccountId,
-        parent: &AccountId,
-        template: &ResourceId,
-    ) -> DomainResult<bool>;
+    /// The facts of several (account, user) pairs, in the order asked, read
+    /// together (BatchAuthorize): a bounded number of statements however
+    /// many pairs there are.
+    async fn access_facts_of(&self, pairs: &[(&AccountId, &UserId)]) -> DomainResult<Vec<AccessFacts>>;
+    /// For each (child account, template), in the order asked, whether the
+    /// child's parent shares the template with that child.
+    async fn templates_shared_with(&self, asks: &[(&AccountId, &ResourceId)]) -> DomainResult<Vec<bool>>;
     /// A built-in role, or a custom role of `account`, by name.
     async fn role_by_name(&self, account: &AccountId, name: &RoleName) -> DomainResult<Option<Role>>;
     /// The built-in roles, then the account's custom roles, by name.

@@ -7,6 +7,7 @@ mod access_requests;
 mod accounts;
 mod activity;
 mod authorize;
+mod batch_authorize;
 mod concurrency;
 mod health;
 mod invitation_lifecycle;

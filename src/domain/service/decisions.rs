@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use super::{AccessService, closed_error};
-use crate::domain::decision::{self, shared_template_parent};
+use crate::domain::decision::{self, shared_template_asked};
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{AccessFacts, Check, Decision, EffectivePermissions, Reason};
+use crate::domain::ids::{AccountId, ResourceId, UserId};
+use crate::domain::model::{Check, Decision, EffectivePermissions, Reason};
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{Reads, Transaction};
 
@@ -26,54 +26,71 @@ fn reason_code(reason: Reason) -> &'static str {
 }
 
 impl AccessService {
-    async fn decide_with(
-        &self,
-        reads: &dyn Reads,
-        facts: &AccessFacts,
-        check: &Check,
-    ) -> DomainResult<Decision> {
-        let shared = match shared_template_parent(facts, check) {
-            Some(parent) => {
-                // Only the resource id matters here; the type was checked above.
-                let template = check.resource.as_ref().map(|r| &r.id);
-                match template {
-                    Some(template) => {
-                        reads
-                            .template_shared_with(&check.account_id, parent, template)
-                            .await?
-                    }
-                    None => false,
-                }
-            }
-            None => false,
+    /// Decides `checks` in order with one read of facts for all their
+    /// distinct (user, account) pairs, and one more only when some check
+    /// names a template whose sharing could change its answer.
+    async fn decide_all(&self, reads: &dyn Reads, checks: &[Check]) -> DomainResult<Vec<Decision>> {
+        let mut pair_slot: HashMap<(&AccountId, &UserId), usize> = HashMap::with_capacity(checks.len());
+        let mut pairs = Vec::with_capacity(checks.len());
+        let slots: Vec<usize> = checks
+            .iter()
+            .map(|check| {
+                let key = (&check.account_id, &check.user_id);
+                *pair_slot.entry(key).or_insert_with(|| {
+                    pairs.push(key);
+                    pairs.len() - 1
+                })
+            })
+            .collect();
+        let facts = reads.access_facts_of(&pairs).await?;
+        let facts_of = |slot: usize| {
+            facts
+                .get(slot)
+                .ok_or_else(|| DomainError::Internal("the store returned too few facts".into()))
         };
-        Ok(decision::decide(facts, check, shared))
+        let mut ask_slot: HashMap<(&AccountId, &ResourceId), usize> = HashMap::new();
+        let mut asks = Vec::new();
+        let mut asked = Vec::with_capacity(checks.len());
+        for (check, &slot) in checks.iter().zip(&slots) {
+            asked.push(shared_template_asked(facts_of(slot)?, check).map(|template| {
+                let key = (&check.account_id, template);
+                *ask_slot.entry(key).or_insert_with(|| {
+                    asks.push(key);
+                    asks.len() - 1
+                })
+            }));
+        }
+        let shared = if asks.is_empty() {
+            Vec::new()
+        } else {
+            reads.templates_shared_with(&asks).await?
+        };
+        checks
+            .iter()
+            .zip(slots)
+            .zip(asked)
+            .map(|((check, slot), ask)| {
+                let shared = ask.is_some_and(|ask| shared.get(ask).copied().unwrap_or(false));
+                Ok(decision::decide(facts_of(slot)?, check, shared))
+            })
+            .collect()
     }
 
     /// Answers one check (deny by default; errors surface as errors, which the
     /// caller must treat as a deny).
     #[tracing::instrument(skip(self, check), fields(user_id = %check.user_id, account_id = %check.account_id, permission = %check.permission))]
     pub async fn authorize(&self, check: &Check) -> DomainResult<Decision> {
-        let facts = self.store.access_facts(&check.account_id, &check.user_id).await?;
-        self.decide_with(self.store.as_ref(), &facts, check).await
+        self.decide_all(self.store.as_ref(), std::slice::from_ref(check))
+            .await?
+            .pop()
+            .ok_or_else(|| DomainError::Internal("no decision for the check".into()))
     }
 
-    /// Answers several checks in order, loading each (user, account) once.
+    /// Answers several checks in order, reading the facts of every distinct
+    /// (user, account) pair together.
     #[tracing::instrument(skip(self, checks), fields(checks = checks.len()))]
     pub async fn batch_authorize(&self, checks: &[Check]) -> DomainResult<Vec<Decision>> {
-        let mut facts_by_pair: HashMap<(&UserId, &AccountId), AccessFacts> = HashMap::new();
-        let mut decisions = Vec::with_capacity(checks.len());
-        for check in checks {
-            let key = (&check.user_id, &check.account_id);
-            let facts = match facts_by_pair.entry(key) {
-                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-                std::collections::hash_map::Entry::Vacant(entry) => {
-                    entry.insert(self.store.access_facts(&check.account_id, &check.user_id).await?)
-                }
-            };
-            decisions.push(self.decide_with(self.store.as_ref(), facts, check).await?);
-        }
-        Ok(decisions)
+        self.decide_all(self.store.as_ref(), checks).await
     }
 
     /// Everything `user` may do in `account`.

@@ -108,13 +108,12 @@ impl<T: Connection> Reads for T {
         access_facts::access_facts(self.conn(), account, user).await
     }
 
-    async fn template_shared_with(
-        &self,
-        child: &AccountId,
-        parent: &AccountId,
-        template: &ResourceId,
-    ) -> DomainResult<bool> {
-        templates::template_shared_with(self.conn(), child, parent, template).await
+    async fn access_facts_of(&self, pairs: &[(&AccountId, &UserId)]) -> DomainResult<Vec<AccessFacts>> {
+        access_facts::access_facts_of(self.conn(), pairs).await
+    }
+
+    async fn templates_shared_with(&self, asks: &[(&AccountId, &ResourceId)]) -> DomainResult<Vec<bool>> {
+        access_facts::templates_shared_with(self.conn(), asks).await
     }
 
     async fn role_by_name(&self, account: &AccountId, name: &RoleName) -> DomainResult<Option<Role>> {

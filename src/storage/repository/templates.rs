@@ -51,34 +51,6 @@ pub(super) async fn shared_templates_from<C: ConnectionTrait>(
         .collect()
 }
 
-pub(super) async fn template_shared_with<C: ConnectionTrait>(
-    c: &C,
-    child: &AccountId,
-    parent: &AccountId,
-    template: &ResourceId,
-) -> DomainResult<bool> {
-    let Some(share) =
-        shared_templates::Entity::find_by_id((parent.as_str().to_owned(), template.as_str().to_owned()))
-            .one(c)
-            .await
-            .map_err(from_db_err)?
-    else {
-        return Ok(false);
-    };
-    if share.all_children {
-        return Ok(true);
-    }
-    Ok(shared_template_children::Entity::find_by_id((
-        parent.as_str().to_owned(),
-        template.as_str().to_owned(),
-        child.as_str().to_owned(),
-    ))
-    .one(c)
-    .await
-    .map_err(from_db_err)?
-    .is_some())
-}
-
 pub(super) async fn save_shared_template(
     txn: &DatabaseTransaction,
     shared: &SharedTemplate,
