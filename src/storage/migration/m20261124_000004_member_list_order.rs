@@ -1,7 +1,11 @@
 //! The user list read one page at a time (DOMAIN rule 13 order): each
 //! membership carries its member's email, so that one index, (account,
-//! status, email), yields an account's active or deactivated members in list
-//! order from any page key, without reading or sorting the whole account.
+//! status, owner slot, email), yields an account's active or deactivated
+//! members in list order from any page key, without reading or sorting the
+//! whole account. The owner slot sits before the email so that "not the
+//! owner" (`owner_slot IS NULL`) is part of the range: without it SQLite
+//! preferred `uq_memberships_one_owner` for the first page and sorted the
+//! whole account.
 //! Pending invitations already have theirs: `uq_invitations_pending` is
 //! (account, pending email).
 //!
@@ -25,6 +29,7 @@ enum Memberships {
     Table,
     AccountId,
     Status,
+    OwnerSlot,
     Email,
 }
 
@@ -55,6 +60,7 @@ impl MigrationTrait for Migration {
                     .table(Memberships::Table)
                     .col(Memberships::AccountId)
                     .col(Memberships::Status)
+                    .col(Memberships::OwnerSlot)
                     .col(Memberships::Email)
                     .to_owned(),
             )

@@ -6,7 +6,8 @@
 //! selects); this file implements the same rule in SQL. Each band is one
 //! index range scan that starts after the page key and stops after `limit`
 //! rows (`idx_memberships_list` for members, `uq_invitations_pending` for
-//! invitations); the bands are then merged and cut to `limit` again. Emails
+//! invitations); the bands are then merged, joined to users and roles for
+//! their names (at most `limit` rows a band) and cut to `limit` again. Emails
 //! compare byte-wise on both databases (`utf8mb4_bin`, SQLite's BINARY), as
 //! `MemberRow::sort_key` compares them in memory.
 
@@ -32,6 +33,8 @@ const RANK: &str = "list_rank";
 const EMAIL: &str = "list_email";
 const USER_ID: &str = "user_id";
 const NAME: &str = "name";
+const ROLE_ID: &str = "role_id";
+const INVITATION_ROLE: &str = "invitation_role";
 const ROLE: &str = "role_name";
 const STATUS: &str = "status";
 const OWNER_SLOT: &str = "owner_slot";
@@ -43,9 +46,12 @@ const EXPIRES_AT: &str = "expires_at";
 
 /// The stored invitation state of a pending invitation.
 const PENDING: &str = "pending";
+/// The merged bands.
+const PAGE: &str = "page";
 
-/// Members of one band: joined to their user (the name) and role (the name),
-/// in email order from the key.
+/// Members of one band, in email order from the key. Only `memberships`:
+/// joined to users and roles here, MariaDB started from `roles` and sorted
+/// the whole account; the page joins them after the cut.
 fn member_band(account: &AccountId, band: MemberBand, query: &MemberPageQuery) -> SelectStatement {
     use memberships::Column as M;
     let m = memberships::Entity;
@@ -53,8 +59,8 @@ fn member_band(account: &AccountId, band: MemberBand, query: &MemberPageQuery) -
         .expr_as(Expr::val(i32::from(band.rank())), RANK)
         .expr_as(Expr::col((m, M::Email)), EMAIL)
         .expr_as(Expr::col((m, M::UserId)), USER_ID)
-        .expr_as(Expr::col((users::Entity, users::Column::Name)), NAME)
-        .expr_as(Expr::col((roles::Entity, roles::Column::Name)), ROLE)
+        .expr_as(Expr::col((m, M::RoleId)), ROLE_ID)
+        .expr_as(Expr::cust("NULL"), INVITATION_ROLE)
         .expr_as(Expr::col((m, M::Status)), STATUS)
         .expr_as(Expr::col((m, M::OwnerSlot)), OWNER_SLOT)
         .expr_as(Expr::col((m, M::InvitedBy)), INVITED_BY)
@@ -63,16 +69,6 @@ fn member_band(account: &AccountId, band: MemberBand, query: &MemberPageQuery) -
         .expr_as(Expr::cust("NULL"), INVITATION_ID)
         .expr_as(Expr::cust("NULL"), EXPIRES_AT)
         .from(m)
-        .join(
-            JoinType::InnerJoin,
-            users::Entity,
-            Expr::col((users::Entity, users::Column::Id)).equals((m, M::UserId)),
-        )
-        .join(
-            JoinType::InnerJoin,
-            roles::Entity,
-            Expr::col((roles::Entity, roles::Column::Id)).equals((m, M::RoleId)),
-        )
         .and_where(Expr::col((m, M::AccountId)).eq(account.as_str()))
         .order_by((m, M::Email), Order::Asc)
         .limit(limit(query))
@@ -93,7 +89,15 @@ fn member_band(account: &AccountId, band: MemberBand, query: &MemberPageQuery) -
         select.and_where(Expr::col((m, M::Email)).gt(after));
     }
     if let Some(role) = &query.role {
-        select.and_where(Expr::col((roles::Entity, roles::Column::Name)).eq(role.as_str()));
+        select.and_where(
+            Expr::col((m, M::RoleId)).in_subquery(
+                Query::select()
+                    .column(roles::Column::Id)
+                    .from(roles::Entity)
+                    .and_where(Expr::col(roles::Column::Name).eq(role.as_str()))
+                    .to_owned(),
+            ),
+        );
     }
     select
 }
@@ -107,8 +111,8 @@ fn invitation_band(account: &AccountId, query: &MemberPageQuery) -> SelectStatem
         .expr_as(Expr::val(i32::from(band.rank())), RANK)
         .expr_as(Expr::col(I::PendingEmail), EMAIL)
         .expr_as(Expr::cust("NULL"), USER_ID)
-        .expr_as(Expr::val(""), NAME)
-        .expr_as(Expr::col(I::RoleName), ROLE)
+        .expr_as(Expr::cust("NULL"), ROLE_ID)
+        .expr_as(Expr::col(I::RoleName), INVITATION_ROLE)
         .expr_as(Expr::col(I::State), STATUS)
         .expr_as(Expr::cust("NULL"), OWNER_SLOT)
         .expr_as(Expr::col(I::InvitedBy), INVITED_BY)
@@ -174,9 +178,26 @@ async fn page_rows<C: ConnectionTrait>(
     for band in bands {
         merged.union(UnionType::All, band);
     }
+    // The names of the page's members and roles, joined on at most one page
+    // per band.
     let page = Query::select()
-        .column(Asterisk)
-        .from_subquery(merged, "page")
+        .column((PAGE, Asterisk))
+        .expr_as(Expr::col((users::Entity, users::Column::Name)), NAME)
+        .expr_as(
+            Expr::col((PAGE, INVITATION_ROLE)).if_null(Expr::col((roles::Entity, roles::Column::Name))),
+            ROLE,
+        )
+        .from_subquery(merged, PAGE)
+        .join(
+            JoinType::LeftJoin,
+            users::Entity,
+            Expr::col((users::Entity, users::Column::Id)).equals((PAGE, USER_ID)),
+        )
+        .join(
+            JoinType::LeftJoin,
+            roles::Entity,
+            Expr::col((roles::Entity, roles::Column::Id)).equals((PAGE, ROLE_ID)),
+        )
         .order_by(RANK, Order::Asc)
         .order_by(EMAIL, Order::Asc)
         .limit(limit(query))
