@@ -3,6 +3,7 @@
 pub mod decision;
 pub mod error;
 pub mod ids;
+pub mod member_list;
 pub mod model;
 pub mod page;
 pub mod permissions;

@@ -57,6 +57,19 @@ impl PageRequest {
         }
     }
 
+    /// Cuts one page out of rows the store already read in order after the
+    /// key, at most one more than the page (that one says another page
+    /// follows), with the token for the next page.
+    pub fn cut<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> String) -> (Vec<T>, String) {
+        let next = if rows.len() > self.size {
+            rows.truncate(self.size);
+            rows.last().map(|row| hex::encode(key(row))).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        (rows, next)
+    }
+
     /// Sorts rows by `key` and cuts one page out of them, with the token for
     /// the next one. Sorting here keeps pages consistent whatever order
     /// (database collation included) the rows arrived in.

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::decision::accessible_accounts;
 use crate::domain::error::DomainResult;
 use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
+use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
     ActivityEntry, ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership,
@@ -46,9 +47,14 @@ pub trait Reads: Send + Sync {
     ) -> DomainResult<Option<MembershipStatus>>;
     /// A membership with its role, scopes and grants.
     async fn membership(&self, account: &AccountId, user: &UserId) -> DomainResult<Option<Membership>>;
-    /// Every member and every pending invitation of an account, unsorted;
-    /// invitations past their expiry at `now` are marked expired.
-    async fn member_rows(&self, account: &AccountId, now: DateTime<Utc>) -> DomainResult<Vec<MemberRow>>;
+    /// One page of an account's user list: at most `query.limit` rows in the
+    /// DOMAIN rule 13 order (`member_list`), strictly after `query.after`,
+    /// matching the filters; invitations past their expiry at `query.now` are
+    /// marked expired. Reads a bounded number of statements whatever the
+    /// account's size: the order, the filters and the cut are the store's to
+    /// run where the rows are.
+    async fn member_page(&self, account: &AccountId, query: &MemberPageQuery)
+    -> DomainResult<Vec<MemberRow>>;
     /// Seats in use: active members and pending (even expired) invitations.
     async fn seats(&self, account: &AccountId) -> DomainResult<Vec<Seat>>;
     /// The pending (possibly expired) invitation of `email` to `account`.

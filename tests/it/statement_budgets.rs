@@ -154,9 +154,89 @@ async fn list_users_reads_a_bounded_number_of_statements(app: TestApp) {
         .await;
     assert_eq!(rows.len(), 5);
     assert!(
-        statements <= 8,
-        "ListUsers sent {statements} SQL statements; budget 8"
+        statements <= LIST_USERS_BUDGET,
+        "ListUsers sent {statements} SQL statements; budget {LIST_USERS_BUDGET}"
     );
+}
+
+/// ListUsers' statements: the actor's access (2), the page's rows (1), the
+/// page's scopes and grants (1).
+const LIST_USERS_BUDGET: u64 = 4;
+
+/// One page of `size` rows after `token`: the page and the statements it took.
+async fn users_page(app: &TestApp, account: &str, size: i32, token: &str) -> (pb::ListUsersResponse, u64) {
+    let mut client = app.client.clone();
+    let (page, statements) = app
+        .statements_during(client.list_users(pb::ListUsersRequest {
+            page_size: size,
+            page_token: token.into(),
+            ..list_users("olivia", account)
+        }))
+        .await;
+    (page.expect("list users").into_inner(), statements)
+}
+
+/// The same statements for a page of 5 members as for every page of 60
+/// rows (active, invited, deactivated), the deep ones included: the store
+/// reads one page, not the account.
+async fn list_users_statements_do_not_grow_with_the_account(app: TestApp) {
+    scoped_member(&app).await;
+    let (small, small_statements) = users_page(&app, "acme", 10, "").await;
+    assert_eq!(small.users.len(), 5);
+    assert!(small_statements <= LIST_USERS_BUDGET, "{small_statements}");
+
+    app.account("big", "olivia").await;
+    for i in 0..40 {
+        app.member(
+            "olivia",
+            "big",
+            &format!("m{:02}", 39 - i),
+            "viewer",
+            vec![scope(List, &["4"])],
+        )
+        .await;
+    }
+    for i in 0..10 {
+        app.invite(
+            "olivia",
+            "big",
+            &format!("i{i:02}"),
+            "viewer",
+            vec![scope(List, &["5"])],
+        )
+        .await
+        .expect("invite");
+        app.member("olivia", "big", &format!("d{i:02}"), "viewer", vec![])
+            .await;
+        app.deactivate("olivia", "big", &format!("d{i:02}"))
+            .await
+            .expect("deactivate");
+    }
+    let all = app.users(pb::ListUsersRequest {
+        page_size: 100,
+        ..list_users("olivia", "big")
+    });
+    let all = all.await;
+    assert_eq!(all.len(), 61);
+
+    let mut walked = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (page, statements) = users_page(&app, "big", 10, &token).await;
+        assert_eq!(
+            statements,
+            small_statements,
+            "page {} of 61 rows took {statements} statements, a page of 5 rows {small_statements}",
+            walked.len() / 10 + 1
+        );
+        walked.extend(page.users);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        assert!(walked.len() < all.len(), "no page past the last row");
+        token = page.next_page_token;
+    }
+    assert_eq!(walked, all, "pages walk every row once, in list order");
 }
 
 crate::on_both_databases!(
@@ -165,4 +245,5 @@ crate::on_both_databases!(
     batch_authorize_statements_do_not_grow_with_pairs,
     template_checks_in_children_add_one_statement,
     list_users_reads_a_bounded_number_of_statements,
+    list_users_statements_do_not_grow_with_the_account,
 );

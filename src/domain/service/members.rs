@@ -8,6 +8,7 @@ use super::accounts::SeatChange;
 use super::{AccessService, Page, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, RoleName, UserId};
+use crate::domain::member_list::{MemberListKey, MemberPageQuery};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{Account, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes};
 use crate::domain::page::PageRequest;
@@ -381,6 +382,19 @@ impl AccessService {
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_users(&self, query: ListUsers) -> DomainResult<Page<MemberRow>> {
         let now = super::now();
+        let page = MemberPageQuery {
+            status: query.status,
+            role: query.role.clone(),
+            after: query
+                .page
+                .after
+                .as_deref()
+                .map(MemberListKey::decode)
+                .transpose()?,
+            // One row more than the page says whether another page follows.
+            limit: query.page.size + 1,
+            now,
+        };
         let tx = self.store.begin().await?;
         self.require(
             tx.as_ref(),
@@ -389,15 +403,10 @@ impl AccessService {
             Permission::USERS_VIEW,
         )
         .await?;
-        let mut rows = tx.member_rows(&query.account_id, now).await?;
+        let rows = tx.member_page(&query.account_id, &page).await?;
         drop(tx);
-        rows.retain(|row| {
-            query.status.is_none_or(|status| row.status == status)
-                && query.role.as_ref().is_none_or(|role| &row.role == role)
-        });
-        let (rows, next_page_token) = query.page.apply(rows, |row| {
-            let (rank, email) = row.sort_key();
-            format!("{rank}:{email}")
+        let (rows, next_page_token) = query.page.cut(rows, |row| {
+            MemberListKey::of(row).map(|key| key.encode()).unwrap_or_default()
         });
         Ok(Page {
             rows,

@@ -17,6 +17,8 @@ pub struct Model {
     pub joined_at: i64,
     pub last_sign_in_at: Option<i64>,
     pub updated_at: i64,
+    /// The member's email, copied from `users` on insert: the user list's order.
+    pub email: String,
 }
 
 /// No relations are declared: joins are written out in the repository.

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter};
 
 use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
 use crate::domain::model::{
@@ -222,20 +222,49 @@ pub(super) async fn status_of<C: ConnectionTrait>(
 }
 
 pub(super) async fn insert_membership(txn: &DatabaseTransaction, m: &NewMembership) -> DomainResult<()> {
-    memberships::Entity::insert(memberships::ActiveModel {
-        account_id: Set(m.account_id.as_str().to_owned()),
-        user_id: Set(m.user_id.as_str().to_owned()),
-        role_id: Set(m.role_id.clone()),
-        owner_slot: Set(m.is_owner.then_some(1)),
-        status: Set(ACTIVE.to_owned()),
-        invited_by: Set(m.invited_by.as_ref().map(|u| u.as_str().to_owned())),
-        joined_at: Set(millis(m.joined_at)),
-        last_sign_in_at: Set(None),
-        updated_at: Set(millis(m.joined_at)),
-    })
-    .exec_without_returning(txn)
-    .await
-    .map_err(from_db_err)?;
+    use memberships::Column as M;
+    // INSERT ... SELECT: the member's email comes from `users` in the same
+    // statement, the copy the user list is ordered by (see the
+    // `member_list_order` migration).
+    let values = Query::select()
+        .expr(Expr::val(m.account_id.as_str()))
+        .expr(Expr::col((users::Entity, users::Column::Id)))
+        .expr(Expr::val(m.role_id.as_str()))
+        .expr(Expr::val(m.is_owner.then_some(1i8)))
+        .expr(Expr::val(ACTIVE))
+        .expr(Expr::val(m.invited_by.as_ref().map(|u| u.as_str().to_owned())))
+        .expr(Expr::val(millis(m.joined_at)))
+        .expr(Expr::val(None::<i64>))
+        .expr(Expr::val(millis(m.joined_at)))
+        .expr(Expr::col((users::Entity, users::Column::Email)))
+        .from(users::Entity)
+        .and_where(Expr::col((users::Entity, users::Column::Id)).eq(m.user_id.as_str()))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(memberships::Entity)
+        .columns([
+            M::AccountId,
+            M::UserId,
+            M::RoleId,
+            M::OwnerSlot,
+            M::Status,
+            M::InvitedBy,
+            M::JoinedAt,
+            M::LastSignInAt,
+            M::UpdatedAt,
+            M::Email,
+        ])
+        .select_from(values)
+        .map_err(|e| DomainError::Internal(format!("membership insert: {e}")))?
+        .to_owned();
+    let result = txn
+        .execute_raw(txn.get_database_backend().build(&insert))
+        .await
+        .map_err(from_db_err)?;
+    expect_one(
+        result.rows_affected(),
+        "insert a membership (is the user stored?)",
+    )?;
     write_membership_scopes(txn, &m.account_id, &m.user_id, &m.scopes).await
 }
 

@@ -12,6 +12,7 @@ mod activity;
 mod catalogue;
 mod codec;
 mod invitations;
+mod member_page;
 mod members;
 mod people;
 mod roles;
@@ -26,6 +27,7 @@ use sea_orm::{
 pub use catalogue::seed_catalogue;
 
 use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
+use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
     ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership, MembershipStatus,
@@ -148,8 +150,12 @@ impl<T: Connection> Reads for T {
         members::membership(self.conn(), account, user).await
     }
 
-    async fn member_rows(&self, account: &AccountId, now: DateTime<Utc>) -> DomainResult<Vec<MemberRow>> {
-        members::member_rows(self.conn(), account, now).await
+    async fn member_page(
+        &self,
+        account: &AccountId,
+        query: &MemberPageQuery,
+    ) -> DomainResult<Vec<MemberRow>> {
+        member_page::member_page(self.conn(), account, query).await
     }
 
     async fn seats(&self, account: &AccountId) -> DomainResult<Vec<Seat>> {
