@@ -11,7 +11,7 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
 use crate::config::{Config, redact_url};
-use crate::domain::AccessService;
+use crate::domain::UseCases;
 use crate::domain::service::DomainSettings;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
@@ -24,7 +24,7 @@ pub struct App {
     /// The bound listener, already wrapped by [`incoming`]: serving has no
     /// other way to accept connections.
     incoming: TcpIncoming,
-    service: AccessService,
+    service: UseCases,
     statements: StatementCounter,
 }
 
@@ -51,7 +51,7 @@ impl App {
             migrated = config.auto_migrate,
             "database ready"
         );
-        let service = AccessService::new(
+        let service = UseCases::new(
             Arc::new(SeaStore::new(db)),
             DomainSettings {
                 invitation_ttl: config.invitation_ttl(),

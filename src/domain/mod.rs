@@ -11,4 +11,4 @@ pub mod ports;
 pub mod service;
 
 pub use error::{DomainError, DomainResult, FieldViolation};
-pub use service::AccessService;
+pub use service::UseCases;

@@ -1,12 +1,12 @@
 //! The gRPC handlers of `access.v1.AccessService` (the proto service), one
 //! per RPC. They hold no rules: each does the same four steps, validate and
-//! convert the request, call the domain use case (`domain::AccessService`),
+//! convert the request, call the domain use case (`domain::UseCases`),
 //! convert the answer back.
 
 use chrono::Utc;
 use tonic::{Request, Response, Status};
 
-use crate::domain::AccessService;
+use crate::domain::UseCases;
 use crate::domain::ids::InvitationToken;
 use crate::domain::model::Check;
 use crate::domain::service::{
@@ -21,17 +21,17 @@ use crate::grpc::convert::{
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 
-/// The handlers: serves the proto's `access.v1.AccessService` by calling the
-/// domain's use cases, also named `AccessService`.
+/// The handlers: serve the proto's `access.v1.AccessService` by calling the
+/// domain's [`UseCases`].
 #[derive(Clone)]
 pub struct GrpcHandlers {
-    /// The domain's use cases (`domain::AccessService`), which hold the rules.
-    use_cases: AccessService,
+    /// The domain's use cases (`domain::UseCases`), which hold the rules.
+    use_cases: UseCases,
 }
 
 impl GrpcHandlers {
     /// Wraps the use cases.
-    pub fn new(use_cases: AccessService) -> Self {
+    pub fn new(use_cases: UseCases) -> Self {
         Self { use_cases }
     }
 }

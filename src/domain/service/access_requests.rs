@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::invitations::newest_first_key;
-use super::{AccessService, Page, activity, guards};
+use super::{Page, UseCases, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
 use crate::domain::model::ActivityAction;
@@ -37,7 +37,7 @@ pub struct ListAccessRequests {
     pub page: PageRequest,
 }
 
-impl AccessService {
+impl UseCases {
     /// Files a request; a second request for the same permission returns the pending one.
     #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.user_id, account_id = %cmd.account_id, permission = %cmd.permission))]
     pub async fn request_access(&self, cmd: RequestAccess) -> DomainResult<AccessRequest> {

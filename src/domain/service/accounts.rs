@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{AccessService, Page, activity, closed_error};
+use super::{Page, UseCases, activity, closed_error};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::ActivityAction;
@@ -44,7 +44,7 @@ pub(super) struct SeatChange {
     pub(super) restricted: usize,
 }
 
-impl AccessService {
+impl UseCases {
     /// Creates an account and its owner membership; a retry with the same id
     /// and owner returns the existing account with `created = false`.
     #[tracing::instrument(skip(self, cmd), fields(account_id = ?cmd.account_id, owner = %cmd.owner.user_id))]

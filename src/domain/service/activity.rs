@@ -1,6 +1,6 @@
 //! The activity log (Mailigen's "User Management Activity Log").
 
-use super::{AccessService, Page};
+use super::{Page, UseCases};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{ActivityFilter, ActivityRecord};
@@ -20,7 +20,7 @@ pub struct ListActivity {
     pub page: PageRequest,
 }
 
-impl AccessService {
+impl UseCases {
     /// One page of the log; the page token is the id of the last entry seen.
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_activity(&self, query: ListActivity) -> DomainResult<Page<ActivityRecord>> {

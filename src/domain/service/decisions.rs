@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{AccessService, closed_error};
+use super::{UseCases, closed_error};
 use crate::domain::decision::{self, shared_template_asked};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, ResourceId, UserId};
@@ -25,7 +25,7 @@ fn reason_code(reason: Reason) -> &'static str {
     }
 }
 
-impl AccessService {
+impl UseCases {
     /// Decides `checks` in order with one read of facts for all their
     /// distinct (user, account) pairs, and one more only when some check
     /// names a template whose sharing could change its answer.

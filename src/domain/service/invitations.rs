@@ -5,7 +5,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::accounts::SeatChange;
-use super::{AccessService, Page, activity, closed_error, guards, ttl};
+use super::{Page, UseCases, activity, closed_error, guards, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::ActivityAction;
@@ -127,7 +127,7 @@ fn team_root(account: &crate::domain::model::Account) -> &AccountId {
     account.parent_id.as_ref().unwrap_or(&account.id)
 }
 
-impl AccessService {
+impl UseCases {
     /// Invites `email` to every target account; returns one invitation per
     /// target and, when one was issued, the token that opens them.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, accounts = cmd.targets.len()))]

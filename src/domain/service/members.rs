@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::accounts::SeatChange;
-use super::{AccessService, Page, activity, guards};
+use super::{Page, UseCases, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::member_list::{MemberListKey, MemberPageQuery};
@@ -70,7 +70,7 @@ fn member_row(membership: &Membership, status: MembershipStatus) -> MemberRow {
     }
 }
 
-impl AccessService {
+impl UseCases {
     /// Changes a member's role, scopes or extra grants (never name or email: rule 9).
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, user_id = %cmd.user_id))]
     pub async fn update_member(&self, cmd: UpdateMember) -> DomainResult<MemberRow> {

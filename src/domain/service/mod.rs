@@ -52,7 +52,7 @@ pub struct Page<T> {
 
 /// The access-control use cases.
 #[derive(Clone)]
-pub struct AccessService {
+pub struct UseCases {
     store: Arc<dyn Store>,
     settings: DomainSettings,
 }
@@ -94,7 +94,7 @@ fn ttl(settings: &DomainSettings) -> DomainResult<chrono::Duration> {
         .map_err(|_| DomainError::Internal("invitation TTL out of range".into()))
 }
 
-impl AccessService {
+impl UseCases {
     /// Wires the use cases to a store.
     pub fn new(store: Arc<dyn Store>, settings: DomainSettings) -> Self {
         Self { store, settings }

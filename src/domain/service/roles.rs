@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{AccessService, activity, guards};
+use super::{UseCases, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::model::ActivityAction;
@@ -44,7 +44,7 @@ pub struct UpdateRole {
 const OWNER_ONLY_IN_ROLE: &str =
     "account.transfer belongs to the owner alone and cannot be put into a custom role";
 
-impl AccessService {
+impl UseCases {
     /// The role called `name` in `account`: built-in or custom.
     pub(super) async fn resolve_role(
         reads: &dyn Reads,

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{AccessService, Page, activity};
+use super::{Page, UseCases, activity};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::model::ActivityAction;
@@ -46,7 +46,7 @@ pub struct ListSharedTemplates {
     pub page: PageRequest,
 }
 
-impl AccessService {
+impl UseCases {
     /// Shares a parent account's template with all or chosen children.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, template_id = %cmd.template_id))]
     pub async fn share_template(&self, cmd: ShareTemplate) -> DomainResult<SharedTemplate> {
