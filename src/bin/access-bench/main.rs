@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod pairs;
 mod report;
 mod scenarios;
 mod seed;
@@ -83,6 +84,12 @@ struct Args {
     /// Checks in one BatchAuthorize.
     #[arg(long, default_value_t = 100)]
     batch_size: usize,
+    /// Distinct (user, account) pairs in one BatchAuthorize, each asked
+    /// batch-size / N checks of different permissions or resources (as a UI
+    /// page asks about several members); N = batch size puts every check on
+    /// a different pair, the worst case.
+    #[arg(long, default_value_t = 10)]
+    batch_pairs: usize,
     /// Only these scenarios (health always runs, as the floor): authorize, batch,
     /// effective, list-first, list-deep, invite, admin-write.
     #[arg(long, value_delimiter = ',')]
@@ -110,6 +117,10 @@ async fn main() -> anyhow::Result<()> {
         "--duration must be > 0"
     );
     anyhow::ensure!(args.connections > 0, "--connections must be > 0");
+    anyhow::ensure!(
+        args.batch_pairs >= 1 && args.batch_pairs <= args.batch_size,
+        "--batch-pairs must be between 1 and --batch-size"
+    );
     let ops = selected_ops(&args.scenarios)?;
     let _telemetry = args.server_log.as_deref().map(access_service::telemetry::init);
 
@@ -148,7 +159,13 @@ async fn main() -> anyhow::Result<()> {
         !data.keys.is_empty(),
         "the data set has no checks: seed at least one account"
     );
-    verify_keys(&channels[0], &data).await?;
+    anyhow::ensure!(
+        data.pairs.len() >= args.batch_pairs,
+        "--batch-pairs {} is more than the {} (user, account) pairs seeded",
+        args.batch_pairs,
+        data.pairs.len()
+    );
+    let verified = verify_keys(&channels[0], &data, args.batch_size, args.batch_pairs).await?;
 
     let data = Arc::new(data);
     let load = Arc::new(Load {
@@ -157,6 +174,7 @@ async fn main() -> anyhow::Result<()> {
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
         batch_size: args.batch_size,
+        batch_pairs: args.batch_pairs,
         progress: Arc::clone(&progress),
         counter: AtomicU64::new(0),
         writes: AtomicU64::new(0),
@@ -172,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
     }
     progress.stop();
 
-    let titles = |op: Op| op.title(&data, args.batch_size);
+    let titles = |op: Op| op.title(&data, args.batch_size, args.batch_pairs);
     let table = report::markdown(&results, &titles);
     let info = report::RunInfo {
         command: std::env::args().collect::<Vec<_>>().join(" "),
@@ -188,6 +206,11 @@ async fn main() -> anyhow::Result<()> {
                 "big_account_members": sizes.big_account_members,
             },
             "checks": data.keys.len(),
+            "batch_pairs": data.pairs.len(),
+            "verification": {
+                "checked": verified.checked,
+                "mismatches": verified.mismatches,
+            },
             "memberships": data.memberships.len(),
             "big_account_pages": data.big_account_pages,
             "deep_page": data.deep_page.1,
@@ -328,36 +351,83 @@ async fn connect(addr: &str, connections: usize) -> anyhow::Result<Vec<Channel>>
     Ok(channels)
 }
 
-/// Checks a sample of keys give the expected answers, so "half allowed" is
-/// true of the data and not only of the intention.
-async fn verify_keys(channel: &Channel, data: &seed::Dataset) -> anyhow::Result<()> {
+/// What the check of the data set found.
+struct Verified {
+    /// Checks compared with their expected answers.
+    checked: usize,
+    /// Checks answered otherwise (always 0 once the run goes on).
+    mismatches: usize,
+}
+
+/// Checks that a sample of keys, single and in the batches the benchmark
+/// sends, get the expected answers, so "half allowed" is true of the data
+/// and not only of the intention. Any wrong answer stops the run: figures
+/// measured on wrong answers are worthless.
+async fn verify_keys(
+    channel: &Channel,
+    data: &seed::Dataset,
+    batch_size: usize,
+    batch_pairs: usize,
+) -> anyhow::Result<Verified> {
     let mut client =
         access_service::grpc::pb::access_service_client::AccessServiceClient::new(channel.clone());
-    let mut wrong = 0;
-    let sample = data.keys.iter().take(200);
-    let checked = sample.len();
-    for key in sample {
+    let mut mismatches = Vec::new();
+    let mut checked = 0;
+    for key in data.keys.iter().take(200) {
         let answer = client
             .authorize(key.request.clone())
             .await
             .context("Authorize while verifying the data set")?
             .into_inner();
+        checked += 1;
         if answer.allowed != key.allowed {
-            wrong += 1;
-            if wrong == 1 {
-                eprintln!(
-                    "unexpected answer {answer:?} to {:?} (expected allowed={})",
-                    key.request, key.allowed
-                );
+            mismatches.push(format!(
+                "{:?}: allowed={} ({:?}), expected {}",
+                key.request, answer.allowed, answer.reason, key.allowed
+            ));
+        }
+    }
+    for n in 0..4 {
+        let keys = scenarios::batch_checks(&data.pairs, n, batch_size, batch_pairs);
+        let answer = client
+            .batch_authorize(access_service::grpc::pb::BatchAuthorizeRequest {
+                checks: keys.iter().map(|key| key.request.clone()).collect(),
+            })
+            .await
+            .context("BatchAuthorize while verifying the data set")?
+            .into_inner();
+        anyhow::ensure!(
+            answer.results.len() == keys.len(),
+            "BatchAuthorize answered {} of {} checks",
+            answer.results.len(),
+            keys.len()
+        );
+        for (key, result) in keys.iter().zip(&answer.results) {
+            checked += 1;
+            if result.allowed != key.allowed {
+                mismatches.push(format!(
+                    "batch {:?}: allowed={} ({:?}), expected {}",
+                    key.request, result.allowed, result.reason, key.allowed
+                ));
             }
         }
     }
     let allowed = data.keys.iter().filter(|key| key.allowed).count();
     eprintln!(
-        "data set checked: {wrong} of {checked} sampled checks answered unexpectedly; {allowed} of {} keys allowed",
+        "data set checked: {} of {checked} sampled checks answered unexpectedly; {allowed} of {} keys allowed",
+        mismatches.len(),
         data.keys.len()
     );
-    Ok(())
+    if let Some(first) = mismatches.first() {
+        anyhow::bail!(
+            "{} of {checked} sampled checks got an unexpected answer, so the figures would measure wrong answers; the first: {first}",
+            mismatches.len()
+        );
+    }
+    Ok(Verified {
+        checked,
+        mismatches: mismatches.len(),
+    })
 }
 
 #[cfg(test)]

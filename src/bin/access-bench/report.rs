@@ -28,20 +28,45 @@ pub struct RunInfo {
     pub connections: usize,
 }
 
-/// The health-check rate at each concurrency: the denominator of every ratio.
-fn health_rates(results: &[Measurement]) -> BTreeMap<usize, f64> {
+/// The rate of `op` at each concurrency (cells where some call succeeded).
+fn rates(results: &[Measurement], op: Op) -> BTreeMap<usize, f64> {
     results
         .iter()
-        .filter(|m| m.op == Op::Health)
-        .map(|m| (m.concurrency, m.rate()))
+        .filter(|m| m.op == op)
+        .filter_map(|m| m.rate().map(|rate| (m.concurrency, rate)))
         .collect()
 }
 
+/// The cell's rate over the health check's at the same concurrency: the
+/// floor every figure is divided by. None for the admin write, whose one
+/// writer is not the load the in-flight column counts (that is the
+/// background Authorize load), so the ratio would compare unlike things.
 fn ratio(floor: &BTreeMap<usize, f64>, m: &Measurement) -> Option<f64> {
+    if m.op == Op::AdminWrite {
+        return None;
+    }
+    let rate = m.rate()?;
     floor
         .get(&m.concurrency)
-        .filter(|rate| **rate > 0.0)
-        .map(|rate| m.rate() / rate)
+        .filter(|floor| **floor > 0.0)
+        .map(|floor| rate / floor)
+}
+
+/// Checks/s of a batch cell over single Authorize calls/s at the same concurrency.
+fn batch_gain(authorize: &BTreeMap<usize, f64>, m: &Measurement) -> Option<f64> {
+    if m.op != Op::Batch {
+        return None;
+    }
+    let checks = m.unit_rate()?;
+    authorize
+        .get(&m.concurrency)
+        .filter(|single| **single > 0.0)
+        .map(|single| checks / single)
+}
+
+/// A figure, or "–" when the sample has none.
+fn cell(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$}"))
 }
 
 fn errors_text(sample: &Sample) -> String {
@@ -56,34 +81,51 @@ fn errors_text(sample: &Sample) -> String {
         .join(", ")
 }
 
-fn note(m: &Measurement) -> String {
-    let mut note = String::new();
-    if let Some(unit) = m.op.unit() {
-        let _ = write!(note, "{:.0} {unit}/s", m.unit_rate());
+/// The note column: the parts that apply to the cell, separated by "; ".
+fn note(m: &Measurement, authorize: &BTreeMap<usize, f64>) -> String {
+    let mut parts = Vec::new();
+    if let (Some(unit), Some(rate)) = (m.op.unit(), m.unit_rate()) {
+        parts.push(format!("{rate:.0} {unit}/s"));
+    }
+    if let Some(gain) = batch_gain(authorize, m) {
+        parts.push(format!("{gain:.1}× the checks/s of single Authorize"));
     }
     let decided = m.sample.allowed + m.sample.denied;
     if decided > 0 {
-        let _ = write!(
-            note,
+        parts.push(format!(
             "{:.0}% allowed",
             100.0 * m.sample.allowed as f64 / decided as f64
-        );
+        ));
+    }
+    if m.sample.ok_count() + m.sample.error_count() == 0 {
+        parts.push("no call finished within the window".to_owned());
+    }
+    // Every worker's last call ends after the window, so a few late calls
+    // are routine; they are worth a word when abandoned or when they weigh
+    // against what was recorded (calls as slow as the window).
+    let finished = m.sample.ok_count() + m.sample.error_count();
+    if m.sample.abandoned > 0 || m.sample.late * 10 > finished {
+        parts.push(format!(
+            "{} calls ended after the window and {} were abandoned (neither counted)",
+            m.sample.late, m.sample.abandoned
+        ));
     }
     if let Some(checks) = &m.background {
-        let _ = write!(
-            note,
-            "beside {:.0} Authorize/s (p99 {:.2} ms, errors {})",
-            checks.ok_count() as f64 / m.seconds,
-            checks.quantile_ms(0.99),
+        parts.push(format!(
+            "beside {} Authorize in flight: {} Authorize/s, p99 {} ms, errors {}",
+            m.concurrency,
+            cell(checks.rate(m.seconds), 0),
+            cell(checks.quantile_ms(0.99), 2),
             errors_text(checks)
-        );
+        ));
     }
-    note
+    parts.join("; ")
 }
 
 /// The Markdown table: one row per scenario and concurrency.
 pub fn markdown(results: &[Measurement], titles: &dyn Fn(Op) -> String) -> String {
-    let floor = health_rates(results);
+    let floor = rates(results, Op::Health);
+    let authorize = rates(results, Op::Authorize);
     let mut out = String::from(
         "| call | in flight | requests/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | × health | note |\n\
          |---|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n",
@@ -92,18 +134,18 @@ pub fn markdown(results: &[Measurement], titles: &dyn Fn(Op) -> String) -> Strin
         let s = &m.sample;
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             titles(m.op),
             m.concurrency,
-            m.rate(),
-            s.quantile_ms(0.5),
-            s.quantile_ms(0.9),
-            s.quantile_ms(0.99),
-            s.quantile_ms(0.999),
-            s.max_ms(),
+            cell(m.rate(), 0),
+            cell(s.quantile_ms(0.5), 2),
+            cell(s.quantile_ms(0.9), 2),
+            cell(s.quantile_ms(0.99), 2),
+            cell(s.quantile_ms(0.999), 2),
+            cell(s.max_ms(), 2),
             errors_text(s),
-            ratio(&floor, m).map_or_else(|| "–".to_owned(), |r| format!("{r:.3}")),
-            note(m),
+            cell(ratio(&floor, m), 3),
+            note(m, &authorize),
         );
     }
     out
@@ -112,7 +154,7 @@ pub fn markdown(results: &[Measurement], titles: &dyn Fn(Op) -> String) -> Strin
 fn sample_json(sample: &Sample, seconds: f64) -> Value {
     json!({
         "requests": sample.ok_count(),
-        "requests_per_second": sample.ok_count() as f64 / seconds,
+        "requests_per_second": sample.rate(seconds),
         "latency_ms": {
             "p50": sample.quantile_ms(0.5),
             "p90": sample.quantile_ms(0.9),
@@ -121,13 +163,16 @@ fn sample_json(sample: &Sample, seconds: f64) -> Value {
             "max": sample.max_ms(),
         },
         "error_count": sample.error_count(),
+        "late": sample.late,
+        "abandoned": sample.abandoned,
         "errors": sample.errors,
     })
 }
 
 /// The whole run as JSON.
 pub fn json(info: &RunInfo, results: &[Measurement], titles: &dyn Fn(Op) -> String) -> Value {
-    let floor = health_rates(results);
+    let floor = rates(results, Op::Health);
+    let authorize = rates(results, Op::Authorize);
     let rows: Vec<Value> = results
         .iter()
         .map(|m| {
@@ -139,6 +184,9 @@ pub fn json(info: &RunInfo, results: &[Measurement], titles: &dyn Fn(Op) -> Stri
             if let Some(unit) = m.op.unit() {
                 row["unit"] = json!(unit);
                 row["units_per_second"] = json!(m.unit_rate());
+            }
+            if m.op == Op::Batch {
+                row["ratio_to_authorize_checks"] = json!(batch_gain(&authorize, m));
             }
             if m.sample.allowed + m.sample.denied > 0 {
                 row["allowed"] = json!(m.sample.allowed);

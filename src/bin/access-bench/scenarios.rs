@@ -12,7 +12,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::seed::{Dataset, invite_and_accept};
+use crate::seed::{Dataset, Key, invite_and_accept};
 use crate::stats::{Progress, Sample};
 
 /// One kind of call the benchmark measures.
@@ -22,7 +22,7 @@ pub enum Op {
     Health,
     /// Authorize over the shuffled keys.
     Authorize,
-    /// BatchAuthorize of `batch_size` consecutive keys.
+    /// BatchAuthorize of `batch_size` checks over `batch_pairs` distinct (user, account) pairs.
     Batch,
     /// GetEffectivePermissions over every membership.
     Effective,
@@ -32,7 +32,8 @@ pub enum Op {
     ListDeep,
     /// Invite then AcceptInvitation of a new person.
     InvitePair,
-    /// UpdateMember one at a time, while Authorize runs at the given concurrency.
+    /// UpdateMember one at a time, while Authorize runs at the cell's
+    /// concurrency (the in-flight column counts that background load).
     AdminWrite,
 }
 
@@ -64,17 +65,20 @@ impl Op {
     }
 
     /// The row title in the table.
-    pub fn title(self, data: &Dataset, batch_size: usize) -> String {
+    pub fn title(self, data: &Dataset, batch_size: usize, batch_pairs: usize) -> String {
         let pages = data.big_account_pages;
         match self {
             Op::Health => "grpc.health.v1.Health/Check".to_owned(),
-            Op::Authorize => "Authorize (half allowed)".to_owned(),
-            Op::Batch => format!("BatchAuthorize of {batch_size}"),
+            // The allowed share is measured, and shown in the note.
+            Op::Authorize => "Authorize".to_owned(),
+            Op::Batch => format!("BatchAuthorize of {batch_size} ({batch_pairs} pairs)"),
             Op::Effective => "GetEffectivePermissions".to_owned(),
             Op::ListFirst => format!("ListUsers page 1 of {pages} (100 a page)"),
             Op::ListDeep => format!("ListUsers page {} of {pages}", data.deep_page.1),
             Op::InvitePair => "Invite + AcceptInvitation".to_owned(),
-            Op::AdminWrite => "UpdateMember while Authorize runs".to_owned(),
+            Op::AdminWrite => {
+                "UpdateMember, 1 at a time, beside Authorize (in flight: the Authorize load)".to_owned()
+            }
         }
     }
 
@@ -98,22 +102,103 @@ pub struct Measurement {
     pub concurrency: usize,
     /// What was recorded after the warm-up.
     pub sample: Sample,
-    /// The measured window, in seconds.
+    /// The measured window, in seconds: every rate divides by it.
     pub seconds: f64,
     /// For the admin write: the Authorize load that ran beside it.
     pub background: Option<Sample>,
 }
 
 impl Measurement {
-    /// Successful calls per second.
-    pub fn rate(&self) -> f64 {
-        self.sample.ok_count() as f64 / self.seconds
+    /// Successful calls per second; `None` when none finished in the window.
+    pub fn rate(&self) -> Option<f64> {
+        self.sample.rate(self.seconds)
     }
 
-    /// Units (checks, writes) per second, when the call carries several.
-    pub fn unit_rate(&self) -> f64 {
-        self.sample.units as f64 / self.seconds
+    /// Units (checks, writes) per second, when the call carries several;
+    /// `None` when no call finished in the window.
+    pub fn unit_rate(&self) -> Option<f64> {
+        self.rate().map(|_| self.sample.units as f64 / self.seconds)
     }
+}
+
+/// How long the run waits, after the measured window, for calls still in
+/// flight before abandoning them: the next cell should not start while the
+/// server still works on this one, but a very slow call must not hold the run.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+/// Where a call's finishing instant falls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Before the window: warm-up, not recorded.
+    WarmUp,
+    /// Inside the window: recorded, latency and status.
+    Measured,
+    /// After the window: counted as late, not recorded.
+    Late,
+}
+
+/// The measured window of one cell. A call belongs to the window in which
+/// it FINISHES: a call started in the warm-up that ends inside the window
+/// counts, one started inside that ends after it does not, so slow calls
+/// are neither lost at the start nor over-counted at the end, and the rate
+/// divides calls finished in the window by the window's length.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    /// Recording starts (the warm-up ends).
+    pub start: Instant,
+    /// Recording ends; no call is started from here on.
+    pub end: Instant,
+}
+
+impl Window {
+    /// A window opening after `warmup` from `now` and lasting `duration`.
+    pub fn new(now: Instant, warmup: Duration, duration: Duration) -> Self {
+        let start = now + warmup;
+        Self {
+            start,
+            end: start + duration,
+        }
+    }
+
+    /// Where a call that finished at `finished` belongs.
+    pub fn phase(&self, finished: Instant) -> Phase {
+        if finished < self.start {
+            Phase::WarmUp
+        } else if finished < self.end {
+            Phase::Measured
+        } else {
+            Phase::Late
+        }
+    }
+
+    /// The window's length in seconds.
+    pub fn seconds(&self) -> f64 {
+        (self.end - self.start).as_secs_f64()
+    }
+}
+
+/// The checks of batch number `n`: `pairs` distinct (user, account) pairs,
+/// taken in turn from `all` (one entry per pair, its checks alternating
+/// allowed and denied where the pair allows both), each asking `size / pairs`
+/// of its checks (the first `size % pairs` pairs one more) — as a UI page
+/// asks about several members at once. A pair asked more checks than it has
+/// repeats them. `pairs` must be between 1 and `all.len()`.
+pub fn batch_checks(all: &[Vec<Key>], n: usize, size: usize, pairs: usize) -> Vec<&Key> {
+    let mut checks = Vec::with_capacity(size);
+    if all.is_empty() || pairs == 0 {
+        return checks;
+    }
+    for p in 0..pairs {
+        let keys = &all[(n * pairs + p) % all.len()];
+        if keys.is_empty() {
+            continue;
+        }
+        let count = size / pairs + usize::from(p < size % pairs);
+        // Starting at n + p alternates allowed and denied from pair to pair
+        // when each pair asks one check (`--batch-pairs` = batch size).
+        checks.extend((0..count).map(|c| &keys[(n + p + c) % keys.len()]));
+    }
+    checks
 }
 
 /// Everything a worker needs, shared.
@@ -128,6 +213,8 @@ pub struct Load {
     pub duration: Duration,
     /// Checks in one BatchAuthorize.
     pub batch_size: usize,
+    /// Distinct (user, account) pairs in one BatchAuthorize.
+    pub batch_pairs: usize,
     /// The progress line.
     pub progress: Arc<Progress>,
     /// Call numbers, so consecutive calls spread over keys and invitations never repeat.
@@ -160,40 +247,45 @@ struct Clients {
 impl Load {
     /// Measures `op` at `concurrency` in flight.
     pub async fn measure(self: &Arc<Self>, op: Op, concurrency: usize) -> Measurement {
+        let window = Window::new(Instant::now(), self.warmup, self.duration);
         if op == Op::AdminWrite {
             // One writer at a time beside `concurrency` checks: how long a
-            // write takes while the service is busy answering checks.
+            // write takes while the service is busy answering checks. Both
+            // share one window, so the background rate is over the same time.
             self.progress
                 .begin(format!("{} with {concurrency} checks in flight", op.key()));
-            let (writes, checks) = tokio::join!(self.run(op, 1), self.run(Op::Authorize, concurrency));
+            let (writes, checks) = tokio::join!(
+                self.run(op, 1, window),
+                self.run(Op::Authorize, concurrency, window)
+            );
             self.progress.end();
             return Measurement {
                 op,
                 concurrency,
                 sample: writes,
-                seconds: self.duration.as_secs_f64(),
+                seconds: window.seconds(),
                 background: Some(checks),
             };
         }
         self.progress
             .begin(format!("{} at {concurrency} in flight", op.key()));
-        let sample = self.run(op, concurrency).await;
+        let sample = self.run(op, concurrency, window).await;
         self.progress.end();
         Measurement {
             op,
             concurrency,
             sample,
-            seconds: self.duration.as_secs_f64(),
+            seconds: window.seconds(),
             background: None,
         }
     }
 
     /// `concurrency` closed-loop workers, each starting its next call when
-    /// the previous one answers; only calls started after the warm-up count.
-    async fn run(self: &Arc<Self>, op: Op, concurrency: usize) -> Sample {
-        let started = Instant::now();
-        let recording = started + self.warmup;
-        let end = recording + self.duration;
+    /// the previous one answers, until the window ends; a call is recorded
+    /// when it finishes inside the window (see [`Window`]). A call still in
+    /// flight [`DRAIN_LIMIT`] after the window is abandoned.
+    async fn run(self: &Arc<Self>, op: Op, concurrency: usize, window: Window) -> Sample {
+        let give_up = tokio::time::Instant::from_std(window.end + DRAIN_LIMIT);
         let mut workers = JoinSet::new();
         for w in 0..concurrency {
             let load = Arc::clone(self);
@@ -205,23 +297,33 @@ impl Load {
                 };
                 let mut sample = Sample::new();
                 loop {
-                    let n = load.counter.fetch_add(1, Ordering::Relaxed);
                     let begun = Instant::now();
-                    if begun >= end {
+                    if begun >= window.end {
                         break;
                     }
-                    let result = load.call(op, &mut clients, n).await;
-                    let elapsed = begun.elapsed();
+                    let n = load.counter.fetch_add(1, Ordering::Relaxed);
+                    let call = load.call(op, &mut clients, n);
+                    let Ok(result) = tokio::time::timeout_at(give_up, call).await else {
+                        // Dropping the call cancels its stream.
+                        sample.abandoned += 1;
+                        break;
+                    };
+                    let finished = Instant::now();
                     load.progress.done.fetch_add(1, Ordering::Relaxed);
                     if result.is_err() {
                         load.progress.failed.fetch_add(1, Ordering::Relaxed);
                     }
-                    if begun < recording {
-                        continue;
+                    match window.phase(finished) {
+                        Phase::WarmUp => continue,
+                        Phase::Late => {
+                            sample.late += 1;
+                            break;
+                        }
+                        Phase::Measured => {}
                     }
                     match result {
                         Ok(outcome) => {
-                            sample.ok(elapsed);
+                            sample.ok(finished - begun);
                             sample.units += outcome.units;
                             match outcome.allowed {
                                 Some(true) => sample.allowed += 1,
@@ -268,12 +370,9 @@ impl Load {
                 })
             }
             Op::Batch => {
-                let checks = (0..self.batch_size)
-                    .map(|m| {
-                        data.keys[(n * self.batch_size + m) % data.keys.len()]
-                            .request
-                            .clone()
-                    })
+                let checks = batch_checks(&data.pairs, n, self.batch_size, self.batch_pairs)
+                    .into_iter()
+                    .map(|key| key.request.clone())
                     .collect();
                 let answer = clients
                     .access
@@ -356,5 +455,106 @@ impl Load {
                 Ok(Outcome::one())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn a_call_belongs_to_the_window_in_which_it_finishes() {
+        let t0 = Instant::now();
+        let window = Window::new(t0, Duration::from_secs(1), Duration::from_secs(5));
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // Started in the warm-up, finished in it: not recorded.
+        assert_eq!(window.phase(at(900)), Phase::WarmUp);
+        // Started in the warm-up, finished in the window: recorded.
+        assert_eq!(window.phase(at(1_000)), Phase::Measured);
+        assert_eq!(window.phase(at(5_999)), Phase::Measured);
+        // Started in the window, finished after it: late, not recorded.
+        assert_eq!(window.phase(at(6_000)), Phase::Late);
+        assert_eq!(window.phase(at(60_000)), Phase::Late);
+        assert!((window.seconds() - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn an_empty_cell_has_no_rate_and_no_latency() {
+        let sample = Sample::new();
+        assert_eq!(sample.rate(5.0), None);
+        assert_eq!(sample.quantile_ms(0.5), None);
+        assert_eq!(sample.max_ms(), None);
+        let mut one = Sample::new();
+        one.ok(Duration::from_millis(2));
+        assert_eq!(one.rate(2.0), Some(0.5));
+        assert!(one.quantile_ms(0.5).is_some_and(|ms| (ms - 2.0).abs() < 0.01));
+    }
+
+    /// `pairs` pairs of 16 checks each, alternating allowed and denied.
+    fn pairs(count: usize) -> Vec<Vec<Key>> {
+        (0..count)
+            .map(|p| {
+                (0..16)
+                    .map(|c| Key {
+                        request: pb::AuthorizeRequest {
+                            user_id: format!("u{p}"),
+                            account_id: format!("a{p}"),
+                            permission: format!("perm{c}"),
+                            ..Default::default()
+                        },
+                        allowed: c % 2 == 0,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn distinct_pairs(checks: &[&Key]) -> usize {
+        checks
+            .iter()
+            .map(|key| (&key.request.user_id, &key.request.account_id))
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+
+    #[test]
+    fn a_batch_asks_the_chosen_number_of_pairs_several_distinct_checks_each() {
+        let all = pairs(50);
+        for n in 0..20 {
+            let checks = batch_checks(&all, n, 100, 10);
+            assert_eq!(checks.len(), 100);
+            assert_eq!(distinct_pairs(&checks), 10);
+            // 10 different checks per pair, half allowed.
+            let distinct: BTreeSet<_> = checks
+                .iter()
+                .map(|key| (&key.request.user_id, &key.request.permission))
+                .collect();
+            assert_eq!(distinct.len(), 100);
+            assert_eq!(checks.iter().filter(|key| key.allowed).count(), 50);
+        }
+        // Consecutive batches move on to other pairs.
+        assert_ne!(
+            batch_checks(&all, 0, 100, 10)[0].request.user_id,
+            batch_checks(&all, 1, 100, 10)[0].request.user_id
+        );
+    }
+
+    #[test]
+    fn one_check_a_pair_is_the_worst_case_and_stays_half_allowed() {
+        let all = pairs(500);
+        let checks = batch_checks(&all, 3, 100, 100);
+        assert_eq!(checks.len(), 100);
+        assert_eq!(distinct_pairs(&checks), 100);
+        assert_eq!(checks.iter().filter(|key| key.allowed).count(), 50);
+    }
+
+    #[test]
+    fn an_uneven_split_still_fills_the_batch() {
+        let all = pairs(20);
+        let checks = batch_checks(&all, 0, 100, 7);
+        assert_eq!(checks.len(), 100);
+        assert_eq!(distinct_pairs(&checks), 7);
     }
 }

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use access_service::domain::permissions::{Permission, PermissionSet, builtin_role};
 use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use anyhow::Context;
 use tokio::task::JoinSet;
 use tonic::transport::Channel;
 
+use crate::pairs::{plain_checks, scoped_list_checks, split};
 use crate::stats::Progress;
 
 /// Built-in roles handed out in turn to members, each with one permission
@@ -84,6 +86,11 @@ pub struct Dataset {
     pub run: String,
     /// Checks over every seeded user, shuffled, half allowed and half denied.
     pub keys: Vec<Key>,
+    /// Checks grouped by (user, account) pair, for BatchAuthorize: one entry
+    /// per pair of the regular and the large accounts (shuffled), its checks
+    /// of different permissions or resources alternating allowed and denied
+    /// where the pair can be both.
+    pub pairs: Vec<Vec<Key>>,
     /// (user, account) pairs of every seeded membership, shuffled.
     pub memberships: Vec<(String, String)>,
     /// (account, owner) of the regular accounts, for the invitation scenario.
@@ -400,6 +407,59 @@ impl Plan {
         keys
     }
 
+    /// Checks grouped by (user, account) pair (see [`Dataset::pairs`]); the
+    /// expected answers follow the built-in roles' definitions, and the run
+    /// checks a sample of them against the server before measuring.
+    fn pair_checks(&self) -> Vec<Vec<Key>> {
+        let mut pairs = Vec::new();
+        let accounts = self.sizes.accounts;
+        for i in 0..accounts {
+            let account = self.account(i);
+            // The owner holds everything at home and nothing next door.
+            let all = Permission::all().collect::<Vec<_>>();
+            pairs.push(plain_checks(&self.user(i, 0), &account, &all, &[], i));
+            let next = self.account((i + 1) % accounts);
+            let (home, away) = if accounts == 1 {
+                (&all[..], &[][..])
+            } else {
+                (&[][..], &all[..])
+            };
+            pairs.push(plain_checks(&self.user(i, 0), &next, home, away, i));
+            for j in 1..self.sizes.members_per_account {
+                let user = self.user(i, j);
+                let (role, _, _) = self.member_role(i, j);
+                if role == "list_manager" {
+                    pairs.push(scoped_list_checks(&user, &account, i));
+                    continue;
+                }
+                let granted = if role == CUSTOM_ROLE {
+                    let named: Vec<Permission> = CUSTOM_PERMISSIONS
+                        .iter()
+                        .filter_map(|name| Permission::lookup(name))
+                        .collect();
+                    PermissionSet::of(&named).with_implicit()
+                } else {
+                    builtin_role(role).map_or(PermissionSet::EMPTY, |r| r.permissions())
+                };
+                let (allowed, denied) = split(granted);
+                pairs.push(plain_checks(&user, &account, &allowed, &denied, i + j));
+            }
+        }
+        for k in self.sizes.admin_write_targets..self.sizes.big_account_members {
+            let role = BIG_ROLES[k % BIG_ROLES.len()];
+            let granted = builtin_role(role).map_or(PermissionSet::EMPTY, |r| r.permissions());
+            let (allowed, denied) = split(granted);
+            pairs.push(plain_checks(
+                &self.big_member(k),
+                &self.big(),
+                &allowed,
+                &denied,
+                k,
+            ));
+        }
+        pairs
+    }
+
     /// Every seeded (user, account) membership.
     fn memberships(&self) -> Vec<(String, String)> {
         let mut pairs = Vec::new();
@@ -487,9 +547,12 @@ pub async fn seed(
     rng.shuffle(&mut keys);
     let mut memberships = plan.memberships();
     rng.shuffle(&mut memberships);
+    let mut pairs = plan.pair_checks();
+    rng.shuffle(&mut pairs);
     Ok(Dataset {
         run: plan.run.clone(),
         keys,
+        pairs,
         memberships,
         accounts: (0..plan.sizes.accounts)
             .map(|i| (plan.account(i), plan.user(i, 0)))

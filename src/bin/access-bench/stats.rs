@@ -26,6 +26,12 @@ pub struct Sample {
     pub allowed: u64,
     /// Authorize answers that denied.
     pub denied: u64,
+    /// Calls that finished after the measured window (while the run drained):
+    /// neither their latency nor their status is recorded.
+    pub late: u64,
+    /// Calls still unanswered when the drain limit after the window ran out;
+    /// abandoned, and not recorded either.
+    pub abandoned: u64,
 }
 
 impl Sample {
@@ -39,6 +45,8 @@ impl Sample {
             units: 0,
             allowed: 0,
             denied: 0,
+            late: 0,
+            abandoned: 0,
         }
     }
 
@@ -63,6 +71,8 @@ impl Sample {
         self.units += other.units;
         self.allowed += other.allowed;
         self.denied += other.denied;
+        self.late += other.late;
+        self.abandoned += other.abandoned;
     }
 
     /// Successful calls.
@@ -75,17 +85,26 @@ impl Sample {
         self.errors.values().sum()
     }
 
-    /// A latency quantile in milliseconds (0 when nothing succeeded).
-    pub fn quantile_ms(&self, quantile: f64) -> f64 {
+    /// A latency quantile in milliseconds; `None` when no call succeeded in
+    /// the window (an empty histogram has no quantiles, and 0 would read as fast).
+    pub fn quantile_ms(&self, quantile: f64) -> Option<f64> {
         if self.latency.is_empty() {
-            return 0.0;
+            return None;
         }
-        self.latency.value_at_quantile(quantile) as f64 / 1000.0
+        Some(self.latency.value_at_quantile(quantile) as f64 / 1000.0)
     }
 
-    /// The slowest successful call in milliseconds.
-    pub fn max_ms(&self) -> f64 {
-        self.latency.max() as f64 / 1000.0
+    /// The slowest successful call in milliseconds; `None` when none succeeded.
+    pub fn max_ms(&self) -> Option<f64> {
+        if self.latency.is_empty() {
+            return None;
+        }
+        Some(self.latency.max() as f64 / 1000.0)
+    }
+
+    /// Successful calls per second over `seconds`; `None` when none succeeded.
+    pub fn rate(&self, seconds: f64) -> Option<f64> {
+        (self.ok_count() > 0 && seconds > 0.0).then(|| self.ok_count() as f64 / seconds)
     }
 }
 
