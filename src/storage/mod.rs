@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 pub use repository::SeaStore;
@@ -41,7 +43,9 @@ pub async fn connect(
         // connection turns would-be SQLITE_BUSY errors into a short queue.
         1
     } else {
-        max_connections
+        // Two at least: `migrate` holds one for its advisory lock while the
+        // migrations run on another.
+        max_connections.max(2)
     };
     options
         .max_connections(max_connections)
@@ -57,9 +61,55 @@ pub async fn connect(
     Ok((db, counter))
 }
 
+/// The MySQL advisory lock that serialises migrations across replicas. Lock
+/// names are server-wide, so the database's own name is part of it (hashed:
+/// names are limited to 64 characters): services on other databases of the
+/// same server never wait for each other.
+const MIGRATION_LOCK: &str = "CONCAT('access.migrate.', SHA1(DATABASE()))";
+/// How long a replica waits for another one's migrations before giving up.
+const MIGRATION_LOCK_WAIT_SECS: i64 = 120;
+
 /// Applies pending migrations, then mirrors the permission catalogue and
 /// built-in roles from code into the database.
+///
+/// On MySQL both run under an advisory lock: replicas that start together on
+/// an empty database would otherwise all see the schema missing and all try
+/// to create it ("Table 'accounts' already exists"). With the lock the first
+/// replica migrates and the others find the work done. SQLite is the embedded,
+/// single-process default and needs none.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if db.get_database_backend() != DbBackend::MySql {
+        return migrate_unlocked(db).await;
+    }
+    // GET_LOCK belongs to a session: a transaction pins one pooled connection
+    // for it while the migrations run on the others (see `connect`).
+    let session = db.begin().await?;
+    let granted = session
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::MySql,
+            format!("SELECT GET_LOCK({MIGRATION_LOCK}, ?)"),
+            [MIGRATION_LOCK_WAIT_SECS.into()],
+        ))
+        .await?
+        .and_then(|row| row.try_get_by_index::<Option<i64>>(0).ok().flatten());
+    if granted != Some(1) {
+        anyhow::bail!(
+            "another replica has held this database's migration lock for over {MIGRATION_LOCK_WAIT_SECS} s"
+        );
+    }
+    let result = migrate_unlocked(db).await;
+    // Released on every path (closing the session would release it too); a
+    // migration error outranks a release error.
+    let released = session
+        .execute_unprepared(&format!("DO RELEASE_LOCK({MIGRATION_LOCK})"))
+        .await;
+    result?;
+    released?;
+    session.commit().await?;
+    Ok(())
+}
+
+async fn migrate_unlocked(db: &DatabaseConnection) -> anyhow::Result<()> {
     migration::Migrator::up(db, None).await?;
     repository::seed_catalogue(db, Utc::now())
         .await

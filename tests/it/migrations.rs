@@ -5,7 +5,9 @@ use access_service::storage::migration::Migrator;
 use sea_orm::{ConnectionTrait, Database};
 use sea_orm_migration::MigratorTrait;
 
-use crate::helpers::TestApp;
+use access_service::{App, Config};
+
+use crate::helpers::{Db, TestApp};
 
 /// Down to nothing and up again leaves a working, re-seeded schema.
 async fn migrations_go_down_and_up_again(app: TestApp) {
@@ -60,3 +62,32 @@ crate::on_both_databases!(
     migrations_go_down_and_up_again,
     the_schema_keeps_exactly_one_owner
 );
+
+/// Replicas that start together on an empty MySQL database all come up: the
+/// migrations and the catalogue seeding run under one advisory lock, so no
+/// replica trips over a table another one is creating. (SQLite is the
+/// embedded, single-process default: there is no second replica to race.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_starting_together_migrate_once() {
+    let app = TestApp::spawn_with(Db::Mysql, |_| {}).await;
+    let db = Database::connect(app.database_url()).await.expect("connect");
+    Migrator::down(&db, None).await.expect("down to an empty schema");
+    let config = Config {
+        listen_addr: "127.0.0.1:0".parse().expect("loopback address"),
+        database_url: app.database_url().to_owned(),
+        db_max_connections: 4,
+        auto_migrate: true,
+        ..Config::default()
+    };
+    // Spawned tasks on several worker threads, like replicas scheduled together.
+    let starts: Vec<_> = (0..6).map(|_| tokio::spawn(App::build(config.clone()))).collect();
+    for (replica, start) in starts.into_iter().enumerate() {
+        let result = start.await.expect("start-up task");
+        assert!(
+            result.is_ok(),
+            "replica {replica} failed to start: {:?}",
+            result.err()
+        );
+    }
+    assert_eq!(app.table_counts().await["roles"], 14, "seeded once, completely");
+}
