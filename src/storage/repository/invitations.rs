@@ -7,6 +7,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    UpdateMany,
 };
 
 use crate::domain::DomainResult;
@@ -156,20 +157,14 @@ pub(super) async fn reissue_invitation(
     expires_at: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let result = invitations::Entity::update_many()
+    let update = invitations::Entity::update_many()
         .col_expr(invitations::Column::TokenHash, Expr::value(token_hash))
         .col_expr(invitations::Column::ExpiresAt, Expr::value(millis(expires_at)))
         .col_expr(
             invitations::Column::SendCount,
             Expr::col(invitations::Column::SendCount).add(1),
-        )
-        .col_expr(invitations::Column::UpdatedAt, Expr::value(millis(at)))
-        .filter(invitations::Column::Id.eq(id.as_str()))
-        .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
-        .exec(txn)
-        .await
-        .map_err(from_db_err)?;
-    expect_one(result.rows_affected, "reissue a pending invitation")
+        );
+    update_pending(txn, id, at, update, "reissue a pending invitation").await
 }
 
 pub(super) async fn update_invitation(
@@ -179,16 +174,10 @@ pub(super) async fn update_invitation(
     scopes: &Scopes,
     at: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let result = invitations::Entity::update_many()
+    let update = invitations::Entity::update_many()
         .col_expr(invitations::Column::RoleId, Expr::value(role.id.as_str()))
-        .col_expr(invitations::Column::RoleName, Expr::value(role.name.as_str()))
-        .col_expr(invitations::Column::UpdatedAt, Expr::value(millis(at)))
-        .filter(invitations::Column::Id.eq(id.as_str()))
-        .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
-        .exec(txn)
-        .await
-        .map_err(from_db_err)?;
-    expect_one(result.rows_affected, "update a pending invitation")?;
+        .col_expr(invitations::Column::RoleName, Expr::value(role.name.as_str()));
+    update_pending(txn, id, at, update, "update a pending invitation").await?;
     write_invitation_scopes(txn, id, scopes).await
 }
 
@@ -200,7 +189,7 @@ pub(super) async fn finish_invitation(
     at: DateTime<Utc>,
 ) -> DomainResult<()> {
     // Clearing pending_email frees the (account, email) slot for a new invitation.
-    let result = invitations::Entity::update_many()
+    let update = invitations::Entity::update_many()
         .col_expr(invitations::Column::State, Expr::value(state.as_str()))
         .col_expr(
             invitations::Column::PendingEmail,
@@ -209,14 +198,28 @@ pub(super) async fn finish_invitation(
         .col_expr(
             invitations::Column::AcceptedBy,
             Expr::value(user.map(|u| u.as_str().to_owned())),
-        )
+        );
+    update_pending(txn, id, at, update, "end a pending invitation").await
+}
+
+/// Applies `update` to one invitation while it is still pending, stamping its
+/// update time. The use case locked the account and saw it pending, so
+/// anything but exactly one changed row is an internal error.
+async fn update_pending(
+    txn: &DatabaseTransaction,
+    id: &InvitationId,
+    at: DateTime<Utc>,
+    update: UpdateMany<invitations::Entity>,
+    what: &str,
+) -> DomainResult<()> {
+    let result = update
         .col_expr(invitations::Column::UpdatedAt, Expr::value(millis(at)))
         .filter(invitations::Column::Id.eq(id.as_str()))
         .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
         .exec(txn)
         .await
         .map_err(from_db_err)?;
-    expect_one(result.rows_affected, "end a pending invitation")
+    expect_one(result.rows_affected, what)
 }
 
 /// Replaces an invitation's scopes.
