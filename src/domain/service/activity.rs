@@ -5,7 +5,6 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{ActivityFilter, ActivityRecord};
 use crate::domain::page::PageRequest;
-use crate::domain::permissions::Permission;
 
 /// Lists an account's activity, newest first.
 #[derive(Clone, Debug)]
@@ -24,14 +23,7 @@ impl UseCases {
     /// One page of the log; the page token is the id of the last entry seen.
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_activity(&self, query: ListActivity) -> DomainResult<Page<ActivityRecord>> {
-        let tx = self.store.begin().await?;
-        self.require(
-            tx.as_ref(),
-            &query.actor,
-            &query.account_id,
-            Permission::USERS_VIEW,
-        )
-        .await?;
+        let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
         let mut filter = query.filter.clone();
         filter.before_id = match &query.page.after {
             None => None,

@@ -105,6 +105,19 @@ impl UseCases {
         Ok(decision::effective_permissions(&facts, mfa_verified))
     }
 
+    /// Opens a read of `account` for a listing, refused unless `actor` may see
+    /// its people (`users.view`); the listing reads in the same transaction.
+    pub(super) async fn begin_viewing(
+        &self,
+        actor: &UserId,
+        account: &AccountId,
+    ) -> DomainResult<Box<dyn Transaction>> {
+        let tx = self.store.begin().await?;
+        self.require(tx.as_ref(), actor, account, Permission::USERS_VIEW)
+            .await?;
+        Ok(tx)
+    }
+
     /// Refuses unless `actor` holds `permission` in `account`, judged inside
     /// the transaction so the answer cannot go stale before the write.
     /// Returns the actor's effective grants, for escalation checks.

@@ -528,14 +528,7 @@ impl UseCases {
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_invitations(&self, query: ListInvitations) -> DomainResult<Page<Invitation>> {
         let now = super::now();
-        let tx = self.store.begin().await?;
-        self.require(
-            tx.as_ref(),
-            &query.actor,
-            &query.account_id,
-            Permission::USERS_VIEW,
-        )
-        .await?;
+        let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
         let mut invitations = tx.invitations(&query.account_id).await?;
         drop(tx);
         invitations.retain(|i| query.state.is_none_or(|state| i.effective_state(now) == state));

@@ -395,14 +395,7 @@ impl UseCases {
             limit: query.page.size + 1,
             now,
         };
-        let tx = self.store.begin().await?;
-        self.require(
-            tx.as_ref(),
-            &query.actor,
-            &query.account_id,
-            Permission::USERS_VIEW,
-        )
-        .await?;
+        let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
         let rows = tx.member_page(&query.account_id, &page).await?;
         drop(tx);
         let (rows, next_page_token) = query.page.cut(rows, |row| {
