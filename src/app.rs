@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
+use crate::cache::{Cache, CacheStats};
 use crate::config::{Config, redact_url};
 use crate::domain::UseCases;
 use crate::domain::service::DomainSettings;
@@ -26,6 +27,7 @@ pub struct App {
     incoming: TcpIncoming,
     service: UseCases,
     statements: StatementCounter,
+    cache: Arc<Cache>,
 }
 
 impl App {
@@ -51,8 +53,24 @@ impl App {
             migrated = config.auto_migrate,
             "database ready"
         );
+        let cache = Arc::new(match &config.redis_url {
+            Some(url) => Cache::with_redis(url, &config.cache_settings())
+                .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?,
+            None => Cache::in_process(&config.cache_settings()),
+        });
+        tracing::info!(
+            redis = config
+                .redis_url
+                .as_deref()
+                .map(redact_url)
+                .as_deref()
+                .unwrap_or("none (one replica)"),
+            local_max_bytes = config.cache_max_bytes,
+            "cache ready"
+        );
         let service = UseCases::new(
             Arc::new(SeaStore::new(db)),
+            Arc::clone(&cache) as Arc<dyn crate::domain::ports::FactsCache>,
             DomainSettings {
                 invitation_ttl: config.invitation_ttl(),
                 max_batch_checks: config.max_batch_checks,
@@ -66,6 +84,7 @@ impl App {
             incoming: incoming(listener),
             service,
             statements,
+            cache,
         })
     }
 
@@ -77,6 +96,16 @@ impl App {
     /// Counts the SQL statements the server sends, for per-call budgets.
     pub fn statement_counter(&self) -> StatementCounter {
         self.statements.clone()
+    }
+
+    /// The cache's counters (hits, misses, invalidations, leases).
+    pub fn cache_stats(&self) -> Arc<CacheStats> {
+        self.cache.stats()
+    }
+
+    /// The cache itself, for tests and the benchmark (sizes, trust).
+    pub fn cache(&self) -> Arc<Cache> {
+        Arc::clone(&self.cache)
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests.
@@ -108,6 +137,8 @@ impl App {
             .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)))
             .serve_with_incoming_shutdown(self.incoming, shutdown)
             .await?;
+        // Give the lease back: writers on other replicas stop waiting for us.
+        self.cache.stop().await;
         Ok(())
     }
 }

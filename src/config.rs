@@ -22,6 +22,16 @@ pub const DEFAULT_MAX_BATCH_CHECKS: usize = 100;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
 /// Default process-wide concurrent requests.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1024;
+/// Default Redis namespace (prefix of every key and channel).
+pub const DEFAULT_REDIS_NAMESPACE: &str = "access";
+/// Default bound of the in-process cache: 256 MiB.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 256 * 1024 * 1024;
+/// Default longest life of a cached entry (a safety net only).
+pub const DEFAULT_CACHE_TTL_SECS: u64 = 600;
+/// Default replica lease term.
+pub const DEFAULT_CACHE_LEASE_MS: u64 = 1000;
+/// Default wait for acknowledgements before a write revokes leases.
+pub const DEFAULT_CACHE_ACK_TIMEOUT_MS: u64 = 250;
 /// Default log filter.
 pub const DEFAULT_LOG_FILTER: &str = "info";
 
@@ -80,6 +90,26 @@ pub struct Config {
     /// Requests served at once, process-wide; more are refused with UNAVAILABLE.
     #[arg(long, env = "ACCESS_MAX_CONCURRENT_REQUESTS", default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS)]
     pub max_concurrent_requests: usize,
+    /// Redis shared by every replica (redis://host:6379); unset: one replica,
+    /// in-process cache only.
+    #[arg(long, env = "ACCESS_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so deployments can share a Redis.
+    #[arg(long, env = "ACCESS_REDIS_NAMESPACE", default_value = DEFAULT_REDIS_NAMESPACE)]
+    pub redis_namespace: String,
+    /// Most memory the in-process cache uses, in bytes (estimated); 0 turns it off.
+    #[arg(long, env = "ACCESS_CACHE_MAX_BYTES", default_value_t = DEFAULT_CACHE_MAX_BYTES)]
+    pub cache_max_bytes: u64,
+    /// Longest life of a cached entry, in seconds: a safety net, freshness does not rely on it.
+    #[arg(long, env = "ACCESS_CACHE_TTL_SECS", default_value_t = DEFAULT_CACHE_TTL_SECS)]
+    pub cache_ttl_secs: u64,
+    /// Replica lease term, in milliseconds: the longest a write waits for a
+    /// replica that does not answer (or when Redis is down).
+    #[arg(long, env = "ACCESS_CACHE_LEASE_MS", default_value_t = DEFAULT_CACHE_LEASE_MS)]
+    pub cache_lease_ms: u64,
+    /// How long a write waits for acknowledgements before revoking the leases of late replicas, in ms.
+    #[arg(long, env = "ACCESS_CACHE_ACK_TIMEOUT_MS", default_value_t = DEFAULT_CACHE_ACK_TIMEOUT_MS)]
+    pub cache_ack_timeout_ms: u64,
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `access_service=debug`.
     #[arg(long, env = "ACCESS_LOG", default_value = DEFAULT_LOG_FILTER)]
     pub log_filter: String,
@@ -99,6 +129,12 @@ impl Default for Config {
             max_batch_checks: DEFAULT_MAX_BATCH_CHECKS,
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            redis_url: None,
+            redis_namespace: DEFAULT_REDIS_NAMESPACE.to_owned(),
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
+            cache_ttl_secs: DEFAULT_CACHE_TTL_SECS,
+            cache_lease_ms: DEFAULT_CACHE_LEASE_MS,
+            cache_ack_timeout_ms: DEFAULT_CACHE_ACK_TIMEOUT_MS,
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
         }
     }
@@ -115,6 +151,10 @@ impl std::fmt::Debug for Config {
             .field("max_batch_checks", &self.max_batch_checks)
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_namespace", &self.redis_namespace)
+            .field("cache_max_bytes", &self.cache_max_bytes)
+            .field("cache_lease_ms", &self.cache_lease_ms)
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +171,9 @@ impl Config {
                 "ACCESS_MAX_CONCURRENT_REQUESTS",
                 self.max_concurrent_requests as u64,
             ),
+            ("ACCESS_CACHE_TTL_SECS", self.cache_ttl_secs),
+            ("ACCESS_CACHE_LEASE_MS", self.cache_lease_ms),
+            ("ACCESS_CACHE_ACK_TIMEOUT_MS", self.cache_ack_timeout_ms),
         ];
         for (name, value) in positive {
             anyhow::ensure!(value > 0, "{name} must be greater than 0");
@@ -146,6 +189,19 @@ impl Config {
     /// The per-request time limit.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// How the cache layers are sized and timed.
+    pub fn cache_settings(&self) -> crate::cache::CacheSettings {
+        crate::cache::CacheSettings {
+            local_max_bytes: self.cache_max_bytes,
+            ttl: Duration::from_secs(self.cache_ttl_secs),
+            leases: crate::cache::LeaseSettings {
+                term: Duration::from_millis(self.cache_lease_ms),
+                ack_timeout: Duration::from_millis(self.cache_ack_timeout_ms),
+            },
+            namespace: self.redis_namespace.clone(),
+        }
     }
 
     /// How long to wait for a pooled connection.

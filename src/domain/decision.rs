@@ -1,9 +1,9 @@
 //! The pure Authorize rule (rules 1–5 of docs/domain.md): facts in, decision out.
 
-use crate::domain::ids::{AccountId, ResourceId};
+use crate::domain::ids::AccountId;
 use crate::domain::model::{
-    AccessFacts, AccountAccess, AccountState, AccountTie, Check, Decision, EffectivePermissions,
-    MembershipStatus, Reason, ResourceType, Scopes,
+    AccessFacts, AccountAccess, AccountState, AccountTie, Check, ConsistencyToken, Decision,
+    EffectivePermissions, MembershipStatus, Reason, ResourceType, Scopes,
 };
 use crate::domain::permissions::{OWNER_ROLE, PermissionSet};
 
@@ -17,12 +17,14 @@ struct Standing<'a> {
     via_parent: Option<AccountId>,
 }
 
+/// A refusal; `decide` stamps the revisions it was computed at.
 fn deny(reason: Reason, role: Option<String>) -> Decision {
     Decision {
         allowed: false,
         reason,
         role,
         via_parent: None,
+        computed_at: ConsistencyToken::default(),
     }
 }
 
@@ -69,6 +71,7 @@ fn standing(facts: &AccessFacts, mfa_verified: bool) -> Result<Standing<'_>, Dec
             reason: Reason::MfaRequired,
             role: Some(standing.role),
             via_parent: standing.via_parent,
+            computed_at: ConsistencyToken::default(),
         });
     }
     Ok(standing)
@@ -104,40 +107,35 @@ pub fn accessible_accounts(ties: Vec<AccountTie>) -> Vec<AccountAccess> {
     accounts
 }
 
-/// The template whose sharing could change the answer to `check`: one named
-/// by the check, in a child account, with a permission a shared template
-/// withholds (rule 5). `None` when sharing cannot matter, so most checks
-/// never ask the store about it.
-pub fn shared_template_asked<'a>(facts: &AccessFacts, check: &'a Check) -> Option<&'a ResourceId> {
-    let resource = check.resource.as_ref()?;
-    if resource.resource_type != ResourceType::Template
-        || !PermissionSet::SHARED_TEMPLATE_READ_ONLY.contains(check.permission)
-    {
-        return None;
-    }
-    facts.account.as_ref()?.parent_id.as_ref()?;
-    Some(&resource.id)
-}
-
-/// Decides one check. `shared_from_parent` says whether the checked template
-/// is shared to this (child) account by its parent.
-pub fn decide(facts: &AccessFacts, check: &Check, shared_from_parent: bool) -> Decision {
+/// Decides one check from the facts alone: no I/O, so a decision never
+/// mixes two states of the store.
+pub fn decide(facts: &AccessFacts, check: &Check) -> Decision {
+    let computed_at = facts.computed_at(&check.account_id);
     let standing = match standing(facts, check.mfa_verified) {
         Ok(standing) => standing,
-        Err(decision) => return decision,
+        Err(decision) => {
+            return Decision {
+                computed_at,
+                ..decision
+            };
+        }
     };
     let verdict = |reason: Reason| Decision {
         allowed: reason == Reason::Allowed,
         reason,
         role: Some(standing.role.clone()),
         via_parent: standing.via_parent.clone(),
+        computed_at: computed_at.clone(),
     };
     if !standing.permissions.contains(check.permission) {
         return verdict(Reason::PermissionNotGranted);
     }
     if let Some(resource) = &check.resource {
         // Rule 5: a template shared down from the parent is usable, never changeable.
-        if shared_from_parent && PermissionSet::SHARED_TEMPLATE_READ_ONLY.contains(check.permission) {
+        if resource.resource_type == ResourceType::Template
+            && PermissionSet::SHARED_TEMPLATE_READ_ONLY.contains(check.permission)
+            && facts.template_shared_from_parent(&resource.id)
+        {
             return verdict(Reason::SharedTemplateReadOnly);
         }
         // Rule 2: a check without a resource stays allowed on scoped types.
@@ -149,7 +147,12 @@ pub fn decide(facts: &AccessFacts, check: &Check, shared_from_parent: bool) -> D
 }
 
 /// Everything the user may do in the account, for UIs.
-pub fn effective_permissions(facts: &AccessFacts, mfa_verified: bool) -> EffectivePermissions {
+pub fn effective_permissions(
+    facts: &AccessFacts,
+    account: &AccountId,
+    mfa_verified: bool,
+) -> EffectivePermissions {
+    let computed_at = facts.computed_at(account);
     match standing(facts, mfa_verified) {
         Ok(standing) => EffectivePermissions {
             reason: Reason::Allowed,
@@ -157,6 +160,7 @@ pub fn effective_permissions(facts: &AccessFacts, mfa_verified: bool) -> Effecti
             permissions: standing.permissions,
             scopes: standing.scopes.cloned().unwrap_or_default(),
             via_parent: standing.via_parent,
+            computed_at,
         },
         Err(decision) => EffectivePermissions {
             reason: decision.reason,
@@ -164,6 +168,7 @@ pub fn effective_permissions(facts: &AccessFacts, mfa_verified: bool) -> Effecti
             permissions: PermissionSet::EMPTY,
             scopes: Scopes::default(),
             via_parent: decision.via_parent,
+            computed_at,
         },
     }
 }
@@ -171,8 +176,8 @@ pub fn effective_permissions(facts: &AccessFacts, mfa_verified: bool) -> Effecti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::Email;
     use crate::domain::ids::UserId;
+    use crate::domain::ids::{Email, ResourceId};
     use crate::domain::model::{
         Account, AccountFacts, AccountLimits, MemberAccess, OwnMembership, Person, Resource,
     };
@@ -180,8 +185,11 @@ mod tests {
 
     fn facts(role: &str, status: MembershipStatus) -> AccessFacts {
         AccessFacts {
+            revision: 1,
             account: Some(AccountFacts {
                 parent_id: None,
+                parent_revision: None,
+                shared_templates: Vec::new(),
                 state: AccountState::Open,
                 require_two_factor: false,
             }),
@@ -194,6 +202,16 @@ mod tests {
             }),
             owned_parent_state: None,
         }
+    }
+
+    /// Decides as in a child account whose parent shares template "t1" into it.
+    fn decide_shared(facts: &AccessFacts, check: &Check) -> Decision {
+        let mut facts = facts.clone();
+        let account = facts.account.as_mut().unwrap();
+        account.parent_id = Some(AccountId::from_trusted("team".into()));
+        account.parent_revision = Some(1);
+        account.shared_templates = vec![ResourceId::from_trusted("t1".into())];
+        decide(&facts, check)
     }
 
     fn check(permission: &str, resource: Option<(ResourceType, &str)>) -> Check {
@@ -213,7 +231,7 @@ mod tests {
     fn closed_account_denies_even_the_owner() {
         let mut f = facts(OWNER_ROLE, MembershipStatus::Active);
         f.account.as_mut().unwrap().state = AccountState::Closed;
-        let d = decide(&f, &check("account.view", None), false);
+        let d = decide(&f, &check("account.view", None));
         assert_eq!((d.allowed, d.reason), (false, Reason::AccountClosed));
     }
 
@@ -222,7 +240,6 @@ mod tests {
         let d = decide(
             &facts("admin", MembershipStatus::Deactivated),
             &check("account.view", None),
-            false,
         );
         assert_eq!(d.reason, Reason::MembershipInactive);
         assert_eq!(d.role.as_deref(), Some("admin"));
@@ -243,33 +260,26 @@ mod tests {
         )
         .unwrap();
         f.membership.as_mut().unwrap().scopes = scopes;
-        assert!(decide(&f, &check("lists.edit", Some((ResourceType::List, "9"))), false).allowed);
+        assert!(decide(&f, &check("lists.edit", Some((ResourceType::List, "9")))).allowed);
         assert_eq!(
-            decide(&f, &check("lists.edit", Some((ResourceType::List, "5"))), false).reason,
+            decide(&f, &check("lists.edit", Some((ResourceType::List, "5")))).reason,
             Reason::OutOfScope
         );
-        assert!(decide(&f, &check("lists.edit", None), false).allowed);
-        assert!(
-            decide(
-                &f,
-                &check("segments.edit", Some((ResourceType::Segment, "5"))),
-                false
-            )
-            .allowed
-        );
+        assert!(decide(&f, &check("lists.edit", None)).allowed);
+        assert!(decide(&f, &check("segments.edit", Some((ResourceType::Segment, "5")))).allowed);
     }
 
     #[test]
     fn shared_template_is_read_only_but_usable() {
         let f = facts("admin", MembershipStatus::Active);
         let template = Some((ResourceType::Template, "t1"));
-        assert!(decide(&f, &check("templates.view", template), true).allowed);
-        assert!(decide(&f, &check("campaigns.edit", template), true).allowed);
+        assert!(decide_shared(&f, &check("templates.view", template)).allowed);
+        assert!(decide_shared(&f, &check("campaigns.edit", template)).allowed);
         for permission in crate::domain::permissions::SHARED_TEMPLATE_READ_ONLY {
-            let d = decide(&f, &check(permission.name(), template), true);
+            let d = decide_shared(&f, &check(permission.name(), template));
             assert_eq!(d.reason, Reason::SharedTemplateReadOnly, "{permission}");
         }
-        assert!(decide(&f, &check("templates.edit", template), false).allowed);
+        assert!(decide(&f, &check("templates.edit", template)).allowed);
     }
 
     #[test]
@@ -277,15 +287,15 @@ mod tests {
         let mut f = facts("viewer", MembershipStatus::Active);
         f.account.as_mut().unwrap().require_two_factor = true;
         assert_eq!(
-            decide(&f, &check("reports.view", None), false).reason,
+            decide(&f, &check("reports.view", None)).reason,
             Reason::MfaRequired
         );
         let mut verified = check("reports.view", None);
         verified.mfa_verified = true;
-        assert!(decide(&f, &verified, false).allowed);
+        assert!(decide(&f, &verified).allowed);
         f.membership = None;
         assert_eq!(
-            decide(&f, &check("reports.view", None), false).reason,
+            decide(&f, &check("reports.view", None)).reason,
             Reason::NotAMember
         );
     }
@@ -295,11 +305,11 @@ mod tests {
         let mut f = facts("viewer", MembershipStatus::Active);
         f.account.as_mut().unwrap().parent_id = Some(AccountId::from_trusted("team".into()));
         f.owned_parent_state = Some(AccountState::Open);
-        let d = decide(&f, &check("account.close", None), false);
+        let d = decide(&f, &check("account.close", None));
         assert_eq!((d.allowed, d.role.as_deref()), (true, Some(OWNER_ROLE)));
         assert_eq!(d.via_parent.as_ref().map(AccountId::as_str), Some("team"));
         f.owned_parent_state = Some(AccountState::Closed);
-        let d = decide(&f, &check("account.close", None), false);
+        let d = decide(&f, &check("account.close", None));
         assert_eq!(
             (d.reason, d.role.as_deref()),
             (Reason::PermissionNotGranted, Some("viewer"))
@@ -310,7 +320,7 @@ mod tests {
     fn implicit_permissions_are_added_to_what_is_stored() {
         let mut f = facts("viewer", MembershipStatus::Active);
         f.membership.as_mut().unwrap().permissions = PermissionSet::EMPTY;
-        assert!(decide(&f, &check("account.view", None), false).allowed);
+        assert!(decide(&f, &check("account.view", None)).allowed);
     }
 
     fn tie(id: &str, parent: Option<&str>, state: AccountState) -> AccountTie {

@@ -9,8 +9,8 @@ use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, Resour
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
-    ActivityEntry, ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership,
-    MembershipStatus, Person, Role, Scopes, Seat, SharedTemplate,
+    ActivityEntry, ActivityFilter, ActivityRecord, Consistency, Invitation, InvitationState, MemberRow,
+    Membership, MembershipStatus, Person, Role, Scopes, Seat, SharedTemplate, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 
@@ -20,15 +20,13 @@ use crate::domain::permissions::{Permission, PermissionSet};
 pub trait Reads: Send + Sync {
     /// One account with its owner.
     async fn account(&self, id: &AccountId) -> DomainResult<Option<Account>>;
-    /// Everything a decision about `user` in `account` needs.
+    /// Everything a decision about `user` in `account` needs, read in one
+    /// consistent snapshot (one statement).
     async fn access_facts(&self, account: &AccountId, user: &UserId) -> DomainResult<AccessFacts>;
     /// The facts of several (account, user) pairs, in the order asked, read
     /// together (BatchAuthorize): a bounded number of statements however
     /// many pairs there are.
     async fn access_facts_of(&self, pairs: &[(&AccountId, &UserId)]) -> DomainResult<Vec<AccessFacts>>;
-    /// For each (child account, template), in the order asked, whether the
-    /// child's parent shares the template with that child.
-    async fn templates_shared_with(&self, asks: &[(&AccountId, &ResourceId)]) -> DomainResult<Vec<bool>>;
     /// A built-in role, or a custom role of `account`, by name.
     async fn role_by_name(&self, account: &AccountId, name: &RoleName) -> DomainResult<Option<Role>>;
     /// The built-in roles, then the account's custom roles, by name.
@@ -229,6 +227,28 @@ pub trait Transaction: Reads {
     async fn delete_shared_template(&self, parent: &AccountId, template: &ResourceId) -> DomainResult<bool>;
     /// Appends one activity-log entry.
     async fn append_activity(&self, entry: &ActivityEntry) -> DomainResult<()>;
-    /// Makes every write of the transaction durable at once.
-    async fn commit(self: Box<Self>) -> DomainResult<()>;
+    /// Makes every write of the transaction durable at once, bumping the
+    /// revision of every account locked or inserted in it (rule 11), and
+    /// says what changed.
+    async fn commit(self: Box<Self>) -> DomainResult<WriteReceipt>;
+}
+
+/// Where decisions get their facts: the cache layers in front of the store.
+/// Its one promise (rule 11): once [`FactsCache::written`] has returned for
+/// a commit, no answer it gives, on any replica, is older than that commit.
+#[async_trait]
+pub trait FactsCache: Send + Sync {
+    /// The facts of each (account, user) pair, in the order asked, as fresh
+    /// as `consistency` requires; what no cache layer holds is read from
+    /// `store` in one snapshot.
+    async fn access_facts_of(
+        &self,
+        store: &dyn Reads,
+        pairs: &[(&AccountId, &UserId)],
+        consistency: &Consistency,
+    ) -> DomainResult<Vec<AccessFacts>>;
+    /// A write has committed: returns once no replica can answer from state
+    /// older than it. Never fails: when it cannot reach the other replicas it
+    /// waits until they have stopped trusting what they hold.
+    async fn written(&self, receipt: &WriteReceipt);
 }

@@ -8,15 +8,15 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::UseCases;
 use crate::domain::ids::InvitationToken;
-use crate::domain::model::Check;
 use crate::domain::service::{
     AcceptInvitation, CreateAccount, CreateRole, Invite, ListAccessRequests, ListAccounts, ListActivity,
     ListInvitations, ListSharedTemplates, ListUsers, RequestAccess, ShareTemplate, UnshareTemplate,
     UpdateInvitation, UpdateMember, UpdateRole,
 };
 use crate::grpc::convert::{
-    self, AccessRequestDecision, AccountLimitsChange, AccountPolicyChange, AccountTarget, EffectiveQuery,
-    InvitationTarget, MemberTarget, OwnershipTransfer, RoleTarget, UserInAccount, invitation_to_pb,
+    self, AccessRequestDecision, AccountLimitsChange, AccountPolicyChange, AccountTarget, AuthorizeQuery,
+    BatchQuery, EffectiveQuery, InvitationTarget, MemberTarget, OwnershipTransfer, RoleTarget, UserInAccount,
+    invitation_to_pb,
 };
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
@@ -83,8 +83,8 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
-        let check = Check::try_from(request.into_inner())?;
-        let decision = self.use_cases.authorize(&check).await?;
+        let AuthorizeQuery { check, consistency } = AuthorizeQuery::try_from(request.into_inner())?;
+        let decision = self.use_cases.authorize(&check, &consistency).await?;
         Ok(Response::new(decision.into()))
     }
 
@@ -92,8 +92,9 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::BatchAuthorizeRequest>,
     ) -> Result<Response<pb::BatchAuthorizeResponse>, Status> {
-        let checks = convert::checks(&request.into_inner(), self.use_cases.settings().max_batch_checks)?;
-        let decisions = self.use_cases.batch_authorize(&checks).await?;
+        let BatchQuery { checks, consistency } =
+            convert::batch(&request.into_inner(), self.use_cases.settings().max_batch_checks)?;
+        let decisions = self.use_cases.batch_authorize(&checks, &consistency).await?;
         Ok(Response::new(pb::BatchAuthorizeResponse {
             results: decisions.into_iter().map(Into::into).collect(),
         }))
@@ -107,10 +108,11 @@ impl AccessServiceRpc for GrpcHandlers {
             user_id,
             account_id,
             mfa_verified,
+            consistency,
         } = EffectiveQuery::try_from(request.into_inner())?;
         let effective = self
             .use_cases
-            .effective_permissions(&user_id, &account_id, mfa_verified)
+            .effective_permissions(&user_id, &account_id, mfa_verified, &consistency)
             .await?;
         Ok(Response::new(effective.into()))
     }

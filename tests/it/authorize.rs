@@ -220,6 +220,7 @@ async fn every_role_answers_every_permission_as_the_domain_table_says(app: TestA
     let mut client = app.client.clone();
     let ask_all = |user: &str| pb::BatchAuthorizeRequest {
         checks: CATALOGUE.iter().map(|p| check(user, "acme", p, None)).collect(),
+        ..Default::default()
     };
     let owner = client
         .batch_authorize(ask_all("owner"))
@@ -453,6 +454,7 @@ async fn batch_answers_in_order_and_refuses_bad_batches(app: TestApp) {
                 check("owner", "acme", "campaigns.send", None),
                 check("viewer", "other", "reports.view", None),
             ],
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -472,12 +474,16 @@ async fn batch_answers_in_order_and_refuses_bad_batches(app: TestApp) {
         checks: (0..101)
             .map(|_| check("viewer", "acme", "reports.view", None))
             .collect(),
+        ..Default::default()
     };
     let status = expect_code(client.batch_authorize(oversized).await, Code::InvalidArgument);
     assert_eq!(bad_fields(&status), ["checks"]);
     let empty = expect_code(
         client
-            .batch_authorize(pb::BatchAuthorizeRequest { checks: vec![] })
+            .batch_authorize(pb::BatchAuthorizeRequest {
+                checks: vec![],
+                ..Default::default()
+            })
             .await,
         Code::InvalidArgument,
     );
@@ -487,6 +493,7 @@ async fn batch_answers_in_order_and_refuses_bad_batches(app: TestApp) {
             check("viewer", "acme", "reports.view", None),
             check("viewer", "acme", "reports.fly", None),
         ],
+        ..Default::default()
     };
     let status = expect_code(client.batch_authorize(bad_item).await, Code::InvalidArgument);
     assert_eq!(bad_fields(&status), ["checks[1].permission"]);
@@ -508,6 +515,7 @@ async fn effective_permissions_list_grants_and_scopes(app: TestApp) {
             user_id: "lm".into(),
             account_id: "acme".into(),
             context: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -525,6 +533,7 @@ async fn effective_permissions_list_grants_and_scopes(app: TestApp) {
             user_id: "nobody".into(),
             account_id: "acme".into(),
             context: None,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -105,6 +105,7 @@ async fn batch_answers_each_check_as_authorize_does(app: TestApp) {
     for batch in order.chunks(100) {
         let request = pb::BatchAuthorizeRequest {
             checks: batch.iter().map(|&i| checks[i].clone()).collect(),
+            ..Default::default()
         };
         let answers = client
             .batch_authorize(request)

@@ -563,6 +563,7 @@ pub fn check(
             id: id.into(),
         }),
         context: None,
+        ..Default::default()
     }
 }
 

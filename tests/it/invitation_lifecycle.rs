@@ -727,6 +727,7 @@ async fn a_pending_invitation_grants_nothing_until_accepted(app: TestApp) {
             user_id: "bob".into(),
             account_id: "acme".into(),
             context: None,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -17,6 +17,7 @@ fn heavy_batch() -> pb::BatchAuthorizeRequest {
         checks: (0..100)
             .map(|i| check(&format!("user-{i}"), "acme", "campaigns.view", None))
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -334,6 +334,7 @@ async fn a_closed_account_denies_everything_and_keeps_its_data(app: TestApp) {
             user_id: "owner".into(),
             account_id: "acme".into(),
             context: None,
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -47,7 +47,10 @@ async fn batch_authorize_reads_facts_once_per_pair(app: TestApp) {
         .collect();
     let mut client = app.client.clone();
     let (answer, statements) = app
-        .statements_during(client.batch_authorize(pb::BatchAuthorizeRequest { checks }))
+        .statements_during(client.batch_authorize(pb::BatchAuthorizeRequest {
+            checks,
+            ..Default::default()
+        }))
         .await;
     assert_eq!(answer.expect("batch answers").into_inner().results.len(), 8);
     assert!(
@@ -73,7 +76,10 @@ async fn batch_authorize_statements_do_not_grow_with_pairs(app: TestApp) {
         .collect();
     let mut client = app.client.clone();
     let (answer, statements) = app
-        .statements_during(client.batch_authorize(pb::BatchAuthorizeRequest { checks }))
+        .statements_during(client.batch_authorize(pb::BatchAuthorizeRequest {
+            checks,
+            ..Default::default()
+        }))
         .await;
     let results = answer.expect("batch answers").into_inner().results;
     assert_eq!(results.len(), 100);
@@ -137,7 +143,10 @@ async fn template_checks_in_children_add_one_statement(app: TestApp) {
         })
         .collect();
     let (answer, statements) = app
-        .statements_during(client.batch_authorize(pb::BatchAuthorizeRequest { checks }))
+        .statements_during(client.batch_authorize(pb::BatchAuthorizeRequest {
+            checks,
+            ..Default::default()
+        }))
         .await;
     let results = answer.expect("batch answers").into_inner().results;
     assert!(!results[1].allowed && results[0].allowed && results[2].allowed);

@@ -392,6 +392,7 @@ async fn verify_keys(
         let answer = client
             .batch_authorize(access_service::grpc::pb::BatchAuthorizeRequest {
                 checks: keys.iter().map(|key| key.request.clone()).collect(),
+                consistency: None,
             })
             .await
             .context("BatchAuthorize while verifying the data set")?

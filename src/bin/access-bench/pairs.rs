@@ -36,6 +36,7 @@ pub fn plain_checks(
                     permission: permissions[(rotate + c) % len].name().to_owned(),
                     resource: None,
                     context: None,
+                    consistency: None,
                 },
                 allowed: answer,
             })
@@ -58,6 +59,7 @@ pub fn scoped_list_checks(user: &str, account: &str, i: usize) -> Vec<Key> {
                 id: format!("l{i}-{list}"),
             }),
             context: None,
+            consistency: None,
         },
         allowed,
     };

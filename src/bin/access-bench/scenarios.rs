@@ -376,7 +376,10 @@ impl Load {
                     .collect();
                 let answer = clients
                     .access
-                    .batch_authorize(pb::BatchAuthorizeRequest { checks })
+                    .batch_authorize(pb::BatchAuthorizeRequest {
+                        checks,
+                        consistency: None,
+                    })
                     .await?
                     .into_inner();
                 Ok(Outcome {
@@ -392,6 +395,7 @@ impl Load {
                         user_id: user.clone(),
                         account_id: account.clone(),
                         context: None,
+                        consistency: None,
                     })
                     .await?;
                 Ok(Outcome::one())

@@ -330,6 +330,7 @@ impl Plan {
                 permission: permission.to_owned(),
                 resource,
                 context: None,
+                consistency: None,
             }
         };
         let list = |id: String| {

@@ -1,15 +1,19 @@
 //! Authorization: the facts a decision reads and the answers it gives.
 
 use super::accounts::AccountState;
+use super::consistency::{AccountRevision, ConsistencyToken};
 use super::members::MemberAccess;
 use super::resources::{Resource, Scopes};
-use crate::domain::ids::{AccountId, UserId};
+use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::permissions::{Permission, PermissionSet};
 
 /// What a user may do in one account, as far as the store knows: the input
-/// of every decision.
-#[derive(Clone, Debug)]
+/// of every decision, read in one consistent snapshot so that a decision
+/// never mixes two states, and complete, so that deciding does no I/O.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessFacts {
+    /// The account's revision in the snapshot (0 when it does not exist).
+    pub revision: u64,
     /// The account, if it exists.
     pub account: Option<AccountFacts>,
     /// The user's own membership there.
@@ -20,10 +24,15 @@ pub struct AccessFacts {
 }
 
 /// The account facts a decision needs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountFacts {
     /// Team parent, for a child account.
     pub parent_id: Option<AccountId>,
+    /// The parent's revision in the same snapshot: a child's decisions
+    /// depend on its parent (rules 4 and 5).
+    pub parent_revision: Option<u64>,
+    /// Templates the parent shares into this account, sorted (rule 5).
+    pub shared_templates: Vec<ResourceId>,
     /// Open or closed.
     pub state: AccountState,
     /// Two-factor required.
@@ -64,6 +73,8 @@ pub struct Decision {
     pub role: Option<String>,
     /// The parent account whose ownership decided, for parent owners in a child.
     pub via_parent: Option<AccountId>,
+    /// The revisions of the state the answer was computed from.
+    pub computed_at: ConsistencyToken,
 }
 
 /// One authorization question.
@@ -94,4 +105,66 @@ pub struct EffectivePermissions {
     pub scopes: Scopes,
     /// Parent account whose ownership applies.
     pub via_parent: Option<AccountId>,
+    /// The revisions of the state the answer was computed from.
+    pub computed_at: ConsistencyToken,
+}
+
+impl AccessFacts {
+    /// The facts of an account that does not exist: nothing else matters then.
+    pub fn no_account() -> Self {
+        Self {
+            revision: 0,
+            account: None,
+            membership: None,
+            owned_parent_state: None,
+        }
+    }
+
+    /// The revisions these facts were read at: the account's, and its
+    /// parent's for a child account.
+    pub fn computed_at(&self, account: &AccountId) -> ConsistencyToken {
+        let Some(facts) = &self.account else {
+            return ConsistencyToken::default();
+        };
+        let mut revisions = vec![AccountRevision {
+            account: account.clone(),
+            revision: self.revision,
+        }];
+        if let (Some(parent), Some(revision)) = (&facts.parent_id, facts.parent_revision) {
+            revisions.push(AccountRevision {
+                account: parent.clone(),
+                revision,
+            });
+        }
+        ConsistencyToken(revisions)
+    }
+
+    /// Whether these facts are at least as new as `token` requires, for a
+    /// decision in `account`: the token's revision of the account and of its
+    /// parent must be reached; accounts it names that these facts do not
+    /// depend on do not matter.
+    pub fn satisfies(&self, account: &AccountId, token: &ConsistencyToken) -> bool {
+        if token
+            .revision_of(account)
+            .is_some_and(|needed| self.revision < needed)
+        {
+            return false;
+        }
+        let Some(facts) = &self.account else {
+            return true;
+        };
+        match &facts.parent_id {
+            Some(parent) => token
+                .revision_of(parent)
+                .is_none_or(|needed| facts.parent_revision.unwrap_or(0) >= needed),
+            None => true,
+        }
+    }
+
+    /// Whether the parent shares `template` into this account.
+    pub fn template_shared_from_parent(&self, template: &ResourceId) -> bool {
+        self.account
+            .as_ref()
+            .is_some_and(|facts| facts.shared_templates.binary_search(template).is_ok())
+    }
 }

@@ -69,7 +69,7 @@ pub struct Membership {
 }
 
 /// A membership's effective grants.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberAccess {
     /// Name of the role.
     pub role: String,

@@ -5,6 +5,7 @@
 mod access_requests;
 mod accounts;
 mod activity;
+mod consistency;
 mod decisions;
 mod invitations;
 mod members;
@@ -13,6 +14,7 @@ mod resources;
 pub use access_requests::*;
 pub use accounts::*;
 pub use activity::*;
+pub use consistency::*;
 pub use decisions::*;
 pub use invitations::*;
 pub use members::*;

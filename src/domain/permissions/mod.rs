@@ -273,6 +273,17 @@ impl PermissionSet {
     /// [`SHARED_TEMPLATE_READ_ONLY`] as a set, for the check made on every Authorize.
     pub const SHARED_TEMPLATE_READ_ONLY: Self = Self::of(SHARED_TEMPLATE_READ_ONLY);
 
+    /// The set as bits, bit `i` for the catalogue's `i`-th permission: a
+    /// compact form for caches, valid only with the same catalogue.
+    pub fn bits(self) -> u128 {
+        self.0
+    }
+
+    /// The set from [`PermissionSet::bits`]; bits past the catalogue are dropped.
+    pub fn from_bits(bits: u128) -> Self {
+        Self(bits & Self::all().0)
+    }
+
     /// Every permission of the catalogue.
     pub fn all() -> Self {
         Permission::all().collect()

@@ -105,7 +105,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(request)
     }
 
@@ -179,7 +179,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         request.state = state;
         request.decided_by = Some(actor.clone());
         request.decided_at = Some(now);

@@ -145,7 +145,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((account, true))
     }
 
@@ -210,7 +210,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         account.require_two_factor = require_two_factor;
         Ok(account)
     }
@@ -286,7 +286,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         account.state = AccountState::Closed;
         account.closed_at = Some(now);
         Ok(account)
@@ -347,7 +347,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         account.limits = limits;
         Ok(account)
     }

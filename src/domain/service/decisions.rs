@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 
 use super::{UseCases, closed_error};
-use crate::domain::decision::{self, shared_template_asked};
+use crate::domain::decision;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{AccountId, ResourceId, UserId};
-use crate::domain::model::{Check, Decision, EffectivePermissions, Reason};
+use crate::domain::ids::{AccountId, UserId};
+use crate::domain::model::{AccessFacts, Check, Consistency, Decision, EffectivePermissions, Reason};
 use crate::domain::permissions::Permission;
-use crate::domain::ports::{Reads, Transaction};
+use crate::domain::ports::Transaction;
 
 fn reason_code(reason: Reason) -> &'static str {
     match reason {
@@ -26,10 +26,9 @@ fn reason_code(reason: Reason) -> &'static str {
 }
 
 impl UseCases {
-    /// Decides `checks` in order with one read of facts for all their
-    /// distinct (user, account) pairs, and one more only when some check
-    /// names a template whose sharing could change its answer.
-    async fn decide_all(&self, reads: &dyn Reads, checks: &[Check]) -> DomainResult<Vec<Decision>> {
+    /// Decides `checks` in order from one read of facts for all their
+    /// distinct (user, account) pairs, as fresh as `consistency` requires.
+    async fn decide_all(&self, checks: &[Check], consistency: &Consistency) -> DomainResult<Vec<Decision>> {
         let mut pair_slot: HashMap<(&AccountId, &UserId), usize> = HashMap::with_capacity(checks.len());
         let mut pairs = Vec::with_capacity(checks.len());
         let slots: Vec<usize> = checks
@@ -42,45 +41,27 @@ impl UseCases {
                 })
             })
             .collect();
-        let facts = reads.access_facts_of(&pairs).await?;
-        let facts_of = |slot: usize| {
-            facts
-                .get(slot)
-                .ok_or_else(|| DomainError::Internal("the store returned too few facts".into()))
-        };
-        let mut ask_slot: HashMap<(&AccountId, &ResourceId), usize> = HashMap::new();
-        let mut asks = Vec::new();
-        let mut asked = Vec::with_capacity(checks.len());
-        for (check, &slot) in checks.iter().zip(&slots) {
-            asked.push(shared_template_asked(facts_of(slot)?, check).map(|template| {
-                let key = (&check.account_id, template);
-                *ask_slot.entry(key).or_insert_with(|| {
-                    asks.push(key);
-                    asks.len() - 1
-                })
-            }));
-        }
-        let shared = if asks.is_empty() {
-            Vec::new()
-        } else {
-            reads.templates_shared_with(&asks).await?
-        };
+        let facts = self
+            .cache
+            .access_facts_of(self.store.as_ref(), &pairs, consistency)
+            .await?;
         checks
             .iter()
             .zip(slots)
-            .zip(asked)
-            .map(|((check, slot), ask)| {
-                let shared = ask.is_some_and(|ask| shared.get(ask).copied().unwrap_or(false));
-                Ok(decision::decide(facts_of(slot)?, check, shared))
+            .map(|(check, slot)| {
+                let facts = facts
+                    .get(slot)
+                    .ok_or_else(|| DomainError::Internal("the cache returned too few facts".into()))?;
+                Ok(decision::decide(facts, check))
             })
             .collect()
     }
 
     /// Answers one check (deny by default; errors surface as errors, which the
     /// caller must treat as a deny).
-    #[tracing::instrument(skip(self, check), fields(user_id = %check.user_id, account_id = %check.account_id, permission = %check.permission))]
-    pub async fn authorize(&self, check: &Check) -> DomainResult<Decision> {
-        self.decide_all(self.store.as_ref(), std::slice::from_ref(check))
+    #[tracing::instrument(skip(self, check, consistency), fields(user_id = %check.user_id, account_id = %check.account_id, permission = %check.permission))]
+    pub async fn authorize(&self, check: &Check, consistency: &Consistency) -> DomainResult<Decision> {
+        self.decide_all(std::slice::from_ref(check), consistency)
             .await?
             .pop()
             .ok_or_else(|| DomainError::Internal("no decision for the check".into()))
@@ -88,21 +69,30 @@ impl UseCases {
 
     /// Answers several checks in order, reading the facts of every distinct
     /// (user, account) pair together.
-    #[tracing::instrument(skip(self, checks), fields(checks = checks.len()))]
-    pub async fn batch_authorize(&self, checks: &[Check]) -> DomainResult<Vec<Decision>> {
-        self.decide_all(self.store.as_ref(), checks).await
+    #[tracing::instrument(skip(self, checks, consistency), fields(checks = checks.len()))]
+    pub async fn batch_authorize(
+        &self,
+        checks: &[Check],
+        consistency: &Consistency,
+    ) -> DomainResult<Vec<Decision>> {
+        self.decide_all(checks, consistency).await
     }
 
     /// Everything `user` may do in `account`.
-    #[tracing::instrument(skip(self), fields(user_id = %user, account_id = %account))]
+    #[tracing::instrument(skip(self, consistency), fields(user_id = %user, account_id = %account))]
     pub async fn effective_permissions(
         &self,
         user: &UserId,
         account: &AccountId,
         mfa_verified: bool,
+        consistency: &Consistency,
     ) -> DomainResult<EffectivePermissions> {
-        let facts = self.store.access_facts(account, user).await?;
-        Ok(decision::effective_permissions(&facts, mfa_verified))
+        let mut facts = self
+            .cache
+            .access_facts_of(self.store.as_ref(), &[(account, user)], consistency)
+            .await?;
+        let facts = facts.pop().unwrap_or_else(AccessFacts::no_account);
+        Ok(decision::effective_permissions(&facts, account, mfa_verified))
     }
 
     /// Opens a read of `account` for a listing, refused unless `actor` may see
@@ -138,9 +128,9 @@ impl UseCases {
             resource: None,
             mfa_verified: true,
         };
-        let decision = decision::decide(&facts, &check, false);
+        let decision = decision::decide(&facts, &check);
         match decision.reason {
-            Reason::Allowed => Ok(decision::effective_permissions(&facts, true)),
+            Reason::Allowed => Ok(decision::effective_permissions(&facts, account, true)),
             Reason::AccountNotFound => Err(DomainError::not_found("account", account.as_str())),
             Reason::AccountClosed => Err(closed_error(account)),
             reason @ (Reason::NotAMember

@@ -245,7 +245,7 @@ impl UseCases {
             token_used = true;
             invitations.push(invitation);
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(IssuedInvitations {
             invitations,
             token: token_used.then_some(token),
@@ -357,7 +357,7 @@ impl UseCases {
             };
             accepted.push((invitation, member));
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(accepted)
     }
 
@@ -405,7 +405,7 @@ impl UseCases {
             invitation.state = InvitationState::Declined;
             declined.push(invitation);
         }
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(declined)
     }
 
@@ -458,7 +458,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok((invitation, token))
     }
 
@@ -479,7 +479,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         invitation.state = InvitationState::Revoked;
         Ok(invitation)
     }
@@ -518,7 +518,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         invitation.role = role.name;
         invitation.scopes = scopes;
         Ok(invitation)

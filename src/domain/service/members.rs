@@ -147,7 +147,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         let mut updated = member;
         updated.role = role;
         updated.scopes = scopes;
@@ -203,7 +203,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(member_row(&member, status))
     }
 
@@ -257,7 +257,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await
+        self.commit(tx).await.map(drop)
     }
 
     /// The caller leaves an account; the owner cannot (rule 8).
@@ -287,7 +287,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await
+        self.commit(tx).await.map(drop)
     }
 
     /// Rule 7: ownership goes to an active admin or account manager; the old owner becomes admin.
@@ -342,7 +342,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         let mut account = account;
         account.owner = target.person;
         Ok(account)
@@ -374,7 +374,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(now)
     }
 

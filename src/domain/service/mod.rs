@@ -29,8 +29,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{Account, AccountState, ActivityAction, ActivityEntry};
-use crate::domain::ports::{Store, Transaction};
+use crate::domain::model::{Account, AccountState, ActivityAction, ActivityEntry, WriteReceipt};
+use crate::domain::ports::{FactsCache, Store, Transaction};
 
 /// Settings the use cases depend on.
 #[derive(Clone, Debug)]
@@ -54,6 +54,9 @@ pub struct Page<T> {
 #[derive(Clone)]
 pub struct UseCases {
     store: Arc<dyn Store>,
+    /// Where decisions read facts, and what every commit must reach before
+    /// its use case returns.
+    cache: Arc<dyn FactsCache>,
     settings: DomainSettings,
 }
 
@@ -96,8 +99,20 @@ fn ttl(settings: &DomainSettings) -> DomainResult<chrono::Duration> {
 
 impl UseCases {
     /// Wires the use cases to a store.
-    pub fn new(store: Arc<dyn Store>, settings: DomainSettings) -> Self {
-        Self { store, settings }
+    pub fn new(store: Arc<dyn Store>, cache: Arc<dyn FactsCache>, settings: DomainSettings) -> Self {
+        Self {
+            store,
+            cache,
+            settings,
+        }
+    }
+
+    /// Commits a use case's writes, then waits until no replica can answer
+    /// from older state (rule 11): the one way every write ends.
+    async fn commit(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt> {
+        let receipt = tx.commit().await?;
+        self.cache.written(&receipt).await;
+        Ok(receipt)
     }
 
     /// The settings in force.

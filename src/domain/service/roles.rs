@@ -134,7 +134,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(role)
     }
 
@@ -170,7 +170,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(role)
     }
 
@@ -211,6 +211,6 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await
+        self.commit(tx).await.map(drop)
     }
 }

@@ -103,7 +103,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await?;
+        self.commit(tx).await?;
         Ok(shared)
     }
 
@@ -130,7 +130,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.commit().await
+        self.commit(tx).await.map(drop)
     }
 
     /// For a parent: what it shares. For a child: what its parent shares with it.

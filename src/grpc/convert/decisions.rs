@@ -3,10 +3,12 @@
 
 use std::fmt;
 
+use super::consistency::{consistency, token_to_pb};
 use super::{named, present, resource, scopes_to_pb};
 use crate::domain::DomainError;
+use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, UserId, Violations};
-use crate::domain::model::{Check, Decision, EffectivePermissions, Reason};
+use crate::domain::model::{Check, Consistency, Decision, EffectivePermissions, Reason};
 use crate::domain::permissions::Permission;
 use crate::grpc::pb;
 
@@ -43,8 +45,47 @@ impl TryFrom<pb::AuthorizeRequest> for Check {
     }
 }
 
-/// Parses a batch, naming each bad field by its index; refuses an empty or oversized batch.
-pub fn checks(raw: &pb::BatchAuthorizeRequest, max: usize) -> Result<Vec<Check>, DomainError> {
+/// Authorize: the check and how fresh its answer must be.
+#[derive(Debug)]
+pub struct AuthorizeQuery {
+    /// The question.
+    pub check: Check,
+    /// How fresh the answer must be.
+    pub consistency: Consistency,
+}
+
+impl TryFrom<pb::AuthorizeRequest> for AuthorizeQuery {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::AuthorizeRequest) -> Result<Self, Self::Error> {
+        let consistency = consistency("consistency", raw.consistency.as_ref())?;
+        Ok(Self {
+            check: Check::try_from(raw)?,
+            consistency,
+        })
+    }
+}
+
+/// BatchAuthorize: the checks and how fresh every answer must be.
+#[derive(Debug)]
+pub struct BatchQuery {
+    /// The questions, in order.
+    pub checks: Vec<Check>,
+    /// How fresh every answer must be.
+    pub consistency: Consistency,
+}
+
+/// Parses a batch, naming each bad field by its index; refuses an empty or
+/// oversized batch, and a requirement set on one check rather than the batch.
+pub fn batch(raw: &pb::BatchAuthorizeRequest, max: usize) -> Result<BatchQuery, DomainError> {
+    let consistency = consistency("consistency", raw.consistency.as_ref())?;
+    Ok(BatchQuery {
+        checks: checks(raw, max)?,
+        consistency,
+    })
+}
+
+fn checks(raw: &pb::BatchAuthorizeRequest, max: usize) -> Result<Vec<Check>, DomainError> {
     if raw.checks.is_empty() {
         return Err(DomainError::invalid("checks", "must hold at least one check"));
     }
@@ -59,7 +100,15 @@ pub fn checks(raw: &pb::BatchAuthorizeRequest, max: usize) -> Result<Vec<Check>,
         .checks
         .iter()
         .enumerate()
-        .map(|(i, c)| check(&mut v, &format_args!("checks[{i}]."), c))
+        .map(|(i, c)| {
+            if c.consistency.is_some() {
+                v.push(FieldViolation::new(
+                    format!("checks[{i}].consistency"),
+                    "one requirement covers the whole batch: set BatchAuthorizeRequest.consistency instead",
+                ));
+            }
+            check(&mut v, &format_args!("checks[{i}]."), c)
+        })
         .collect();
     v.finish()?;
     parsed.into_iter().map(present).collect()
@@ -74,6 +123,8 @@ pub struct EffectiveQuery {
     pub account_id: AccountId,
     /// Whether the user signed in with a second factor.
     pub mfa_verified: bool,
+    /// How fresh the answer must be.
+    pub consistency: Consistency,
 }
 
 impl TryFrom<pb::GetEffectivePermissionsRequest> for EffectiveQuery {
@@ -88,6 +139,7 @@ impl TryFrom<pb::GetEffectivePermissionsRequest> for EffectiveQuery {
             user_id: present(user_id)?,
             account_id: present(account_id)?,
             mfa_verified: raw.context.as_ref().is_some_and(|c| c.mfa_verified),
+            consistency: consistency("consistency", raw.consistency.as_ref())?,
         })
     }
 }
@@ -113,6 +165,7 @@ impl From<Decision> for pb::AuthorizeResponse {
             reason: reason_to_pb(decision.reason).into(),
             role: decision.role.unwrap_or_default(),
             via_parent_account_id: decision.via_parent.map(|p| p.to_string()).unwrap_or_default(),
+            computed_at: token_to_pb(&decision.computed_at),
         }
     }
 }
@@ -130,6 +183,7 @@ impl From<EffectivePermissions> for pb::GetEffectivePermissionsResponse {
                 .collect(),
             scopes: scopes_to_pb(&effective.scopes),
             via_parent_account_id: effective.via_parent.map(|p| p.to_string()).unwrap_or_default(),
+            computed_at: token_to_pb(&effective.computed_at),
         }
     }
 }

@@ -10,6 +10,7 @@
 mod access_requests;
 mod accounts;
 mod activity;
+mod consistency;
 mod decisions;
 mod invitations;
 mod members;
@@ -22,7 +23,8 @@ use chrono::{DateTime, Utc};
 
 pub use access_requests::AccessRequestDecision;
 pub use accounts::{AccountLimitsChange, AccountPolicyChange, AccountTarget, account_id};
-pub use decisions::{EffectiveQuery, check, checks};
+pub use consistency::{consistency, token_from_pb, token_to_pb};
+pub use decisions::{AuthorizeQuery, BatchQuery, EffectiveQuery, batch, check};
 pub use invitations::{InvitationTarget, invitation_to_pb};
 pub use members::{MemberTarget, OwnershipTransfer, UserInAccount};
 pub use roles::RoleTarget;

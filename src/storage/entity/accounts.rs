@@ -16,6 +16,7 @@ pub struct Model {
     pub max_restricted_members: Option<i32>,
     pub created_at: i64,
     pub closed_at: Option<i64>,
+    pub revision: i64,
 }
 
 /// No relations are declared: joins are written out in the repository.

@@ -6,6 +6,7 @@ mod m20261123_000001_create_schema;
 mod m20261123_000002_create_access_requests;
 mod m20261123_000003_protect_owner;
 mod m20261124_000004_member_list_order;
+mod m20261130_000005_account_revisions;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
 /// `acme`), as SQLite's default already is.
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_access_requests::Migration),
             Box::new(m20261123_000003_protect_owner::Migration),
             Box::new(m20261124_000004_member_list_order::Migration),
+            Box::new(m20261130_000005_account_revisions::Migration),
         ]
     }
 }

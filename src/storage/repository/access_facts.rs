@@ -13,10 +13,10 @@ use std::sync::OnceLock;
 
 use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
 
-use crate::domain::DomainResult;
 use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::model::{AccessFacts, AccountFacts, AccountState, MemberAccess, MembershipStatus, Scopes};
 use crate::domain::permissions::{BUILTIN_ROLES, Permission, PermissionSet};
+use crate::domain::{DomainError, DomainResult};
 use crate::storage::error::from_db_err;
 
 use super::codec::{ACTIVE, account_state, membership_status, resource_type};
@@ -49,18 +49,16 @@ fn size_class(n: usize) -> usize {
     n.max(1).next_power_of_two()
 }
 
-/// `(a = ? AND u = ?) OR ...`, `n` times: each pair is an equality on the
-/// primary key (or its prefix), which both SQLite and MySQL answer by index.
-fn pairs_condition(account: &str, user: &str, n: usize) -> String {
-    vec![format!("({account} = ? AND {user} = ?)"); n].join(" OR ")
-}
-
 /// The statement for `n` pairs. The pairs form a table `p` (a CTE of
 /// `SELECT ?, ?` rows) that each part joins on the primary key: MariaDB
 /// plans an OR of 128 pair equalities several times slower than this join
-/// (measured: 23 ms against 6.5 ms a statement). Rows are `(kind,
-/// account_id, user_id, s1, s2, s3, flag)`:
-/// - `a`: the account: parent id, state, -, require two-factor;
+/// (measured: 23 ms against 6.5 ms a statement). One statement is one
+/// consistent snapshot on both databases, so the facts never mix the state
+/// before a write with the state after it. Rows are `(kind, account_id,
+/// user_id, s1, s2, s3, flag, r1, r2)`:
+/// - `a`: the account: parent id, state, -, require two-factor, its
+///   revision, its parent's revision;
+/// - `t`: a template the account's parent shares into it (rule 5);
 /// - `m`: the membership: status, role name, role id, owner;
 /// - `o`: the user owns the account's parent: the parent's state;
 /// - `p`: a permission of a custom role (active memberships only);
@@ -78,22 +76,30 @@ fn facts_sql(n: usize) -> String {
     format!(
         "WITH p (account_id, user_id) AS ({pairs}) \
          SELECT 'a' AS kind, a.id AS account_id, '' AS user_id, a.parent_id AS s1, a.state AS s2, \
-         '' AS s3, CASE WHEN a.require_two_factor THEN 1 ELSE 0 END AS flag \
-         FROM accounts a WHERE a.id IN (SELECT account_id FROM p) \
+         '' AS s3, CASE WHEN a.require_two_factor THEN 1 ELSE 0 END AS flag, \
+         a.revision AS r1, COALESCE(ap.revision, 0) AS r2 \
+         FROM accounts a LEFT JOIN accounts ap ON ap.id = a.parent_id \
+         WHERE a.id IN (SELECT account_id FROM p) \
+         UNION ALL SELECT 't', c.id, '', st.template_id, '', '', 0, 0, 0 \
+         FROM accounts c JOIN shared_templates st ON st.parent_account_id = c.parent_id \
+         LEFT JOIN shared_template_children stc ON stc.parent_account_id = st.parent_account_id \
+         AND stc.template_id = st.template_id AND stc.child_account_id = c.id \
+         WHERE c.id IN (SELECT account_id FROM p) \
+         AND (st.all_children <> 0 OR stc.child_account_id IS NOT NULL) \
          UNION ALL SELECT 'm', m.account_id, m.user_id, m.status, r.name, m.role_id, \
-         CASE WHEN m.owner_slot IS NULL THEN 0 ELSE 1 END \
+         CASE WHEN m.owner_slot IS NULL THEN 0 ELSE 1 END, 0, 0 \
          FROM p {member} JOIN roles r ON r.id = m.role_id \
-         UNION ALL SELECT 'o', c.id, po.user_id, parent.state, '', '', 0 \
+         UNION ALL SELECT 'o', c.id, po.user_id, parent.state, '', '', 0, 0, 0 \
          FROM p JOIN accounts c ON c.id = p.account_id \
          JOIN memberships po ON po.account_id = c.parent_id AND po.user_id = p.user_id \
          AND po.owner_slot = 1 \
          JOIN accounts parent ON parent.id = po.account_id \
-         UNION ALL SELECT 'p', m.account_id, m.user_id, rp.permission, '', '', 0 \
+         UNION ALL SELECT 'p', m.account_id, m.user_id, rp.permission, '', '', 0, 0, 0 \
          FROM p {member} JOIN role_permissions rp ON rp.role_id = m.role_id \
          WHERE m.status = '{ACTIVE}' AND m.role_id NOT IN ({builtins}) \
-         UNION ALL SELECT 'g', g.account_id, g.user_id, g.permission, '', '', 0 \
+         UNION ALL SELECT 'g', g.account_id, g.user_id, g.permission, '', '', 0, 0, 0 \
          FROM p JOIN membership_grants g ON g.account_id = p.account_id AND g.user_id = p.user_id \
-         UNION ALL SELECT 's', s.account_id, s.user_id, s.resource_type, s.resource_id, '', 0 \
+         UNION ALL SELECT 's', s.account_id, s.user_id, s.resource_type, s.resource_id, '', 0, 0, 0 \
          FROM p JOIN membership_scopes s ON s.account_id = p.account_id AND s.user_id = p.user_id"
     )
 }
@@ -173,7 +179,7 @@ pub(super) async fn access_facts_of<C: ConnectionTrait>(
         });
     }
     let mut found: Vec<Found> = distinct.iter().map(|_| Found::default()).collect();
-    let mut accounts: HashMap<String, AccountFacts> = HashMap::new();
+    let mut accounts: HashMap<String, (u64, AccountFacts)> = HashMap::new();
     for chunk in distinct.chunks(MAX_PAIRS) {
         let class = size_class(chunk.len());
         let statement = Statement::from_sql_and_values(
@@ -185,17 +191,44 @@ pub(super) async fn access_facts_of<C: ConnectionTrait>(
         for row in rows {
             let kind = text(&row, 0)?;
             let account = text(&row, 1)?;
-            if kind == "a" {
-                let facts = AccountFacts {
-                    parent_id: row
+            match kind.as_str() {
+                "a" => {
+                    let parent_id = row
                         .try_get_by_index::<Option<String>>(3)
                         .map_err(from_db_err)?
-                        .map(AccountId::from_trusted),
-                    state: account_state(&text(&row, 4)?)?,
-                    require_two_factor: row.try_get_by_index::<i64>(6).map_err(from_db_err)? != 0,
-                };
-                accounts.insert(account, facts);
-                continue;
+                        .map(AccountId::from_trusted);
+                    let revision = number(&row, 7)?;
+                    let parent_revision = parent_id.as_ref().map(|_| number(&row, 8)).transpose()?;
+                    let facts = AccountFacts {
+                        parent_id,
+                        parent_revision,
+                        shared_templates: Vec::new(),
+                        state: account_state(&text(&row, 4)?)?,
+                        require_two_factor: number(&row, 6)? != 0,
+                    };
+                    // `t` rows may come first: keep the templates they added.
+                    let entry = accounts.entry(account).or_insert_with(placeholder_account);
+                    let shared_templates = std::mem::take(&mut entry.1.shared_templates);
+                    *entry = (
+                        revision,
+                        AccountFacts {
+                            shared_templates,
+                            ..facts
+                        },
+                    );
+                    continue;
+                }
+                "t" => {
+                    let template = ResourceId::from_trusted(text(&row, 3)?);
+                    accounts
+                        .entry(account)
+                        .or_insert_with(placeholder_account)
+                        .1
+                        .shared_templates
+                        .push(template);
+                    continue;
+                }
+                _ => {}
             }
             let user = text(&row, 2)?;
             let Some(slot) = slot_of
@@ -207,7 +240,7 @@ pub(super) async fn access_facts_of<C: ConnectionTrait>(
             match kind.as_str() {
                 "m" => {
                     let status = membership_status(&text(&row, 3)?)?;
-                    let is_owner = row.try_get_by_index::<i64>(6).map_err(from_db_err)? != 0;
+                    let is_owner = number(&row, 6)? != 0;
                     slot.member = Some((status, text(&row, 4)?, text(&row, 5)?, is_owner));
                 }
                 "o" => slot.owned_parent_state = Some(account_state(&text(&row, 3)?)?),
@@ -224,15 +257,22 @@ pub(super) async fn access_facts_of<C: ConnectionTrait>(
             }
         }
     }
+    for (_, facts) in accounts.values_mut() {
+        facts.shared_templates.sort();
+        facts.shared_templates.dedup();
+    }
     let mut built: Vec<AccessFacts> = Vec::with_capacity(distinct.len());
     for ((account, _), slot) in distinct.iter().zip(found) {
         built.push(match accounts.get(*account) {
-            Some(account) => AccessFacts {
+            // A `t` row without its `a` row cannot happen in one snapshot;
+            // revision 0 would be "no account" anyway.
+            Some((revision, account)) if *revision > 0 => AccessFacts {
+                revision: *revision,
                 account: Some(account.clone()),
                 owned_parent_state: slot.owned_parent_state,
                 membership: slot.access(),
             },
-            None => no_account(),
+            Some(_) | None => AccessFacts::no_account(),
         });
     }
     if built.len() == pairs.len() {
@@ -245,18 +285,29 @@ pub(super) async fn access_facts_of<C: ConnectionTrait>(
             slot_of
                 .get(&(account.as_str(), user.as_str()))
                 .and_then(|&i| built.get(i).cloned())
-                .unwrap_or_else(no_account)
+                .unwrap_or_else(AccessFacts::no_account)
         })
         .collect())
 }
 
-/// The facts when the account does not exist: nothing else matters then.
-fn no_account() -> AccessFacts {
-    AccessFacts {
-        account: None,
-        membership: None,
-        owned_parent_state: None,
-    }
+/// Account facts for `t` rows read before their `a` row, replaced by it.
+fn placeholder_account() -> (u64, AccountFacts) {
+    (
+        0,
+        AccountFacts {
+            parent_id: None,
+            parent_revision: None,
+            shared_templates: Vec::new(),
+            state: AccountState::Closed,
+            require_two_factor: true,
+        },
+    )
+}
+
+/// A whole-number column (flags and revisions).
+fn number(row: &QueryResult, index: usize) -> DomainResult<u64> {
+    let value = row.try_get_by_index::<i64>(index).map_err(from_db_err)?;
+    u64::try_from(value).map_err(|_| DomainError::Internal(format!("negative number in column {index}")))
 }
 
 /// The facts of one (account, user) pair: one statement.
@@ -266,62 +317,5 @@ pub(super) async fn access_facts<C: ConnectionTrait>(
     user: &UserId,
 ) -> DomainResult<AccessFacts> {
     let mut facts = access_facts_of(c, &[(account, user)]).await?;
-    Ok(facts.pop().unwrap_or_else(no_account))
-}
-
-/// The statement for `n` (child account, template) pairs: the pairs whose
-/// template the child's parent shares with it (with every child, or with
-/// this one by name).
-fn shared_sql(n: usize) -> String {
-    let asks = pairs_condition("c.id", "st.template_id", n);
-    format!(
-        "SELECT c.id, st.template_id FROM accounts c \
-         JOIN shared_templates st ON st.parent_account_id = c.parent_id \
-         LEFT JOIN shared_template_children stc ON stc.parent_account_id = st.parent_account_id \
-         AND stc.template_id = st.template_id AND stc.child_account_id = c.id \
-         WHERE ({asks}) AND (st.all_children <> 0 OR stc.child_account_id IS NOT NULL)"
-    )
-}
-
-/// The statement text for a size class, made on first use.
-fn cached_shared_sql(class: usize) -> &'static str {
-    static TEXTS: [OnceLock<String>; SIZE_CLASSES] = [const { OnceLock::new() }; SIZE_CLASSES];
-    let index = class.trailing_zeros() as usize;
-    TEXTS[index].get_or_init(|| shared_sql(class))
-}
-
-/// For each (child account, template), whether the child's parent shares
-/// the template with it, in the order asked; one statement per
-/// [`MAX_PAIRS`] pairs.
-pub(super) async fn templates_shared_with<C: ConnectionTrait>(
-    c: &C,
-    asks: &[(&AccountId, &ResourceId)],
-) -> DomainResult<Vec<bool>> {
-    let asks: Vec<(&str, &str)> = asks
-        .iter()
-        .map(|(child, template)| (child.as_str(), template.as_str()))
-        .collect();
-    let mut shared = vec![false; asks.len()];
-    for (chunk_index, chunk) in asks.chunks(MAX_PAIRS).enumerate() {
-        let class = size_class(chunk.len());
-        let values = chunk
-            .iter()
-            .copied()
-            .chain(std::iter::repeat(NO_PAIR))
-            .take(class)
-            .flat_map(|(child, template)| [Value::from(child), Value::from(template)]);
-        let statement =
-            Statement::from_sql_and_values(c.get_database_backend(), cached_shared_sql(class), values);
-        for row in c.query_all_raw(statement).await.map_err(from_db_err)? {
-            let (child, template) = (text(&row, 0)?, text(&row, 1)?);
-            for (i, ask) in chunk.iter().enumerate() {
-                if *ask == (child.as_str(), template.as_str())
-                    && let Some(answer) = shared.get_mut(chunk_index * MAX_PAIRS + i)
-                {
-                    *answer = true;
-                }
-            }
-        }
-    }
-    Ok(shared)
+    Ok(facts.pop().unwrap_or_else(AccessFacts::no_account))
 }

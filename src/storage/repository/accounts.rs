@@ -6,11 +6,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::domain::ids::{AccountId, Email, UserId};
-use crate::domain::model::{Account, AccountLimits, AccountState, AccountTie, OwnMembership, Person};
+use crate::domain::model::{
+    Account, AccountLimits, AccountRevision, AccountState, AccountTie, OwnMembership, Person, WriteReceipt,
+};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{accounts, memberships, users};
 use crate::storage::error::from_db_err;
@@ -202,6 +205,7 @@ pub(super) async fn insert_account(txn: &DatabaseTransaction, account: &Account)
         max_restricted_members: Set(None),
         created_at: Set(millis(account.created_at)),
         closed_at: Set(None),
+        revision: Set(1),
     })
     .exec_without_returning(txn)
     .await
@@ -259,4 +263,54 @@ pub(super) async fn close_account(
         .await
         .map_err(from_db_err)?;
     expect_one(result.rows_affected, "close an open account")
+}
+
+/// Bumps the revision of each of `ids` (rule 11), in the transaction that
+/// wrote them, and reads back the new revisions with the children of those
+/// accounts, whose decisions depend on their parent: two statements.
+pub(super) async fn bump_revisions(
+    txn: &DatabaseTransaction,
+    ids: &[AccountId],
+) -> DomainResult<WriteReceipt> {
+    if ids.is_empty() {
+        return Ok(WriteReceipt::default());
+    }
+    let ids: Vec<&str> = ids.iter().map(AccountId::as_str).collect();
+    accounts::Entity::update_many()
+        .col_expr(
+            accounts::Column::Revision,
+            Expr::col(accounts::Column::Revision).add(1),
+        )
+        .filter(accounts::Column::Id.is_in(ids.iter().copied()))
+        .exec(txn)
+        .await
+        .map_err(from_db_err)?;
+    let rows: Vec<(String, Option<String>, i64)> = accounts::Entity::find()
+        .select_only()
+        .column(accounts::Column::Id)
+        .column(accounts::Column::ParentId)
+        .column(accounts::Column::Revision)
+        .filter(
+            Condition::any()
+                .add(accounts::Column::Id.is_in(ids.iter().copied()))
+                .add(accounts::Column::ParentId.is_in(ids.iter().copied())),
+        )
+        .into_tuple()
+        .all(txn)
+        .await
+        .map_err(from_db_err)?;
+    let mut receipt = WriteReceipt::default();
+    for (id, _, revision) in rows {
+        if ids.contains(&id.as_str()) {
+            receipt.revisions.push(AccountRevision {
+                account: AccountId::from_trusted(id),
+                revision: u64::try_from(revision).unwrap_or_default(),
+            });
+        } else {
+            receipt.children.push(AccountId::from_trusted(id));
+        }
+    }
+    receipt.revisions.sort();
+    receipt.children.sort();
+    Ok(receipt)
 }

@@ -31,7 +31,7 @@ use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
     ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership, MembershipStatus,
-    Person, Role, Scopes, Seat, SharedTemplate,
+    Person, Role, Scopes, Seat, SharedTemplate, WriteReceipt,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
@@ -68,13 +68,28 @@ impl Store for SeaStore {
                 .map_err(from_db_err)?,
             _ => self.db.begin().await.map_err(from_db_err)?,
         };
-        Ok(Box::new(SeaTransaction { txn }))
+        Ok(Box::new(SeaTransaction {
+            txn,
+            written: tokio::sync::Mutex::new(Vec::new()),
+        }))
     }
 }
 
 /// One database transaction; rolled back when dropped uncommitted.
 pub struct SeaTransaction {
     txn: DatabaseTransaction,
+    /// Accounts locked or inserted: every use case locks the accounts it
+    /// writes, so these are the revisions the commit bumps.
+    written: tokio::sync::Mutex<Vec<AccountId>>,
+}
+
+impl SeaTransaction {
+    async fn note_written(&self, id: &AccountId) {
+        let mut written = self.written.lock().await;
+        if !written.contains(id) {
+            written.push(id.clone());
+        }
+    }
 }
 
 /// What the reads run on: the pool for the store, the open transaction for a
@@ -112,10 +127,6 @@ impl<T: Connection> Reads for T {
 
     async fn access_facts_of(&self, pairs: &[(&AccountId, &UserId)]) -> DomainResult<Vec<AccessFacts>> {
         access_facts::access_facts_of(self.conn(), pairs).await
-    }
-
-    async fn templates_shared_with(&self, asks: &[(&AccountId, &ResourceId)]) -> DomainResult<Vec<bool>> {
-        access_facts::templates_shared_with(self.conn(), asks).await
     }
 
     async fn role_by_name(&self, account: &AccountId, name: &RoleName) -> DomainResult<Option<Role>> {
@@ -216,11 +227,17 @@ impl<T: Connection> Reads for T {
 #[async_trait]
 impl Transaction for SeaTransaction {
     async fn lock_account(&self, id: &AccountId) -> DomainResult<Option<Account>> {
-        accounts::find_account(&self.txn, id, true).await
+        let account = accounts::find_account(&self.txn, id, true).await?;
+        if account.is_some() {
+            self.note_written(id).await;
+        }
+        Ok(account)
     }
 
     async fn insert_account(&self, account: &Account) -> DomainResult<()> {
-        accounts::insert_account(&self.txn, account).await
+        accounts::insert_account(&self.txn, account).await?;
+        self.note_written(&account.id).await;
+        Ok(())
     }
 
     async fn set_require_two_factor(&self, account: &AccountId, required: bool) -> DomainResult<()> {
@@ -363,8 +380,11 @@ impl Transaction for SeaTransaction {
         activity::append_activity(&self.txn, entry).await
     }
 
-    async fn commit(self: Box<Self>) -> DomainResult<()> {
-        self.txn.commit().await.map_err(from_db_err)
+    async fn commit(self: Box<Self>) -> DomainResult<WriteReceipt> {
+        let written = std::mem::take(&mut *self.written.lock().await);
+        let receipt = accounts::bump_revisions(&self.txn, &written).await?;
+        self.txn.commit().await.map_err(from_db_err)?;
+        Ok(receipt)
     }
 }
 

@@ -98,6 +98,7 @@ async fn mailchimp_user_levels(app: TestApp) {
             user_id: "mc-viewer".into(),
             account_id: "mc".into(),
             context: None,
+            ..Default::default()
         })
         .await
         .expect("effective permissions")

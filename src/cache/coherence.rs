@@ -1,0 +1,479 @@
+//! Coherence across replicas: leases, invalidations and acknowledgements.
+//!
+//! The guarantee: once a write has returned to its caller, no replica
+//! answers from an entry older than that write. Each replica holds a lease
+//! in Redis (renewed every `term / 4`) and trusts its local entries, and
+//! Redis entries, only while its lease is live on its own monotonic clock
+//! and its subscription to the invalidation channel is up. A write, after
+//! its commit, bumps the Redis generation of every account it touched,
+//! lists the live leases and publishes its invalidation (one round trip),
+//! then returns only when every replica listed has acknowledged, or its
+//! lease has run out. A replica that does not acknowledge in time has its
+//! lease revoked, so it cannot renew it without first dropping its entries.
+//! When Redis cannot be reached, a write waits one lease term instead: by
+//! then no replica trusts anything it holds. See the README's consistency
+//! contract.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+use redis::{Msg, Value};
+use tokio::sync::{Mutex, Notify, mpsc};
+use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
+
+use crate::domain::ids::AccountId;
+use crate::domain::model::WriteReceipt;
+
+use super::codec::{Invalidation, decode_invalidation, encode_invalidation};
+use super::keys::Keys;
+use super::local::LocalLayer;
+use super::shared::SharedLayer;
+use super::stats::CacheStats;
+
+/// Renews this replica's lease. KEYS: leases, revoked, epoch; ARGV: replica,
+/// term (ms). Returns {status, epoch}: status 0 when the lease was live, 1
+/// when it had lapsed, 2 when a writer had revoked it. The epoch moves when
+/// no replica held a live lease: writes may then have committed without
+/// reaching Redis, so every entry stored before is left behind.
+const RENEW: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local status = 0
+if redis.call('SREM', KEYS[2], ARGV[1]) == 1 then
+  status = 2
+elseif not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  status = 1
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('INCR', KEYS[3])
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return {status, tonumber(redis.call('GET', KEYS[3]) or '0')}
+";
+
+/// The live leases but the writer's own, with the ms each has left (Redis
+/// time). KEYS: leases; ARGV: the writer.
+const LEASES: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local live = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local out = {}
+for i = 1, #live, 2 do
+  if live[i] ~= ARGV[1] then
+    table.insert(out, live[i])
+    table.insert(out, tonumber(live[i + 1]) - now)
+  end
+end
+return out
+";
+
+/// Revokes the leases of replicas that did not acknowledge in time: their
+/// next renewal tells them to drop everything. Returns the ms each still
+/// has (it can no longer be extended). KEYS: leases, revoked; ARGV: how long
+/// to remember revocations (ms), then the replicas.
+const REVOKE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for i = 2, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) > now then
+    redis.call('SADD', KEYS[2], ARGV[i])
+    table.insert(out, ARGV[i])
+    table.insert(out, tonumber(score) - now)
+  end
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return out
+";
+
+/// Timings of the lease protocol.
+#[derive(Clone, Copy, Debug)]
+pub struct LeaseSettings {
+    /// How long a lease lasts.
+    pub term: Duration,
+    /// How long a write waits for acknowledgements before revoking leases.
+    pub ack_timeout: Duration,
+}
+
+impl LeaseSettings {
+    fn renew_every(&self) -> Duration {
+        self.term / 4
+    }
+
+    /// Taken off a replica's own trust, and added to a writer's waits, so
+    /// that clock rates that differ a little never open a gap.
+    fn margin(&self) -> Duration {
+        self.term / 10
+    }
+}
+
+/// One replica's side of the protocol.
+pub struct Coherence {
+    replica: String,
+    keys: Keys,
+    conn: ConnectionManager,
+    client: redis::Client,
+    shared: SharedLayer,
+    local: Arc<LocalLayer>,
+    stats: Arc<CacheStats>,
+    settings: LeaseSettings,
+    base: Instant,
+    trusted_until_ns: AtomicU64,
+    subscribed: AtomicBool,
+    epoch: AtomicU64,
+    next_write: AtomicU64,
+    waiters: Mutex<HashMap<u64, mpsc::UnboundedSender<String>>>,
+    resubscribe: Notify,
+    /// The subscriber and the renewer, aborted by [`Coherence::stop`].
+    tasks: OnceLock<[JoinHandle<()>; 2]>,
+}
+
+/// (replica, ms left) pairs from a flat script reply.
+fn replica_times(values: Value) -> Vec<(String, u64)> {
+    let Ok(flat) = redis::from_redis_value::<Vec<Value>>(values) else {
+        return Vec::new();
+    };
+    flat.chunks(2)
+        .filter_map(|pair| match pair {
+            [name, ms] => Some((
+                redis::from_redis_value_ref::<String>(name).ok()?,
+                redis::from_redis_value_ref::<i64>(ms).ok()?.max(0).unsigned_abs(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Coherence {
+    /// Starts the protocol: subscribes, then renews the lease in the background.
+    pub fn start(
+        client: redis::Client,
+        conn: ConnectionManager,
+        keys: Keys,
+        shared: SharedLayer,
+        local: Arc<LocalLayer>,
+        stats: Arc<CacheStats>,
+        settings: LeaseSettings,
+    ) -> Arc<Self> {
+        let coherence = Arc::new(Self {
+            replica: uuid::Uuid::new_v4().simple().to_string(),
+            keys,
+            conn,
+            client,
+            shared,
+            local,
+            stats,
+            settings,
+            base: Instant::now(),
+            trusted_until_ns: AtomicU64::new(0),
+            subscribed: AtomicBool::new(false),
+            epoch: AtomicU64::new(0),
+            next_write: AtomicU64::new(1),
+            waiters: Mutex::new(HashMap::new()),
+            resubscribe: Notify::new(),
+            tasks: OnceLock::new(),
+        });
+        let subscriber = tokio::spawn(Arc::clone(&coherence).listen());
+        let renewer = tokio::spawn(Arc::clone(&coherence).renew());
+        let _ = coherence.tasks.set([subscriber, renewer]);
+        coherence
+    }
+
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether this replica may answer from its entries (and Redis's) now.
+    pub fn trusted(&self) -> bool {
+        self.subscribed.load(Ordering::Acquire)
+            && self.nanos(Instant::now()) < self.trusted_until_ns.load(Ordering::Acquire)
+    }
+
+    /// The cache epoch entries are stamped with.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Stops renewing and gives the lease back, so writers stop waiting for
+    /// this replica at once.
+    pub async fn stop(&self) {
+        for task in self.tasks.get().into_iter().flatten() {
+            task.abort();
+        }
+        self.subscribed.store(false, Ordering::Release);
+        let mut release = redis::cmd("ZREM");
+        release.arg(self.keys.leases()).arg(&self.replica);
+        let mut conn = self.conn.clone();
+        let _ = tokio::time::timeout(self.settings.term, release.query_async::<()>(&mut conn)).await;
+    }
+
+    /// Keeps a subscription to the invalidation channel (and this replica's
+    /// acknowledgements) up; drops every local entry each time it is
+    /// (re)established, since messages may have been missed in between.
+    async fn listen(self: Arc<Self>) {
+        loop {
+            self.subscribed.store(false, Ordering::Release);
+            let connect = async {
+                let mut pubsub = self.client.get_async_pubsub().await?;
+                pubsub.subscribe(self.keys.invalidations()).await?;
+                pubsub.subscribe(self.keys.acks(&self.replica)).await?;
+                redis::RedisResult::Ok(pubsub)
+            };
+            let Ok(Ok(pubsub)) = tokio::time::timeout(self.settings.term, connect).await else {
+                self.stats.redis_error(1);
+                tokio::time::sleep(self.settings.renew_every()).await;
+                continue;
+            };
+            self.local.clear();
+            self.subscribed.store(true, Ordering::Release);
+            tracing::debug!(replica = %self.replica, "cache invalidations subscribed");
+            let mut messages = pubsub.into_on_message();
+            loop {
+                tokio::select! {
+                    message = messages.next() => match message {
+                        Some(message) => self.on_message(&message).await,
+                        None => break,
+                    },
+                    () = self.resubscribe.notified() => break,
+                }
+            }
+            tracing::warn!(replica = %self.replica, "cache invalidation subscription lost; not trusting cached entries until it is back");
+        }
+    }
+
+    async fn on_message(&self, message: &Msg) {
+        let channel = message.get_channel_name();
+        if channel == self.keys.acks(&self.replica) {
+            let payload: String = message.get_payload().unwrap_or_default();
+            if let Some((write_id, replica)) = payload.split_once(' ')
+                && let Ok(write_id) = write_id.parse::<u64>()
+                && let Some(waiter) = self.waiters.lock().await.get(&write_id)
+            {
+                self.stats.ack_received(1);
+                let _ = waiter.send(replica.to_owned());
+            }
+            return;
+        }
+        let Some(invalidation) = decode_invalidation(message.get_payload_bytes()) else {
+            return;
+        };
+        if invalidation.origin == self.replica {
+            return;
+        }
+        self.stats.invalidation_received(1);
+        // Applied before the acknowledgement leaves: once the writer has it,
+        // this replica serves nothing older.
+        self.local.note(&invalidation.revisions);
+        let ack = redis::cmd("PUBLISH")
+            .arg(self.keys.acks(&invalidation.origin))
+            .arg(format!("{} {}", invalidation.write_id, self.replica))
+            .to_owned();
+        let mut conn = self.conn.clone();
+        tokio::spawn(async move {
+            let _ = ack.query_async::<()>(&mut conn).await;
+        });
+    }
+
+    /// Renews the lease every `term / 4` while subscribed. Trust runs from
+    /// the moment the renewal was sent, so it always ends before Redis's
+    /// expiry of the lease, which is what writers wait for.
+    async fn renew(self: Arc<Self>) {
+        let mut ticks = tokio::time::interval(self.settings.renew_every());
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let term_ms = u64::try_from(self.settings.term.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            ticks.tick().await;
+            if !self.subscribed.load(Ordering::Acquire) {
+                continue;
+            }
+            let sent = Instant::now();
+            let renewal = redis::cmd("EVAL")
+                .arg(RENEW)
+                .arg(3)
+                .arg(self.keys.leases())
+                .arg(self.keys.revoked())
+                .arg(self.keys.epoch())
+                .arg(&self.replica)
+                .arg(term_ms)
+                .to_owned();
+            let mut conn = self.conn.clone();
+            let reply = tokio::time::timeout(
+                self.settings.renew_every(),
+                renewal.query_async::<(u8, u64)>(&mut conn),
+            )
+            .await;
+            let Ok(Ok((status, epoch))) = reply else {
+                self.stats.redis_error(1);
+                continue;
+            };
+            self.stats.lease_renewal(1);
+            let lapsed = status != 0 || self.nanos(sent) >= self.trusted_until_ns.load(Ordering::Acquire);
+            let epoch_moved = self.epoch.swap(epoch, Ordering::AcqRel) != epoch;
+            if lapsed || epoch_moved {
+                // Invalidations may have been missed while the lease was not live.
+                self.stats.lease_lapse(u64::from(lapsed));
+                self.local.clear();
+            }
+            if status == 2 {
+                // A writer waited for an acknowledgement that never came: the
+                // subscription may be dead without having said so.
+                self.resubscribe.notify_one();
+                continue;
+            }
+            let until = self.nanos(sent)
+                + u64::try_from(
+                    self.settings
+                        .term
+                        .saturating_sub(self.settings.margin())
+                        .as_nanos(),
+                )
+                .unwrap_or(0);
+            self.trusted_until_ns.store(until, Ordering::Release);
+        }
+    }
+
+    /// After a commit: invalidates the accounts it touched in Redis and on
+    /// every replica, and returns once none can answer from older state.
+    pub async fn written(&self, receipt: &WriteReceipt) {
+        let write_id = self.next_write.fetch_add(1, Ordering::Relaxed);
+        let (acks, mut acked) = mpsc::unbounded_channel();
+        self.waiters.lock().await.insert(write_id, acks);
+        let message = encode_invalidation(&Invalidation {
+            origin: self.replica.clone(),
+            write_id,
+            revisions: receipt.revisions.clone(),
+        });
+        let accounts: Vec<&AccountId> = receipt
+            .revisions
+            .iter()
+            .map(|r| &r.account)
+            .chain(&receipt.children)
+            .collect();
+        if let Some(leases) = self.publish(&accounts, &message).await {
+            self.stats.invalidation_sent(1);
+            self.await_acks(leases, &mut acked).await;
+        }
+        // A write cancelled mid-wait (its caller gone) leaves its entry behind
+        // until the next write with the same id, which never comes: harmless.
+        self.waiters.lock().await.remove(&write_id);
+    }
+
+    /// Invalidates, lists the live leases and publishes, in one round trip,
+    /// retried until it succeeds; `None` once a whole lease term has passed
+    /// without reaching Redis (by then no replica trusts anything it holds).
+    async fn publish(&self, accounts: &[&AccountId], message: &[u8]) -> Option<Vec<(String, u64)>> {
+        let started = Instant::now();
+        loop {
+            let mut pipe = redis::pipe();
+            self.shared.invalidate_into(&mut pipe, accounts);
+            pipe.cmd("EVAL")
+                .arg(LEASES)
+                .arg(1)
+                .arg(self.keys.leases())
+                .arg(&self.replica);
+            pipe.cmd("PUBLISH")
+                .arg(self.keys.invalidations())
+                .arg(message)
+                .ignore();
+            match pipe.query_async::<Vec<Value>>(&mut self.conn.clone()).await {
+                Ok(mut replies) => return Some(replies.pop().map(replica_times).unwrap_or_default()),
+                Err(err) => {
+                    self.stats.redis_error(1);
+                    let waited = started.elapsed();
+                    let term = self.settings.term + self.settings.margin();
+                    if waited >= term {
+                        tracing::warn!(error = %err, "Redis unreachable: the write waited out every replica's lease instead of their acknowledgements");
+                        self.stats.write_waited_out(1);
+                        return None;
+                    }
+                    tokio::time::sleep((term - waited).min(self.settings.renew_every() / 2)).await;
+                }
+            }
+        }
+    }
+
+    /// Waits until each leased replica has acknowledged or its lease has run
+    /// out; revokes the leases of those that are late.
+    async fn await_acks(&self, leases: Vec<(String, u64)>, acked: &mut mpsc::UnboundedReceiver<String>) {
+        let margin = self.settings.margin();
+        let now = Instant::now();
+        let mut pending: HashMap<String, Instant> = leases
+            .into_iter()
+            .map(|(replica, ms)| (replica, now + Duration::from_millis(ms) + margin))
+            .collect();
+        let ack_deadline = now + self.settings.ack_timeout;
+        let mut revoked = false;
+        loop {
+            let now = Instant::now();
+            pending.retain(|_, lease_end| *lease_end > now);
+            let Some(&next_lease_end) = pending.values().min() else {
+                return;
+            };
+            if !revoked && now >= ack_deadline {
+                revoked = true;
+                self.revoke(&mut pending).await;
+                continue;
+            }
+            let wake = if revoked {
+                next_lease_end
+            } else {
+                next_lease_end.min(ack_deadline)
+            };
+            tokio::select! {
+                replica = acked.recv() => match replica {
+                    Some(replica) => {
+                        pending.remove(&replica);
+                    }
+                    None => return,
+                },
+                () = tokio::time::sleep_until(wake.into()) => {}
+            }
+        }
+    }
+
+    /// Revokes the pending replicas' leases and waits for the time they
+    /// still have; if Redis cannot be reached, waits a whole term.
+    async fn revoke(&self, pending: &mut HashMap<String, Instant>) {
+        let remember_ms = u64::try_from((self.settings.term * 10).as_millis()).unwrap_or(u64::MAX);
+        let mut script = redis::cmd("EVAL");
+        script
+            .arg(REVOKE)
+            .arg(2)
+            .arg(self.keys.leases())
+            .arg(self.keys.revoked())
+            .arg(remember_ms);
+        for replica in pending.keys() {
+            script.arg(replica);
+        }
+        let now = Instant::now();
+        let margin = self.settings.margin();
+        match script.query_async::<Value>(&mut self.conn.clone()).await {
+            Ok(reply) => {
+                let left: HashMap<String, u64> = replica_times(reply).into_iter().collect();
+                self.stats.revocation(left.len() as u64);
+                tracing::warn!(replicas = ?left.keys().collect::<Vec<_>>(), "replicas did not acknowledge an invalidation in time: leases revoked");
+                pending.retain(|replica, lease_end| match left.get(replica) {
+                    Some(ms) => {
+                        *lease_end = now + Duration::from_millis(*ms) + margin;
+                        true
+                    }
+                    None => false,
+                });
+            }
+            Err(_) => {
+                self.stats.redis_error(1);
+                let until = now + self.settings.term + margin;
+                for lease_end in pending.values_mut() {
+                    *lease_end = until;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The cache layers in front of the store, for Authorize and its kin:
+//! an in-process layer ([`local`]), a Redis layer shared by every replica
+//! ([`shared`]), and the protocol that keeps them coherent ([`coherence`]).
+//!
+//! A check looks in memory, then in Redis (one round trip for every pair it
+//! asks about), then reads the database once for what is left, and fills
+//! both layers. Freshness rests on revisions: every entry carries the
+//! revision of its account (and parent) it was read at, every write bumps
+//! them, and no layer serves an entry older than a write that has returned.
+//! With no Redis configured (one replica, the embedded default) the local
+//! layer is invalidated in-process, synchronously.
+
+mod codec;
+mod coherence;
+mod keys;
+mod local;
+mod shared;
+mod stats;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+pub use coherence::LeaseSettings;
+pub use stats::{CacheCounts, CacheStats};
+
+use crate::domain::DomainResult;
+use crate::domain::ids::{AccountId, UserId};
+use crate::domain::model::{AccessFacts, Consistency, ConsistencyToken, WriteReceipt};
+use crate::domain::ports::{FactsCache, Reads};
+
+use coherence::Coherence;
+use keys::Keys;
+use local::LocalLayer;
+use shared::{Looked, SharedLayer};
+
+/// How the layers are sized and timed.
+#[derive(Clone, Debug)]
+pub struct CacheSettings {
+    /// Most bytes the in-process layer holds (estimated); 0 turns it off.
+    pub local_max_bytes: u64,
+    /// Longest an entry lives in either layer, whatever happens: a safety
+    /// net, never what freshness relies on.
+    pub ttl: Duration,
+    /// The lease protocol's timings (with Redis).
+    pub leases: LeaseSettings,
+    /// Prefix of every Redis key and channel.
+    pub namespace: String,
+}
+
+/// Redis and the protocol over it.
+struct Redis {
+    layer: SharedLayer,
+    coherence: Arc<Coherence>,
+}
+
+/// The cache in front of the store: implements the domain's [`FactsCache`].
+pub struct Cache {
+    local: Arc<LocalLayer>,
+    redis: Option<Redis>,
+    stats: Arc<CacheStats>,
+}
+
+impl Cache {
+    /// The in-process layer alone: one replica, invalidated synchronously.
+    pub fn in_process(settings: &CacheSettings) -> Self {
+        let stats = Arc::new(CacheStats::default());
+        Self {
+            local: Arc::new(LocalLayer::new(
+                settings.local_max_bytes,
+                settings.ttl,
+                Arc::clone(&stats),
+            )),
+            redis: None,
+            stats,
+        }
+    }
+
+    /// Both layers over the Redis at `url`. Starts even when Redis is down:
+    /// checks then read the database until it is back.
+    pub fn with_redis(url: &str, settings: &CacheSettings) -> anyhow::Result<Self> {
+        let mut cache = Self::in_process(settings);
+        let client = redis::Client::open(url)?;
+        // Short timeouts: a Redis that does not answer must cost a check
+        // little more than the database read it falls back to.
+        let io_timeout = (settings.leases.term / 4).max(Duration::from_millis(50));
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(io_timeout))
+            .set_response_timeout(Some(io_timeout))
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let keys = Keys::new(&settings.namespace);
+        let layer = SharedLayer::new(conn.clone(), keys.clone(), settings.ttl, Arc::clone(&cache.stats));
+        let coherence = Coherence::start(
+            client,
+            conn,
+            keys,
+            layer.clone(),
+            Arc::clone(&cache.local),
+            Arc::clone(&cache.stats),
+            settings.leases,
+        );
+        cache.redis = Some(Redis { layer, coherence });
+        Ok(cache)
+    }
+
+    /// What the layers have done so far.
+    pub fn stats(&self) -> Arc<CacheStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Entries in the in-process layer, and their estimated bytes.
+    pub fn local_size(&self) -> (u64, u64) {
+        self.local.size()
+    }
+
+    /// Whether this replica may answer from cached entries now (always,
+    /// without Redis; with it, while its lease is live).
+    pub fn trusted(&self) -> bool {
+        self.redis.as_ref().is_none_or(|redis| redis.coherence.trusted())
+    }
+
+    /// Gives the lease back (writers stop waiting for this replica at once).
+    pub async fn stop(&self) {
+        if let Some(redis) = &self.redis {
+            redis.coherence.stop().await;
+        }
+    }
+}
+
+/// Whether cached facts may answer a check with this requirement.
+fn fresh_enough(account: &AccountId, facts: &AccessFacts, token: Option<&ConsistencyToken>) -> bool {
+    token.is_none_or(|token| facts.satisfies(account, token))
+}
+
+#[async_trait]
+impl FactsCache for Cache {
+    async fn access_facts_of(
+        &self,
+        store: &dyn Reads,
+        pairs: &[(&AccountId, &UserId)],
+        consistency: &Consistency,
+    ) -> DomainResult<Vec<AccessFacts>> {
+        let token = match consistency {
+            Consistency::Full => {
+                self.stats.miss(pairs.len() as u64);
+                return store.access_facts_of(pairs).await;
+            }
+            Consistency::AtLeastAsFresh(token) => Some(token),
+            Consistency::MinimizeLatency => None,
+        };
+        // Read before anything else, so a clear in between voids our fills.
+        let local_epoch = self.local.epoch();
+        let trusted = self.trusted();
+        let mut found: Vec<Option<AccessFacts>> = vec![None; pairs.len()];
+        let mut missing: Vec<usize> = Vec::new();
+        for (i, (account, user)) in pairs.iter().enumerate() {
+            match self.local.get(account, user).filter(|_| trusted) {
+                Some(facts) if fresh_enough(account, &facts, token) => {
+                    self.stats.local_hit(1);
+                    found[i] = Some(AccessFacts::clone(&facts));
+                }
+                Some(_) | None => missing.push(i),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found.into_iter().flatten().collect());
+        }
+        // Redis, when this replica's lease is live: one round trip.
+        let mut generations: Option<(u64, Vec<u64>)> = None;
+        if let Some(redis) = self.redis.as_ref().filter(|_| trusted) {
+            let epoch = redis.coherence.epoch();
+            let asked: Vec<(&AccountId, &UserId)> = missing.iter().map(|&i| pairs[i]).collect();
+            match redis.layer.lookup(&asked, epoch).await {
+                Ok(looked) => {
+                    let mut seen = Vec::with_capacity(looked.len());
+                    let mut still_missing = Vec::new();
+                    for (&i, Looked { facts, generation }) in missing.iter().zip(looked) {
+                        let (account, user) = pairs[i];
+                        match facts.filter(|f| fresh_enough(account, f, token)) {
+                            Some(facts) => {
+                                self.stats.redis_hit(1);
+                                self.local.insert(account, user, facts.clone(), local_epoch);
+                                found[i] = Some(facts);
+                            }
+                            None => {
+                                still_missing.push(i);
+                                seen.push(generation);
+                            }
+                        }
+                    }
+                    missing = still_missing;
+                    generations = Some((epoch, seen));
+                }
+                Err(err) => {
+                    self.stats.redis_error(1);
+                    tracing::debug!(error = %err, "Redis lookup failed; reading the database");
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let asked: Vec<(&AccountId, &UserId)> = missing.iter().map(|&i| pairs[i]).collect();
+            self.stats.miss(asked.len() as u64);
+            let read = store.access_facts_of(&asked).await?;
+            if let (Some(redis), Some((epoch, seen))) = (&self.redis, &generations) {
+                let items: Vec<_> = asked
+                    .iter()
+                    .zip(seen)
+                    .zip(&read)
+                    .map(|(((account, user), generation), facts)| (*account, *user, *generation, facts))
+                    .collect();
+                if let Err(err) = redis.layer.fill(&items, *epoch).await {
+                    self.stats.redis_error(1);
+                    tracing::debug!(error = %err, "Redis fill failed");
+                }
+            }
+            for (&i, facts) in missing.iter().zip(read) {
+                let (account, user) = pairs[i];
+                if trusted {
+                    self.local.insert(account, user, facts.clone(), local_epoch);
+                }
+                found[i] = Some(facts);
+            }
+        }
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    async fn written(&self, receipt: &WriteReceipt) {
+        if receipt.revisions.is_empty() {
+            return;
+        }
+        self.local.note(&receipt.revisions);
+        if let Some(redis) = &self.redis {
+            redis.coherence.written(receipt).await;
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The Redis layer: facts of (account, user) shared by every replica, each
+//! stamped with the account's generation and the cache epoch. Writers bump
+//! the generation of every account whose decisions they changed (one script
+//! per account, so one slot on Redis Cluster); a lookup reads the entry and
+//! the generation together and uses the entry only if they match, and a fill
+//! stores only if the generation is still the one seen before the database
+//! read: a fill that raced a write never stores the older facts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::{RedisResult, Value};
+
+use crate::domain::ids::{AccountId, UserId};
+use crate::domain::model::AccessFacts;
+
+use super::codec::{Stamp, decode_entry, encode_entry};
+use super::keys::Keys;
+use super::stats::CacheStats;
+
+/// Stores an entry only if the account's generation is still the one the
+/// filler saw. KEYS: facts hash, generation; ARGV: user, generation seen,
+/// entry, TTL (ms) of the hash.
+const FILL: &str = r"
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if current ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+";
+
+/// A write changed the account: new generation, entries dropped, in one
+/// step. KEYS: facts hash, generation. The generation never expires, so it
+/// never goes back to a value an in-flight fill saw.
+const INVALIDATE: &str = r"
+redis.call('INCR', KEYS[2])
+redis.call('DEL', KEYS[1])
+return 1
+";
+
+/// What a lookup found for one pair.
+pub struct Looked {
+    /// The facts, when an entry was there and usable.
+    pub facts: Option<AccessFacts>,
+    /// The account's generation at the lookup: what a fill must still find.
+    pub generation: u64,
+}
+
+/// The Redis layer of one process.
+#[derive(Clone)]
+pub struct SharedLayer {
+    conn: ConnectionManager,
+    keys: Keys,
+    ttl: Duration,
+    stats: Arc<CacheStats>,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl SharedLayer {
+    /// The layer over a connection.
+    pub fn new(conn: ConnectionManager, keys: Keys, ttl: Duration, stats: Arc<CacheStats>) -> Self {
+        Self {
+            conn,
+            keys,
+            ttl,
+            stats,
+        }
+    }
+
+    /// Looks up every pair in one round trip.
+    pub async fn lookup(&self, pairs: &[(&AccountId, &UserId)], epoch: u64) -> RedisResult<Vec<Looked>> {
+        let mut pipe = redis::pipe();
+        for (account, user) in pairs {
+            pipe.cmd("HGET").arg(self.keys.facts(account)).arg(user.as_str());
+            pipe.cmd("GET").arg(self.keys.generation(account));
+        }
+        self.stats.redis_read(1);
+        let values: Vec<Value> = pipe.query_async(&mut self.conn.clone()).await?;
+        let now = now_ms();
+        let mut looked = Vec::with_capacity(pairs.len());
+        let mut values = values.into_iter();
+        while let (Some(entry), Some(generation)) = (values.next(), values.next()) {
+            let generation = redis::from_redis_value::<Option<u64>>(generation)?.unwrap_or(0);
+            let entry = redis::from_redis_value::<Option<Vec<u8>>>(entry)?;
+            let stamp = Stamp { epoch, generation };
+            looked.push(Looked {
+                facts: entry.and_then(|bytes| decode_entry(&bytes, stamp, now)),
+                generation,
+            });
+        }
+        Ok(looked)
+    }
+
+    /// Stores facts read from the database, each only if its account's
+    /// generation has not moved since the lookup: one round trip.
+    pub async fn fill(
+        &self,
+        items: &[(&AccountId, &UserId, u64, &AccessFacts)],
+        epoch: u64,
+    ) -> RedisResult<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+        let expires_at = now_ms().saturating_add(i64::try_from(ttl_ms).unwrap_or(i64::MAX));
+        let mut pipe = redis::pipe();
+        for (account, user, generation, facts) in items {
+            let stamp = Stamp {
+                epoch,
+                generation: *generation,
+            };
+            pipe.cmd("EVAL")
+                .arg(FILL)
+                .arg(2)
+                .arg(self.keys.facts(account))
+                .arg(self.keys.generation(account))
+                .arg(user.as_str())
+                .arg(*generation)
+                .arg(encode_entry(facts, stamp, expires_at))
+                .arg(ttl_ms)
+                .ignore();
+        }
+        self.stats.redis_fill(1);
+        pipe.query_async::<()>(&mut self.conn.clone()).await
+    }
+
+    /// Adds to `pipe` the invalidation of each account (one script each).
+    pub fn invalidate_into(&self, pipe: &mut redis::Pipeline, accounts: &[&AccountId]) {
+        for account in accounts {
+            pipe.cmd("EVAL")
+                .arg(INVALIDATE)
+                .arg(2)
+                .arg(self.keys.facts(account))
+                .arg(self.keys.generation(account))
+                .ignore();
+        }
+    }
+}
