@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
+use access_service::cache::Cache;
 use access_service::storage::StatementCounter;
 use access_service::{App, Config};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
@@ -106,6 +108,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// SQL statements the server has sent (not this test's direct connection).
     pub statements: StatementCounter,
+    /// The server's cache: its counters and whether it trusts its entries.
+    pub cache: Arc<Cache>,
     stop: Option<oneshot::Sender<()>>,
     // Declared last: dropped after the server stops.
     _database: TestDb,
@@ -129,6 +133,7 @@ impl TestApp {
         let app = App::build(config).await.expect("app builds");
         let addr = app.local_addr().expect("bound address");
         let statements = app.statement_counter();
+        let cache = app.cache();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -143,6 +148,7 @@ impl TestApp {
             channel,
             db,
             statements,
+            cache,
             stop: Some(stop),
             _database: database,
         }
@@ -154,6 +160,18 @@ impl TestApp {
         let before = self.statements.get();
         let result = call.await;
         (result, self.statements.get() - before)
+    }
+
+    /// Waits until the cache trusts its entries (with Redis: once the lease
+    /// is held), so that counts measured next see the warm path.
+    pub async fn cache_trusted(&self) {
+        for _ in 0..200 {
+            if self.cache.trusted() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the cache never trusted its entries: is Redis reachable?");
     }
 
     /// The URL of this test's database.

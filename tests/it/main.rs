@@ -8,6 +8,7 @@ mod accounts;
 mod activity;
 mod authorize;
 mod batch_authorize;
+mod cache_costs;
 mod concurrency;
 mod health;
 mod invitation_lifecycle;
