@@ -17,9 +17,7 @@ fn with_redis(config: &mut access_service::Config) {
 /// Counts the SQL statements and cache events of one Authorize.
 async fn one_check(app: &TestApp, request: pb::AuthorizeRequest) -> (bool, u64, CacheCounts) {
     let before = app.cache.stats().counts();
-    let (answer, statements) = app
-        .statements_during(app.client.clone().authorize(request))
-        .await;
+    let (answer, statements) = app.statements_during(app.client.clone().authorize(request)).await;
     let after = app.cache.stats().counts();
     let delta = CacheCounts {
         local_hits: after.local_hits - before.local_hits,
@@ -29,7 +27,11 @@ async fn one_check(app: &TestApp, request: pb::AuthorizeRequest) -> (bool, u64, 
         redis_fills: after.redis_fills - before.redis_fills,
         ..CacheCounts::default()
     };
-    (answer.expect("authorize answers").into_inner().allowed, statements, delta)
+    (
+        answer.expect("authorize answers").into_inner().allowed,
+        statements,
+        delta,
+    )
 }
 
 async fn scoped_lee(app: &TestApp) {
@@ -48,7 +50,8 @@ async fn in_process_warm_check_does_no_io(app: TestApp) {
     assert!(allowed);
     assert_eq!((statements, warm.misses, warm.local_hits), (0, 0, 1), "{warm:?}");
     // The same facts answer another question about the same pair.
-    let (allowed, statements, _) = one_check(&app, check("lee", "acme", "lists.edit", Some((List, "5")))).await;
+    let (allowed, statements, _) =
+        one_check(&app, check("lee", "acme", "lists.edit", Some((List, "5")))).await;
     assert!(!allowed, "out of scope");
     assert_eq!(statements, 0);
     // A write makes the next check read the database again, once.

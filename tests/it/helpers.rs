@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use access_service::cache::Cache;
 use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
-use access_service::cache::Cache;
 use access_service::storage::StatementCounter;
 use access_service::{App, Config};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};

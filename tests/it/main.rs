@@ -19,6 +19,7 @@ mod migrations;
 mod plan_quotas;
 mod roles;
 mod seeds;
+mod snapshot;
 mod statement_budgets;
 mod templates;
 mod transport;
