@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod memory;
 mod pairs;
 mod report;
 mod scenarios;
@@ -45,6 +46,15 @@ struct Args {
     /// when missing) or a SQLite URL. Default: a fresh SQLite file in a temp dir.
     #[arg(long)]
     database_url: Option<String>,
+    /// Redis for the in-process server (redis://127.0.0.1:6379): then a
+    /// second replica without an in-process cache serves the Redis-only
+    /// Authorize cell, and every write waits for its acknowledgement.
+    #[arg(long, conflicts_with = "addr")]
+    redis_url: Option<String>,
+    /// Only measure the memory of this many cached permission sets in one
+    /// process (e.g. 1000000), then exit.
+    #[arg(long)]
+    cache_memory_entries: Option<usize>,
     /// Largest database pool of the in-process server (MySQL).
     #[arg(long, default_value_t = access_service::config::DEFAULT_DB_MAX_CONNECTIONS)]
     db_max_connections: u32,
@@ -104,9 +114,11 @@ struct Args {
 
 /// The server started in-process, and what to clean up after it.
 struct LocalServer {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<anyhow::Result<()>>,
+    stops: Vec<oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
     temp_dir: Option<PathBuf>,
+    /// The second replica (Redis only), with `--redis-url`.
+    replica_addr: Option<String>,
 }
 
 #[tokio::main]
@@ -121,6 +133,12 @@ async fn main() -> anyhow::Result<()> {
         args.batch_pairs >= 1 && args.batch_pairs <= args.batch_size,
         "--batch-pairs must be between 1 and --batch-size"
     );
+    if let Some(entries) = args.cache_memory_entries {
+        let report = memory::measure(entries)?;
+        std::fs::write(&args.json, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("cannot write {}", args.json.display()))?;
+        return Ok(());
+    }
     let ops = selected_ops(&args.scenarios)?;
     let _telemetry = args.server_log.as_deref().map(access_service::telemetry::init);
 
@@ -132,6 +150,10 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let channels = connect(&addr, args.connections).await?;
+    let replica_channels = match server.as_ref().and_then(|s| s.replica_addr.as_ref()) {
+        Some(replica) => connect(replica, args.connections).await?,
+        None => Vec::new(),
+    };
     let progress = Progress::start();
 
     let sizes = Sizes {
@@ -170,6 +192,7 @@ async fn main() -> anyhow::Result<()> {
     let data = Arc::new(data);
     let load = Arc::new(Load {
         channels,
+        replica_channels,
         data: Arc::clone(&data),
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
@@ -183,6 +206,14 @@ async fn main() -> anyhow::Result<()> {
     for op in ops {
         if op == Op::AdminWrite && data.admin_write_targets.is_empty() {
             continue;
+        }
+        if op == Op::AuthorizeRedis && load.replica_channels.is_empty() {
+            continue;
+        }
+        if op == Op::Authorize {
+            load.prewarm(&load.channels)
+                .await
+                .context("warming the cache")?;
         }
         for &concurrency in &args.concurrency {
             results.push(load.measure(op, concurrency.max(1)).await);
@@ -273,15 +304,42 @@ async fn start_server(args: &Args) -> anyhow::Result<(String, String, LocalServe
         listen_addr: "127.0.0.1:0".parse()?,
         database_url,
         db_max_connections: args.db_max_connections,
+        redis_url: args.redis_url.clone(),
+        // A namespace per run: runs sharing a Redis never meet.
+        redis_namespace: format!("bench-{}", uuid::Uuid::new_v4().simple()),
         ..Config::default()
     };
+    let mut server = LocalServer {
+        stops: Vec::new(),
+        tasks: Vec::new(),
+        temp_dir,
+        replica_addr: None,
+    };
+    let addr = serve(&mut server, config.clone()).await?;
+    let backend = match &args.redis_url {
+        Some(_) => {
+            let replica = Config {
+                cache_max_bytes: 0,
+                ..config
+            };
+            server.replica_addr = Some(serve(&mut server, replica).await?);
+            format!("{backend} + Redis, 2 replicas")
+        }
+        None => backend.to_owned(),
+    };
+    Ok((addr, backend, server))
+}
+
+/// Builds and starts one App; returns its address.
+async fn serve(server: &mut LocalServer, config: Config) -> anyhow::Result<String> {
     let app = App::build(config).await?;
     let addr = app.local_addr()?.to_string();
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(app.run_until_stopped(async {
+    server.tasks.push(tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
-    }));
-    Ok((addr, backend.to_owned(), LocalServer { stop, task, temp_dir }))
+    })));
+    server.stops.push(stop);
+    Ok(addr)
 }
 
 /// `CREATE DATABASE IF NOT EXISTS` for the URL's database, so a fresh name just works.
@@ -306,11 +364,15 @@ async fn create_mysql_database(url: &str) -> anyhow::Result<()> {
 }
 
 async fn stop_server(server: LocalServer) {
-    let _ = server.stop.send(());
-    match tokio::time::timeout(Duration::from_secs(10), server.task).await {
-        Ok(Ok(Err(err))) => eprintln!("the server stopped with an error: {err:#}"),
-        Err(_) => eprintln!("the server did not stop within 10 s"),
-        _ => {}
+    for stop in server.stops {
+        let _ = stop.send(());
+    }
+    for task in server.tasks {
+        match tokio::time::timeout(Duration::from_secs(10), task).await {
+            Ok(Ok(Err(err))) => eprintln!("the server stopped with an error: {err:#}"),
+            Err(_) => eprintln!("the server did not stop within 10 s"),
+            _ => {}
+        }
     }
     if let Some(dir) = server.temp_dir {
         let _ = std::fs::remove_dir_all(dir);

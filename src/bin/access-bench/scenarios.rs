@@ -20,8 +20,13 @@ use crate::stats::{Progress, Sample};
 pub enum Op {
     /// grpc.health.v1.Health/Check: the floor every figure is compared with.
     Health,
-    /// Authorize over the shuffled keys.
+    /// Authorize over the shuffled keys, every key cached (warm).
     Authorize,
+    /// Authorize on a second replica without an in-process layer: every
+    /// answer from Redis (needs `--redis-url`).
+    AuthorizeRedis,
+    /// Authorize with full consistency: every answer read from the database.
+    AuthorizeCold,
     /// BatchAuthorize of `batch_size` checks over `batch_pairs` distinct (user, account) pairs.
     Batch,
     /// GetEffectivePermissions over every membership.
@@ -39,9 +44,11 @@ pub enum Op {
 
 impl Op {
     /// Every scenario, in the order they run.
-    pub const ALL: [Op; 8] = [
+    pub const ALL: [Op; 10] = [
         Op::Health,
         Op::Authorize,
+        Op::AuthorizeRedis,
+        Op::AuthorizeCold,
         Op::Batch,
         Op::Effective,
         Op::ListFirst,
@@ -55,6 +62,8 @@ impl Op {
         match self {
             Op::Health => "health",
             Op::Authorize => "authorize",
+            Op::AuthorizeRedis => "authorize-redis",
+            Op::AuthorizeCold => "authorize-cold",
             Op::Batch => "batch",
             Op::Effective => "effective",
             Op::ListFirst => "list-first",
@@ -70,7 +79,9 @@ impl Op {
         match self {
             Op::Health => "grpc.health.v1.Health/Check".to_owned(),
             // The allowed share is measured, and shown in the note.
-            Op::Authorize => "Authorize".to_owned(),
+            Op::Authorize => "Authorize (warm: in-process cache)".to_owned(),
+            Op::AuthorizeRedis => "Authorize (Redis only: replica without in-process cache)".to_owned(),
+            Op::AuthorizeCold => "Authorize (cold: fully consistent, database every call)".to_owned(),
             Op::Batch => format!("BatchAuthorize of {batch_size} ({batch_pairs} pairs)"),
             Op::Effective => "GetEffectivePermissions".to_owned(),
             Op::ListFirst => format!("ListUsers page 1 of {pages} (100 a page)"),
@@ -87,9 +98,14 @@ impl Op {
         match self {
             Op::Batch => Some("checks"),
             Op::InvitePair => Some("writes"),
-            Op::Health | Op::Authorize | Op::Effective | Op::ListFirst | Op::ListDeep | Op::AdminWrite => {
-                None
-            }
+            Op::Health
+            | Op::Authorize
+            | Op::AuthorizeRedis
+            | Op::AuthorizeCold
+            | Op::Effective
+            | Op::ListFirst
+            | Op::ListDeep
+            | Op::AdminWrite => None,
         }
     }
 }
@@ -205,6 +221,8 @@ pub fn batch_checks(all: &[Vec<Key>], n: usize, size: usize, pairs: usize) -> Ve
 pub struct Load {
     /// One channel per HTTP/2 connection; workers take them in turn.
     pub channels: Vec<Channel>,
+    /// Channels to the second replica (Redis only), when there is one.
+    pub replica_channels: Vec<Channel>,
     /// The seeded data.
     pub data: Arc<Dataset>,
     /// Not recorded: lets connections, pools and caches settle.
@@ -245,6 +263,21 @@ struct Clients {
 }
 
 impl Load {
+    /// Asks every key once, in batches, so the Authorize cells that follow
+    /// measure the warm path rather than the first read of each key.
+    pub async fn prewarm(&self, channels: &[Channel]) -> Result<(), tonic::Status> {
+        for (i, keys) in self.data.keys.chunks(100).enumerate() {
+            let mut client = AccessServiceClient::new(channels[i % channels.len()].clone());
+            client
+                .batch_authorize(pb::BatchAuthorizeRequest {
+                    checks: keys.iter().map(|key| key.request.clone()).collect(),
+                    consistency: None,
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Measures `op` at `concurrency` in flight.
     pub async fn measure(self: &Arc<Self>, op: Op, concurrency: usize) -> Measurement {
         let window = Window::new(Instant::now(), self.warmup, self.duration);
@@ -287,9 +320,14 @@ impl Load {
     async fn run(self: &Arc<Self>, op: Op, concurrency: usize, window: Window) -> Sample {
         let give_up = tokio::time::Instant::from_std(window.end + DRAIN_LIMIT);
         let mut workers = JoinSet::new();
+        let channels = if op == Op::AuthorizeRedis && !self.replica_channels.is_empty() {
+            &self.replica_channels
+        } else {
+            &self.channels
+        };
         for w in 0..concurrency {
             let load = Arc::clone(self);
-            let channel = self.channels[w % self.channels.len()].clone();
+            let channel = channels[w % channels.len()].clone();
             workers.spawn(async move {
                 let mut clients = Clients {
                     access: AccessServiceClient::new(channel.clone()),
@@ -361,9 +399,15 @@ impl Load {
                     .await?;
                 Ok(Outcome::one())
             }
-            Op::Authorize => {
+            Op::Authorize | Op::AuthorizeRedis | Op::AuthorizeCold => {
                 let key = &data.keys[n % data.keys.len()];
-                let answer = clients.access.authorize(key.request.clone()).await?.into_inner();
+                let mut request = key.request.clone();
+                if op == Op::AuthorizeCold {
+                    request.consistency = Some(pb::Consistency {
+                        requirement: Some(pb::consistency::Requirement::FullyConsistent(true)),
+                    });
+                }
+                let answer = clients.access.authorize(request).await?.into_inner();
                 Ok(Outcome {
                     units: 1,
                     allowed: Some(answer.allowed),
