@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# The access-service image: built in the Rust image, run from distroless as a
+# non-root user. Build: docker build -t access-service .
+# Checked by scripts/check-helm (hadolint); see the README, "Deploying on Kubernetes".
+
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+# protoc comes vendored (build.rs); TLS is rustls, so nothing but libc and
+# libgcc is needed at run time. The caches only speed up rebuilds.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked --bin access-service \
+ && install -D -m 0755 target/release/access-service /out/access-service
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /out/access-service /usr/local/bin/access-service
+# Listen on every interface inside the container (the binary's own default is
+# loopback). Everything else: ACCESS_* variables, see the README.
+ENV ACCESS_LISTEN_ADDR=0.0.0.0:50051
+# distroless's nonroot user; its home is the one writable directory, where the
+# default SQLite file lands when no ACCESS_DATABASE_URL is given.
+USER 65532:65532
+WORKDIR /home/nonroot
+EXPOSE 50051
+ENTRYPOINT ["/usr/local/bin/access-service"]
+CMD ["serve"]

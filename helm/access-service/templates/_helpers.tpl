@@ -1,0 +1,101 @@
+{{/* The chart's name, overridable. */}}
+{{- define "access-service.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The release's full name: the release name when it already contains the chart
+name, else "<release>-<chart>". Truncated to 63 characters (DNS label).
+*/}}
+{{- define "access-service.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "name-version" for the helm.sh/chart label. */}}
+{{- define "access-service.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of every object. */}}
+{{- define "access-service.labels" -}}
+helm.sh/chart: {{ include "access-service.chart" . }}
+{{ include "access-service.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Labels that select the service's pods (never change them on upgrade). */}}
+{{- define "access-service.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "access-service.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The ServiceAccount the pods run as. */}}
+{{- define "access-service.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "access-service.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* repository:tag, or repository@digest when a digest is given. */}}
+{{- define "access-service.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Whether a Redis URL secret is configured. */}}
+{{- define "access-service.hasRedis" -}}
+{{- if .Values.redis.existingSecret }}true{{ end }}
+{{- end }}
+
+{{/*
+Refuses values the service cannot run correctly with. Replicas keep their
+in-process caches coherent through Redis only: two replicas without it would
+answer from stale entries after a write served by the other one.
+*/}}
+{{- define "access-service.validate" -}}
+{{- if not (include "access-service.hasRedis" .) }}
+{{- if gt (int .Values.replicaCount) 1 }}
+{{- fail (printf "replicaCount is %d but redis.existingSecret is empty: more than one replica needs Redis (ACCESS_REDIS_URL) to keep the replicas' caches coherent" (int .Values.replicaCount)) }}
+{{- end }}
+{{- if .Values.autoscaling.enabled }}
+{{- fail "autoscaling.enabled is true but redis.existingSecret is empty: more than one replica needs Redis (ACCESS_REDIS_URL) to keep the replicas' caches coherent" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail "autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The secret variables, from Secrets the operator created: the database URL
+always, the Redis URL when configured.
+*/}}
+{{- define "access-service.secretEnv" -}}
+- name: ACCESS_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.database.existingSecret }}
+      key: {{ .Values.database.key }}
+{{- if include "access-service.hasRedis" . }}
+- name: ACCESS_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.redis.existingSecret }}
+      key: {{ .Values.redis.key }}
+{{- end }}
+{{- end }}
