@@ -9,6 +9,7 @@ mod activity;
 mod authorize;
 mod batch_authorize;
 mod concurrency;
+mod consistency;
 mod health;
 mod invitation_lifecycle;
 mod invitations;
