@@ -1,13 +1,15 @@
 //! The gRPC handlers of `access.v1.AccessService` (the proto service), one
 //! per RPC. They hold no rules: each does the same four steps, validate and
 //! convert the request, call the domain use case (`domain::UseCases`),
-//! convert the answer back.
+//! convert the answer back. A write's use case returns a `Written`: its
+//! token goes out as the response's `consistency_token` (rule 11).
 
 use chrono::Utc;
 use tonic::{Request, Response, Status};
 
 use crate::domain::UseCases;
 use crate::domain::ids::InvitationToken;
+use crate::domain::model::Written;
 use crate::domain::service::{
     AcceptInvitation, CreateAccount, CreateRole, Invite, ListAccessRequests, ListAccounts, ListActivity,
     ListInvitations, ListSharedTemplates, ListUsers, RequestAccess, ShareTemplate, UnshareTemplate,
@@ -43,10 +45,14 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::CreateAccountRequest>,
     ) -> Result<Response<pb::CreateAccountResponse>, Status> {
         let cmd = CreateAccount::try_from(request.into_inner())?;
-        let (account, created) = self.use_cases.create_account(cmd).await?;
+        let Written {
+            value: (account, created),
+            token,
+        } = self.use_cases.create_account(cmd).await?;
         Ok(Response::new(pb::CreateAccountResponse {
             account: Some(account.into()),
             created,
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -70,12 +76,16 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             require_two_factor,
         } = AccountPolicyChange::try_from(request.into_inner())?;
-        let account = self
+        let Written {
+            value: account,
+            token,
+        } = self
             .use_cases
             .update_account_policy(&actor, &account_id, require_two_factor)
             .await?;
         Ok(Response::new(pb::UpdateAccountPolicyResponse {
             account: Some(account.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -122,13 +132,14 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::InviteRequest>,
     ) -> Result<Response<pb::InviteResponse>, Status> {
         let cmd = Invite::try_from(request.into_inner())?;
-        let issued = self.use_cases.invite(cmd).await?;
+        let Written { value: issued, token } = self.use_cases.invite(cmd).await?;
         let now = Utc::now();
         let mut invitations = issued.invitations.into_iter().map(|i| invitation_to_pb(i, now));
         Ok(Response::new(pb::InviteResponse {
             invitation: invitations.next(),
             token: issued.token.map(InvitationToken::into_secret).unwrap_or_default(),
             additional_invitations: invitations.collect(),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -137,7 +148,10 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::AcceptInvitationRequest>,
     ) -> Result<Response<pb::AcceptInvitationResponse>, Status> {
         let cmd = AcceptInvitation::try_from(request.into_inner())?;
-        let accepted = self.use_cases.accept_invitation(cmd).await?;
+        let Written {
+            value: accepted,
+            token,
+        } = self.use_cases.accept_invitation(cmd).await?;
         let now = Utc::now();
         let (invitations, members): (Vec<_>, Vec<_>) = accepted
             .into_iter()
@@ -150,6 +164,7 @@ impl AccessServiceRpc for GrpcHandlers {
             member: members.next(),
             additional_invitations: invitations.collect(),
             additional_members: members.collect(),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -157,11 +172,15 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::DeclineInvitationRequest>,
     ) -> Result<Response<pb::DeclineInvitationResponse>, Status> {
-        let token = InvitationToken::try_from(request.into_inner())?;
-        let declined = self.use_cases.decline_invitation(&token).await?;
+        let invitation_token = InvitationToken::try_from(request.into_inner())?;
+        let Written {
+            value: declined,
+            token,
+        } = self.use_cases.decline_invitation(&invitation_token).await?;
         let now = Utc::now();
         Ok(Response::new(pb::DeclineInvitationResponse {
             invitations: declined.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -170,10 +189,14 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ResendInvitationRequest>,
     ) -> Result<Response<pb::ResendInvitationResponse>, Status> {
         let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
-        let (invitation, token) = self.use_cases.resend_invitation(&actor, &invitation_id).await?;
+        let Written {
+            value: (invitation, secret),
+            token,
+        } = self.use_cases.resend_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::ResendInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
-            token: token.into_secret(),
+            token: secret.into_secret(),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -182,9 +205,13 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::RevokeInvitationRequest>,
     ) -> Result<Response<pb::RevokeInvitationResponse>, Status> {
         let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
-        let invitation = self.use_cases.revoke_invitation(&actor, &invitation_id).await?;
+        let Written {
+            value: invitation,
+            token,
+        } = self.use_cases.revoke_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::RevokeInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -193,9 +220,13 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UpdateInvitationRequest>,
     ) -> Result<Response<pb::UpdateInvitationResponse>, Status> {
         let cmd = UpdateInvitation::try_from(request.into_inner())?;
-        let invitation = self.use_cases.update_invitation(cmd).await?;
+        let Written {
+            value: invitation,
+            token,
+        } = self.use_cases.update_invitation(cmd).await?;
         Ok(Response::new(pb::UpdateInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -229,9 +260,10 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UpdateMemberRequest>,
     ) -> Result<Response<pb::UpdateMemberResponse>, Status> {
         let cmd = UpdateMember::try_from(request.into_inner())?;
-        let member = self.use_cases.update_member(cmd).await?;
+        let Written { value: member, token } = self.use_cases.update_member(cmd).await?;
         Ok(Response::new(pb::UpdateMemberResponse {
             member: Some(member.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -244,12 +276,13 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             member,
         } = MemberTarget::try_from(request.into_inner())?;
-        let member = self
+        let Written { value: member, token } = self
             .use_cases
             .deactivate_member(&actor, &account_id, &member)
             .await?;
         Ok(Response::new(pb::DeactivateMemberResponse {
             member: Some(member.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -262,12 +295,13 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             member,
         } = MemberTarget::try_from(request.into_inner())?;
-        let member = self
+        let Written { value: member, token } = self
             .use_cases
             .reactivate_member(&actor, &account_id, &member)
             .await?;
         Ok(Response::new(pb::ReactivateMemberResponse {
             member: Some(member.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -280,8 +314,10 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             member,
         } = MemberTarget::try_from(request.into_inner())?;
-        self.use_cases.remove_member(&actor, &account_id, &member).await?;
-        Ok(Response::new(pb::RemoveMemberResponse {}))
+        let Written { value: (), token } = self.use_cases.remove_member(&actor, &account_id, &member).await?;
+        Ok(Response::new(pb::RemoveMemberResponse {
+            consistency_token: convert::token_to_pb(&token),
+        }))
     }
 
     async fn leave_account(
@@ -289,8 +325,10 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::LeaveAccountRequest>,
     ) -> Result<Response<pb::LeaveAccountResponse>, Status> {
         let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
-        self.use_cases.leave_account(&user_id, &account_id).await?;
-        Ok(Response::new(pb::LeaveAccountResponse {}))
+        let Written { value: (), token } = self.use_cases.leave_account(&user_id, &account_id).await?;
+        Ok(Response::new(pb::LeaveAccountResponse {
+            consistency_token: convert::token_to_pb(&token),
+        }))
     }
 
     async fn transfer_ownership(
@@ -302,12 +340,16 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             new_owner,
         } = OwnershipTransfer::try_from(request.into_inner())?;
-        let account = self
+        let Written {
+            value: account,
+            token,
+        } = self
             .use_cases
             .transfer_ownership(&actor, &account_id, &new_owner)
             .await?;
         Ok(Response::new(pb::TransferOwnershipResponse {
             account: Some(account.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -316,9 +358,10 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::RecordSignInRequest>,
     ) -> Result<Response<pb::RecordSignInResponse>, Status> {
         let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
-        let at = self.use_cases.record_sign_in(&user_id, &account_id).await?;
+        let Written { value: at, token } = self.use_cases.record_sign_in(&user_id, &account_id).await?;
         Ok(Response::new(pb::RecordSignInResponse {
             sign_in_time: Some(convert::timestamp(at)),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -338,9 +381,10 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::CreateRoleRequest>,
     ) -> Result<Response<pb::CreateRoleResponse>, Status> {
         let cmd = CreateRole::try_from(request.into_inner())?;
-        let role = self.use_cases.create_role(cmd).await?;
+        let Written { value: role, token } = self.use_cases.create_role(cmd).await?;
         Ok(Response::new(pb::CreateRoleResponse {
             role: Some(role.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -349,9 +393,10 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UpdateRoleRequest>,
     ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
         let cmd = UpdateRole::try_from(request.into_inner())?;
-        let role = self.use_cases.update_role(cmd).await?;
+        let Written { value: role, token } = self.use_cases.update_role(cmd).await?;
         Ok(Response::new(pb::UpdateRoleResponse {
             role: Some(role.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -364,8 +409,10 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             name,
         } = RoleTarget::try_from(request.into_inner())?;
-        self.use_cases.delete_role(&actor, &account_id, &name).await?;
-        Ok(Response::new(pb::DeleteRoleResponse {}))
+        let Written { value: (), token } = self.use_cases.delete_role(&actor, &account_id, &name).await?;
+        Ok(Response::new(pb::DeleteRoleResponse {
+            consistency_token: convert::token_to_pb(&token),
+        }))
     }
 
     async fn request_access(
@@ -373,9 +420,13 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::RequestAccessRequest>,
     ) -> Result<Response<pb::RequestAccessResponse>, Status> {
         let cmd = RequestAccess::try_from(request.into_inner())?;
-        let access_request = self.use_cases.request_access(cmd).await?;
+        let Written {
+            value: access_request,
+            token,
+        } = self.use_cases.request_access(cmd).await?;
         Ok(Response::new(pb::RequestAccessResponse {
             access_request: Some(access_request.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -388,12 +439,16 @@ impl AccessServiceRpc for GrpcHandlers {
             access_request_id,
             approve,
         } = AccessRequestDecision::try_from(request.into_inner())?;
-        let access_request = self
+        let Written {
+            value: access_request,
+            token,
+        } = self
             .use_cases
             .decide_access_request(&actor, &access_request_id, approve)
             .await?;
         Ok(Response::new(pb::DecideAccessRequestResponse {
             access_request: Some(access_request.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -430,12 +485,16 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             limits,
         } = AccountLimitsChange::try_from(request.into_inner())?;
-        let account = self
+        let Written {
+            value: account,
+            token,
+        } = self
             .use_cases
             .set_account_limits(&actor, &account_id, limits)
             .await?;
         Ok(Response::new(pb::SetAccountLimitsResponse {
             account: Some(account.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -444,9 +503,13 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::CloseAccountRequest>,
     ) -> Result<Response<pb::CloseAccountResponse>, Status> {
         let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
-        let account = self.use_cases.close_account(&actor, &account_id).await?;
+        let Written {
+            value: account,
+            token,
+        } = self.use_cases.close_account(&actor, &account_id).await?;
         Ok(Response::new(pb::CloseAccountResponse {
             account: Some(account.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -467,9 +530,10 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ShareTemplateRequest>,
     ) -> Result<Response<pb::ShareTemplateResponse>, Status> {
         let cmd = ShareTemplate::try_from(request.into_inner())?;
-        let shared = self.use_cases.share_template(cmd).await?;
+        let Written { value: shared, token } = self.use_cases.share_template(cmd).await?;
         Ok(Response::new(pb::ShareTemplateResponse {
             shared_template: Some(shared.into()),
+            consistency_token: convert::token_to_pb(&token),
         }))
     }
 
@@ -478,8 +542,10 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UnshareTemplateRequest>,
     ) -> Result<Response<pb::UnshareTemplateResponse>, Status> {
         let cmd = UnshareTemplate::try_from(request.into_inner())?;
-        self.use_cases.unshare_template(cmd).await?;
-        Ok(Response::new(pb::UnshareTemplateResponse {}))
+        let Written { value: (), token } = self.use_cases.unshare_template(cmd).await?;
+        Ok(Response::new(pb::UnshareTemplateResponse {
+            consistency_token: convert::token_to_pb(&token),
+        }))
     }
 
     async fn list_shared_templates(

@@ -10,6 +10,7 @@ mod authorize;
 mod batch_authorize;
 mod cache_costs;
 mod concurrency;
+mod consistency;
 mod health;
 mod invitation_lifecycle;
 mod invitations;

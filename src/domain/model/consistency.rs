@@ -68,3 +68,27 @@ impl WriteReceipt {
         ConsistencyToken(self.revisions.clone())
     }
 }
+
+/// What a write use case returns: its result, and the token of the
+/// revisions it made, for the caller to pass back on a check (rule 11).
+/// The token is empty when the call changed nothing (an idempotent retry
+/// returns without committing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written<T> {
+    /// The use case's result.
+    pub value: T,
+    /// The revisions this write made; empty when it made none.
+    pub token: ConsistencyToken,
+}
+
+impl<T> Written<T> {
+    /// A result of a committed write, with the revisions it made.
+    pub fn new(value: T, token: ConsistencyToken) -> Self {
+        Self { value, token }
+    }
+
+    /// A result of a call that changed nothing: the token is empty.
+    pub fn unchanged(value: T) -> Self {
+        Self::new(value, ConsistencyToken::default())
+    }
+}

@@ -7,7 +7,7 @@ use super::{Page, UseCases, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
 use crate::domain::model::ActivityAction;
-use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus};
+use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus, Written};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{Permission, PermissionSet};
 
@@ -40,7 +40,7 @@ pub struct ListAccessRequests {
 impl UseCases {
     /// Files a request; a second request for the same permission returns the pending one.
     #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.user_id, account_id = %cmd.account_id, permission = %cmd.permission))]
-    pub async fn request_access(&self, cmd: RequestAccess) -> DomainResult<AccessRequest> {
+    pub async fn request_access(&self, cmd: RequestAccess) -> DomainResult<Written<AccessRequest>> {
         let now = super::now();
         if PermissionSet::owner_only().contains(cmd.permission) {
             return Err(DomainError::precondition(
@@ -82,7 +82,7 @@ impl UseCases {
                 && r.user_id == cmd.user_id
                 && r.permission == cmd.permission
         }) {
-            return Ok(open);
+            return Ok(Written::unchanged(open));
         }
         let request = AccessRequest {
             id: AccessRequestId::generate(),
@@ -105,8 +105,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
-        Ok(request)
+        let token = self.commit(tx).await?;
+        Ok(Written::new(request, token))
     }
 
     /// Approves (the permission becomes an extra grant) or rejects a pending request.
@@ -116,7 +116,7 @@ impl UseCases {
         actor: &UserId,
         id: &AccessRequestId,
         approve: bool,
-    ) -> DomainResult<AccessRequest> {
+    ) -> DomainResult<Written<AccessRequest>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let first_read = tx
@@ -179,11 +179,11 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
+        let token = self.commit(tx).await?;
         request.state = state;
         request.decided_by = Some(actor.clone());
         request.decided_at = Some(now);
-        Ok(request)
+        Ok(Written::new(request, token))
     }
 
     /// The account's access requests, newest first.

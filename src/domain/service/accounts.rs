@@ -8,7 +8,7 @@ use super::{Page, UseCases, activity, closed_error};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::ActivityAction;
-use crate::domain::model::{Account, AccountAccess, AccountLimits, AccountState, Person, Scopes};
+use crate::domain::model::{Account, AccountAccess, AccountLimits, AccountState, Person, Scopes, Written};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{OWNER_ROLE, Permission};
 use crate::domain::ports::{NewMembership, Transaction};
@@ -46,9 +46,10 @@ pub(super) struct SeatChange {
 
 impl UseCases {
     /// Creates an account and its owner membership; a retry with the same id
-    /// and owner returns the existing account with `created = false`.
+    /// and owner returns the existing account with `created = false` (and an
+    /// empty token: it changed nothing).
     #[tracing::instrument(skip(self, cmd), fields(account_id = ?cmd.account_id, owner = %cmd.owner.user_id))]
-    pub async fn create_account(&self, cmd: CreateAccount) -> DomainResult<(Account, bool)> {
+    pub async fn create_account(&self, cmd: CreateAccount) -> DomainResult<Written<(Account, bool)>> {
         match self.try_create_account(&cmd).await {
             // Two concurrent creations with one id: the loser re-reads, and is
             // idempotent when it was the same request.
@@ -61,7 +62,7 @@ impl UseCases {
                     .ok_or_else(|| {
                         DomainError::Internal("account vanished after a duplicate insert".into())
                     })?;
-                Self::same_creation(&existing, &cmd).map(|()| (existing, false))
+                Self::same_creation(&existing, &cmd).map(|()| Written::unchanged((existing, false)))
             }
             other => other,
         }
@@ -81,14 +82,14 @@ impl UseCases {
         }
     }
 
-    async fn try_create_account(&self, cmd: &CreateAccount) -> DomainResult<(Account, bool)> {
+    async fn try_create_account(&self, cmd: &CreateAccount) -> DomainResult<Written<(Account, bool)>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         if let Some(id) = &cmd.account_id
             && let Some(existing) = tx.lock_account(id).await?
         {
             Self::same_creation(&existing, cmd)?;
-            return Ok((existing, false));
+            return Ok(Written::unchanged((existing, false)));
         }
         if let Some(parent_id) = &cmd.parent_id {
             let parent = tx
@@ -145,8 +146,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
-        Ok((account, true))
+        let token = self.commit(tx).await?;
+        Ok(Written::new((account, true), token))
     }
 
     /// Makes sure the user exists with this email; refuses when the id or the
@@ -194,7 +195,7 @@ impl UseCases {
         actor: &UserId,
         account_id: &AccountId,
         require_two_factor: bool,
-    ) -> DomainResult<Account> {
+    ) -> DomainResult<Written<Account>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -210,9 +211,9 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
+        let token = self.commit(tx).await?;
         account.require_two_factor = require_two_factor;
-        Ok(account)
+        Ok(Written::new(account, token))
     }
 
     /// Rule 14: refuses a change that would take the account over a quota.
@@ -270,7 +271,11 @@ impl UseCases {
     /// Closes an account (owner, or anyone holding account.close: Mailchimp admins
     /// yes, Mailigen account managers no). Everything denies afterwards; data stays.
     #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
-    pub async fn close_account(&self, actor: &UserId, account_id: &AccountId) -> DomainResult<Account> {
+    pub async fn close_account(
+        &self,
+        actor: &UserId,
+        account_id: &AccountId,
+    ) -> DomainResult<Written<Account>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -286,10 +291,10 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
+        let token = self.commit(tx).await?;
         account.state = AccountState::Closed;
         account.closed_at = Some(now);
-        Ok(account)
+        Ok(Written::new(account, token))
     }
 
     /// Sets the plan quotas (rule 14): lowering below current use is refused,
@@ -300,7 +305,7 @@ impl UseCases {
         actor: &UserId,
         account_id: &AccountId,
         limits: AccountLimits,
-    ) -> DomainResult<Account> {
+    ) -> DomainResult<Written<Account>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -347,8 +352,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
+        let token = self.commit(tx).await?;
         account.limits = limits;
-        Ok(account)
+        Ok(Written::new(account, token))
     }
 }

@@ -11,6 +11,7 @@ use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleNa
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{
     AccountState, EffectivePermissions, Invitation, InvitationState, MemberRow, MemberRowStatus, Scopes,
+    Written,
 };
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{Permission, PermissionSet};
@@ -129,9 +130,11 @@ fn team_root(account: &crate::domain::model::Account) -> &AccountId {
 
 impl UseCases {
     /// Invites `email` to every target account; returns one invitation per
-    /// target and, when one was issued, the token that opens them.
+    /// target and, when one was issued, the token that opens them. When every
+    /// target already has a live pending invitation (and no resend is asked
+    /// for), nothing changes: nothing is committed and the token is empty.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, accounts = cmd.targets.len()))]
-    pub async fn invite(&self, cmd: Invite) -> DomainResult<IssuedInvitations> {
+    pub async fn invite(&self, cmd: Invite) -> DomainResult<Written<IssuedInvitations>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         // Lock in id order, so two multi-account invitations cannot deadlock.
@@ -245,16 +248,26 @@ impl UseCases {
             token_used = true;
             invitations.push(invitation);
         }
-        self.commit(tx).await?;
-        Ok(IssuedInvitations {
-            invitations,
-            token: token_used.then_some(token),
-        })
+        if !token_used {
+            // Every invitation was returned as it was: roll back, bump no revision.
+            return Ok(Written::unchanged(IssuedInvitations {
+                invitations,
+                token: None,
+            }));
+        }
+        let revisions = self.commit(tx).await?;
+        Ok(Written::new(
+            IssuedInvitations {
+                invitations,
+                token: Some(token),
+            },
+            revisions,
+        ))
     }
 
     /// Turns the pending invitations a token opens into memberships of the accepting person.
     #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.person.user_id))]
-    pub async fn accept_invitation(&self, cmd: AcceptInvitation) -> DomainResult<Accepted> {
+    pub async fn accept_invitation(&self, cmd: AcceptInvitation) -> DomainResult<Written<Accepted>> {
         let now = super::now();
         let token_hash = cmd.token.hash();
         let tx = self.store.begin().await?;
@@ -357,13 +370,16 @@ impl UseCases {
             };
             accepted.push((invitation, member));
         }
-        self.commit(tx).await?;
-        Ok(accepted)
+        let token = self.commit(tx).await?;
+        Ok(Written::new(accepted, token))
     }
 
     /// The invitee turns down every pending invitation the token opens.
     #[tracing::instrument(skip(self, token))]
-    pub async fn decline_invitation(&self, token: &InvitationToken) -> DomainResult<Vec<Invitation>> {
+    pub async fn decline_invitation(
+        &self,
+        token: &InvitationToken,
+    ) -> DomainResult<Written<Vec<Invitation>>> {
         let now = super::now();
         let token_hash = token.hash();
         let tx = self.store.begin().await?;
@@ -405,8 +421,8 @@ impl UseCases {
             invitation.state = InvitationState::Declined;
             declined.push(invitation);
         }
-        self.commit(tx).await?;
-        Ok(declined)
+        let revisions = self.commit(tx).await?;
+        Ok(Written::new(declined, revisions))
     }
 
     /// Loads an invitation and locks its account; the actor needs users.invite there.
@@ -440,7 +456,7 @@ impl UseCases {
         &self,
         actor: &UserId,
         id: &InvitationId,
-    ) -> DomainResult<(Invitation, InvitationToken)> {
+    ) -> DomainResult<Written<(Invitation, InvitationToken)>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let (account, mut invitation, _) = self.invitation_for_change(tx.as_ref(), actor, id).await?;
@@ -458,13 +474,17 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
-        Ok((invitation, token))
+        let revisions = self.commit(tx).await?;
+        Ok(Written::new((invitation, token), revisions))
     }
 
     /// Cancels a pending invitation (Mailjet's "delete access" before acceptance).
     #[tracing::instrument(skip(self), fields(actor = %actor, invitation_id = %id))]
-    pub async fn revoke_invitation(&self, actor: &UserId, id: &InvitationId) -> DomainResult<Invitation> {
+    pub async fn revoke_invitation(
+        &self,
+        actor: &UserId,
+        id: &InvitationId,
+    ) -> DomainResult<Written<Invitation>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let (account, mut invitation, _) = self.invitation_for_change(tx.as_ref(), actor, id).await?;
@@ -479,14 +499,14 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
+        let token = self.commit(tx).await?;
         invitation.state = InvitationState::Revoked;
-        Ok(invitation)
+        Ok(Written::new(invitation, token))
     }
 
     /// Changes the role or scopes a pending invitation offers.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, invitation_id = %cmd.invitation_id))]
-    pub async fn update_invitation(&self, cmd: UpdateInvitation) -> DomainResult<Invitation> {
+    pub async fn update_invitation(&self, cmd: UpdateInvitation) -> DomainResult<Written<Invitation>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let (account, mut invitation, actor) = self
@@ -518,10 +538,10 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
+        let token = self.commit(tx).await?;
         invitation.role = role.name;
         invitation.scopes = scopes;
-        Ok(invitation)
+        Ok(Written::new(invitation, token))
     }
 
     /// The account's invitations, newest first.

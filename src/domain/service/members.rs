@@ -10,7 +10,9 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::member_list::{MemberListKey, MemberPageQuery};
 use crate::domain::model::ActivityAction;
-use crate::domain::model::{Account, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes};
+use crate::domain::model::{
+    Account, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes, Written,
+};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
 use crate::domain::ports::MembershipChange;
@@ -73,7 +75,7 @@ fn member_row(membership: &Membership, status: MembershipStatus) -> MemberRow {
 impl UseCases {
     /// Changes a member's role, scopes or extra grants (never name or email: rule 9).
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, user_id = %cmd.user_id))]
-    pub async fn update_member(&self, cmd: UpdateMember) -> DomainResult<MemberRow> {
+    pub async fn update_member(&self, cmd: UpdateMember) -> DomainResult<Written<MemberRow>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
@@ -147,13 +149,13 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
+        let token = self.commit(tx).await?;
         let mut updated = member;
         updated.role = role;
         updated.scopes = scopes;
         updated.grants = grants;
         let status = updated.status;
-        Ok(member_row(&updated, status))
+        Ok(Written::new(member_row(&updated, status), token))
     }
 
     async fn set_member_status(
@@ -162,7 +164,7 @@ impl UseCases {
         account_id: &AccountId,
         user: &UserId,
         status: MembershipStatus,
-    ) -> DomainResult<MemberRow> {
+    ) -> DomainResult<Written<MemberRow>> {
         let now = super::now();
         let (verb, action) = match status {
             MembershipStatus::Active => ("reactivate", ActivityAction::MemberReactivate),
@@ -176,7 +178,7 @@ impl UseCases {
         let member = guards::target_member(tx.as_ref(), actor, &actor_access, account_id, user, verb).await?;
         if member.status == status {
             // Already there: nothing changes, nothing is logged.
-            return Ok(member_row(&member, status));
+            return Ok(Written::unchanged(member_row(&member, status)));
         }
         if status == MembershipStatus::Active {
             self.check_seats(
@@ -203,8 +205,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
-        Ok(member_row(&member, status))
+        let token = self.commit(tx).await?;
+        Ok(Written::new(member_row(&member, status), token))
     }
 
     /// Suspends a member: every check denies with MEMBERSHIP_INACTIVE.
@@ -214,7 +216,7 @@ impl UseCases {
         actor: &UserId,
         account: &AccountId,
         user: &UserId,
-    ) -> DomainResult<MemberRow> {
+    ) -> DomainResult<Written<MemberRow>> {
         self.set_member_status(actor, account, user, MembershipStatus::Deactivated)
             .await
     }
@@ -226,7 +228,7 @@ impl UseCases {
         actor: &UserId,
         account: &AccountId,
         user: &UserId,
-    ) -> DomainResult<MemberRow> {
+    ) -> DomainResult<Written<MemberRow>> {
         self.set_member_status(actor, account, user, MembershipStatus::Active)
             .await
     }
@@ -238,7 +240,7 @@ impl UseCases {
         actor: &UserId,
         account_id: &AccountId,
         user: &UserId,
-    ) -> DomainResult<()> {
+    ) -> DomainResult<Written<()>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -257,12 +259,13 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await.map(drop)
+        let token = self.commit(tx).await?;
+        Ok(Written::new((), token))
     }
 
     /// The caller leaves an account; the owner cannot (rule 8).
     #[tracing::instrument(skip(self), fields(user_id = %user, account_id = %account_id))]
-    pub async fn leave_account(&self, user: &UserId, account_id: &AccountId) -> DomainResult<()> {
+    pub async fn leave_account(&self, user: &UserId, account_id: &AccountId) -> DomainResult<Written<()>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         // A closed account keeps its data as it was: nobody leaves it either.
@@ -287,7 +290,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await.map(drop)
+        let token = self.commit(tx).await?;
+        Ok(Written::new((), token))
     }
 
     /// Rule 7: ownership goes to an active admin or account manager; the old owner becomes admin.
@@ -297,7 +301,7 @@ impl UseCases {
         actor: &UserId,
         account_id: &AccountId,
         new_owner: &UserId,
-    ) -> DomainResult<Account> {
+    ) -> DomainResult<Written<Account>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -342,15 +346,19 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
+        let token = self.commit(tx).await?;
         let mut account = account;
         account.owner = target.person;
-        Ok(account)
+        Ok(Written::new(account, token))
     }
 
     /// Records a member's sign-in to an account (shown as "last sign-in").
     #[tracing::instrument(skip(self), fields(user_id = %user, account_id = %account_id))]
-    pub async fn record_sign_in(&self, user: &UserId, account_id: &AccountId) -> DomainResult<DateTime<Utc>> {
+    pub async fn record_sign_in(
+        &self,
+        user: &UserId,
+        account_id: &AccountId,
+    ) -> DomainResult<Written<DateTime<Utc>>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -374,8 +382,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
-        Ok(now)
+        let token = self.commit(tx).await?;
+        Ok(Written::new(now, token))
     }
 
     /// The account's people in the order of docs/domain.md rule 13, one page at a time.

@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{Account, AccountState, ActivityAction, ActivityEntry, WriteReceipt};
+use crate::domain::model::{Account, AccountState, ActivityAction, ActivityEntry, ConsistencyToken};
 use crate::domain::ports::{FactsCache, Store, Transaction};
 
 /// Settings the use cases depend on.
@@ -108,11 +108,13 @@ impl UseCases {
     }
 
     /// Commits a use case's writes, then waits until no replica can answer
-    /// from older state (rule 11): the one way every write ends.
-    async fn commit(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt> {
+    /// from older state (rule 11): the one way every write ends. Returns the
+    /// token of the revisions it made, which the use case hands back with its
+    /// result as a [`Written`](crate::domain::model::Written).
+    async fn commit(&self, tx: Box<dyn Transaction>) -> DomainResult<ConsistencyToken> {
         let receipt = tx.commit().await?;
         self.cache.written(&receipt).await;
-        Ok(receipt)
+        Ok(receipt.token())
     }
 
     /// The settings in force.

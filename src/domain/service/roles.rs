@@ -6,7 +6,7 @@ use super::{UseCases, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::model::ActivityAction;
-use crate::domain::model::Role;
+use crate::domain::model::{Role, Written};
 use crate::domain::permissions::{Permission, PermissionSet, builtin_role};
 use crate::domain::ports::{Reads, Transaction};
 
@@ -90,7 +90,7 @@ impl UseCases {
 
     /// Creates a custom role: any subset of what the actor holds, never owner-only permissions.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, role = %cmd.name))]
-    pub async fn create_role(&self, cmd: CreateRole) -> DomainResult<Role> {
+    pub async fn create_role(&self, cmd: CreateRole) -> DomainResult<Written<Role>> {
         let now = super::now();
         guards::owner_only_refused(cmd.permissions, "permissions", OWNER_ONLY_IN_ROLE)?;
         let tx = self.store.begin().await?;
@@ -134,13 +134,13 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
-        Ok(role)
+        let token = self.commit(tx).await?;
+        Ok(Written::new(role, token))
     }
 
     /// Changes a custom role; its members hold the new permissions as soon as this returns.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, role = %cmd.name))]
-    pub async fn update_role(&self, cmd: UpdateRole) -> DomainResult<Role> {
+    pub async fn update_role(&self, cmd: UpdateRole) -> DomainResult<Written<Role>> {
         let now = super::now();
         if let Some(permissions) = cmd.permissions {
             guards::owner_only_refused(permissions, "permissions", OWNER_ONLY_IN_ROLE)?;
@@ -170,8 +170,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
-        Ok(role)
+        let token = self.commit(tx).await?;
+        Ok(Written::new(role, token))
     }
 
     /// Deletes a custom role; refused while members or invitations use it.
@@ -181,7 +181,7 @@ impl UseCases {
         actor: &UserId,
         account_id: &AccountId,
         name: &RoleName,
-    ) -> DomainResult<()> {
+    ) -> DomainResult<Written<()>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -211,6 +211,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await.map(drop)
+        let token = self.commit(tx).await?;
+        Ok(Written::new((), token))
     }
 }

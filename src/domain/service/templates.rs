@@ -7,7 +7,7 @@ use super::{Page, UseCases, activity};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::model::ActivityAction;
-use crate::domain::model::SharedTemplate;
+use crate::domain::model::{SharedTemplate, Written};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::Permission;
 
@@ -49,7 +49,7 @@ pub struct ListSharedTemplates {
 impl UseCases {
     /// Shares a parent account's template with all or chosen children.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, template_id = %cmd.template_id))]
-    pub async fn share_template(&self, cmd: ShareTemplate) -> DomainResult<SharedTemplate> {
+    pub async fn share_template(&self, cmd: ShareTemplate) -> DomainResult<Written<SharedTemplate>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
@@ -103,13 +103,13 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await?;
-        Ok(shared)
+        let token = self.commit(tx).await?;
+        Ok(Written::new(shared, token))
     }
 
     /// Stops sharing a template with every child.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, template_id = %cmd.template_id))]
-    pub async fn unshare_template(&self, cmd: UnshareTemplate) -> DomainResult<()> {
+    pub async fn unshare_template(&self, cmd: UnshareTemplate) -> DomainResult<Written<()>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
@@ -130,7 +130,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        self.commit(tx).await.map(drop)
+        let token = self.commit(tx).await?;
+        Ok(Written::new((), token))
     }
 
     /// For a parent: what it shares. For a child: what its parent shares with it.
