@@ -26,10 +26,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 pub use coherence::LeaseSettings;
 pub use stats::{CacheCounts, CacheStats};
 
-use crate::domain::DomainResult;
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{AccessFacts, Consistency, ConsistencyToken, WriteReceipt};
 use crate::domain::ports::{FactsCache, Reads};
+use crate::domain::{DomainError, DomainResult};
 
 use coherence::Coherence;
 use keys::Keys;
@@ -210,6 +210,19 @@ impl FactsCache for Cache {
             let asked: Vec<(&AccountId, &UserId)> = missing.iter().map(|&i| pairs[i]).collect();
             self.stats.miss(asked.len() as u64);
             let read = store.access_facts_of(&asked).await?;
+            if let Some(token) = token
+                && asked
+                    .iter()
+                    .zip(&read)
+                    .any(|((account, _), facts)| !facts.satisfies(account, token))
+            {
+                // Only a token this database never issued (forged, or from
+                // another deployment or a restored backup) can be ahead of it.
+                return Err(DomainError::precondition(
+                    "CONSISTENCY_TOKEN_AHEAD",
+                    "the consistency token names revisions this database has not reached: pass a token this deployment issued",
+                ));
+            }
             if let (Some(redis), Some((epoch, seen))) = (&self.redis, &generations) {
                 let items: Vec<_> = asked
                     .iter()

@@ -18,7 +18,8 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 use crate::helpers::{
-    TestApp, bad_fields, check, connect, create_account, create_child, expect_code, person, reason, share,
+    TestApp, bad_fields, check, connect, create_account, create_child, error_reason, expect_code, person,
+    reason, share,
 };
 
 /// The revision a token names for `account` (decoded by the service's own
@@ -746,7 +747,7 @@ async fn bad_requirements_name_their_fields(app: TestApp) {
     app.account("acme", "owner").await;
     let mut client = app.client.clone();
     // A token this service never issued, one that names no account, one of another encoding.
-    for garbage in ["not a token!", "", "Zm9vYmFy", "%%%"] {
+    for garbage in ["not a token!", "Zm9vYmFy", "%%%"] {
         let status = expect_code(
             client
                 .authorize(pb::AuthorizeRequest {
@@ -792,10 +793,34 @@ async fn bad_requirements_name_their_fields(app: TestApp) {
             "{garbage:?}"
         );
     }
-    // A real token is accepted where the garbage was not.
+    // A real token is accepted where the garbage was not, and so is the
+    // empty token of a write that changed nothing (it requires nothing).
     let token = current(&app, "acme").await;
     let fine = check_with(&app, "owner", "acme", "account.view", at_least_as_fresh(&token)).await;
     assert!(fine.allowed);
+    let relayed = check_with(&app, "owner", "acme", "account.view", at_least_as_fresh("")).await;
+    assert!(relayed.allowed);
+
+    // A well-formed token ahead of the database (forged, or another
+    // deployment's) is refused rather than answered from older state.
+    let ahead =
+        access_service::grpc::convert::token_to_pb(&access_service::domain::model::ConsistencyToken(vec![
+            access_service::domain::model::AccountRevision {
+                account: AccountId::from_trusted("acme".into()),
+                revision: 1_000_000,
+            },
+        ]));
+    let status = client
+        .authorize(pb::AuthorizeRequest {
+            consistency: at_least_as_fresh(&ahead),
+            ..check("owner", "acme", "account.view", None)
+        })
+        .await
+        .expect_err("a token from the future is refused");
+    assert_eq!(
+        (status.code(), error_reason(&status).as_str()),
+        (Code::FailedPrecondition, "CONSISTENCY_TOKEN_AHEAD")
+    );
 
     // In a batch the requirement is the batch's, never one check's.
     let status = expect_code(

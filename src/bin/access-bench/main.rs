@@ -211,9 +211,7 @@ async fn main() -> anyhow::Result<()> {
             continue;
         }
         if op == Op::Authorize {
-            load.prewarm(&load.channels)
-                .await
-                .context("warming the cache")?;
+            load.prewarm(&load.channels).await.context("warming the cache")?;
         }
         for &concurrency in &args.concurrency {
             results.push(load.measure(op, concurrency.max(1)).await);

@@ -29,7 +29,10 @@ fn facts(i: usize) -> AccessFacts {
     let mut scopes = Scopes::default();
     if i % 10 == 3 {
         scopes.insert(ResourceType::List, ResourceId::from_trusted(format!("list-{i}")));
-        scopes.insert(ResourceType::List, ResourceId::from_trusted(format!("list-{}", i + 1)));
+        scopes.insert(
+            ResourceType::List,
+            ResourceId::from_trusted(format!("list-{}", i + 1)),
+        );
     }
     AccessFacts {
         revision: 7,

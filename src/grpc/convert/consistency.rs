@@ -78,6 +78,11 @@ pub fn consistency(field: &str, raw: Option<&pb::Consistency>) -> Result<Consist
     match raw.and_then(|c| c.requirement.as_ref()) {
         None | Some(Requirement::MinimizeLatency(_)) => Ok(Consistency::MinimizeLatency),
         Some(Requirement::FullyConsistent(_)) => Ok(Consistency::Full),
+        // The empty token of a write that changed nothing requires nothing:
+        // a caller relaying write tokens needs no special case for it.
+        Some(Requirement::AtLeastAsFresh(token)) if token.trim().is_empty() => {
+            Ok(Consistency::MinimizeLatency)
+        }
         Some(Requirement::AtLeastAsFresh(token)) => Ok(Consistency::AtLeastAsFresh(token_from_pb(
             &format!("{field}.at_least_as_fresh"),
             token,
@@ -106,6 +111,13 @@ mod tests {
         assert_eq!(token_from_pb("t", &encoded).unwrap(), token);
         assert!(token_from_pb("t", "not a token!").is_err());
         assert!(token_from_pb("t", "").is_err());
+        let relayed_empty = pb::Consistency {
+            requirement: Some(pb::consistency::Requirement::AtLeastAsFresh(String::new())),
+        };
+        assert_eq!(
+            consistency("c", Some(&relayed_empty)).unwrap(),
+            Consistency::MinimizeLatency
+        );
         assert_eq!(token_to_pb(&ConsistencyToken::default()), "");
     }
 }

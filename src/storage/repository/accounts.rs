@@ -205,7 +205,8 @@ pub(super) async fn insert_account(txn: &DatabaseTransaction, account: &Account)
         max_restricted_members: Set(None),
         created_at: Set(millis(account.created_at)),
         closed_at: Set(None),
-        revision: Set(1),
+        // The commit that inserts it bumps it to 1 (see `bump_revisions`).
+        revision: Set(0),
     })
     .exec_without_returning(txn)
     .await
