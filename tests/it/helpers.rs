@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use access_service::cache::{Cache, CacheCounts};
 use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use access_service::storage::StatementCounter;
@@ -21,12 +23,13 @@ pub enum Db {
 }
 
 /// Where the MySQL test server is; the test script creates this user.
-fn mysql_admin_url() -> String {
+pub fn mysql_admin_url() -> String {
     std::env::var("ACCESS_TEST_MYSQL_URL")
         .unwrap_or_else(|_| "mysql://access_test:access_test@127.0.0.1:3306".to_owned())
 }
 
-/// A uniquely named database, removed when dropped (even when the test panics).
+/// A uniquely named database, removed when dropped (even when the test
+/// panics). Replicas share it: it is dropped with the last of them.
 pub struct TestDb {
     pub url: String,
     kind: Db,
@@ -106,9 +109,12 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// SQL statements the server has sent (not this test's direct connection).
     pub statements: StatementCounter,
+    /// What the server was built with: a replica starts from it.
+    pub config: Config,
+    cache: Arc<Cache>,
     stop: Option<oneshot::Sender<()>>,
     // Declared last: dropped after the server stops.
-    _database: TestDb,
+    database: Arc<TestDb>,
 }
 
 impl TestApp {
@@ -118,7 +124,7 @@ impl TestApp {
             // The first test to get here installs the global subscriber.
             let _telemetry = access_service::telemetry::init("info");
         }
-        let database = TestDb::create(kind).await;
+        let database = Arc::new(TestDb::create(kind).await);
         let mut config = Config {
             listen_addr: "127.0.0.1:0".parse().expect("loopback address"),
             database_url: database.url.clone(),
@@ -126,9 +132,21 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        let app = App::build(config).await.expect("app builds");
+        Self::start(config, database).await
+    }
+
+    /// Another server on the same database, with the same configuration
+    /// (the same Redis and namespace, if any) but its own port, pool and
+    /// cache: a replica. The database is dropped with the last of them.
+    pub async fn replica(&self) -> Self {
+        Self::start(self.config.clone(), Arc::clone(&self.database)).await
+    }
+
+    async fn start(config: Config, database: Arc<TestDb>) -> Self {
+        let app = App::build(config.clone()).await.expect("app builds");
         let addr = app.local_addr().expect("bound address");
         let statements = app.statement_counter();
+        let cache = app.cache();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -143,9 +161,21 @@ impl TestApp {
             channel,
             db,
             statements,
+            config,
+            cache,
             stop: Some(stop),
-            _database: database,
+            database,
         }
+    }
+
+    /// This server's cache (trust, sizes).
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// What this server's cache layers have done so far.
+    pub fn cache_counts(&self) -> CacheCounts {
+        self.cache.stats().counts()
     }
 
     /// Runs `call` and returns its result with the number of SQL statements
@@ -158,7 +188,7 @@ impl TestApp {
 
     /// The URL of this test's database.
     pub fn database_url(&self) -> &str {
-        &self._database.url
+        &self.database.url
     }
 
     /// Row counts of every table: equal before and after a refused request.

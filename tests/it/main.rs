@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real server on port 0, real SQLite
 //! and MySQL databases (one fresh database per test).
 
+mod cluster;
 mod helpers;
 
 mod access_requests;
@@ -8,6 +9,7 @@ mod accounts;
 mod activity;
 mod authorize;
 mod batch_authorize;
+mod cache_faults;
 mod concurrency;
 mod health;
 mod invitation_lifecycle;
@@ -16,6 +18,7 @@ mod members;
 mod middleware;
 mod migrations;
 mod plan_quotas;
+mod replicas;
 mod roles;
 mod seeds;
 mod statement_budgets;
