@@ -4,7 +4,9 @@
 //! answers from an entry older than that write. Each replica holds a lease
 //! in Redis (renewed every `term / 4`) and trusts its local entries, and
 //! Redis entries, only while its lease is live on its own monotonic clock
-//! and its subscription to the invalidation channel is up. A write, after
+//! and its subscription to the invalidation channel is up, and only on a
+//! renewal made since that subscription began (a Redis that restarted has
+//! lost every lease). A write, after
 //! its commit, bumps the Redis generation of every account it touched,
 //! lists the live leases and publishes its invalidation (one round trip),
 //! then returns only when every replica listed has acknowledged, or its
@@ -126,7 +128,12 @@ pub struct Coherence {
     settings: LeaseSettings,
     base: Instant,
     trusted_until_ns: AtomicU64,
+    /// The subscription `trusted_until_ns` was granted on: trust lasts only
+    /// as long as that subscription.
+    trusted_on: AtomicU64,
     subscribed: AtomicBool,
+    /// Counts the times the subscription was established.
+    subscriptions: AtomicU64,
     epoch: AtomicU64,
     next_write: AtomicU64,
     waiters: Mutex<HashMap<u64, mpsc::UnboundedSender<String>>>,
@@ -173,7 +180,9 @@ impl Coherence {
             settings,
             base: Instant::now(),
             trusted_until_ns: AtomicU64::new(0),
+            trusted_on: AtomicU64::new(0),
             subscribed: AtomicBool::new(false),
+            subscriptions: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
             next_write: AtomicU64::new(1),
             waiters: Mutex::new(HashMap::new()),
@@ -190,9 +199,11 @@ impl Coherence {
         u64::try_from(at.duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Whether this replica may answer from its entries (and Redis's) now.
+    /// Whether this replica may answer from its entries (and Redis's) now:
+    /// subscribed, and its lease renewed on this subscription and live.
     pub fn trusted(&self) -> bool {
         self.subscribed.load(Ordering::Acquire)
+            && self.trusted_on.load(Ordering::Acquire) == self.subscriptions.load(Ordering::Acquire)
             && self.nanos(Instant::now()) < self.trusted_until_ns.load(Ordering::Acquire)
     }
 
@@ -231,6 +242,11 @@ impl Coherence {
                 tokio::time::sleep(self.settings.renew_every()).await;
                 continue;
             };
+            // A new subscription voids the trust granted before it: the old
+            // connection may have dropped because Redis restarted, empty,
+            // and writers wait only for replicas whose lease Redis holds.
+            // Trust comes back with the next renewal, which puts it there.
+            self.subscriptions.fetch_add(1, Ordering::AcqRel);
             self.local.clear();
             self.subscribed.store(true, Ordering::Release);
             tracing::debug!(replica = %self.replica, "cache invalidations subscribed");
@@ -293,6 +309,7 @@ impl Coherence {
             if !self.subscribed.load(Ordering::Acquire) {
                 continue;
             }
+            let subscription = self.subscriptions.load(Ordering::Acquire);
             let sent = Instant::now();
             let renewal = redis::cmd("EVAL")
                 .arg(RENEW)
@@ -336,6 +353,8 @@ impl Coherence {
                 )
                 .unwrap_or(0);
             self.trusted_until_ns.store(until, Ordering::Release);
+            // After the time: whoever sees this subscription sees the time.
+            self.trusted_on.store(subscription, Ordering::Release);
         }
     }
 

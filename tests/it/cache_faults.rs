@@ -3,6 +3,8 @@
 //! proxy to MySQL that it cuts) and asserts answers and counts, never
 //! timings. MySQL only, as in `replicas`: these are replicas' failures.
 
+use std::time::Duration;
+
 use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::Code;
@@ -308,4 +310,74 @@ async fn mysql_unreachable_answers_cached_checks_and_fails_closed_otherwise() {
         .expect("writes succeed again");
     let lee = app.check("lee", "acme", "campaigns.send").await;
     assert_eq!((lee.allowed, reason(&lee)), (false, R::NotAMember));
+}
+
+/// A restarted Redis is empty: every lease is gone, so a writer lists no
+/// replica to wait for until each has renewed. A replica must therefore
+/// trust its cache again only once a renewal made since has put its lease
+/// back; otherwise a write made in between returns without waiting for a
+/// replica that answers from its cache, and if that replica does not hear
+/// the write's invalidation (here its link to Redis freezes), it answers
+/// from an entry older than the write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn after_a_redis_restart_a_replica_trusts_its_cache_only_with_a_lease_redis_holds() {
+    let mut redis = TestRedis::start().await;
+    let b_link = TcpProxy::start(url_addr(&redis.url())).await;
+    let a = TestApp::spawn_with(Db::Mysql, |config| {
+        config.redis_url = Some(redis.url());
+        // Renewals 500 ms apart: a replica back on Redis waits for one.
+        config.cache_lease_ms = 2000;
+    })
+    .await;
+    let b = a
+        .replica_with(|config| config.redis_url = Some(b_link.route(&redis.url())))
+        .await;
+    until_trusted(&[&a, &b]).await;
+    a.account("acme", "olivia").await;
+    a.member("olivia", "acme", "lee", "manager", vec![]).await;
+    assert!(b.check("lee", "acme", "campaigns.send").await.allowed);
+
+    redis.stop();
+    let untrusted = async {
+        while b.cache().trusted() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), untrusted)
+        .await
+        .expect("B stops trusting its cache when Redis goes away");
+    let renewals = b.cache_counts().lease_renewals;
+    redis.restart().await;
+    until_trusted(&[&a, &b]).await;
+    let renewed = b.cache_counts().lease_renewals > renewals;
+    // A's connection to the restarted Redis is up before it writes.
+    for _ in 0..2 {
+        a.check("nobody", "acme", "campaigns.view").await;
+    }
+    // B holds lee's facts, then hears nothing more from Redis.
+    assert!(b.check("lee", "acme", "campaigns.send").await.allowed);
+    b_link.freeze();
+    let before = a.cache_counts();
+    a.remove("olivia", "acme", "lee").await.expect("removed");
+    let after = a.cache_counts();
+    let lee = b.check("lee", "acme", "campaigns.send").await;
+    b_link.restore();
+    println!(
+        "B renewed before trusting again: {renewed}; A {before:?} -> {after:?}; B answered {:?}",
+        reason(&lee)
+    );
+    assert_eq!(
+        (lee.allowed, reason(&lee)),
+        (false, R::NotAMember),
+        "B answered from an entry older than the removal, which had returned"
+    );
+    assert_eq!(
+        (after.acks_received - before.acks_received) + (after.revocations - before.revocations),
+        1,
+        "the write waited for B, which trusted its cache: its acknowledgement, or its lease revoked"
+    );
+    assert!(
+        renewed,
+        "B trusts its cache again only after renewing its lease in the restarted Redis"
+    );
 }

@@ -188,29 +188,41 @@ impl Drop for TestRedis {
 enum Link {
     /// Forwards both ways.
     Open,
+    /// Holds every byte, keeping connections open: the peers hear nothing.
+    Frozen,
     /// Drops every connection and closes new ones at once.
     Cut,
 }
 
 /// A TCP proxy on a free loopback port to `upstream`. Cut, it drops every
 /// open connection and closes new ones as soon as they are accepted (the
-/// peer sees the connection end, as when a server goes away); restored, it
-/// forwards again. Stops when dropped.
+/// peer sees the connection end, as when a server goes away); frozen, it
+/// keeps connections open but forwards nothing (as when packets are lost);
+/// restored, it forwards again. Stops when dropped.
 pub struct TcpProxy {
     addr: SocketAddr,
     link: watch::Sender<Link>,
     accepting: JoinHandle<()>,
 }
 
-/// Copies `from` to `to` until either ends (the link being cut ends both).
-async fn pump(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp::OwnedWriteHalf) {
+/// Copies `from` to `to` until either ends or the link is cut; holds what
+/// it read while the link is frozen.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut link: watch::Receiver<Link>,
+) {
     let mut buffer = vec![0_u8; 16 * 1024];
     loop {
         let read = match from.read(&mut buffer).await {
             Ok(0) | Err(_) => return,
             Ok(read) => read,
         };
-        if to.write_all(&buffer[..read]).await.is_err() {
+        let open = link
+            .wait_for(|link| *link != Link::Frozen)
+            .await
+            .is_ok_and(|link| *link == Link::Open);
+        if !open || to.write_all(&buffer[..read]).await.is_err() {
             return;
         }
     }
@@ -238,8 +250,8 @@ impl TcpProxy {
                     let (out_read, out_write) = outbound.into_split();
                     // Either direction ending ends both (dropping both sockets).
                     tokio::select! {
-                        () = pump(in_read, out_write) => {}
-                        () = pump(out_read, in_write) => {}
+                        () = pump(in_read, out_write, link.clone()) => {}
+                        () = pump(out_read, in_write, link.clone()) => {}
                         _ = link.wait_for(|link| *link == Link::Cut) => {}
                     }
                 });
@@ -263,7 +275,12 @@ impl TcpProxy {
         self.link.send_replace(Link::Cut);
     }
 
-    /// Forwards new connections again.
+    /// Keeps connections open but forwards nothing until restored.
+    pub fn freeze(&self) {
+        self.link.send_replace(Link::Frozen);
+    }
+
+    /// Forwards again (new connections, and held bytes if frozen).
     pub fn restore(&self) {
         self.link.send_replace(Link::Open);
     }

@@ -139,7 +139,15 @@ impl TestApp {
     /// (the same Redis and namespace, if any) but its own port, pool and
     /// cache: a replica. The database is dropped with the last of them.
     pub async fn replica(&self) -> Self {
-        Self::start(self.config.clone(), Arc::clone(&self.database)).await
+        self.replica_with(|_config| {}).await
+    }
+
+    /// A replica whose configuration `adjust` may change (to reach Redis
+    /// through a proxy of its own, say).
+    pub async fn replica_with(&self, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.config.clone();
+        adjust(&mut config);
+        Self::start(config, Arc::clone(&self.database)).await
     }
 
     async fn start(config: Config, database: Arc<TestDb>) -> Self {
