@@ -4,7 +4,9 @@
 //! answers from an entry older than that write. Each replica holds a lease
 //! in Redis (renewed every `term / 4`) and trusts its local entries, and
 //! Redis entries, only while its lease is live on its own monotonic clock
-//! and its subscription to the invalidation channel is up. A write, after
+//! and its subscription to the invalidation channel is up, and only on a
+//! renewal made since that subscription began (a Redis that restarted has
+//! lost every lease). A write, after
 //! its commit, bumps the Redis generation of every account it touched,
 //! lists the live leases and publishes its invalidation (one round trip),
 //! then returns only when every replica listed has acknowledged, or its
@@ -38,7 +40,9 @@ use super::stats::CacheStats;
 /// term (ms). Returns {status, epoch}: status 0 when the lease was live, 1
 /// when it had lapsed, 2 when a writer had revoked it. The epoch moves when
 /// no replica held a live lease: writes may then have committed without
-/// reaching Redis, so every entry stored before is left behind.
+/// reaching Redis, so every entry stored before is left behind. It moves to
+/// Redis's clock in ms when that is ahead, so that a restarted (emptied)
+/// Redis never hands out an epoch it handed out before.
 const RENEW: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -50,7 +54,8 @@ elseif not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   status = 1
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then
-  redis.call('INCR', KEYS[3])
+  local epoch = tonumber(redis.call('GET', KEYS[3]) or '0')
+  redis.call('SET', KEYS[3], math.max(epoch + 1, now))
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return {status, tonumber(redis.call('GET', KEYS[3]) or '0')}
@@ -126,7 +131,14 @@ pub struct Coherence {
     settings: LeaseSettings,
     base: Instant,
     trusted_until_ns: AtomicU64,
+    /// The subscription `trusted_until_ns` was granted on: trust lasts only
+    /// as long as that subscription.
+    trusted_on: AtomicU64,
     subscribed: AtomicBool,
+    /// A renewal failed without a reply: the next success is treated as a lapse.
+    renewal_lost: AtomicBool,
+    /// Counts the times the subscription was established.
+    subscriptions: AtomicU64,
     epoch: AtomicU64,
     next_write: AtomicU64,
     waiters: Mutex<HashMap<u64, mpsc::UnboundedSender<String>>>,
@@ -173,7 +185,10 @@ impl Coherence {
             settings,
             base: Instant::now(),
             trusted_until_ns: AtomicU64::new(0),
+            trusted_on: AtomicU64::new(0),
             subscribed: AtomicBool::new(false),
+            renewal_lost: AtomicBool::new(false),
+            subscriptions: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
             next_write: AtomicU64::new(1),
             waiters: Mutex::new(HashMap::new()),
@@ -190,9 +205,11 @@ impl Coherence {
         u64::try_from(at.duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
     }
 
-    /// Whether this replica may answer from its entries (and Redis's) now.
+    /// Whether this replica may answer from its entries (and Redis's) now:
+    /// subscribed, and its lease renewed on this subscription and live.
     pub fn trusted(&self) -> bool {
         self.subscribed.load(Ordering::Acquire)
+            && self.trusted_on.load(Ordering::Acquire) == self.subscriptions.load(Ordering::Acquire)
             && self.nanos(Instant::now()) < self.trusted_until_ns.load(Ordering::Acquire)
     }
 
@@ -231,6 +248,11 @@ impl Coherence {
                 tokio::time::sleep(self.settings.renew_every()).await;
                 continue;
             };
+            // A new subscription voids the trust granted before it: the old
+            // connection may have dropped because Redis restarted, empty,
+            // and writers wait only for replicas whose lease Redis holds.
+            // Trust comes back with the next renewal, which puts it there.
+            self.subscriptions.fetch_add(1, Ordering::AcqRel);
             self.local.clear();
             self.subscribed.store(true, Ordering::Release);
             tracing::debug!(replica = %self.replica, "cache invalidations subscribed");
@@ -293,6 +315,7 @@ impl Coherence {
             if !self.subscribed.load(Ordering::Acquire) {
                 continue;
             }
+            let subscription = self.subscriptions.load(Ordering::Acquire);
             let sent = Instant::now();
             let renewal = redis::cmd("EVAL")
                 .arg(RENEW)
@@ -310,11 +333,17 @@ impl Coherence {
             )
             .await;
             let Ok(Ok((status, epoch))) = reply else {
+                // The script may still have run: its news (a revocation) is
+                // lost with the reply, so the next renewal that succeeds
+                // counts as a lapse.
+                self.renewal_lost.store(true, Ordering::Release);
                 self.stats.redis_error(1);
                 continue;
             };
             self.stats.lease_renewal(1);
-            let lapsed = status != 0 || self.nanos(sent) >= self.trusted_until_ns.load(Ordering::Acquire);
+            let lapsed = status != 0
+                || self.renewal_lost.swap(false, Ordering::AcqRel)
+                || self.nanos(sent) >= self.trusted_until_ns.load(Ordering::Acquire);
             let epoch_moved = self.epoch.swap(epoch, Ordering::AcqRel) != epoch;
             if lapsed || epoch_moved {
                 // Invalidations may have been missed while the lease was not live.
@@ -336,6 +365,8 @@ impl Coherence {
                 )
                 .unwrap_or(0);
             self.trusted_until_ns.store(until, Ordering::Release);
+            // After the time: whoever sees this subscription sees the time.
+            self.trusted_on.store(subscription, Ordering::Release);
         }
     }
 

@@ -6,19 +6,14 @@ use access_service::cache::CacheCounts;
 use access_service::grpc::pb;
 use pb::ResourceType::List;
 
+use crate::cluster::{RedisNamespace, until_trusted};
 use crate::helpers::{Db, TestApp, check, scope};
-
-/// The shared Redis of the test machine, under a namespace of this test's own.
-fn with_redis(config: &mut access_service::Config) {
-    config.redis_url = Some("redis://127.0.0.1:6379".into());
-    config.redis_namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
-}
 
 /// Counts the SQL statements and cache events of one Authorize.
 async fn one_check(app: &TestApp, request: pb::AuthorizeRequest) -> (bool, u64, CacheCounts) {
-    let before = app.cache.stats().counts();
+    let before = app.cache_counts();
     let (answer, statements) = app.statements_during(app.client.clone().authorize(request)).await;
-    let after = app.cache.stats().counts();
+    let after = app.cache_counts();
     let delta = CacheCounts {
         local_hits: after.local_hits - before.local_hits,
         redis_hits: after.redis_hits - before.redis_hits,
@@ -67,9 +62,10 @@ crate::on_both_databases!(in_process_warm_check_does_no_io);
 /// the one-process embedded default, where Redis has no reason to be).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_a_warm_check_does_no_io_and_a_miss_reads_once() {
-    let app = TestApp::spawn_with(Db::Mysql, with_redis).await;
+    let namespace = RedisNamespace::new();
+    let app = TestApp::spawn_with(Db::Mysql, |config| namespace.configure(config)).await;
     scoped_lee(&app).await;
-    app.cache_trusted().await;
+    until_trusted(&[&app]).await;
     let ask = || check("lee", "acme", "lists.edit", Some((List, "4")));
     let (allowed, statements, miss) = one_check(&app, ask()).await;
     assert!(allowed);
@@ -91,13 +87,14 @@ async fn with_redis_a_warm_check_does_no_io_and_a_miss_reads_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_and_no_local_layer_a_hit_is_one_round_trip() {
+    let namespace = RedisNamespace::new();
     let app = TestApp::spawn_with(Db::Mysql, |config| {
-        with_redis(config);
+        namespace.configure(config);
         config.cache_max_bytes = 0;
     })
     .await;
     scoped_lee(&app).await;
-    app.cache_trusted().await;
+    until_trusted(&[&app]).await;
     let ask = || check("lee", "acme", "lists.edit", Some((List, "9")));
     let (allowed, statements, miss) = one_check(&app, ask()).await;
     assert!(!allowed, "out of scope");

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use access_service::cache::Cache;
+use access_service::cache::{Cache, CacheCounts};
 use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use access_service::storage::StatementCounter;
@@ -23,12 +23,13 @@ pub enum Db {
 }
 
 /// Where the MySQL test server is; the test script creates this user.
-fn mysql_admin_url() -> String {
+pub fn mysql_admin_url() -> String {
     std::env::var("ACCESS_TEST_MYSQL_URL")
         .unwrap_or_else(|_| "mysql://access_test:access_test@127.0.0.1:3306".to_owned())
 }
 
-/// A uniquely named database, removed when dropped (even when the test panics).
+/// A uniquely named database, removed when dropped (even when the test
+/// panics). Replicas share it: it is dropped with the last of them.
 pub struct TestDb {
     pub url: String,
     kind: Db,
@@ -108,11 +109,13 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// SQL statements the server has sent (not this test's direct connection).
     pub statements: StatementCounter,
+    /// What the server was built with: a replica starts from it.
+    pub config: Config,
     /// The server's cache: its counters and whether it trusts its entries.
-    pub cache: Arc<Cache>,
+    cache: Arc<Cache>,
     stop: Option<oneshot::Sender<()>>,
     // Declared last: dropped after the server stops.
-    _database: TestDb,
+    database: Arc<TestDb>,
 }
 
 impl TestApp {
@@ -122,7 +125,7 @@ impl TestApp {
             // The first test to get here installs the global subscriber.
             let _telemetry = access_service::telemetry::init("info");
         }
-        let database = TestDb::create(kind).await;
+        let database = Arc::new(TestDb::create(kind).await);
         let mut config = Config {
             listen_addr: "127.0.0.1:0".parse().expect("loopback address"),
             database_url: database.url.clone(),
@@ -130,7 +133,26 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        let app = App::build(config).await.expect("app builds");
+        Self::start(config, database).await
+    }
+
+    /// Another server on the same database, with the same configuration
+    /// (the same Redis and namespace, if any) but its own port, pool and
+    /// cache: a replica. The database is dropped with the last of them.
+    pub async fn replica(&self) -> Self {
+        self.replica_with(|_config| {}).await
+    }
+
+    /// A replica whose configuration `adjust` may change (to reach Redis
+    /// through a proxy of its own, say).
+    pub async fn replica_with(&self, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.config.clone();
+        adjust(&mut config);
+        Self::start(config, Arc::clone(&self.database)).await
+    }
+
+    async fn start(config: Config, database: Arc<TestDb>) -> Self {
+        let app = App::build(config.clone()).await.expect("app builds");
         let addr = app.local_addr().expect("bound address");
         let statements = app.statement_counter();
         let cache = app.cache();
@@ -148,10 +170,21 @@ impl TestApp {
             channel,
             db,
             statements,
+            config,
             cache,
             stop: Some(stop),
-            _database: database,
+            database,
         }
+    }
+
+    /// This server's cache (trust, sizes).
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// What this server's cache layers have done so far.
+    pub fn cache_counts(&self) -> CacheCounts {
+        self.cache.stats().counts()
     }
 
     /// Runs `call` and returns its result with the number of SQL statements
@@ -162,21 +195,9 @@ impl TestApp {
         (result, self.statements.get() - before)
     }
 
-    /// Waits until the cache trusts its entries (with Redis: once the lease
-    /// is held), so that counts measured next see the warm path.
-    pub async fn cache_trusted(&self) {
-        for _ in 0..200 {
-            if self.cache.trusted() {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("the cache never trusted its entries: is Redis reachable?");
-    }
-
     /// The URL of this test's database.
     pub fn database_url(&self) -> &str {
-        &self._database.url
+        &self.database.url
     }
 
     /// Row counts of every table: equal before and after a refused request.

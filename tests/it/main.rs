@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real server on port 0, real SQLite
 //! and MySQL databases (one fresh database per test).
 
+mod cluster;
 mod helpers;
 
 mod access_requests;
@@ -9,6 +10,7 @@ mod activity;
 mod authorize;
 mod batch_authorize;
 mod cache_costs;
+mod cache_faults;
 mod concurrency;
 mod consistency;
 mod health;
@@ -18,6 +20,7 @@ mod members;
 mod middleware;
 mod migrations;
 mod plan_quotas;
+mod replicas;
 mod roles;
 mod seeds;
 mod snapshot;

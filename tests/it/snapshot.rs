@@ -31,7 +31,7 @@ fn member_change(role: &str, scopes: Vec<pb::Scope>) -> pb::UpdateMemberRequest 
 fn requirement(n: u64) -> Option<pb::Consistency> {
     use pb::consistency::Requirement;
     // Half straight from the database, half through the cache.
-    let requirement = if n % 2 == 0 {
+    let requirement = if n.is_multiple_of(2) {
         Requirement::FullyConsistent(true)
     } else {
         Requirement::MinimizeLatency(true)
