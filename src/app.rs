@@ -17,7 +17,7 @@ use crate::domain::service::DomainSettings;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
 use crate::grpc::{GrpcHandlers, middleware};
-use crate::storage::{self, SeaStore, StatementCounter};
+use crate::storage::{self, CacheFence, SeaStore, StatementCounter};
 
 /// A built, bound, not yet serving instance of the service.
 pub struct App {
@@ -54,8 +54,15 @@ impl App {
             "database ready"
         );
         let cache = Arc::new(match &config.redis_url {
-            Some(url) => Cache::with_redis(url, &config.cache_settings())
-                .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?,
+            Some(url) => {
+                // A pool of its own, so the fence's background reads are not
+                // counted among (nor queue behind) the requests' statements.
+                let (fence_db, _) = storage::connect(&config.database_url, 2, config.db_acquire_timeout())
+                    .await
+                    .context("cannot connect to the database for the cache fence")?;
+                Cache::with_redis(url, &config.cache_settings(), CacheFence::new(fence_db))
+                    .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?
+            }
             None => Cache::in_process(&config.cache_settings()),
         });
         tracing::info!(

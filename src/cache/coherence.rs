@@ -17,7 +17,7 @@
 //! contract.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,7 @@ use tokio_stream::StreamExt;
 
 use crate::domain::ids::AccountId;
 use crate::domain::model::WriteReceipt;
+use crate::storage::CacheFence;
 
 use super::codec::{Invalidation, decode_invalidation, encode_invalidation};
 use super::keys::Keys;
@@ -59,6 +60,20 @@ if redis.call('ZCARD', KEYS[1]) == 0 then
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return {status, tonumber(redis.call('GET', KEYS[3]) or '0')}
+";
+
+/// Moves the epoch once per database fence generation. KEYS: epoch, fence;
+/// ARGV: the generation read from the database. Returns the epoch.
+const FENCE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local seen = tonumber(redis.call('GET', KEYS[2]) or '-1')
+if seen < tonumber(ARGV[1]) then
+  local epoch = tonumber(redis.call('GET', KEYS[1]) or '0')
+  redis.call('SET', KEYS[1], math.max(epoch + 1, now))
+  redis.call('SET', KEYS[2], ARGV[1])
+end
+return tonumber(redis.call('GET', KEYS[1]) or '0')
 ";
 
 /// The live leases but the writer's own, with the ms each has left (Redis
@@ -135,6 +150,12 @@ pub struct Coherence {
     /// as long as that subscription.
     trusted_on: AtomicU64,
     subscribed: AtomicBool,
+    /// The database fence (the second channel, for writes that cannot reach Redis).
+    fence: CacheFence,
+    /// The fence generation this replica has acted on (`i64::MIN`: none yet).
+    fence_seen: AtomicI64,
+    /// Trust from the fence: until a term after the last fence read was sent.
+    fence_checked_until_ns: AtomicU64,
     /// A renewal failed without a reply: the next success is treated as a lapse.
     renewal_lost: AtomicBool,
     /// Counts the times the subscription was established.
@@ -143,8 +164,8 @@ pub struct Coherence {
     next_write: AtomicU64,
     waiters: Mutex<HashMap<u64, mpsc::UnboundedSender<String>>>,
     resubscribe: Notify,
-    /// The subscriber and the renewer, aborted by [`Coherence::stop`].
-    tasks: OnceLock<[JoinHandle<()>; 2]>,
+    /// The subscriber, the renewer and the fence watcher, aborted by [`Coherence::stop`].
+    tasks: OnceLock<[JoinHandle<()>; 3]>,
 }
 
 /// (replica, ms left) pairs from a flat script reply.
@@ -167,17 +188,16 @@ impl Coherence {
     /// Starts the protocol: subscribes, then renews the lease in the background.
     pub fn start(
         client: redis::Client,
-        conn: ConnectionManager,
-        keys: Keys,
         shared: SharedLayer,
         local: Arc<LocalLayer>,
         stats: Arc<CacheStats>,
         settings: LeaseSettings,
+        fence: CacheFence,
     ) -> Arc<Self> {
         let coherence = Arc::new(Self {
             replica: uuid::Uuid::new_v4().simple().to_string(),
-            keys,
-            conn,
+            keys: shared.keys().clone(),
+            conn: shared.connection(),
             client,
             shared,
             local,
@@ -187,6 +207,9 @@ impl Coherence {
             trusted_until_ns: AtomicU64::new(0),
             trusted_on: AtomicU64::new(0),
             subscribed: AtomicBool::new(false),
+            fence,
+            fence_seen: AtomicI64::new(i64::MIN),
+            fence_checked_until_ns: AtomicU64::new(0),
             renewal_lost: AtomicBool::new(false),
             subscriptions: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
@@ -197,7 +220,8 @@ impl Coherence {
         });
         let subscriber = tokio::spawn(Arc::clone(&coherence).listen());
         let renewer = tokio::spawn(Arc::clone(&coherence).renew());
-        let _ = coherence.tasks.set([subscriber, renewer]);
+        let fence_watcher = tokio::spawn(Arc::clone(&coherence).watch_fence());
+        let _ = coherence.tasks.set([subscriber, renewer, fence_watcher]);
         coherence
     }
 
@@ -210,7 +234,11 @@ impl Coherence {
     pub fn trusted(&self) -> bool {
         self.subscribed.load(Ordering::Acquire)
             && self.trusted_on.load(Ordering::Acquire) == self.subscriptions.load(Ordering::Acquire)
-            && self.nanos(Instant::now()) < self.trusted_until_ns.load(Ordering::Acquire)
+            && self.nanos(Instant::now())
+                < self
+                    .trusted_until_ns
+                    .load(Ordering::Acquire)
+                    .min(self.fence_checked_until_ns.load(Ordering::Acquire))
     }
 
     /// The cache epoch entries are stamped with.
@@ -344,7 +372,8 @@ impl Coherence {
             let lapsed = status != 0
                 || self.renewal_lost.swap(false, Ordering::AcqRel)
                 || self.nanos(sent) >= self.trusted_until_ns.load(Ordering::Acquire);
-            let epoch_moved = self.epoch.swap(epoch, Ordering::AcqRel) != epoch;
+            // fetch_max: a fence move may have raised it meanwhile.
+            let epoch_moved = self.epoch.fetch_max(epoch, Ordering::AcqRel) < epoch;
             if lapsed || epoch_moved {
                 // Invalidations may have been missed while the lease was not live.
                 self.stats.lease_lapse(u64::from(lapsed));
@@ -367,6 +396,55 @@ impl Coherence {
             self.trusted_until_ns.store(until, Ordering::Release);
             // After the time: whoever sees this subscription sees the time.
             self.trusted_on.store(subscription, Ordering::Release);
+        }
+    }
+
+    /// Reads the database fence every `term / 4`. A moved fence means a
+    /// write could not reach Redis: drop every local entry and move the
+    /// epoch (so Redis entries from before are never read) before trusting
+    /// anything again. Trust needs a fence read sent less than a term ago, so
+    /// a writer that moved the fence and waited a term has reached every
+    /// replica that still trusts its cache, with or without Redis.
+    async fn watch_fence(self: Arc<Self>) {
+        let mut ticks = tokio::time::interval(self.settings.renew_every());
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let trust = u64::try_from(
+            self.settings
+                .term
+                .saturating_sub(self.settings.margin())
+                .as_nanos(),
+        )
+        .unwrap_or(0);
+        loop {
+            ticks.tick().await;
+            let sent = Instant::now();
+            let Ok(Ok(generation)) =
+                tokio::time::timeout(self.settings.renew_every(), self.fence.read()).await
+            else {
+                continue;
+            };
+            if self.fence_seen.load(Ordering::Acquire) != generation {
+                let mut script = redis::cmd("EVAL");
+                script
+                    .arg(FENCE)
+                    .arg(2)
+                    .arg(self.keys.epoch())
+                    .arg(self.keys.fence())
+                    .arg(generation);
+                let mut conn = self.conn.clone();
+                let Ok(Ok(epoch)) =
+                    tokio::time::timeout(self.settings.renew_every(), script.query_async::<u64>(&mut conn))
+                        .await
+                else {
+                    self.stats.redis_error(1);
+                    continue;
+                };
+                self.epoch.fetch_max(epoch, Ordering::AcqRel);
+                self.local.clear();
+                self.fence_seen.store(generation, Ordering::Release);
+            }
+            self.fence_checked_until_ns
+                .store(self.nanos(sent) + trust, Ordering::Release);
         }
     }
 
@@ -397,10 +475,13 @@ impl Coherence {
     }
 
     /// Invalidates, lists the live leases and publishes, in one round trip,
-    /// retried until it succeeds; `None` once a whole lease term has passed
-    /// without reaching Redis (by then no replica trusts anything it holds).
+    /// retried until it succeeds. When Redis cannot be reached it moves the
+    /// database fence and returns `None` once a whole lease term has passed
+    /// since: by then every replica has either seen the fence and dropped
+    /// its entries, or stopped trusting them.
     async fn publish(&self, accounts: &[&AccountId], message: &[u8]) -> Option<Vec<(String, u64)>> {
-        let started = Instant::now();
+        let mut started = Instant::now();
+        let mut fenced = false;
         loop {
             let mut pipe = redis::pipe();
             self.shared.invalidate_into(&mut pipe, accounts);
@@ -417,6 +498,15 @@ impl Coherence {
                 Ok(mut replies) => return Some(replies.pop().map(replica_times).unwrap_or_default()),
                 Err(err) => {
                     self.stats.redis_error(1);
+                    if !fenced {
+                        fenced = true;
+                        // The other way to reach every replica: they drop
+                        // everything within a term of the fence moving.
+                        if let Err(err) = self.fence.bump().await {
+                            tracing::warn!(error = %err, "neither Redis nor the cache fence could be reached");
+                        }
+                        started = Instant::now();
+                    }
                     let waited = started.elapsed();
                     let term = self.settings.term + self.settings.margin();
                     if waited >= term {

@@ -48,6 +48,11 @@ impl Keys {
         format!("{}:{{coherence}}:epoch", self.namespace)
     }
 
+    /// The last database fence generation whose epoch move was made.
+    pub fn fence(&self) -> String {
+        format!("{}:{{coherence}}:fence", self.namespace)
+    }
+
     /// Channel every write's invalidation is published on.
     pub fn invalidations(&self) -> String {
         format!("{}:invalidations", self.namespace)
@@ -82,5 +87,6 @@ mod tests {
         }
         assert_eq!(hash_tag(&keys.leases()), hash_tag(&keys.revoked()));
         assert_eq!(hash_tag(&keys.leases()), hash_tag(&keys.epoch()));
+        assert_eq!(hash_tag(&keys.leases()), hash_tag(&keys.fence()));
     }
 }

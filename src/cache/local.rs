@@ -132,7 +132,7 @@ impl LocalLayer {
 
     /// Keeps facts read elsewhere, unless everything was dropped since
     /// `epoch` or a newer revision has been heard of since they were read.
-    pub fn insert(&self, account: &AccountId, user: &UserId, facts: AccessFacts, epoch: u64) {
+    pub fn insert(&self, account: &AccountId, user: &UserId, facts: Arc<AccessFacts>, epoch: u64) {
         let Some(entries) = &self.entries else {
             return;
         };
@@ -140,7 +140,7 @@ impl LocalLayer {
         // the check and the insert.
         let known = self.read();
         if known.epoch == epoch && known.current(account, &facts) {
-            entries.insert((account.clone(), user.clone()), Arc::new(facts));
+            entries.insert((account.clone(), user.clone()), facts);
         }
     }
 
@@ -226,14 +226,14 @@ mod tests {
     fn a_write_heard_of_hides_older_entries_and_refuses_older_fills() {
         let (a, u) = ids();
         let local = layer();
-        local.insert(&a, &u, facts(5, None), local.epoch());
+        local.insert(&a, &u, Arc::new(facts(5, None)), local.epoch());
         assert_eq!(local.get(&a, &u).map(|f| f.revision), Some(5));
         local.note(&[revision("a", 6)]);
         assert!(local.get(&a, &u).is_none(), "older than the write");
         // A fill that read the database before the write, landing after it.
-        local.insert(&a, &u, facts(5, None), local.epoch());
+        local.insert(&a, &u, Arc::new(facts(5, None)), local.epoch());
         assert!(local.get(&a, &u).is_none());
-        local.insert(&a, &u, facts(6, None), local.epoch());
+        local.insert(&a, &u, Arc::new(facts(6, None)), local.epoch());
         assert_eq!(local.get(&a, &u).map(|f| f.revision), Some(6));
     }
 
@@ -241,7 +241,7 @@ mod tests {
     fn a_parent_write_hides_its_childrens_entries() {
         let (a, u) = ids();
         let local = layer();
-        local.insert(&a, &u, facts(5, Some(2)), local.epoch());
+        local.insert(&a, &u, Arc::new(facts(5, Some(2))), local.epoch());
         local.note(&[revision("team", 3)]);
         assert!(local.get(&a, &u).is_none());
     }
@@ -252,7 +252,7 @@ mod tests {
         let local = layer();
         let epoch = local.epoch();
         local.clear();
-        local.insert(&a, &u, facts(5, None), epoch);
+        local.insert(&a, &u, Arc::new(facts(5, None)), epoch);
         assert!(local.get(&a, &u).is_none());
     }
 }

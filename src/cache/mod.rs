@@ -30,6 +30,7 @@ use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{AccessFacts, Consistency, ConsistencyToken, WriteReceipt};
 use crate::domain::ports::{FactsCache, Reads};
 use crate::domain::{DomainError, DomainResult};
+use crate::storage::CacheFence;
 
 use coherence::Coherence;
 use keys::Keys;
@@ -78,9 +79,10 @@ impl Cache {
         }
     }
 
-    /// Both layers over the Redis at `url`. Starts even when Redis is down:
-    /// checks then read the database until it is back.
-    pub fn with_redis(url: &str, settings: &CacheSettings) -> anyhow::Result<Self> {
+    /// Both layers over the Redis at `url`, with the database's cache fence
+    /// as the second channel to the other replicas. Starts even when Redis
+    /// is down: checks then read the database until it is back.
+    pub fn with_redis(url: &str, settings: &CacheSettings, fence: CacheFence) -> anyhow::Result<Self> {
         let mut cache = Self::in_process(settings);
         let client = redis::Client::open(url)?;
         // Short timeouts: a Redis that does not answer must cost a check
@@ -92,15 +94,14 @@ impl Cache {
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         let keys = Keys::new(&settings.namespace);
-        let layer = SharedLayer::new(conn.clone(), keys.clone(), settings.ttl, Arc::clone(&cache.stats));
+        let layer = SharedLayer::new(conn, keys, settings.ttl, Arc::clone(&cache.stats));
         let coherence = Coherence::start(
             client,
-            conn,
-            keys,
             layer.clone(),
             Arc::clone(&cache.local),
             Arc::clone(&cache.stats),
             settings.leases,
+            fence,
         );
         cache.redis = Some(Redis { layer, coherence });
         Ok(cache)
@@ -114,7 +115,8 @@ impl Cache {
     /// Puts facts into the in-process layer as a database read would: how
     /// the benchmark measures the memory a million entries take.
     pub fn prime(&self, account: &AccountId, user: &UserId, facts: AccessFacts) {
-        self.local.insert(account, user, facts, self.local.epoch());
+        self.local
+            .insert(account, user, Arc::new(facts), self.local.epoch());
     }
 
     /// Entries in the in-process layer, and their estimated bytes.
@@ -148,11 +150,12 @@ impl FactsCache for Cache {
         store: &dyn Reads,
         pairs: &[(&AccountId, &UserId)],
         consistency: &Consistency,
-    ) -> DomainResult<Vec<AccessFacts>> {
+    ) -> DomainResult<Vec<Arc<AccessFacts>>> {
         let token = match consistency {
             Consistency::Full => {
                 self.stats.miss(pairs.len() as u64);
-                return store.access_facts_of(pairs).await;
+                let read = store.access_facts_of(pairs).await?;
+                return Ok(read.into_iter().map(Arc::new).collect());
             }
             Consistency::AtLeastAsFresh(token) => Some(token),
             Consistency::MinimizeLatency => None,
@@ -160,13 +163,14 @@ impl FactsCache for Cache {
         // Read before anything else, so a clear in between voids our fills.
         let local_epoch = self.local.epoch();
         let trusted = self.trusted();
-        let mut found: Vec<Option<AccessFacts>> = vec![None; pairs.len()];
+        // Shared, not copied: a warm check clones no facts.
+        let mut found: Vec<Option<Arc<AccessFacts>>> = vec![None; pairs.len()];
         let mut missing: Vec<usize> = Vec::new();
         for (i, (account, user)) in pairs.iter().enumerate() {
             match self.local.get(account, user).filter(|_| trusted) {
                 Some(facts) if fresh_enough(account, &facts, token) => {
                     self.stats.local_hit(1);
-                    found[i] = Some(AccessFacts::clone(&facts));
+                    found[i] = Some(facts);
                 }
                 Some(_) | None => missing.push(i),
             }
@@ -188,7 +192,8 @@ impl FactsCache for Cache {
                         match facts.filter(|f| fresh_enough(account, f, token)) {
                             Some(facts) => {
                                 self.stats.redis_hit(1);
-                                self.local.insert(account, user, facts.clone(), local_epoch);
+                                let facts = Arc::new(facts);
+                                self.local.insert(account, user, Arc::clone(&facts), local_epoch);
                                 found[i] = Some(facts);
                             }
                             None => {
@@ -237,8 +242,9 @@ impl FactsCache for Cache {
             }
             for (&i, facts) in missing.iter().zip(read) {
                 let (account, user) = pairs[i];
+                let facts = Arc::new(facts);
                 if trusted {
-                    self.local.insert(account, user, facts.clone(), local_epoch);
+                    self.local.insert(account, user, Arc::clone(&facts), local_epoch);
                 }
                 found[i] = Some(facts);
             }

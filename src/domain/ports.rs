@@ -1,5 +1,7 @@
 //! What the domain needs from the outside world. Implemented by `storage`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -246,7 +248,7 @@ pub trait FactsCache: Send + Sync {
         store: &dyn Reads,
         pairs: &[(&AccountId, &UserId)],
         consistency: &Consistency,
-    ) -> DomainResult<Vec<AccessFacts>>;
+    ) -> DomainResult<Vec<Arc<AccessFacts>>>;
     /// A write has committed: returns once no replica can answer from state
     /// older than it. Never fails: when it cannot reach the other replicas it
     /// waits until they have stopped trusting what they hold.

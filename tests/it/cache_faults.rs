@@ -229,6 +229,9 @@ async fn mysql_unreachable_answers_cached_checks_and_fails_closed_otherwise() {
         config.redis_url = Some(redis.url());
         // Each refused call waits this long for a connection.
         config.db_acquire_timeout_ms = 300;
+        // Without the database a replica trusts its entries for at most a
+        // term (it cannot read the cache fence): long enough for this test.
+        config.cache_lease_ms = 5000;
     })
     .await;
     until_trusted(&[&app]).await;
@@ -382,15 +385,13 @@ async fn after_a_redis_restart_a_replica_trusts_its_cache_only_with_a_lease_redi
     );
 }
 
-/// A known gap, kept as a reproduction: when only the writer loses Redis,
-/// it waits one lease term and returns, as if every replica had lost Redis
-/// too; but B, still renewing its lease and subscribed, never hears of the
-/// write and keeps answering from its entry until that expires (the cache
-/// TTL). The writer cannot tell B anything without Redis: closing the gap
-/// needs a second channel (B polling revisions from the database, say) or
-/// a rule that such a write does not return; a design decision still open.
+/// When only the writer loses Redis, B still renews its lease and stays
+/// subscribed, so no invalidation and no lapse would ever reach it: the
+/// writer moves the database's cache fence instead and waits a term, within
+/// which B (which trusts its cache only on a fence read less than a term
+/// old) sees the fence, drops its entries and moves the epoch past every
+/// Redis entry stored before. Without the fence this test fails every time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "known gap: a writer partitioned from Redis alone cannot reach the replicas that still trust their caches"]
 async fn a_writer_cut_off_from_redis_alone_leaves_no_stale_answer_elsewhere() {
     let redis = TestRedis::start().await;
     let a_link = TcpProxy::start(url_addr(&redis.url())).await;

@@ -91,7 +91,9 @@ impl UseCases {
             .cache
             .access_facts_of(self.store.as_ref(), &[(account, user)], consistency)
             .await?;
-        let facts = facts.pop().unwrap_or_else(AccessFacts::no_account);
+        let facts = facts
+            .pop()
+            .unwrap_or_else(|| std::sync::Arc::new(AccessFacts::no_account()));
         Ok(decision::effective_permissions(&facts, account, mfa_verified))
     }
 

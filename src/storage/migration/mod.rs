@@ -7,6 +7,7 @@ mod m20261123_000002_create_access_requests;
 mod m20261123_000003_protect_owner;
 mod m20261124_000004_member_list_order;
 mod m20261130_000005_account_revisions;
+mod m20261130_000006_cache_fence;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
 /// `acme`), as SQLite's default already is.
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_protect_owner::Migration),
             Box::new(m20261124_000004_member_list_order::Migration),
             Box::new(m20261130_000005_account_revisions::Migration),
+            Box::new(m20261130_000006_cache_fence::Migration),
         ]
     }
 }

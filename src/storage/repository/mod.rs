@@ -11,6 +11,7 @@ mod accounts;
 mod activity;
 mod catalogue;
 mod codec;
+mod fence;
 mod invitations;
 mod member_page;
 mod members;
@@ -25,6 +26,7 @@ use sea_orm::{
 };
 
 pub use catalogue::seed_catalogue;
+pub use fence::CacheFence;
 
 use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
 use crate::domain::member_list::MemberPageQuery;
