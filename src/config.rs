@@ -18,6 +18,9 @@ pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 16;
 pub const DEFAULT_DB_ACQUIRE_TIMEOUT_MS: u64 = 3000;
 /// Default most checks in one BatchAuthorize.
 pub const DEFAULT_MAX_BATCH_CHECKS: usize = 100;
+/// Largest ACCESS_MAX_BATCH_CHECKS: the facts of a batch are read in one
+/// statement (one consistent snapshot) of at most this many pairs.
+pub const MAX_BATCH_CHECKS_LIMIT: usize = 128;
 /// Default per-request time limit.
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
 /// Default process-wide concurrent requests.
@@ -178,6 +181,11 @@ impl Config {
         for (name, value) in positive {
             anyhow::ensure!(value > 0, "{name} must be greater than 0");
         }
+        // A batch's facts are one statement, one snapshot, up to this many checks.
+        anyhow::ensure!(
+            self.max_batch_checks <= MAX_BATCH_CHECKS_LIMIT,
+            "ACCESS_MAX_BATCH_CHECKS must be at most {MAX_BATCH_CHECKS_LIMIT}"
+        );
         Ok(())
     }
 

@@ -12,17 +12,25 @@ use crate::domain::model::{
     AccessFacts, AccountFacts, AccountRevision, AccountState, MemberAccess, MembershipStatus, ResourceType,
     Scopes,
 };
-use crate::domain::permissions::{CATALOGUE, PermissionSet};
+use crate::domain::permissions::{BUILTIN_ROLES, CATALOGUE, PermissionSet};
 
-/// FNV-1a of the catalogue's names in order: changes whenever a bit would
-/// mean another permission.
+/// FNV-1a of the catalogue's names in order and of each built-in role's
+/// permissions: changes whenever a bit would mean another permission, or a
+/// release changes what a built-in role grants.
 static CATALOGUE_FINGERPRINT: LazyLock<u64> = LazyLock::new(|| {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (name, _) in CATALOGUE {
-        for byte in name.bytes().chain([0]) {
+    let mut eat = |bytes: &[u8]| {
+        for byte in bytes.iter().copied().chain([0]) {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
+    };
+    for (name, _) in CATALOGUE {
+        eat(name.as_bytes());
+    }
+    for role in BUILTIN_ROLES {
+        eat(role.name.as_bytes());
+        eat(&role.permissions().bits().to_le_bytes());
     }
     hash
 });

@@ -42,8 +42,9 @@ use super::stats::CacheStats;
 /// when it had lapsed, 2 when a writer had revoked it. The epoch moves when
 /// no replica held a live lease: writes may then have committed without
 /// reaching Redis, so every entry stored before is left behind. It moves to
-/// Redis's clock in ms when that is ahead, so that a restarted (emptied)
-/// Redis never hands out an epoch it handed out before.
+/// Redis's clock in ms when that is ahead, and past the caller's own epoch
+/// (ARGV 3), so that a restarted (emptied) Redis never hands out an epoch
+/// handed out before, even with its clock behind.
 const RENEW: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -56,21 +57,22 @@ elseif not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then
   local epoch = tonumber(redis.call('GET', KEYS[3]) or '0')
-  redis.call('SET', KEYS[3], math.max(epoch + 1, now))
+  redis.call('SET', KEYS[3], math.max(epoch + 1, now, tonumber(ARGV[3]) + 1))
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return {status, tonumber(redis.call('GET', KEYS[3]) or '0')}
 ";
 
 /// Moves the epoch once per database fence generation. KEYS: epoch, fence;
-/// ARGV: the generation read from the database. Returns the epoch.
+/// ARGV: the generation read from the database, the caller's epoch (a floor,
+/// should Redis come back with its clock behind). Returns the epoch.
 const FENCE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local seen = tonumber(redis.call('GET', KEYS[2]) or '-1')
 if seen < tonumber(ARGV[1]) then
   local epoch = tonumber(redis.call('GET', KEYS[1]) or '0')
-  redis.call('SET', KEYS[1], math.max(epoch + 1, now))
+  redis.call('SET', KEYS[1], math.max(epoch + 1, now, tonumber(ARGV[2]) + 1))
   redis.call('SET', KEYS[2], ARGV[1])
 end
 return tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -353,6 +355,7 @@ impl Coherence {
                 .arg(self.keys.epoch())
                 .arg(&self.replica)
                 .arg(term_ms)
+                .arg(self.epoch.load(Ordering::Acquire))
                 .to_owned();
             let mut conn = self.conn.clone();
             let reply = tokio::time::timeout(
@@ -369,9 +372,9 @@ impl Coherence {
                 continue;
             };
             self.stats.lease_renewal(1);
-            let lapsed = status != 0
-                || self.renewal_lost.swap(false, Ordering::AcqRel)
-                || self.nanos(sent) >= self.trusted_until_ns.load(Ordering::Acquire);
+            let lost = self.renewal_lost.swap(false, Ordering::AcqRel);
+            let lapsed =
+                status != 0 || lost || self.nanos(sent) >= self.trusted_until_ns.load(Ordering::Acquire);
             // fetch_max: a fence move may have raised it meanwhile.
             let epoch_moved = self.epoch.fetch_max(epoch, Ordering::AcqRel) < epoch;
             if lapsed || epoch_moved {
@@ -379,9 +382,10 @@ impl Coherence {
                 self.stats.lease_lapse(u64::from(lapsed));
                 self.local.clear();
             }
-            if status == 2 {
-                // A writer waited for an acknowledgement that never came: the
-                // subscription may be dead without having said so.
+            if status == 2 || lost {
+                // A writer waited for an acknowledgement that never came (or
+                // may have: a lost reply may have carried the revocation):
+                // the subscription may be dead without having said so.
                 self.resubscribe.notify_one();
                 continue;
             }
@@ -430,7 +434,8 @@ impl Coherence {
                     .arg(2)
                     .arg(self.keys.epoch())
                     .arg(self.keys.fence())
-                    .arg(generation);
+                    .arg(generation)
+                    .arg(self.epoch.load(Ordering::Acquire));
                 let mut conn = self.conn.clone();
                 let Ok(Ok(epoch)) =
                     tokio::time::timeout(self.settings.renew_every(), script.query_async::<u64>(&mut conn))
@@ -481,6 +486,8 @@ impl Coherence {
     /// its entries, or stopped trusting them.
     async fn publish(&self, accounts: &[&AccountId], message: &[u8]) -> Option<Vec<(String, u64)>> {
         let mut started = Instant::now();
+        // Until the fence has moved, only Redis can tell the replicas: keep
+        // trying both (the task runs on even if the caller has gone).
         let mut fenced = false;
         loop {
             let mut pipe = redis::pipe();
@@ -499,13 +506,20 @@ impl Coherence {
                 Err(err) => {
                     self.stats.redis_error(1);
                     if !fenced {
-                        fenced = true;
                         // The other way to reach every replica: they drop
-                        // everything within a term of the fence moving.
-                        if let Err(err) = self.fence.bump().await {
-                            tracing::warn!(error = %err, "neither Redis nor the cache fence could be reached");
+                        // everything within a term of the fence moving. The
+                        // term counts only from a move that succeeded.
+                        match self.fence.bump().await {
+                            Ok(()) => {
+                                fenced = true;
+                                started = Instant::now();
+                            }
+                            Err(err) => {
+                                tracing::warn!(error = %err, "neither Redis nor the cache fence can be reached; retrying");
+                                tokio::time::sleep(self.settings.renew_every() / 2).await;
+                                continue;
+                            }
                         }
-                        started = Instant::now();
                     }
                     let waited = started.elapsed();
                     let term = self.settings.term + self.settings.margin();

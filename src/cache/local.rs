@@ -124,6 +124,12 @@ impl LocalLayer {
         self.read().current(account, &facts).then_some(facts)
     }
 
+    /// Whether facts of `account` read elsewhere are at least as new as every
+    /// write this process has heard of.
+    pub fn current(&self, account: &AccountId, facts: &AccessFacts) -> bool {
+        self.read().current(account, facts)
+    }
+
     /// The epoch to pass to [`LocalLayer::insert`]: read it before reading
     /// the facts from anywhere else.
     pub fn epoch(&self) -> u64 {
@@ -152,12 +158,15 @@ impl LocalLayer {
             *slot = (*slot).max(r.revision);
         }
         if known.revisions.len() > MAX_KNOWN_ACCOUNTS {
+            // Forgetting revisions is safe only with every entry gone too.
+            known.revisions.clear();
             self.clear_locked(&mut known);
         }
     }
 
-    /// Drops every entry (and what made them valid): after a lapse, when
-    /// invalidations may have been missed.
+    /// Drops every entry: after a lapse, when invalidations may have been
+    /// missed. The revisions heard of are kept: they are true of the
+    /// database whatever happened since, and still refuse older entries.
     pub fn clear(&self) {
         let mut known = self.write();
         self.clear_locked(&mut known);
@@ -165,7 +174,6 @@ impl LocalLayer {
 
     fn clear_locked(&self, known: &mut Known) {
         known.epoch += 1;
-        known.revisions.clear();
         if let Some(entries) = &self.entries {
             entries.invalidate_all();
         }

@@ -28,7 +28,7 @@ pub use stats::{CacheCounts, CacheStats};
 
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{AccessFacts, Consistency, ConsistencyToken, WriteReceipt};
-use crate::domain::ports::{FactsCache, Reads};
+use crate::domain::ports::{FactsCache, Reads, Transaction};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::CacheFence;
 
@@ -138,6 +138,14 @@ impl Cache {
     }
 }
 
+/// The facts of every pair, in order; a gap is a bug, never a shifted answer.
+fn all_found(found: Vec<Option<Arc<AccessFacts>>>) -> DomainResult<Vec<Arc<AccessFacts>>> {
+    found
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| DomainError::Internal("the cache lost the facts of a pair".into()))
+}
+
 /// Whether cached facts may answer a check with this requirement.
 fn fresh_enough(account: &AccountId, facts: &AccessFacts, token: Option<&ConsistencyToken>) -> bool {
     token.is_none_or(|token| facts.satisfies(account, token))
@@ -176,7 +184,7 @@ impl FactsCache for Cache {
             }
         }
         if missing.is_empty() {
-            return Ok(found.into_iter().flatten().collect());
+            return all_found(found);
         }
         // Redis, when this replica's lease is live: one round trip.
         let mut generations: Option<(u64, Vec<u64>)> = None;
@@ -189,7 +197,12 @@ impl FactsCache for Cache {
                     let mut still_missing = Vec::new();
                     for (&i, Looked { facts, generation }) in missing.iter().zip(looked) {
                         let (account, user) = pairs[i];
-                        match facts.filter(|f| fresh_enough(account, f, token)) {
+                        // A Redis entry older than a write this replica has
+                        // heard of (a failed-over Redis that lost the write's
+                        // generation bump) is a miss too.
+                        match facts
+                            .filter(|f| fresh_enough(account, f, token) && self.local.current(account, f))
+                        {
                             Some(facts) => {
                                 self.stats.redis_hit(1);
                                 let facts = Arc::new(facts);
@@ -249,16 +262,25 @@ impl FactsCache for Cache {
                 found[i] = Some(facts);
             }
         }
-        Ok(found.into_iter().flatten().collect())
+        all_found(found)
     }
 
-    async fn written(&self, receipt: &WriteReceipt) {
-        if receipt.revisions.is_empty() {
-            return;
-        }
-        self.local.note(&receipt.revisions);
-        if let Some(redis) = &self.redis {
-            redis.coherence.written(receipt).await;
-        }
+    async fn commit(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt> {
+        let local = Arc::clone(&self.local);
+        let coherence = self.redis.as_ref().map(|redis| Arc::clone(&redis.coherence));
+        // A task of its own: once the commit may have happened, the
+        // invalidation must run to its end even if the caller goes away.
+        let task = tokio::spawn(async move {
+            let receipt = tx.commit().await?;
+            if !receipt.revisions.is_empty() {
+                local.note(&receipt.revisions);
+                if let Some(coherence) = coherence {
+                    coherence.written(&receipt).await;
+                }
+            }
+            Ok(receipt)
+        });
+        task.await
+            .map_err(|err| DomainError::Internal(format!("the commit task failed: {err}")))?
     }
 }

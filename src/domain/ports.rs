@@ -236,8 +236,8 @@ pub trait Transaction: Reads {
 }
 
 /// Where decisions get their facts: the cache layers in front of the store.
-/// Its one promise (rule 11): once [`FactsCache::written`] has returned for
-/// a commit, no answer it gives, on any replica, is older than that commit.
+/// Its one promise (rule 11): once [`FactsCache::commit`] has returned, no
+/// answer it gives, on any replica, is older than that commit.
 #[async_trait]
 pub trait FactsCache: Send + Sync {
     /// The facts of each (account, user) pair, in the order asked, as fresh
@@ -249,8 +249,9 @@ pub trait FactsCache: Send + Sync {
         pairs: &[(&AccountId, &UserId)],
         consistency: &Consistency,
     ) -> DomainResult<Vec<Arc<AccessFacts>>>;
-    /// A write has committed: returns once no replica can answer from state
-    /// older than it. Never fails: when it cannot reach the other replicas it
-    /// waits until they have stopped trusting what they hold.
-    async fn written(&self, receipt: &WriteReceipt);
+    /// Commits `tx`, then returns once no replica can answer from state
+    /// older than it. Both run to their end even if the caller goes away (a
+    /// deadline, a reset connection): a commit whose invalidation were
+    /// dropped would leave replicas answering from older state.
+    async fn commit(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt>;
 }

@@ -177,8 +177,12 @@ impl UseCases {
             .await?;
         let member = guards::target_member(tx.as_ref(), actor, &actor_access, account_id, user, verb).await?;
         if member.status == status {
-            // Already there: nothing changes, nothing is logged.
-            return Ok(Written::unchanged(member_row(&member, status)));
+            // Already there: nothing changes and nothing is logged, but the
+            // commit still bumps the revision and reaches every replica, so a
+            // retry never answers OK while the first call's invalidation may
+            // still be on its way.
+            let token = self.commit(tx).await?;
+            return Ok(Written::new(member_row(&member, status), token));
         }
         if status == MembershipStatus::Active {
             self.check_seats(

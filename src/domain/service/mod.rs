@@ -112,9 +112,7 @@ impl UseCases {
     /// token of the revisions it made, which the use case hands back with its
     /// result as a [`Written`](crate::domain::model::Written).
     async fn commit(&self, tx: Box<dyn Transaction>) -> DomainResult<ConsistencyToken> {
-        let receipt = tx.commit().await?;
-        self.cache.written(&receipt).await;
-        Ok(receipt.token())
+        Ok(self.cache.commit(tx).await?.token())
     }
 
     /// The settings in force.
