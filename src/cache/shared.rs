@@ -21,20 +21,24 @@ use super::stats::CacheStats;
 
 /// Stores an entry only if the account's generation is still the one the
 /// filler saw. KEYS: facts hash, generation; ARGV: user, generation seen,
-/// entry, TTL (ms) of the hash.
+/// entry, TTL (ms) of the hash, TTL (ms) of the generation.
 const FILL: &str = r"
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 if current ~= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if current > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
 return 1
 ";
 
 /// A write changed the account: new generation, entries dropped, in one
-/// step. KEYS: facts hash, generation. The generation never expires, so it
-/// never goes back to a value an in-flight fill saw.
+/// step. KEYS: facts hash, generation; ARGV: TTL (ms) of the generation.
+/// The generation outlives every entry stamped with it (twice the entries'
+/// TTL, renewed by every fill), so by the time it expires and starts again
+/// from 0, no entry that could match an old value is left.
 const INVALIDATE: &str = r"
 redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[1])
 return 1
 ";
@@ -115,7 +119,7 @@ impl SharedLayer {
         if items.is_empty() {
             return Ok(());
         }
-        let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+        let ttl_ms = self.ttl_ms();
         let expires_at = now_ms().saturating_add(i64::try_from(ttl_ms).unwrap_or(i64::MAX));
         let mut pipe = redis::pipe();
         for (account, user, generation, facts) in items {
@@ -132,6 +136,7 @@ impl SharedLayer {
                 .arg(*generation)
                 .arg(encode_entry(facts, stamp, expires_at))
                 .arg(ttl_ms)
+                .arg(ttl_ms.saturating_mul(2))
                 .ignore();
         }
         self.stats.redis_fill(1);
@@ -146,7 +151,12 @@ impl SharedLayer {
                 .arg(2)
                 .arg(self.keys.facts(account))
                 .arg(self.keys.generation(account))
+                .arg(self.ttl_ms().saturating_mul(2))
                 .ignore();
         }
+    }
+
+    fn ttl_ms(&self) -> u64 {
+        u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX)
     }
 }
