@@ -71,8 +71,8 @@ impl WriteReceipt {
 
 /// What a write use case returns: its result, and the token of the
 /// revisions it made, for the caller to pass back on a check (rule 11).
-/// The token is empty when the call changed nothing (an idempotent retry
-/// returns without committing).
+/// The token is empty when the call changed nothing and did not commit
+/// (e.g. an idempotent CreateAccount retry).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Written<T> {
     /// The use case's result.
