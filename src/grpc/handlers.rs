@@ -20,6 +20,7 @@ use crate::grpc::convert::{
     BatchQuery, EffectiveQuery, InvitationTarget, MemberTarget, OwnershipTransfer, RoleTarget, UserInAccount,
     invitation_to_pb,
 };
+use crate::grpc::middleware::record_subject;
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 
@@ -94,6 +95,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
         let AuthorizeQuery { check, consistency } = AuthorizeQuery::try_from(request.into_inner())?;
+        record_subject(Some(&check.account_id), Some(&check.user_id));
         let decision = self.use_cases.authorize(&check, &consistency).await?;
         Ok(Response::new(decision.into()))
     }
@@ -120,6 +122,7 @@ impl AccessServiceRpc for GrpcHandlers {
             mfa_verified,
             consistency,
         } = EffectiveQuery::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), Some(&user_id));
         let effective = self
             .use_cases
             .effective_permissions(&user_id, &account_id, mfa_verified, &consistency)
