@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use coherence::LeaseSettings;
 pub use stats::{CacheCounts, CacheStats};

@@ -52,7 +52,11 @@ pub async fn connect(
         .min_connections(1)
         .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
-    let system = if url.starts_with("sqlite:") { "sqlite" } else { "mysql" };
+    let system = if url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "mysql"
+    };
     let mut db = Database::connect(options).await?;
     let counter = StatementCounter::default();
     let count = Arc::clone(&counter.0);

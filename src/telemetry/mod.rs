@@ -104,7 +104,8 @@ pub fn init(filter: &str, format: LogFormat) -> TelemetryGuard {
 /// `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`.
 pub fn otlp_provider_from_env() -> anyhow::Result<Option<SdkTracerProvider>> {
     let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
-    let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|value| value.trim().eq_ignore_ascii_case("true"));
+    let disabled =
+        std::env::var("OTEL_SDK_DISABLED").is_ok_and(|value| value.trim().eq_ignore_ascii_case("true"));
     if disabled || !(set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
         return Ok(None);
     }

@@ -57,12 +57,16 @@ fn json_lines_carry_the_trace_and_span_ids_of_the_current_span() {
         let _entered = span.enter();
         let context = span.context();
         let span_context = context.span().span_context().clone();
-        ids = Some((span_context.trace_id().to_string(), span_context.span_id().to_string()));
+        ids = Some((
+            span_context.trace_id().to_string(),
+            span_context.span_id().to_string(),
+        ));
         tracing::info!(decision = "allowed", "checked");
     });
     let (trace_id, span_id) = ids.expect("the span ran");
     assert_ne!(trace_id, "00000000000000000000000000000000");
-    let line: serde_json::Value = serde_json::from_str(output.trim()).unwrap_or_else(|err| panic!("{err}: {output}"));
+    let line: serde_json::Value =
+        serde_json::from_str(output.trim()).unwrap_or_else(|err| panic!("{err}: {output}"));
     assert_eq!(line["openTelemetry"]["traceId"], trace_id.as_str(), "{line}");
     assert_eq!(line["openTelemetry"]["spanId"], span_id.as_str(), "{line}");
     assert_eq!(line["fields"]["message"], "checked", "{line}");
@@ -73,7 +77,8 @@ fn json_lines_carry_the_trace_and_span_ids_of_the_current_span() {
 #[test]
 fn json_lines_outside_any_span_have_no_ids() {
     let output = logged(LogFormat::Json, false, || tracing::info!("starting"));
-    let line: serde_json::Value = serde_json::from_str(output.trim()).unwrap_or_else(|err| panic!("{err}: {output}"));
+    let line: serde_json::Value =
+        serde_json::from_str(output.trim()).unwrap_or_else(|err| panic!("{err}: {output}"));
     assert_eq!(line["fields"]["message"], "starting", "{line}");
     assert!(line.get("openTelemetry").is_none(), "{line}");
 }
@@ -86,7 +91,10 @@ fn text_lines_have_no_escape_codes_off_a_terminal() {
         tracing::warn!(decision = "denied", "checked");
     };
     let plain = logged(LogFormat::Text, false, log);
-    assert!(plain.contains("checked") && plain.contains("account_id"), "{plain}");
+    assert!(
+        plain.contains("checked") && plain.contains("account_id"),
+        "{plain}"
+    );
     assert!(!plain.contains('\u{1b}'), "escape codes in {plain:?}");
     // The same line on a terminal is coloured: the check above can fail.
     let coloured = logged(LogFormat::Text, true, log);
