@@ -10,6 +10,7 @@
 //! statement counter in `storage::connect`) and one per Redis round trip.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _};
@@ -197,6 +198,15 @@ pub fn finished_client_span(
 /// A subscriber for one App's requests only (see `App::with_trace_dispatch`):
 /// this crate's spans exported through `provider`, no log lines.
 pub fn trace_dispatch(provider: &SdkTracerProvider) -> tracing::Dispatch {
+    // tracing caches whether each callsite is wanted, process-wide. While a
+    // single dispatcher is registered it asks only the *current thread's*
+    // default, so a span first reached by another App (no subscriber) would
+    // be cached as never wanted, for this dispatcher too: the RPC span went
+    // missing when other tests ran beside the traced one. A second, silent
+    // dispatcher, kept for the life of the process, makes tracing ask every
+    // registered dispatcher instead.
+    static SILENT: OnceLock<tracing::Dispatch> = OnceLock::new();
+    SILENT.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
     tracing::Dispatch::new(Registry::default().with(trace_layer(provider.tracer(SERVICE_NAME))))
 }
 

@@ -160,8 +160,9 @@ async fn wait_for(trace_id: &str, name: &str) -> Vec<Span> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!(
-        "no span {name} in trace {trace_id}: {:?}",
-        names(&spans_of(trace_id).await)
+        "no span {name} in trace {trace_id}: {:?} (of {} received in all)",
+        names(&spans_of(trace_id).await),
+        collector().received.0.lock().await.len()
     );
 }
 
@@ -312,6 +313,7 @@ async fn a_refused_rpc_records_its_code(kind: Db) {
         .authorize(caller.with(pb::AuthorizeRequest::default()))
         .await
         .expect_err("an empty check is refused");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
     let spans = wait_for(&caller.trace_id, "access.v1.AccessService/Authorize").await;
     let rpc = &spans[spans
         .iter()
