@@ -272,6 +272,17 @@ mod tests {
     }
 
     #[test]
+    fn log_format_is_text_unless_json_is_asked_for() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.config.log_format);
+        assert_eq!(Config::default().log_format, LogFormat::Text);
+        assert_eq!(
+            parse(&["access-service", "--log-format", "json"]).ok(),
+            Some(LogFormat::Json)
+        );
+        assert!(parse(&["access-service", "--log-format", "yaml"]).is_err());
+    }
+
+    #[test]
     fn passwords_never_reach_logs() {
         assert_eq!(
             redact_url("mysql://app:s3cret@db:3306/access"),

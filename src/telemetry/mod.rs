@@ -39,13 +39,6 @@ pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
 }
 
-impl TelemetryGuard {
-    /// Whether spans are exported over OTLP.
-    pub fn exporting(&self) -> bool {
-        self.provider.is_some()
-    }
-}
-
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
