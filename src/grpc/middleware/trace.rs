@@ -67,7 +67,10 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let Some(span) = dispatcher::with_default(&self.dispatch, || rpc_span(request.uri().path())) else {
+        // No subscriber wants it (tracing and logs off): no span work at all.
+        let span = dispatcher::with_default(&self.dispatch, || rpc_span(request.uri().path()))
+            .filter(|span| !span.is_disabled());
+        let Some(span) = span else {
             let untraced = self.inner.call(request);
             return Box::pin(async move { untraced.await.map_err(Into::into) });
         };
