@@ -28,6 +28,9 @@ pub struct App {
     service: UseCases,
     statements: StatementCounter,
     cache: Arc<Cache>,
+    /// Telemetry: where this App's request spans go when not to the global
+    /// subscriber (see [`App::with_trace_dispatch`]).
+    trace_dispatch: Option<tracing::Dispatch>,
 }
 
 impl App {
@@ -92,7 +95,15 @@ impl App {
             service,
             statements,
             cache,
+            trace_dispatch: None,
         })
+    }
+
+    /// Telemetry: sends this App's request spans to `dispatch` instead of the
+    /// global subscriber, so a test can trace one App among many in a process.
+    pub fn with_trace_dispatch(mut self, dispatch: tracing::Dispatch) -> Self {
+        self.trace_dispatch = Some(dispatch);
+        self
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -137,6 +148,9 @@ impl App {
         let layers = middleware::layers(self.config.max_concurrent_requests, self.config.request_timeout());
         tracing::info!(%addr, "serving access.v1.AccessService (gRPC, health, reflection)");
         Server::builder()
+            // Telemetry: outermost, so the RPC's span covers (and its status
+            // code reflects) every refusal of the stack below.
+            .layer(middleware::RpcSpanLayer::new(self.trace_dispatch))
             .layer(layers)
             .add_service(health_service)
             .add_service(reflection_v1)

@@ -116,6 +116,21 @@ pub struct Config {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `access_service=debug`.
     #[arg(long, env = "ACCESS_LOG", default_value = DEFAULT_LOG_FILTER)]
     pub log_filter: String,
+    /// Log line format: `text` (coloured only on a terminal) or `json` (one
+    /// object a line, with the trace and span ids).
+    #[arg(long, env = "ACCESS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (ACCESS_LOG_FORMAT).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines; ANSI colours only when stdout is a terminal.
+    #[default]
+    Text,
+    /// One JSON object a line, with the OpenTelemetry trace and span ids of
+    /// the current span, for log pipelines that join logs to traces.
+    Json,
 }
 
 impl Default for Config {
@@ -139,6 +154,7 @@ impl Default for Config {
             cache_lease_ms: DEFAULT_CACHE_LEASE_MS,
             cache_ack_timeout_ms: DEFAULT_CACHE_ACK_TIMEOUT_MS,
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -253,6 +269,17 @@ mod tests {
         };
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("ACCESS_MAX_CONCURRENT_REQUESTS"), "{err}");
+    }
+
+    #[test]
+    fn log_format_is_text_unless_json_is_asked_for() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.config.log_format);
+        assert_eq!(Config::default().log_format, LogFormat::Text);
+        assert_eq!(
+            parse(&["access-service", "--log-format", "json"]).ok(),
+            Some(LogFormat::Json)
+        );
+        assert!(parse(&["access-service", "--log-format", "yaml"]).is_err());
     }
 
     #[test]

@@ -121,9 +121,19 @@ pub struct TestApp {
 impl TestApp {
     /// Starts a server whose configuration `adjust` may change.
     pub async fn spawn_with(kind: Db, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_traced(kind, adjust, None).await
+    }
+
+    /// Starts a server whose request spans go to `trace` (its own subscriber,
+    /// not the process-wide one) when given.
+    pub async fn spawn_traced(
+        kind: Db,
+        adjust: impl FnOnce(&mut Config),
+        trace: Option<tracing::Dispatch>,
+    ) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             // The first test to get here installs the global subscriber.
-            let _telemetry = access_service::telemetry::init("info");
+            let _telemetry = access_service::telemetry::init("info", access_service::config::LogFormat::Text);
         }
         let database = Arc::new(TestDb::create(kind).await);
         let mut config = Config {
@@ -133,7 +143,7 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        Self::start(config, database).await
+        Self::start(config, database, trace).await
     }
 
     /// Another server on the same database, with the same configuration
@@ -148,11 +158,14 @@ impl TestApp {
     pub async fn replica_with(&self, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = self.config.clone();
         adjust(&mut config);
-        Self::start(config, Arc::clone(&self.database)).await
+        Self::start(config, Arc::clone(&self.database), None).await
     }
 
-    async fn start(config: Config, database: Arc<TestDb>) -> Self {
-        let app = App::build(config.clone()).await.expect("app builds");
+    async fn start(config: Config, database: Arc<TestDb>, trace: Option<tracing::Dispatch>) -> Self {
+        let mut app = App::build(config.clone()).await.expect("app builds");
+        if let Some(dispatch) = trace {
+            app = app.with_trace_dispatch(dispatch);
+        }
         let addr = app.local_addr().expect("bound address");
         let statements = app.statement_counter();
         let cache = app.cache();

@@ -25,6 +25,7 @@ mod roles;
 mod seeds;
 mod snapshot;
 mod statement_budgets;
+mod telemetry;
 mod templates;
 mod transport;
 mod users;

@@ -148,7 +148,10 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let ops = selected_ops(&args.scenarios)?;
-    let _telemetry = args.server_log.as_deref().map(access_service::telemetry::init);
+    let _telemetry = args
+        .server_log
+        .as_deref()
+        .map(|filter| access_service::telemetry::init(filter, access_service::config::LogFormat::Text));
 
     let (addr, backend, server) = match &args.addr {
         Some(addr) => (addr.clone(), "external server".to_owned(), None),

@@ -2,6 +2,7 @@
 //! (outermost layer first), and the one place its refusals become gRPC codes.
 
 mod errors;
+mod trace;
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tower::util::MapErrLayer;
 use tower::{BoxError, ServiceBuilder};
 
 pub use errors::to_status;
+pub use trace::{RpcSpan, RpcSpanLayer, record_subject};
 
 /// The type of the stack [`layers`] builds, named so `App` can hand it to tonic.
 pub type Layers = Stack<
