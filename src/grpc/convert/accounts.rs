@@ -97,8 +97,6 @@ impl TryFrom<pb::SetAccountLimitsRequest> for AccountLimitsChange {
     type Error = DomainError;
 
     fn try_from(raw: pb::SetAccountLimitsRequest) -> Result<Self, Self::Error> {
-        // actor_user_id is not read: the platform sets quotas, and its API
-        // key, not a user, is who the activity log names.
         let mut v = Violations::default();
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
         let max_members = limit(&mut v, "max_members", raw.max_members);

@@ -202,7 +202,7 @@ async fn mailjet_account_sharing(app: TestApp) {
 
     // A plan with 2 accesses (Crystal): designer and analyst use them up.
     let account = app
-        .set_limits("mj-owner", "mj", None, Some(2))
+        .set_limits("mj", None, Some(2))
         .await
         .expect("two accesses");
     assert_eq!(account.max_restricted_members, Some(2));
@@ -229,7 +229,7 @@ async fn mailjet_account_sharing(app: TestApp) {
 
     // Downgrading to Bronze (0 accesses) names who must change first.
     let status = assert_refused(
-        app.set_limits("mj-owner", "mj", None, Some(0)).await,
+        app.set_limits("mj", None, Some(0)).await,
         Code::FailedPrecondition,
         "LIMIT_BELOW_USAGE",
     );
@@ -252,7 +252,7 @@ async fn mailjet_account_sharing(app: TestApp) {
         .await
         .expect("remove the custom-role user");
     let account = app
-        .set_limits("mj-owner", "mj", None, Some(0))
+        .set_limits("mj", None, Some(0))
         .await
         .expect("downgrade once the accesses are freed");
     assert_eq!(account.max_restricted_members, Some(0));
