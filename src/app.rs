@@ -14,9 +14,9 @@ use crate::cache::{Cache, CacheStats};
 use crate::config::{Config, redact_url};
 use crate::domain::UseCases;
 use crate::domain::service::DomainSettings;
+use crate::grpc::middleware::ApiKeys;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
-use crate::grpc::middleware::ApiKeys;
 use crate::grpc::{GrpcHandlers, middleware};
 use crate::storage::{self, CacheFence, SeaStore, StatementCounter};
 

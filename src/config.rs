@@ -124,7 +124,12 @@ pub struct Config {
     /// The API keys callers must present, as `name:scope+scope:sha256hex`
     /// entries separated by commas or new lines (see the README). Unset (and
     /// no file): authentication is off, allowed on a loopback address only.
-    #[arg(long, env = "ACCESS_API_KEYS", hide_env_values = true, conflicts_with = "api_keys_file")]
+    #[arg(
+        long,
+        env = "ACCESS_API_KEYS",
+        hide_env_values = true,
+        conflicts_with = "api_keys_file"
+    )]
     pub api_keys: Option<String>,
     /// A file holding the API keys in the same format (a mounted Secret).
     #[arg(long, env = "ACCESS_API_KEYS_FILE")]

@@ -72,7 +72,10 @@ async fn calls_without_a_valid_key_are_unauthenticated(app: TestApp) {
     }
     // The raw client (no key) and a key in the wrong scheme.
     assert_refused(
-        app.client.clone().authorize(check("owner", "acme", "campaigns.view", None)).await,
+        app.client
+            .clone()
+            .authorize(check("owner", "acme", "campaigns.view", None))
+            .await,
         Code::Unauthenticated,
         "API_KEY_MISSING",
     );
@@ -106,7 +109,11 @@ async fn each_rpc_needs_its_scope(app: TestApp) {
             method,
         );
         let info = status.get_details_error_info().expect("error info");
-        assert_eq!(info.metadata.get("scope").map(String::as_str), Some(scope.as_str()), "{method}");
+        assert_eq!(
+            info.metadata.get("scope").map(String::as_str),
+            Some(scope.as_str()),
+            "{method}"
+        );
         assert!(
             status.message().contains(method) && status.message().contains(scope.as_str()),
             "{method}: {}",
@@ -116,7 +123,11 @@ async fn each_rpc_needs_its_scope(app: TestApp) {
             Err(status) if matches!(status.code(), Code::Unauthenticated | Code::Unimplemented) => {
                 panic!("{method} with a {scope} key: {status:?}")
             }
-            Err(status) if status.get_details_error_info().is_some_and(|i| i.reason == "SCOPE_MISSING") => {
+            Err(status)
+                if status
+                    .get_details_error_info()
+                    .is_some_and(|i| i.reason == "SCOPE_MISSING") =>
+            {
                 panic!("{method} with a {scope} key: {status:?}")
             }
             _ => {}

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use access_service::cache::{Cache, CacheCounts};
+use access_service::grpc::middleware::ApiKeys;
 use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use access_service::storage::StatementCounter;
 use access_service::{App, Config};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::oneshot;
-use access_service::grpc::middleware::ApiKeys;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;

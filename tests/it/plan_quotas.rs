@@ -7,8 +7,7 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::helpers::{
-    TestApp, assert_refused, assert_refused_for, bad_fields, create_account, expect_code, person,
-    reason,
+    TestApp, assert_refused, assert_refused_for, bad_fields, create_account, expect_code, person, reason,
 };
 
 // === Assertions ===
@@ -46,24 +45,39 @@ async fn only_the_platform_sets_limits(app: TestApp) {
     let before = app.table_counts().await;
 
     let status = assert_refused(
-        web.clone().set_account_limits(limits("acme", Some(1000), None)).await,
+        web.clone()
+            .set_account_limits(limits("acme", Some(1000), None))
+            .await,
         Code::PermissionDenied,
         "SCOPE_MISSING",
     );
     let info = status.get_details_error_info().expect("error info");
     assert_eq!(info.metadata.get("scope").map(String::as_str), Some("platform"));
-    assert!(status.message().contains("'platform' scope"), "{}", status.message());
+    assert!(
+        status.message().contains("'platform' scope"),
+        "{}",
+        status.message()
+    );
     expect_code(
-        billing.clone().set_account_limits(limits("no-such", Some(10), None)).await,
+        billing
+            .clone()
+            .set_account_limits(limits("no-such", Some(10), None))
+            .await,
         Code::NotFound,
     );
     let status = expect_code(
-        billing.clone().set_account_limits(limits("acme", Some(-1), None)).await,
+        billing
+            .clone()
+            .set_account_limits(limits("acme", Some(-1), None))
+            .await,
         Code::InvalidArgument,
     );
     assert_eq!(bad_fields(&status), ["max_members"]);
     let status = expect_code(
-        billing.clone().set_account_limits(limits("acme", Some(-3), Some(-1))).await,
+        billing
+            .clone()
+            .set_account_limits(limits("acme", Some(-3), Some(-1)))
+            .await,
         Code::InvalidArgument,
     );
     assert_eq!(bad_fields(&status), ["max_members", "max_restricted_members"]);
@@ -114,14 +128,24 @@ async fn only_the_platform_sets_limits(app: TestApp) {
 /// every scope, `platform` included, and the log names it `platform: local`.
 async fn without_keys_the_local_caller_sets_limits(app: TestApp) {
     app.account("acme", "owner").await;
-    assert_eq!(app.get_account("acme").await.max_members, None, "no limit by default");
-    let account = app.set_limits("acme", Some(10), Some(2)).await.expect("limits set");
+    assert_eq!(
+        app.get_account("acme").await.max_members,
+        None,
+        "no limit by default"
+    );
+    let account = app
+        .set_limits("acme", Some(10), Some(2))
+        .await
+        .expect("limits set");
     assert_eq!(
         (account.max_members, account.max_restricted_members),
         (Some(10), Some(2))
     );
     let account = app.set_limits("acme", None, None).await.expect("limits cleared");
-    assert_eq!((account.max_members, account.max_restricted_members), (None, None));
+    assert_eq!(
+        (account.max_members, account.max_restricted_members),
+        (None, None)
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) AS n FROM activity_log WHERE action = 'account.limits' AND actor = 'platform: local'")
             .await,
@@ -398,10 +422,7 @@ async fn a_closed_account_denies_everything_and_keeps_its_data(app: TestApp) {
         "update member",
     );
     refused_as_closed(app.deactivate("owner", "acme", "viewer").await, "deactivate");
-    refused_as_closed(
-        app.set_limits("acme", Some(10), None).await,
-        "set limits",
-    );
+    refused_as_closed(app.set_limits("acme", Some(10), None).await, "set limits");
     refused_as_closed(
         client
             .update_account_policy(pb::UpdateAccountPolicyRequest {

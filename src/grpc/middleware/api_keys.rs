@@ -76,7 +76,11 @@ impl fmt::Debug for ApiKeys {
     /// Names and scopes only: hashes stay out of logs too.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.keys.iter().map(|key| format!("{}:{}", key.caller.name, key.caller.scopes)))
+            .entries(
+                self.keys
+                    .iter()
+                    .map(|key| format!("{}:{}", key.caller.name, key.caller.scopes)),
+            )
             .finish()
     }
 }
@@ -204,12 +208,21 @@ mod tests {
         );
         let keys = ApiKeys::parse(&text).expect("parses");
         assert_eq!(keys.len(), 3);
-        assert_eq!(format!("{keys:?}"), r#"["campaigns:check", "web:check+admin", "billing:platform"]"#);
+        assert_eq!(
+            format!("{keys:?}"),
+            r#"["campaigns:check", "web:check+admin", "billing:platform"]"#
+        );
         let web = keys.identify(b"web-secret").expect("web key");
         assert_eq!(web.name(), "web");
         assert!(web.holds(Scope::Admin) && web.holds(Scope::Check) && !web.holds(Scope::Platform));
-        assert_eq!(keys.identify(b"billing-secret").map(|c| c.name().to_owned()), Some("billing".into()));
-        assert_eq!(keys.identify(b"test").map(|c| c.name().to_owned()), Some("campaigns".into()));
+        assert_eq!(
+            keys.identify(b"billing-secret").map(|c| c.name().to_owned()),
+            Some("billing".into())
+        );
+        assert_eq!(
+            keys.identify(b"test").map(|c| c.name().to_owned()),
+            Some("campaigns".into())
+        );
         assert_eq!(keys.identify(b"guess"), None);
         assert_eq!(keys.identify(b""), None);
         assert!(ApiKeys::parse("").expect("empty").is_empty());
@@ -229,7 +242,10 @@ mod tests {
             (format!("w b:admin:{hash}"), "the name must be"),
             (format!(":admin:{hash}"), "the name must be"),
             (format!("{}:admin:{hash}", "n".repeat(65)), "the name must be"),
-            (format!("web:admin:{hash},web:check:{}", ApiKeys::hash_of("b")), "configured twice"),
+            (
+                format!("web:admin:{hash},web:check:{}", ApiKeys::hash_of("b")),
+                "configured twice",
+            ),
             (format!("web:admin:{hash},app:check:{hash}"), "same hash"),
         ] {
             let err = format!("{:#}", ApiKeys::parse(&text).expect_err(&text));

@@ -68,7 +68,9 @@ impl Authenticate {
         if self.keys.is_empty() {
             return Ok(Caller::local());
         }
-        let value = headers.get(http::header::AUTHORIZATION).ok_or(AuthRefusal::Missing)?;
+        let value = headers
+            .get(http::header::AUTHORIZATION)
+            .ok_or(AuthRefusal::Missing)?;
         let (scheme, key) = value
             .as_bytes()
             .split_at_checked(7)
@@ -77,9 +79,7 @@ impl Authenticate {
         if !scheme.eq_ignore_ascii_case(b"bearer ") || key.trim_ascii().is_empty() {
             return Err(AuthRefusal::Malformed);
         }
-        self.keys
-            .identify(key.trim_ascii())
-            .ok_or(AuthRefusal::Unknown)
+        self.keys.identify(key.trim_ascii()).ok_or(AuthRefusal::Unknown)
     }
 }
 
@@ -159,9 +159,16 @@ mod tests {
         }
         assert_eq!(refusal(auth.check(request(authorize, None))), "Missing");
         for header in ["secret", "Basic secret", "Bearer ", "Bearer"] {
-            assert_eq!(refusal(auth.check(request(authorize, Some(header)))), "Malformed", "{header}");
+            assert_eq!(
+                refusal(auth.check(request(authorize, Some(header)))),
+                "Malformed",
+                "{header}"
+            );
         }
-        assert_eq!(refusal(auth.check(request(authorize, Some("Bearer other")))), "Unknown");
+        assert_eq!(
+            refusal(auth.check(request(authorize, Some("Bearer other")))),
+            "Unknown"
+        );
         assert!(
             refusal(auth.check(request("/access.v1.AccessService/Invite", Some("Bearer secret"))))
                 .starts_with("MissingScope")

@@ -120,7 +120,10 @@ mod tests {
         ] {
             let status = status(Box::new(refusal)).expect("a status");
             assert_eq!(status.code(), code);
-            assert_eq!(status.get_details_error_info().map(|i| i.reason), Some(reason.into()));
+            assert_eq!(
+                status.get_details_error_info().map(|i| i.reason),
+                Some(reason.into())
+            );
         }
         let status = status(Box::new(AuthRefusal::MissingScope {
             caller: "campaigns".into(),

@@ -201,10 +201,7 @@ async fn mailjet_account_sharing(app: TestApp) {
     assert_not_granted(&app, "analyst", &["mj"], &["campaigns.send", "lists.view"]).await;
 
     // A plan with 2 accesses (Crystal): designer and analyst use them up.
-    let account = app
-        .set_limits("mj", None, Some(2))
-        .await
-        .expect("two accesses");
+    let account = app.set_limits("mj", None, Some(2)).await.expect("two accesses");
     assert_eq!(account.max_restricted_members, Some(2));
     for (user, role) in [
         ("marketer", "marketer"),
