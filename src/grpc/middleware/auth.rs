@@ -50,23 +50,33 @@ pub enum AuthRefusal {
     NoCaller,
 }
 
+/// The authentication layer for `keys` (empty: every caller holds every
+/// scope; `App::build` allows that on loopback only).
+pub fn layer(keys: Arc<ApiKeys>) -> FilterLayer<Authenticate> {
+    FilterLayer::new(Authenticate::new(keys))
+}
+
 /// The tower predicate [`layer`] runs on every request.
 #[derive(Clone)]
 pub struct Authenticate {
     /// Empty: authentication is off, every caller is [`Caller::local`].
     keys: Arc<ApiKeys>,
-}
-
-/// The authentication layer for `keys` (empty: every caller holds every
-/// scope; `App::build` allows that on loopback only).
-pub fn layer(keys: Arc<ApiKeys>) -> FilterLayer<Authenticate> {
-    FilterLayer::new(Authenticate { keys })
+    /// Built once: the caller of every request when no key is configured.
+    local: Caller,
 }
 
 impl Authenticate {
+    /// Authenticates callers by `keys`.
+    pub fn new(keys: Arc<ApiKeys>) -> Self {
+        Self {
+            keys,
+            local: Caller::local(),
+        }
+    }
+
     fn caller(&self, headers: &http::HeaderMap) -> Result<Caller, AuthRefusal> {
         if self.keys.is_empty() {
-            return Ok(Caller::local());
+            return Ok(self.local.clone());
         }
         let value = headers
             .get(http::header::AUTHORIZATION)
@@ -137,9 +147,7 @@ mod tests {
 
     fn keyed() -> Authenticate {
         let text = format!("app:check:{}", ApiKeys::hash_of("secret"));
-        Authenticate {
-            keys: Arc::new(ApiKeys::parse(&text).expect("keys")),
-        }
+        Authenticate::new(Arc::new(ApiKeys::parse(&text).expect("keys")))
     }
 
     fn refusal(result: Result<http::Request<()>, BoxError>) -> String {
@@ -199,9 +207,7 @@ mod tests {
 
     #[test]
     fn without_keys_every_caller_is_local_with_every_scope() {
-        let mut auth = Authenticate {
-            keys: Arc::new(ApiKeys::default()),
-        };
+        let mut auth = Authenticate::new(Arc::new(ApiKeys::default()));
         let passed = auth
             .check(request("/access.v1.AccessService/SetAccountLimits", None))
             .expect("passes");
