@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::UseCases;
 use crate::domain::ids::InvitationToken;
-use crate::domain::model::Written;
+use crate::domain::model::{PlatformActor, Written};
 use crate::domain::service::{
     AcceptInvitation, CreateAccount, CreateRole, Invite, ListAccessRequests, ListAccounts, ListActivity,
     ListInvitations, ListSharedTemplates, ListUsers, RequestAccess, ShareTemplate, UnshareTemplate,
@@ -21,6 +21,7 @@ use crate::grpc::convert::{
     invitation_to_pb,
 };
 use crate::grpc::middleware::record_subject;
+use crate::grpc::middleware::caller_of;
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 
@@ -501,18 +502,16 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::SetAccountLimitsRequest>,
     ) -> Result<Response<pb::SetAccountLimitsResponse>, Status> {
-        let AccountLimitsChange {
-            actor,
-            account_id,
-            limits,
-        } = AccountLimitsChange::try_from(request.into_inner())?;
+        // The layer let only a `platform` key through; its name is the actor.
+        let platform = PlatformActor::new(caller_of(&request)?.name());
+        let AccountLimitsChange { account_id, limits } = AccountLimitsChange::try_from(request.into_inner())?;
         record_subject(Some(&account_id), None);
         let Written {
             value: account,
             token,
         } = self
             .use_cases
-            .set_account_limits(&actor, &account_id, limits)
+            .set_account_limits(&platform, &account_id, limits)
             .await?;
         Ok(Response::new(pb::SetAccountLimitsResponse {
             account: Some(account.into()),

@@ -11,7 +11,18 @@ use crate::domain::DomainError;
 pub const ERROR_DOMAIN: &str = "access.v1";
 
 fn with_reason(code: Code, reason: &str, message: String) -> Status {
-    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    with_error_info(code, reason, HashMap::new(), message)
+}
+
+/// A status with a google.rpc.ErrorInfo of this service's domain: `reason`
+/// says which rule refused, `metadata` what a client needs to act on it.
+pub(crate) fn with_error_info(
+    code: Code,
+    reason: &str,
+    metadata: HashMap<String, String>,
+    message: String,
+) -> Status {
+    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
     Status::with_error_details(code, message, details)
 }
 

@@ -5,12 +5,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use access_service::cache::{Cache, CacheCounts};
+use access_service::grpc::middleware::ApiKeys;
 use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use access_service::storage::StatementCounter;
 use access_service::{App, Config};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::oneshot;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
@@ -388,10 +392,10 @@ impl TestApp {
             .expect("account returned")
     }
 
-    /// SetAccountLimits (`None` clears a quota).
+    /// SetAccountLimits (`None` clears a quota), as the platform: the
+    /// default server has no API key, so every caller holds every scope.
     pub async fn set_limits(
         &self,
-        actor: &str,
         account: &str,
         max_members: Option<i32>,
         max_restricted_members: Option<i32>,
@@ -399,7 +403,6 @@ impl TestApp {
         self.client
             .clone()
             .set_account_limits(pb::SetAccountLimitsRequest {
-                actor_user_id: actor.into(),
                 account_id: account.into(),
                 max_members,
                 max_restricted_members,
@@ -568,6 +571,37 @@ impl TestApp {
         assert_eq!(response.next_page_token, "", "one page holds them all");
         response.shared_templates
     }
+}
+
+/// A client that presents `authorization: Bearer <key>` on every call.
+pub type KeyedClient = AccessServiceClient<InterceptedService<Channel, BearerKey>>;
+
+/// The interceptor of a [`KeyedClient`]: adds the caller's API key.
+#[derive(Clone)]
+pub struct BearerKey(MetadataValue<Ascii>);
+
+impl Interceptor for BearerKey {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+impl TestApp {
+    /// A client on this server's connection that presents `key`.
+    pub fn client_with_key(&self, key: &str) -> KeyedClient {
+        let value = format!("Bearer {key}").parse().expect("an ASCII key");
+        AccessServiceClient::with_interceptor(self.channel.clone(), BearerKey(value))
+    }
+}
+
+/// ACCESS_API_KEYS for `(name, scopes, secret)` triples: the secrets' SHA-256,
+/// as an operator configures them.
+pub fn api_keys(keys: &[(&str, &str, &str)]) -> String {
+    keys.iter()
+        .map(|(name, scopes, secret)| format!("{name}:{scopes}:{}", ApiKeys::hash_of(secret)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A new HTTP/2 connection to the server at `addr`: each Channel built this way
