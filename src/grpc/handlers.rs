@@ -20,8 +20,8 @@ use crate::grpc::convert::{
     BatchQuery, EffectiveQuery, InvitationTarget, MemberTarget, OwnershipTransfer, RoleTarget, UserInAccount,
     invitation_to_pb,
 };
-use crate::grpc::middleware::record_subject;
 use crate::grpc::middleware::caller_of;
+use crate::grpc::middleware::record_subject;
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 

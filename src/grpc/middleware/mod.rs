@@ -4,8 +4,8 @@
 mod api_keys;
 mod auth;
 mod errors;
-mod trace;
 mod scopes;
+mod trace;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +21,8 @@ use tower::{BoxError, ServiceBuilder};
 pub use api_keys::{ApiKeys, Caller, MAX_KEY_NAME_LEN};
 pub use auth::{AuthRefusal, Authenticate, caller_of};
 pub use errors::to_status;
-pub use trace::{RpcSpan, RpcSpanLayer, record_subject};
 pub use scopes::{METHOD_SCOPES, SERVICE, Scope, Scopes, scope_of};
+pub use trace::{RpcSpan, RpcSpanLayer, record_subject};
 
 /// The type of the stack [`layers`] builds, named so `App` can hand it to tonic.
 pub type Layers = Stack<
