@@ -111,7 +111,7 @@ impl AccessServiceRpc for GrpcHandlers {
             convert::batch(&request.into_inner(), self.use_cases.settings().max_batch_checks)?;
         let decisions = self.use_cases.batch_authorize(&checks, &consistency).await?;
         Ok(Response::new(pb::BatchAuthorizeResponse {
-            results: decisions.into_iter().map(Into::into).collect(),
+            results: convert::batch_results(decisions),
         }))
     }
 
