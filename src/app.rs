@@ -17,6 +17,9 @@ use crate::domain::service::DomainSettings;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
 use crate::grpc::{GrpcHandlers, middleware};
+use crate::metrics::server::MetricsListener;
+use crate::metrics::{self, Metrics};
+use crate::shutdown;
 use crate::storage::{self, CacheFence, SeaStore, StatementCounter};
 
 /// A built, bound, not yet serving instance of the service.
@@ -28,6 +31,9 @@ pub struct App {
     service: UseCases,
     statements: StatementCounter,
     cache: Arc<Cache>,
+    metrics: Arc<Metrics>,
+    /// Bound in `build` (so port 0 works), served by `run_until_stopped`.
+    metrics_listener: Option<MetricsListener>,
 }
 
 impl App {
@@ -75,6 +81,16 @@ impl App {
             local_max_bytes = config.cache_max_bytes,
             "cache ready"
         );
+        let metrics = Metrics::new(metrics::Sources {
+            cache: Arc::clone(&cache),
+            redis: config.redis_url.is_some(),
+            db: db.clone(),
+            statements: statements.clone(),
+        });
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(MetricsListener::bind(addr).await?),
+            None => None,
+        };
         let service = UseCases::new(
             Arc::new(SeaStore::new(db)),
             Arc::clone(&cache) as Arc<dyn crate::domain::ports::FactsCache>,
@@ -92,7 +108,17 @@ impl App {
             service,
             statements,
             cache,
+            metrics,
+            metrics_listener,
         })
+    }
+
+    /// The address of the metrics endpoint actually bound, when
+    /// ACCESS_METRICS_ADDR is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -115,7 +141,9 @@ impl App {
         Arc::clone(&self.cache)
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, then stops as [`shutdown`] describes:
+    /// NOT_SERVING, the grace period, in-flight requests drained within the
+    /// deadline, the cache lease given back.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -134,16 +162,28 @@ impl App {
             // google.rpc error details, so grpcurl can print BadRequest and ErrorInfo.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
-        let layers = middleware::layers(self.config.max_concurrent_requests, self.config.request_timeout());
+        let (stop_accepting, deadline, cut) =
+            shutdown::begin(self.config.shutdown_settings(), health_reporter, shutdown);
+        let layers = middleware::layers(
+            self.config.max_concurrent_requests,
+            self.config.request_timeout(),
+            self.metrics.rpc(),
+            cut,
+        );
+        // Serves until this function returns, so the drain can be watched.
+        let _metrics_server = self.metrics_listener.map(|listener| {
+            tracing::info!(addr = ?listener.local_addr().ok(), "serving metrics at /metrics");
+            listener.serve(Arc::clone(&self.metrics))
+        });
         tracing::info!(%addr, "serving access.v1.AccessService (gRPC, health, reflection)");
-        Server::builder()
+        let serve = Server::builder()
             .layer(layers)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)))
-            .serve_with_incoming_shutdown(self.incoming, shutdown)
-            .await?;
+            .serve_with_incoming_shutdown(self.incoming, stop_accepting);
+        deadline.enforce(serve).await?;
         // Give the lease back: writers on other replicas stop waiting for us.
         self.cache.stop().await;
         Ok(())

@@ -6,6 +6,8 @@ use tower::BoxError;
 use tower::load_shed::error::Overloaded;
 use tower::timeout::error::Elapsed;
 
+use super::drain::ShuttingDown;
+
 /// Why a layer of the stack refused a request before or instead of a handler.
 /// A new layer that refuses adds its variant here, and the match below makes
 /// the compiler ask for its status.
@@ -14,6 +16,8 @@ enum Refusal {
     TimedOut,
     /// Load shedding refused the request: the concurrency limit was full.
     Overloaded,
+    /// The shutdown deadline passed before the request finished.
+    ShuttingDown,
 }
 
 impl Refusal {
@@ -23,6 +27,8 @@ impl Refusal {
             Some(Self::TimedOut)
         } else if err.is::<Overloaded>() {
             Some(Self::Overloaded)
+        } else if err.is::<ShuttingDown>() {
+            Some(Self::ShuttingDown)
         } else {
             None
         }
@@ -41,6 +47,10 @@ impl From<Refusal> for Status {
             Refusal::Overloaded => {
                 Status::unavailable("the server is at its concurrent-request limit; retry shortly")
             }
+            // UNAVAILABLE again: another replica can answer the retry.
+            Refusal::ShuttingDown => Status::unavailable(
+                "the server is shutting down and its deadline for in-flight requests passed; retry",
+            ),
         }
     }
 }
@@ -72,6 +82,7 @@ mod tests {
     fn refusals_become_their_codes_and_other_errors_pass_through() {
         assert_eq!(code(Box::new(Elapsed::new())), Some(Code::DeadlineExceeded));
         assert_eq!(code(Box::new(Overloaded::new())), Some(Code::Unavailable));
+        assert_eq!(code(Box::new(ShuttingDown)), Some(Code::Unavailable));
         let other: BoxError = "broken pipe".into();
         assert_eq!(to_status(other).to_string(), "broken pipe");
     }

@@ -1,7 +1,9 @@
 //! The middleware every request passes through, as one `ServiceBuilder`
 //! (outermost layer first), and the one place its refusals become gRPC codes.
 
+mod drain;
 mod errors;
+mod metrics;
 
 use std::time::Duration;
 
@@ -12,23 +14,44 @@ use tower::timeout::TimeoutLayer;
 use tower::util::MapErrLayer;
 use tower::{BoxError, ServiceBuilder};
 
+pub use drain::{CutSignal, DrainLayer, ShuttingDown};
 pub use errors::to_status;
+pub use metrics::{MeteredBody, RpcMetricsLayer};
+
+use crate::metrics::RpcMetrics;
 
 /// The type of the stack [`layers`] builds, named so `App` can hand it to tonic.
 pub type Layers = Stack<
     TimeoutLayer,
     Stack<
         ConcurrencyLimitLayer,
-        Stack<LoadShedLayer, Stack<MapErrLayer<fn(BoxError) -> BoxError>, Identity>>,
+        Stack<
+            LoadShedLayer,
+            Stack<
+                DrainLayer,
+                Stack<MapErrLayer<fn(BoxError) -> BoxError>, Stack<RpcMetricsLayer, Identity>>,
+            >,
+        >,
     >,
 >;
 
-/// Builds the stack: at most `max_concurrent_requests` requests in flight in
-/// the whole process, each bounded to `request_timeout`.
-pub fn layers(max_concurrent_requests: usize, request_timeout: Duration) -> Layers {
+/// Builds the stack: every request counted in `metrics`, at most
+/// `max_concurrent_requests` in flight in the whole process, each bounded to
+/// `request_timeout`, and all cut when `cut` turns true at the end of the
+/// shutdown deadline.
+pub fn layers(
+    max_concurrent_requests: usize,
+    request_timeout: Duration,
+    metrics: RpcMetrics,
+    cut: CutSignal,
+) -> Layers {
     ServiceBuilder::new()
-        // Outermost, so it sees every layer's refusal and turns it into a status.
+        // Outermost, so it sees every request, even those refused below.
+        .layer(RpcMetricsLayer::new(metrics))
+        // Above every layer that refuses, to turn each refusal into a status.
         .map_err(to_status as fn(BoxError) -> BoxError)
+        // Above the limit, so requests waiting for a slot are cut too.
+        .layer(DrainLayer::new(cut))
         // Directly above the limit: refuse at once when it is full, instead of
         // queueing callers until they time out.
         .load_shed()
