@@ -11,6 +11,7 @@ use access_service::storage::StatementCounter;
 use access_service::{App, Config};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
@@ -103,6 +104,8 @@ impl Drop for TestDb {
 pub struct TestApp {
     /// Where the server listens, for tests that open their own connections.
     pub addr: std::net::SocketAddr,
+    /// Where its metrics endpoint listens, when configured.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub client: AccessServiceClient<Channel>,
     pub channel: Channel,
     /// A direct connection for assertions on what was (not) written.
@@ -114,6 +117,8 @@ pub struct TestApp {
     /// The server's cache: its counters and whether it trusts its entries.
     cache: Arc<Cache>,
     stop: Option<oneshot::Sender<()>>,
+    /// The server's task: it ends when its shutdown sequence does.
+    served: Option<JoinHandle<anyhow::Result<()>>>,
     // Declared last: dropped after the server stops.
     database: Arc<TestDb>,
 }
@@ -154,10 +159,11 @@ impl TestApp {
     async fn start(config: Config, database: Arc<TestDb>) -> Self {
         let app = App::build(config.clone()).await.expect("app builds");
         let addr = app.local_addr().expect("bound address");
+        let metrics_addr = app.metrics_addr();
         let statements = app.statement_counter();
         let cache = app.cache();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
+        let served = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
         let channel = connect(addr).await;
@@ -166,6 +172,7 @@ impl TestApp {
             .expect("direct connection");
         Self {
             addr,
+            metrics_addr,
             client: AccessServiceClient::new(channel.clone()),
             channel,
             db,
@@ -173,8 +180,18 @@ impl TestApp {
             config,
             cache,
             stop: Some(stop),
+            served: Some(served),
             database,
         }
+    }
+
+    /// Signals shutdown, as SIGTERM does, and returns the server's task,
+    /// which ends with the shutdown sequence.
+    pub fn shut_down(&mut self) -> JoinHandle<anyhow::Result<()>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.served.take().expect("the server is shut down once")
     }
 
     /// This server's cache (trust, sizes).
