@@ -157,7 +157,7 @@ impl Collector for StateCollector {
         counter(
             e,
             "access_db_statements",
-            "SQL statements sent to the database by requests (transaction control excluded)",
+            "SQL statements sent through the requests' pool, transaction control excluded (start-up migrations and the invitation counts included)",
             &[(None, self.statements.get())],
         )
     }

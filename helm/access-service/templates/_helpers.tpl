@@ -76,6 +76,10 @@ answer from stale entries after a write served by the other one.
 {{- fail "autoscaling.enabled is true but redis.existingSecret is empty: more than one replica needs Redis (ACCESS_REDIS_URL) to keep the replicas' caches coherent" }}
 {{- end }}
 {{- end }}
+{{- $shutdown := add (int .Values.config.shutdownGraceSecs) (int .Values.config.shutdownTimeoutSecs) 5 }}
+{{- if and (not (kindIs "invalid" .Values.terminationGracePeriodSeconds)) (lt (int .Values.terminationGracePeriodSeconds) (int $shutdown)) }}
+{{- fail (printf "terminationGracePeriodSeconds is %d but the shutdown sequence needs at least %d (config.shutdownGraceSecs + config.shutdownTimeoutSecs + 5): Kubernetes would kill the pod while it drains" (int .Values.terminationGracePeriodSeconds) (int $shutdown)) }}
+{{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}
 {{- end }}
@@ -98,4 +102,23 @@ always, the Redis URL when configured.
       name: {{ .Values.redis.existingSecret }}
       key: {{ .Values.redis.key }}
 {{- end }}
+{{- end }}
+
+{{/*
+Seconds Kubernetes gives a pod between SIGTERM and SIGKILL: the value when
+set (checked by access-service.validate), else the shutdown sequence's
+grace and timeout plus 10 s to give the cache lease back and flush telemetry.
+*/}}
+{{- define "access-service.terminationGracePeriodSeconds" -}}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
+{{- add (int .Values.config.shutdownGraceSecs) (int .Values.config.shutdownTimeoutSecs) 10 }}
+{{- else }}
+{{- int .Values.terminationGracePeriodSeconds }}
+{{- end }}
+{{- end }}
+
+{{/* Labels of the metrics Service, which the ServiceMonitor selects. */}}
+{{- define "access-service.metricsSelectorLabels" -}}
+{{ include "access-service.selectorLabels" . }}
+app.kubernetes.io/component: metrics
 {{- end }}
