@@ -59,7 +59,9 @@ pub fn begin(
     let stop_accepting = async move {
         signal.await;
         for service in ["", <AccessServiceServer<GrpcHandlers> as NamedService>::NAME] {
-            health.set_service_status(service, ServingStatus::NotServing).await;
+            health
+                .set_service_status(service, ServingStatus::NotServing)
+                .await;
         }
         tracing::info!(
             grace_secs = settings.grace.as_secs(),

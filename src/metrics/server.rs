@@ -82,7 +82,10 @@ async fn accept(listener: TcpListener, metrics: Arc<Metrics>) {
     }
 }
 
-async fn answer(request: Request<Incoming>, metrics: Arc<Metrics>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    request: Request<Incoming>,
+    metrics: Arc<Metrics>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let response = match (request.method(), request.uri().path()) {
         (&Method::GET, "/metrics") => Response::builder()
             .header(header::CONTENT_TYPE, CONTENT_TYPE)

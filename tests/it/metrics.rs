@@ -26,17 +26,27 @@ impl Scrape {
             .get(name)
             .into_iter()
             .flatten()
-            .filter(|(have, _)| labels.iter().all(|(k, v)| have.get(*k).map(String::as_str) == Some(*v)))
+            .filter(|(have, _)| {
+                labels
+                    .iter()
+                    .all(|(k, v)| have.get(*k).map(String::as_str) == Some(*v))
+            })
             .map(|(_, value)| *value)
             .collect();
-        assert!(matching.len() <= 1, "{name}{labels:?} matches {} samples", matching.len());
+        assert!(
+            matching.len() <= 1,
+            "{name}{labels:?} matches {} samples",
+            matching.len()
+        );
         matching.first().copied().unwrap_or(0.0)
     }
 }
 
 /// GETs /metrics over a plain HTTP/1.1 connection and checks the answer.
 async fn scrape(addr: SocketAddr) -> Scrape {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("metrics endpoint accepts");
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("metrics endpoint accepts");
     stream
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
         .await
@@ -69,7 +79,10 @@ fn parse_exposition(text: &str) -> Scrape {
                 ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
                 "unknown type: {line}"
             );
-            assert!(types.insert(name.to_owned(), kind.to_owned()).is_none(), "TYPE twice: {line}");
+            assert!(
+                types.insert(name.to_owned(), kind.to_owned()).is_none(),
+                "TYPE twice: {line}"
+            );
         } else {
             let (name, labels, value) = parse_sample(line);
             let family = ["_bucket", "_sum", "_count"]
@@ -96,7 +109,9 @@ fn valid_name(name: &str) -> bool {
 
 /// `name{key="value",...} value`, label values escaped as the format says.
 fn parse_sample(line: &str) -> (String, Labels, f64) {
-    let name_end = line.find(['{', ' ']).unwrap_or_else(|| panic!("not a sample: {line}"));
+    let name_end = line
+        .find(['{', ' '])
+        .unwrap_or_else(|| panic!("not a sample: {line}"));
     let name = &line[..name_end];
     assert!(valid_name(name), "bad name: {line}");
     let mut rest = &line[name_end..];
@@ -104,9 +119,17 @@ fn parse_sample(line: &str) -> (String, Labels, f64) {
     if let Some(inner) = rest.strip_prefix('{') {
         let mut chars = inner.char_indices().peekable();
         loop {
-            let key: String = chars.by_ref().take_while(|(_, c)| *c != '=').map(|(_, c)| c).collect();
+            let key: String = chars
+                .by_ref()
+                .take_while(|(_, c)| *c != '=')
+                .map(|(_, c)| c)
+                .collect();
             assert!(valid_name(&key), "bad label name in {line}");
-            assert_eq!(chars.next().map(|(_, c)| c), Some('"'), "unquoted value in {line}");
+            assert_eq!(
+                chars.next().map(|(_, c)| c),
+                Some('"'),
+                "unquoted value in {line}"
+            );
             let mut value = String::new();
             loop {
                 match chars.next().map(|(_, c)| c) {
@@ -131,7 +154,9 @@ fn parse_sample(line: &str) -> (String, Labels, f64) {
             }
         }
     }
-    let value = rest.strip_prefix(' ').unwrap_or_else(|| panic!("no value: {line}"));
+    let value = rest
+        .strip_prefix(' ')
+        .unwrap_or_else(|| panic!("no value: {line}"));
     let value = value.split(' ').next().expect("a value");
     let value = match value {
         "+Inf" => f64::INFINITY,
@@ -203,7 +228,10 @@ async fn requests_cache_and_invitations_are_exported(app: TestApp) {
     assert_eq!(after.value("grpc_server_handled_total", &unknown_route), 1.0);
     // The histogram saw the same two checks, in its count and its +Inf bucket.
     let authorize = rpc("Authorize", Code::Ok);
-    assert_eq!(after.value("grpc_server_handling_seconds_count", &labels(&authorize)), 2.0);
+    assert_eq!(
+        after.value("grpc_server_handling_seconds_count", &labels(&authorize)),
+        2.0
+    );
     let mut inf = labels(&authorize);
     inf.push(("le", "+Inf"));
     assert_eq!(after.value("grpc_server_handling_seconds_bucket", &inf), 2.0);
@@ -215,7 +243,10 @@ async fn requests_cache_and_invitations_are_exported(app: TestApp) {
         after.value("access_cache_hits_total", &[("layer", "local")]),
         counts.local_hits as f64
     );
-    assert_eq!(after.value("access_cache_misses_total", &[]), counts.misses as f64);
+    assert_eq!(
+        after.value("access_cache_misses_total", &[]),
+        counts.misses as f64
+    );
     assert_eq!(after.value("access_cache_trusted", &[]), 1.0);
 
     // The pool and the invitations.

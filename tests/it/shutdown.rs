@@ -104,7 +104,11 @@ async fn in_flight_requests_finish_after_health_turns_not_serving() {
         .await
         .expect("watch health")
         .into_inner();
-    let first = watch.message().await.expect("a status").expect("the stream is open");
+    let first = watch
+        .message()
+        .await
+        .expect("a status")
+        .expect("the stream is open");
     assert_eq!(first.status(), ServingStatus::Serving);
 
     let lock = lock_account(&app, "acme").await;
@@ -132,7 +136,10 @@ async fn in_flight_requests_finish_after_health_turns_not_serving() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(refused, "new connections are refused while draining");
-    assert!(!served.is_finished(), "the server waits for the request in flight");
+    assert!(
+        !served.is_finished(),
+        "the server waits for the request in flight"
+    );
     assert!(!write.is_finished(), "the request is still held by the lock");
 
     lock.rollback().await.expect("release the row");
@@ -171,5 +178,9 @@ async fn the_deadline_cuts_requests_that_never_finish() {
         .expect("the server stops anyway");
 
     lock.rollback().await.expect("release the row");
-    assert_eq!(stored_max_members(&app).await, -1, "a cut request commits nothing");
+    assert_eq!(
+        stored_max_members(&app).await,
+        -1,
+        "a cut request commits nothing"
+    );
 }

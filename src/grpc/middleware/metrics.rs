@@ -99,7 +99,8 @@ where
 
 /// The `grpc-status` of a header or trailer map, if it has one.
 fn grpc_status(map: &HeaderMap) -> Option<Code> {
-    map.get("grpc-status").map(|value| Code::from_bytes(value.as_bytes()))
+    map.get("grpc-status")
+        .map(|value| Code::from_bytes(value.as_bytes()))
 }
 
 /// One RPC, recorded exactly once.
@@ -138,13 +139,17 @@ impl<B: Body> Body for MeteredBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let this = self.project();
         let polled = this.inner.poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {
-                    this.outcome.record(grpc_status(trailers).unwrap_or(Code::Unknown));
+                    this.outcome
+                        .record(grpc_status(trailers).unwrap_or(Code::Unknown));
                 }
             }
             // The stream is reset: the client sees no status of ours.

@@ -27,10 +27,7 @@ pub type Layers = Stack<
         ConcurrencyLimitLayer,
         Stack<
             LoadShedLayer,
-            Stack<
-                DrainLayer,
-                Stack<MapErrLayer<fn(BoxError) -> BoxError>, Stack<RpcMetricsLayer, Identity>>,
-            >,
+            Stack<DrainLayer, Stack<MapErrLayer<fn(BoxError) -> BoxError>, Stack<RpcMetricsLayer, Identity>>>,
         >,
     >,
 >;
