@@ -25,7 +25,8 @@ use crate::grpc::pb::access_service_server::AccessServiceServer;
 
 /// How long the connections get, once the deadline has cut their requests,
 /// to close before the server stops without them (a stream a client keeps
-/// open, such as a health Watch, is not a request that can be cut).
+/// open, such as a health Watch, is not a request that can be cut). The
+/// Helm chart's termination grace period leaves room for it.
 const AFTER_CUT: Duration = Duration::from_secs(2);
 
 /// The sequence's timings.
@@ -35,15 +36,6 @@ pub struct ShutdownSettings {
     pub grace: Duration,
     /// Between closing the listener and cutting what still runs.
     pub timeout: Duration,
-}
-
-impl ShutdownSettings {
-    /// The longest the whole sequence can take, from the signal to the
-    /// server's end (before the cache lease is given back): what a pod's
-    /// terminationGracePeriodSeconds must exceed.
-    pub fn longest(&self) -> Duration {
-        self.grace + self.timeout + AFTER_CUT
-    }
 }
 
 /// Steps 1 to 3: a future for tonic's `serve_with_incoming_shutdown` that

@@ -8,6 +8,9 @@ use std::net::SocketAddr;
 use access_service::metrics::code_name;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 
 use crate::helpers::TestApp;
 
@@ -207,6 +210,18 @@ async fn requests_cache_and_invitations_are_exported(app: TestApp) {
         .await
         .expect_err("no such method");
     assert_eq!(unknown.code(), Code::Unimplemented);
+    // A stream: counted when its trailers go out, after the last message.
+    let mut reflection = ServerReflectionClient::new(app.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = reflection
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .expect("reflection answers")
+        .into_inner();
+    while answers.message().await.expect("the stream ends OK").is_some() {}
 
     let after = scrape(addr).await;
     let handled =
@@ -226,6 +241,12 @@ async fn requests_cache_and_invitations_are_exported(app: TestApp) {
         ("grpc_code", "UNIMPLEMENTED"),
     ];
     assert_eq!(after.value("grpc_server_handled_total", &unknown_route), 1.0);
+    let stream = [
+        ("grpc_service", "grpc.reflection.v1.ServerReflection"),
+        ("grpc_method", "ServerReflectionInfo"),
+        ("grpc_code", "OK"),
+    ];
+    assert_eq!(after.value("grpc_server_handled_total", &stream), 1.0);
     // The histogram saw the same two checks, in its count and its +Inf bucket.
     let authorize = rpc("Authorize", Code::Ok);
     assert_eq!(
