@@ -12,6 +12,7 @@ use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 
+use crate::cluster::{TestRedis, until_trusted};
 use crate::helpers::TestApp;
 
 /// One sample of the exposition: its labels and value.
@@ -303,4 +304,45 @@ crate::on_both_databases!(
 async fn no_endpoint_unless_configured() {
     let app = TestApp::spawn_with(crate::helpers::Db::Sqlite, |_config| {}).await;
     assert_eq!(app.metrics_addr, None);
+}
+
+/// Redis as the cache sees it: trusted while this replica's lease is live,
+/// untrusted once Redis goes away; and the protocol's own counters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_state_and_the_protocol_counters_are_exported() {
+    let mut redis = TestRedis::start().await;
+    let app = TestApp::spawn_with(crate::helpers::Db::Mysql, |config| {
+        config.redis_url = Some(redis.url());
+        config.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
+    })
+    .await;
+    let addr = app.metrics_addr.expect("ACCESS_METRICS_ADDR is set");
+    until_trusted(&[&app]).await;
+    app.account("acme", "owner").await;
+    app.check("owner", "acme", "campaigns.view").await;
+
+    let up = scrape(addr).await;
+    let counts = app.cache_counts();
+    assert_eq!(up.value("access_cache_redis_enabled", &[]), 1.0);
+    assert_eq!(up.value("access_cache_trusted", &[]), 1.0);
+    assert!(counts.invalidations_sent >= 1, "{counts:?}");
+    assert_eq!(
+        up.value("access_cache_invalidations_total", &[("direction", "sent")]),
+        counts.invalidations_sent as f64
+    );
+    assert!(up.value("access_cache_lease_renewals_total", &[]) >= 1.0);
+    assert!(up.value("access_cache_redis_round_trips_total", &[("purpose", "lookup")]) >= 1.0);
+
+    redis.stop();
+    let untrusted = async {
+        while app.cache().trusted() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), untrusted)
+        .await
+        .expect("the replica stops trusting its cache when Redis goes away");
+    let down = scrape(addr).await;
+    assert_eq!(down.value("access_cache_trusted", &[]), 0.0);
+    assert_eq!(down.value("access_cache_redis_enabled", &[]), 1.0);
 }
