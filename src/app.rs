@@ -162,13 +162,13 @@ impl App {
             // google.rpc error details, so grpcurl can print BadRequest and ErrorInfo.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
-        let (stop_accepting, deadline, cut) =
+        let (stop_accepting, deadline, phase) =
             shutdown::begin(self.config.shutdown_settings(), health_reporter, shutdown);
         let layers = middleware::layers(
             self.config.max_concurrent_requests,
             self.config.request_timeout(),
             self.metrics.rpc(),
-            cut,
+            phase,
         );
         // Serves until this function returns, so the drain can be watched.
         let _metrics_server = self.metrics_listener.map(|listener| {

@@ -5,9 +5,10 @@
 //! 2. the server keeps serving for ACCESS_SHUTDOWN_GRACE_SECS, while they
 //!    notice (Kubernetes removes a pod from its endpoints only after that);
 //! 3. the listener closes and every connection is told to go away (HTTP/2
-//!    GOAWAY): new connections are refused, in-flight requests go on;
-//! 4. requests still running ACCESS_SHUTDOWN_TIMEOUT_SECS later are
-//!    answered UNAVAILABLE (clients retry elsewhere) and the server stops.
+//!    GOAWAY): new connections are refused, in-flight requests go on, health
+//!    `Watch` streams end (they would never end on their own);
+//! 4. requests and streams still running ACCESS_SHUTDOWN_TIMEOUT_SECS later
+//!    are answered UNAVAILABLE (clients retry elsewhere); the server stops.
 //!
 //! The caller then gives the cache lease back and flushes telemetry.
 
@@ -20,13 +21,13 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::grpc::GrpcHandlers;
-use crate::grpc::middleware::CutSignal;
+use crate::grpc::middleware::{Phase, PhaseSignal};
 use crate::grpc::pb::access_service_server::AccessServiceServer;
 
-/// How long the connections get, once the deadline has cut their requests,
-/// to close before the server stops without them (a stream a client keeps
-/// open, such as a health Watch, is not a request that can be cut). The
-/// Helm chart's termination grace period leaves room for it.
+/// How long the connections get, once the deadline has cut their requests
+/// and streams, to close before the server stops without them (a client
+/// that never answers GOAWAY, say). The Helm chart's termination grace
+/// period leaves room for it.
 const AFTER_CUT: Duration = Duration::from_secs(2);
 
 /// The sequence's timings.
@@ -40,14 +41,16 @@ pub struct ShutdownSettings {
 
 /// Steps 1 to 3: a future for tonic's `serve_with_incoming_shutdown` that
 /// resolves (closing the listener) `grace` after `signal`, with health turned
-/// NOT_SERVING in between; and the [`Deadline`] that does step 4.
+/// NOT_SERVING in between; the [`Deadline`] that does step 4; and the phase
+/// the middleware ends requests by.
 pub fn begin(
     settings: ShutdownSettings,
     health: HealthReporter,
     signal: impl Future<Output = ()>,
-) -> (impl Future<Output = ()>, Deadline, CutSignal) {
+) -> (impl Future<Output = ()>, Deadline, PhaseSignal) {
     let (closed, closed_rx) = oneshot::channel();
-    let (cut, cut_rx) = watch::channel(false);
+    let (phase, phase_rx) = watch::channel(Phase::Serving);
+    let draining = phase.clone();
     let stop_accepting = async move {
         signal.await;
         for service in ["", <AccessServiceServer<GrpcHandlers> as NamedService>::NAME] {
@@ -64,21 +67,22 @@ pub fn begin(
             timeout_secs = settings.timeout.as_secs(),
             "closing the listener; waiting for in-flight requests"
         );
+        draining.send_replace(Phase::Draining);
         let _ = closed.send(());
     };
     let deadline = Deadline {
         timeout: settings.timeout,
         closed: closed_rx,
-        cut,
+        phase,
     };
-    (stop_accepting, deadline, cut_rx)
+    (stop_accepting, deadline, phase_rx)
 }
 
 /// Step 4: bounds the drain that starts when the listener closes.
 pub struct Deadline {
     timeout: Duration,
     closed: oneshot::Receiver<()>,
-    cut: watch::Sender<bool>,
+    phase: watch::Sender<Phase>,
 }
 
 impl Deadline {
@@ -101,7 +105,7 @@ impl Deadline {
             timeout_secs = self.timeout.as_secs(),
             "shutdown deadline passed: answering the requests still running UNAVAILABLE"
         );
-        let _ = self.cut.send(true);
+        self.phase.send_replace(Phase::Cut);
         match tokio::time::timeout(AFTER_CUT, &mut serve).await {
             Ok(result) => result,
             Err(_) => {

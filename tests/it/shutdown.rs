@@ -8,10 +8,14 @@ use std::time::Duration;
 
 use access_service::grpc::pb;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
+use tokio_stream::StreamExt;
 use tonic::{Code, Status};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 
 use crate::helpers::{Db, TestApp};
 
@@ -90,8 +94,9 @@ async fn stored_max_members(app: &TestApp) -> i64 {
         .await
 }
 
-/// Draining: health is NOT_SERVING, new connections are refused, and the
-/// request in flight when the signal came still completes, committed.
+/// Draining: health is NOT_SERVING, health watches end, new connections are
+/// refused, and the request in flight when the signal came still completes,
+/// committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_flight_requests_finish_after_health_turns_not_serving() {
     let mut app = patient_app(120).await;
@@ -123,8 +128,12 @@ async fn in_flight_requests_finish_after_health_turns_not_serving() {
         .expect("a status")
         .expect("the stream is open");
     assert_eq!(next.status(), ServingStatus::NotServing);
-    // A stream the client holds is in flight too: let it go.
-    drop(watch);
+    // Then, once the server drains, the watch (which would never end on its
+    // own and hold the drain to its deadline) ends with UNAVAILABLE.
+    let ended = bounded("the end of the watch", watch.message())
+        .await
+        .expect_err("the watch ends with a status");
+    assert_eq!(ended.code(), Code::Unavailable, "{ended:?}");
 
     // The listener closes after health turned: wait for it, bounded.
     let mut refused = false;
@@ -155,13 +164,29 @@ async fn in_flight_requests_finish_after_health_turns_not_serving() {
     assert_eq!(stored_max_members(&app).await, 10);
 }
 
-/// Past the deadline, a request that would never finish is answered
-/// UNAVAILABLE (clients retry elsewhere), nothing of it is committed, and
-/// the server stops anyway.
+/// Past the deadline, a request that would never finish and a stream the
+/// client keeps open are answered UNAVAILABLE (clients retry elsewhere),
+/// nothing of the request is committed, and the server stops anyway.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_cuts_requests_that_never_finish() {
     let mut app = patient_app(1).await;
     app.account("acme", "owner").await;
+    // A stream the client never closes: the server waits for its next request.
+    let mut reflection = ServerReflectionClient::new(app.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = reflection
+        .server_reflection_info(tokio_stream::iter(vec![request]).chain(tokio_stream::pending()))
+        .await
+        .expect("reflection answers")
+        .into_inner();
+    stream
+        .message()
+        .await
+        .expect("a first answer")
+        .expect("the stream is open");
     let lock = lock_account(&app, "acme").await;
     let write = limit_members(&app);
     wait_for_blocked_statement(&app).await;
@@ -172,6 +197,10 @@ async fn the_deadline_cuts_requests_that_never_finish() {
         .expect("task")
         .expect_err("the deadline cuts the request");
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    let ended = bounded("the end of the stream", stream.message())
+        .await
+        .expect_err("the deadline ends the stream");
+    assert_eq!(ended.code(), Code::Unavailable, "{ended:?}");
     bounded("the end of serving", served)
         .await
         .expect("task")

@@ -1,13 +1,37 @@
-//! The end of the shutdown deadline: requests still running when it passes
-//! are answered UNAVAILABLE (see `errors.rs`), so clients retry on another
-//! replica and the connections can close.
+//! Ends what the shutdown sequence must end (see `crate::shutdown`):
+//! - once the server drains, the health `Watch` streams, which never end on
+//!   their own (they told NOT_SERVING already; clients that health-check
+//!   through them would otherwise hold every drain to its deadline);
+//! - at the deadline, every request still running, and every response still
+//!   streaming: answered UNAVAILABLE (see `errors.rs`), so clients retry on
+//!   another replica and the connections can close.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use http::{HeaderMap, Request, Response};
+use http_body::{Body, Frame, SizeHint};
 use tokio::sync::watch;
+use tonic::Status;
 use tower::{BoxError, Layer, Service};
+
+/// Where the server is in its life, as the shutdown sequence moves it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Serving normally (also during the grace period).
+    Serving,
+    /// The listener is closed and in-flight requests are finishing.
+    Draining,
+    /// The deadline passed: whatever still runs ends now.
+    Cut,
+}
+
+/// The phase, as the shutdown sequence publishes it.
+pub type PhaseSignal = watch::Receiver<Phase>;
+
+/// The streams that end as soon as the server drains.
+const ENDLESS: &str = "/grpc.health.v1.Health/Watch";
 
 /// The refusal of a request cut by the shutdown deadline.
 #[derive(Debug)]
@@ -21,19 +45,16 @@ impl std::fmt::Display for ShuttingDown {
 
 impl std::error::Error for ShuttingDown {}
 
-/// Turns `true` once, when in-flight requests must stop; see [`DrainLayer`].
-pub type CutSignal = watch::Receiver<bool>;
-
-/// Races every request against the cut signal.
+/// Adds [`Drain`] around a service.
 #[derive(Clone, Debug)]
 pub struct DrainLayer {
-    cut: CutSignal,
+    phase: PhaseSignal,
 }
 
 impl DrainLayer {
-    /// Cuts requests when `cut` turns `true`.
-    pub fn new(cut: CutSignal) -> Self {
-        Self { cut }
+    /// Ends requests as `phase` moves.
+    pub fn new(phase: PhaseSignal) -> Self {
+        Self { phase }
     }
 }
 
@@ -43,48 +64,116 @@ impl<S> Layer<S> for DrainLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Drain {
             inner,
-            cut: self.cut.clone(),
+            phase: self.phase.clone(),
         }
     }
 }
 
-/// A service whose calls end with [`ShuttingDown`] when the cut comes first.
+/// A service whose calls, and response bodies, end when their phase comes.
 #[derive(Clone, Debug)]
 pub struct Drain<S> {
     inner: S,
-    cut: CutSignal,
+    phase: PhaseSignal,
 }
 
-impl<S, R> Service<R> for Drain<S>
+/// Resolves once `phase` reaches `end`; never if the sender is gone (the
+/// server is gone: nothing is left to cut).
+async fn reached(mut phase: PhaseSignal, end: Phase) {
+    if phase.wait_for(|now| *now >= end).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Drain<S>
 where
-    S: Service<R>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: Into<BoxError>,
     S::Future: Send + 'static,
 {
-    type Response = S::Response;
+    type Response = Response<DrainBody<ResBody>>;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         self.inner.poll_ready(cx).map_err(Into::into)
     }
 
-    fn call(&mut self, request: R) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let end = if request.uri().path() == ENDLESS {
+            Phase::Draining
+        } else {
+            Phase::Cut
+        };
         let answer = self.inner.call(request);
-        let mut cut = self.cut.clone();
+        let phase = self.phase.clone();
         Box::pin(async move {
-            let cut = async move {
-                // A dropped sender means the server is gone: never cut then.
-                if cut.wait_for(|cut| *cut).await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            };
             tokio::select! {
                 // The answer wins a tie: a finished request is not thrown away.
                 biased;
-                answer = answer => answer.map_err(Into::into),
-                () = cut => Err(Box::new(ShuttingDown) as BoxError),
+                answer = answer => {
+                    let response = answer.map_err(Into::into)?;
+                    Ok(response.map(|inner| DrainBody { inner, phase: Some(phase), end, ending: None, ended: false }))
+                }
+                () = reached(phase.clone(), Phase::Cut) => Err(Box::new(ShuttingDown) as BoxError),
             }
         })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that ends with UNAVAILABLE when its phase comes.
+    pub struct DrainBody<B> {
+        #[pin]
+        inner: B,
+        // Taken when the body first waits: a body that never waits (every
+        // unary answer) costs no watcher.
+        phase: Option<PhaseSignal>,
+        end: Phase,
+        ending: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+        ended: bool,
+    }
+}
+
+impl<B: Body> Body for DrainBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        if *this.ended {
+            return Poll::Ready(None);
+        }
+        match this.inner.poll_frame(cx) {
+            Poll::Pending => {}
+            ready @ Poll::Ready(_) => return ready,
+        }
+        if let Some(phase) = this.phase.take() {
+            *this.ending = Some(Box::pin(reached(phase, *this.end)));
+        }
+        let Some(ending) = this.ending.as_mut() else {
+            return Poll::Pending;
+        };
+        match ending.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                *this.ended = true;
+                let mut trailers = HeaderMap::new();
+                let status = Status::unavailable("the server is shutting down; retry");
+                // Only a message that cannot be a header fails, and this one can.
+                let _ = status.add_header(&mut trailers);
+                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

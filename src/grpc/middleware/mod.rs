@@ -14,7 +14,7 @@ use tower::timeout::TimeoutLayer;
 use tower::util::MapErrLayer;
 use tower::{BoxError, ServiceBuilder};
 
-pub use drain::{CutSignal, DrainLayer, ShuttingDown};
+pub use drain::{DrainBody, DrainLayer, Phase, PhaseSignal, ShuttingDown};
 pub use errors::to_status;
 pub use metrics::{MeteredBody, RpcMetricsLayer};
 
@@ -34,13 +34,12 @@ pub type Layers = Stack<
 
 /// Builds the stack: every request counted in `metrics`, at most
 /// `max_concurrent_requests` in flight in the whole process, each bounded to
-/// `request_timeout`, and all cut when `cut` turns true at the end of the
-/// shutdown deadline.
+/// `request_timeout`, and ended as the shutdown sequence moves `phase`.
 pub fn layers(
     max_concurrent_requests: usize,
     request_timeout: Duration,
     metrics: RpcMetrics,
-    cut: CutSignal,
+    phase: PhaseSignal,
 ) -> Layers {
     ServiceBuilder::new()
         // Outermost, so it sees every request, even those refused below.
@@ -48,7 +47,7 @@ pub fn layers(
         // Above every layer that refuses, to turn each refusal into a status.
         .map_err(to_status as fn(BoxError) -> BoxError)
         // Above the limit, so requests waiting for a slot are cut too.
-        .layer(DrainLayer::new(cut))
+        .layer(DrainLayer::new(phase))
         // Directly above the limit: refuse at once when it is full, instead of
         // queueing callers until they time out.
         .load_shed()
