@@ -54,12 +54,22 @@ need_python_venv() {
   fi
 }
 
-# tools_venv DIR PINS: a venv at DIR holding exactly PINS (pip requirement
-# words, each pinned), made again whenever the pins change. The pins are
-# written last, so an interrupted install is redone on the next run.
+# tools_venv DIR PINS: a venv at DIR holding PINS (name==version words),
+# made again whenever the pins change. The pins are written last, so an
+# interrupted install is redone on the next run; a venv made by hand (as the
+# README shows for grpcurl) is kept when it holds those versions.
 tools_venv() {
   local venv=$1 pins=$2
   if [ "$(cat "$venv/.pins" 2>/dev/null)" = "$pins" ]; then
+    return 0
+  fi
+  # shellcheck disable=SC2086 # one package a word
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" - $pins >/dev/null 2>&1 <<'PY'; then
+import sys
+from importlib.metadata import version
+sys.exit(any(version(name) != want for name, _, want in (pin.partition("==") for pin in sys.argv[1:])))
+PY
+    printf '%s' "$pins" >"$venv/.pins"
     return 0
   fi
   need_python_venv
