@@ -3,7 +3,7 @@
 # non-root user. Build: docker build -t access-service .
 # Checked by scripts/check-helm (hadolint); see the README, "Deploying on Kubernetes".
 
-FROM rust:1.95-bookworm AS build
+FROM rust:1.95.0-bookworm AS build
 WORKDIR /src
 COPY . .
 # protoc comes vendored (build.rs); TLS is rustls, so nothing but libc and
