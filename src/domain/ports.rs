@@ -12,7 +12,7 @@ use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
     ActivityEntry, ActivityFilter, ActivityRecord, Consistency, Invitation, InvitationState, MemberRow,
-    Membership, MembershipStatus, Person, Role, Scopes, Seat, SharedTemplate, WriteReceipt,
+    Membership, MembershipStatus, Person, Role, RoleHolder, Scopes, Seat, SharedTemplate, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 
@@ -33,8 +33,8 @@ pub trait Reads: Send + Sync {
     async fn role_by_name(&self, account: &AccountId, name: &RoleName) -> DomainResult<Option<Role>>;
     /// The built-in roles, then the account's custom roles, by name.
     async fn roles(&self, account: &AccountId) -> DomainResult<Vec<Role>>;
-    /// Emails of the members and pending invitees on a role.
-    async fn role_users(&self, role_id: &str) -> DomainResult<Vec<Email>>;
+    /// The members and pending invitees on a role, by email.
+    async fn role_holders(&self, role_id: &str) -> DomainResult<Vec<RoleHolder>>;
     /// A user by id.
     async fn person(&self, id: &UserId) -> DomainResult<Option<Person>>;
     /// A user by canonical email.

@@ -13,6 +13,7 @@ mod cache_costs;
 mod cache_faults;
 mod concurrency;
 mod consistency;
+mod escalation;
 mod health;
 mod invitation_lifecycle;
 mod invitations;

@@ -117,14 +117,9 @@ impl Scopes {
         self.0.is_empty()
     }
 
-    /// Whether these scopes are at least as narrow as `outer` (used against
-    /// privilege escalation: a scoped actor cannot hand out wider access).
-    pub fn within(&self, outer: &Self) -> bool {
-        outer.0.iter().all(|(resource_type, outer_ids)| {
-            self.0
-                .get(resource_type)
-                .is_some_and(|ids| ids.is_subset(outer_ids))
-        })
+    /// The ids a type is limited to, or None when the type is unscoped.
+    pub fn ids_of(&self, resource_type: ResourceType) -> Option<&BTreeSet<ResourceId>> {
+        self.0.get(&resource_type)
     }
 
     /// (type, ids) pairs in a stable order.

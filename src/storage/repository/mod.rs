@@ -33,7 +33,7 @@ use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
     ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership, MembershipStatus,
-    Person, Role, Scopes, Seat, SharedTemplate, WriteReceipt,
+    Person, Role, RoleHolder, Scopes, Seat, SharedTemplate, WriteReceipt,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
@@ -139,8 +139,8 @@ impl<T: Connection> Reads for T {
         roles::roles_of(self.conn(), account).await
     }
 
-    async fn role_users(&self, role_id: &str) -> DomainResult<Vec<Email>> {
-        roles::role_users(self.conn(), role_id).await
+    async fn role_holders(&self, role_id: &str) -> DomainResult<Vec<RoleHolder>> {
+        roles::role_holders(self.conn(), role_id).await
     }
 
     async fn person(&self, id: &UserId) -> DomainResult<Option<Person>> {
