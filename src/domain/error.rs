@@ -48,6 +48,9 @@ pub enum DomainError {
         reason: &'static str,
         /// What to do about it.
         message: String,
+        /// Facts a program can act on (google.rpc.ErrorInfo.metadata), such
+        /// as the role of the invitation that blocks the change.
+        metadata: Vec<(&'static str, String)>,
     },
     /// The actor lacks the right to make this change.
     #[error("{message}")]
@@ -89,9 +92,19 @@ impl DomainError {
 
     /// A rule refused the change.
     pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::precondition_with(reason, message, Vec::new())
+    }
+
+    /// A rule refused the change; `metadata` names what blocks it.
+    pub fn precondition_with(
+        reason: &'static str,
+        message: impl Into<String>,
+        metadata: Vec<(&'static str, String)>,
+    ) -> Self {
         Self::FailedPrecondition {
             reason,
             message: message.into(),
+            metadata,
         }
     }
 

@@ -11,7 +11,11 @@ use crate::domain::DomainError;
 pub const ERROR_DOMAIN: &str = "access.v1";
 
 fn with_reason(code: Code, reason: &str, message: String) -> Status {
-    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    with_metadata(code, reason, message, HashMap::new())
+}
+
+fn with_metadata(code: Code, reason: &str, message: String, metadata: HashMap<String, String>) -> Status {
+    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
     Status::with_error_details(code, message, details)
 }
 
@@ -34,9 +38,19 @@ impl From<DomainError> for Status {
             DomainError::AlreadyExists { reason, message } => {
                 with_reason(Code::AlreadyExists, reason, message)
             }
-            DomainError::FailedPrecondition { reason, message } => {
-                with_reason(Code::FailedPrecondition, reason, message)
-            }
+            DomainError::FailedPrecondition {
+                reason,
+                message,
+                metadata,
+            } => with_metadata(
+                Code::FailedPrecondition,
+                reason,
+                message,
+                metadata
+                    .into_iter()
+                    .map(|(key, value)| (key.to_owned(), value))
+                    .collect(),
+            ),
             DomainError::PermissionDenied { reason, message } => {
                 with_reason(Code::PermissionDenied, reason, message)
             }

@@ -7,8 +7,9 @@ use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::List;
 use pb::DecisionReason as R;
 use tonic::Code;
+use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, assert_refused, reason, scope};
+use crate::helpers::{TestApp, assert_refused, assert_refused_for, email, reason, scope};
 
 /// A custom role "list_lead" that manages users and lists, and "lead" holding it
 /// scoped to list 4: the scoped actor of the tests below.
@@ -183,8 +184,154 @@ async fn a_scoped_admin_cannot_act_on_an_unscoped_admin(app: TestApp) {
         .expect("a member within the actor's scope");
 }
 
+fn reinvite(actor: &str, user: &str, role: &str, scopes: Vec<pb::Scope>, resend: bool) -> pb::InviteRequest {
+    pb::InviteRequest {
+        actor_user_id: actor.into(),
+        account_id: "acme".into(),
+        email: email(user),
+        role: role.into(),
+        scopes,
+        resend_if_pending: resend,
+        ..Default::default()
+    }
+}
+
+fn resend(actor: &str, invitation: &str) -> pb::ResendInvitationRequest {
+    pb::ResendInvitationRequest {
+        actor_user_id: actor.into(),
+        invitation_id: invitation.into(),
+    }
+}
+
+/// Rules 6 and 10: a resend hands out the stored invitation again, with a new
+/// token: the actor must be able to grant its role and scopes, whatever the
+/// request names.
+async fn resending_needs_the_right_to_grant_the_stored_invitation(app: TestApp) {
+    app.account("acme", "owner").await;
+    app.member("owner", "acme", "am", "account_manager", vec![]).await;
+    app.member(
+        "owner",
+        "acme",
+        "scoped",
+        "account_manager",
+        vec![scope(List, &["4"])],
+    )
+    .await;
+    let (admin, admin_token) = app.invited("acme", "x", "admin").await;
+    let (lm, _) = app.invited("acme", "y", "list_manager").await;
+    let mut client = app.client.clone();
+    let before = app.table_counts().await;
+
+    assert_refused(
+        client.resend_invitation(resend("am", &admin.id)).await,
+        Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
+    );
+    assert_refused(
+        client.resend_invitation(resend("scoped", &lm.id)).await,
+        Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
+    );
+    // Asking to resend it under another role neither resends it nor hands out its token.
+    assert_refused(
+        client.invite(reinvite("am", "x", "viewer", vec![], true)).await,
+        Code::FailedPrecondition,
+        "INVITATION_PENDING_WITH_OTHER_TERMS",
+    );
+    assert_refused(
+        client.invite(reinvite("am", "x", "admin", vec![], true)).await,
+        Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
+    );
+    // Revoking or editing acts on what the invitation offers: the same rule as for members.
+    assert_refused(
+        app.revoke("am", &admin.id).await,
+        Code::PermissionDenied,
+        "OUTRANKED",
+    );
+    assert_refused(
+        client
+            .update_invitation(pb::UpdateInvitationRequest {
+                actor_user_id: "am".into(),
+                invitation_id: admin.id.clone(),
+                role: "viewer".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTRANKED",
+    );
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+
+    app.accept(&admin_token, "x")
+        .await
+        .expect("the owner's token still opens the invitation");
+    client
+        .resend_invitation(resend("owner", &lm.id))
+        .await
+        .expect("the owner covers every invitation");
+}
+
+/// Rule 10: re-inviting a pending address returns the pending invitation only
+/// when it offers what is asked; another role or other scopes are refused,
+/// naming the role pending, instead of an OK that silently keeps the old one.
+async fn reinviting_with_other_terms_is_refused_naming_the_pending_role(app: TestApp) {
+    app.account("acme", "owner").await;
+    let (pending, _) = app.invited("acme", "x", "viewer").await;
+    let mut client = app.client.clone();
+    let before = app.table_counts().await;
+
+    for (request, case) in [
+        (reinvite("owner", "x", "manager", vec![], false), "another role"),
+        (
+            reinvite("owner", "x", "manager", vec![], true),
+            "another role, resend",
+        ),
+        (
+            reinvite("owner", "x", "viewer", vec![scope(List, &["4"])], false),
+            "other scopes",
+        ),
+    ] {
+        let status = assert_refused_for(
+            client.invite(request).await,
+            Code::FailedPrecondition,
+            "INVITATION_PENDING_WITH_OTHER_TERMS",
+            case,
+        );
+        let info = status.get_details_error_info().expect("error info");
+        assert_eq!(
+            info.metadata.get("pending_role").map(String::as_str),
+            Some("viewer"),
+            "{case}"
+        );
+        assert_eq!(
+            info.metadata.get("invitation_id").map(String::as_str),
+            Some(pending.id.as_str()),
+            "{case}"
+        );
+        assert!(status.message().contains("viewer"), "{case}: {status:?}");
+    }
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+
+    let same = client
+        .invite(reinvite("owner", "x", "viewer", vec![], false))
+        .await
+        .expect("the same terms return the pending invitation")
+        .into_inner();
+    assert_eq!(same.invitation.expect("invitation").id, pending.id);
+    assert_eq!(same.token, "", "nothing was issued");
+    let resent = client
+        .invite(reinvite("owner", "x", "viewer", vec![], true))
+        .await
+        .expect("the same terms resend")
+        .into_inner();
+    assert!(!resent.token.is_empty());
+}
+
 crate::on_both_databases!(
     a_scoped_approver_grants_only_within_their_scope,
     a_scoped_actor_edits_only_roles_its_scopes_cover,
     a_scoped_admin_cannot_act_on_an_unscoped_admin,
+    resending_needs_the_right_to_grant_the_stored_invitation,
+    reinviting_with_other_terms_is_refused_naming_the_pending_role,
 );

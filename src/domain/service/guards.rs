@@ -127,6 +127,30 @@ pub(super) fn role_edit_refused(
     Ok(())
 }
 
+/// Rule 6 for a pending invitation an actor revokes or edits: the actor
+/// must cover what it offers, as for a member ([`target_member`]).
+pub(super) fn invitation_outranks(
+    actor: &EffectivePermissions,
+    role: &Role,
+    scopes: &Scopes,
+) -> DomainResult<()> {
+    let outranks = reach(actor).uncovered(&Reach {
+        permissions: role.permissions,
+        scopes,
+    });
+    if outranks.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::denied(
+            "OUTRANKED",
+            format!(
+                "the invitation offers what you do not hold ({}): only someone holding it can change or revoke it",
+                outranks.describe()
+            ),
+        ))
+    }
+}
+
 /// Loads the member an actor wants to change, refusing what rules 6 and 8 forbid:
 /// acting on oneself, touching the owner, or touching someone whose
 /// permissions or scopes the actor does not cover.

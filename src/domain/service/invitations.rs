@@ -10,8 +10,8 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{
-    AccountState, EffectivePermissions, Invitation, InvitationState, MemberRow, MemberRowStatus, Scopes,
-    Written,
+    AccountState, EffectivePermissions, Invitation, InvitationState, MemberRow, MemberRowStatus, Role,
+    Scopes, Written,
 };
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{Permission, PermissionSet};
@@ -123,6 +123,38 @@ fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainErr
     }
 }
 
+/// Rule 10: a pending invitation offering another role or other scopes is
+/// neither returned as if it answered the request nor silently changed.
+fn pending_with_other_terms(pending: &Invitation) -> DomainError {
+    DomainError::precondition_with(
+        "INVITATION_PENDING_WITH_OTHER_TERMS",
+        format!(
+            "'{}' already has a pending invitation to account '{}' as {}{}: change it with UpdateInvitation, or revoke it and invite again",
+            pending.email,
+            pending.account_id,
+            pending.role,
+            if pending.scopes.is_empty() {
+                ""
+            } else {
+                " with scopes"
+            },
+        ),
+        vec![
+            ("invitation_id", pending.id.as_str().to_owned()),
+            ("pending_role", pending.role.as_str().to_owned()),
+        ],
+    )
+}
+
+/// What a change does to a pending invitation, for rule 6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InvitationChange {
+    /// Issues a new token: grants the invitation again.
+    Resend,
+    /// Revokes or edits it: acts on what it offers.
+    Edit,
+}
+
 /// The team an account belongs to: its parent, or itself when top-level.
 fn team_root(account: &crate::domain::model::Account) -> &AccountId {
     account.parent_id.as_ref().unwrap_or(&account.id)
@@ -190,6 +222,13 @@ impl UseCases {
                 }
             }
             if let Some(mut existing) = tx.pending_invitation(&account.id, &cmd.email).await? {
+                // Rule 10: the pending invitation answers this request only when
+                // it offers what was asked; it is then the invitation
+                // check_grantable judged above, so a resend re-grants nothing
+                // the actor could not grant (rule 6).
+                if existing.role != role.name || existing.scopes != target.scopes {
+                    return Err(pending_with_other_terms(&existing));
+                }
                 // Rule 10: a live pending invitation is returned as it is, unless
                 // a resend is asked for; an expired one is revived with a new token.
                 if existing.effective_state(now) == InvitationState::Pending && !cmd.resend_if_pending {
@@ -425,13 +464,21 @@ impl UseCases {
         Ok(Written::new(declined, revisions))
     }
 
-    /// Loads an invitation and locks its account; the actor needs users.invite there.
+    /// Loads an invitation and locks its account; the actor needs users.invite
+    /// there and must cover what the invitation offers (rule 6): resending
+    /// grants it again, revoking or editing acts on it. Returns the role it offers.
     async fn invitation_for_change(
         &self,
         tx: &dyn Transaction,
         actor: &UserId,
         id: &InvitationId,
-    ) -> DomainResult<(crate::domain::model::Account, Invitation, EffectivePermissions)> {
+        change: InvitationChange,
+    ) -> DomainResult<(
+        crate::domain::model::Account,
+        Invitation,
+        Role,
+        EffectivePermissions,
+    )> {
         let first_read = tx
             .invitation(id)
             .await?
@@ -447,7 +494,16 @@ impl UseCases {
         if invitation.state != InvitationState::Pending {
             return Err(not_pending(&invitation, Utc::now()));
         }
-        Ok((account, invitation, actor_access))
+        let role = Self::resolve_role(tx, &account.id, &invitation.role).await?;
+        match change {
+            InvitationChange::Resend => {
+                guards::check_grantable(&actor_access, &role, PermissionSet::EMPTY, &invitation.scopes)?;
+            }
+            InvitationChange::Edit => {
+                guards::invitation_outranks(&actor_access, &role, &invitation.scopes)?;
+            }
+        }
+        Ok((account, invitation, role, actor_access))
     }
 
     /// Issues a new token and expiry (the old token dies), counting one more send.
@@ -459,7 +515,9 @@ impl UseCases {
     ) -> DomainResult<Written<(Invitation, InvitationToken)>> {
         let now = super::now();
         let tx = self.store.begin().await?;
-        let (account, mut invitation, _) = self.invitation_for_change(tx.as_ref(), actor, id).await?;
+        let (account, mut invitation, _, _) = self
+            .invitation_for_change(tx.as_ref(), actor, id, InvitationChange::Resend)
+            .await?;
         let token = InvitationToken::generate()?;
         let expires_at = now + ttl(&self.settings)?;
         tx.reissue_invitation(id, &token.hash(), expires_at, now).await?;
@@ -487,7 +545,9 @@ impl UseCases {
     ) -> DomainResult<Written<Invitation>> {
         let now = super::now();
         let tx = self.store.begin().await?;
-        let (account, mut invitation, _) = self.invitation_for_change(tx.as_ref(), actor, id).await?;
+        let (account, mut invitation, _, _) = self
+            .invitation_for_change(tx.as_ref(), actor, id, InvitationChange::Edit)
+            .await?;
         tx.finish_invitation(id, InvitationState::Revoked, None, now)
             .await?;
         tx.append_activity(&activity(
@@ -509,10 +569,14 @@ impl UseCases {
     pub async fn update_invitation(&self, cmd: UpdateInvitation) -> DomainResult<Written<Invitation>> {
         let now = super::now();
         let tx = self.store.begin().await?;
-        let (account, mut invitation, actor) = self
-            .invitation_for_change(tx.as_ref(), &cmd.actor, &cmd.invitation_id)
+        let (account, mut invitation, old_role, actor) = self
+            .invitation_for_change(
+                tx.as_ref(),
+                &cmd.actor,
+                &cmd.invitation_id,
+                InvitationChange::Edit,
+            )
             .await?;
-        let old_role = Self::resolve_role(tx.as_ref(), &account.id, &invitation.role).await?;
         let role = match &cmd.role {
             Some(name) => Self::resolve_role(tx.as_ref(), &account.id, name).await?,
             None => old_role.clone(),
