@@ -274,16 +274,30 @@ impl fmt::Debug for InvitationToken {
 /// Longest free-text note accepted (invitation message, request note).
 pub const MAX_NOTE_LEN: usize = 2000;
 
-/// Parses an optional free-text note.
-pub fn parse_note(field: &str, raw: &str) -> Result<String, FieldViolation> {
+/// Longest role description accepted: one line for role pickers, the
+/// 255 characters its column holds.
+pub const MAX_ROLE_DESCRIPTION_LEN: usize = 255;
+
+/// Parses optional free text of at most `max` characters, trimmed.
+fn parse_text(field: &str, raw: &str, max: usize) -> Result<String, FieldViolation> {
     let value = raw.trim();
-    if value.chars().count() > MAX_NOTE_LEN {
+    if value.chars().count() > max {
         return Err(FieldViolation::new(
             field,
-            format!("must be at most {MAX_NOTE_LEN} characters long"),
+            format!("must be at most {max} characters long"),
         ));
     }
     Ok(value.to_owned())
+}
+
+/// Parses an optional free-text note.
+pub fn parse_note(field: &str, raw: &str) -> Result<String, FieldViolation> {
+    parse_text(field, raw, MAX_NOTE_LEN)
+}
+
+/// Parses an optional role description.
+pub fn parse_role_description(field: &str, raw: &str) -> Result<String, FieldViolation> {
+    parse_text(field, raw, MAX_ROLE_DESCRIPTION_LEN)
 }
 
 /// Collects field violations so one response names every bad field at once.

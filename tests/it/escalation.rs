@@ -9,7 +9,10 @@ use pb::DecisionReason as R;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, assert_refused, assert_refused_for, email, reason, scope};
+use crate::helpers::{
+    TestApp, assert_refused, assert_refused_for, bad_fields, create_child, email, expect_code, reason, scope,
+    share,
+};
 
 /// A custom role "list_lead" that manages users and lists, and "lead" holding it
 /// scoped to list 4: the scoped actor of the tests below.
@@ -328,10 +331,161 @@ async fn reinviting_with_other_terms_is_refused_naming_the_pending_role(app: Tes
     assert!(!resent.token.is_empty());
 }
 
+/// The newest activity entry of `account` with `action`, as ListActivity answers it.
+async fn newest_activity(app: &TestApp, account: &str, action: &str) -> pb::ActivityEntry {
+    app.client
+        .clone()
+        .list_activity(pb::ListActivityRequest {
+            actor_user_id: "owner".into(),
+            account_id: account.into(),
+            filter_action: action.into(),
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("list activity")
+        .into_inner()
+        .entries
+        .into_iter()
+        .next()
+        .expect("an entry")
+}
+
+/// Limits: a role description is one line of at most 255 characters, as
+/// its column holds on both databases (multi-byte characters included).
+async fn role_descriptions_fit_their_column(app: TestApp) {
+    app.account("acme", "owner").await;
+    let mut client = app.client.clone();
+    let longest = "é".repeat(255);
+    let role = client
+        .create_role(pb::CreateRoleRequest {
+            actor_user_id: "owner".into(),
+            account_id: "acme".into(),
+            name: "long".into(),
+            description: longest.clone(),
+            permissions: vec!["campaigns.view".into()],
+        })
+        .await
+        .expect("the longest description is stored")
+        .into_inner()
+        .role
+        .expect("role");
+    assert_eq!(role.description, longest);
+    let before = app.table_counts().await;
+    let status = expect_code(
+        client
+            .create_role(pb::CreateRoleRequest {
+                actor_user_id: "owner".into(),
+                account_id: "acme".into(),
+                name: "longer".into(),
+                description: "é".repeat(256),
+                permissions: vec!["campaigns.view".into()],
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), vec!["description"]);
+    let status = expect_code(
+        client
+            .update_role(pb::UpdateRoleRequest {
+                description: "é".repeat(256),
+                ..update_role("owner", "acme", "long", &["campaigns.view"])
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), vec!["description"]);
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+}
+
+/// Limits: declining is logged with the invitee's email as the actor (they
+/// may have no user id yet), so the actor column holds the longest email.
+async fn a_decline_by_the_longest_email_is_logged(app: TestApp) {
+    app.account("acme", "owner").await;
+    let address = format!("{}@example.com", "d".repeat(254 - "@example.com".len()));
+    assert_eq!(address.len(), 254);
+    let invited = app
+        .client
+        .clone()
+        .invite(pb::InviteRequest {
+            actor_user_id: "owner".into(),
+            account_id: "acme".into(),
+            email: address.clone(),
+            role: "viewer".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("invite the longest address")
+        .into_inner();
+    app.client
+        .clone()
+        .decline_invitation(pb::DeclineInvitationRequest { token: invited.token })
+        .await
+        .expect("the invitee declines");
+    let entry = newest_activity(&app, "acme", "invitation.decline").await;
+    assert_eq!(entry.actor_user_id, address);
+    assert_eq!(entry.target, address);
+}
+
+/// Limits: ShareTemplate names at most 1,000 chosen children, and the
+/// activity entry lists every one of them, longest ids included.
+async fn sharing_with_many_children_is_logged_whole(app: TestApp) {
+    app.account("team", "boss").await;
+    let children: Vec<String> = (0..520).map(|i| format!("{i:03}-{}", "c".repeat(124))).collect();
+    for child in &children {
+        assert_eq!(child.len(), 128);
+        app.client
+            .clone()
+            .create_account(create_child(child, "owner", "team", "boss"))
+            .await
+            .expect("child created");
+    }
+    let names: Vec<&str> = children.iter().map(String::as_str).collect();
+    app.client
+        .clone()
+        .share_template(share("boss", "team", "tpl", &names))
+        .await
+        .expect("shared with 520 children");
+    let entry = app
+        .client
+        .clone()
+        .list_activity(pb::ListActivityRequest {
+            actor_user_id: "boss".into(),
+            account_id: "team".into(),
+            filter_action: "template.share".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list activity")
+        .into_inner()
+        .entries
+        .into_iter()
+        .next()
+        .expect("the share is logged");
+    let details: serde_json::Value = serde_json::from_str(&entry.details_json).expect("json");
+    assert_eq!(details["children"].as_array().map(Vec::len), Some(520));
+
+    let before = app.table_counts().await;
+    let too_many: Vec<String> = (0..1001).map(|i| format!("x{i}")).collect();
+    let names: Vec<&str> = too_many.iter().map(String::as_str).collect();
+    let status = expect_code(
+        app.client
+            .clone()
+            .share_template(share("boss", "team", "tpl-2", &names))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), vec!["child_account_ids"]);
+    assert_eq!(app.table_counts().await, before, "a refusal writes nothing");
+}
+
 crate::on_both_databases!(
     a_scoped_approver_grants_only_within_their_scope,
     a_scoped_actor_edits_only_roles_its_scopes_cover,
     a_scoped_admin_cannot_act_on_an_unscoped_admin,
     resending_needs_the_right_to_grant_the_stored_invitation,
     reinviting_with_other_terms_is_refused_naming_the_pending_role,
+    role_descriptions_fit_their_column,
+    a_decline_by_the_longest_email_is_logged,
+    sharing_with_many_children_is_logged_whole,
 );

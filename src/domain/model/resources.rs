@@ -71,6 +71,10 @@ pub struct Scopes(BTreeMap<ResourceType, BTreeSet<ResourceId>>);
 /// Most ids one scope may list.
 pub const MAX_SCOPE_IDS: usize = 1000;
 
+/// Most children one ShareTemplate may name (more: share with all of them).
+/// Its activity entry lists every one, which the details column holds.
+pub const MAX_SHARED_CHILDREN: usize = 1000;
+
 impl Scopes {
     /// Builds scopes from (type, ids) pairs; an empty id list is refused, since
     /// "scoped to nothing" would silently deny everything of that type.
