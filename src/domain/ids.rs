@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::domain::error::{DomainError, FieldViolation};
+use crate::domain::error::{DomainError, FieldViolation, echo};
 
 /// Longest id accepted, in bytes: ids are stored in 128-byte columns.
 pub const MAX_ID_LEN: usize = 128;
@@ -112,7 +112,12 @@ impl Email {
     /// Parses and canonicalises an address; `field` names it in the error.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
         let value = raw.trim().to_lowercase();
-        let bad = || FieldViolation::new(field, format!("'{}' is not a valid email address", raw.trim()));
+        let bad = || {
+            FieldViolation::new(
+                field,
+                format!("'{}' is not a valid email address", echo(raw.trim())),
+            )
+        };
         if value.is_empty() {
             return Err(FieldViolation::new(field, "must not be empty"));
         }

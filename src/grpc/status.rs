@@ -6,6 +6,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::DomainError;
+use crate::domain::error::{MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, MAX_REPORTED_VIOLATIONS, bounded, echo};
 
 /// `google.rpc.ErrorInfo.domain` of every error this service reports.
 pub const ERROR_DOMAIN: &str = "access.v1";
@@ -14,24 +15,33 @@ fn with_reason(code: Code, reason: &str, message: String) -> Status {
     with_metadata(code, reason, message, HashMap::new())
 }
 
+/// Every message leaves bounded: some list what the store holds (the members
+/// on a role, say), however many that is.
 fn with_metadata(code: Code, reason: &str, message: String, metadata: HashMap<String, String>) -> Status {
     let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, bounded(&message, MAX_MESSAGE_CHARS), details)
 }
 
 impl From<DomainError> for Status {
     fn from(err: DomainError) -> Self {
         match err {
             DomainError::InvalidArgument(violations) => {
-                let message = DomainError::InvalidArgument(violations.clone()).to_string();
+                let message = bounded(
+                    &DomainError::InvalidArgument(violations.clone()).to_string(),
+                    MAX_MESSAGE_CHARS,
+                );
                 let mut details = ErrorDetails::new();
-                for violation in violations {
-                    details.add_bad_request_violation(violation.field, violation.description);
+                // As many as the message names; each one bounded like it.
+                for violation in violations.into_iter().take(MAX_REPORTED_VIOLATIONS) {
+                    details.add_bad_request_violation(
+                        bounded(&violation.field, MAX_ECHO_CHARS),
+                        bounded(&violation.description, MAX_MESSAGE_CHARS),
+                    );
                 }
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
             DomainError::NotFound { kind, id } => {
-                let message = format!("{kind} '{id}' not found");
+                let message = format!("{kind} '{}' not found", echo(&id));
                 let details = ErrorDetails::with_resource_info(kind, id, "", message.clone());
                 Status::with_error_details(Code::NotFound, message, details)
             }

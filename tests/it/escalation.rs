@@ -479,6 +479,71 @@ async fn sharing_with_many_children_is_logged_whole(app: TestApp) {
     assert_eq!(app.table_counts().await, before, "a refusal writes nothing");
 }
 
+/// Refusals echo a bounded part of what was sent: a 4 MB permission string,
+/// or thousands of bad ones, answer a message of a few hundred bytes that
+/// still says what was wrong.
+async fn refusals_echo_a_bounded_part_of_the_input(app: TestApp) {
+    app.account("acme", "owner").await;
+    let huge = "x".repeat(4_000_000);
+    let status = expect_code(
+        app.client
+            .clone()
+            .authorize(crate::helpers::check("owner", "acme", &huge, None))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status.message().len() < 1024,
+        "message of {} bytes",
+        status.message().len()
+    );
+    assert!(
+        status.message().contains("xxxxxxxx"),
+        "still shows what was sent: {}",
+        status.message()
+    );
+    let described: usize = status
+        .get_details_bad_request()
+        .expect("bad request details")
+        .field_violations
+        .iter()
+        .map(|v| v.description.len())
+        .sum();
+    assert!(described < 1024, "details of {described} bytes");
+
+    let many: Vec<String> = (0..5000)
+        .map(|i| format!("bad.permission{i}{}", "y".repeat(500)))
+        .collect();
+    let status = expect_code(
+        app.client
+            .clone()
+            .create_role(pb::CreateRoleRequest {
+                actor_user_id: "owner".into(),
+                account_id: "acme".into(),
+                name: "many".into(),
+                description: String::new(),
+                permissions: many,
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status.message().len() < 8192,
+        "message of {} bytes",
+        status.message().len()
+    );
+    assert!(
+        status.message().contains("more"),
+        "says that more were refused: {}",
+        &status.message()[..200.min(status.message().len())]
+    );
+    let violations = status
+        .get_details_bad_request()
+        .expect("bad request details")
+        .field_violations;
+    assert!(violations.len() <= 21, "{} violations", violations.len());
+}
+
 crate::on_both_databases!(
     a_scoped_approver_grants_only_within_their_scope,
     a_scoped_actor_edits_only_roles_its_scopes_cover,
@@ -488,4 +553,5 @@ crate::on_both_databases!(
     role_descriptions_fit_their_column,
     a_decline_by_the_longest_email_is_logged,
     sharing_with_many_children_is_logged_whole,
+    refusals_echo_a_bounded_part_of_the_input,
 );
