@@ -132,8 +132,12 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..");
+        // `.invalid` never routes (RFC 2606): the store marks displaced
+        // addresses with it (docs/domain.md rule 9), so nobody may claim one.
+        let reserved = domain.ends_with(".invalid");
         if local.is_empty()
             || !domain_ok
+            || reserved
             || domain.contains('@')
             || value.chars().any(|c| c.is_whitespace() || c.is_control())
         {
@@ -339,6 +343,12 @@ impl Violations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_invalid_domains_are_not_addresses() {
+        assert!(Email::parse("email", "x1@displaced.invalid").is_err());
+        assert!(Email::parse("email", "x1@example.com").is_ok());
+    }
 
     #[test]
     fn email_is_canonical_and_validated() {

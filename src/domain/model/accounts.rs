@@ -17,6 +17,16 @@ pub struct Person {
     pub name: String,
 }
 
+/// A user as the store knows them, with whether their email was proven
+/// (docs/domain.md rule 9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Id, email and name.
+    pub person: Person,
+    /// Whether the email was proven: an invitation sent to it was accepted.
+    pub email_proven: bool,
+}
+
 /// Whether an account can be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AccountState {

@@ -1,9 +1,9 @@
 //! Accounts: create, read, close, the two-factor policy, the plan quotas
 //! (rule 14 of docs/domain.md) and the accounts a user can switch to.
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::people::Claim;
 use super::{Page, UseCases, activity, closed_error};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
@@ -113,7 +113,8 @@ impl UseCases {
             self.require(tx.as_ref(), actor, parent_id, Permission::SUBACCOUNTS_MANAGE)
                 .await?;
         }
-        Self::ensure_person(tx.as_ref(), &cmd.owner, now).await?;
+        // Nothing proves the owner's address yet: see `Claim::Unproven`.
+        Self::ensure_person(tx.as_ref(), &cmd.owner, Claim::Unproven, now).await?;
         let account = Account {
             id: cmd.account_id.clone().unwrap_or_else(AccountId::generate),
             name: cmd.name.clone(),
@@ -148,36 +149,6 @@ impl UseCases {
         .await?;
         let token = self.commit(tx).await?;
         Ok(Written::new((account, true), token))
-    }
-
-    /// Makes sure the user exists with this email; refuses when the id or the
-    /// email is already bound to someone else.
-    pub(super) async fn ensure_person(
-        tx: &dyn Transaction,
-        person: &Person,
-        now: DateTime<Utc>,
-    ) -> DomainResult<()> {
-        if let Some(known) = tx.person(&person.user_id).await? {
-            if known.email != person.email {
-                return Err(DomainError::precondition(
-                    "USER_EMAIL_MISMATCH",
-                    format!(
-                        "user '{}' is registered with another email address; sign in with that address",
-                        person.user_id
-                    ),
-                ));
-            }
-            return Ok(());
-        }
-        match tx.person_by_email(&person.email).await? {
-            Some(holder) if holder.user_id != person.user_id => Err(DomainError::precondition(
-                "EMAIL_IN_USE",
-                format!("'{}' belongs to another user id", person.email),
-            )),
-            // The same user, committed by a concurrent request since the read above.
-            Some(_) => Ok(()),
-            None => tx.insert_person(person, now).await,
-        }
     }
 
     /// One account.

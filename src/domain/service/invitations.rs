@@ -5,6 +5,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::accounts::SeatChange;
+use super::people::Claim;
 use super::{Page, UseCases, activity, closed_error, guards, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleName, UserId};
@@ -349,7 +350,8 @@ impl UseCases {
         if let Some(closed) = accounts.iter().find(|a| a.state == AccountState::Closed) {
             return Err(closed_error(&closed.id));
         }
-        Self::ensure_person(tx.as_ref(), &cmd.person, now).await?;
+        // The token was sent to the address the person claims (checked above).
+        Self::ensure_person(tx.as_ref(), &cmd.person, Claim::Proven, now).await?;
         let mut accepted = Vec::with_capacity(live.len());
         for mut invitation in live {
             if tx

@@ -9,6 +9,7 @@ mod decisions;
 mod guards;
 mod invitations;
 mod members;
+mod people;
 mod roles;
 mod templates;
 
