@@ -478,6 +478,7 @@ async fn ownership_goes_only_to_an_active_admin(app: TestApp) {
     let account = client
         .get_account(pb::GetAccountRequest {
             account_id: "acme".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -501,6 +502,7 @@ async fn transfer_moves_ownership_and_demotes_the_old_owner(app: TestApp) {
     let account = client
         .get_account(pb::GetAccountRequest {
             account_id: "acme".into(),
+            actor_user_id: "owner".into(),
         })
         .await
         .unwrap()
@@ -834,7 +836,8 @@ async fn bad_member_requests_name_their_fields(app: TestApp) {
         app.client
             .clone()
             .get_account(pb::GetAccountRequest {
-                account_id: "acme".into()
+                account_id: "acme".into(),
+                ..Default::default()
             })
             .await
             .unwrap()

@@ -59,6 +59,17 @@ pub struct Account {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+impl Account {
+    /// The account with its owner named by user id only, for a caller not
+    /// known to be a member: an owner's name and email are theirs to show.
+    #[must_use]
+    pub fn without_owner_contact(mut self) -> Self {
+        self.owner.name = String::new();
+        self.owner.email = Email::from_trusted(String::new());
+        self
+    }
+}
+
 /// Plan quotas (rule 14 of docs/domain.md); None means unlimited.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AccountLimits {

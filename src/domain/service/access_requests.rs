@@ -124,6 +124,8 @@ impl UseCases {
             .await?
             .ok_or_else(|| DomainError::not_found("access request", id.as_str()))?;
         let account_id = first_read.account_id.clone();
+        self.hide_from_strangers(tx.as_ref(), actor, &account_id, "access request", id.as_str())
+            .await?;
         self.lock_open_account(tx.as_ref(), &account_id).await?;
         let actor_access = self
             .require(tx.as_ref(), actor, &account_id, Permission::USERS_EDIT)

@@ -7,7 +7,7 @@ use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{EffectivePermissions, Membership, Role, RoleHolder, Scopes};
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
 use crate::domain::ports::Transaction;
-use crate::domain::reach::Reach;
+use crate::domain::reach::{Reach, Uncovered};
 
 /// Refuses owner-only permissions (account.transfer) wherever they would be
 /// handed out; `field` and `message` say where the caller put them.
@@ -144,10 +144,21 @@ pub(super) fn invitation_outranks(
         Err(DomainError::denied(
             "OUTRANKED",
             format!(
-                "the invitation offers what you do not hold ({}): only someone holding it can change or revoke it",
-                outranks.describe()
+                "the invitation offers what you do not hold{}: only someone holding it can change or revoke it",
+                visible_detail(actor, &outranks)
             ),
         ))
+    }
+}
+
+/// What an outranking target holds, for an actor allowed to see people's
+/// roles (users.view); nothing for anyone else, who may act on members
+/// (users.remove, say) without seeing what they hold.
+fn visible_detail(actor: &EffectivePermissions, outranks: &Uncovered) -> String {
+    if actor.permissions.contains(Permission::USERS_VIEW) {
+        format!(" ({})", outranks.describe())
+    } else {
+        String::new()
     }
 }
 
@@ -186,8 +197,8 @@ pub(super) async fn target_member(
         return Err(DomainError::denied(
             "OUTRANKED",
             format!(
-                "'{user}' reaches what you do not ({}): only someone covering it can {verb} this member",
-                outranks.describe()
+                "'{user}' reaches what you do not{}: only someone covering it can {verb} this member",
+                visible_detail(actor_access, &outranks)
             ),
         ));
     }

@@ -485,6 +485,8 @@ impl UseCases {
             .invitation(id)
             .await?
             .ok_or_else(|| DomainError::not_found("invitation", id.as_str()))?;
+        self.hide_from_strangers(tx, actor, &first_read.account_id, "invitation", id.as_str())
+            .await?;
         let account = self.lock_open_account(tx, &first_read.account_id).await?;
         let actor_access = self
             .require(tx, actor, &account.id, Permission::USERS_INVITE)

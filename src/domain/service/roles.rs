@@ -196,14 +196,19 @@ impl UseCases {
         guards::escalation_refused(&actor_access, role.permissions)?;
         let holders = tx.role_holders(&role.id).await?;
         if !holders.is_empty() {
-            let mut names: Vec<&str> = holders.iter().map(|h| h.email.as_str()).collect();
-            names.sort_unstable();
-            names.dedup();
+            // Who holds it only for an actor who may see people (users.view).
+            let who = if actor_access.permissions.contains(Permission::USERS_VIEW) {
+                let mut names: Vec<&str> = holders.iter().map(|h| h.email.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                names.join(", ")
+            } else {
+                format!("{} members or invitations", holders.len())
+            };
             return Err(DomainError::precondition(
                 "ROLE_IN_USE",
                 format!(
-                    "role '{name}' is used by {}: give them another role (or revoke their invitations) first",
-                    names.join(", ")
+                    "role '{name}' is used by {who}: give them another role (or revoke their invitations) first"
                 ),
             ));
         }
