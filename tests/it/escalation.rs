@@ -4,7 +4,7 @@
 //! actor, and the limits the API, the code and the schema share.
 
 use access_service::grpc::pb;
-use access_service::grpc::pb::ResourceType::List;
+use access_service::grpc::pb::ResourceType::{Campaign, List, Template};
 use pb::DecisionReason as R;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -826,6 +826,63 @@ async fn refusals_do_not_tell_strangers_about_people(app: TestApp) {
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
 }
 
+/// Rule 2: a scope narrows the permissions of its resource type's areas, so
+/// a check pairing a permission with a resource of another type (lists.edit
+/// on a campaign) would skip the scope: it is refused as INVALID_ARGUMENT.
+async fn a_check_pairs_a_permission_with_a_resource_of_its_area(app: TestApp) {
+    app.account("acme", "owner").await;
+    app.member("owner", "acme", "lm", "list_manager", vec![scope(List, &["4"])])
+        .await;
+    let mut client = app.client.clone();
+    let status = expect_code(
+        client
+            .authorize(crate::helpers::check(
+                "lm",
+                "acme",
+                "lists.edit",
+                Some((Campaign, "5")),
+            ))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), vec!["resource.type"]);
+    assert!(status.message().contains("lists.edit"), "{status:?}");
+    let status = expect_code(
+        client
+            .batch_authorize(pb::BatchAuthorizeRequest {
+                checks: vec![
+                    crate::helpers::check("lm", "acme", "lists.edit", Some((List, "4"))),
+                    crate::helpers::check("lm", "acme", "contacts.view", Some((Template, "t"))),
+                ],
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), vec!["checks[1].resource.type"]);
+
+    assert_eq!(
+        reason(&app.check_on("lm", "acme", "contacts.edit", (List, "5")).await),
+        R::OutOfScope,
+        "contacts live in lists: a list scope narrows them"
+    );
+    assert!(
+        app.check_on("lm", "acme", "contacts.edit", (List, "4"))
+            .await
+            .allowed
+    );
+    assert!(
+        app.check_on("owner", "acme", "campaigns.edit", (Template, "t"))
+            .await
+            .allowed
+    );
+    assert!(
+        app.check_on("owner", "acme", "reports.view", (Campaign, "7"))
+            .await
+            .allowed
+    );
+}
+
 crate::on_both_databases!(
     a_scoped_approver_grants_only_within_their_scope,
     a_scoped_actor_edits_only_roles_its_scopes_cover,
@@ -841,4 +898,5 @@ crate::on_both_databases!(
     a_live_proven_address_is_kept,
     reads_without_an_actor_show_no_personal_data,
     refusals_do_not_tell_strangers_about_people,
+    a_check_pairs_a_permission_with_a_resource_of_its_area,
 );

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, ResourceId, UserId};
+use crate::domain::permissions::Permission;
 
 /// Kinds of resource that checks, scopes and shares name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,6 +52,27 @@ impl ResourceType {
     /// Reads a storage name back.
     pub fn from_storage(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// The permission areas a check may name with a resource of this type:
+    /// what a scope on the type narrows (rule 2). Contacts live in lists and
+    /// segments; a campaign's and an automation's reports are theirs; a
+    /// template is used by campaigns (rule 5) and transactional mail.
+    pub fn areas(self) -> &'static [&'static str] {
+        match self {
+            Self::List => &["lists", "contacts"],
+            Self::Segment => &["segments", "contacts"],
+            Self::Campaign => &["campaigns", "reports"],
+            Self::Automation => &["automations", "reports"],
+            Self::Template => &["templates", "campaigns", "transactional"],
+            Self::SuppressionList => &["suppressions"],
+        }
+    }
+
+    /// Whether a check of `permission` may name a resource of this type; any
+    /// other pairing would silently skip the scope, and is refused instead.
+    pub fn admits(self, permission: Permission) -> bool {
+        self.areas().contains(&permission.area())
     }
 }
 
