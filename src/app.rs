@@ -14,6 +14,7 @@ use crate::cache::{Cache, CacheStats};
 use crate::config::{Config, redact_url};
 use crate::domain::UseCases;
 use crate::domain::service::DomainSettings;
+use crate::grpc::middleware::ApiKeys;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
 use crate::grpc::{GrpcHandlers, middleware};
@@ -28,13 +29,32 @@ pub struct App {
     service: UseCases,
     statements: StatementCounter,
     cache: Arc<Cache>,
+    /// Telemetry: where this App's request spans go when not to the global
+    /// subscriber (see [`App::with_trace_dispatch`]).
+    trace_dispatch: Option<tracing::Dispatch>,
+    /// The keys callers authenticate with; empty: authentication off (loopback only).
+    api_keys: Arc<ApiKeys>,
 }
 
 impl App {
-    /// Connects to the database (migrating when configured), builds the use
-    /// cases and binds the listen address. Port 0 picks a free port.
+    /// Loads the API keys, connects to the database (migrating when
+    /// configured), builds the use cases and binds the listen address. Port 0
+    /// picks a free port. Fails when no API key is configured and the listen
+    /// address is not loopback.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        // Before anything is connected: a server that would be open to anyone fails at once.
+        let api_keys = Arc::new(config.api_keys()?);
+        if api_keys.is_empty() {
+            tracing::warn!(
+                listen_addr = %config.listen_addr,
+                "authentication is off: no API key is configured, so every caller holds every scope \
+                 (allowed on loopback only; set ACCESS_API_KEYS or ACCESS_API_KEYS_FILE)"
+            );
+        } else {
+            // Names and scopes only, never the hashes.
+            tracing::info!(keys = ?api_keys, "API keys loaded");
+        }
         let (db, statements) = storage::connect(
             &config.database_url,
             config.db_max_connections,
@@ -92,7 +112,16 @@ impl App {
             service,
             statements,
             cache,
+            trace_dispatch: None,
+            api_keys,
         })
+    }
+
+    /// Telemetry: sends this App's request spans to `dispatch` instead of the
+    /// global subscriber, so a test can trace one App among many in a process.
+    pub fn with_trace_dispatch(mut self, dispatch: tracing::Dispatch) -> Self {
+        self.trace_dispatch = Some(dispatch);
+        self
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -134,9 +163,16 @@ impl App {
             // google.rpc error details, so grpcurl can print BadRequest and ErrorInfo.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
-        let layers = middleware::layers(self.config.max_concurrent_requests, self.config.request_timeout());
+        let layers = middleware::layers(
+            self.api_keys,
+            self.config.max_concurrent_requests,
+            self.config.request_timeout(),
+        );
         tracing::info!(%addr, "serving access.v1.AccessService (gRPC, health, reflection)");
         Server::builder()
+            // Telemetry: outermost, so the RPC's span covers (and its status
+            // code reflects) every refusal of the stack below.
+            .layer(middleware::RpcSpanLayer::new(self.trace_dispatch))
             .layer(layers)
             .add_service(health_service)
             .add_service(reflection_v1)

@@ -2,9 +2,14 @@
 //! environment override (and a command-line flag).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
+
 use clap::{Args, Parser, Subcommand};
+
+use crate::grpc::middleware::ApiKeys;
 
 /// Default listen address: loopback, so a plain `cargo run` exposes nothing.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
@@ -116,6 +121,34 @@ pub struct Config {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `access_service=debug`.
     #[arg(long, env = "ACCESS_LOG", default_value = DEFAULT_LOG_FILTER)]
     pub log_filter: String,
+    /// The API keys callers must present, as `name:scope+scope:sha256hex`
+    /// entries separated by commas or new lines (see the README). Unset (and
+    /// no file): authentication is off, allowed on a loopback address only.
+    #[arg(
+        long,
+        env = "ACCESS_API_KEYS",
+        hide_env_values = true,
+        conflicts_with = "api_keys_file"
+    )]
+    pub api_keys: Option<String>,
+    /// A file holding the API keys in the same format (a mounted Secret).
+    #[arg(long, env = "ACCESS_API_KEYS_FILE")]
+    pub api_keys_file: Option<PathBuf>,
+    /// Log line format: `text` (coloured only on a terminal) or `json` (one
+    /// object a line, with the trace and span ids).
+    #[arg(long, env = "ACCESS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (ACCESS_LOG_FORMAT).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines; ANSI colours only when stdout is a terminal.
+    #[default]
+    Text,
+    /// One JSON object a line, with the OpenTelemetry trace and span ids of
+    /// the current span, for log pipelines that join logs to traces.
+    Json,
 }
 
 impl Default for Config {
@@ -139,6 +172,9 @@ impl Default for Config {
             cache_lease_ms: DEFAULT_CACHE_LEASE_MS,
             cache_ack_timeout_ms: DEFAULT_CACHE_ACK_TIMEOUT_MS,
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
+            log_format: LogFormat::Text,
+            api_keys: None,
+            api_keys_file: None,
         }
     }
 }
@@ -158,6 +194,9 @@ impl std::fmt::Debug for Config {
             .field("redis_namespace", &self.redis_namespace)
             .field("cache_max_bytes", &self.cache_max_bytes)
             .field("cache_lease_ms", &self.cache_lease_ms)
+            // Hashes only, but still nobody's business in a log.
+            .field("api_keys", &self.api_keys.as_ref().map(|_| "<set>"))
+            .field("api_keys_file", &self.api_keys_file)
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +226,40 @@ impl Config {
             "ACCESS_MAX_BATCH_CHECKS must be at most {MAX_BATCH_CHECKS_LIMIT}"
         );
         Ok(())
+    }
+
+    /// The configured API keys (from ACCESS_API_KEYS or the file
+    /// ACCESS_API_KEYS_FILE names), refusing a malformed entry, and a key
+    /// set that would leave a non-loopback listener open to anyone.
+    pub fn api_keys(&self) -> anyhow::Result<ApiKeys> {
+        let keys = match (&self.api_keys, &self.api_keys_file) {
+            (Some(_), Some(_)) => {
+                anyhow::bail!("set ACCESS_API_KEYS or ACCESS_API_KEYS_FILE, not both")
+            }
+            (Some(text), None) => ApiKeys::parse(text).context("bad ACCESS_API_KEYS")?,
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read ACCESS_API_KEYS_FILE {}", path.display()))?;
+                let keys = ApiKeys::parse(&text)
+                    .with_context(|| format!("bad ACCESS_API_KEYS_FILE {}", path.display()))?;
+                // A file was named for a reason: an empty one is a mistake, not "no auth".
+                anyhow::ensure!(
+                    !keys.is_empty(),
+                    "ACCESS_API_KEYS_FILE {} holds no key",
+                    path.display()
+                );
+                keys
+            }
+            (None, None) => ApiKeys::default(),
+        };
+        anyhow::ensure!(
+            !keys.is_empty() || self.listen_addr.ip().is_loopback(),
+            "no API key is configured (ACCESS_API_KEYS or ACCESS_API_KEYS_FILE), so callers would not be \
+             authenticated: refusing to listen on {}, which is not a loopback address. Configure keys \
+             (see the README), or listen on 127.0.0.1 or [::1]",
+            self.listen_addr
+        );
+        Ok(keys)
     }
 
     /// The invitation lifetime.
@@ -253,6 +326,62 @@ mod tests {
         };
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("ACCESS_MAX_CONCURRENT_REQUESTS"), "{err}");
+    }
+
+    #[test]
+    fn log_format_is_text_unless_json_is_asked_for() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.config.log_format);
+        assert_eq!(Config::default().log_format, LogFormat::Text);
+        assert_eq!(
+            parse(&["access-service", "--log-format", "json"]).ok(),
+            Some(LogFormat::Json)
+        );
+        assert!(parse(&["access-service", "--log-format", "yaml"]).is_err());
+    }
+
+    #[test]
+    fn without_keys_only_loopback_may_listen() {
+        for addr in ["127.0.0.1:0", "[::1]:50051"] {
+            let config = Config {
+                listen_addr: addr.parse().unwrap(),
+                ..Config::default()
+            };
+            assert!(config.api_keys().unwrap().is_empty(), "{addr}");
+        }
+        for addr in ["0.0.0.0:50051", "[::]:50051", "10.1.2.3:50051"] {
+            let config = Config {
+                listen_addr: addr.parse().unwrap(),
+                ..Config::default()
+            };
+            let err = config.api_keys().unwrap_err().to_string();
+            assert!(err.contains("no API key") && err.contains(addr), "{err}");
+            let config = Config {
+                api_keys: Some(format!("web:admin:{}", ApiKeys::hash_of("k"))),
+                ..config
+            };
+            assert_eq!(config.api_keys().unwrap().len(), 1, "{addr} with a key");
+        }
+    }
+
+    #[test]
+    fn keys_come_from_one_place() {
+        let line = format!("web:admin:{}", ApiKeys::hash_of("k"));
+        let path = std::env::temp_dir().join(format!("access-keys-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, format!("# rotated 2026-11\n{line}\n")).unwrap();
+        let from_file = Config {
+            api_keys_file: Some(path.clone()),
+            ..Config::default()
+        };
+        assert_eq!(from_file.api_keys().unwrap().len(), 1);
+        let both = Config {
+            api_keys: Some(line),
+            ..from_file.clone()
+        };
+        assert!(both.api_keys().unwrap_err().to_string().contains("not both"));
+        std::fs::write(&path, "# nothing yet\n").unwrap();
+        let err = from_file.api_keys().unwrap_err().to_string();
+        assert!(err.contains("holds no key"), "{err}");
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

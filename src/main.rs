@@ -9,7 +9,7 @@ use access_service::{App, storage, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let _telemetry = telemetry::init(&cli.config.log_filter);
+    let _telemetry = telemetry::init(&cli.config.log_filter, cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = App::build(cli.config).await?;

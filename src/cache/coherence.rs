@@ -26,6 +26,7 @@ use redis::{Msg, Value};
 use tokio::sync::{Mutex, Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
+use tracing::Instrument;
 
 use crate::domain::ids::AccountId;
 use crate::domain::model::WriteReceipt;
@@ -501,7 +502,11 @@ impl Coherence {
                 .arg(self.keys.invalidations())
                 .arg(message)
                 .ignore();
-            match pipe.query_async::<Vec<Value>>(&mut self.conn.clone()).await {
+            let mut conn = self.conn.clone();
+            let round_trip = pipe
+                .query_async::<Vec<Value>>(&mut conn)
+                .instrument(super::shared::redis_span("invalidate", "EVAL PUBLISH"));
+            match round_trip.await {
                 Ok(mut replies) => return Some(replies.pop().map(replica_times).unwrap_or_default()),
                 Err(err) => {
                     self.stats.redis_error(1);

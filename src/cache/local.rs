@@ -9,6 +9,7 @@
 //! check stops a fill that read the database before a write from storing
 //! the older facts after it.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
@@ -54,21 +55,41 @@ impl Known {
     }
 }
 
+/// Separates the two ids in a key: no id holds a control character (ids
+/// refuse them), so two distinct pairs never make the same key.
+const KEY_SEPARATOR: char = '\0';
+
+/// The key of (account, user): one string rather than a pair of ids, so a
+/// lookup can borrow it from a reused buffer instead of cloning both ids
+/// (two allocations a check, on the path that must cost no more than an
+/// empty RPC).
+fn write_key(into: &mut String, account: &AccountId, user: &UserId) {
+    into.clear();
+    into.push_str(account.as_str());
+    into.push(KEY_SEPARATOR);
+    into.push_str(user.as_str());
+}
+
+thread_local! {
+    /// Each thread's buffer for the key of a lookup.
+    static LOOKUP_KEY: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
 /// The in-process layer; `None` entries when disabled (ACCESS_CACHE_MAX_BYTES=0).
 pub struct LocalLayer {
-    entries: Option<Moka<(AccountId, UserId), Arc<AccessFacts>>>,
+    entries: Option<Moka<String, Arc<AccessFacts>>>,
     known: RwLock<Known>,
     stats: Arc<CacheStats>,
 }
 
 /// Approximate bytes an entry holds, for the memory bound.
-fn weight(key: &(AccountId, UserId), facts: &Arc<AccessFacts>) -> u32 {
+fn weight(key: &str, facts: &Arc<AccessFacts>) -> u32 {
     // Fixed parts: the key and facts structs, the Arc, moka's node and its
     // indexes, and allocator slack. Calibrated against the resident memory
     // `access-bench --cache-memory-entries 1000000` measures (about 750
     // bytes a typical entry), so ACCESS_CACHE_MAX_BYTES bounds real memory.
     const FIXED: usize = 64 + std::mem::size_of::<AccessFacts>() + 480;
-    let mut bytes = FIXED + key.0.as_str().len() + key.1.as_str().len();
+    let mut bytes = FIXED + key.len();
     if let Some(account) = &facts.account {
         bytes += account.parent_id.as_ref().map_or(0, |p| p.as_str().len());
         bytes += account
@@ -94,7 +115,7 @@ impl LocalLayer {
         let entries = (max_bytes > 0).then(|| {
             Moka::builder()
                 .max_capacity(max_bytes)
-                .weigher(weight)
+                .weigher(|key: &String, facts: &Arc<AccessFacts>| weight(key, facts))
                 .time_to_live(ttl)
                 .build()
         });
@@ -120,7 +141,10 @@ impl LocalLayer {
     /// The facts of (account, user), if held and current.
     pub fn get(&self, account: &AccountId, user: &UserId) -> Option<Arc<AccessFacts>> {
         let entries = self.entries.as_ref()?;
-        let facts = entries.get(&(account.clone(), user.clone()))?;
+        let facts = LOOKUP_KEY.with_borrow_mut(|key| {
+            write_key(key, account, user);
+            entries.get(key.as_str())
+        })?;
         self.read().current(account, &facts).then_some(facts)
     }
 
@@ -146,7 +170,9 @@ impl LocalLayer {
         // the check and the insert.
         let known = self.read();
         if known.epoch == epoch && known.current(account, &facts) {
-            entries.insert((account.clone(), user.clone()), facts);
+            let mut key = String::with_capacity(account.as_str().len() + 1 + user.as_str().len());
+            write_key(&mut key, account, user);
+            entries.insert(key, facts);
         }
     }
 
@@ -262,5 +288,21 @@ mod tests {
         local.clear();
         local.insert(&a, &u, Arc::new(facts(5, None)), epoch);
         assert!(local.get(&a, &u).is_none());
+    }
+
+    #[test]
+    fn pairs_that_join_to_the_same_text_are_different_keys() {
+        let local = layer();
+        let id = |account: &str, user: &str| {
+            (
+                AccountId::from_trusted(account.into()),
+                UserId::from_trusted(user.into()),
+            )
+        };
+        let (ab, c) = id("ab", "c");
+        let (a, bc) = id("a", "bc");
+        local.insert(&ab, &c, Arc::new(facts(5, None)), local.epoch());
+        assert_eq!(local.get(&ab, &c).map(|f| f.revision), Some(5));
+        assert!(local.get(&a, &bc).is_none());
     }
 }

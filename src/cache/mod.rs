@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tracing::Instrument;
+use tracing::instrument::WithSubscriber;
 
 pub use coherence::LeaseSettings;
 pub use stats::{CacheCounts, CacheStats};
@@ -276,16 +278,22 @@ impl FactsCache for Cache {
         let coherence = self.redis.as_ref().map(|redis| Arc::clone(&redis.coherence));
         // A task of its own: once the commit may have happened, the
         // invalidation must run to its end even if the caller goes away.
-        let task = tokio::spawn(async move {
-            let receipt = tx.commit().await?;
-            if !receipt.revisions.is_empty() {
-                local.note(&receipt.revisions);
-                if let Some(coherence) = coherence {
-                    coherence.written(&receipt).await;
+        // The request's span and subscriber go along, so the invalidation's
+        // Redis round trip shows up in the request's trace.
+        let task = tokio::spawn(
+            async move {
+                let receipt = tx.commit().await?;
+                if !receipt.revisions.is_empty() {
+                    local.note(&receipt.revisions);
+                    if let Some(coherence) = coherence {
+                        coherence.written(&receipt).await;
+                    }
                 }
+                Ok(receipt)
             }
-            Ok(receipt)
-        });
+            .in_current_span()
+            .with_current_subscriber(),
+        );
         task.await
             .map_err(|err| DomainError::Internal(format!("the commit task failed: {err}")))?
     }

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::UseCases;
 use crate::domain::ids::InvitationToken;
-use crate::domain::model::Written;
+use crate::domain::model::{PlatformActor, Written};
 use crate::domain::service::{
     AcceptInvitation, CreateAccount, CreateRole, Invite, ListAccessRequests, ListAccounts, ListActivity,
     ListInvitations, ListSharedTemplates, ListUsers, RequestAccess, ShareTemplate, UnshareTemplate,
@@ -20,6 +20,8 @@ use crate::grpc::convert::{
     AuthorizeQuery, BatchQuery, EffectiveQuery, InvitationTarget, MemberTarget, OwnershipTransfer,
     RoleTarget, UserInAccount, invitation_to_pb,
 };
+use crate::grpc::middleware::caller_of;
+use crate::grpc::middleware::record_subject;
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 
@@ -61,6 +63,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::GetAccountRequest>,
     ) -> Result<Response<pb::GetAccountResponse>, Status> {
         let AccountRead { actor, account_id } = AccountRead::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), actor.as_ref());
         let account = self.use_cases.get_account(actor.as_ref(), &account_id).await?;
         Ok(Response::new(pb::GetAccountResponse {
             account: Some(account.into()),
@@ -76,6 +79,7 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             require_two_factor,
         } = AccountPolicyChange::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), None);
         let Written {
             value: account,
             token,
@@ -94,6 +98,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<Response<pb::AuthorizeResponse>, Status> {
         let AuthorizeQuery { check, consistency } = AuthorizeQuery::try_from(request.into_inner())?;
+        record_subject(Some(&check.account_id), Some(&check.user_id));
         let decision = self.use_cases.authorize(&check, &consistency).await?;
         Ok(Response::new(decision.into()))
     }
@@ -106,7 +111,7 @@ impl AccessServiceRpc for GrpcHandlers {
             convert::batch(&request.into_inner(), self.use_cases.settings().max_batch_checks)?;
         let decisions = self.use_cases.batch_authorize(&checks, &consistency).await?;
         Ok(Response::new(pb::BatchAuthorizeResponse {
-            results: decisions.into_iter().map(Into::into).collect(),
+            results: convert::batch_results(decisions),
         }))
     }
 
@@ -120,6 +125,7 @@ impl AccessServiceRpc for GrpcHandlers {
             mfa_verified,
             consistency,
         } = EffectiveQuery::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), Some(&user_id));
         let effective = self
             .use_cases
             .effective_permissions(&user_id, &account_id, mfa_verified, &consistency)
@@ -235,6 +241,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListInvitationsRequest>,
     ) -> Result<Response<pb::ListInvitationsResponse>, Status> {
         let query = ListInvitations::try_from(request.into_inner())?;
+        record_subject(Some(&query.account_id), None);
         let page = self.use_cases.list_invitations(query).await?;
         let now = Utc::now();
         Ok(Response::new(pb::ListInvitationsResponse {
@@ -248,6 +255,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
         let query = ListUsers::try_from(request.into_inner())?;
+        record_subject(Some(&query.account_id), None);
         let page = self.use_cases.list_users(query).await?;
         Ok(Response::new(pb::ListUsersResponse {
             users: page.rows.into_iter().map(Into::into).collect(),
@@ -260,6 +268,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UpdateMemberRequest>,
     ) -> Result<Response<pb::UpdateMemberResponse>, Status> {
         let cmd = UpdateMember::try_from(request.into_inner())?;
+        record_subject(Some(&cmd.account_id), Some(&cmd.user_id));
         let Written { value: member, token } = self.use_cases.update_member(cmd).await?;
         Ok(Response::new(pb::UpdateMemberResponse {
             member: Some(member.into()),
@@ -276,6 +285,7 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             member,
         } = MemberTarget::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), Some(&member));
         let Written { value: member, token } = self
             .use_cases
             .deactivate_member(&actor, &account_id, &member)
@@ -295,6 +305,7 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             member,
         } = MemberTarget::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), Some(&member));
         let Written { value: member, token } = self
             .use_cases
             .reactivate_member(&actor, &account_id, &member)
@@ -314,6 +325,7 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             member,
         } = MemberTarget::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), Some(&member));
         let Written { value: (), token } = self.use_cases.remove_member(&actor, &account_id, &member).await?;
         Ok(Response::new(pb::RemoveMemberResponse {
             consistency_token: convert::token_to_pb(&token),
@@ -325,6 +337,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::LeaveAccountRequest>,
     ) -> Result<Response<pb::LeaveAccountResponse>, Status> {
         let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), Some(&user_id));
         let Written { value: (), token } = self.use_cases.leave_account(&user_id, &account_id).await?;
         Ok(Response::new(pb::LeaveAccountResponse {
             consistency_token: convert::token_to_pb(&token),
@@ -340,6 +353,7 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             new_owner,
         } = OwnershipTransfer::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), None);
         let Written {
             value: account,
             token,
@@ -358,6 +372,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::RecordSignInRequest>,
     ) -> Result<Response<pb::RecordSignInResponse>, Status> {
         let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), Some(&user_id));
         let Written { value: at, token } = self.use_cases.record_sign_in(&user_id, &account_id).await?;
         Ok(Response::new(pb::RecordSignInResponse {
             sign_in_time: Some(convert::timestamp(at)),
@@ -370,6 +385,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListRolesRequest>,
     ) -> Result<Response<pb::ListRolesResponse>, Status> {
         let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), None);
         let roles = self.use_cases.list_roles(&actor, &account_id).await?;
         Ok(Response::new(pb::ListRolesResponse {
             roles: roles.into_iter().map(Into::into).collect(),
@@ -381,6 +397,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::CreateRoleRequest>,
     ) -> Result<Response<pb::CreateRoleResponse>, Status> {
         let cmd = CreateRole::try_from(request.into_inner())?;
+        record_subject(Some(&cmd.account_id), None);
         let Written { value: role, token } = self.use_cases.create_role(cmd).await?;
         Ok(Response::new(pb::CreateRoleResponse {
             role: Some(role.into()),
@@ -393,6 +410,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UpdateRoleRequest>,
     ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
         let cmd = UpdateRole::try_from(request.into_inner())?;
+        record_subject(Some(&cmd.account_id), None);
         let Written { value: role, token } = self.use_cases.update_role(cmd).await?;
         Ok(Response::new(pb::UpdateRoleResponse {
             role: Some(role.into()),
@@ -409,6 +427,7 @@ impl AccessServiceRpc for GrpcHandlers {
             account_id,
             name,
         } = RoleTarget::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), None);
         let Written { value: (), token } = self.use_cases.delete_role(&actor, &account_id, &name).await?;
         Ok(Response::new(pb::DeleteRoleResponse {
             consistency_token: convert::token_to_pb(&token),
@@ -420,6 +439,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::RequestAccessRequest>,
     ) -> Result<Response<pb::RequestAccessResponse>, Status> {
         let cmd = RequestAccess::try_from(request.into_inner())?;
+        record_subject(Some(&cmd.account_id), Some(&cmd.user_id));
         let Written {
             value: access_request,
             token,
@@ -457,6 +477,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListAccessRequestsRequest>,
     ) -> Result<Response<pb::ListAccessRequestsResponse>, Status> {
         let query = ListAccessRequests::try_from(request.into_inner())?;
+        record_subject(Some(&query.account_id), None);
         let page = self.use_cases.list_access_requests(query).await?;
         Ok(Response::new(pb::ListAccessRequestsResponse {
             access_requests: page.rows.into_iter().map(Into::into).collect(),
@@ -469,6 +490,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListActivityRequest>,
     ) -> Result<Response<pb::ListActivityResponse>, Status> {
         let query = ListActivity::try_from(request.into_inner())?;
+        record_subject(Some(&query.account_id), None);
         let page = self.use_cases.list_activity(query).await?;
         Ok(Response::new(pb::ListActivityResponse {
             entries: page.rows.into_iter().map(Into::into).collect(),
@@ -480,17 +502,16 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::SetAccountLimitsRequest>,
     ) -> Result<Response<pb::SetAccountLimitsResponse>, Status> {
-        let AccountLimitsChange {
-            actor,
-            account_id,
-            limits,
-        } = AccountLimitsChange::try_from(request.into_inner())?;
+        // The layer let only a `platform` key through; its name is the actor.
+        let platform = PlatformActor::new(caller_of(&request)?.name());
+        let AccountLimitsChange { account_id, limits } = AccountLimitsChange::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), None);
         let Written {
             value: account,
             token,
         } = self
             .use_cases
-            .set_account_limits(&actor, &account_id, limits)
+            .set_account_limits(&platform, &account_id, limits)
             .await?;
         Ok(Response::new(pb::SetAccountLimitsResponse {
             account: Some(account.into()),
@@ -503,6 +524,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::CloseAccountRequest>,
     ) -> Result<Response<pb::CloseAccountResponse>, Status> {
         let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), None);
         let Written {
             value: account,
             token,
@@ -518,6 +540,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListAccountsRequest>,
     ) -> Result<Response<pb::ListAccountsResponse>, Status> {
         let query = ListAccounts::try_from(request.into_inner())?;
+        record_subject(None, Some(&query.user_id));
         let page = self.use_cases.list_accounts(query).await?;
         Ok(Response::new(pb::ListAccountsResponse {
             accounts: page.rows.into_iter().map(Into::into).collect(),
@@ -530,6 +553,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ShareTemplateRequest>,
     ) -> Result<Response<pb::ShareTemplateResponse>, Status> {
         let cmd = ShareTemplate::try_from(request.into_inner())?;
+        record_subject(Some(&cmd.account_id), None);
         let Written { value: shared, token } = self.use_cases.share_template(cmd).await?;
         Ok(Response::new(pb::ShareTemplateResponse {
             shared_template: Some(shared.into()),
@@ -542,6 +566,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UnshareTemplateRequest>,
     ) -> Result<Response<pb::UnshareTemplateResponse>, Status> {
         let cmd = UnshareTemplate::try_from(request.into_inner())?;
+        record_subject(Some(&cmd.account_id), None);
         let Written { value: (), token } = self.use_cases.unshare_template(cmd).await?;
         Ok(Response::new(pb::UnshareTemplateResponse {
             consistency_token: convert::token_to_pb(&token),
@@ -553,6 +578,7 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListSharedTemplatesRequest>,
     ) -> Result<Response<pb::ListSharedTemplatesResponse>, Status> {
         let query = ListSharedTemplates::try_from(request.into_inner())?;
+        record_subject(Some(&query.account_id), None);
         let page = self.use_cases.list_shared_templates(query).await?;
         Ok(Response::new(pb::ListSharedTemplatesResponse {
             shared_templates: page.rows.into_iter().map(Into::into).collect(),

@@ -12,12 +12,19 @@ use crate::domain::error::{MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, MAX_REPORTED_VIOLA
 pub const ERROR_DOMAIN: &str = "access.v1";
 
 fn with_reason(code: Code, reason: &str, message: String) -> Status {
-    with_metadata(code, reason, message, HashMap::new())
+    with_error_info(code, reason, HashMap::new(), message)
 }
 
+/// A status with a google.rpc.ErrorInfo of this service's domain: `reason`
+/// says which rule refused, `metadata` what a client needs to act on it.
 /// Every message leaves bounded: some list what the store holds (the members
 /// on a role, say), however many that is.
-fn with_metadata(code: Code, reason: &str, message: String, metadata: HashMap<String, String>) -> Status {
+pub(crate) fn with_error_info(
+    code: Code,
+    reason: &str,
+    metadata: HashMap<String, String>,
+    message: String,
+) -> Status {
     let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
     Status::with_error_details(code, bounded(&message, MAX_MESSAGE_CHARS), details)
 }
@@ -52,14 +59,14 @@ impl From<DomainError> for Status {
                 reason,
                 message,
                 metadata,
-            } => with_metadata(
+            } => with_error_info(
                 Code::FailedPrecondition,
                 reason,
-                message,
                 metadata
                     .into_iter()
                     .map(|(key, value)| (key.to_owned(), value))
                     .collect(),
+                message,
             ),
             DomainError::PermissionDenied { reason, message } => {
                 with_reason(Code::PermissionDenied, reason, message)

@@ -52,13 +52,38 @@ pub async fn connect(
         .min_connections(1)
         .acquire_timeout(acquire_timeout)
         .sqlx_logging(false);
+    let system = if url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "mysql"
+    };
     let mut db = Database::connect(options).await?;
     let counter = StatementCounter::default();
     let count = Arc::clone(&counter.0);
-    db.set_metric_callback(move |_| {
+    db.set_metric_callback(move |info| {
         count.fetch_add(1, Ordering::Relaxed);
+        crate::telemetry::finished_client_span(info.elapsed, info.failed, || {
+            statement_span(system, &info.statement.sql)
+        });
     });
     Ok((db, counter))
+}
+
+/// The name and attributes of a statement's span (OpenTelemetry database
+/// conventions). The SQL has placeholders, never the values.
+fn statement_span(system: &'static str, sql: &str) -> (String, Vec<opentelemetry::KeyValue>) {
+    use opentelemetry::KeyValue;
+    let operation = sql
+        .split_whitespace()
+        .next()
+        .unwrap_or("SQL")
+        .to_ascii_uppercase();
+    let attributes = vec![
+        KeyValue::new("db.system.name", system),
+        KeyValue::new("db.operation.name", operation.clone()),
+        KeyValue::new("db.query.text", sql.to_owned()),
+    ];
+    (operation, attributes)
 }
 
 /// The MySQL advisory lock that serialises migrations across replicas. Lock

@@ -316,7 +316,6 @@ async fn every_mutation_writes_exactly_one_entry(app: TestApp) {
         "team",
         "account.limits",
         c.clone().set_account_limits(pb::SetAccountLimitsRequest {
-            actor_user_id: "boss".into(),
             account_id: "team".into(),
             max_members: Some(20),
             max_restricted_members: None,
@@ -419,7 +418,6 @@ async fn every_mutation_writes_exactly_one_entry(app: TestApp) {
         "a negative limit",
         Code::InvalidArgument,
         c.clone().set_account_limits(pb::SetAccountLimitsRequest {
-            actor_user_id: "adm".into(),
             account_id: "team".into(),
             max_members: Some(-1),
             max_restricted_members: None,

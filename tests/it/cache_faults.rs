@@ -75,13 +75,15 @@ const PHASE_NAMES: [&str; 5] = ["up", "down", "writing", "written", "back"];
 const LEE: usize = 0;
 const ANN: usize = 1;
 
-/// Whether an answer is what the database said when its call started.
+/// Whether an answer is what the database said at some instant between its
+/// call being sent and answered. The removal commits while the load is in
+/// WRITING: Lee may be allowed by a call sent before it returned, and
+/// refused by one answered after it began (even if sent before).
 fn matches_database(answer: &Answer) -> bool {
-    match (answer.check, answer.phase, answer.outcome) {
-        (ANN, _, Ok(R::Allowed)) | (LEE, UP | DOWN, Ok(R::Allowed)) => true,
-        // The write commits somewhere in here: either answer.
-        (LEE, WRITING, Ok(R::Allowed | R::NotAMember)) => true,
-        (LEE, WRITTEN | BACK, Ok(R::NotAMember)) => true,
+    match (answer.check, answer.outcome) {
+        (ANN, Ok(R::Allowed)) => true,
+        (LEE, Ok(R::Allowed)) => answer.phase <= WRITING,
+        (LEE, Ok(R::NotAMember)) => answer.answered_in >= WRITING,
         _ => false,
     }
 }

@@ -324,6 +324,9 @@ pub struct Answer {
     pub check: usize,
     /// The phase of the load when the call was sent.
     pub phase: usize,
+    /// The phase of the load when its answer arrived: a call sent before an
+    /// event may be answered after it, from the state after it.
+    pub answered_in: usize,
     /// The decision's reason, or the status code of a failed call.
     pub outcome: Result<pb::DecisionReason, Code>,
 }
@@ -380,6 +383,7 @@ impl Load {
                             replica,
                             check,
                             phase,
+                            answered_in: state.phase.load(Ordering::Acquire),
                             outcome,
                         });
                         state.done[replica][phase].fetch_add(1, Ordering::AcqRel);

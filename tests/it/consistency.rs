@@ -162,7 +162,6 @@ async fn perform(app: &TestApp, scene: &mut Scene, write: Write) -> String {
         Write::SetAccountLimits => {
             client
                 .set_account_limits(pb::SetAccountLimitsRequest {
-                    actor_user_id: owner(),
                     account_id: acme(),
                     max_members: Some(50),
                     max_restricted_members: None,
@@ -858,7 +857,6 @@ async fn computed_at_follows_the_accounts_writes(app: TestApp) {
         .client
         .clone()
         .set_account_limits(pb::SetAccountLimitsRequest {
-            actor_user_id: "owner".into(),
             account_id: "acme".into(),
             max_members: Some(5),
             max_restricted_members: None,

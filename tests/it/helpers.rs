@@ -5,12 +5,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use access_service::cache::{Cache, CacheCounts};
+use access_service::grpc::middleware::ApiKeys;
 use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use access_service::storage::StatementCounter;
 use access_service::{App, Config};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::oneshot;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
@@ -121,9 +125,19 @@ pub struct TestApp {
 impl TestApp {
     /// Starts a server whose configuration `adjust` may change.
     pub async fn spawn_with(kind: Db, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_traced(kind, adjust, None).await
+    }
+
+    /// Starts a server whose request spans go to `trace` (its own subscriber,
+    /// not the process-wide one) when given.
+    pub async fn spawn_traced(
+        kind: Db,
+        adjust: impl FnOnce(&mut Config),
+        trace: Option<tracing::Dispatch>,
+    ) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             // The first test to get here installs the global subscriber.
-            let _telemetry = access_service::telemetry::init("info");
+            let _telemetry = access_service::telemetry::init("info", access_service::config::LogFormat::Text);
         }
         let database = Arc::new(TestDb::create(kind).await);
         let mut config = Config {
@@ -133,7 +147,7 @@ impl TestApp {
             ..Config::default()
         };
         adjust(&mut config);
-        Self::start(config, database).await
+        Self::start(config, database, trace).await
     }
 
     /// Another server on the same database, with the same configuration
@@ -148,11 +162,14 @@ impl TestApp {
     pub async fn replica_with(&self, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = self.config.clone();
         adjust(&mut config);
-        Self::start(config, Arc::clone(&self.database)).await
+        Self::start(config, Arc::clone(&self.database), None).await
     }
 
-    async fn start(config: Config, database: Arc<TestDb>) -> Self {
-        let app = App::build(config.clone()).await.expect("app builds");
+    async fn start(config: Config, database: Arc<TestDb>, trace: Option<tracing::Dispatch>) -> Self {
+        let mut app = App::build(config.clone()).await.expect("app builds");
+        if let Some(dispatch) = trace {
+            app = app.with_trace_dispatch(dispatch);
+        }
         let addr = app.local_addr().expect("bound address");
         let statements = app.statement_counter();
         let cache = app.cache();
@@ -376,10 +393,10 @@ impl TestApp {
             .expect("account returned")
     }
 
-    /// SetAccountLimits (`None` clears a quota).
+    /// SetAccountLimits (`None` clears a quota), as the platform: the
+    /// default server has no API key, so every caller holds every scope.
     pub async fn set_limits(
         &self,
-        actor: &str,
         account: &str,
         max_members: Option<i32>,
         max_restricted_members: Option<i32>,
@@ -387,7 +404,6 @@ impl TestApp {
         self.client
             .clone()
             .set_account_limits(pb::SetAccountLimitsRequest {
-                actor_user_id: actor.into(),
                 account_id: account.into(),
                 max_members,
                 max_restricted_members,
@@ -556,6 +572,37 @@ impl TestApp {
         assert_eq!(response.next_page_token, "", "one page holds them all");
         response.shared_templates
     }
+}
+
+/// A client that presents `authorization: Bearer <key>` on every call.
+pub type KeyedClient = AccessServiceClient<InterceptedService<Channel, BearerKey>>;
+
+/// The interceptor of a [`KeyedClient`]: adds the caller's API key.
+#[derive(Clone)]
+pub struct BearerKey(MetadataValue<Ascii>);
+
+impl Interceptor for BearerKey {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+impl TestApp {
+    /// A client on this server's connection that presents `key`.
+    pub fn client_with_key(&self, key: &str) -> KeyedClient {
+        let value = format!("Bearer {key}").parse().expect("an ASCII key");
+        AccessServiceClient::with_interceptor(self.channel.clone(), BearerKey(value))
+    }
+}
+
+/// ACCESS_API_KEYS for `(name, scopes, secret)` triples: the secrets' SHA-256,
+/// as an operator configures them.
+pub fn api_keys(keys: &[(&str, &str, &str)]) -> String {
+    keys.iter()
+        .map(|(name, scopes, secret)| format!("{name}:{scopes}:{}", ApiKeys::hash_of(secret)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A new HTTP/2 connection to the server at `addr`: each Channel built this way

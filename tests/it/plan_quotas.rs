@@ -4,7 +4,11 @@ use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::{Code, Status};
 
-use crate::helpers::{TestApp, assert_refused, assert_refused_for, bad_fields, expect_code, person, reason};
+use tonic_types::StatusExt;
+
+use crate::helpers::{
+    TestApp, assert_refused, assert_refused_for, bad_fields, create_account, expect_code, person, reason,
+};
 
 // === Assertions ===
 
@@ -22,73 +26,132 @@ fn refused_as_closed<T: std::fmt::Debug>(result: Result<T, Status>, what: &str) 
 
 // === SetAccountLimits ===
 
-/// Rule 14: only billing.edit sets the quotas (an accountant may, a viewer may not); bad values name their field.
-async fn setting_limits_needs_billing_edit(app: TestApp) {
+/// Rule 14: quotas come from the plan, so only the platform sets them: a key
+/// with the `platform` scope (the billing system's). The web app's `admin`
+/// key is refused whoever it acts for (the owner, an accountant holding
+/// billing.edit); bad values name their field; the log names the key.
+async fn only_the_platform_sets_limits(app: TestApp) {
+    let web = app.client_with_key("web-secret");
+    let billing = app.client_with_key("billing-secret");
+    let limits = |account: &str, max_members, max_restricted_members| pb::SetAccountLimitsRequest {
+        account_id: account.into(),
+        max_members,
+        max_restricted_members,
+    };
+    app.client_with_key("billing-secret")
+        .create_account(create_account("acme", person("owner")))
+        .await
+        .expect("the platform creates the account");
+    let before = app.table_counts().await;
+
+    let status = assert_refused(
+        web.clone()
+            .set_account_limits(limits("acme", Some(1000), None))
+            .await,
+        Code::PermissionDenied,
+        "SCOPE_MISSING",
+    );
+    let info = status.get_details_error_info().expect("error info");
+    assert_eq!(info.metadata.get("scope").map(String::as_str), Some("platform"));
+    assert!(
+        status.message().contains("'platform' scope"),
+        "{}",
+        status.message()
+    );
+    expect_code(
+        billing
+            .clone()
+            .set_account_limits(limits("no-such", Some(10), None))
+            .await,
+        Code::NotFound,
+    );
+    let status = expect_code(
+        billing
+            .clone()
+            .set_account_limits(limits("acme", Some(-1), None))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["max_members"]);
+    let status = expect_code(
+        billing
+            .clone()
+            .set_account_limits(limits("acme", Some(-3), Some(-1)))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["max_members", "max_restricted_members"]);
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+
+    let account = billing
+        .clone()
+        .set_account_limits(limits("acme", Some(10), Some(2)))
+        .await
+        .expect("the billing system sets the plan's quotas")
+        .into_inner()
+        .account
+        .expect("account returned");
+    assert_eq!(
+        (account.max_members, account.max_restricted_members),
+        (Some(10), Some(2))
+    );
+    let stored = app
+        .client_with_key("web-secret")
+        .get_account(pb::GetAccountRequest {
+            account_id: "acme".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("get account")
+        .into_inner()
+        .account
+        .expect("account returned");
+    assert_eq!(
+        (stored.max_members, stored.max_restricted_members),
+        (Some(10), Some(2))
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM activity_log WHERE action = 'account.limits' AND actor = 'platform: billing'")
+            .await,
+        1,
+        "the activity log names the platform's key as the actor"
+    );
+
+    billing
+        .clone()
+        .set_account_limits(limits("acme", None, None))
+        .await
+        .expect("unset fields remove the limits");
+    assert_eq!(app.activity_count("acme", "account.limits").await, 2);
+}
+
+/// Rule 14 on the default server (loopback, no API key): every caller holds
+/// every scope, `platform` included, and the log names it `platform: local`.
+async fn without_keys_the_local_caller_sets_limits(app: TestApp) {
     app.account("acme", "owner").await;
-    app.member("owner", "acme", "viewer", "viewer", vec![]).await;
-    app.member("owner", "acme", "accountant", "accountant", vec![])
-        .await;
     assert_eq!(
         app.get_account("acme").await.max_members,
         None,
         "no limit by default"
     );
-    let before = app.table_counts().await;
-
-    assert_refused(
-        app.set_limits("viewer", "acme", Some(10), None).await,
-        Code::PermissionDenied,
-        "PERMISSION_NOT_GRANTED",
-    );
-    assert_refused(
-        app.set_limits("stranger", "acme", Some(10), None).await,
-        Code::PermissionDenied,
-        "NOT_A_MEMBER",
-    );
-    expect_code(
-        app.set_limits("owner", "no-such", Some(10), None).await,
-        Code::NotFound,
-    );
-    let status = expect_code(
-        app.set_limits("owner", "acme", Some(-1), None).await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(bad_fields(&status), ["max_members"]);
-    let status = expect_code(
-        app.set_limits("owner", "acme", Some(-3), Some(-1)).await,
-        Code::InvalidArgument,
-    );
-    assert_eq!(bad_fields(&status), ["max_members", "max_restricted_members"]);
-    assert_eq!(app.table_counts().await, before, "refusals write nothing");
-    assert_eq!(app.get_account("acme").await.max_members, None);
-
     let account = app
-        .set_limits("accountant", "acme", Some(10), Some(2))
+        .set_limits("acme", Some(10), Some(2))
         .await
-        .expect("an accountant holds billing.edit");
+        .expect("limits set");
     assert_eq!(
         (account.max_members, account.max_restricted_members),
         (Some(10), Some(2))
     );
-    let stored = app.get_account("acme").await;
-    assert_eq!(
-        (stored.max_members, stored.max_restricted_members),
-        (Some(10), Some(2))
-    );
-    assert_eq!(app.activity_count("acme", "account.limits").await, 1);
-
-    let account = app.set_limits("owner", "acme", None, None).await.unwrap();
+    let account = app.set_limits("acme", None, None).await.expect("limits cleared");
     assert_eq!(
         (account.max_members, account.max_restricted_members),
         (None, None)
     );
-    let stored = app.get_account("acme").await;
     assert_eq!(
-        (stored.max_members, stored.max_restricted_members),
-        (None, None),
-        "unset fields remove the limits"
+        app.count("SELECT COUNT(*) AS n FROM activity_log WHERE action = 'account.limits' AND actor = 'platform: local'")
+            .await,
+        2
     );
-    assert_eq!(app.activity_count("acme", "account.limits").await, 2);
 }
 
 /// Rule 14: max_members counts active members and pending invitations, not deactivated members.
@@ -96,7 +159,7 @@ async fn member_limit_counts_members_and_pending_invitations(app: TestApp) {
     app.account("acme", "owner").await;
     app.member("owner", "acme", "bob", "viewer", vec![]).await;
     let (carol, _) = app.invited("acme", "carol", "viewer").await;
-    app.set_limits("owner", "acme", Some(3), None)
+    app.set_limits("acme", Some(3), None)
         .await
         .expect("owner + bob + carol's invitation fit exactly");
 
@@ -138,7 +201,7 @@ async fn member_limit_counts_members_and_pending_invitations(app: TestApp) {
         "still deactivated"
     );
 
-    app.set_limits("owner", "acme", Some(4), None).await.unwrap();
+    app.set_limits("acme", Some(4), None).await.unwrap();
     let bob = app
         .reactivate("owner", "acme", "bob")
         .await
@@ -150,7 +213,7 @@ async fn member_limit_counts_members_and_pending_invitations(app: TestApp) {
 /// Rule 14: max_restricted_members counts developer, marketer, designer and custom roles (Mailjet's accesses).
 async fn restricted_role_limit_counts_mailjet_accesses(app: TestApp) {
     app.account("acme", "owner").await;
-    app.set_limits("owner", "acme", None, Some(1)).await.unwrap();
+    app.set_limits("acme", None, Some(1)).await.unwrap();
     app.member("owner", "acme", "des", "designer", vec![]).await;
 
     let before = app.table_counts().await;
@@ -219,7 +282,7 @@ async fn restricted_role_limit_counts_mailjet_accesses(app: TestApp) {
     );
 
     app.account("zero", "owner").await;
-    app.set_limits("owner", "zero", None, Some(0)).await.unwrap();
+    app.set_limits("zero", None, Some(0)).await.unwrap();
     exhausted(
         app.invite("owner", "zero", "des", "designer", vec![]).await,
         "RESTRICTED_ROLE_LIMIT_REACHED",
@@ -238,7 +301,7 @@ async fn lowering_a_limit_below_use_names_what_to_remove(app: TestApp) {
     let before = app.table_counts().await;
 
     let status = assert_refused(
-        app.set_limits("owner", "acme", None, Some(1)).await,
+        app.set_limits("acme", None, Some(1)).await,
         Code::FailedPrecondition,
         "LIMIT_BELOW_USAGE",
     );
@@ -251,7 +314,7 @@ async fn lowering_a_limit_below_use_names_what_to_remove(app: TestApp) {
     assert!(!status.message().contains("vic@example.com"), "{status:?}");
 
     let status = assert_refused(
-        app.set_limits("owner", "acme", Some(3), None).await,
+        app.set_limits("acme", Some(3), None).await,
         Code::FailedPrecondition,
         "LIMIT_BELOW_USAGE",
     );
@@ -264,7 +327,7 @@ async fn lowering_a_limit_below_use_names_what_to_remove(app: TestApp) {
     assert_eq!((stored.max_members, stored.max_restricted_members), (None, None));
 
     let account = app
-        .set_limits("owner", "acme", Some(4), Some(2))
+        .set_limits("acme", Some(4), Some(2))
         .await
         .expect("a limit equal to use is fine");
     assert_eq!(
@@ -276,7 +339,7 @@ async fn lowering_a_limit_below_use_names_what_to_remove(app: TestApp) {
         "MEMBER_LIMIT_REACHED",
     );
 
-    app.set_limits("owner", "acme", None, None).await.unwrap();
+    app.set_limits("acme", None, None).await.unwrap();
     assert_eq!(app.get_account("acme").await.max_members, None);
     app.invite("owner", "acme", "new", "marketer", vec![])
         .await
@@ -360,10 +423,7 @@ async fn a_closed_account_denies_everything_and_keeps_its_data(app: TestApp) {
         "update member",
     );
     refused_as_closed(app.deactivate("owner", "acme", "viewer").await, "deactivate");
-    refused_as_closed(
-        app.set_limits("owner", "acme", Some(10), None).await,
-        "set limits",
-    );
+    refused_as_closed(app.set_limits("acme", Some(10), None).await, "set limits");
     refused_as_closed(
         client
             .update_account_policy(pb::UpdateAccountPolicyRequest {
@@ -519,7 +579,15 @@ async fn closing_a_parent_ends_the_parent_owners_reach(app: TestApp) {
 }
 
 crate::on_both_databases!(
-    setting_limits_needs_billing_edit,
+    mod keyed, |config| config.api_keys = Some(crate::helpers::api_keys(&[
+        ("web", "admin+check", "web-secret"),
+        ("billing", "platform", "billing-secret"),
+    ]));
+    only_the_platform_sets_limits
+);
+
+crate::on_both_databases!(
+    without_keys_the_local_caller_sets_limits,
     member_limit_counts_members_and_pending_invitations,
     restricted_role_limit_counts_mailjet_accesses,
     lowering_a_limit_below_use_names_what_to_remove,

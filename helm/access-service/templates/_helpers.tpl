@@ -62,6 +62,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.redis.existingSecret }}true{{ end }}
 {{- end }}
 
+{{/* Whether listenHost is a loopback address (no API keys needed there). */}}
+{{- define "access-service.loopback" -}}
+{{- if or (hasPrefix "127." .Values.listenHost) (eq .Values.listenHost "[::1]") }}true{{ end }}
+{{- end }}
+
 {{/*
 Refuses values the service cannot run correctly with. Replicas keep their
 in-process caches coherent through Redis only: two replicas without it would
@@ -76,6 +81,9 @@ answer from stale entries after a write served by the other one.
 {{- fail "autoscaling.enabled is true but redis.existingSecret is empty: more than one replica needs Redis (ACCESS_REDIS_URL) to keep the replicas' caches coherent" }}
 {{- end }}
 {{- end }}
+{{- if and (not .Values.apiKeys.existingSecret) (not (include "access-service.loopback" .)) }}
+{{- fail (printf "apiKeys.existingSecret is empty but the pods listen on %s, not a loopback address: access-service refuses to start there without API keys (ACCESS_API_KEYS); create a Secret with one name:scopes:sha256hex line per key (see the README's Authentication section) and name it in apiKeys.existingSecret" .Values.listenHost) }}
+{{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}
 {{- end }}
@@ -83,7 +91,7 @@ answer from stale entries after a write served by the other one.
 
 {{/*
 The secret variables, from Secrets the operator created: the database URL
-always, the Redis URL when configured.
+always, the Redis URL and the API keys when configured.
 */}}
 {{- define "access-service.secretEnv" -}}
 - name: ACCESS_DATABASE_URL
@@ -97,5 +105,12 @@ always, the Redis URL when configured.
     secretKeyRef:
       name: {{ .Values.redis.existingSecret }}
       key: {{ .Values.redis.key }}
+{{- end }}
+{{- if .Values.apiKeys.existingSecret }}
+- name: ACCESS_API_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.apiKeys.existingSecret }}
+      key: {{ .Values.apiKeys.key }}
 {{- end }}
 {{- end }}

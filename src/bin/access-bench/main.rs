@@ -5,9 +5,11 @@
 
 #![forbid(unsafe_code)]
 
+mod cpu;
 mod memory;
 mod pairs;
 mod report;
+mod rounds;
 mod scenarios;
 mod seed;
 mod stats;
@@ -88,6 +90,11 @@ struct Args {
     /// Measured seconds per scenario and concurrency.
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
+    /// Times each cell is measured, each time right after a health check
+    /// cell at the same concurrency; the table pools the rounds and gives
+    /// the median ratio to those floors with its range.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Unrecorded seconds before each measurement.
     #[arg(long, default_value_t = 1.0)]
     warmup: f64,
@@ -129,6 +136,7 @@ async fn main() -> anyhow::Result<()> {
         "--duration must be > 0"
     );
     anyhow::ensure!(args.connections > 0, "--connections must be > 0");
+    anyhow::ensure!(args.rounds > 0, "--rounds must be > 0");
     anyhow::ensure!(
         args.batch_pairs >= 1 && args.batch_pairs <= args.batch_size,
         "--batch-pairs must be between 1 and --batch-size"
@@ -140,7 +148,10 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let ops = selected_ops(&args.scenarios)?;
-    let _telemetry = args.server_log.as_deref().map(access_service::telemetry::init);
+    let _telemetry = args
+        .server_log
+        .as_deref()
+        .map(|filter| access_service::telemetry::init(filter, access_service::config::LogFormat::Text));
 
     let (addr, backend, server) = match &args.addr {
         Some(addr) => (addr.clone(), "external server".to_owned(), None),
@@ -214,7 +225,7 @@ async fn main() -> anyhow::Result<()> {
             load.prewarm(&load.channels).await.context("warming the cache")?;
         }
         for &concurrency in &args.concurrency {
-            results.push(load.measure(op, concurrency.max(1)).await);
+            results.push(rounds::measure(&load, op, concurrency.max(1), args.rounds).await);
         }
     }
     progress.stop();
@@ -249,6 +260,7 @@ async fn main() -> anyhow::Result<()> {
         }),
         warmup_secs: args.warmup,
         duration_secs: args.duration,
+        rounds: args.rounds.max(1),
         connections: args.connections,
     };
     let json = report::json(&info, &results, &titles);

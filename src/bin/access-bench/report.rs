@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
+use crate::rounds;
 use crate::scenarios::{Measurement, Op};
 use crate::stats::Sample;
 
@@ -26,6 +27,8 @@ pub struct RunInfo {
     pub duration_secs: f64,
     /// HTTP/2 connections the requests were spread over.
     pub connections: usize,
+    /// Paired rounds each cell was measured in (see `rounds`).
+    pub rounds: usize,
 }
 
 /// The rate of `op` at each concurrency (cells where some call succeeded).
@@ -37,19 +40,14 @@ fn rates(results: &[Measurement], op: Op) -> BTreeMap<usize, f64> {
         .collect()
 }
 
-/// The cell's rate over the health check's at the same concurrency: the
-/// floor every figure is divided by. None for the admin write, whose one
-/// writer is not the load the in-flight column counts (that is the
-/// background Authorize load), so the ratio would compare unlike things.
-fn ratio(floor: &BTreeMap<usize, f64>, m: &Measurement) -> Option<f64> {
-    if m.op == Op::AdminWrite {
-        return None;
+/// The ratio column: the median of the rounds' ratios to their own health
+/// floor, with the range when there were several rounds.
+fn ratio_text(m: &Measurement) -> String {
+    match rounds::summary(&m.ratios) {
+        None => "–".to_owned(),
+        Some((median, _, _)) if m.ratios.len() == 1 => format!("{median:.3}"),
+        Some((median, min, max)) => format!("{median:.3} ({min:.2}–{max:.2})"),
     }
-    let rate = m.rate()?;
-    floor
-        .get(&m.concurrency)
-        .filter(|floor| **floor > 0.0)
-        .map(|floor| rate / floor)
 }
 
 /// Checks/s of a batch cell over single Authorize calls/s at the same concurrency.
@@ -124,17 +122,16 @@ fn note(m: &Measurement, authorize: &BTreeMap<usize, f64>) -> String {
 
 /// The Markdown table: one row per scenario and concurrency.
 pub fn markdown(results: &[Measurement], titles: &dyn Fn(Op) -> String) -> String {
-    let floor = rates(results, Op::Health);
     let authorize = rates(results, Op::Authorize);
     let mut out = String::from(
-        "| call | in flight | requests/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | × health | note |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n",
+        "| call | in flight | requests/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | × health | CPU µs a call | note |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|---|\n",
     );
     for m in results {
         let s = &m.sample;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             titles(m.op),
             m.concurrency,
             cell(m.rate(), 0),
@@ -144,7 +141,8 @@ pub fn markdown(results: &[Measurement], titles: &dyn Fn(Op) -> String) -> Strin
             cell(s.quantile_ms(0.999), 2),
             cell(s.max_ms(), 2),
             errors_text(s),
-            cell(ratio(&floor, m), 3),
+            ratio_text(m),
+            cell(m.cpu_us_per_call(), 0),
             note(m, &authorize),
         );
     }
@@ -171,7 +169,6 @@ fn sample_json(sample: &Sample, seconds: f64) -> Value {
 
 /// The whole run as JSON.
 pub fn json(info: &RunInfo, results: &[Measurement], titles: &dyn Fn(Op) -> String) -> Value {
-    let floor = rates(results, Op::Health);
     let authorize = rates(results, Op::Authorize);
     let rows: Vec<Value> = results
         .iter()
@@ -180,7 +177,11 @@ pub fn json(info: &RunInfo, results: &[Measurement], titles: &dyn Fn(Op) -> Stri
             row["scenario"] = json!(m.op.key());
             row["title"] = json!(titles(m.op));
             row["concurrency"] = json!(m.concurrency);
-            row["ratio_to_health"] = json!(ratio(&floor, m));
+            // The median over the rounds, each against the health cell
+            // measured just before it; every round's ratio beside it.
+            row["ratio_to_health"] = json!(rounds::summary(&m.ratios).map(|(median, _, _)| median));
+            row["ratio_to_health_rounds"] = json!(m.ratios);
+            row["cpu_us_per_call"] = json!(m.cpu_us_per_call());
             if let Some(unit) = m.op.unit() {
                 row["unit"] = json!(unit);
                 row["units_per_second"] = json!(m.unit_rate());
@@ -212,6 +213,7 @@ pub fn json(info: &RunInfo, results: &[Measurement], titles: &dyn Fn(Op) -> Stri
         "warmup_seconds": info.warmup_secs,
         "duration_seconds": info.duration_secs,
         "connections": info.connections,
+        "rounds": info.rounds,
         "results": rows,
     })
 }

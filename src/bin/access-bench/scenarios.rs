@@ -12,6 +12,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
+use crate::cpu;
 use crate::seed::{Dataset, Key, invite_and_accept};
 use crate::stats::{Progress, Sample};
 
@@ -122,12 +123,27 @@ pub struct Measurement {
     pub seconds: f64,
     /// For the admin write: the Authorize load that ran beside it.
     pub background: Option<Sample>,
+    /// The cell's rate over the health check's measured just before it at
+    /// the same concurrency, one per round (see `rounds`); empty when the
+    /// ratio would compare unlike things (the admin write).
+    pub ratios: Vec<f64>,
+    /// CPU seconds the process spent in the window (see `cpu`); `None` where unknown.
+    pub cpu_seconds: Option<f64>,
 }
 
 impl Measurement {
     /// Successful calls per second; `None` when none finished in the window.
     pub fn rate(&self) -> Option<f64> {
         self.sample.rate(self.seconds)
+    }
+
+    /// CPU microseconds the process spent per finished call; `None` when
+    /// unknown or when no call finished.
+    pub fn cpu_us_per_call(&self) -> Option<f64> {
+        let calls = self.sample.ok_count() + self.sample.error_count();
+        self.cpu_seconds
+            .filter(|_| calls > 0)
+            .map(|seconds| seconds * 1e6 / calls as f64)
     }
 
     /// Units (checks, writes) per second, when the call carries several;
@@ -281,6 +297,7 @@ impl Load {
     /// Measures `op` at `concurrency` in flight.
     pub async fn measure(self: &Arc<Self>, op: Op, concurrency: usize) -> Measurement {
         let window = Window::new(Instant::now(), self.warmup, self.duration);
+        let cpu = tokio::spawn(cpu::during(window));
         if op == Op::AdminWrite {
             // One writer at a time beside `concurrency` checks: how long a
             // write takes while the service is busy answering checks. Both
@@ -298,6 +315,13 @@ impl Load {
                 sample: writes,
                 seconds: window.seconds(),
                 background: Some(checks),
+                ratios: Vec::new(),
+                // The window's CPU went to the writes and the checks
+                // beside them: per write it would mean nothing.
+                cpu_seconds: {
+                    cpu.abort();
+                    None
+                },
             };
         }
         self.progress
@@ -310,6 +334,8 @@ impl Load {
             sample,
             seconds: window.seconds(),
             background: None,
+            ratios: Vec::new(),
+            cpu_seconds: cpu.await.ok().flatten(),
         }
     }
 

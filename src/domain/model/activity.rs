@@ -127,6 +127,34 @@ impl ActivityAction {
     }
 }
 
+/// The platform (its provisioning or billing system) acting on an account
+/// without a person, named by the API key it called with: it sets the plan
+/// quotas (rule 14). The edge makes one only for a caller holding the
+/// `platform` scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformActor(String);
+
+impl PlatformActor {
+    /// The platform system named `name` (an API key's name, already validated
+    /// as short and free of spaces by the configuration).
+    pub fn new(name: &str) -> Self {
+        Self(name.to_owned())
+    }
+
+    /// How the activity log names it: `platform: <name>`. The space keeps it
+    /// from ever equalling a user id (ids hold no spaces), so the log cannot
+    /// mistake the platform for a person or a person for the platform.
+    pub fn as_actor(&self) -> UserId {
+        UserId::from_trusted(format!("platform: {}", self.0))
+    }
+}
+
+impl std::fmt::Display for PlatformActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "platform: {}", self.0)
+    }
+}
+
 /// One activity-log entry (rule 12 of docs/domain.md), as a use case writes it and as
 /// the log reads it back.
 #[derive(Clone, Debug, PartialEq)]

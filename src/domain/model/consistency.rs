@@ -18,7 +18,7 @@ pub struct AccountRevision {
 /// and what an answer was computed at. A caller passes it back on a check to
 /// be answered from state at least that new. Encoded as an opaque string at
 /// the edge (`grpc::convert`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ConsistencyToken(pub Vec<AccountRevision>);
 
 impl ConsistencyToken {

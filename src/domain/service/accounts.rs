@@ -7,8 +7,8 @@ use super::people::Claim;
 use super::{Page, UseCases, activity, closed_error};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::ActivityAction;
 use crate::domain::model::{Account, AccountAccess, AccountLimits, AccountState, Person, Scopes, Written};
+use crate::domain::model::{ActivityAction, PlatformActor};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{OWNER_ROLE, Permission};
 use crate::domain::ports::{NewMembership, Transaction};
@@ -270,20 +270,19 @@ impl UseCases {
         Ok(Written::new(account, token))
     }
 
-    /// Sets the plan quotas (rule 14): lowering below current use is refused,
-    /// naming what must be removed first.
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
+    /// Sets the plan quotas (rule 14): the platform's act, never a member's
+    /// (quotas come from the plan the account pays for). Lowering below
+    /// current use is refused, naming what must be removed first.
+    #[tracing::instrument(skip(self), fields(actor = %platform, account_id = %account_id))]
     pub async fn set_account_limits(
         &self,
-        actor: &UserId,
+        platform: &PlatformActor,
         account_id: &AccountId,
         limits: AccountLimits,
     ) -> DomainResult<Written<Account>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
-        self.require(tx.as_ref(), actor, account_id, Permission::BILLING_EDIT)
-            .await?;
         let seats = tx.seats(account_id).await?;
         if let Some(max) = limits.max_members
             && seats.len() > max as usize
@@ -318,7 +317,7 @@ impl UseCases {
         tx.set_limits(account_id, limits).await?;
         tx.append_activity(&activity(
             account_id,
-            actor,
+            &platform.as_actor(),
             ActivityAction::AccountLimits,
             account_id.as_str(),
             json!({ "max_members": limits.max_members, "max_restricted_members": limits.max_restricted_members }),

@@ -17,10 +17,13 @@ pub(super) enum Claim {
     /// Accepting an invitation with its token: the token was sent to the
     /// address, so whoever holds it reads that inbox now.
     Proven,
-    /// Anything else: today the owner named in CreateAccount. Until callers
-    /// authenticate (issue 10 item 1) any process can send it. A caller
-    /// authenticated as the platform (the `platform` API-key scope) states
-    /// the identity provider's view and should pass `Proven` here instead.
+    /// Anything else: today the owner named in CreateAccount. That call needs
+    /// a `platform` API key, but without keys (loopback) any local process
+    /// sends it, and a platform key creating accounts is not the identity
+    /// provider vouching for an address: it claims, never moves anyone.
+    /// NOTE for a trusted path: an RPC through which the platform states the
+    /// identity provider's view of a user (id, email, name), `platform`
+    /// scope only and only with keys configured, would pass `Proven` here.
     Unproven,
 }
 

@@ -95,8 +95,6 @@ impl TryFrom<pb::UpdateAccountPolicyRequest> for AccountPolicyChange {
 /// SetAccountLimits: who sets which quotas on which account.
 #[derive(Debug)]
 pub struct AccountLimitsChange {
-    /// Who asks.
-    pub actor: UserId,
     /// The account whose quotas change.
     pub account_id: AccountId,
     /// The new quotas (unset means no limit).
@@ -124,13 +122,11 @@ impl TryFrom<pb::SetAccountLimitsRequest> for AccountLimitsChange {
 
     fn try_from(raw: pb::SetAccountLimitsRequest) -> Result<Self, Self::Error> {
         let mut v = Violations::default();
-        let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
         let max_members = limit(&mut v, "max_members", raw.max_members);
         let max_restricted_members = limit(&mut v, "max_restricted_members", raw.max_restricted_members);
         v.finish()?;
         Ok(Self {
-            actor: present(actor)?,
             account_id: present(account_id)?,
             limits: AccountLimits {
                 max_members: present(max_members)?,

@@ -1,6 +1,7 @@
 //! Authorize, BatchAuthorize and GetEffectivePermissions: the checks in, the
 //! decisions out.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use super::consistency::{consistency, token_to_pb};
@@ -8,7 +9,7 @@ use super::{named, present, resource, scopes_to_pb};
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, UserId, Violations};
-use crate::domain::model::{Check, Consistency, Decision, EffectivePermissions, Reason};
+use crate::domain::model::{Check, Consistency, ConsistencyToken, Decision, EffectivePermissions, Reason};
 use crate::domain::permissions::Permission;
 use crate::grpc::pb;
 
@@ -179,13 +180,39 @@ fn reason_to_pb(reason: Reason) -> pb::DecisionReason {
 
 impl From<Decision> for pb::AuthorizeResponse {
     fn from(decision: Decision) -> Self {
-        Self {
-            allowed: decision.allowed,
-            reason: reason_to_pb(decision.reason).into(),
-            role: decision.role.unwrap_or_default(),
-            via_parent_account_id: decision.via_parent.map(|p| p.to_string()).unwrap_or_default(),
-            computed_at: token_to_pb(&decision.computed_at),
-        }
+        let computed_at = token_to_pb(&decision.computed_at);
+        authorize_response(decision, computed_at)
+    }
+}
+
+/// The answers of a batch, in order. The checks of one (user, account) pair
+/// share their `computed_at`, so each distinct token is encoded once rather
+/// than once a check (up to 128 protobuf encodings and base64 strings).
+pub fn batch_results(decisions: Vec<Decision>) -> Vec<pb::AuthorizeResponse> {
+    let mut encoded: HashMap<ConsistencyToken, String> = HashMap::new();
+    decisions
+        .into_iter()
+        .map(|decision| {
+            let computed_at = match encoded.get(&decision.computed_at) {
+                Some(text) => text.clone(),
+                None => {
+                    let text = token_to_pb(&decision.computed_at);
+                    encoded.insert(decision.computed_at.clone(), text.clone());
+                    text
+                }
+            };
+            authorize_response(decision, computed_at)
+        })
+        .collect()
+}
+
+fn authorize_response(decision: Decision, computed_at: String) -> pb::AuthorizeResponse {
+    pb::AuthorizeResponse {
+        allowed: decision.allowed,
+        reason: reason_to_pb(decision.reason).into(),
+        role: decision.role.unwrap_or_default(),
+        via_parent_account_id: decision.via_parent.map(|p| p.to_string()).unwrap_or_default(),
+        computed_at,
     }
 }
 

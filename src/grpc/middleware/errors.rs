@@ -1,10 +1,15 @@
 //! The one mapping from middleware refusals to gRPC statuses, the edge's
 //! counterpart of `status.rs` (which maps `DomainError`).
 
-use tonic::Status;
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
 use tower::BoxError;
 use tower::load_shed::error::Overloaded;
 use tower::timeout::error::Elapsed;
+
+use super::auth::AuthRefusal;
+use crate::grpc::status::with_error_info;
 
 /// Why a layer of the stack refused a request before or instead of a handler.
 /// A new layer that refuses adds its variant here, and the match below makes
@@ -14,17 +19,19 @@ enum Refusal {
     TimedOut,
     /// Load shedding refused the request: the concurrency limit was full.
     Overloaded,
+    /// Caller authentication refused it.
+    Auth(AuthRefusal),
 }
 
 impl Refusal {
-    /// Recognises the refusals this stack produces; anything else passes through.
-    fn of(err: &BoxError) -> Option<Self> {
+    /// Recognises the refusals this stack produces; anything else is given back.
+    fn of(err: BoxError) -> Result<Self, BoxError> {
         if err.is::<Elapsed>() {
-            Some(Self::TimedOut)
+            Ok(Self::TimedOut)
         } else if err.is::<Overloaded>() {
-            Some(Self::Overloaded)
+            Ok(Self::Overloaded)
         } else {
-            None
+            err.downcast::<AuthRefusal>().map(|refusal| Self::Auth(*refusal))
         }
     }
 }
@@ -41,7 +48,31 @@ impl From<Refusal> for Status {
             Refusal::Overloaded => {
                 Status::unavailable("the server is at its concurrent-request limit; retry shortly")
             }
+            Refusal::Auth(refusal) => refusal.into(),
         }
+    }
+}
+
+impl From<AuthRefusal> for Status {
+    fn from(refusal: AuthRefusal) -> Self {
+        let message = refusal.to_string();
+        let (code, reason, metadata) = match refusal {
+            AuthRefusal::Missing => (Code::Unauthenticated, "API_KEY_MISSING", HashMap::new()),
+            AuthRefusal::Malformed => (Code::Unauthenticated, "API_KEY_MALFORMED", HashMap::new()),
+            AuthRefusal::Unknown => (Code::Unauthenticated, "API_KEY_UNKNOWN", HashMap::new()),
+            // The metadata names the scope, so a client can say which key to use.
+            AuthRefusal::MissingScope { needed, .. } => (
+                Code::PermissionDenied,
+                "SCOPE_MISSING",
+                HashMap::from([("scope".to_owned(), needed.as_str().to_owned())]),
+            ),
+            AuthRefusal::UnknownMethod(_) => (Code::Unimplemented, "METHOD_UNKNOWN", HashMap::new()),
+            AuthRefusal::NoCaller => {
+                tracing::error!("a handler that needs the caller ran without the authentication layer");
+                (Code::Internal, "NO_CALLER", HashMap::new())
+            }
+        };
+        with_error_info(code, reason, metadata, message)
     }
 }
 
@@ -49,30 +80,61 @@ impl From<Refusal> for Status {
 /// errors that already are a `Status` (any other error resets the stream).
 /// Errors that are not ours to map are passed on unchanged.
 pub fn to_status(err: BoxError) -> BoxError {
-    match Refusal::of(&err) {
-        Some(refusal) => Box::new(Status::from(refusal)),
-        None => err,
+    match Refusal::of(err) {
+        Ok(refusal) => Box::new(Status::from(refusal)),
+        Err(err) => err,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use tonic::Code;
+    use tonic_types::StatusExt;
 
     use super::*;
+    use crate::grpc::middleware::Scope;
 
-    fn code(err: BoxError) -> Option<Code> {
-        to_status(err)
-            .downcast::<Status>()
-            .ok()
-            .map(|status| status.code())
+    fn status(err: BoxError) -> Option<Status> {
+        to_status(err).downcast::<Status>().ok().map(|status| *status)
     }
 
     #[test]
     fn refusals_become_their_codes_and_other_errors_pass_through() {
-        assert_eq!(code(Box::new(Elapsed::new())), Some(Code::DeadlineExceeded));
-        assert_eq!(code(Box::new(Overloaded::new())), Some(Code::Unavailable));
+        assert_eq!(
+            status(Box::new(Elapsed::new())).map(|s| s.code()),
+            Some(Code::DeadlineExceeded)
+        );
+        assert_eq!(
+            status(Box::new(Overloaded::new())).map(|s| s.code()),
+            Some(Code::Unavailable)
+        );
         let other: BoxError = "broken pipe".into();
         assert_eq!(to_status(other).to_string(), "broken pipe");
+    }
+
+    #[test]
+    fn auth_refusals_carry_error_info() {
+        for (refusal, code, reason) in [
+            (AuthRefusal::Missing, Code::Unauthenticated, "API_KEY_MISSING"),
+            (AuthRefusal::Malformed, Code::Unauthenticated, "API_KEY_MALFORMED"),
+            (AuthRefusal::Unknown, Code::Unauthenticated, "API_KEY_UNKNOWN"),
+        ] {
+            let status = status(Box::new(refusal)).expect("a status");
+            assert_eq!(status.code(), code);
+            assert_eq!(
+                status.get_details_error_info().map(|i| i.reason),
+                Some(reason.into())
+            );
+        }
+        let status = status(Box::new(AuthRefusal::MissingScope {
+            caller: "campaigns".into(),
+            needed: Scope::Admin,
+            method: "Invite".into(),
+        }))
+        .expect("a status");
+        assert_eq!(status.code(), Code::PermissionDenied);
+        assert!(status.message().contains("'admin' scope"), "{}", status.message());
+        let info = status.get_details_error_info().expect("error info");
+        assert_eq!(info.reason, "SCOPE_MISSING");
+        assert_eq!(info.metadata.get("scope").map(String::as_str), Some("admin"));
     }
 }

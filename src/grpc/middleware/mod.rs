@@ -1,10 +1,16 @@
 //! The middleware every request passes through, as one `ServiceBuilder`
 //! (outermost layer first), and the one place its refusals become gRPC codes.
 
+mod api_keys;
+mod auth;
 mod errors;
+mod scopes;
+mod trace;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use tower::filter::FilterLayer;
 use tower::layer::util::{Identity, Stack};
 use tower::limit::ConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
@@ -12,23 +18,34 @@ use tower::timeout::TimeoutLayer;
 use tower::util::MapErrLayer;
 use tower::{BoxError, ServiceBuilder};
 
+pub use api_keys::{ApiKeys, Caller, MAX_KEY_NAME_LEN};
+pub use auth::{AuthRefusal, Authenticate, caller_of};
 pub use errors::to_status;
+pub use scopes::{METHOD_SCOPES, SERVICE, Scope, Scopes, scope_of};
+pub use trace::{RpcSpan, RpcSpanLayer, record_subject};
 
 /// The type of the stack [`layers`] builds, named so `App` can hand it to tonic.
 pub type Layers = Stack<
     TimeoutLayer,
     Stack<
         ConcurrencyLimitLayer,
-        Stack<LoadShedLayer, Stack<MapErrLayer<fn(BoxError) -> BoxError>, Identity>>,
+        Stack<
+            LoadShedLayer,
+            Stack<FilterLayer<Authenticate>, Stack<MapErrLayer<fn(BoxError) -> BoxError>, Identity>>,
+        >,
     >,
 >;
 
-/// Builds the stack: at most `max_concurrent_requests` requests in flight in
-/// the whole process, each bounded to `request_timeout`.
-pub fn layers(max_concurrent_requests: usize, request_timeout: Duration) -> Layers {
+/// Builds the stack: callers authenticated by `api_keys` (none: every caller
+/// holds every scope), at most `max_concurrent_requests` requests in flight
+/// in the whole process, each bounded to `request_timeout`.
+pub fn layers(api_keys: Arc<ApiKeys>, max_concurrent_requests: usize, request_timeout: Duration) -> Layers {
     ServiceBuilder::new()
         // Outermost, so it sees every layer's refusal and turns it into a status.
         .map_err(to_status as fn(BoxError) -> BoxError)
+        // Before the limit: a caller without a valid key never takes a slot
+        // (one SHA-256 per request is cheaper than queueing it).
+        .layer(auth::layer(api_keys))
         // Directly above the limit: refuse at once when it is full, instead of
         // queueing callers until they time out.
         .load_shed()

@@ -201,10 +201,7 @@ async fn mailjet_account_sharing(app: TestApp) {
     assert_not_granted(&app, "analyst", &["mj"], &["campaigns.send", "lists.view"]).await;
 
     // A plan with 2 accesses (Crystal): designer and analyst use them up.
-    let account = app
-        .set_limits("mj-owner", "mj", None, Some(2))
-        .await
-        .expect("two accesses");
+    let account = app.set_limits("mj", None, Some(2)).await.expect("two accesses");
     assert_eq!(account.max_restricted_members, Some(2));
     for (user, role) in [
         ("marketer", "marketer"),
@@ -229,7 +226,7 @@ async fn mailjet_account_sharing(app: TestApp) {
 
     // Downgrading to Bronze (0 accesses) names who must change first.
     let status = assert_refused(
-        app.set_limits("mj-owner", "mj", None, Some(0)).await,
+        app.set_limits("mj", None, Some(0)).await,
         Code::FailedPrecondition,
         "LIMIT_BELOW_USAGE",
     );
@@ -252,7 +249,7 @@ async fn mailjet_account_sharing(app: TestApp) {
         .await
         .expect("remove the custom-role user");
     let account = app
-        .set_limits("mj-owner", "mj", None, Some(0))
+        .set_limits("mj", None, Some(0))
         .await
         .expect("downgrade once the accesses are freed");
     assert_eq!(account.max_restricted_members, Some(0));

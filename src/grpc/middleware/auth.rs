@@ -1,0 +1,216 @@
+//! Caller authentication: a tower layer that reads the API key a request
+//! presents (`authorization: Bearer <key>`), refuses what the key does not
+//! allow, and puts the [`Caller`] in the request's extensions for handlers.
+//! Health checks and reflection stay open, for probes and grpcurl.
+
+use std::sync::Arc;
+
+use tower::BoxError;
+use tower::filter::{FilterLayer, Predicate};
+
+use super::api_keys::{ApiKeys, Caller};
+use super::scopes::{Scope, scope_of};
+
+/// Services anyone may call: Kubernetes probes carry no key, and reflection
+/// only describes the API (every call still needs a key).
+const OPEN_SERVICES: [&str; 3] = [
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1.ServerReflection/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+];
+
+/// Why the authentication layer refused a request; `errors.rs` turns each into
+/// its status.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthRefusal {
+    /// No `authorization` metadata.
+    #[error("no API key: send it as `authorization: Bearer <key>` metadata")]
+    Missing,
+    /// `authorization` is not `Bearer <key>`.
+    #[error("the authorization metadata must read `Bearer <key>`")]
+    Malformed,
+    /// The key matches no configured key (or one that was rotated out).
+    #[error("unknown API key: it matches no key this server is configured with")]
+    Unknown,
+    /// The key is valid but lacks the scope the method needs.
+    #[error("API key '{caller}' lacks the '{needed}' scope, which {method} needs")]
+    MissingScope {
+        /// The key's name.
+        caller: String,
+        /// The scope the method needs.
+        needed: Scope,
+        /// The method, e.g. `SetAccountLimits`.
+        method: String,
+    },
+    /// The path names no method this server serves.
+    #[error("{0} is not a method of this server")]
+    UnknownMethod(String),
+    /// A handler found no caller in its request: the layer did not run.
+    #[error("no authenticated caller on this request")]
+    NoCaller,
+}
+
+/// The authentication layer for `keys` (empty: every caller holds every
+/// scope; `App::build` allows that on loopback only).
+pub fn layer(keys: Arc<ApiKeys>) -> FilterLayer<Authenticate> {
+    FilterLayer::new(Authenticate::new(keys))
+}
+
+/// The tower predicate [`layer`] runs on every request.
+#[derive(Clone)]
+pub struct Authenticate {
+    /// Empty: authentication is off, every caller is [`Caller::local`].
+    keys: Arc<ApiKeys>,
+    /// Built once: the caller of every request when no key is configured.
+    local: Caller,
+}
+
+impl Authenticate {
+    /// Authenticates callers by `keys`.
+    pub fn new(keys: Arc<ApiKeys>) -> Self {
+        Self {
+            keys,
+            local: Caller::local(),
+        }
+    }
+
+    fn caller(&self, headers: &http::HeaderMap) -> Result<Caller, AuthRefusal> {
+        if self.keys.is_empty() {
+            return Ok(self.local.clone());
+        }
+        let value = headers
+            .get(http::header::AUTHORIZATION)
+            .ok_or(AuthRefusal::Missing)?;
+        let (scheme, key) = value
+            .as_bytes()
+            .split_at_checked(7)
+            .ok_or(AuthRefusal::Malformed)?;
+        // The scheme is case-insensitive (RFC 9110 11.1).
+        if !scheme.eq_ignore_ascii_case(b"bearer ") || key.trim_ascii().is_empty() {
+            return Err(AuthRefusal::Malformed);
+        }
+        self.keys.identify(key.trim_ascii()).ok_or(AuthRefusal::Unknown)
+    }
+}
+
+impl<B> Predicate<http::Request<B>> for Authenticate {
+    type Request = http::Request<B>;
+
+    fn check(&mut self, mut request: http::Request<B>) -> Result<Self::Request, BoxError> {
+        let path = request.uri().path();
+        if OPEN_SERVICES.iter().any(|open| path.starts_with(open)) {
+            return Ok(request);
+        }
+        // Who first, then what: an unauthenticated caller learns nothing
+        // about which methods exist or what they need.
+        let caller = self.caller(request.headers())?;
+        let needed = scope_of(path).ok_or_else(|| AuthRefusal::UnknownMethod(bounded(path)))?;
+        if !caller.holds(needed) {
+            let method = path.rsplit('/').next().unwrap_or_default().to_owned();
+            return Err(AuthRefusal::MissingScope {
+                caller: caller.name().to_owned(),
+                needed,
+                method,
+            }
+            .into());
+        }
+        request.extensions_mut().insert(caller);
+        Ok(request)
+    }
+}
+
+/// A path as echoed in a refusal: at most 128 characters.
+fn bounded(path: &str) -> String {
+    path.chars().take(128).collect()
+}
+
+/// The caller the layer authenticated, for a handler that acts on who it is.
+pub fn caller_of<T>(request: &tonic::Request<T>) -> Result<Caller, tonic::Status> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| AuthRefusal::NoCaller.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(path: &str, authorization: Option<&str>) -> http::Request<()> {
+        let mut builder = http::Request::builder().uri(format!("http://localhost{path}"));
+        if let Some(value) = authorization {
+            builder = builder.header("authorization", value);
+        }
+        builder.body(()).expect("request")
+    }
+
+    fn keyed() -> Authenticate {
+        let text = format!("app:check:{}", ApiKeys::hash_of("secret"));
+        Authenticate::new(Arc::new(ApiKeys::parse(&text).expect("keys")))
+    }
+
+    fn refusal(result: Result<http::Request<()>, BoxError>) -> String {
+        let err = result.expect_err("refused");
+        let refusal = err.downcast::<AuthRefusal>().expect("an AuthRefusal");
+        format!("{refusal:?}")
+    }
+
+    #[test]
+    fn the_bearer_key_decides_and_the_caller_reaches_the_handler() {
+        let mut auth = keyed();
+        let authorize = "/access.v1.AccessService/Authorize";
+        for header in ["Bearer secret", "bearer secret", "BEARER  secret "] {
+            let passed = auth.check(request(authorize, Some(header))).expect(header);
+            let caller = passed.extensions().get::<Caller>().expect("caller inserted");
+            assert_eq!(caller.name(), "app");
+        }
+        assert_eq!(refusal(auth.check(request(authorize, None))), "Missing");
+        for header in ["secret", "Basic secret", "Bearer ", "Bearer"] {
+            assert_eq!(
+                refusal(auth.check(request(authorize, Some(header)))),
+                "Malformed",
+                "{header}"
+            );
+        }
+        assert_eq!(
+            refusal(auth.check(request(authorize, Some("Bearer other")))),
+            "Unknown"
+        );
+        assert!(
+            refusal(auth.check(request("/access.v1.AccessService/Invite", Some("Bearer secret"))))
+                .starts_with("MissingScope")
+        );
+        assert!(
+            refusal(auth.check(request("/access.v1.AccessService/Nope", Some("Bearer secret"))))
+                .starts_with("UnknownMethod")
+        );
+        assert_eq!(
+            refusal(auth.check(request("/access.v1.AccessService/Nope", None))),
+            "Missing",
+            "who before what"
+        );
+    }
+
+    #[test]
+    fn health_and_reflection_stay_open() {
+        let mut auth = keyed();
+        for path in [
+            "/grpc.health.v1.Health/Check",
+            "/grpc.health.v1.Health/Watch",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ] {
+            assert!(auth.check(request(path, None)).is_ok(), "{path}");
+        }
+    }
+
+    #[test]
+    fn without_keys_every_caller_is_local_with_every_scope() {
+        let mut auth = Authenticate::new(Arc::new(ApiKeys::default()));
+        let passed = auth
+            .check(request("/access.v1.AccessService/SetAccountLimits", None))
+            .expect("passes");
+        assert_eq!(passed.extensions().get::<Caller>(), Some(&Caller::local()));
+    }
+}

@@ -1,0 +1,207 @@
+//! Logs and traces. [`init`] installs the process-wide subscriber: log lines
+//! (text or JSON, filtered by ACCESS_LOG) and, when the standard
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set,
+//! OpenTelemetry spans exported over OTLP/gRPC. It returns a guard that
+//! flushes the exporter when dropped.
+//!
+//! The spans: one per RPC (`grpc::middleware::RpcSpanLayer`, joined to the
+//! caller's W3C `traceparent`), the use cases' `#[instrument]` spans under it,
+//! one client span per SQL statement ([`finished_client_span`], fed by the
+//! statement counter in `storage::connect`) and one per Redis round trip.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::{KeyValue, global};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanExporter};
+use tracing::{Level, Subscriber};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::filter::{EnvFilter, Targets};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
+
+use crate::config::LogFormat;
+
+/// The service name on exported spans when neither `OTEL_SERVICE_NAME` nor
+/// `OTEL_RESOURCE_ATTRIBUTES` names one.
+pub const SERVICE_NAME: &str = "access-service";
+
+/// Keeps telemetry alive; dropping it flushes the spans still buffered.
+#[must_use = "hold the guard until the process exits"]
+pub struct TelemetryGuard {
+    /// The exporting provider, when OTLP export is on.
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            // Blocks until the batch is sent (or the SDK's timeout): main runs
+            // on a multi-thread runtime, so the exporter's connection, driven
+            // by the worker threads, makes progress meanwhile.
+            if let Err(err) = provider.shutdown() {
+                tracing::warn!(error = %err, "flushing the last spans failed");
+            }
+        }
+    }
+}
+
+/// Installs the global subscriber: logs in `format`, filtered by `filter`
+/// (EnvFilter syntax; `RUST_LOG` wins when set), and OTLP trace export when
+/// the standard OTEL_* variables ask for it. Must run inside a Tokio runtime
+/// (the exporter's connection is a task of it). A second call (tests starting
+/// several apps) keeps the first subscriber.
+pub fn init(filter: &str, format: LogFormat) -> TelemetryGuard {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
+    let (exporting, export_error) = match otlp_provider_from_env() {
+        Ok(provider) => (provider, None),
+        Err(err) => (None, Some(err)),
+    };
+    // JSON lines carry trace ids, which only exist where spans go through the
+    // OpenTelemetry layer: with no exporter, spans get ids and go nowhere.
+    let provider = exporting
+        .clone()
+        .or_else(|| (format == LogFormat::Json).then(|| SdkTracerProvider::builder().build()));
+    let traces = provider.map(|provider| trace_layer(provider.tracer(SERVICE_NAME)));
+    // Colours only for a person at a terminal who has not asked for none
+    // (NO_COLOR): a log file or collector gets plain text.
+    let ansi = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let logs = log_layer(format, ansi, std::io::stdout).with_filter(filter);
+    let installed = tracing_subscriber::registry()
+        .with(traces)
+        .with(logs)
+        .try_init()
+        .is_ok();
+    if let Some(provider) = exporting.as_ref().filter(|_| installed) {
+        // The statement spans (see `finished_client_span`) use the global tracer.
+        global::set_tracer_provider(provider.clone());
+        tracing::info!("exporting traces over OTLP/gRPC");
+    }
+    if let Some(err) = export_error {
+        tracing::error!(error = %err, "OTLP trace export is configured but cannot start; serving without it");
+    }
+    TelemetryGuard {
+        provider: exporting.filter(|_| installed),
+    }
+}
+
+/// The OTLP/gRPC exporting provider when `OTEL_EXPORTER_OTLP_ENDPOINT` or
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (and `OTEL_SDK_DISABLED` is not
+/// `true`); `None` otherwise. The SDK reads the rest itself: the endpoint,
+/// `OTEL_EXPORTER_OTLP_TIMEOUT`/`_HEADERS`, `OTEL_TRACES_SAMPLER`(`_ARG`),
+/// `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*`.
+pub fn otlp_provider_from_env() -> anyhow::Result<Option<SdkTracerProvider>> {
+    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.trim().is_empty());
+    let disabled =
+        std::env::var("OTEL_SDK_DISABLED").is_ok_and(|value| value.trim().eq_ignore_ascii_case("true"));
+    if disabled || !(set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
+        return Ok(None);
+    }
+    let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;
+    Ok(Some(tracer_provider(exporter)))
+}
+
+/// A provider sending spans through `exporter` in batches (from a thread of
+/// the SDK's own), with this service's resource. Tests pass an exporter
+/// aimed at their in-process collector.
+pub fn tracer_provider(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
+    let named = std::env::var_os("OTEL_SERVICE_NAME").is_some()
+        || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|attrs| attrs.contains("service.name="));
+    let resource = if named {
+        Resource::builder().build()
+    } else {
+        Resource::builder().with_service_name(SERVICE_NAME).build()
+    };
+    SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build()
+}
+
+/// The layer turning this crate's spans into OpenTelemetry spans of `tracer`.
+/// Its own filter: traces do not depend on the log level, and the libraries'
+/// internal spans (SeaORM's, h2's) stay out.
+pub fn trace_layer<S>(tracer: SdkTracer) -> impl Layer<S> + Send + Sync
+where
+    S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(Targets::new().with_target("access_service", Level::DEBUG))
+}
+
+/// The log-line layer writing to `writer`: text (ANSI colours only when
+/// `ansi`, i.e. on a terminal) or JSON lines with the OpenTelemetry trace and
+/// span ids of the current span under `openTelemetry`.
+pub fn log_layer<S, W>(format: LogFormat, ansi: bool, writer: W) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
+    W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
+{
+    match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(writer)
+            .boxed(),
+        LogFormat::Json => json_subscriber::layer()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_opentelemetry_ids(true)
+            .with_writer(writer)
+            .boxed(),
+    }
+}
+
+/// Records an already finished client call as a child of the current span:
+/// SeaORM reports a statement only once it is done, with its duration, so
+/// the span is started back-dated. Does nothing unless the current span is
+/// sampled, so it costs one lookup when tracing is off. `describe` gives the
+/// span's name and attributes.
+pub fn finished_client_span(
+    elapsed: Duration,
+    failed: bool,
+    describe: impl FnOnce() -> (String, Vec<KeyValue>),
+) {
+    let parent = tracing::Span::current().context();
+    if !parent.span().span_context().is_sampled() {
+        return;
+    }
+    let end = SystemTime::now();
+    let start = end.checked_sub(elapsed).unwrap_or(end);
+    let (name, attributes) = describe();
+    let tracer = global::tracer_provider().tracer(SERVICE_NAME);
+    let mut span = tracer
+        .span_builder(name)
+        .with_kind(SpanKind::Client)
+        .with_start_time(start)
+        .with_attributes(attributes)
+        .start_with_context(&tracer, &parent);
+    if failed {
+        span.set_status(Status::error("the statement failed"));
+    }
+    span.end_with_timestamp(end);
+}
+
+/// A subscriber for one App's requests only (see `App::with_trace_dispatch`):
+/// this crate's spans exported through `provider`, no log lines.
+pub fn trace_dispatch(provider: &SdkTracerProvider) -> tracing::Dispatch {
+    // tracing caches whether each callsite is wanted, process-wide. While a
+    // single dispatcher is registered it asks only the *current thread's*
+    // default, so a span first reached by another App (no subscriber) would
+    // be cached as never wanted, for this dispatcher too: the RPC span went
+    // missing when other tests ran beside the traced one. A second, silent
+    // dispatcher, kept for the life of the process, makes tracing ask every
+    // registered dispatcher instead.
+    static SILENT: OnceLock<tracing::Dispatch> = OnceLock::new();
+    SILENT.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+    tracing::Dispatch::new(Registry::default().with(trace_layer(provider.tracer(SERVICE_NAME))))
+}
+
+#[cfg(test)]
+mod tests;
