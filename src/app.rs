@@ -18,6 +18,9 @@ use crate::grpc::middleware::ApiKeys;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
 use crate::grpc::{GrpcHandlers, middleware};
+use crate::metrics::server::MetricsListener;
+use crate::metrics::{self, Metrics};
+use crate::shutdown;
 use crate::storage::{self, CacheFence, SeaStore, StatementCounter};
 
 /// A built, bound, not yet serving instance of the service.
@@ -34,6 +37,9 @@ pub struct App {
     trace_dispatch: Option<tracing::Dispatch>,
     /// The keys callers authenticate with; empty: authentication off (loopback only).
     api_keys: Arc<ApiKeys>,
+    metrics: Arc<Metrics>,
+    /// Bound in `build` (so port 0 works), served by `run_until_stopped`.
+    metrics_listener: Option<MetricsListener>,
 }
 
 impl App {
@@ -95,6 +101,16 @@ impl App {
             local_max_bytes = config.cache_max_bytes,
             "cache ready"
         );
+        let metrics = Metrics::new(metrics::Sources {
+            cache: Arc::clone(&cache),
+            redis: config.redis_url.is_some(),
+            db: db.clone(),
+            statements: statements.clone(),
+        });
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(MetricsListener::bind(addr).await?),
+            None => None,
+        };
         let service = UseCases::new(
             Arc::new(SeaStore::new(db)),
             Arc::clone(&cache) as Arc<dyn crate::domain::ports::FactsCache>,
@@ -114,6 +130,8 @@ impl App {
             cache,
             trace_dispatch: None,
             api_keys,
+            metrics,
+            metrics_listener,
         })
     }
 
@@ -122,6 +140,14 @@ impl App {
     pub fn with_trace_dispatch(mut self, dispatch: tracing::Dispatch) -> Self {
         self.trace_dispatch = Some(dispatch);
         self
+    }
+
+    /// The address of the metrics endpoint actually bound, when
+    /// ACCESS_METRICS_ADDR is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -144,7 +170,9 @@ impl App {
         Arc::clone(&self.cache)
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves until `shutdown` resolves, then stops as [`shutdown`] describes:
+    /// NOT_SERVING, the grace period, in-flight requests drained within the
+    /// deadline, the cache lease given back.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -163,13 +191,22 @@ impl App {
             // google.rpc error details, so grpcurl can print BadRequest and ErrorInfo.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
+        let (stop_accepting, deadline, phase) =
+            shutdown::begin(self.config.shutdown_settings(), health_reporter, shutdown);
         let layers = middleware::layers(
             self.api_keys,
             self.config.max_concurrent_requests,
             self.config.request_timeout(),
+            self.metrics.rpc(),
+            phase,
         );
+        // Serves until this function returns, so the drain can be watched.
+        let _metrics_server = self.metrics_listener.map(|listener| {
+            tracing::info!(addr = ?listener.local_addr().ok(), "serving metrics at /metrics");
+            listener.serve(Arc::clone(&self.metrics))
+        });
         tracing::info!(%addr, "serving access.v1.AccessService (gRPC, health, reflection)");
-        Server::builder()
+        let serve = Server::builder()
             // Telemetry: outermost, so the RPC's span covers (and its status
             // code reflects) every refusal of the stack below.
             .layer(middleware::RpcSpanLayer::new(self.trace_dispatch))
@@ -178,8 +215,8 @@ impl App {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)))
-            .serve_with_incoming_shutdown(self.incoming, shutdown)
-            .await?;
+            .serve_with_incoming_shutdown(self.incoming, stop_accepting);
+        deadline.enforce(serve).await?;
         // Give the lease back: writers on other replicas stop waiting for us.
         self.cache.stop().await;
         Ok(())

@@ -42,6 +42,11 @@ pub const DEFAULT_CACHE_LEASE_MS: u64 = 1000;
 pub const DEFAULT_CACHE_ACK_TIMEOUT_MS: u64 = 250;
 /// Default log filter.
 pub const DEFAULT_LOG_FILTER: &str = "info";
+/// Default pause between turning health NOT_SERVING and closing the
+/// listener on SIGTERM: none outside Kubernetes (the chart sets one).
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 0;
+/// Default longest wait for in-flight requests once the listener is closed.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 20;
 
 /// `access-service [serve|migrate]`.
 #[derive(Debug, Parser)]
@@ -138,6 +143,17 @@ pub struct Config {
     /// object a line, with the trace and span ids).
     #[arg(long, env = "ACCESS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Address of the Prometheus metrics endpoint (HTTP, GET /metrics); unset: no endpoint.
+    #[arg(long, env = "ACCESS_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// On SIGTERM, seconds between health turning NOT_SERVING and the
+    /// listener closing, so load balancers stop routing here first.
+    #[arg(long, env = "ACCESS_SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS)]
+    pub shutdown_grace_secs: u64,
+    /// On SIGTERM, seconds in-flight requests get to finish once the listener
+    /// is closed; past it they are answered UNAVAILABLE and the server stops.
+    #[arg(long, env = "ACCESS_SHUTDOWN_TIMEOUT_SECS", default_value_t = DEFAULT_SHUTDOWN_TIMEOUT_SECS)]
+    pub shutdown_timeout_secs: u64,
 }
 
 /// How log lines are written (ACCESS_LOG_FORMAT).
@@ -175,6 +191,9 @@ impl Default for Config {
             log_format: LogFormat::Text,
             api_keys: None,
             api_keys_file: None,
+            metrics_addr: None,
+            shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
+            shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
         }
     }
 }
@@ -197,6 +216,9 @@ impl std::fmt::Debug for Config {
             // Hashes only, but still nobody's business in a log.
             .field("api_keys", &self.api_keys.as_ref().map(|_| "<set>"))
             .field("api_keys_file", &self.api_keys_file)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
             .finish_non_exhaustive()
     }
 }
@@ -282,6 +304,14 @@ impl Config {
                 ack_timeout: Duration::from_millis(self.cache_ack_timeout_ms),
             },
             namespace: self.redis_namespace.clone(),
+        }
+    }
+
+    /// The shutdown sequence's timings.
+    pub fn shutdown_settings(&self) -> crate::shutdown::ShutdownSettings {
+        crate::shutdown::ShutdownSettings {
+            grace: Duration::from_secs(self.shutdown_grace_secs),
+            timeout: Duration::from_secs(self.shutdown_timeout_secs),
         }
     }
 

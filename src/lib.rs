@@ -9,6 +9,8 @@ pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod metrics;
+pub mod shutdown;
 pub mod storage;
 pub mod telemetry;
 

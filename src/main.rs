@@ -9,6 +9,8 @@ use access_service::{App, storage, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Dropped last, when `main` returns: after `run_until_stopped` (the whole
+    // shutdown sequence) has ended, so what the drain logs is flushed too.
     let _telemetry = telemetry::init(&cli.config.log_filter, cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {

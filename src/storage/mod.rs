@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-pub use repository::{CacheFence, SeaStore};
+pub use repository::{CacheFence, SeaStore, invitation_counts};
 
 /// How many SQL statements this process has sent through one connection pool
 /// (transactions included; BEGIN and COMMIT are not counted). Tests assert
@@ -84,6 +84,37 @@ fn statement_span(system: &'static str, sql: &str) -> (String, Vec<opentelemetry
         KeyValue::new("db.query.text", sql.to_owned()),
     ];
     (operation, attributes)
+}
+
+/// How a connection pool is used right now, for the metrics endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections open, idle or lent out.
+    pub open: u64,
+    /// Open connections waiting in the pool.
+    pub idle: u64,
+    /// Most connections the pool opens; when `open - idle` reaches it,
+    /// requests wait for a connection (up to ACCESS_DB_ACQUIRE_TIMEOUT_MS).
+    pub max: u64,
+}
+
+/// The pool behind `db` as it is now.
+pub fn pool_usage(db: &DatabaseConnection) -> PoolUsage {
+    fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolUsage {
+        PoolUsage {
+            open: u64::from(pool.size()),
+            idle: pool.num_idle() as u64,
+            max: u64::from(pool.options().get_max_connections()),
+        }
+    }
+    // SeaORM's backend enum is non-exhaustive.
+    #[allow(clippy::wildcard_enum_match_arm)]
+    match db.get_database_backend() {
+        DbBackend::MySql => of(db.get_mysql_connection_pool()),
+        DbBackend::Sqlite => of(db.get_sqlite_connection_pool()),
+        // Not a backend this service connects to (see `connect`).
+        _ => PoolUsage::default(),
+    }
 }
 
 /// The MySQL advisory lock that serialises migrations across replicas. Lock

@@ -12,6 +12,7 @@ use access_service::storage::StatementCounter;
 use access_service::{App, Config};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -107,6 +108,8 @@ impl Drop for TestDb {
 pub struct TestApp {
     /// Where the server listens, for tests that open their own connections.
     pub addr: std::net::SocketAddr,
+    /// Where its metrics endpoint listens, when configured.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub client: AccessServiceClient<Channel>,
     pub channel: Channel,
     /// A direct connection for assertions on what was (not) written.
@@ -118,6 +121,8 @@ pub struct TestApp {
     /// The server's cache: its counters and whether it trusts its entries.
     cache: Arc<Cache>,
     stop: Option<oneshot::Sender<()>>,
+    /// The server's task: it ends when its shutdown sequence does.
+    served: Option<JoinHandle<anyhow::Result<()>>>,
     // Declared last: dropped after the server stops.
     database: Arc<TestDb>,
 }
@@ -171,10 +176,11 @@ impl TestApp {
             app = app.with_trace_dispatch(dispatch);
         }
         let addr = app.local_addr().expect("bound address");
+        let metrics_addr = app.metrics_addr();
         let statements = app.statement_counter();
         let cache = app.cache();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
+        let served = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
         let channel = connect(addr).await;
@@ -183,6 +189,7 @@ impl TestApp {
             .expect("direct connection");
         Self {
             addr,
+            metrics_addr,
             client: AccessServiceClient::new(channel.clone()),
             channel,
             db,
@@ -190,8 +197,18 @@ impl TestApp {
             config,
             cache,
             stop: Some(stop),
+            served: Some(served),
             database,
         }
+    }
+
+    /// Signals shutdown, as SIGTERM does, and returns the server's task,
+    /// which ends with the shutdown sequence.
+    pub fn shut_down(&mut self) -> JoinHandle<anyhow::Result<()>> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.served.take().expect("the server is shut down once")
     }
 
     /// This server's cache (trust, sizes).

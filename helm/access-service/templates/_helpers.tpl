@@ -84,6 +84,10 @@ answer from stale entries after a write served by the other one.
 {{- if and (not .Values.apiKeys.existingSecret) (not (include "access-service.loopback" .)) }}
 {{- fail (printf "apiKeys.existingSecret is empty but the pods listen on %s, not a loopback address: access-service refuses to start there without API keys (ACCESS_API_KEYS); create a Secret with one name:scopes:sha256hex line per key (see the README's Authentication section) and name it in apiKeys.existingSecret" .Values.listenHost) }}
 {{- end }}
+{{- $shutdown := add (int .Values.config.shutdownGraceSecs) (int .Values.config.shutdownTimeoutSecs) 5 }}
+{{- if and (not (kindIs "invalid" .Values.terminationGracePeriodSeconds)) (lt (int .Values.terminationGracePeriodSeconds) (int $shutdown)) }}
+{{- fail (printf "terminationGracePeriodSeconds is %d but the shutdown sequence needs at least %d (config.shutdownGraceSecs + config.shutdownTimeoutSecs + 5): Kubernetes would kill the pod while it drains" (int .Values.terminationGracePeriodSeconds) (int $shutdown)) }}
+{{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}
 {{- end }}
@@ -113,4 +117,23 @@ always, the Redis URL and the API keys when configured.
       name: {{ .Values.apiKeys.existingSecret }}
       key: {{ .Values.apiKeys.key }}
 {{- end }}
+{{- end }}
+
+{{/*
+Seconds Kubernetes gives a pod between SIGTERM and SIGKILL: the value when
+set (checked by access-service.validate), else the shutdown sequence's
+grace and timeout plus 10 s to give the cache lease back and flush telemetry.
+*/}}
+{{- define "access-service.terminationGracePeriodSeconds" -}}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}
+{{- add (int .Values.config.shutdownGraceSecs) (int .Values.config.shutdownTimeoutSecs) 10 }}
+{{- else }}
+{{- int .Values.terminationGracePeriodSeconds }}
+{{- end }}
+{{- end }}
+
+{{/* Labels of the metrics Service, which the ServiceMonitor selects. */}}
+{{- define "access-service.metricsSelectorLabels" -}}
+{{ include "access-service.selectorLabels" . }}
+app.kubernetes.io/component: metrics
 {{- end }}

@@ -9,6 +9,7 @@ use tower::load_shed::error::Overloaded;
 use tower::timeout::error::Elapsed;
 
 use super::auth::AuthRefusal;
+use super::drain::ShuttingDown;
 use crate::grpc::status::with_error_info;
 
 /// Why a layer of the stack refused a request before or instead of a handler.
@@ -21,6 +22,8 @@ enum Refusal {
     Overloaded,
     /// Caller authentication refused it.
     Auth(AuthRefusal),
+    /// The shutdown deadline passed before the request finished.
+    ShuttingDown,
 }
 
 impl Refusal {
@@ -30,6 +33,8 @@ impl Refusal {
             Ok(Self::TimedOut)
         } else if err.is::<Overloaded>() {
             Ok(Self::Overloaded)
+        } else if err.is::<ShuttingDown>() {
+            Ok(Self::ShuttingDown)
         } else {
             err.downcast::<AuthRefusal>().map(|refusal| Self::Auth(*refusal))
         }
@@ -49,6 +54,10 @@ impl From<Refusal> for Status {
                 Status::unavailable("the server is at its concurrent-request limit; retry shortly")
             }
             Refusal::Auth(refusal) => refusal.into(),
+            // UNAVAILABLE again: another replica can answer the retry.
+            Refusal::ShuttingDown => Status::unavailable(
+                "the server is shutting down and its deadline for in-flight requests passed; retry",
+            ),
         }
     }
 }
@@ -105,6 +114,10 @@ mod tests {
         );
         assert_eq!(
             status(Box::new(Overloaded::new())).map(|s| s.code()),
+            Some(Code::Unavailable)
+        );
+        assert_eq!(
+            status(Box::new(ShuttingDown)).map(|s| s.code()),
             Some(Code::Unavailable)
         );
         let other: BoxError = "broken pipe".into();

@@ -3,7 +3,9 @@
 
 mod api_keys;
 mod auth;
+mod drain;
 mod errors;
+mod metrics;
 mod scopes;
 mod trace;
 
@@ -20,9 +22,13 @@ use tower::{BoxError, ServiceBuilder};
 
 pub use api_keys::{ApiKeys, Caller, MAX_KEY_NAME_LEN};
 pub use auth::{AuthRefusal, Authenticate, caller_of};
+pub use drain::{DrainBody, DrainLayer, Phase, PhaseSignal, ShuttingDown};
 pub use errors::to_status;
+pub use metrics::{MeteredBody, RpcMetricsLayer};
 pub use scopes::{METHOD_SCOPES, SERVICE, Scope, Scopes, scope_of};
 pub use trace::{RpcSpan, RpcSpanLayer, record_subject};
+
+use crate::metrics::RpcMetrics;
 
 /// The type of the stack [`layers`] builds, named so `App` can hand it to tonic.
 pub type Layers = Stack<
@@ -31,21 +37,38 @@ pub type Layers = Stack<
         ConcurrencyLimitLayer,
         Stack<
             LoadShedLayer,
-            Stack<FilterLayer<Authenticate>, Stack<MapErrLayer<fn(BoxError) -> BoxError>, Identity>>,
+            Stack<
+                DrainLayer,
+                Stack<
+                    FilterLayer<Authenticate>,
+                    Stack<MapErrLayer<fn(BoxError) -> BoxError>, Stack<RpcMetricsLayer, Identity>>,
+                >,
+            >,
         >,
     >,
 >;
 
-/// Builds the stack: callers authenticated by `api_keys` (none: every caller
-/// holds every scope), at most `max_concurrent_requests` requests in flight
-/// in the whole process, each bounded to `request_timeout`.
-pub fn layers(api_keys: Arc<ApiKeys>, max_concurrent_requests: usize, request_timeout: Duration) -> Layers {
+/// Builds the stack: every request counted in `metrics`, callers
+/// authenticated by `api_keys` (none: every caller holds every scope), at
+/// most `max_concurrent_requests` in flight in the whole process, each
+/// bounded to `request_timeout`, and ended as the shutdown sequence moves `phase`.
+pub fn layers(
+    api_keys: Arc<ApiKeys>,
+    max_concurrent_requests: usize,
+    request_timeout: Duration,
+    metrics: RpcMetrics,
+    phase: PhaseSignal,
+) -> Layers {
     ServiceBuilder::new()
-        // Outermost, so it sees every layer's refusal and turns it into a status.
+        // Outermost, so it sees every request, even those refused below.
+        .layer(RpcMetricsLayer::new(metrics))
+        // Above every layer that refuses, to turn each refusal into a status.
         .map_err(to_status as fn(BoxError) -> BoxError)
         // Before the limit: a caller without a valid key never takes a slot
         // (one SHA-256 per request is cheaper than queueing it).
         .layer(auth::layer(api_keys))
+        // Above the limit, so requests waiting for a slot are cut too.
+        .layer(DrainLayer::new(phase))
         // Directly above the limit: refuse at once when it is full, instead of
         // queueing callers until they time out.
         .load_shed()

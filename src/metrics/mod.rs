@@ -1,0 +1,80 @@
+//! Prometheus metrics (issue 11): requests by gRPC method and status code,
+//! the cache's counters and trust, the database pool, invitations by state.
+//! Encoded by the Prometheus org's `prometheus-client` in the text
+//! exposition format and served on ACCESS_METRICS_ADDR ([`server`]).
+
+mod invitations;
+mod rpc;
+pub mod server;
+mod state;
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::registry::Registry;
+use sea_orm::DatabaseConnection;
+
+pub use rpc::{Route, RpcMetrics, code_name};
+
+use crate::cache::Cache;
+use crate::storage::StatementCounter;
+use invitations::InvitationGauge;
+use state::StateCollector;
+
+/// The `Content-Type` of what [`Metrics::render`] returns.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
+
+/// What the metrics read from: the running service's parts.
+pub struct Sources {
+    /// The cache whose counters and trust are reported.
+    pub cache: Arc<Cache>,
+    /// Whether the cache shares Redis with other replicas.
+    pub redis: bool,
+    /// The requests' connection pool, also used to count invitations.
+    pub db: DatabaseConnection,
+    /// The statements sent through that pool.
+    pub statements: StatementCounter,
+}
+
+/// Every metric of one service instance.
+pub struct Metrics {
+    registry: Registry,
+    rpc: RpcMetrics,
+    invitations: InvitationGauge,
+}
+
+impl Metrics {
+    /// Registers every metric, reading from `sources`.
+    pub fn new(sources: Sources) -> Arc<Self> {
+        let mut registry = Registry::default();
+        let rpc = RpcMetrics::register(&mut registry);
+        let invitations = InvitationGauge::register(&mut registry, sources.db.clone());
+        registry.register_collector(Box::new(StateCollector {
+            cache: sources.cache,
+            redis: sources.redis,
+            db: sources.db,
+            statements: sources.statements,
+        }));
+        Arc::new(Self {
+            registry,
+            rpc,
+            invitations,
+        })
+    }
+
+    /// Where the request-metrics layer records.
+    pub fn rpc(&self) -> RpcMetrics {
+        self.rpc.clone()
+    }
+
+    /// The current values in the Prometheus text format (version 0.0.4).
+    pub async fn render(&self) -> String {
+        self.invitations.refresh().await;
+        let mut text = String::new();
+        if let Err(err) = prometheus_text::encode(&mut text, &self.registry) {
+            // Only a failing writer errs, and a String never fails.
+            tracing::error!(%err, "encoding the metrics failed");
+        }
+        text
+    }
+}
