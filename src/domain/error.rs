@@ -48,6 +48,9 @@ pub enum DomainError {
         reason: &'static str,
         /// What to do about it.
         message: String,
+        /// Facts a program can act on (google.rpc.ErrorInfo.metadata), such
+        /// as the role of the invitation that blocks the change.
+        metadata: Vec<(&'static str, String)>,
     },
     /// The actor lacks the right to make this change.
     #[error("{message}")]
@@ -73,12 +76,49 @@ pub enum DomainError {
     Internal(String),
 }
 
+/// Most characters of a caller's value that a message repeats back.
+pub const MAX_ECHO_CHARS: usize = 64;
+/// Most characters of any message a refusal carries.
+pub const MAX_MESSAGE_CHARS: usize = 1024;
+/// Most field violations one refusal lists; the rest are counted.
+pub const MAX_REPORTED_VIOLATIONS: usize = 20;
+
+/// `text` cut to `max_chars` characters, saying how much was cut, with
+/// control characters escaped: the one way a message repeats what it was
+/// given, so a 4 MB value never comes back whole (nor a newline forged
+/// into a log line).
+pub fn bounded(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_chars * 2));
+    let mut chars = text.chars();
+    for c in chars.by_ref().take(max_chars) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    let cut = chars.count();
+    if cut > 0 {
+        out.push_str(&format!("… ({cut} more characters)"));
+    }
+    out
+}
+
+/// A caller's value as a message quotes it: at most [`MAX_ECHO_CHARS`].
+pub fn echo(raw: &str) -> String {
+    bounded(raw, MAX_ECHO_CHARS)
+}
+
 fn describe(violations: &[FieldViolation]) -> String {
-    violations
+    let mut listed: Vec<String> = violations
         .iter()
+        .take(MAX_REPORTED_VIOLATIONS)
         .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ")
+        .collect();
+    if violations.len() > MAX_REPORTED_VIOLATIONS {
+        listed.push(format!("and {} more", violations.len() - MAX_REPORTED_VIOLATIONS));
+    }
+    listed.join("; ")
 }
 
 impl DomainError {
@@ -89,9 +129,19 @@ impl DomainError {
 
     /// A rule refused the change.
     pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::precondition_with(reason, message, Vec::new())
+    }
+
+    /// A rule refused the change; `metadata` names what blocks it.
+    pub fn precondition_with(
+        reason: &'static str,
+        message: impl Into<String>,
+        metadata: Vec<(&'static str, String)>,
+    ) -> Self {
         Self::FailedPrecondition {
             reason,
             message: message.into(),
+            metadata,
         }
     }
 
@@ -117,3 +167,30 @@ impl From<FieldViolation> for DomainError {
 
 /// Result of a use case.
 pub type DomainResult<T> = Result<T, DomainError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_cuts_long_text_and_says_how_much() {
+        assert_eq!(bounded("short", 10), "short");
+        assert_eq!(bounded("ééééé", 3), "ééé… (2 more characters)");
+        assert_eq!(bounded("a\nb", 10), "a\\nb");
+        assert_eq!(
+            echo(&"x".repeat(4_000_000)).chars().count(),
+            MAX_ECHO_CHARS + "… (3999936 more characters)".chars().count()
+        );
+    }
+
+    #[test]
+    fn invalid_argument_lists_a_bounded_number_of_violations() {
+        let violations: Vec<FieldViolation> = (0..100)
+            .map(|i| FieldViolation::new(format!("f{i}"), "bad"))
+            .collect();
+        let message = DomainError::InvalidArgument(violations).to_string();
+        assert!(message.contains("f19: bad"));
+        assert!(!message.contains("f20: bad"));
+        assert!(message.ends_with("and 80 more"), "{message}");
+    }
+}

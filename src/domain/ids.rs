@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::domain::error::{DomainError, FieldViolation};
+use crate::domain::error::{DomainError, FieldViolation, echo};
 
 /// Longest id accepted, in bytes: ids are stored in 128-byte columns.
 pub const MAX_ID_LEN: usize = 128;
@@ -112,7 +112,12 @@ impl Email {
     /// Parses and canonicalises an address; `field` names it in the error.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
         let value = raw.trim().to_lowercase();
-        let bad = || FieldViolation::new(field, format!("'{}' is not a valid email address", raw.trim()));
+        let bad = || {
+            FieldViolation::new(
+                field,
+                format!("'{}' is not a valid email address", echo(raw.trim())),
+            )
+        };
         if value.is_empty() {
             return Err(FieldViolation::new(field, "must not be empty"));
         }
@@ -127,8 +132,12 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..");
+        // `.invalid` never routes (RFC 2606): the store marks displaced
+        // addresses with it (docs/domain.md rule 9), so nobody may claim one.
+        let reserved = domain.ends_with(".invalid");
         if local.is_empty()
             || !domain_ok
+            || reserved
             || domain.contains('@')
             || value.chars().any(|c| c.is_whitespace() || c.is_control())
         {
@@ -274,16 +283,30 @@ impl fmt::Debug for InvitationToken {
 /// Longest free-text note accepted (invitation message, request note).
 pub const MAX_NOTE_LEN: usize = 2000;
 
-/// Parses an optional free-text note.
-pub fn parse_note(field: &str, raw: &str) -> Result<String, FieldViolation> {
+/// Longest role description accepted: one line for role pickers, the
+/// 255 characters its column holds.
+pub const MAX_ROLE_DESCRIPTION_LEN: usize = 255;
+
+/// Parses optional free text of at most `max` characters, trimmed.
+fn parse_text(field: &str, raw: &str, max: usize) -> Result<String, FieldViolation> {
     let value = raw.trim();
-    if value.chars().count() > MAX_NOTE_LEN {
+    if value.chars().count() > max {
         return Err(FieldViolation::new(
             field,
-            format!("must be at most {MAX_NOTE_LEN} characters long"),
+            format!("must be at most {max} characters long"),
         ));
     }
     Ok(value.to_owned())
+}
+
+/// Parses an optional free-text note.
+pub fn parse_note(field: &str, raw: &str) -> Result<String, FieldViolation> {
+    parse_text(field, raw, MAX_NOTE_LEN)
+}
+
+/// Parses an optional role description.
+pub fn parse_role_description(field: &str, raw: &str) -> Result<String, FieldViolation> {
+    parse_text(field, raw, MAX_ROLE_DESCRIPTION_LEN)
 }
 
 /// Collects field violations so one response names every bad field at once.
@@ -320,6 +343,12 @@ impl Violations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_invalid_domains_are_not_addresses() {
+        assert!(Email::parse("email", "x1@displaced.invalid").is_err());
+        assert!(Email::parse("email", "x1@example.com").is_ok());
+    }
 
     #[test]
     fn email_is_canonical_and_validated() {

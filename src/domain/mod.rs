@@ -8,6 +8,7 @@ pub mod model;
 pub mod page;
 pub mod permissions;
 pub mod ports;
+pub mod reach;
 pub mod service;
 
 pub use error::{DomainError, DomainResult, FieldViolation};

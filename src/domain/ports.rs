@@ -11,8 +11,9 @@ use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, Resour
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
-    ActivityEntry, ActivityFilter, ActivityRecord, Consistency, Invitation, InvitationState, MemberRow,
-    Membership, MembershipStatus, Person, Role, Scopes, Seat, SharedTemplate, WriteReceipt,
+    ActivityEntry, ActivityFilter, ActivityRecord, Consistency, Identity, Invitation, InvitationState,
+    MemberRow, Membership, MembershipStatus, Person, Role, RoleHolder, Scopes, Seat, SharedTemplate,
+    WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 
@@ -33,10 +34,14 @@ pub trait Reads: Send + Sync {
     async fn role_by_name(&self, account: &AccountId, name: &RoleName) -> DomainResult<Option<Role>>;
     /// The built-in roles, then the account's custom roles, by name.
     async fn roles(&self, account: &AccountId) -> DomainResult<Vec<Role>>;
-    /// Emails of the members and pending invitees on a role.
-    async fn role_users(&self, role_id: &str) -> DomainResult<Vec<Email>>;
-    /// A user by id.
-    async fn person(&self, id: &UserId) -> DomainResult<Option<Person>>;
+    /// The members and pending invitees on a role, by email.
+    async fn role_holders(&self, role_id: &str) -> DomainResult<Vec<RoleHolder>>;
+    /// A user by id, with whether their email was proven.
+    async fn identity(&self, id: &UserId) -> DomainResult<Option<Identity>>;
+    /// The user holding a canonical email, with whether it was proven.
+    async fn identity_by_email(&self, email: &Email) -> DomainResult<Option<Identity>>;
+    /// Whether the user is an active member (the owner included) of any account.
+    async fn active_anywhere(&self, user: &UserId) -> DomainResult<bool>;
     /// A user by canonical email.
     async fn person_by_email(&self, email: &Email) -> DomainResult<Option<Person>>;
     /// The status of a user's membership in an account.
@@ -148,7 +153,9 @@ pub trait Transaction: Reads {
     /// Marks the account closed.
     async fn close_account(&self, account: &AccountId, at: DateTime<Utc>) -> DomainResult<()>;
     /// Writes a new user.
-    async fn insert_person(&self, person: &Person, at: DateTime<Utc>) -> DomainResult<()>;
+    async fn insert_person(&self, identity: &Identity, at: DateTime<Utc>) -> DomainResult<()>;
+    /// Replaces a known user's email, name and proof, everywhere the email is kept.
+    async fn update_identity(&self, identity: &Identity) -> DomainResult<()>;
     /// Writes a membership with its scopes.
     async fn insert_membership(&self, membership: &NewMembership) -> DomainResult<()>;
     /// Changes a membership.

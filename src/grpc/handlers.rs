@@ -16,9 +16,9 @@ use crate::domain::service::{
     UpdateInvitation, UpdateMember, UpdateRole,
 };
 use crate::grpc::convert::{
-    self, AccessRequestDecision, AccountLimitsChange, AccountPolicyChange, AccountTarget, AuthorizeQuery,
-    BatchQuery, EffectiveQuery, InvitationTarget, MemberTarget, OwnershipTransfer, RoleTarget, UserInAccount,
-    invitation_to_pb,
+    self, AccessRequestDecision, AccountLimitsChange, AccountPolicyChange, AccountRead, AccountTarget,
+    AuthorizeQuery, BatchQuery, EffectiveQuery, InvitationTarget, MemberTarget, OwnershipTransfer,
+    RoleTarget, UserInAccount, invitation_to_pb,
 };
 use crate::grpc::middleware::caller_of;
 use crate::grpc::middleware::record_subject;
@@ -62,9 +62,9 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::GetAccountRequest>,
     ) -> Result<Response<pb::GetAccountResponse>, Status> {
-        let id = convert::account_id(&request.into_inner().account_id)?;
-        record_subject(Some(&id), None);
-        let account = self.use_cases.get_account(&id).await?;
+        let AccountRead { actor, account_id } = AccountRead::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), actor.as_ref());
+        let account = self.use_cases.get_account(actor.as_ref(), &account_id).await?;
         Ok(Response::new(pb::GetAccountResponse {
             account: Some(account.into()),
         }))

@@ -6,6 +6,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::DomainError;
+use crate::domain::error::{MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, MAX_REPORTED_VIOLATIONS, bounded, echo};
 
 /// `google.rpc.ErrorInfo.domain` of every error this service reports.
 pub const ERROR_DOMAIN: &str = "access.v1";
@@ -16,6 +17,8 @@ fn with_reason(code: Code, reason: &str, message: String) -> Status {
 
 /// A status with a google.rpc.ErrorInfo of this service's domain: `reason`
 /// says which rule refused, `metadata` what a client needs to act on it.
+/// Every message leaves bounded: some list what the store holds (the members
+/// on a role, say), however many that is.
 pub(crate) fn with_error_info(
     code: Code,
     reason: &str,
@@ -23,31 +26,48 @@ pub(crate) fn with_error_info(
     message: String,
 ) -> Status {
     let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, bounded(&message, MAX_MESSAGE_CHARS), details)
 }
 
 impl From<DomainError> for Status {
     fn from(err: DomainError) -> Self {
         match err {
             DomainError::InvalidArgument(violations) => {
-                let message = DomainError::InvalidArgument(violations.clone()).to_string();
+                let message = bounded(
+                    &DomainError::InvalidArgument(violations.clone()).to_string(),
+                    MAX_MESSAGE_CHARS,
+                );
                 let mut details = ErrorDetails::new();
-                for violation in violations {
-                    details.add_bad_request_violation(violation.field, violation.description);
+                // As many as the message names; each one bounded like it.
+                for violation in violations.into_iter().take(MAX_REPORTED_VIOLATIONS) {
+                    details.add_bad_request_violation(
+                        bounded(&violation.field, MAX_ECHO_CHARS),
+                        bounded(&violation.description, MAX_MESSAGE_CHARS),
+                    );
                 }
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
             DomainError::NotFound { kind, id } => {
-                let message = format!("{kind} '{id}' not found");
+                let message = format!("{kind} '{}' not found", echo(&id));
                 let details = ErrorDetails::with_resource_info(kind, id, "", message.clone());
                 Status::with_error_details(Code::NotFound, message, details)
             }
             DomainError::AlreadyExists { reason, message } => {
                 with_reason(Code::AlreadyExists, reason, message)
             }
-            DomainError::FailedPrecondition { reason, message } => {
-                with_reason(Code::FailedPrecondition, reason, message)
-            }
+            DomainError::FailedPrecondition {
+                reason,
+                message,
+                metadata,
+            } => with_error_info(
+                Code::FailedPrecondition,
+                reason,
+                metadata
+                    .into_iter()
+                    .map(|(key, value)| (key.to_owned(), value))
+                    .collect(),
+                message,
+            ),
             DomainError::PermissionDenied { reason, message } => {
                 with_reason(Code::PermissionDenied, reason, message)
             }

@@ -37,6 +37,7 @@ async fn create_without_id_generates_one(app: TestApp) {
     let fetched = client
         .get_account(pb::GetAccountRequest {
             account_id: created.id.clone(),
+            actor_user_id: "alice".into(),
         })
         .await
         .unwrap()
@@ -101,6 +102,7 @@ async fn retried_creation_is_idempotent(app: TestApp) {
     let owner = client
         .get_account(pb::GetAccountRequest {
             account_id: "acme".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -160,6 +162,7 @@ async fn child_accounts_need_a_manager_of_a_top_level_parent(app: TestApp) {
     let fetched = client
         .get_account(pb::GetAccountRequest {
             account_id: "kid".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -186,6 +189,7 @@ async fn get_account_refuses_unknown_and_empty_ids(app: TestApp) {
         client
             .get_account(pb::GetAccountRequest {
                 account_id: "nope".into(),
+                ..Default::default()
             })
             .await,
         Code::NotFound,
@@ -195,6 +199,7 @@ async fn get_account_refuses_unknown_and_empty_ids(app: TestApp) {
         client
             .get_account(pb::GetAccountRequest {
                 account_id: "  ".into(),
+                ..Default::default()
             })
             .await,
         Code::InvalidArgument,

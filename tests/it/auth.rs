@@ -188,6 +188,7 @@ async fn rotated_keys_both_work(app: TestApp) {
         app.client_with_key(key)
             .get_account(pb::GetAccountRequest {
                 account_id: "acme".into(),
+                ..Default::default()
             })
             .await
             .unwrap_or_else(|status| panic!("{key}: {status:?}"));
@@ -196,6 +197,7 @@ async fn rotated_keys_both_work(app: TestApp) {
         app.client_with_key("older-admin-secret")
             .get_account(pb::GetAccountRequest {
                 account_id: "acme".into(),
+                ..Default::default()
             })
             .await,
         Code::Unauthenticated,

@@ -309,7 +309,7 @@ async fn scopes_restrict_only_the_scoped_type(app: TestApp) {
             .allowed,
         "segments are not scoped"
     );
-    let not_granted = app.check_on("lm", "acme", "campaigns.send", (List, "4")).await;
+    let not_granted = app.check("lm", "acme", "campaigns.send").await;
     assert_eq!(reason(&not_granted), R::PermissionNotGranted);
 }
 

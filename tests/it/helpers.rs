@@ -401,6 +401,7 @@ impl TestApp {
             .clone()
             .get_account(pb::GetAccountRequest {
                 account_id: account.into(),
+                ..Default::default()
             })
             .await
             .expect("get account")

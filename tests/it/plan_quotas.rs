@@ -99,6 +99,7 @@ async fn only_the_platform_sets_limits(app: TestApp) {
         .client_with_key("web-secret")
         .get_account(pb::GetAccountRequest {
             account_id: "acme".into(),
+            ..Default::default()
         })
         .await
         .expect("get account")

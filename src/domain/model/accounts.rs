@@ -17,6 +17,16 @@ pub struct Person {
     pub name: String,
 }
 
+/// A user as the store knows them, with whether their email was proven
+/// (docs/domain.md rule 9).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Id, email and name.
+    pub person: Person,
+    /// Whether the email was proven: an invitation sent to it was accepted.
+    pub email_proven: bool,
+}
+
 /// Whether an account can be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AccountState {
@@ -47,6 +57,17 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
     /// When it was closed.
     pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Account {
+    /// The account with its owner named by user id only, for a caller not
+    /// known to be a member: an owner's name and email are theirs to show.
+    #[must_use]
+    pub fn without_owner_contact(mut self) -> Self {
+        self.owner.name = String::new();
+        self.owner.email = Email::from_trusted(String::new());
+        self
+    }
 }
 
 /// Plan quotas (rule 14 of docs/domain.md); None means unlimited.

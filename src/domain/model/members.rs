@@ -36,6 +36,18 @@ impl Role {
     }
 }
 
+/// Someone a custom role reaches: a member on it, or the invitee of a
+/// pending invitation offering it.
+#[derive(Clone, Debug)]
+pub struct RoleHolder {
+    /// Who.
+    pub email: Email,
+    /// Their extra grants (none for an invitee).
+    pub grants: PermissionSet,
+    /// Their scopes.
+    pub scopes: Scopes,
+}
+
 /// A membership's standing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MembershipStatus {

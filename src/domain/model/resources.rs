@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, ResourceId, UserId};
+use crate::domain::permissions::Permission;
 
 /// Kinds of resource that checks, scopes and shares name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,6 +53,27 @@ impl ResourceType {
     pub fn from_storage(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == name)
     }
+
+    /// The permission areas a check may name with a resource of this type:
+    /// what a scope on the type narrows (rule 2). Contacts live in lists and
+    /// segments; a campaign's and an automation's reports are theirs; a
+    /// template is used by campaigns (rule 5) and transactional mail.
+    pub fn areas(self) -> &'static [&'static str] {
+        match self {
+            Self::List => &["lists", "contacts"],
+            Self::Segment => &["segments", "contacts"],
+            Self::Campaign => &["campaigns", "reports"],
+            Self::Automation => &["automations", "reports"],
+            Self::Template => &["templates", "campaigns", "transactional"],
+            Self::SuppressionList => &["suppressions"],
+        }
+    }
+
+    /// Whether a check of `permission` may name a resource of this type; any
+    /// other pairing would silently skip the scope, and is refused instead.
+    pub fn admits(self, permission: Permission) -> bool {
+        self.areas().contains(&permission.area())
+    }
 }
 
 /// A resource of another service.
@@ -70,6 +92,10 @@ pub struct Scopes(BTreeMap<ResourceType, BTreeSet<ResourceId>>);
 
 /// Most ids one scope may list.
 pub const MAX_SCOPE_IDS: usize = 1000;
+
+/// Most children one ShareTemplate may name (more: share with all of them).
+/// Its activity entry lists every one, which the details column holds.
+pub const MAX_SHARED_CHILDREN: usize = 1000;
 
 impl Scopes {
     /// Builds scopes from (type, ids) pairs; an empty id list is refused, since
@@ -117,14 +143,9 @@ impl Scopes {
         self.0.is_empty()
     }
 
-    /// Whether these scopes are at least as narrow as `outer` (used against
-    /// privilege escalation: a scoped actor cannot hand out wider access).
-    pub fn within(&self, outer: &Self) -> bool {
-        outer.0.iter().all(|(resource_type, outer_ids)| {
-            self.0
-                .get(resource_type)
-                .is_some_and(|ids| ids.is_subset(outer_ids))
-        })
+    /// The ids a type is limited to, or None when the type is unscoped.
+    pub fn ids_of(&self, resource_type: ResourceType) -> Option<&BTreeSet<ResourceId>> {
+        self.0.get(&resource_type)
     }
 
     /// (type, ids) pairs in a stable order.

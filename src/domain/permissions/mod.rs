@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::LazyLock;
 
-use crate::domain::error::FieldViolation;
+use crate::domain::error::{FieldViolation, echo};
 
 /// Every permission a check may name, with what it lets a person do.
 /// The position in this table is the permission's bit in a [`PermissionSet`].
@@ -82,7 +82,10 @@ impl Permission {
         Self::lookup(name).ok_or_else(|| {
             FieldViolation::new(
                 field,
-                format!("'{name}' is not a known permission (e.g. 'campaigns.send', 'users.invite')"),
+                format!(
+                    "'{}' is not a known permission (e.g. 'campaigns.send', 'users.invite')",
+                    echo(name)
+                ),
             )
         })
     }

@@ -124,6 +124,8 @@ impl UseCases {
             .await?
             .ok_or_else(|| DomainError::not_found("access request", id.as_str()))?;
         let account_id = first_read.account_id.clone();
+        self.hide_from_strangers(tx.as_ref(), actor, &account_id, "access request", id.as_str())
+            .await?;
         self.lock_open_account(tx.as_ref(), &account_id).await?;
         let actor_access = self
             .require(tx.as_ref(), actor, &account_id, Permission::USERS_EDIT)
@@ -145,19 +147,20 @@ impl UseCases {
             ));
         }
         let state = if approve {
-            guards::check_approvable(&actor_access, request.permission)?;
-            match tx.membership_status(&account_id, &request.user_id).await? {
-                Some(MembershipStatus::Active) => {}
-                _ => {
-                    return Err(DomainError::precondition(
+            let requester = tx
+                .membership(&account_id, &request.user_id)
+                .await?
+                .filter(|m| m.status == MembershipStatus::Active)
+                .ok_or_else(|| {
+                    DomainError::precondition(
                         "REQUESTER_NOT_ACTIVE",
                         format!(
                             "'{}' is no longer an active member: reject the request instead",
                             request.user_id
                         ),
-                    ));
-                }
-            }
+                    )
+                })?;
+            guards::check_approvable(&actor_access, request.permission, &requester.scopes)?;
             tx.add_grant(&account_id, &request.user_id, request.permission)
                 .await?;
             AccessRequestState::Approved

@@ -1,9 +1,9 @@
 //! Accounts: create, read, close, the two-factor policy, the plan quotas
 //! (rule 14 of docs/domain.md) and the accounts a user can switch to.
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::people::Claim;
 use super::{Page, UseCases, activity, closed_error};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
@@ -113,7 +113,8 @@ impl UseCases {
             self.require(tx.as_ref(), actor, parent_id, Permission::SUBACCOUNTS_MANAGE)
                 .await?;
         }
-        Self::ensure_person(tx.as_ref(), &cmd.owner, now).await?;
+        // Nothing proves the owner's address yet: see `Claim::Unproven`.
+        Self::ensure_person(tx.as_ref(), &cmd.owner, Claim::Unproven, now).await?;
         let account = Account {
             id: cmd.account_id.clone().unwrap_or_else(AccountId::generate),
             name: cmd.name.clone(),
@@ -148,44 +149,6 @@ impl UseCases {
         .await?;
         let token = self.commit(tx).await?;
         Ok(Written::new((account, true), token))
-    }
-
-    /// Makes sure the user exists with this email; refuses when the id or the
-    /// email is already bound to someone else.
-    pub(super) async fn ensure_person(
-        tx: &dyn Transaction,
-        person: &Person,
-        now: DateTime<Utc>,
-    ) -> DomainResult<()> {
-        if let Some(known) = tx.person(&person.user_id).await? {
-            if known.email != person.email {
-                return Err(DomainError::precondition(
-                    "USER_EMAIL_MISMATCH",
-                    format!(
-                        "user '{}' is registered with another email address; sign in with that address",
-                        person.user_id
-                    ),
-                ));
-            }
-            return Ok(());
-        }
-        match tx.person_by_email(&person.email).await? {
-            Some(holder) if holder.user_id != person.user_id => Err(DomainError::precondition(
-                "EMAIL_IN_USE",
-                format!("'{}' belongs to another user id", person.email),
-            )),
-            // The same user, committed by a concurrent request since the read above.
-            Some(_) => Ok(()),
-            None => tx.insert_person(person, now).await,
-        }
-    }
-
-    /// One account.
-    pub async fn get_account(&self, id: &AccountId) -> DomainResult<Account> {
-        self.store
-            .account(id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("account", id.as_str()))
     }
 
     /// Turns the two-factor requirement on or off (rule 3 of docs/domain.md).
@@ -260,7 +223,17 @@ impl UseCases {
     /// The open accounts a user can switch to, children reached as parent owner included.
     #[tracing::instrument(skip(self, query), fields(user_id = %query.user_id))]
     pub async fn list_accounts(&self, query: ListAccounts) -> DomainResult<Page<AccountAccess>> {
-        let accounts = self.store.accounts_of(&query.user_id).await?;
+        // Nothing proves the caller is that user: owners are named by id only.
+        let accounts = self
+            .store
+            .accounts_of(&query.user_id)
+            .await?
+            .into_iter()
+            .map(|access| AccountAccess {
+                account: access.account.without_owner_contact(),
+                ..access
+            })
+            .collect();
         let (rows, next_page_token) = query.page.apply(accounts, |a| a.account.id.as_str().to_owned());
         Ok(Page {
             rows,

@@ -7,7 +7,9 @@ use super::{UseCases, closed_error};
 use crate::domain::decision;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{AccessFacts, Check, Consistency, Decision, EffectivePermissions, Reason};
+use crate::domain::model::{
+    AccessFacts, Account, Check, Consistency, Decision, EffectivePermissions, Reason,
+};
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
 
@@ -121,32 +123,102 @@ impl UseCases {
         permission: Permission,
     ) -> DomainResult<EffectivePermissions> {
         let facts = tx.access_facts(account, actor).await?;
-        // The actor's two-factor state is the calling session's business: the
-        // caller authorizes the session with Authorize before acting.
-        let check = Check {
+        let reason = actor_decision(&facts, actor, account, permission).reason;
+        if reason == Reason::Allowed {
+            Ok(decision::effective_permissions(&facts, account, true))
+        } else {
+            Err(refusal(reason, actor, account, permission))
+        }
+    }
+
+    /// For something found by its own opaque id (an invitation, an access
+    /// request): a caller with no tie to the account holding it learns
+    /// nothing, not even that it exists, so the refusal is `kind` not found.
+    pub(super) async fn hide_from_strangers(
+        &self,
+        tx: &dyn Transaction,
+        actor: &UserId,
+        account: &AccountId,
+        kind: &'static str,
+        id: &str,
+    ) -> DomainResult<()> {
+        let facts = tx.access_facts(account, actor).await?;
+        if tied(&facts) {
+            Ok(())
+        } else {
+            Err(DomainError::not_found(kind, id))
+        }
+    }
+
+    /// One account as `actor` may see it: in full to a member (holding
+    /// account.view; a closed account to anyone tied to it), owner named by id
+    /// only when nobody asks.
+    pub async fn get_account(&self, actor: Option<&UserId>, id: &AccountId) -> DomainResult<Account> {
+        let tx = self.store.begin().await?;
+        let account = tx
+            .account(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("account", id.as_str()))?;
+        let Some(actor) = actor else {
+            return Ok(account.without_owner_contact());
+        };
+        let facts = tx.access_facts(id, actor).await?;
+        let reason = actor_decision(&facts, actor, id, Permission::ACCOUNT_VIEW).reason;
+        if reason == Reason::Allowed || (reason == Reason::AccountClosed && tied(&facts)) {
+            Ok(account)
+        } else if reason == Reason::AccountClosed {
+            // A closed account is seen by those tied to it; to anyone else it is no account of theirs.
+            Err(refusal(Reason::NotAMember, actor, id, Permission::ACCOUNT_VIEW))
+        } else {
+            Err(refusal(reason, actor, id, Permission::ACCOUNT_VIEW))
+        }
+    }
+}
+
+/// The decision on an actor's own permission. The actor's two-factor state
+/// is the calling session's business: the caller authorizes the session
+/// with Authorize before acting.
+fn actor_decision(
+    facts: &AccessFacts,
+    actor: &UserId,
+    account: &AccountId,
+    permission: Permission,
+) -> Decision {
+    decision::decide(
+        facts,
+        &Check {
             user_id: actor.clone(),
             account_id: account.clone(),
             permission,
             resource: None,
             mfa_verified: true,
-        };
-        let decision = decision::decide(&facts, &check);
-        match decision.reason {
-            Reason::Allowed => Ok(decision::effective_permissions(&facts, account, true)),
-            Reason::AccountNotFound => Err(DomainError::not_found("account", account.as_str())),
-            Reason::AccountClosed => Err(closed_error(account)),
-            reason @ (Reason::NotAMember
-            | Reason::MembershipInactive
-            | Reason::PermissionNotGranted
-            | Reason::OutOfScope
-            | Reason::MfaRequired
-            | Reason::SharedTemplateReadOnly) => Err(DomainError::denied(
-                reason_code(reason),
-                format!(
-                    "user '{actor}' may not {permission} in account '{account}' ({})",
-                    reason_code(reason)
-                ),
-            )),
-        }
+        },
+    )
+}
+
+/// Whether the user has any tie to the account: a membership (of any
+/// status) or ownership of its parent.
+fn tied(facts: &AccessFacts) -> bool {
+    facts.account.is_some() && (facts.membership.is_some() || facts.owned_parent_state.is_some())
+}
+
+/// The error for an actor refused `permission` in `account`.
+fn refusal(reason: Reason, actor: &UserId, account: &AccountId, permission: Permission) -> DomainError {
+    match reason {
+        Reason::AccountNotFound => DomainError::not_found("account", account.as_str()),
+        Reason::AccountClosed => closed_error(account),
+        Reason::Allowed
+        | Reason::NotAMember
+        | Reason::MembershipInactive
+        | Reason::PermissionNotGranted
+        | Reason::OutOfScope
+        | Reason::MfaRequired
+        | Reason::SharedTemplateReadOnly => DomainError::denied(
+            reason_code(reason),
+            format!(
+                "user '{actor}' may not {permission} in account '{account}' ({})",
+                reason_code(reason)
+            ),
+        ),
     }
 }

@@ -4,9 +4,10 @@
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{EffectivePermissions, Membership, Role, Scopes};
+use crate::domain::model::{EffectivePermissions, Membership, Role, RoleHolder, Scopes};
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
 use crate::domain::ports::Transaction;
+use crate::domain::reach::{Reach, Uncovered};
 
 /// Refuses owner-only permissions (account.transfer) wherever they would be
 /// handed out; `field` and `message` say where the caller put them.
@@ -22,23 +23,49 @@ pub(super) fn owner_only_refused(
     }
 }
 
-/// Rule 6: refuses `permissions` unless the actor holds every one of them.
-pub(super) fn escalation_refused(actor: PermissionSet, permissions: PermissionSet) -> DomainResult<()> {
-    let missing = permissions.difference(actor);
-    if missing.is_empty() {
+/// What the actor covers, as rule 6 compares it.
+fn reach(actor: &EffectivePermissions) -> Reach<'_> {
+    Reach {
+        permissions: actor.permissions,
+        scopes: &actor.scopes,
+    }
+}
+
+/// Rule 6: refuses handing out `target` unless the actor's permissions and
+/// scopes cover it.
+fn grant_refused(actor: &EffectivePermissions, target: &Reach<'_>) -> DomainResult<()> {
+    let uncovered = reach(actor).uncovered(target);
+    if uncovered.is_empty() {
         Ok(())
     } else {
         Err(DomainError::denied(
             "PRIVILEGE_ESCALATION",
             format!(
-                "you cannot grant permissions you do not hold: {}",
-                missing.names().join(", ")
+                "you cannot grant what you do not hold yourself: {}",
+                uncovered.describe()
             ),
         ))
     }
 }
 
-/// Rule 6: an actor hands out only what the actor holds, never the owner role.
+/// Rule 6 for a role's definition: its permissions must be the actor's own.
+/// A role reaches nothing until someone holds it, and each holder is judged
+/// with their own scopes ([`role_edit_refused`], [`check_grantable`]), so the
+/// definition is judged as the actor would hold it.
+pub(super) fn escalation_refused(
+    actor: &EffectivePermissions,
+    permissions: PermissionSet,
+) -> DomainResult<()> {
+    grant_refused(
+        actor,
+        &Reach {
+            permissions,
+            scopes: &actor.scopes,
+        },
+    )
+}
+
+/// Rule 6: an actor hands out only what the actor covers, never the owner role.
 pub(super) fn check_grantable(
     actor: &EffectivePermissions,
     role: &Role,
@@ -51,30 +78,93 @@ pub(super) fn check_grantable(
             "the owner role cannot be given; use TransferOwnership",
         ));
     }
-    escalation_refused(actor.permissions, role.permissions.union(grants))?;
-    if !scopes.within(&actor.scopes) {
-        return Err(DomainError::denied(
-            "PRIVILEGE_ESCALATION",
-            "the scopes reach resources outside your own scopes",
-        ));
+    grant_refused(
+        actor,
+        &Reach {
+            permissions: role.permissions.union(grants),
+            scopes,
+        },
+    )
+}
+
+/// Rule 6: approving gives `permission` to the requester over the
+/// requester's own scopes, which the actor must cover.
+pub(super) fn check_approvable(
+    actor: &EffectivePermissions,
+    permission: Permission,
+    requester_scopes: &Scopes,
+) -> DomainResult<()> {
+    grant_refused(
+        actor,
+        &Reach {
+            permissions: PermissionSet::of(&[permission]),
+            scopes: requester_scopes,
+        },
+    )
+}
+
+/// Rule 6 for a role held by others: each holder reaches the role's
+/// permissions (with their own grants) over their own scopes, before the
+/// change and after it; the actor must cover both, so a role is neither
+/// widened past the actor nor taken from holders who outrank the actor.
+pub(super) fn role_edit_refused(
+    actor: &EffectivePermissions,
+    before: PermissionSet,
+    after: PermissionSet,
+    holders: &[RoleHolder],
+) -> DomainResult<()> {
+    for holder in holders {
+        for permissions in [before, after] {
+            grant_refused(
+                actor,
+                &Reach {
+                    permissions: permissions.union(holder.grants),
+                    scopes: &holder.scopes,
+                },
+            )?;
+        }
     }
     Ok(())
 }
 
-/// Rule 6: one approves an access request only for a permission one holds.
-pub(super) fn check_approvable(actor: &EffectivePermissions, permission: Permission) -> DomainResult<()> {
-    if actor.permissions.contains(permission) {
+/// Rule 6 for a pending invitation an actor revokes or edits: the actor
+/// must cover what it offers, as for a member ([`target_member`]).
+pub(super) fn invitation_outranks(
+    actor: &EffectivePermissions,
+    role: &Role,
+    scopes: &Scopes,
+) -> DomainResult<()> {
+    let outranks = reach(actor).uncovered(&Reach {
+        permissions: role.permissions,
+        scopes,
+    });
+    if outranks.is_empty() {
         Ok(())
     } else {
         Err(DomainError::denied(
-            "PRIVILEGE_ESCALATION",
-            format!("you cannot grant {permission}: you do not hold it"),
+            "OUTRANKED",
+            format!(
+                "the invitation offers what you do not hold{}: only someone holding it can change or revoke it",
+                visible_detail(actor, &outranks)
+            ),
         ))
     }
 }
 
+/// What an outranking target holds, for an actor allowed to see people's
+/// roles (users.view); nothing for anyone else, who may act on members
+/// (users.remove, say) without seeing what they hold.
+fn visible_detail(actor: &EffectivePermissions, outranks: &Uncovered) -> String {
+    if actor.permissions.contains(Permission::USERS_VIEW) {
+        format!(" ({})", outranks.describe())
+    } else {
+        String::new()
+    }
+}
+
 /// Loads the member an actor wants to change, refusing what rules 6 and 8 forbid:
-/// acting on oneself, touching the owner, or touching someone who outranks the actor.
+/// acting on oneself, touching the owner, or touching someone whose
+/// permissions or scopes the actor does not cover.
 pub(super) async fn target_member(
     tx: &dyn Transaction,
     actor: &UserId,
@@ -99,17 +189,16 @@ pub(super) async fn target_member(
             format!("the owner cannot be {verb}d; transfer ownership first"),
         ));
     }
-    let outranks = member
-        .role
-        .permissions
-        .union(member.grants)
-        .difference(actor_access.permissions);
+    let outranks = reach(actor_access).uncovered(&Reach {
+        permissions: member.role.permissions.union(member.grants),
+        scopes: &member.scopes,
+    });
     if !outranks.is_empty() {
         return Err(DomainError::denied(
             "OUTRANKED",
             format!(
-                "'{user}' holds permissions you do not ({}): only someone holding them can {verb} this member",
-                outranks.names().join(", ")
+                "'{user}' reaches what you do not{}: only someone covering it can {verb} this member",
+                visible_detail(actor_access, &outranks)
             ),
         ));
     }

@@ -5,17 +5,17 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::accounts::SeatChange;
+use super::people::Claim;
 use super::{Page, UseCases, activity, closed_error, guards, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{
-    AccountState, EffectivePermissions, Invitation, InvitationState, MemberRow, MemberRowStatus, Scopes,
-    Written,
+    AccountState, Invitation, InvitationState, MemberRow, MemberRowStatus, Scopes, Written,
 };
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{Permission, PermissionSet};
-use crate::domain::ports::{NewMembership, Transaction};
+use crate::domain::ports::NewMembership;
 
 /// One account of an invitation, with its role and scopes.
 #[derive(Clone, Debug)]
@@ -52,19 +52,6 @@ pub struct AcceptInvitation {
     pub person: crate::domain::model::Person,
 }
 
-/// Changes a pending invitation.
-#[derive(Clone, Debug)]
-pub struct UpdateInvitation {
-    /// Who changes it.
-    pub actor: UserId,
-    /// Which one.
-    pub invitation_id: InvitationId,
-    /// New role name.
-    pub role: Option<RoleName>,
-    /// New scopes.
-    pub scopes: Option<Scopes>,
-}
-
 /// Lists an account's invitations.
 #[derive(Clone, Debug)]
 pub struct ListInvitations {
@@ -97,7 +84,7 @@ fn unknown_token() -> DomainError {
     )
 }
 
-fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainError {
+pub(super) fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainError {
     match invitation.effective_state(now) {
         InvitationState::Accepted => DomainError::precondition(
             "INVITATION_ALREADY_ACCEPTED",
@@ -121,6 +108,29 @@ fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainErr
             DomainError::Internal("a pending invitation reported as not pending".into())
         }
     }
+}
+
+/// Rule 10: a pending invitation offering another role or other scopes is
+/// neither returned as if it answered the request nor silently changed.
+fn pending_with_other_terms(pending: &Invitation) -> DomainError {
+    DomainError::precondition_with(
+        "INVITATION_PENDING_WITH_OTHER_TERMS",
+        format!(
+            "'{}' already has a pending invitation to account '{}' as {}{}: change it with UpdateInvitation, or revoke it and invite again",
+            pending.email,
+            pending.account_id,
+            pending.role,
+            if pending.scopes.is_empty() {
+                ""
+            } else {
+                " with scopes"
+            },
+        ),
+        vec![
+            ("invitation_id", pending.id.as_str().to_owned()),
+            ("pending_role", pending.role.as_str().to_owned()),
+        ],
+    )
 }
 
 /// The team an account belongs to: its parent, or itself when top-level.
@@ -190,6 +200,13 @@ impl UseCases {
                 }
             }
             if let Some(mut existing) = tx.pending_invitation(&account.id, &cmd.email).await? {
+                // Rule 10: the pending invitation answers this request only when
+                // it offers what was asked; it is then the invitation
+                // check_grantable judged above, so a resend re-grants nothing
+                // the actor could not grant (rule 6).
+                if existing.role != role.name || existing.scopes != target.scopes {
+                    return Err(pending_with_other_terms(&existing));
+                }
                 // Rule 10: a live pending invitation is returned as it is, unless
                 // a resend is asked for; an expired one is revived with a new token.
                 if existing.effective_state(now) == InvitationState::Pending && !cmd.resend_if_pending {
@@ -310,7 +327,8 @@ impl UseCases {
         if let Some(closed) = accounts.iter().find(|a| a.state == AccountState::Closed) {
             return Err(closed_error(&closed.id));
         }
-        Self::ensure_person(tx.as_ref(), &cmd.person, now).await?;
+        // The token was sent to the address the person claims (checked above).
+        Self::ensure_person(tx.as_ref(), &cmd.person, Claim::Proven, now).await?;
         let mut accepted = Vec::with_capacity(live.len());
         for mut invitation in live {
             if tx
@@ -423,125 +441,6 @@ impl UseCases {
         }
         let revisions = self.commit(tx).await?;
         Ok(Written::new(declined, revisions))
-    }
-
-    /// Loads an invitation and locks its account; the actor needs users.invite there.
-    async fn invitation_for_change(
-        &self,
-        tx: &dyn Transaction,
-        actor: &UserId,
-        id: &InvitationId,
-    ) -> DomainResult<(crate::domain::model::Account, Invitation, EffectivePermissions)> {
-        let first_read = tx
-            .invitation(id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("invitation", id.as_str()))?;
-        let account = self.lock_open_account(tx, &first_read.account_id).await?;
-        let actor_access = self
-            .require(tx, actor, &account.id, Permission::USERS_INVITE)
-            .await?;
-        let invitation = tx
-            .invitation(id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("invitation", id.as_str()))?;
-        if invitation.state != InvitationState::Pending {
-            return Err(not_pending(&invitation, Utc::now()));
-        }
-        Ok((account, invitation, actor_access))
-    }
-
-    /// Issues a new token and expiry (the old token dies), counting one more send.
-    #[tracing::instrument(skip(self), fields(actor = %actor, invitation_id = %id))]
-    pub async fn resend_invitation(
-        &self,
-        actor: &UserId,
-        id: &InvitationId,
-    ) -> DomainResult<Written<(Invitation, InvitationToken)>> {
-        let now = super::now();
-        let tx = self.store.begin().await?;
-        let (account, mut invitation, _) = self.invitation_for_change(tx.as_ref(), actor, id).await?;
-        let token = InvitationToken::generate()?;
-        let expires_at = now + ttl(&self.settings)?;
-        tx.reissue_invitation(id, &token.hash(), expires_at, now).await?;
-        invitation.expires_at = expires_at;
-        invitation.send_count += 1;
-        tx.append_activity(&activity(
-            &account.id,
-            actor,
-            ActivityAction::InvitationResend,
-            invitation.email.as_str(),
-            json!({ "invitation_id": id.as_str(), "send_count": invitation.send_count }),
-            now,
-        ))
-        .await?;
-        let revisions = self.commit(tx).await?;
-        Ok(Written::new((invitation, token), revisions))
-    }
-
-    /// Cancels a pending invitation (Mailjet's "delete access" before acceptance).
-    #[tracing::instrument(skip(self), fields(actor = %actor, invitation_id = %id))]
-    pub async fn revoke_invitation(
-        &self,
-        actor: &UserId,
-        id: &InvitationId,
-    ) -> DomainResult<Written<Invitation>> {
-        let now = super::now();
-        let tx = self.store.begin().await?;
-        let (account, mut invitation, _) = self.invitation_for_change(tx.as_ref(), actor, id).await?;
-        tx.finish_invitation(id, InvitationState::Revoked, None, now)
-            .await?;
-        tx.append_activity(&activity(
-            &account.id,
-            actor,
-            ActivityAction::InvitationRevoke,
-            invitation.email.as_str(),
-            json!({ "invitation_id": id.as_str() }),
-            now,
-        ))
-        .await?;
-        let token = self.commit(tx).await?;
-        invitation.state = InvitationState::Revoked;
-        Ok(Written::new(invitation, token))
-    }
-
-    /// Changes the role or scopes a pending invitation offers.
-    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, invitation_id = %cmd.invitation_id))]
-    pub async fn update_invitation(&self, cmd: UpdateInvitation) -> DomainResult<Written<Invitation>> {
-        let now = super::now();
-        let tx = self.store.begin().await?;
-        let (account, mut invitation, actor) = self
-            .invitation_for_change(tx.as_ref(), &cmd.actor, &cmd.invitation_id)
-            .await?;
-        let old_role = Self::resolve_role(tx.as_ref(), &account.id, &invitation.role).await?;
-        let role = match &cmd.role {
-            Some(name) => Self::resolve_role(tx.as_ref(), &account.id, name).await?,
-            None => old_role.clone(),
-        };
-        let scopes = cmd.scopes.clone().unwrap_or_else(|| invitation.scopes.clone());
-        guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &scopes)?;
-        self.check_seats(
-            tx.as_ref(),
-            &account,
-            SeatChange {
-                seats: 0,
-                restricted: usize::from(role.restricted && !old_role.restricted),
-            },
-        )
-        .await?;
-        tx.update_invitation(&invitation.id, &role, &scopes, now).await?;
-        tx.append_activity(&activity(
-            &account.id,
-            &cmd.actor,
-            ActivityAction::InvitationUpdate,
-            invitation.email.as_str(),
-            json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str(), "scoped": !scopes.is_empty() }),
-            now,
-        ))
-        .await?;
-        let token = self.commit(tx).await?;
-        invitation.role = role.name;
-        invitation.scopes = scopes;
-        Ok(Written::new(invitation, token))
     }
 
     /// The account's invitations, newest first.

@@ -7,17 +7,18 @@ mod accounts;
 mod activity;
 mod decisions;
 mod guards;
+mod invitation_changes;
 mod invitations;
 mod members;
+mod people;
 mod roles;
 mod templates;
 
 pub use access_requests::{ListAccessRequests, RequestAccess};
 pub use accounts::{CreateAccount, ListAccounts};
 pub use activity::ListActivity;
-pub use invitations::{
-    AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations, UpdateInvitation,
-};
+pub use invitation_changes::UpdateInvitation;
+pub use invitations::{AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations};
 pub use members::{ListUsers, UpdateMember};
 pub use roles::{CreateRole, UpdateRole};
 pub use templates::{ListSharedTemplates, ShareTemplate, UnshareTemplate};

@@ -114,7 +114,7 @@ impl UseCases {
             });
         }
         let permissions = cmd.permissions.with_implicit();
-        guards::escalation_refused(actor.permissions, permissions)?;
+        guards::escalation_refused(&actor, permissions)?;
         let role = Role {
             id: uuid::Uuid::new_v4().simple().to_string(),
             name: cmd.name.clone(),
@@ -152,11 +152,15 @@ impl UseCases {
             .await?;
         let mut role = self.custom_role(tx.as_ref(), &cmd.account_id, &cmd.name).await?;
         // Both sides: no granting what one lacks, no stripping a role that outranks one.
-        guards::escalation_refused(actor.permissions, role.permissions)?;
+        let before = role.permissions;
+        guards::escalation_refused(&actor, before)?;
         if let Some(permissions) = cmd.permissions {
             role.permissions = permissions.with_implicit();
-            guards::escalation_refused(actor.permissions, role.permissions)?;
+            guards::escalation_refused(&actor, role.permissions)?;
         }
+        // Its holders gain or lose the change over their own scopes.
+        let holders = tx.role_holders(&role.id).await?;
+        guards::role_edit_refused(&actor, before, role.permissions, &holders)?;
         if let Some(description) = &cmd.description {
             role.description.clone_from(description);
         }
@@ -189,15 +193,22 @@ impl UseCases {
             .require(tx.as_ref(), actor, account_id, Permission::USERS_EDIT)
             .await?;
         let role = self.custom_role(tx.as_ref(), account_id, name).await?;
-        guards::escalation_refused(actor_access.permissions, role.permissions)?;
-        let users = tx.role_users(&role.id).await?;
-        if !users.is_empty() {
-            let names: Vec<&str> = users.iter().map(|e| e.as_str()).collect();
+        guards::escalation_refused(&actor_access, role.permissions)?;
+        let holders = tx.role_holders(&role.id).await?;
+        if !holders.is_empty() {
+            // Who holds it only for an actor who may see people (users.view).
+            let who = if actor_access.permissions.contains(Permission::USERS_VIEW) {
+                let mut names: Vec<&str> = holders.iter().map(|h| h.email.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                names.join(", ")
+            } else {
+                format!("{} members or invitations", holders.len())
+            };
             return Err(DomainError::precondition(
                 "ROLE_IN_USE",
                 format!(
-                    "role '{name}' is used by {}: give them another role (or revoke their invitations) first",
-                    names.join(", ")
+                    "role '{name}' is used by {who}: give them another role (or revoke their invitations) first"
                 ),
             ));
         }

@@ -13,6 +13,30 @@ pub fn account_id(raw: &str) -> Result<AccountId, DomainError> {
     Ok(AccountId::parse("account_id", raw)?)
 }
 
+/// GetAccount: the account, and who asks if anyone says.
+#[derive(Debug)]
+pub struct AccountRead {
+    /// Who asks, when the caller names someone.
+    pub actor: Option<UserId>,
+    /// The account read.
+    pub account_id: AccountId,
+}
+
+impl TryFrom<pb::GetAccountRequest> for AccountRead {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::GetAccountRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let actor = optional_id(&mut v, "actor_user_id", &raw.actor_user_id, UserId::parse);
+        let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        v.finish()?;
+        Ok(Self {
+            actor,
+            account_id: present(account_id)?,
+        })
+    }
+}
+
 /// An actor acting on a whole account (CloseAccount, ListRoles).
 #[derive(Debug)]
 pub struct AccountTarget {

@@ -26,6 +26,25 @@ pub fn check(v: &mut Violations, prefix: &dyn fmt::Display, raw: &pb::AuthorizeR
         format!("{prefix}permission")
     }));
     let resource = resource(v, prefix, raw.resource.as_ref());
+    if let (Some(permission), Some(Some(resource))) = (permission, &resource)
+        && !resource.resource_type.admits(permission)
+    {
+        v.push(FieldViolation::new(
+            format!("{prefix}resource.type"),
+            format!(
+                "{permission} cannot be checked on a {}: only {} permissions name one",
+                resource.resource_type.as_str(),
+                resource
+                    .resource_type
+                    .areas()
+                    .iter()
+                    .map(|area| format!("{area}.*"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        ));
+        return None;
+    }
     Some(Check {
         user_id: user_id?,
         account_id: account_id?,

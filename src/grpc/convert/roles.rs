@@ -3,7 +3,7 @@
 use super::accounts::AccountTarget;
 use super::{optional_id, permission_set, present};
 use crate::domain::DomainError;
-use crate::domain::ids::{AccountId, RoleName, UserId, Violations, parse_note};
+use crate::domain::ids::{AccountId, RoleName, UserId, Violations, parse_role_description};
 use crate::domain::model::Role;
 use crate::domain::service::{CreateRole, UpdateRole};
 use crate::grpc::pb;
@@ -52,7 +52,7 @@ impl TryFrom<pb::CreateRoleRequest> for CreateRole {
         let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
         let name = v.check(RoleName::parse("name", &raw.name));
-        let description = v.check(parse_note("description", &raw.description));
+        let description = v.check(parse_role_description("description", &raw.description));
         let permissions = permission_set(&mut v, "permissions", &raw.permissions);
         v.finish()?;
         Ok(Self {
@@ -73,7 +73,7 @@ impl TryFrom<pb::UpdateRoleRequest> for UpdateRole {
         let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
         let name = v.check(RoleName::parse("name", &raw.name));
-        let description = optional_id(&mut v, "description", &raw.description, parse_note);
+        let description = optional_id(&mut v, "description", &raw.description, parse_role_description);
         let permissions = match &raw.permissions {
             Some(list) => permission_set(&mut v, "permissions.permissions", &list.permissions).map(Some),
             None => Some(None),

@@ -1,10 +1,10 @@
 //! Shared templates: a parent account shares a template with its children.
 
 use super::{named, page, present, timestamp};
-use crate::domain::DomainError;
 use crate::domain::ids::{AccountId, ResourceId, UserId, Violations};
-use crate::domain::model::SharedTemplate;
+use crate::domain::model::{MAX_SHARED_CHILDREN, SharedTemplate};
 use crate::domain::service::{ListSharedTemplates, ShareTemplate, UnshareTemplate};
+use crate::domain::{DomainError, FieldViolation};
 use crate::grpc::pb;
 
 impl TryFrom<pb::ShareTemplateRequest> for ShareTemplate {
@@ -15,16 +15,27 @@ impl TryFrom<pb::ShareTemplateRequest> for ShareTemplate {
         let actor = v.check(UserId::parse("actor_user_id", &raw.actor_user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
         let template_id = v.check(ResourceId::parse("template_id", &raw.template_id));
-        let children: Vec<Option<AccountId>> = raw
-            .child_account_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| {
-                v.check(named(AccountId::parse("child_account_ids", id), || {
-                    format!("child_account_ids[{i}]")
-                }))
-            })
-            .collect();
+        // Past the limit the ids are not looked at: one violation, not a thousand.
+        let children: Vec<Option<AccountId>> = if raw.child_account_ids.len() > MAX_SHARED_CHILDREN {
+            v.push(FieldViolation::new(
+                "child_account_ids",
+                format!(
+                    "names {} children, at most {MAX_SHARED_CHILDREN} are allowed: leave it empty to share with every child",
+                    raw.child_account_ids.len()
+                ),
+            ));
+            Vec::new()
+        } else {
+            raw.child_account_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| {
+                    v.check(named(AccountId::parse("child_account_ids", id), || {
+                        format!("child_account_ids[{i}]")
+                    }))
+                })
+                .collect()
+        };
         v.finish()?;
         Ok(Self {
             actor: present(actor)?,

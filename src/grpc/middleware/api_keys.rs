@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 use super::scopes::{Scope, Scopes};
 
 /// Longest key name: it is logged, and written as the actor of the activity
-/// entries the key's caller makes (`platform: <name>`, in a 128-byte column).
+/// entries the key's caller makes (`platform: <name>`, in the activity log's 255-character actor column).
 pub const MAX_KEY_NAME_LEN: usize = 64;
 
 /// Who made a request, as the authentication layer established it: the

@@ -11,6 +11,8 @@ pub struct Model {
     pub email: String,
     pub name: String,
     pub created_at: i64,
+    /// Whether the email was proven (an invitation to it accepted): docs/domain.md rule 9.
+    pub email_proven: bool,
 }
 
 /// No relations are declared: joins are written out in the repository.

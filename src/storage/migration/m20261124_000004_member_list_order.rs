@@ -9,8 +9,9 @@
 //! Pending invitations already have theirs: `uq_invitations_pending` is
 //! (account, pending email).
 //!
-//! A user's email never changes once stored, so the copy cannot go stale;
-//! memberships are inserted with it read from `users` in the same statement.
+//! Memberships are inserted with the email read from `users` in the same
+//! statement, and a user's email changes only together with these copies
+//! (`people::update_identity`, since migration 8), so the copy cannot go stale.
 //! Both databases compare it byte-wise (`utf8mb4_bin` on MySQL, BINARY on
 //! SQLite), as the domain's in-memory order does.
 

@@ -8,6 +8,8 @@ mod m20261123_000003_protect_owner;
 mod m20261124_000004_member_list_order;
 mod m20261130_000005_account_revisions;
 mod m20261130_000006_cache_fence;
+mod m20261130_000007_activity_fits_its_values;
+mod m20261130_000008_proven_emails;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
 /// `acme`), as SQLite's default already is.
@@ -34,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_member_list_order::Migration),
             Box::new(m20261130_000005_account_revisions::Migration),
             Box::new(m20261130_000006_cache_fence::Migration),
+            Box::new(m20261130_000007_activity_fits_its_values::Migration),
+            Box::new(m20261130_000008_proven_emails::Migration),
         ]
     }
 }

@@ -33,8 +33,8 @@ use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, Resour
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
-    ActivityFilter, ActivityRecord, Invitation, InvitationState, MemberRow, Membership, MembershipStatus,
-    Person, Role, Scopes, Seat, SharedTemplate, WriteReceipt,
+    ActivityFilter, ActivityRecord, Identity, Invitation, InvitationState, MemberRow, Membership,
+    MembershipStatus, Person, Role, RoleHolder, Scopes, Seat, SharedTemplate, WriteReceipt,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
@@ -140,12 +140,20 @@ impl<T: Connection> Reads for T {
         roles::roles_of(self.conn(), account).await
     }
 
-    async fn role_users(&self, role_id: &str) -> DomainResult<Vec<Email>> {
-        roles::role_users(self.conn(), role_id).await
+    async fn role_holders(&self, role_id: &str) -> DomainResult<Vec<RoleHolder>> {
+        roles::role_holders(self.conn(), role_id).await
     }
 
-    async fn person(&self, id: &UserId) -> DomainResult<Option<Person>> {
-        people::find_person(self.conn(), id.as_str()).await
+    async fn identity(&self, id: &UserId) -> DomainResult<Option<Identity>> {
+        people::identity(self.conn(), id).await
+    }
+
+    async fn identity_by_email(&self, email: &Email) -> DomainResult<Option<Identity>> {
+        people::identity_by_email(self.conn(), email).await
+    }
+
+    async fn active_anywhere(&self, user: &UserId) -> DomainResult<bool> {
+        people::active_anywhere(self.conn(), user).await
     }
 
     async fn person_by_email(&self, email: &Email) -> DomainResult<Option<Person>> {
@@ -255,8 +263,12 @@ impl Transaction for SeaTransaction {
         accounts::close_account(&self.txn, account, at).await
     }
 
-    async fn insert_person(&self, person: &Person, at: DateTime<Utc>) -> DomainResult<()> {
-        people::insert_person(&self.txn, person, at).await
+    async fn insert_person(&self, identity: &Identity, at: DateTime<Utc>) -> DomainResult<()> {
+        people::insert_person(&self.txn, identity, at).await
+    }
+
+    async fn update_identity(&self, identity: &Identity) -> DomainResult<()> {
+        people::update_identity(&self.txn, identity).await
     }
 
     async fn insert_membership(&self, membership: &NewMembership) -> DomainResult<()> {

@@ -7,15 +7,17 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter};
 
-use crate::domain::DomainResult;
 use crate::domain::ids::{AccountId, Email, RoleName};
-use crate::domain::model::{InvitationState, Role};
+use crate::domain::model::{InvitationState, Role, RoleHolder};
 use crate::domain::permissions::{BUILTIN_ROLES, Permission, PermissionSet};
+use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{invitations, memberships, role_permissions, roles, users};
 use crate::storage::error::from_db_err;
 
 use super::codec::millis;
 use super::expect_one;
+use super::invitations::invitation_scopes_of;
+use super::members::{grants_of, membership_scopes_of};
 
 pub(super) async fn role_permission_set<C: ConnectionTrait>(
     c: &C,
@@ -141,40 +143,52 @@ pub(super) async fn roles_of<C: ConnectionTrait>(c: &C, account: &AccountId) -> 
     Ok(roles)
 }
 
-pub(super) async fn role_users<C: ConnectionTrait>(c: &C, role_id: &str) -> DomainResult<Vec<Email>> {
-    let member_ids: Vec<String> = memberships::Entity::find()
+/// The members on a role with their grants and scopes, then the pending
+/// invitations offering it with theirs. A custom role belongs to one account,
+/// so its holders are read from that account's rows.
+pub(super) async fn role_holders<C: ConnectionTrait>(c: &C, role_id: &str) -> DomainResult<Vec<RoleHolder>> {
+    let members = memberships::Entity::find()
         .filter(memberships::Column::RoleId.eq(role_id))
         .all(c)
         .await
-        .map_err(from_db_err)?
-        .into_iter()
-        .map(|m| m.user_id)
-        .collect();
-    let mut emails: Vec<Email> = if member_ids.is_empty() {
-        Vec::new()
-    } else {
-        users::Entity::find()
-            .filter(users::Column::Id.is_in(member_ids))
+        .map_err(from_db_err)?;
+    let invitations = invitations::Entity::find()
+        .filter(invitations::Column::RoleId.eq(role_id))
+        .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
+        .all(c)
+        .await
+        .map_err(from_db_err)?;
+    let mut holders = Vec::with_capacity(members.len() + invitations.len());
+    if let Some(account) = members.first().map(|m| m.account_id.clone()) {
+        let emails: HashMap<String, String> = users::Entity::find()
+            .filter(users::Column::Id.is_in(members.iter().map(|m| m.user_id.clone())))
             .all(c)
             .await
             .map_err(from_db_err)?
             .into_iter()
-            .map(|u| Email::from_trusted(u.email))
-            .collect()
-    };
-    emails.extend(
-        invitations::Entity::find()
-            .filter(invitations::Column::RoleId.eq(role_id))
-            .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
-            .all(c)
-            .await
-            .map_err(from_db_err)?
-            .into_iter()
-            .map(|i| Email::from_trusted(i.email)),
-    );
-    emails.sort();
-    emails.dedup();
-    Ok(emails)
+            .map(|u| (u.id, u.email))
+            .collect();
+        let mut scopes = membership_scopes_of(c, &account, None).await?;
+        let mut grants = grants_of(c, &account, None).await?;
+        for member in &members {
+            let email = emails.get(&member.user_id).ok_or_else(|| {
+                DomainError::Internal(format!("member '{}' has no user row", member.user_id))
+            })?;
+            holders.push(RoleHolder {
+                email: Email::from_trusted(email.clone()),
+                grants: grants.remove(&member.user_id).unwrap_or_default(),
+                scopes: scopes.remove(&member.user_id).unwrap_or_default(),
+            });
+        }
+    }
+    let mut invitation_scopes =
+        invitation_scopes_of(c, invitations.iter().map(|i| i.id.clone()).collect()).await?;
+    holders.extend(invitations.into_iter().map(|invitation| RoleHolder {
+        scopes: invitation_scopes.remove(&invitation.id).unwrap_or_default(),
+        email: Email::from_trusted(invitation.email),
+        grants: PermissionSet::EMPTY,
+    }));
+    Ok(holders)
 }
 
 pub(super) async fn insert_role(

@@ -1,0 +1,182 @@
+//! Changes to a pending invitation by someone holding users.invite: resend
+//! (a new token), revoke, or change the role and scopes it offers. Each
+//! needs the actor to cover what the invitation offers (rule 6).
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::accounts::SeatChange;
+use super::invitations::not_pending;
+use super::{UseCases, activity, guards, ttl};
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::ids::{InvitationId, InvitationToken, RoleName, UserId};
+use crate::domain::model::{
+    Account, ActivityAction, EffectivePermissions, Invitation, InvitationState, Role, Scopes, Written,
+};
+use crate::domain::permissions::{Permission, PermissionSet};
+use crate::domain::ports::Transaction;
+
+/// Changes a pending invitation.
+#[derive(Clone, Debug)]
+pub struct UpdateInvitation {
+    /// Who changes it.
+    pub actor: UserId,
+    /// Which one.
+    pub invitation_id: InvitationId,
+    /// New role name.
+    pub role: Option<RoleName>,
+    /// New scopes.
+    pub scopes: Option<Scopes>,
+}
+
+/// What a change does to a pending invitation, for rule 6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InvitationChange {
+    /// Issues a new token: grants the invitation again.
+    Resend,
+    /// Revokes or edits it: acts on what it offers.
+    Edit,
+}
+
+impl UseCases {
+    /// Loads an invitation and locks its account; the actor needs users.invite
+    /// there and must cover what the invitation offers (rule 6): resending
+    /// grants it again, revoking or editing acts on it. Returns the role it offers.
+    async fn invitation_for_change(
+        &self,
+        tx: &dyn Transaction,
+        actor: &UserId,
+        id: &InvitationId,
+        change: InvitationChange,
+    ) -> DomainResult<(Account, Invitation, Role, EffectivePermissions)> {
+        let first_read = tx
+            .invitation(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("invitation", id.as_str()))?;
+        self.hide_from_strangers(tx, actor, &first_read.account_id, "invitation", id.as_str())
+            .await?;
+        let account = self.lock_open_account(tx, &first_read.account_id).await?;
+        let actor_access = self
+            .require(tx, actor, &account.id, Permission::USERS_INVITE)
+            .await?;
+        let invitation = tx
+            .invitation(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("invitation", id.as_str()))?;
+        if invitation.state != InvitationState::Pending {
+            return Err(not_pending(&invitation, Utc::now()));
+        }
+        let role = Self::resolve_role(tx, &account.id, &invitation.role).await?;
+        match change {
+            InvitationChange::Resend => {
+                guards::check_grantable(&actor_access, &role, PermissionSet::EMPTY, &invitation.scopes)?;
+            }
+            InvitationChange::Edit => {
+                guards::invitation_outranks(&actor_access, &role, &invitation.scopes)?;
+            }
+        }
+        Ok((account, invitation, role, actor_access))
+    }
+
+    /// Issues a new token and expiry (the old token dies), counting one more send.
+    #[tracing::instrument(skip(self), fields(actor = %actor, invitation_id = %id))]
+    pub async fn resend_invitation(
+        &self,
+        actor: &UserId,
+        id: &InvitationId,
+    ) -> DomainResult<Written<(Invitation, InvitationToken)>> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        let (account, mut invitation, _, _) = self
+            .invitation_for_change(tx.as_ref(), actor, id, InvitationChange::Resend)
+            .await?;
+        let token = InvitationToken::generate()?;
+        let expires_at = now + ttl(&self.settings)?;
+        tx.reissue_invitation(id, &token.hash(), expires_at, now).await?;
+        invitation.expires_at = expires_at;
+        invitation.send_count += 1;
+        tx.append_activity(&activity(
+            &account.id,
+            actor,
+            ActivityAction::InvitationResend,
+            invitation.email.as_str(),
+            json!({ "invitation_id": id.as_str(), "send_count": invitation.send_count }),
+            now,
+        ))
+        .await?;
+        let revisions = self.commit(tx).await?;
+        Ok(Written::new((invitation, token), revisions))
+    }
+
+    /// Cancels a pending invitation (Mailjet's "delete access" before acceptance).
+    #[tracing::instrument(skip(self), fields(actor = %actor, invitation_id = %id))]
+    pub async fn revoke_invitation(
+        &self,
+        actor: &UserId,
+        id: &InvitationId,
+    ) -> DomainResult<Written<Invitation>> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        let (account, mut invitation, _, _) = self
+            .invitation_for_change(tx.as_ref(), actor, id, InvitationChange::Edit)
+            .await?;
+        tx.finish_invitation(id, InvitationState::Revoked, None, now)
+            .await?;
+        tx.append_activity(&activity(
+            &account.id,
+            actor,
+            ActivityAction::InvitationRevoke,
+            invitation.email.as_str(),
+            json!({ "invitation_id": id.as_str() }),
+            now,
+        ))
+        .await?;
+        let token = self.commit(tx).await?;
+        invitation.state = InvitationState::Revoked;
+        Ok(Written::new(invitation, token))
+    }
+
+    /// Changes the role or scopes a pending invitation offers.
+    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, invitation_id = %cmd.invitation_id))]
+    pub async fn update_invitation(&self, cmd: UpdateInvitation) -> DomainResult<Written<Invitation>> {
+        let now = super::now();
+        let tx = self.store.begin().await?;
+        let (account, mut invitation, old_role, actor) = self
+            .invitation_for_change(
+                tx.as_ref(),
+                &cmd.actor,
+                &cmd.invitation_id,
+                InvitationChange::Edit,
+            )
+            .await?;
+        let role = match &cmd.role {
+            Some(name) => Self::resolve_role(tx.as_ref(), &account.id, name).await?,
+            None => old_role.clone(),
+        };
+        let scopes = cmd.scopes.clone().unwrap_or_else(|| invitation.scopes.clone());
+        guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &scopes)?;
+        self.check_seats(
+            tx.as_ref(),
+            &account,
+            SeatChange {
+                seats: 0,
+                restricted: usize::from(role.restricted && !old_role.restricted),
+            },
+        )
+        .await?;
+        tx.update_invitation(&invitation.id, &role, &scopes, now).await?;
+        tx.append_activity(&activity(
+            &account.id,
+            &cmd.actor,
+            ActivityAction::InvitationUpdate,
+            invitation.email.as_str(),
+            json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str(), "scoped": !scopes.is_empty() }),
+            now,
+        ))
+        .await?;
+        let token = self.commit(tx).await?;
+        invitation.role = role.name;
+        invitation.scopes = scopes;
+        Ok(Written::new(invitation, token))
+    }
+}
