@@ -10,5 +10,5 @@ pub mod permissions;
 pub mod ports;
 pub mod service;
 
-pub use error::{DomainError, DomainResult, FieldViolation};
+pub use error::{DomainError, DomainResult, ErrorMetadata, FieldViolation};
 pub use service::UseCases;

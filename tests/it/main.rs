@@ -14,6 +14,7 @@ mod cache_costs;
 mod cache_faults;
 mod concurrency;
 mod consistency;
+mod error_details;
 mod health;
 mod invitation_lifecycle;
 mod invitations;

@@ -25,16 +25,18 @@ pub(super) fn owner_only_refused(
 /// Rule 6: refuses `permissions` unless the actor holds every one of them.
 pub(super) fn escalation_refused(actor: PermissionSet, permissions: PermissionSet) -> DomainResult<()> {
     let missing = permissions.difference(actor);
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::denied(
+    let names = missing.names();
+    match names.first() {
+        None => Ok(()),
+        Some(first) => Err(DomainError::denied(
             "PRIVILEGE_ESCALATION",
             format!(
                 "you cannot grant permissions you do not hold: {}",
-                missing.names().join(", ")
+                names.join(", ")
             ),
-        ))
+        )
+        .with("permission", first)
+        .with("permissions", names.join(","))),
     }
 }
 
@@ -69,7 +71,9 @@ pub(super) fn check_approvable(actor: &EffectivePermissions, permission: Permiss
         Err(DomainError::denied(
             "PRIVILEGE_ESCALATION",
             format!("you cannot grant {permission}: you do not hold it"),
-        ))
+        )
+        .with("permission", permission)
+        .with("permissions", permission))
     }
 }
 

@@ -116,6 +116,12 @@ fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainErr
                 "this invitation expired on {}: ask the account's administrator to resend it",
                 invitation.expires_at.format("%Y-%m-%d %H:%M UTC")
             ),
+        )
+        .with(
+            "expired_at",
+            invitation
+                .expires_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ),
         InvitationState::Pending => {
             DomainError::Internal("a pending invitation reported as not pending".into())
@@ -169,13 +175,13 @@ impl UseCases {
             if let Some(person) = tx.person_by_email(&cmd.email).await? {
                 match tx.membership_status(&account.id, &person.user_id).await? {
                     Some(crate::domain::model::MembershipStatus::Active) => {
-                        return Err(DomainError::AlreadyExists {
-                            reason: "ALREADY_A_MEMBER",
-                            message: format!(
+                        return Err(DomainError::exists(
+                            "ALREADY_A_MEMBER",
+                            format!(
                                 "'{}' is already an active member of account '{}'",
                                 cmd.email, account.id
                             ),
-                        });
+                        ));
                     }
                     Some(crate::domain::model::MembershipStatus::Deactivated) => {
                         return Err(DomainError::precondition(
@@ -318,13 +324,13 @@ impl UseCases {
                 .await?
                 .is_some()
             {
-                return Err(DomainError::AlreadyExists {
-                    reason: "ALREADY_A_MEMBER",
-                    message: format!(
+                return Err(DomainError::exists(
+                    "ALREADY_A_MEMBER",
+                    format!(
                         "user '{}' is already a member of account '{}'",
                         cmd.person.user_id, invitation.account_id
                     ),
-                });
+                ));
             }
             let role = Self::resolve_role(tx.as_ref(), &invitation.account_id, &invitation.role).await?;
             tx.insert_membership(&NewMembership {
