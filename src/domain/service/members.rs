@@ -322,19 +322,25 @@ impl UseCases {
             .membership(account_id, new_owner)
             .await?
             .ok_or_else(|| DomainError::not_found("member", new_owner.as_str()))?;
-        if target.status != MembershipStatus::Active
-            || !TRANSFER_TARGET_ROLES.contains(&target.role.name.as_str())
-        {
+        let deactivated = target.status != MembershipStatus::Active;
+        if !TRANSFER_TARGET_ROLES.contains(&target.role.name.as_str()) {
             return Err(DomainError::precondition(
                 "TRANSFER_TARGET_NOT_ADMIN",
                 format!(
-                    "ownership can go only to an active admin or account_manager; '{new_owner}' is {} ({}): change their role first",
+                    "ownership can go only to an active admin or account_manager; '{new_owner}' is {}: change their role first{}",
                     target.role.name,
-                    if target.status == MembershipStatus::Active {
-                        "active"
-                    } else {
-                        "deactivated"
-                    }
+                    if deactivated { " and reactivate them" } else { "" }
+                ),
+            ));
+        }
+        // The role fits, so the only thing in the way is the deactivation:
+        // say so, rather than send the caller to change a role that is right.
+        if deactivated {
+            return Err(DomainError::precondition(
+                "MEMBER_DEACTIVATED",
+                format!(
+                    "'{new_owner}' is a deactivated {} of account '{account_id}': reactivate them (ReactivateMember) first, then transfer ownership",
+                    target.role.name
                 ),
             ));
         }
