@@ -21,6 +21,7 @@ mod invitations;
 mod members;
 mod middleware;
 mod migrations;
+mod no_silent_no_ops;
 mod plan_quotas;
 mod replicas;
 mod roles;

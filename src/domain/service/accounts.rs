@@ -70,17 +70,28 @@ impl UseCases {
         }
     }
 
+    /// A retry is idempotent only when it is the same request: answering OK
+    /// to another name would report a change that was never made.
     fn same_creation(existing: &Account, cmd: &CreateAccount) -> DomainResult<()> {
-        if existing.owner.user_id == cmd.owner.user_id && existing.parent_id == cmd.parent_id {
-            Ok(())
+        let differs = if existing.owner.user_id != cmd.owner.user_id {
+            Some("owner")
+        } else if existing.parent_id != cmd.parent_id {
+            Some("parent")
+        } else if existing.name != cmd.name {
+            Some("name")
         } else {
-            Err(DomainError::exists(
+            None
+        };
+        match differs {
+            None => Ok(()),
+            Some(what) => Err(DomainError::exists(
                 "ACCOUNT_EXISTS",
                 format!(
-                    "account '{}' already exists with another owner or parent",
+                    "account '{}' already exists with another {what}: a retry must repeat the first request exactly",
                     existing.id
                 ),
-            ))
+            )
+            .with("differs", what)),
         }
     }
 
