@@ -19,6 +19,37 @@ impl FieldViolation {
     }
 }
 
+/// The facts a program needs to act on a refusal, as (key, value) pairs in
+/// the order they were added; they become `google.rpc.ErrorInfo.metadata`.
+/// Keys are stable snake_case names documented in the proto beside the
+/// reason that carries them: clients parse them, so never rename one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ErrorMetadata(Vec<(&'static str, String)>);
+
+impl ErrorMetadata {
+    /// The pairs, in the order they were added.
+    pub fn pairs(&self) -> &[(&'static str, String)] {
+        &self.0
+    }
+
+    /// Whether there is nothing to add to the message.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value under `key`, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
+
+    fn set(&mut self, key: &'static str, value: String) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+}
+
 /// Why a use case refused or failed. Each variant maps to exactly one gRPC code.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
@@ -40,6 +71,8 @@ pub enum DomainError {
         reason: &'static str,
         /// What exists, for a person.
         message: String,
+        /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
+        metadata: ErrorMetadata,
     },
     /// A rule forbids the change in the current state.
     #[error("{message}")]
@@ -48,9 +81,8 @@ pub enum DomainError {
         reason: &'static str,
         /// What to do about it.
         message: String,
-        /// Facts a program can act on (google.rpc.ErrorInfo.metadata), such
-        /// as the role of the invitation that blocks the change.
-        metadata: Vec<(&'static str, String)>,
+        /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
+        metadata: ErrorMetadata,
     },
     /// The actor lacks the right to make this change.
     #[error("{message}")]
@@ -59,6 +91,8 @@ pub enum DomainError {
         reason: &'static str,
         /// Which permission is missing, or which rule refused.
         message: String,
+        /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
+        metadata: ErrorMetadata,
     },
     /// A quota would be exceeded.
     #[error("{message}")]
@@ -67,6 +101,8 @@ pub enum DomainError {
         reason: &'static str,
         /// Which limit, and its value.
         message: String,
+        /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
+        metadata: ErrorMetadata,
     },
     /// A dependency (the database) cannot be reached; retrying may help.
     #[error("temporarily unavailable: {0}")]
@@ -129,19 +165,10 @@ impl DomainError {
 
     /// A rule refused the change.
     pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
-        Self::precondition_with(reason, message, Vec::new())
-    }
-
-    /// A rule refused the change; `metadata` names what blocks it.
-    pub fn precondition_with(
-        reason: &'static str,
-        message: impl Into<String>,
-        metadata: Vec<(&'static str, String)>,
-    ) -> Self {
         Self::FailedPrecondition {
             reason,
             message: message.into(),
-            metadata,
+            metadata: ErrorMetadata::default(),
         }
     }
 
@@ -150,6 +177,62 @@ impl DomainError {
         Self::PermissionDenied {
             reason,
             message: message.into(),
+            metadata: ErrorMetadata::default(),
+        }
+    }
+
+    /// The thing to create exists already.
+    pub fn exists(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::AlreadyExists {
+            reason,
+            message: message.into(),
+            metadata: ErrorMetadata::default(),
+        }
+    }
+
+    /// A quota would be exceeded.
+    pub fn exhausted(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::ResourceExhausted {
+            reason,
+            message: message.into(),
+            metadata: ErrorMetadata::default(),
+        }
+    }
+
+    /// Adds a fact for a program under a stable `key` (replacing an earlier
+    /// value of that key). Only the reasoned variants carry metadata: on the
+    /// others (field violations, not found, unavailable, internal) the fact
+    /// is dropped, since their details say all there is.
+    #[must_use]
+    pub fn with(mut self, key: &'static str, value: impl ToString) -> Self {
+        if let Some(metadata) = self.metadata_mut() {
+            metadata.set(key, value.to_string());
+        }
+        self
+    }
+
+    /// The facts for a program, if this variant carries any.
+    pub fn metadata(&self) -> Option<&ErrorMetadata> {
+        match self {
+            Self::AlreadyExists { metadata, .. }
+            | Self::FailedPrecondition { metadata, .. }
+            | Self::PermissionDenied { metadata, .. }
+            | Self::ResourceExhausted { metadata, .. } => Some(metadata),
+            Self::InvalidArgument(_) | Self::NotFound { .. } | Self::Unavailable(_) | Self::Internal(_) => {
+                None
+            }
+        }
+    }
+
+    fn metadata_mut(&mut self) -> Option<&mut ErrorMetadata> {
+        match self {
+            Self::AlreadyExists { metadata, .. }
+            | Self::FailedPrecondition { metadata, .. }
+            | Self::PermissionDenied { metadata, .. }
+            | Self::ResourceExhausted { metadata, .. } => Some(metadata),
+            Self::InvalidArgument(_) | Self::NotFound { .. } | Self::Unavailable(_) | Self::Internal(_) => {
+                None
+            }
         }
     }
 

@@ -11,5 +11,5 @@ pub mod ports;
 pub mod reach;
 pub mod service;
 
-pub use error::{DomainError, DomainResult, FieldViolation};
+pub use error::{DomainError, DomainResult, ErrorMetadata, FieldViolation};
 pub use service::UseCases;

@@ -5,14 +5,19 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::domain::DomainError;
 use crate::domain::error::{MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, MAX_REPORTED_VIOLATIONS, bounded, echo};
+use crate::domain::{DomainError, ErrorMetadata};
 
 /// `google.rpc.ErrorInfo.domain` of every error this service reports.
 pub const ERROR_DOMAIN: &str = "access.v1";
 
-fn with_reason(code: Code, reason: &str, message: String) -> Status {
-    with_error_info(code, reason, HashMap::new(), message)
+fn with_reason(code: Code, reason: &str, metadata: ErrorMetadata, message: String) -> Status {
+    let metadata: HashMap<String, String> = metadata
+        .pairs()
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), value.clone()))
+        .collect();
+    with_error_info(code, reason, metadata, message)
 }
 
 /// A status with a google.rpc.ErrorInfo of this service's domain: `reason`
@@ -52,28 +57,26 @@ impl From<DomainError> for Status {
                 let details = ErrorDetails::with_resource_info(kind, id, "", message.clone());
                 Status::with_error_details(Code::NotFound, message, details)
             }
-            DomainError::AlreadyExists { reason, message } => {
-                with_reason(Code::AlreadyExists, reason, message)
-            }
+            DomainError::AlreadyExists {
+                reason,
+                message,
+                metadata,
+            } => with_reason(Code::AlreadyExists, reason, metadata, message),
             DomainError::FailedPrecondition {
                 reason,
                 message,
                 metadata,
-            } => with_error_info(
-                Code::FailedPrecondition,
+            } => with_reason(Code::FailedPrecondition, reason, metadata, message),
+            DomainError::PermissionDenied {
                 reason,
-                metadata
-                    .into_iter()
-                    .map(|(key, value)| (key.to_owned(), value))
-                    .collect(),
                 message,
-            ),
-            DomainError::PermissionDenied { reason, message } => {
-                with_reason(Code::PermissionDenied, reason, message)
-            }
-            DomainError::ResourceExhausted { reason, message } => {
-                with_reason(Code::ResourceExhausted, reason, message)
-            }
+                metadata,
+            } => with_reason(Code::PermissionDenied, reason, metadata, message),
+            DomainError::ResourceExhausted {
+                reason,
+                message,
+                metadata,
+            } => with_reason(Code::ResourceExhausted, reason, metadata, message),
             DomainError::Unavailable(message) => Status::unavailable(message),
             DomainError::Internal(cause) => {
                 // The cause may hold SQL or internals: log it, tell the client only that it happened.

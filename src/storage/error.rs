@@ -10,10 +10,7 @@ use crate::domain::DomainError;
 pub fn from_db_err(err: DbErr) -> DomainError {
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
-            return DomainError::AlreadyExists {
-                reason: "DUPLICATE",
-                message: "a record with the same key already exists".into(),
-            };
+            return DomainError::exists("DUPLICATE", "a record with the same key already exists");
         }
         Some(SqlErr::ForeignKeyConstraintViolation(detail)) => {
             return DomainError::Internal(format!("foreign key violation: {detail}"));

@@ -460,14 +460,21 @@ async fn ownership_goes_only_to_an_active_admin(app: TestApp) {
         Code::PermissionDenied,
         "PERMISSION_NOT_GRANTED",
     );
-    for target in ["manager", "sleeper"] {
-        assert_refused_for(
-            app.transfer("owner", "acme", target).await,
-            Code::FailedPrecondition,
-            "TRANSFER_TARGET_NOT_ADMIN",
-            target,
-        );
-    }
+    let status = assert_refused(
+        app.transfer("owner", "acme", "manager").await,
+        Code::FailedPrecondition,
+        "TRANSFER_TARGET_NOT_ADMIN",
+    );
+    assert!(status.message().contains("change their role"), "{status:?}");
+    // A deactivated admin has the right role: the message must not send the
+    // caller to change it, but to reactivate them.
+    let status = assert_refused(
+        app.transfer("owner", "acme", "sleeper").await,
+        Code::FailedPrecondition,
+        "MEMBER_DEACTIVATED",
+    );
+    assert!(status.message().contains("reactivate them"), "{status:?}");
+    assert!(!status.message().contains("change their role"), "{status:?}");
     assert_refused(
         app.transfer("owner", "acme", "owner").await,
         Code::FailedPrecondition,

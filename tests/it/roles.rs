@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use crate::helpers::{TestApp, assert_refused, assert_refused_for, bad_fields, email, expect_code, reason};
 
@@ -540,7 +541,36 @@ async fn custom_roles_stay_in_their_account(app: TestApp) {
     );
 }
 
+/// One limit for a role name, one message: a name a little too long and one
+/// of 10 KB hear the same limit (the width of the stored name), and a name
+/// at the limit fits.
+async fn a_role_name_has_one_limit(app: TestApp) {
+    app.account("acme", "owner").await;
+    let before = app.table_counts().await;
+    let mut descriptions = BTreeSet::new();
+    for length in [65, 100, 10 * 1024] {
+        let status = expect_code(
+            app.create_role("owner", "acme", &"r".repeat(length), &["campaigns.view"])
+                .await,
+            Code::InvalidArgument,
+        );
+        let bad = status.get_details_bad_request().expect("BadRequest");
+        // (The helper derives the description from the name: only `name` matters here.)
+        let name = bad.field_violations.iter().find(|v| v.field == "name");
+        descriptions.insert(name.expect("name refused").description.clone());
+    }
+    assert_eq!(
+        descriptions.into_iter().collect::<Vec<_>>(),
+        ["must be at most 64 characters long"]
+    );
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+    app.create_role("owner", "acme", &"r".repeat(64), &["campaigns.view"])
+        .await
+        .expect("64 characters fit");
+}
+
 crate::on_both_databases!(
+    a_role_name_has_one_limit,
     list_roles_shows_builtins_then_custom_roles,
     custom_roles_drive_authorize_and_follow_updates,
     role_changes_are_refused_when_not_allowed,

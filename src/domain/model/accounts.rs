@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::members::MembershipStatus;
-use crate::domain::ids::{AccountId, Email, UserId};
+use crate::domain::ids::{AccountId, Email, InvitationId, UserId};
 
 /// A person as the identity provider knows them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +84,12 @@ pub struct AccountLimits {
 pub struct Seat {
     /// Who holds it.
     pub email: Email,
+    /// The member holding it, or None for a pending invitation.
+    pub user_id: Option<UserId>,
+    /// The invitation holding it, or None for a member.
+    pub invitation_id: Option<InvitationId>,
+    /// Whether the holder is the owner (who can never be removed).
+    pub is_owner: bool,
     /// On which role.
     pub role: String,
     /// Whether the role is restricted.

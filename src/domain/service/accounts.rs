@@ -6,8 +6,10 @@ use serde_json::json;
 use super::people::Claim;
 use super::{Page, UseCases, activity, closed_error};
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{Account, AccountAccess, AccountLimits, AccountState, Person, Scopes, Written};
+use crate::domain::ids::{AccountId, InvitationId, UserId};
+use crate::domain::model::{
+    Account, AccountAccess, AccountLimits, AccountState, Person, Scopes, Seat, Written,
+};
 use crate::domain::model::{ActivityAction, PlatformActor};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{OWNER_ROLE, Permission};
@@ -68,17 +70,28 @@ impl UseCases {
         }
     }
 
+    /// A retry is idempotent only when it is the same request: answering OK
+    /// to another name would report a change that was never made.
     fn same_creation(existing: &Account, cmd: &CreateAccount) -> DomainResult<()> {
-        if existing.owner.user_id == cmd.owner.user_id && existing.parent_id == cmd.parent_id {
-            Ok(())
+        let differs = if existing.owner.user_id != cmd.owner.user_id {
+            Some("owner")
+        } else if existing.parent_id != cmd.parent_id {
+            Some("parent")
+        } else if existing.name != cmd.name {
+            Some("name")
         } else {
-            Err(DomainError::AlreadyExists {
-                reason: "ACCOUNT_EXISTS",
-                message: format!(
-                    "account '{}' already exists with another owner or parent",
+            None
+        };
+        match differs {
+            None => Ok(()),
+            Some(what) => Err(DomainError::exists(
+                "ACCOUNT_EXISTS",
+                format!(
+                    "account '{}' already exists with another {what}: a retry must repeat the first request exactly",
                     existing.id
                 ),
-            })
+            )
+            .with("differs", what)),
         }
     }
 
@@ -196,26 +209,24 @@ impl UseCases {
             && change.seats > 0
             && seats.len() + change.seats > max as usize
         {
-            return Err(DomainError::ResourceExhausted {
-                reason: "MEMBER_LIMIT_REACHED",
-                message: format!(
+            return Err(DomainError::exhausted("MEMBER_LIMIT_REACHED", format!(
                     "account '{}' allows {max} members (active members and pending invitations) and has {}: remove a member, revoke an invitation or raise the plan",
                     account.id,
                     seats.len()
-                ),
-            });
+                ))
+                .with("limit", max)
+                .with("current", seats.len()));
         }
         if let Some(max) = limits.max_restricted_members
             && change.restricted > 0
             && restricted + change.restricted > max as usize
         {
-            return Err(DomainError::ResourceExhausted {
-                reason: "RESTRICTED_ROLE_LIMIT_REACHED",
-                message: format!(
+            return Err(DomainError::exhausted("RESTRICTED_ROLE_LIMIT_REACHED", format!(
                     "account '{}' allows {max} members on restricted or custom roles and has {restricted}: free one or raise the plan",
                     account.id
-                ),
-            });
+                ))
+                .with("limit", max)
+                .with("current", restricted));
         }
         Ok(())
     }
@@ -287,31 +298,38 @@ impl UseCases {
         if let Some(max) = limits.max_members
             && seats.len() > max as usize
         {
-            return Err(DomainError::precondition(
-                "LIMIT_BELOW_USAGE",
+            let removable: Vec<&Seat> = seats.iter().filter(|s| !s.is_owner).collect();
+            return Err(below_usage(
                 format!(
                     "account '{account_id}' has {} members (active members and pending invitations); remove or revoke {} of them before lowering the limit to {max}",
                     seats.len(),
                     seats.len() - max as usize
                 ),
+                "max_members",
+                max,
+                seats.len(),
+                &removable,
             ));
         }
-        let restricted: Vec<String> = seats
-            .iter()
-            .filter(|s| s.restricted)
-            .map(|s| format!("{} ({})", s.email, s.role))
-            .collect();
+        let restricted: Vec<&Seat> = seats.iter().filter(|s| s.restricted).collect();
         if let Some(max) = limits.max_restricted_members
             && restricted.len() > max as usize
         {
-            return Err(DomainError::precondition(
-                "LIMIT_BELOW_USAGE",
+            let named: Vec<String> = restricted
+                .iter()
+                .map(|s| format!("{} ({})", s.email, s.role))
+                .collect();
+            return Err(below_usage(
                 format!(
                     "{} members use restricted or custom roles: {}; change the role of, or remove, {} of them before lowering the limit to {max}",
                     restricted.len(),
-                    restricted.join(", "),
+                    named.join(", "),
                     restricted.len() - max as usize
                 ),
+                "max_restricted_members",
+                max,
+                restricted.len(),
+                &restricted,
             ));
         }
         tx.set_limits(account_id, limits).await?;
@@ -327,5 +345,69 @@ impl UseCases {
         let token = self.commit(tx).await?;
         account.limits = limits;
         Ok(Written::new(account, token))
+    }
+}
+
+/// How many ids of each kind LIMIT_BELOW_USAGE lists: enough for a program to
+/// act on, small enough to fit a gRPC trailer (ids are 32 characters).
+const LIMIT_BELOW_USAGE_IDS: usize = 20;
+
+/// Rule 14: a limit below current use, with the facts a program needs to
+/// pick whom to remove (the keys are documented in the proto).
+fn below_usage(
+    message: String,
+    limit_field: &str,
+    limit: u32,
+    usage: usize,
+    candidates: &[&Seat],
+) -> DomainError {
+    let users: Vec<&str> = candidates
+        .iter()
+        .filter_map(|s| s.user_id.as_ref().map(UserId::as_str))
+        .take(LIMIT_BELOW_USAGE_IDS)
+        .collect();
+    let invitations: Vec<&str> = candidates
+        .iter()
+        .filter_map(|s| s.invitation_id.as_ref().map(InvitationId::as_str))
+        .take(LIMIT_BELOW_USAGE_IDS)
+        .collect();
+    DomainError::precondition("LIMIT_BELOW_USAGE", message)
+        .with("limit_field", limit_field)
+        .with("limit", limit)
+        .with("usage", usage)
+        .with("excess", usage.saturating_sub(limit as usize))
+        .with("user_ids", users.join(","))
+        .with("invitation_ids", invitations.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::Email;
+
+    fn member(n: usize) -> Seat {
+        Seat {
+            email: Email::from_trusted(format!("m{n}@example.com")),
+            role: "designer".to_owned(),
+            restricted: true,
+            user_id: Some(UserId::from_trusted(format!("{n:032x}"))),
+            invitation_id: None,
+            is_owner: false,
+        }
+    }
+
+    /// The id lists stay bounded whatever the use, so the trailer stays small;
+    /// `usage` and `excess` still say the whole truth.
+    #[test]
+    fn limit_below_usage_lists_a_bounded_number_of_ids() {
+        let seats: Vec<Seat> = (0..LIMIT_BELOW_USAGE_IDS * 3).map(member).collect();
+        let candidates: Vec<&Seat> = seats.iter().collect();
+        let err = below_usage(String::new(), "max_members", 1, seats.len(), &candidates);
+        let metadata = err.metadata().expect("a precondition carries metadata");
+        let listed = metadata.get("user_ids").expect("user_ids").split(',').count();
+        assert_eq!(listed, LIMIT_BELOW_USAGE_IDS);
+        assert_eq!(metadata.get("usage"), Some("60"));
+        assert_eq!(metadata.get("excess"), Some("59"));
+        assert_eq!(metadata.get("invitation_ids"), Some(""));
     }
 }

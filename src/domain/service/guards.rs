@@ -38,13 +38,22 @@ fn grant_refused(actor: &EffectivePermissions, target: &Reach<'_>) -> DomainResu
     if uncovered.is_empty() {
         Ok(())
     } else {
-        Err(DomainError::denied(
+        // The missing permissions, for a program; a refusal about scopes
+        // alone names none.
+        let names = uncovered.permissions.names();
+        let mut refusal = DomainError::denied(
             "PRIVILEGE_ESCALATION",
             format!(
                 "you cannot grant what you do not hold yourself: {}",
                 uncovered.describe()
             ),
-        ))
+        );
+        if let Some(first) = names.first() {
+            refusal = refusal
+                .with("permission", first)
+                .with("permissions", names.join(","));
+        }
+        Err(refusal)
     }
 }
 

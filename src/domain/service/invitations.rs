@@ -103,6 +103,12 @@ pub(super) fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -
                 "this invitation expired on {}: ask the account's administrator to resend it",
                 invitation.expires_at.format("%Y-%m-%d %H:%M UTC")
             ),
+        )
+        .with(
+            "expired_at",
+            invitation
+                .expires_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ),
         InvitationState::Pending => {
             DomainError::Internal("a pending invitation reported as not pending".into())
@@ -113,7 +119,7 @@ pub(super) fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -
 /// Rule 10: a pending invitation offering another role or other scopes is
 /// neither returned as if it answered the request nor silently changed.
 fn pending_with_other_terms(pending: &Invitation) -> DomainError {
-    DomainError::precondition_with(
+    DomainError::precondition(
         "INVITATION_PENDING_WITH_OTHER_TERMS",
         format!(
             "'{}' already has a pending invitation to account '{}' as {}{}: change it with UpdateInvitation, or revoke it and invite again",
@@ -126,11 +132,9 @@ fn pending_with_other_terms(pending: &Invitation) -> DomainError {
                 " with scopes"
             },
         ),
-        vec![
-            ("invitation_id", pending.id.as_str().to_owned()),
-            ("pending_role", pending.role.as_str().to_owned()),
-        ],
     )
+    .with("invitation_id", pending.id.as_str())
+    .with("pending_role", pending.role.as_str())
 }
 
 /// The team an account belongs to: its parent, or itself when top-level.
@@ -179,13 +183,13 @@ impl UseCases {
             if let Some(person) = tx.person_by_email(&cmd.email).await? {
                 match tx.membership_status(&account.id, &person.user_id).await? {
                     Some(crate::domain::model::MembershipStatus::Active) => {
-                        return Err(DomainError::AlreadyExists {
-                            reason: "ALREADY_A_MEMBER",
-                            message: format!(
+                        return Err(DomainError::exists(
+                            "ALREADY_A_MEMBER",
+                            format!(
                                 "'{}' is already an active member of account '{}'",
                                 cmd.email, account.id
                             ),
-                        });
+                        ));
                     }
                     Some(crate::domain::model::MembershipStatus::Deactivated) => {
                         return Err(DomainError::precondition(
@@ -336,13 +340,13 @@ impl UseCases {
                 .await?
                 .is_some()
             {
-                return Err(DomainError::AlreadyExists {
-                    reason: "ALREADY_A_MEMBER",
-                    message: format!(
+                return Err(DomainError::exists(
+                    "ALREADY_A_MEMBER",
+                    format!(
                         "user '{}' is already a member of account '{}'",
                         cmd.person.user_id, invitation.account_id
                     ),
-                });
+                ));
             }
             let role = Self::resolve_role(tx.as_ref(), &invitation.account_id, &invitation.role).await?;
             tx.insert_membership(&NewMembership {

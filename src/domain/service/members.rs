@@ -45,8 +45,8 @@ pub struct ListUsers {
     pub page: PageRequest,
     /// Only rows with this status.
     pub status: Option<MemberRowStatus>,
-    /// Only rows with this role.
-    pub role: Option<String>,
+    /// Only rows with this role (one the account has).
+    pub role: Option<RoleName>,
 }
 
 /// Roles that may receive ownership (rule 7 of docs/domain.md).
@@ -322,19 +322,25 @@ impl UseCases {
             .membership(account_id, new_owner)
             .await?
             .ok_or_else(|| DomainError::not_found("member", new_owner.as_str()))?;
-        if target.status != MembershipStatus::Active
-            || !TRANSFER_TARGET_ROLES.contains(&target.role.name.as_str())
-        {
+        let deactivated = target.status != MembershipStatus::Active;
+        if !TRANSFER_TARGET_ROLES.contains(&target.role.name.as_str()) {
             return Err(DomainError::precondition(
                 "TRANSFER_TARGET_NOT_ADMIN",
                 format!(
-                    "ownership can go only to an active admin or account_manager; '{new_owner}' is {} ({}): change their role first",
+                    "ownership can go only to an active admin or account_manager; '{new_owner}' is {}: change their role first{}",
                     target.role.name,
-                    if target.status == MembershipStatus::Active {
-                        "active"
-                    } else {
-                        "deactivated"
-                    }
+                    if deactivated { " and reactivate them" } else { "" }
+                ),
+            ));
+        }
+        // The role fits, so the only thing in the way is the deactivation:
+        // say so, rather than send the caller to change a role that is right.
+        if deactivated {
+            return Err(DomainError::precondition(
+                "MEMBER_DEACTIVATED",
+                format!(
+                    "'{new_owner}' is a deactivated {} of account '{account_id}': reactivate them (ReactivateMember) first, then transfer ownership",
+                    target.role.name
                 ),
             ));
         }
@@ -396,7 +402,7 @@ impl UseCases {
         let now = super::now();
         let page = MemberPageQuery {
             status: query.status,
-            role: query.role.clone(),
+            role: query.role.as_ref().map(|role| role.as_str().to_owned()),
             after: query
                 .page
                 .after
@@ -408,6 +414,12 @@ impl UseCases {
             now,
         };
         let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
+        if let Some(role) = &query.role {
+            // A role the account does not have would filter everything out:
+            // an empty list that reads as "nobody has it". Refuse it as every
+            // other request naming a role does (INVALID_ARGUMENT on `role`).
+            Self::resolve_role(tx.as_ref(), &query.account_id, role).await?;
+        }
         let rows = tx.member_page(&query.account_id, &page).await?;
         drop(tx);
         let (rows, next_page_token) = query.page.cut(rows, |row| {

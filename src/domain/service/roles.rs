@@ -99,19 +99,19 @@ impl UseCases {
             .require(tx.as_ref(), &cmd.actor, &cmd.account_id, Permission::USERS_EDIT)
             .await?;
         if builtin_role(cmd.name.as_str()).is_some() {
-            return Err(DomainError::AlreadyExists {
-                reason: "ROLE_EXISTS",
-                message: format!("'{}' is a built-in role name: choose another name", cmd.name),
-            });
+            return Err(DomainError::exists(
+                "ROLE_EXISTS",
+                format!("'{}' is a built-in role name: choose another name", cmd.name),
+            ));
         }
         if tx.role_by_name(&cmd.account_id, &cmd.name).await?.is_some() {
-            return Err(DomainError::AlreadyExists {
-                reason: "ROLE_EXISTS",
-                message: format!(
+            return Err(DomainError::exists(
+                "ROLE_EXISTS",
+                format!(
                     "account '{}' already has a role named '{}'",
                     cmd.account_id, cmd.name
                 ),
-            });
+            ));
         }
         let permissions = cmd.permissions.with_implicit();
         guards::escalation_refused(&actor, permissions)?;

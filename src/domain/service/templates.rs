@@ -82,6 +82,25 @@ impl UseCases {
         let mut chosen = cmd.children.clone();
         chosen.sort();
         chosen.dedup();
+        // Sharing again to the same children changes nothing: answer the
+        // share as it stands (its first create time, no new log entry), so a
+        // retry is safe. Another set of children replaces the share. As with
+        // a repeated deactivation, the commit still runs and reaches every
+        // replica, so a retry never answers OK while the first call's
+        // invalidation may still be on its way (rule 11).
+        if let Some(existing) = tx
+            .shared_templates_from(&account.id)
+            .await?
+            .into_iter()
+            .find(|shared| shared.template_id == cmd.template_id)
+        {
+            let mut existing_children = existing.child_account_ids.clone();
+            existing_children.sort();
+            if existing.all_children == chosen.is_empty() && existing_children == chosen {
+                let token = self.commit(tx).await?;
+                return Ok(Written::new(existing, token));
+            }
+        }
         let shared = SharedTemplate {
             parent_account_id: account.id.clone(),
             template_id: cmd.template_id.clone(),

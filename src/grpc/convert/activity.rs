@@ -39,6 +39,16 @@ impl TryFrom<pb::ListActivityRequest> for ListActivity {
         );
         let start = v.check(time_from_pb("start_time", raw.start_time.as_ref()));
         let end = v.check(time_from_pb("end_time", raw.end_time.as_ref()));
+        if let (Some(Some(start)), Some(Some(end))) = (start, end)
+            && start >= end
+        {
+            // The window is [start, end): an empty one would answer an empty
+            // list that looks like "nothing happened".
+            v.push(FieldViolation::new(
+                "start_time",
+                "must be before end_time (the window includes start_time and excludes end_time)",
+            ));
+        }
         let page = page(&mut v, raw.page_size, &raw.page_token);
         v.finish()?;
         Ok(Self {

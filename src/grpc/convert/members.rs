@@ -192,7 +192,7 @@ impl TryFrom<pb::ListUsersRequest> for ListUsers {
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
         let page = page(&mut v, raw.page_size, &raw.page_token);
         let status = v.check(status_filter(raw.status));
-        let role = (!raw.role.trim().is_empty()).then(|| raw.role.trim().to_owned());
+        let role = optional_id(&mut v, "role", &raw.role, RoleName::parse);
         v.finish()?;
         Ok(Self {
             actor: present(actor)?,

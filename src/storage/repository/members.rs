@@ -204,6 +204,9 @@ pub(super) async fn seats<C: ConnectionTrait>(c: &C, account: &AccountId) -> Dom
             restricted: restricted.get(&row.role).copied().unwrap_or(false),
             email: row.email,
             role: row.role,
+            user_id: row.user_id,
+            invitation_id: row.invitation_id,
+            is_owner: row.is_owner,
         })
         .collect())
 }
