@@ -38,6 +38,15 @@ impl GrpcHandlers {
     pub fn new(use_cases: UseCases) -> Self {
         Self { use_cases }
     }
+
+    /// The use cases for an admin call, acting in the actor's session as the
+    /// request's metadata vouches for it (rule 3; absent means two-factor not
+    /// passed). Every RPC that names an `actor_user_id` starts here.
+    fn acting<T>(&self, request: &Request<T>) -> Result<UseCases, Status> {
+        Ok(self
+            .use_cases
+            .in_session(convert::actor_session(request.metadata())?))
+    }
 }
 
 #[tonic::async_trait]
@@ -46,11 +55,12 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::CreateAccountRequest>,
     ) -> Result<Response<pb::CreateAccountResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let cmd = CreateAccount::try_from(request.into_inner())?;
         let Written {
             value: (account, created),
             token,
-        } = self.use_cases.create_account(cmd).await?;
+        } = use_cases.create_account(cmd).await?;
         Ok(Response::new(pb::CreateAccountResponse {
             account: Some(account.into()),
             created,
@@ -62,9 +72,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::GetAccountRequest>,
     ) -> Result<Response<pb::GetAccountResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let AccountRead { actor, account_id } = AccountRead::try_from(request.into_inner())?;
         record_subject(Some(&account_id), actor.as_ref());
-        let account = self.use_cases.get_account(actor.as_ref(), &account_id).await?;
+        let account = use_cases.get_account(actor.as_ref(), &account_id).await?;
         Ok(Response::new(pb::GetAccountResponse {
             account: Some(account.into()),
         }))
@@ -74,6 +85,7 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::UpdateAccountPolicyRequest>,
     ) -> Result<Response<pb::UpdateAccountPolicyResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let AccountPolicyChange {
             actor,
             account_id,
@@ -83,8 +95,7 @@ impl AccessServiceRpc for GrpcHandlers {
         let Written {
             value: account,
             token,
-        } = self
-            .use_cases
+        } = use_cases
             .update_account_policy(&actor, &account_id, require_two_factor)
             .await?;
         Ok(Response::new(pb::UpdateAccountPolicyResponse {
@@ -137,8 +148,9 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::InviteRequest>,
     ) -> Result<Response<pb::InviteResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let cmd = Invite::try_from(request.into_inner())?;
-        let Written { value: issued, token } = self.use_cases.invite(cmd).await?;
+        let Written { value: issued, token } = use_cases.invite(cmd).await?;
         let now = Utc::now();
         let mut invitations = issued.invitations.into_iter().map(|i| invitation_to_pb(i, now));
         Ok(Response::new(pb::InviteResponse {
@@ -194,11 +206,12 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ResendInvitationRequest>,
     ) -> Result<Response<pb::ResendInvitationResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
         let Written {
             value: (invitation, secret),
             token,
-        } = self.use_cases.resend_invitation(&actor, &invitation_id).await?;
+        } = use_cases.resend_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::ResendInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
             token: secret.into_secret(),
@@ -210,11 +223,12 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::RevokeInvitationRequest>,
     ) -> Result<Response<pb::RevokeInvitationResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
         let Written {
             value: invitation,
             token,
-        } = self.use_cases.revoke_invitation(&actor, &invitation_id).await?;
+        } = use_cases.revoke_invitation(&actor, &invitation_id).await?;
         Ok(Response::new(pb::RevokeInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
             consistency_token: convert::token_to_pb(&token),
@@ -225,11 +239,12 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::UpdateInvitationRequest>,
     ) -> Result<Response<pb::UpdateInvitationResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let cmd = UpdateInvitation::try_from(request.into_inner())?;
         let Written {
             value: invitation,
             token,
-        } = self.use_cases.update_invitation(cmd).await?;
+        } = use_cases.update_invitation(cmd).await?;
         Ok(Response::new(pb::UpdateInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
             consistency_token: convert::token_to_pb(&token),
@@ -240,9 +255,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ListInvitationsRequest>,
     ) -> Result<Response<pb::ListInvitationsResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let query = ListInvitations::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
-        let page = self.use_cases.list_invitations(query).await?;
+        let page = use_cases.list_invitations(query).await?;
         let now = Utc::now();
         Ok(Response::new(pb::ListInvitationsResponse {
             invitations: page.rows.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
@@ -254,9 +270,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let query = ListUsers::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
-        let page = self.use_cases.list_users(query).await?;
+        let page = use_cases.list_users(query).await?;
         Ok(Response::new(pb::ListUsersResponse {
             users: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -267,9 +284,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::UpdateMemberRequest>,
     ) -> Result<Response<pb::UpdateMemberResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let cmd = UpdateMember::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), Some(&cmd.user_id));
-        let Written { value: member, token } = self.use_cases.update_member(cmd).await?;
+        let Written { value: member, token } = use_cases.update_member(cmd).await?;
         Ok(Response::new(pb::UpdateMemberResponse {
             member: Some(member.into()),
             consistency_token: convert::token_to_pb(&token),
@@ -280,16 +298,15 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::DeactivateMemberRequest>,
     ) -> Result<Response<pb::DeactivateMemberResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let MemberTarget {
             actor,
             account_id,
             member,
         } = MemberTarget::try_from(request.into_inner())?;
         record_subject(Some(&account_id), Some(&member));
-        let Written { value: member, token } = self
-            .use_cases
-            .deactivate_member(&actor, &account_id, &member)
-            .await?;
+        let Written { value: member, token } =
+            use_cases.deactivate_member(&actor, &account_id, &member).await?;
         Ok(Response::new(pb::DeactivateMemberResponse {
             member: Some(member.into()),
             consistency_token: convert::token_to_pb(&token),
@@ -300,16 +317,15 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ReactivateMemberRequest>,
     ) -> Result<Response<pb::ReactivateMemberResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let MemberTarget {
             actor,
             account_id,
             member,
         } = MemberTarget::try_from(request.into_inner())?;
         record_subject(Some(&account_id), Some(&member));
-        let Written { value: member, token } = self
-            .use_cases
-            .reactivate_member(&actor, &account_id, &member)
-            .await?;
+        let Written { value: member, token } =
+            use_cases.reactivate_member(&actor, &account_id, &member).await?;
         Ok(Response::new(pb::ReactivateMemberResponse {
             member: Some(member.into()),
             consistency_token: convert::token_to_pb(&token),
@@ -320,13 +336,14 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::RemoveMemberRequest>,
     ) -> Result<Response<pb::RemoveMemberResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let MemberTarget {
             actor,
             account_id,
             member,
         } = MemberTarget::try_from(request.into_inner())?;
         record_subject(Some(&account_id), Some(&member));
-        let Written { value: (), token } = self.use_cases.remove_member(&actor, &account_id, &member).await?;
+        let Written { value: (), token } = use_cases.remove_member(&actor, &account_id, &member).await?;
         Ok(Response::new(pb::RemoveMemberResponse {
             consistency_token: convert::token_to_pb(&token),
         }))
@@ -348,6 +365,7 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::TransferOwnershipRequest>,
     ) -> Result<Response<pb::TransferOwnershipResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let OwnershipTransfer {
             actor,
             account_id,
@@ -357,8 +375,7 @@ impl AccessServiceRpc for GrpcHandlers {
         let Written {
             value: account,
             token,
-        } = self
-            .use_cases
+        } = use_cases
             .transfer_ownership(&actor, &account_id, &new_owner)
             .await?;
         Ok(Response::new(pb::TransferOwnershipResponse {
@@ -384,9 +401,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ListRolesRequest>,
     ) -> Result<Response<pb::ListRolesResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
         record_subject(Some(&account_id), None);
-        let roles = self.use_cases.list_roles(&actor, &account_id).await?;
+        let roles = use_cases.list_roles(&actor, &account_id).await?;
         Ok(Response::new(pb::ListRolesResponse {
             roles: roles.into_iter().map(Into::into).collect(),
         }))
@@ -396,9 +414,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::CreateRoleRequest>,
     ) -> Result<Response<pb::CreateRoleResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let cmd = CreateRole::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), None);
-        let Written { value: role, token } = self.use_cases.create_role(cmd).await?;
+        let Written { value: role, token } = use_cases.create_role(cmd).await?;
         Ok(Response::new(pb::CreateRoleResponse {
             role: Some(role.into()),
             consistency_token: convert::token_to_pb(&token),
@@ -409,9 +428,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::UpdateRoleRequest>,
     ) -> Result<Response<pb::UpdateRoleResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let cmd = UpdateRole::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), None);
-        let Written { value: role, token } = self.use_cases.update_role(cmd).await?;
+        let Written { value: role, token } = use_cases.update_role(cmd).await?;
         Ok(Response::new(pb::UpdateRoleResponse {
             role: Some(role.into()),
             consistency_token: convert::token_to_pb(&token),
@@ -422,13 +442,14 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::DeleteRoleRequest>,
     ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let RoleTarget {
             actor,
             account_id,
             name,
         } = RoleTarget::try_from(request.into_inner())?;
         record_subject(Some(&account_id), None);
-        let Written { value: (), token } = self.use_cases.delete_role(&actor, &account_id, &name).await?;
+        let Written { value: (), token } = use_cases.delete_role(&actor, &account_id, &name).await?;
         Ok(Response::new(pb::DeleteRoleResponse {
             consistency_token: convert::token_to_pb(&token),
         }))
@@ -454,6 +475,7 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::DecideAccessRequestRequest>,
     ) -> Result<Response<pb::DecideAccessRequestResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let AccessRequestDecision {
             actor,
             access_request_id,
@@ -462,8 +484,7 @@ impl AccessServiceRpc for GrpcHandlers {
         let Written {
             value: access_request,
             token,
-        } = self
-            .use_cases
+        } = use_cases
             .decide_access_request(&actor, &access_request_id, approve)
             .await?;
         Ok(Response::new(pb::DecideAccessRequestResponse {
@@ -476,9 +497,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ListAccessRequestsRequest>,
     ) -> Result<Response<pb::ListAccessRequestsResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let query = ListAccessRequests::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
-        let page = self.use_cases.list_access_requests(query).await?;
+        let page = use_cases.list_access_requests(query).await?;
         Ok(Response::new(pb::ListAccessRequestsResponse {
             access_requests: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -489,9 +511,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ListActivityRequest>,
     ) -> Result<Response<pb::ListActivityResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let query = ListActivity::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
-        let page = self.use_cases.list_activity(query).await?;
+        let page = use_cases.list_activity(query).await?;
         Ok(Response::new(pb::ListActivityResponse {
             entries: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
@@ -523,12 +546,13 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::CloseAccountRequest>,
     ) -> Result<Response<pb::CloseAccountResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
         record_subject(Some(&account_id), None);
         let Written {
             value: account,
             token,
-        } = self.use_cases.close_account(&actor, &account_id).await?;
+        } = use_cases.close_account(&actor, &account_id).await?;
         Ok(Response::new(pb::CloseAccountResponse {
             account: Some(account.into()),
             consistency_token: convert::token_to_pb(&token),
@@ -552,9 +576,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ShareTemplateRequest>,
     ) -> Result<Response<pb::ShareTemplateResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let cmd = ShareTemplate::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), None);
-        let Written { value: shared, token } = self.use_cases.share_template(cmd).await?;
+        let Written { value: shared, token } = use_cases.share_template(cmd).await?;
         Ok(Response::new(pb::ShareTemplateResponse {
             shared_template: Some(shared.into()),
             consistency_token: convert::token_to_pb(&token),
@@ -565,9 +590,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::UnshareTemplateRequest>,
     ) -> Result<Response<pb::UnshareTemplateResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let cmd = UnshareTemplate::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), None);
-        let Written { value: (), token } = self.use_cases.unshare_template(cmd).await?;
+        let Written { value: (), token } = use_cases.unshare_template(cmd).await?;
         Ok(Response::new(pb::UnshareTemplateResponse {
             consistency_token: convert::token_to_pb(&token),
         }))
@@ -577,9 +603,10 @@ impl AccessServiceRpc for GrpcHandlers {
         &self,
         request: Request<pb::ListSharedTemplatesRequest>,
     ) -> Result<Response<pb::ListSharedTemplatesResponse>, Status> {
+        let use_cases = self.acting(&request)?;
         let query = ListSharedTemplates::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
-        let page = self.use_cases.list_shared_templates(query).await?;
+        let page = use_cases.list_shared_templates(query).await?;
         Ok(Response::new(pb::ListSharedTemplatesResponse {
             shared_templates: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,

@@ -7,6 +7,7 @@ mod helpers;
 mod access_requests;
 mod accounts;
 mod activity;
+mod actor_session;
 mod auth;
 mod authorize;
 mod batch_authorize;

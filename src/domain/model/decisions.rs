@@ -92,6 +92,15 @@ pub struct Check {
     pub mfa_verified: bool,
 }
 
+/// Facts about the actor's session on an admin call that the account's
+/// policies depend on (rule 3). The default is a session that proved
+/// nothing: an actor is held to two-factor unless the caller vouches for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ActorSession {
+    /// The actor's session passed two-factor authentication.
+    pub mfa_verified: bool,
+}
+
 /// Everything a user may do in an account.
 #[derive(Clone, Debug)]
 pub struct EffectivePermissions {

@@ -8,7 +8,7 @@ use crate::domain::decision;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
-    AccessFacts, Account, Check, Consistency, Decision, EffectivePermissions, Reason,
+    AccessFacts, Account, ActorSession, Check, Consistency, Decision, EffectivePermissions, Reason,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
@@ -123,9 +123,13 @@ impl UseCases {
         permission: Permission,
     ) -> DomainResult<EffectivePermissions> {
         let facts = tx.access_facts(account, actor).await?;
-        let reason = actor_decision(&facts, actor, account, permission).reason;
+        let reason = actor_decision(&facts, actor, account, permission, self.session).reason;
         if reason == Reason::Allowed {
-            Ok(decision::effective_permissions(&facts, account, true))
+            Ok(decision::effective_permissions(
+                &facts,
+                account,
+                self.session.mfa_verified,
+            ))
         } else {
             Err(refusal(reason, actor, account, permission))
         }
@@ -163,7 +167,7 @@ impl UseCases {
             return Ok(account.without_owner_contact());
         };
         let facts = tx.access_facts(id, actor).await?;
-        let reason = actor_decision(&facts, actor, id, Permission::ACCOUNT_VIEW).reason;
+        let reason = actor_decision(&facts, actor, id, Permission::ACCOUNT_VIEW, self.session).reason;
         if reason == Reason::Allowed || (reason == Reason::AccountClosed && tied(&facts)) {
             Ok(account)
         } else if reason == Reason::AccountClosed {
@@ -175,14 +179,16 @@ impl UseCases {
     }
 }
 
-/// The decision on an actor's own permission. The actor's two-factor state
-/// is the calling session's business: the caller authorizes the session
-/// with Authorize before acting.
+/// The decision on an actor's own permission, judged with the actor's
+/// session facts exactly as Authorize judges a check (rule 3): an account
+/// that requires two-factor refuses an actor whose session has not passed
+/// it, with the reason Authorize gives.
 fn actor_decision(
     facts: &AccessFacts,
     actor: &UserId,
     account: &AccountId,
     permission: Permission,
+    session: ActorSession,
 ) -> Decision {
     decision::decide(
         facts,
@@ -191,7 +197,7 @@ fn actor_decision(
             account_id: account.clone(),
             permission,
             resource: None,
-            mfa_verified: true,
+            mfa_verified: session.mfa_verified,
         },
     )
 }
@@ -207,12 +213,18 @@ fn refusal(reason: Reason, actor: &UserId, account: &AccountId, permission: Perm
     match reason {
         Reason::AccountNotFound => DomainError::not_found("account", account.as_str()),
         Reason::AccountClosed => closed_error(account),
+        Reason::MfaRequired => DomainError::denied(
+            reason_code(reason),
+            format!(
+                "user '{actor}' may not {permission} in account '{account}' (MFA_REQUIRED): the account \
+                 requires two-factor, and the actor's session has not been vouched as having passed it"
+            ),
+        ),
         Reason::Allowed
         | Reason::NotAMember
         | Reason::MembershipInactive
         | Reason::PermissionNotGranted
         | Reason::OutOfScope
-        | Reason::MfaRequired
         | Reason::SharedTemplateReadOnly => DomainError::denied(
             reason_code(reason),
             format!(

@@ -30,7 +30,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
-use crate::domain::model::{Account, AccountState, ActivityAction, ActivityEntry, ConsistencyToken};
+use crate::domain::model::{
+    Account, AccountState, ActivityAction, ActivityEntry, ActorSession, ConsistencyToken,
+};
 use crate::domain::ports::{FactsCache, Store, Transaction};
 
 /// Settings the use cases depend on.
@@ -59,6 +61,9 @@ pub struct UseCases {
     /// its use case returns.
     cache: Arc<dyn FactsCache>,
     settings: DomainSettings,
+    /// The session of the actor on whose behalf these use cases run (rule
+    /// 3): unverified unless [`UseCases::in_session`] says otherwise.
+    session: ActorSession,
 }
 
 /// The current time at the store's precision (milliseconds), so what a
@@ -105,6 +110,19 @@ impl UseCases {
             store,
             cache,
             settings,
+            session: ActorSession::default(),
+        }
+    }
+
+    /// These use cases acting for an actor whose session is `session`: every
+    /// permission the actor needs is then judged with that session's facts,
+    /// as Authorize judges a check (rule 3). Cheap: the store and cache are
+    /// shared.
+    #[must_use]
+    pub fn in_session(&self, session: ActorSession) -> Self {
+        Self {
+            session,
+            ..self.clone()
         }
     }
 

@@ -15,6 +15,7 @@ mod decisions;
 mod invitations;
 mod members;
 mod roles;
+mod session;
 mod templates;
 
 use std::fmt;
@@ -28,6 +29,7 @@ pub use decisions::{AuthorizeQuery, BatchQuery, EffectiveQuery, batch, batch_res
 pub use invitations::{InvitationTarget, invitation_to_pb};
 pub use members::{MemberTarget, OwnershipTransfer, UserInAccount};
 pub use roles::RoleTarget;
+pub use session::{ACTOR_MFA_HEADER, actor_session};
 
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
