@@ -148,14 +148,24 @@ async fn perform(app: &TestApp, scene: &mut Scene, write: Write) -> String {
             response.consistency_token
         }
         Write::UpdateAccountPolicy => {
+            let policy = |on| pb::UpdateAccountPolicyRequest {
+                actor_user_id: owner(),
+                account_id: acme(),
+                require_two_factor: on,
+            };
             client
-                .update_account_policy(pb::UpdateAccountPolicyRequest {
-                    actor_user_id: owner(),
-                    account_id: acme(),
-                    require_two_factor: true,
-                })
+                .update_account_policy(policy(true))
                 .await
-                .expect("policy updated")
+                .expect("policy turned on");
+            // The write looked at turns it off again, so the later writes'
+            // actors need no two-factor session (rule 3): that takes one.
+            let mut off = tonic::Request::new(policy(false));
+            off.metadata_mut()
+                .insert("x-actor-mfa-verified", "true".parse().expect("ascii"));
+            client
+                .update_account_policy(off)
+                .await
+                .expect("policy turned off by a two-factor session")
                 .into_inner()
                 .consistency_token
         }
