@@ -39,6 +39,8 @@ pub struct Invite {
     pub targets: Vec<InviteTarget>,
     /// Note for the email.
     pub message: String,
+    /// The invitee's name, if the inviter gave one (else empty).
+    pub invitee_name: String,
     /// Reissue the token of a live pending invitation instead of returning it.
     pub resend_if_pending: bool,
 }
@@ -252,6 +254,7 @@ impl UseCases {
                 state: InvitationState::Pending,
                 invited_by: cmd.actor.clone(),
                 message: cmd.message.clone(),
+                invitee_name: cmd.invitee_name.clone(),
                 send_count: 1,
                 expires_at,
                 created_at: now,
