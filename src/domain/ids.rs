@@ -7,15 +7,27 @@ use crate::domain::error::{DomainError, FieldViolation, echo};
 /// Longest id accepted, in bytes: ids are stored in 128-byte columns.
 pub const MAX_ID_LEN: usize = 128;
 
+/// Ids are taken exactly as sent, never trimmed: they must match what the
+/// platform stores byte for byte, and a silently trimmed `" u-lee"` would
+/// answer for `u-lee` while the caller meant something else (issue 9).
 fn parse_id(field: &str, raw: &str) -> Result<String, FieldViolation> {
-    let value = raw.trim();
-    if value.is_empty() {
+    let value = raw;
+    if value.trim().is_empty() {
         return Err(FieldViolation::new(field, "must not be empty"));
     }
     if value.len() > MAX_ID_LEN {
         return Err(FieldViolation::new(
             field,
             format!("must be at most {MAX_ID_LEN} bytes long"),
+        ));
+    }
+    if value.trim() != value {
+        return Err(FieldViolation::new(
+            field,
+            format!(
+                "'{}' begins or ends with spaces: ids are compared exactly, so send the id as the platform stores it",
+                echo(value)
+            ),
         ));
     }
     if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -390,6 +402,11 @@ mod tests {
         assert!(UserId::parse("user_id", "auth0|abc-123").is_ok());
         assert!(UserId::parse("user_id", "  ").is_err());
         assert!(UserId::parse("user_id", "a b").is_err());
+        // Never trimmed: an id must match the stored one exactly.
+        for spaced in [" u-lee", "u-lee ", "\tu-lee", "u-lee\n"] {
+            let err = UserId::parse("user_id", spaced).expect_err(spaced);
+            assert_eq!(err.field, "user_id");
+        }
         assert!(UserId::parse("user_id", &"x".repeat(MAX_ID_LEN + 1)).is_err());
     }
 }

@@ -151,7 +151,7 @@ impl TryFrom<pb::UpdateInvitationRequest> for UpdateInvitation {
             Some(list) => scopes(&mut v, &"scopes.scopes", &list.scopes).map(Some),
             None => Some(None),
         };
-        if raw.role.trim().is_empty() && raw.scopes.is_none() {
+        if raw.role.is_empty() && raw.scopes.is_none() {
             v.push(FieldViolation::new(
                 "role",
                 "name a new role or new scopes: there is nothing to change",
