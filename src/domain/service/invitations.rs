@@ -79,11 +79,16 @@ pub struct IssuedInvitations {
 /// What accepting produced: one (invitation, membership) pair per account.
 pub type Accepted = Vec<(Invitation, MemberRow)>;
 
+/// NOT_FOUND (docs/errors.md): the token names no invitation, as an
+/// unknown id names nothing; a token that names one in the wrong state is
+/// FAILED_PRECONDITION (`not_pending`).
 fn unknown_token() -> DomainError {
-    DomainError::precondition(
-        "INVITATION_TOKEN_UNKNOWN",
-        "this invitation link is not valid: it may have been mistyped or replaced by a newer invitation",
-    )
+    DomainError::SecretNotFound {
+        reason: "INVITATION_TOKEN_UNKNOWN",
+        message:
+            "this invitation link is not valid: it may have been mistyped or replaced by a newer invitation"
+                .to_owned(),
+    }
 }
 
 pub(super) fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainError {
