@@ -11,32 +11,31 @@ pub const MAX_ID_LEN: usize = 128;
 /// platform stores byte for byte, and a silently trimmed `" u-lee"` would
 /// answer for `u-lee` while the caller meant something else (issue 9).
 fn parse_id(field: &str, raw: &str) -> Result<String, FieldViolation> {
-    let value = raw;
-    if value.trim().is_empty() {
+    if raw.trim().is_empty() {
         return Err(FieldViolation::new(field, "must not be empty"));
     }
-    if value.len() > MAX_ID_LEN {
+    if raw.len() > MAX_ID_LEN {
         return Err(FieldViolation::new(
             field,
             format!("must be at most {MAX_ID_LEN} bytes long"),
         ));
     }
-    if value.trim() != value {
+    if raw.trim() != raw {
         return Err(FieldViolation::new(
             field,
             format!(
                 "'{}' begins or ends with spaces: ids are compared exactly, so send the id as the platform stores it",
-                echo(value)
+                echo(raw)
             ),
         ));
     }
-    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(FieldViolation::new(
             field,
             "must not contain spaces or control characters",
         ));
     }
-    Ok(value.to_owned())
+    Ok(raw.to_owned())
 }
 
 macro_rules! string_id {
