@@ -64,6 +64,15 @@ pub enum DomainError {
         /// The id that was asked for.
         id: String,
     },
+    /// A secret (an invitation token) opens nothing. NOT_FOUND like an
+    /// unknown id, but with a reason, and never repeating the secret back.
+    #[error("{message}")]
+    SecretNotFound {
+        /// Stable machine-readable reason.
+        reason: &'static str,
+        /// What to do about it.
+        message: String,
+    },
     /// The thing to create exists already.
     #[error("{message}")]
     AlreadyExists {
@@ -218,9 +227,11 @@ impl DomainError {
             | Self::FailedPrecondition { metadata, .. }
             | Self::PermissionDenied { metadata, .. }
             | Self::ResourceExhausted { metadata, .. } => Some(metadata),
-            Self::InvalidArgument(_) | Self::NotFound { .. } | Self::Unavailable(_) | Self::Internal(_) => {
-                None
-            }
+            Self::InvalidArgument(_)
+            | Self::NotFound { .. }
+            | Self::SecretNotFound { .. }
+            | Self::Unavailable(_)
+            | Self::Internal(_) => None,
         }
     }
 
@@ -230,9 +241,11 @@ impl DomainError {
             | Self::FailedPrecondition { metadata, .. }
             | Self::PermissionDenied { metadata, .. }
             | Self::ResourceExhausted { metadata, .. } => Some(metadata),
-            Self::InvalidArgument(_) | Self::NotFound { .. } | Self::Unavailable(_) | Self::Internal(_) => {
-                None
-            }
+            Self::InvalidArgument(_)
+            | Self::NotFound { .. }
+            | Self::SecretNotFound { .. }
+            | Self::Unavailable(_)
+            | Self::Internal(_) => None,
         }
     }
 

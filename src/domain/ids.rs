@@ -7,24 +7,35 @@ use crate::domain::error::{DomainError, FieldViolation, echo};
 /// Longest id accepted, in bytes: ids are stored in 128-byte columns.
 pub const MAX_ID_LEN: usize = 128;
 
+/// Ids are taken exactly as sent, never trimmed: they must match what the
+/// platform stores byte for byte, and a silently trimmed `" u-lee"` would
+/// answer for `u-lee` while the caller meant something else (issue 9).
 fn parse_id(field: &str, raw: &str) -> Result<String, FieldViolation> {
-    let value = raw.trim();
-    if value.is_empty() {
+    if raw.trim().is_empty() {
         return Err(FieldViolation::new(field, "must not be empty"));
     }
-    if value.len() > MAX_ID_LEN {
+    if raw.len() > MAX_ID_LEN {
         return Err(FieldViolation::new(
             field,
             format!("must be at most {MAX_ID_LEN} bytes long"),
         ));
     }
-    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if raw.trim() != raw {
+        return Err(FieldViolation::new(
+            field,
+            format!(
+                "'{}' begins or ends with spaces: ids are compared exactly, so send the id as the platform stores it",
+                echo(raw)
+            ),
+        ));
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(FieldViolation::new(
             field,
             "must not contain spaces or control characters",
         ));
     }
-    Ok(value.to_owned())
+    Ok(raw.to_owned())
 }
 
 macro_rules! string_id {
@@ -390,6 +401,11 @@ mod tests {
         assert!(UserId::parse("user_id", "auth0|abc-123").is_ok());
         assert!(UserId::parse("user_id", "  ").is_err());
         assert!(UserId::parse("user_id", "a b").is_err());
+        // Never trimmed: an id must match the stored one exactly.
+        for spaced in [" u-lee", "u-lee ", "\tu-lee", "u-lee\n"] {
+            let err = UserId::parse("user_id", spaced).expect_err(spaced);
+            assert_eq!(err.field, "user_id");
+        }
         assert!(UserId::parse("user_id", &"x".repeat(MAX_ID_LEN + 1)).is_err());
     }
 }

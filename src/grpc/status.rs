@@ -57,6 +57,9 @@ impl From<DomainError> for Status {
                 let details = ErrorDetails::with_resource_info(kind, id, "", message.clone());
                 Status::with_error_details(Code::NotFound, message, details)
             }
+            DomainError::SecretNotFound { reason, message } => {
+                with_error_info(Code::NotFound, reason, HashMap::new(), message)
+            }
             DomainError::AlreadyExists {
                 reason,
                 message,

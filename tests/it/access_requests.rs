@@ -5,7 +5,9 @@ use pb::AccessRequestState as State;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{TestApp, assert_refused, assert_refused_for, bad_fields, email, expect_code, reason};
+use crate::helpers::{
+    TestApp, assert_refused, assert_refused_for, bad_fields, email, error_metadata, expect_code, reason,
+};
 
 fn list(actor: &str, account: &str, state: State) -> pb::ListAccessRequestsRequest {
     pb::ListAccessRequestsRequest {
@@ -267,9 +269,14 @@ async fn bad_requests_are_refused(app: TestApp) {
         "ALREADY_GRANTED",
         "every role has account.view",
     );
-    expect_code(
+    let status = assert_refused(
         app.request_access("viewer", "acme", "account.transfer", "").await,
         Code::FailedPrecondition,
+        "OWNER_ONLY_PERMISSION",
+    );
+    assert_eq!(
+        error_metadata(&status),
+        ["field=permission", "permission=account.transfer"]
     );
     assert_refused(
         app.request_access("stranger", "acme", "campaigns.send", "").await,

@@ -406,7 +406,7 @@ async fn every_mutation_writes_exactly_one_entry(app: TestApp) {
     logs_none(
         &app,
         "an unknown token",
-        Code::FailedPrecondition,
+        Code::NotFound,
         c.clone().accept_invitation(pb::AcceptInvitationRequest {
             token: "0123456789abcdef".into(),
             user: Some(person("erin")),

@@ -886,6 +886,21 @@ pub fn bad_fields(status: &Status) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The google.rpc.ErrorInfo metadata of a status as sorted `key=value` pairs.
+pub fn error_metadata(status: &Status) -> Vec<String> {
+    let mut pairs: Vec<String> = status
+        .get_details_error_info()
+        .map(|info| {
+            info.metadata
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.sort();
+    pairs
+}
+
 /// The google.rpc.ErrorInfo reason of a status.
 pub fn error_reason(status: &Status) -> String {
     status

@@ -138,7 +138,7 @@ async fn resending_issues_a_new_token_and_kills_the_old_one(app: TestApp) {
 
     assert_refused(
         app.accept(&old_token, "bob").await,
-        Code::FailedPrecondition,
+        Code::NotFound,
         "INVITATION_TOKEN_UNKNOWN",
     );
     let accepted = app.accept(&new_token, "bob").await.expect("the new token works");
@@ -217,7 +217,7 @@ async fn inviting_again_with_resend_if_pending_reissues_the_token(app: TestApp) 
 
     assert_refused(
         app.accept(&old_token, "bob").await,
-        Code::FailedPrecondition,
+        Code::NotFound,
         "INVITATION_TOKEN_UNKNOWN",
     );
     app.accept(&again.token, "bob")
@@ -282,9 +282,17 @@ async fn declining_turns_the_invitation_down(app: TestApp) {
     app.account("acme", "owner").await;
     let (first, token) = app.invited("acme", "bob", "manager").await;
 
-    assert_refused(
+    // One condition, one status (docs/errors.md): a token that names
+    // nothing is NOT_FOUND, on decline and accept alike, never echoed.
+    let status = assert_refused(
         decline(&app, "0123456789abcdef").await,
-        Code::FailedPrecondition,
+        Code::NotFound,
+        "INVITATION_TOKEN_UNKNOWN",
+    );
+    assert!(!status.message().contains("0123456789abcdef"), "{status:?}");
+    assert_refused(
+        app.accept("garbage-token", "bob").await,
+        Code::NotFound,
         "INVITATION_TOKEN_UNKNOWN",
     );
 

@@ -217,7 +217,7 @@ async fn accepting_checks_token_and_email(app: TestApp) {
 
     assert_refused(
         app.accept("0123456789abcdef", "bob").await,
-        Code::FailedPrecondition,
+        Code::NotFound,
         "INVITATION_TOKEN_UNKNOWN",
     );
 
@@ -402,7 +402,7 @@ async fn expired_invitations_are_revived_by_inviting_again(app: TestApp) {
 
     assert_refused(
         app.accept(&old_token, "bob").await,
-        Code::FailedPrecondition,
+        Code::NotFound,
         "INVITATION_TOKEN_UNKNOWN",
     );
     app.accept(&new_token, "bob").await.expect("the new token works");

@@ -8,8 +8,8 @@ use pb::MemberStatus as S;
 use tonic::Code;
 
 use crate::helpers::{
-    TestApp, assert_refused, assert_refused_for, bad_fields, email, expect_code, list_accounts, list_users,
-    person, reason, scope,
+    TestApp, assert_refused, assert_refused_for, bad_fields, email, error_metadata, expect_code,
+    list_accounts, list_users, person, reason, scope,
 };
 
 fn update(actor: &str, account: &str, user: &str) -> pb::UpdateMemberRequest {
@@ -94,13 +94,17 @@ async fn updating_cannot_escalate_privileges(app: TestApp) {
         "PRIVILEGE_ESCALATION",
     );
 
-    let status = expect_code(
+    let status = assert_refused(
         client
             .update_member(with_extra("owner", "acme", "bob", &["account.transfer"]))
             .await,
-        Code::InvalidArgument,
+        Code::FailedPrecondition,
+        "OWNER_ONLY_PERMISSION",
     );
-    assert_eq!(bad_fields(&status), ["extra_permissions"]);
+    assert_eq!(
+        error_metadata(&status),
+        ["field=extra_permissions", "permission=account.transfer"]
+    );
 
     let status = expect_code(
         client.update_member(update("owner", "acme", "bob")).await,

@@ -7,7 +7,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::helpers::{
-    TestApp, assert_refused, bad_fields, create_account, expect_code, list_users, person, share,
+    TestApp, assert_refused, bad_fields, check, create_account, expect_code, list_users, person, share,
 };
 
 /// ListActivity with a window that holds no instant ([start, end) with
@@ -150,7 +150,68 @@ async fn sharing_a_template_again_is_idempotent(app: TestApp) {
     assert_eq!(app.activity_count("team", "template.share").await, 2);
 }
 
+/// Ids are never trimmed (issue 9, item 3): `" u-lee"` is not `u-lee`, so
+/// a check, a read or a write naming an id with spaces around it is
+/// INVALID_ARGUMENT naming the field, never answered for the trimmed id.
+async fn ids_with_spaces_around_them_are_refused(app: TestApp) {
+    app.account("acme", "owner").await;
+    app.member("owner", "acme", "u-lee", "viewer", vec![]).await;
+    let mut client = app.client.clone();
+    assert!(
+        app.check("u-lee", "acme", "campaigns.view").await.allowed,
+        "the exact id"
+    );
+    for (user, account, field) in [
+        (" u-lee", "acme", "user_id"),
+        ("u-lee ", "acme", "user_id"),
+        ("u-lee", "\tacme", "account_id"),
+    ] {
+        let status = expect_code(
+            client
+                .authorize(check(user, account, "campaigns.view", None))
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(bad_fields(&status), [field], "{user:?} in {account:?}");
+        assert!(status.message().contains("spaces"), "{status:?}");
+    }
+    let status = expect_code(
+        client.list_users(list_users(" owner", "acme")).await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["actor_user_id"]);
+    let before = app.table_counts().await;
+    let status = expect_code(
+        client
+            .invite(pb::InviteRequest {
+                actor_user_id: "owner".into(),
+                account_id: "acme ".into(),
+                email: "new@example.com".into(),
+                role: "viewer".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["account_id"]);
+    // An optional id of spaces is a bad id, not an absent one.
+    let status = expect_code(
+        client
+            .list_activity(pb::ListActivityRequest {
+                actor_user_id: "owner".into(),
+                account_id: "acme".into(),
+                filter_actor_user_id: "  ".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["filter_actor_user_id"]);
+    assert_eq!(app.table_counts().await, before, "nothing written");
+}
+
 crate::on_both_databases!(
+    ids_with_spaces_around_them_are_refused,
     an_empty_activity_window_is_refused,
     listing_users_by_an_unknown_role_is_refused,
     a_create_account_retry_with_another_name_is_refused,

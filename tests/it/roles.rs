@@ -7,7 +7,9 @@ use pb::DecisionReason as R;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, assert_refused, assert_refused_for, bad_fields, email, expect_code, reason};
+use crate::helpers::{
+    TestApp, assert_refused, assert_refused_for, bad_fields, email, error_metadata, expect_code, reason,
+};
 
 /// The built-in roles in their documented order (docs/domain.md "Built-in roles").
 const BUILTIN: [&str; 14] = [
@@ -273,25 +275,34 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
         .unwrap();
     let before = app.table_counts().await;
 
-    let status = expect_code(
+    // One condition, one status (issue 9, item 2): as RequestAccess answers it.
+    let status = assert_refused(
         app.create_role("owner", "acme", "heir", &["campaigns.view", "account.transfer"])
             .await,
-        Code::InvalidArgument,
+        Code::FailedPrecondition,
+        "OWNER_ONLY_PERMISSION",
     );
-    assert_eq!(bad_fields(&status), ["permissions"]);
+    assert_eq!(
+        error_metadata(&status),
+        ["field=permissions", "permission=account.transfer"]
+    );
     let status = expect_code(
         app.create_role("owner", "acme", "odd", &["campaigns.launch"])
             .await,
         Code::InvalidArgument,
     );
     assert_eq!(bad_fields(&status), ["permissions[0]"]);
-    let status = expect_code(
+    let status = assert_refused(
         client
             .update_role(update("owner", "acme", "sender", &["account.transfer"]))
             .await,
-        Code::InvalidArgument,
+        Code::FailedPrecondition,
+        "OWNER_ONLY_PERMISSION",
     );
-    assert_eq!(bad_fields(&status), ["permissions"]);
+    assert_eq!(
+        error_metadata(&status),
+        ["field=permissions", "permission=account.transfer"]
+    );
 
     for name in ["admin", "sender"] {
         assert_refused_for(

@@ -228,7 +228,81 @@ async fn listing_needs_users_view(app: TestApp) {
     assert_eq!(rows.len(), 3, "an account manager holds users.view");
 }
 
+/// Issue 9, item 5: Invite takes an optional invitee name, stored on the
+/// invitation and shown as the pending row's name until the person accepts
+/// with their own; it is bounded like every person's name.
+async fn a_pending_row_shows_the_invitee_name_until_accepted(app: TestApp) {
+    app.account("acme", "owner").await;
+    let invite = |user: &str, name: &str| pb::InviteRequest {
+        actor_user_id: "owner".into(),
+        account_id: "acme".into(),
+        email: email(user),
+        role: "viewer".into(),
+        invitee_name: name.into(),
+        ..Default::default()
+    };
+    let mut client = app.client.clone();
+    let named = client
+        .invite(invite("ann", "  Ann Lee  "))
+        .await
+        .expect("invite with a name")
+        .into_inner();
+    assert_eq!(named.invitation.unwrap().invitee_name, "Ann Lee", "trimmed");
+    client
+        .invite(invite("bob", ""))
+        .await
+        .expect("the name is optional");
+    // The longest name, in characters of two bytes: stored whole on both databases.
+    let longest = "é".repeat(200);
+    let stored = client
+        .invite(invite("dan", &longest))
+        .await
+        .expect("the longest name")
+        .into_inner();
+    assert_eq!(stored.invitation.unwrap().invitee_name, longest);
+    for (name, why) in [("x".repeat(201), "too long"), ("Ann\u{7}".to_owned(), "control")] {
+        let status = expect_code(client.invite(invite("cat", &name)).await, Code::InvalidArgument);
+        assert_eq!(bad_fields(&status), ["invitee_name"], "{why}");
+    }
+    let names = |rows: Vec<pb::Member>| -> Vec<(String, String)> {
+        rows.into_iter().map(|row| (row.email, row.name)).collect()
+    };
+    let rows = names(app.users(list_users("owner", "acme")).await);
+    assert_eq!(
+        rows[1..],
+        [
+            (email("ann"), "Ann Lee".to_owned()),
+            (email("bob"), String::new()),
+            (email("dan"), longest.clone()),
+        ]
+    );
+    let listed = client
+        .list_invitations(pb::ListInvitationsRequest {
+            actor_user_id: "owner".into(),
+            account_id: "acme".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list invitations")
+        .into_inner();
+    let mut invitee_names: Vec<_> = listed
+        .invitations
+        .iter()
+        .map(|i| i.invitee_name.as_str())
+        .collect();
+    invitee_names.sort_unstable();
+    assert_eq!(invitee_names, ["", "Ann Lee", longest.as_str()]);
+
+    app.accept(&named.token, "ann").await.expect("accept");
+    let rows = names(app.users(list_users("owner", "acme")).await);
+    assert!(
+        rows.contains(&(email("ann"), "Name of ann".to_owned())),
+        "the person's own name wins once they accept: {rows:?}"
+    );
+}
+
 crate::on_both_databases!(
+    a_pending_row_shows_the_invitee_name_until_accepted,
     users_are_listed_owner_members_then_invitations,
     pages_walk_every_row_once,
     bad_pages_name_their_fields,

@@ -65,6 +65,9 @@ pub struct Invitation {
     pub invited_by: UserId,
     /// Note for the email.
     pub message: String,
+    /// The invitee's name as the inviter gave it (empty when none was):
+    /// the pending row's name in the user list until they accept.
+    pub invitee_name: String,
     /// How many times it was sent.
     pub send_count: u32,
     /// When the token stops working.

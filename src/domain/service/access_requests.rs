@@ -49,7 +49,9 @@ impl UseCases {
                     "{} belongs to the owner alone and cannot be requested",
                     cmd.permission
                 ),
-            ));
+            )
+            .with("permission", cmd.permission.name())
+            .with("field", "permission"));
         }
         let tx = self.store.begin().await?;
         self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;

@@ -10,16 +10,24 @@ use crate::domain::ports::Transaction;
 use crate::domain::reach::{Reach, Uncovered};
 
 /// Refuses owner-only permissions (account.transfer) wherever they would be
-/// handed out; `field` and `message` say where the caller put them.
+/// handed out (a role, extra grants, an access request): one condition, one
+/// answer, FAILED_PRECONDITION OWNER_ONLY_PERMISSION with metadata
+/// "permission" and "field" (where the caller put it). The request is well
+/// formed; the rule that the owner alone holds it is what refuses.
 pub(super) fn owner_only_refused(
     permissions: PermissionSet,
     field: &'static str,
     message: &'static str,
 ) -> DomainResult<()> {
-    if permissions.intersection(PermissionSet::owner_only()).is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::invalid(field, message))
+    match permissions
+        .intersection(PermissionSet::owner_only())
+        .iter()
+        .next()
+    {
+        None => Ok(()),
+        Some(permission) => Err(DomainError::precondition("OWNER_ONLY_PERMISSION", message)
+            .with("permission", permission.name())
+            .with("field", field)),
     }
 }
 

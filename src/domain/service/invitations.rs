@@ -39,6 +39,8 @@ pub struct Invite {
     pub targets: Vec<InviteTarget>,
     /// Note for the email.
     pub message: String,
+    /// The invitee's name, if the inviter gave one (else empty).
+    pub invitee_name: String,
     /// Reissue the token of a live pending invitation instead of returning it.
     pub resend_if_pending: bool,
 }
@@ -77,11 +79,16 @@ pub struct IssuedInvitations {
 /// What accepting produced: one (invitation, membership) pair per account.
 pub type Accepted = Vec<(Invitation, MemberRow)>;
 
+/// NOT_FOUND (docs/errors.md): the token names no invitation, as an
+/// unknown id names nothing; a token that names one in the wrong state is
+/// FAILED_PRECONDITION (`not_pending`).
 fn unknown_token() -> DomainError {
-    DomainError::precondition(
-        "INVITATION_TOKEN_UNKNOWN",
-        "this invitation link is not valid: it may have been mistyped or replaced by a newer invitation",
-    )
+    DomainError::SecretNotFound {
+        reason: "INVITATION_TOKEN_UNKNOWN",
+        message:
+            "this invitation link is not valid: it may have been mistyped or replaced by a newer invitation"
+                .to_owned(),
+    }
 }
 
 pub(super) fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainError {
@@ -252,6 +259,7 @@ impl UseCases {
                 state: InvitationState::Pending,
                 invited_by: cmd.actor.clone(),
                 message: cmd.message.clone(),
+                invitee_name: cmd.invitee_name.clone(),
                 send_count: 1,
                 expires_at,
                 created_at: now,

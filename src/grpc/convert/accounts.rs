@@ -166,13 +166,13 @@ impl TryFrom<pb::CreateAccountRequest> for CreateAccount {
             AccountId::parse,
         );
         let actor = optional_id(&mut v, "actor_user_id", &raw.actor_user_id, UserId::parse);
-        if !raw.parent_account_id.trim().is_empty() && raw.actor_user_id.trim().is_empty() {
+        if !raw.parent_account_id.is_empty() && raw.actor_user_id.is_empty() {
             v.push(FieldViolation::new(
                 "actor_user_id",
                 "is required when parent_account_id is set: name who creates the child account",
             ));
         }
-        if !raw.account_id.trim().is_empty() && raw.account_id.trim() == raw.parent_account_id.trim() {
+        if !raw.account_id.is_empty() && raw.account_id == raw.parent_account_id {
             v.push(FieldViolation::new(
                 "parent_account_id",
                 "cannot be the account itself",

@@ -8,7 +8,7 @@ use super::{named, optional_id, page, person, present, scopes, scopes_to_pb, tim
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{
-    AccountId, Email, InvitationId, InvitationToken, RoleName, UserId, Violations, parse_note,
+    AccountId, Email, InvitationId, InvitationToken, RoleName, UserId, Violations, parse_name, parse_note,
 };
 use crate::domain::model::{Invitation, InvitationState};
 use crate::domain::service::{AcceptInvitation, Invite, InviteTarget, ListInvitations, UpdateInvitation};
@@ -71,6 +71,12 @@ impl TryFrom<pb::InviteRequest> for Invite {
         let role = v.check(RoleName::parse("role", &raw.role));
         let primary_scopes = scopes(&mut v, &"scopes", &raw.scopes);
         let message = v.check(parse_note("message", &raw.message));
+        // Optional, unlike a person's own name: empty means none was given.
+        let invitee_name = if raw.invitee_name.trim().is_empty() {
+            Some(String::new())
+        } else {
+            v.check(parse_name("invitee_name", &raw.invitee_name))
+        };
         let mut targets = vec![(account_id, role, primary_scopes)];
         for (i, extra) in raw.additional_accounts.iter().enumerate() {
             let path = |leaf: &str| format!("additional_accounts[{i}].{leaf}");
@@ -112,6 +118,7 @@ impl TryFrom<pb::InviteRequest> for Invite {
                 })
                 .collect::<Result<_, DomainError>>()?,
             message: present(message)?,
+            invitee_name: present(invitee_name)?,
             resend_if_pending: raw.resend_if_pending,
         })
     }
@@ -144,7 +151,7 @@ impl TryFrom<pb::UpdateInvitationRequest> for UpdateInvitation {
             Some(list) => scopes(&mut v, &"scopes.scopes", &list.scopes).map(Some),
             None => Some(None),
         };
-        if raw.role.trim().is_empty() && raw.scopes.is_none() {
+        if raw.role.is_empty() && raw.scopes.is_none() {
             v.push(FieldViolation::new(
                 "role",
                 "name a new role or new scopes: there is nothing to change",
@@ -212,6 +219,7 @@ pub fn invitation_to_pb(invitation: Invitation, now: DateTime<Utc>) -> pb::Invit
         state: state.into(),
         invited_by: invitation.invited_by.to_string(),
         message: invitation.message,
+        invitee_name: invitation.invitee_name,
         send_count: i32::try_from(invitation.send_count).unwrap_or(i32::MAX),
         expire_time: Some(timestamp(invitation.expires_at)),
         create_time: Some(timestamp(invitation.created_at)),

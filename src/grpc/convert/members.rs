@@ -151,7 +151,7 @@ impl TryFrom<pb::UpdateMemberRequest> for UpdateMember {
             }
             None => Some(None),
         };
-        if raw.role.trim().is_empty() && raw.scopes.is_none() && raw.extra_permissions.is_none() {
+        if raw.role.is_empty() && raw.scopes.is_none() && raw.extra_permissions.is_none() {
             v.push(FieldViolation::new(
                 "role",
                 "name a new role, scopes or extra permissions: there is nothing to change",

@@ -54,7 +54,9 @@ fn optional_id<T>(
     raw: &str,
     parse: fn(&str, &str) -> Result<T, FieldViolation>,
 ) -> Option<T> {
-    if raw.trim().is_empty() {
+    // Only an unset (empty) field is absent: `"  "` is a bad value, refused
+    // by `parse`, not silently read as "none".
+    if raw.is_empty() {
         None
     } else {
         v.check(parse(name, raw))

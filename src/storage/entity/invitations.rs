@@ -23,6 +23,7 @@ pub struct Model {
     pub created_at: i64,
     pub updated_at: i64,
     pub accepted_by: Option<String>,
+    pub invitee_name: String,
 }
 
 /// No relations are declared: joins are written out in the repository.

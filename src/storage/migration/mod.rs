@@ -10,6 +10,7 @@ mod m20261130_000005_account_revisions;
 mod m20261130_000006_cache_fence;
 mod m20261130_000007_activity_fits_its_values;
 mod m20261130_000008_proven_emails;
+mod m20261130_000009_invitee_names;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
 /// `acme`), as SQLite's default already is.
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_cache_fence::Migration),
             Box::new(m20261130_000007_activity_fits_its_values::Migration),
             Box::new(m20261130_000008_proven_emails::Migration),
+            Box::new(m20261130_000009_invitee_names::Migration),
         ]
     }
 }

@@ -68,6 +68,7 @@ pub(super) async fn invitations_where<C: ConnectionTrait>(
                 email: Email::from_trusted(row.email),
                 invited_by: UserId::from_trusted(row.invited_by),
                 message: row.message,
+                invitee_name: row.invitee_name,
             })
         })
         .collect()
@@ -143,6 +144,7 @@ pub(super) async fn insert_invitation(
         created_at: Set(millis(invitation.created_at)),
         updated_at: Set(millis(invitation.created_at)),
         accepted_by: Set(None),
+        invitee_name: Set(invitation.invitee_name.clone()),
     })
     .exec_without_returning(txn)
     .await

@@ -43,6 +43,7 @@ const JOINED_AT: &str = "joined_at";
 const LAST_SIGN_IN_AT: &str = "last_sign_in_at";
 const INVITATION_ID: &str = "invitation_id";
 const EXPIRES_AT: &str = "expires_at";
+const INVITEE_NAME: &str = "invitee_name";
 
 /// The stored invitation state of a pending invitation.
 const PENDING: &str = "pending";
@@ -68,6 +69,7 @@ fn member_band(account: &AccountId, band: MemberBand, query: &MemberPageQuery) -
         .expr_as(Expr::col((m, M::LastSignInAt)), LAST_SIGN_IN_AT)
         .expr_as(Expr::cust("NULL"), INVITATION_ID)
         .expr_as(Expr::cust("NULL"), EXPIRES_AT)
+        .expr_as(Expr::cust("NULL"), INVITEE_NAME)
         .from(m)
         .and_where(Expr::col((m, M::AccountId)).eq(account.as_str()))
         .order_by((m, M::Email), Order::Asc)
@@ -121,6 +123,7 @@ fn invitation_band(account: &AccountId, query: &MemberPageQuery) -> SelectStatem
         .expr_as(Expr::cust("NULL"), LAST_SIGN_IN_AT)
         .expr_as(Expr::col(I::Id), INVITATION_ID)
         .expr_as(Expr::col(I::ExpiresAt), EXPIRES_AT)
+        .expr_as(Expr::col(I::InviteeName), INVITEE_NAME)
         .from(invitations::Entity)
         .and_where(Expr::col(I::AccountId).eq(account.as_str()))
         // Set exactly while pending: the unique index's range.
@@ -339,7 +342,8 @@ pub(super) async fn member_page<C: ConnectionTrait>(
                     .ok_or_else(|| DomainError::Internal("invitation without expiry".to_owned()))?;
                 return Ok(MemberRow {
                     user_id: None,
-                    name: String::new(),
+                    // Until they accept, the name the inviter gave.
+                    name: text(INVITEE_NAME)?.unwrap_or_default(),
                     email,
                     role,
                     status: if time(expires_at)? <= query.now {

@@ -121,7 +121,7 @@ async fn mailjet_account_sharing(app: TestApp) {
     assert_eq!(resent.invitation.unwrap().send_count, 2);
     assert_refused_for(
         app.accept(&second.token, "designer2").await,
-        Code::FailedPrecondition,
+        Code::NotFound,
         "INVITATION_TOKEN_UNKNOWN",
         "the old link died",
     );
