@@ -108,6 +108,13 @@ fn note(m: &Measurement, authorize: &BTreeMap<usize, f64>) -> String {
             m.sample.late, m.sample.abandoned
         ));
     }
+    if let Some(floor) = &m.floor {
+        parts.push(format!(
+            "its health floors: p50 {} ms, p99 {} ms",
+            cell(floor.quantile_ms(0.5), 2),
+            cell(floor.quantile_ms(0.99), 2)
+        ));
+    }
     if let Some(checks) = &m.background {
         parts.push(format!(
             "beside {} Authorize in flight: {} Authorize/s, p99 {} ms, errors {}",
@@ -195,6 +202,10 @@ pub fn json(info: &RunInfo, results: &[Measurement], titles: &dyn Fn(Op) -> Stri
             }
             if let Some(checks) = &m.background {
                 row["background_authorize"] = sample_json(checks, m.seconds);
+            }
+            if let Some(floor) = &m.floor {
+                // The paired health cells ran as long as this cell's rounds.
+                row["health_floor"] = sample_json(floor, m.seconds);
             }
             row
         })

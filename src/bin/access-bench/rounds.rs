@@ -20,12 +20,15 @@ pub async fn measure(load: &Arc<Load>, op: Op, concurrency: usize, rounds: usize
     let mut pooled: Option<Measurement> = None;
     for _ in 0..rounds.max(1) {
         let floor = if has_ratio(op) && op != Op::Health {
-            load.measure(Op::Health, concurrency).await.rate()
+            Some(load.measure(Op::Health, concurrency).await)
         } else {
             None
         };
         let mut cell = load.measure(op, concurrency).await;
-        cell.ratios = ratio(op, cell.rate(), floor).into_iter().collect();
+        cell.ratios = ratio(op, cell.rate(), floor.as_ref().and_then(Measurement::rate))
+            .into_iter()
+            .collect();
+        cell.floor = floor.map(|floor| floor.sample);
         pooled = Some(match pooled {
             None => cell,
             Some(mut so_far) => {
@@ -65,6 +68,9 @@ fn pool(into: &mut Measurement, round: &Measurement) {
     }
     into.ratios.extend_from_slice(&round.ratios);
     into.cpu_seconds = into.cpu_seconds.zip(round.cpu_seconds).map(|(a, b)| a + b);
+    if let (Some(floor), Some(more)) = (&mut into.floor, &round.floor) {
+        floor.merge(more);
+    }
 }
 
 /// The median of the rounds' ratios and their range; `None` without any.

@@ -129,6 +129,9 @@ pub struct Measurement {
     pub ratios: Vec<f64>,
     /// CPU seconds the process spent in the window (see `cpu`); `None` where unknown.
     pub cpu_seconds: Option<f64>,
+    /// The health check cells measured just before this one, pooled (see
+    /// `rounds`): latencies to compare with this cell's, taken at the same moments.
+    pub floor: Option<Sample>,
 }
 
 impl Measurement {
@@ -322,6 +325,7 @@ impl Load {
                     cpu.abort();
                     None
                 },
+                floor: None,
             };
         }
         self.progress
@@ -336,6 +340,7 @@ impl Load {
             background: None,
             ratios: Vec::new(),
             cpu_seconds: cpu.await.ok().flatten(),
+            floor: None,
         }
     }
 
