@@ -732,7 +732,59 @@ async fn listing_activity_pages_and_refusals(app: TestApp) {
     assert_eq!(seen_by_am.len(), 7, "users.view is enough to read the log");
 }
 
+/// Issue 9 item 6: sign-ins are logged but listed only when asked for, so
+/// they do not bury the account's changes.
+async fn sign_ins_are_listed_only_when_asked_for(app: TestApp) {
+    app.account("acme", "owner").await;
+    app.member("owner", "acme", "bob", "viewer", vec![]).await;
+    let before = entries(&app, list("owner", "acme")).await;
+    for _ in 0..3 {
+        app.client
+            .clone()
+            .record_sign_in(pb::RecordSignInRequest {
+                user_id: "bob".into(),
+                account_id: "acme".into(),
+            })
+            .await
+            .expect("bob signs in");
+    }
+    assert_eq!(
+        app.activity_count("acme", "member.sign_in").await,
+        3,
+        "each sign-in is logged"
+    );
+    let after = entries(&app, list("owner", "acme")).await;
+    assert_eq!(
+        actions(&after),
+        actions(&before),
+        "by default the listing shows the changes only"
+    );
+    let with_sign_ins = entries(
+        &app,
+        pb::ListActivityRequest {
+            include_sign_ins: true,
+            ..list("owner", "acme")
+        },
+    )
+    .await;
+    assert_eq!(with_sign_ins.len(), before.len() + 3);
+    let by_name = entries(
+        &app,
+        pb::ListActivityRequest {
+            filter_action: "member.sign_in".into(),
+            ..list("owner", "acme")
+        },
+    )
+    .await;
+    assert_eq!(
+        actions(&by_name),
+        ["member.sign_in"; 3],
+        "naming the action lists them"
+    );
+}
+
 crate::on_both_databases!(
+    sign_ins_are_listed_only_when_asked_for,
     every_mutation_writes_exactly_one_entry,
     access_requests_write_one_entry_each,
     listing_activity_newest_first_with_details,

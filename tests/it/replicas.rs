@@ -84,6 +84,9 @@ fn tally(answers: &[Answer], replica: usize, old: R, new: R) -> Tally {
     for answer in answers.iter().filter(|a| a.replica == replica) {
         let slot = match (answer.phase, answer.outcome) {
             (BEFORE, Ok(reason)) if reason == old => &mut tally.before_old,
+            // Sent before the write but answered once it had begun: the
+            // database may already hold the new state, so either answer is right.
+            (BEFORE, _) if answer.answered_in >= DURING => &mut tally.during,
             (BEFORE, _) => &mut tally.before_other,
             (DURING, _) => &mut tally.during,
             (_, Ok(reason)) if reason == new => &mut tally.after_new,

@@ -197,6 +197,9 @@ pub struct ActivityFilter {
     pub end: Option<DateTime<Utc>>,
     /// Only entries older than this id (the page token).
     pub before_id: Option<i64>,
+    /// Whether sign-ins are listed: off by default, so they do not bury the
+    /// changes (they are still logged).
+    pub include_sign_ins: bool,
 }
 
 #[cfg(test)]

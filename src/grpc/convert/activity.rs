@@ -6,7 +6,7 @@ use super::{optional_id, page, present, timestamp};
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, UserId, Violations};
-use crate::domain::model::{ActivityFilter, ActivityRecord};
+use crate::domain::model::{ActivityAction, ActivityFilter, ActivityRecord};
 use crate::domain::service::ListActivity;
 use crate::grpc::pb;
 
@@ -56,6 +56,9 @@ impl TryFrom<pb::ListActivityRequest> for ListActivity {
             account_id: present(account_id)?,
             filter: ActivityFilter {
                 actor: filter_actor,
+                // Asking for sign-ins by name lists them.
+                include_sign_ins: raw.include_sign_ins
+                    || raw.filter_action.trim() == ActivityAction::MemberSignIn.as_str(),
                 action: (!raw.filter_action.trim().is_empty()).then(|| raw.filter_action.trim().to_owned()),
                 start: present(start)?,
                 end: present(end)?,

@@ -23,6 +23,9 @@ pub(super) async fn activity<C: ConnectionTrait>(
     if let Some(actor) = &filter.actor {
         query = query.filter(activity_log::Column::Actor.eq(actor.as_str()));
     }
+    if !filter.include_sign_ins {
+        query = query.filter(activity_log::Column::Action.ne(ActivityAction::MemberSignIn.as_str()));
+    }
     if let Some(action) = &filter.action {
         query = query.filter(activity_log::Column::Action.eq(action.as_str()));
     }
