@@ -1,9 +1,11 @@
 //! Prometheus metrics (issue 11): requests by gRPC method and status code,
-//! the cache's counters and trust, the database pool, invitations by state.
+//! the cache's counters and trust, the database pool and the waits for it,
+//! invitations by state.
 //! Encoded by the Prometheus org's `prometheus-client` in the text
 //! exposition format and served on ACCESS_METRICS_ADDR ([`server`]).
 
 mod invitations;
+mod pool_wait;
 mod rpc;
 pub mod server;
 mod state;
@@ -14,6 +16,7 @@ use prometheus_client::encoding::prometheus_text;
 use prometheus_client::registry::Registry;
 use sea_orm::DatabaseConnection;
 
+pub use pool_wait::pool_wait;
 pub use rpc::{Route, RpcMetrics, code_name};
 
 use crate::cache::Cache;
@@ -49,6 +52,7 @@ impl Metrics {
         let mut registry = Registry::default();
         let rpc = RpcMetrics::register(&mut registry);
         let invitations = InvitationGauge::register(&mut registry, sources.db.clone());
+        pool_wait::register(&mut registry);
         registry.register_collector(Box::new(StateCollector {
             cache: sources.cache,
             redis: sources.redis,

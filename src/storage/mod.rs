@@ -51,7 +51,11 @@ pub async fn connect(
         .max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(acquire_timeout)
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // sqlx then reports each connection's wait as a TRACE event, which
+        // `telemetry::pool_wait_layer` turns into the wait histogram.
+        .map_sqlx_mysql_pool_opts(|pool| pool.acquire_time_level(log::LevelFilter::Trace))
+        .map_sqlx_sqlite_pool_opts(|pool| pool.acquire_time_level(log::LevelFilter::Trace));
     let system = if url.starts_with("sqlite:") {
         "sqlite"
     } else {

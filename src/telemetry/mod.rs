@@ -28,6 +28,10 @@ use tracing_subscriber::{Layer, Registry};
 
 use crate::config::LogFormat;
 
+mod pool_wait;
+
+pub use pool_wait::pool_wait_layer;
+
 /// The service name on exported spans when neither `OTEL_SERVICE_NAME` nor
 /// `OTEL_RESOURCE_ATTRIBUTES` names one.
 pub const SERVICE_NAME: &str = "access-service";
@@ -76,6 +80,7 @@ pub fn init(filter: &str, format: LogFormat) -> TelemetryGuard {
     let installed = tracing_subscriber::registry()
         .with(traces)
         .with(logs)
+        .with(pool_wait_layer())
         .try_init()
         .is_ok();
     if let Some(provider) = exporting.as_ref().filter(|_| installed) {
@@ -189,7 +194,8 @@ pub fn finished_client_span(
 }
 
 /// A subscriber for one App's requests only (see `App::with_trace_dispatch`):
-/// this crate's spans exported through `provider`, no log lines.
+/// this crate's spans exported through `provider`, and the pool's waits, no
+/// log lines.
 pub fn trace_dispatch(provider: &SdkTracerProvider) -> tracing::Dispatch {
     // tracing caches whether each callsite is wanted, process-wide. While a
     // single dispatcher is registered it asks only the *current thread's*
@@ -200,7 +206,11 @@ pub fn trace_dispatch(provider: &SdkTracerProvider) -> tracing::Dispatch {
     // registered dispatcher instead.
     static SILENT: OnceLock<tracing::Dispatch> = OnceLock::new();
     SILENT.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
-    tracing::Dispatch::new(Registry::default().with(trace_layer(provider.tracer(SERVICE_NAME))))
+    tracing::Dispatch::new(
+        Registry::default()
+            .with(trace_layer(provider.tracer(SERVICE_NAME)))
+            .with(pool_wait_layer()),
+    )
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 
 use crate::cluster::{TestRedis, until_trusted};
-use crate::helpers::TestApp;
+use crate::helpers::{Db, TestApp};
+use crate::shutdown::{limit_members, lock_account, wait_for_blocked_statements};
 
 /// One sample of the exposition: its labels and value.
 type Labels = BTreeMap<String, String>;
@@ -345,4 +346,68 @@ async fn redis_state_and_the_protocol_counters_are_exported() {
     let down = scrape(addr).await;
     assert_eq!(down.value("access_cache_trusted", &[]), 0.0);
     assert_eq!(down.value("access_cache_redis_enabled", &[]), 1.0);
+}
+
+/// The wait for a database connection is measured: with both pooled
+/// connections held by writes that wait on a row lock the test holds, a
+/// check waits for a connection until the lock goes, and the histogram
+/// shows a wait at least that long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_for_a_database_connection_are_measured() {
+    // The wait events reach the App's own subscriber, as they reach the
+    // process-wide one in production (tests install none).
+    let dispatch =
+        access_service::telemetry::trace_dispatch(&opentelemetry_sdk::trace::SdkTracerProvider::default());
+    let app = TestApp::spawn_traced(
+        Db::Mysql,
+        |config| {
+            config.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
+            config.db_max_connections = 2;
+            config.request_timeout_ms = 60_000;
+            config.db_acquire_timeout_ms = 60_000;
+        },
+        Some(dispatch),
+    )
+    .await;
+    let addr = app.metrics_addr.expect("ACCESS_METRICS_ADDR is set");
+    app.account("acme", "owner").await;
+    let before = scrape(addr).await;
+    let long = [("le", "1.0")];
+    let long_waits = |scrape: &Scrape| {
+        scrape.value("access_db_pool_wait_seconds_count", &[])
+            - scrape.value("access_db_pool_wait_seconds_bucket", &long)
+    };
+
+    let lock = lock_account(&app, "acme").await;
+    let writes = [limit_members(&app), limit_members(&app)];
+    wait_for_blocked_statements(&app, 2).await;
+    let mut client = app.client.clone();
+    let check = tokio::spawn(async move {
+        client
+            .authorize(crate::helpers::check("owner", "acme", "campaigns.view", None))
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert!(!check.is_finished(), "the check waits for a connection");
+    lock.rollback().await.expect("release the row");
+    for write in writes {
+        write.await.expect("write task").expect("the write succeeds");
+    }
+    let answer = check.await.expect("check task").expect("the check is answered");
+    assert!(answer.into_inner().allowed);
+
+    let after = scrape(addr).await;
+    assert!(
+        after.value("access_db_pool_wait_seconds_count", &[])
+            > before.value("access_db_pool_wait_seconds_count", &[]),
+        "every acquire is a sample"
+    );
+    assert!(
+        after.value("access_db_pool_wait_seconds_bucket", &long) >= 1.0,
+        "the quick acquires are in the 1 s bucket (so it is the one read)"
+    );
+    assert!(
+        long_waits(&after) - long_waits(&before) >= 1.0,
+        "the check's wait of over a second is in the histogram"
+    );
 }

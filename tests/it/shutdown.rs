@@ -40,7 +40,7 @@ async fn patient_app(shutdown_timeout_secs: u64) -> TestApp {
 }
 
 /// Locks the account row `account` from the test's own connection.
-async fn lock_account(app: &TestApp, account: &str) -> DatabaseTransaction {
+pub(crate) async fn lock_account(app: &TestApp, account: &str) -> DatabaseTransaction {
     let lock = app.db.begin().await.expect("begin");
     lock.execute_raw(Statement::from_string(
         lock.get_database_backend(),
@@ -55,6 +55,11 @@ async fn lock_account(app: &TestApp, account: &str) -> DatabaseTransaction {
 /// its request is in flight. Bounded: a request that never gets there fails
 /// the test instead of hanging it.
 async fn wait_for_blocked_statement(app: &TestApp) {
+    wait_for_blocked_statements(app, 1).await;
+}
+
+/// Waits until `n` statements of the server wait for a row lock.
+pub(crate) async fn wait_for_blocked_statements(app: &TestApp, n: i64) {
     for _ in 0..1000 {
         // Threads of the same user are visible without the PROCESS privilege;
         // our own connection's query is excluded by its id.
@@ -64,7 +69,7 @@ async fn wait_for_blocked_statement(app: &TestApp) {
                  WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND INFO LIKE '%FOR UPDATE%'",
             )
             .await;
-        if waiting > 0 {
+        if waiting >= n {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -73,7 +78,9 @@ async fn wait_for_blocked_statement(app: &TestApp) {
 }
 
 /// Raises the member limit of "acme": a change that locks the account row.
-fn limit_members(app: &TestApp) -> tokio::task::JoinHandle<Result<pb::SetAccountLimitsResponse, Status>> {
+pub(crate) fn limit_members(
+    app: &TestApp,
+) -> tokio::task::JoinHandle<Result<pb::SetAccountLimitsResponse, Status>> {
     let mut client = app.client.clone();
     tokio::spawn(async move {
         client
