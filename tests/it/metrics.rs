@@ -372,7 +372,7 @@ async fn waits_for_a_database_connection_are_measured() {
     let addr = app.metrics_addr.expect("ACCESS_METRICS_ADDR is set");
     app.account("acme", "owner").await;
     let before = scrape(addr).await;
-    let long = [("le", "1.0")];
+    let long = [("le", "1")];
     let long_waits = |scrape: &Scrape| {
         scrape.value("access_db_pool_wait_seconds_count", &[])
             - scrape.value("access_db_pool_wait_seconds_bucket", &long)
