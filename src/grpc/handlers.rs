@@ -18,7 +18,7 @@ use crate::domain::service::{
 use crate::grpc::convert::{
     self, AccessRequestDecision, AccountLimitsChange, AccountPolicyChange, AccountRead, AccountTarget,
     AuthorizeQuery, BatchQuery, EffectiveQuery, InvitationTarget, MemberTarget, OwnershipTransfer,
-    RoleTarget, UserInAccount, invitation_to_pb,
+    PlatformClose, RoleTarget, UserInAccount, invitation_to_pb,
 };
 use crate::grpc::middleware::caller_of;
 use crate::grpc::middleware::record_subject;
@@ -554,6 +554,27 @@ impl AccessServiceRpc for GrpcHandlers {
             token,
         } = use_cases.close_account(&actor, &account_id).await?;
         Ok(Response::new(pb::CloseAccountResponse {
+            account: Some(account.into()),
+            consistency_token: convert::token_to_pb(&token),
+        }))
+    }
+
+    async fn close_account_as_platform(
+        &self,
+        request: Request<pb::CloseAccountAsPlatformRequest>,
+    ) -> Result<Response<pb::CloseAccountAsPlatformResponse>, Status> {
+        // The layer let only a `platform` key through; its name is the actor.
+        let platform = PlatformActor::new(caller_of(&request)?.name());
+        let PlatformClose { account_id, reason } = PlatformClose::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), None);
+        let Written {
+            value: account,
+            token,
+        } = self
+            .use_cases
+            .close_account_as_platform(&platform, &account_id, &reason)
+            .await?;
+        Ok(Response::new(pb::CloseAccountAsPlatformResponse {
             account: Some(account.into()),
             consistency_token: convert::token_to_pb(&token),
         }))

@@ -578,12 +578,95 @@ async fn closing_a_parent_ends_the_parent_owners_reach(app: TestApp) {
     );
 }
 
+/// The platform closes an account with no member acting: a platform key
+/// only, the reason and the key's name in the log, then as closed as
+/// CloseAccount leaves it; refusals write nothing.
+async fn the_platform_closes_an_account_itself(app: TestApp) {
+    let web = app.client_with_key("web-secret");
+    let billing = app.client_with_key("billing-secret");
+    let close = |account: &str, reason: &str| pb::CloseAccountAsPlatformRequest {
+        account_id: account.into(),
+        reason: reason.into(),
+    };
+    billing
+        .clone()
+        .create_account(create_account("acme", person("owner")))
+        .await
+        .expect("the platform creates the account");
+    let before = app.table_counts().await;
+    let status = assert_refused(
+        web.clone().close_account_as_platform(close("acme", "")).await,
+        Code::PermissionDenied,
+        "SCOPE_MISSING",
+    );
+    let info = status.get_details_error_info().expect("error info");
+    assert_eq!(info.metadata.get("scope").map(String::as_str), Some("platform"));
+    expect_code(
+        billing
+            .clone()
+            .close_account_as_platform(close("no-such", ""))
+            .await,
+        Code::NotFound,
+    );
+    let status = expect_code(
+        billing
+            .clone()
+            .close_account_as_platform(close("acme", &"x".repeat(2_001)))
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["reason"]);
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+
+    let response = billing
+        .clone()
+        .close_account_as_platform(close("acme", "unpaid invoice 2026-11"))
+        .await
+        .expect("the platform closes the account")
+        .into_inner();
+    assert_eq!(
+        response.account.expect("account returned").state(),
+        pb::AccountState::Closed
+    );
+    assert!(!response.consistency_token.is_empty());
+    let answer = app
+        .client_with_key("web-secret")
+        .authorize(crate::helpers::check("owner", "acme", "account.view", None))
+        .await
+        .expect("a decision")
+        .into_inner();
+    assert_eq!((answer.allowed, reason(&answer)), (false, R::AccountClosed));
+    let entry: (String, String) = {
+        use sea_orm::{ConnectionTrait, Statement};
+        let row = app
+            .db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT actor, details FROM activity_log WHERE action = 'account.close'".to_owned(),
+            ))
+            .await
+            .expect("query")
+            .expect("one close logged");
+        (
+            row.try_get_by_index(0).expect("actor"),
+            row.try_get_by_index(1).expect("details"),
+        )
+    };
+    assert_eq!(entry.0, "platform: billing");
+    assert!(entry.1.contains("unpaid invoice 2026-11"), "{}", entry.1);
+    refused_as_closed(
+        billing.clone().close_account_as_platform(close("acme", "")).await,
+        "closing twice",
+    );
+}
+
 crate::on_both_databases!(
     mod keyed, |config| config.api_keys = Some(crate::helpers::api_keys(&[
         ("web", "admin+check", "web-secret"),
         ("billing", "platform", "billing-secret"),
     ]));
-    only_the_platform_sets_limits
+    only_the_platform_sets_limits,
+    the_platform_closes_an_account_itself
 );
 
 crate::on_both_databases!(

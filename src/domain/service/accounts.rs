@@ -260,18 +260,49 @@ impl UseCases {
         actor: &UserId,
         account_id: &AccountId,
     ) -> DomainResult<Written<Account>> {
-        let now = super::now();
         let tx = self.store.begin().await?;
-        let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
+        let account = self.lock_open_account(tx.as_ref(), account_id).await?;
         self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_CLOSE)
             .await?;
-        tx.close_account(account_id, now).await?;
+        self.close(tx, account, actor, json!({})).await
+    }
+
+    /// The platform closes an account itself, no member acting (billing after
+    /// non-payment, provisioning when a customer leaves); `reason` goes to the
+    /// activity log.
+    #[tracing::instrument(skip(self), fields(actor = %platform, account_id = %account_id))]
+    pub async fn close_account_as_platform(
+        &self,
+        platform: &PlatformActor,
+        account_id: &AccountId,
+        reason: &str,
+    ) -> DomainResult<Written<Account>> {
+        let tx = self.store.begin().await?;
+        let account = self.lock_open_account(tx.as_ref(), account_id).await?;
+        let details = if reason.is_empty() {
+            json!({})
+        } else {
+            json!({ "reason": reason })
+        };
+        self.close(tx, account, &platform.as_actor(), details).await
+    }
+
+    /// Closes the locked, open `account` for `actor`, logged with `details`.
+    async fn close(
+        &self,
+        tx: Box<dyn Transaction>,
+        mut account: Account,
+        actor: &UserId,
+        details: serde_json::Value,
+    ) -> DomainResult<Written<Account>> {
+        let now = super::now();
+        tx.close_account(&account.id, now).await?;
         tx.append_activity(&activity(
-            account_id,
+            &account.id,
             actor,
             ActivityAction::AccountClose,
-            account_id.as_str(),
-            json!({}),
+            account.id.as_str(),
+            details,
             now,
         ))
         .await?;

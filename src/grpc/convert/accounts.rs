@@ -3,7 +3,7 @@
 use super::{optional_id, page, person, person_to_pb, present, timestamp};
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
-use crate::domain::ids::{AccountId, UserId, Violations, parse_name};
+use crate::domain::ids::{AccountId, UserId, Violations, parse_name, parse_note};
 use crate::domain::model::{Account, AccountAccess, AccountLimits, AccountState};
 use crate::domain::service::{CreateAccount, ListAccounts};
 use crate::grpc::pb;
@@ -65,6 +65,30 @@ impl TryFrom<pb::CloseAccountRequest> for AccountTarget {
 
     fn try_from(raw: pb::CloseAccountRequest) -> Result<Self, Self::Error> {
         Self::parse(&raw.actor_user_id, &raw.account_id)
+    }
+}
+
+/// CloseAccountAsPlatform: the account the platform closes, and why.
+#[derive(Debug)]
+pub struct PlatformClose {
+    /// The account closed.
+    pub account_id: AccountId,
+    /// Why, for the activity log; empty when not given.
+    pub reason: String,
+}
+
+impl TryFrom<pb::CloseAccountAsPlatformRequest> for PlatformClose {
+    type Error = DomainError;
+
+    fn try_from(raw: pb::CloseAccountAsPlatformRequest) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        let reason = v.check(parse_note("reason", &raw.reason));
+        v.finish()?;
+        Ok(Self {
+            account_id: present(account_id)?,
+            reason: present(reason)?,
+        })
     }
 }
 

@@ -23,7 +23,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 pub use access_requests::AccessRequestDecision;
-pub use accounts::{AccountLimitsChange, AccountPolicyChange, AccountRead, AccountTarget, account_id};
+pub use accounts::{
+    AccountLimitsChange, AccountPolicyChange, AccountRead, AccountTarget, PlatformClose, account_id,
+};
 pub use consistency::{consistency, token_from_pb, token_to_pb};
 pub use decisions::{AuthorizeQuery, BatchQuery, EffectiveQuery, batch, batch_results, check};
 pub use invitations::{InvitationTarget, invitation_to_pb};

@@ -102,9 +102,9 @@ pub const SERVICE: &str = "access.v1.AccessService";
 ///
 /// CreateAccount is the platform's even for a child account (the platform
 /// creates it when a member asks, and the member's `subaccounts.manage` is
-/// still checked). CloseAccount is a member's act here (it needs the actor's
-/// `account.close`); a close by the platform itself, without a member, is not
-/// served yet.
+/// still checked). CloseAccount is a member's act (it needs the actor's
+/// `account.close`); CloseAccountAsPlatform is the same close by the
+/// platform itself, with no member acting.
 pub const METHOD_SCOPES: &[(&str, Scope)] = &[
     // Accounts
     ("CreateAccount", Scope::Platform),
@@ -113,6 +113,7 @@ pub const METHOD_SCOPES: &[(&str, Scope)] = &[
     // Quotas come from the plan: the billing system sets them, never a member.
     ("SetAccountLimits", Scope::Platform),
     ("CloseAccount", Scope::Admin),
+    ("CloseAccountAsPlatform", Scope::Platform),
     ("ListAccounts", Scope::Admin),
     // Decisions
     ("Authorize", Scope::Check),
