@@ -23,6 +23,7 @@ fn reason_code(reason: Reason) -> &'static str {
         Reason::AccountClosed => "ACCOUNT_CLOSED",
         Reason::MfaRequired => "MFA_REQUIRED",
         Reason::SharedTemplateReadOnly => "SHARED_TEMPLATE_READ_ONLY",
+        Reason::SharedSuppressionListReadOnly => "SHARED_SUPPRESSION_LIST_READ_ONLY",
         Reason::AccountNotFound => "ACCOUNT_NOT_FOUND",
     }
 }
@@ -225,7 +226,8 @@ fn refusal(reason: Reason, actor: &UserId, account: &AccountId, permission: Perm
         | Reason::MembershipInactive
         | Reason::PermissionNotGranted
         | Reason::OutOfScope
-        | Reason::SharedTemplateReadOnly => DomainError::denied(
+        | Reason::SharedTemplateReadOnly
+        | Reason::SharedSuppressionListReadOnly => DomainError::denied(
             reason_code(reason),
             format!(
                 "user '{actor}' may not {permission} in account '{account}' ({})",

@@ -151,7 +151,9 @@ enum ActivityLog {
     CreatedAt,
 }
 
-fn fk(
+/// A named foreign key from `from` (table, columns) to `to`; later
+/// migrations that create tables use it too.
+pub(super) fn fk(
     name: &str,
     from: (impl IntoIden, Vec<DynIden>),
     to: (impl IntoIden, Vec<DynIden>),
