@@ -274,6 +274,33 @@ pub fn expect(s: &Scenario) -> Expected {
 
 // === Random scenarios ===
 
+/// How often scenarios meet what storage and the cache must carry: the
+/// server-level property has few cases, so it leans on parents, shares and
+/// broad roles; the pure one samples evenly.
+#[derive(Clone, Copy, Debug)]
+pub struct Weights {
+    /// Chance that the account is a child.
+    pub parent: f64,
+    /// Weight of rule 5's checks against any check (3).
+    pub rule_5: u32,
+    /// Weight of roles holding nearly everything against any role (4).
+    pub broad_roles: u32,
+}
+
+/// Even sampling, for many cases.
+pub const EVEN: Weights = Weights {
+    parent: 0.5,
+    rule_5: 1,
+    broad_roles: 1,
+};
+
+/// Leaning on what storage and the cache carry, for few cases.
+pub const STORAGE: Weights = Weights {
+    parent: 0.8,
+    rule_5: 3,
+    broad_roles: 3,
+};
+
 /// Resource ids drawn from a small set, so scopes and shares meet checks.
 pub const IDS: [&str; 3] = ["1", "2", "3"];
 
@@ -290,14 +317,18 @@ fn grantable() -> Vec<String> {
         .collect()
 }
 
-fn role() -> impl Strategy<Value = RoleSpec> {
+fn role(weights: Weights) -> impl Strategy<Value = RoleSpec> {
     let builtin: Vec<String> = DOCS.roles.keys().cloned().collect();
+    let broad: Vec<String> = ["admin", "account_manager", "power_user"]
+        .map(str::to_owned)
+        .to_vec();
     let grantable = grantable();
     let size = grantable.len();
     prop_oneof![
         3 => select(builtin).prop_map(RoleSpec::Builtin),
         1 => subsequence(grantable, 0..=size)
             .prop_map(|permissions| RoleSpec::Custom(permissions.into_iter().collect())),
+        weights.broad_roles => select(broad).prop_map(RoleSpec::Builtin),
     ]
 }
 
@@ -313,10 +344,10 @@ fn scopes() -> impl Strategy<Value = BTreeMap<String, BTreeSet<String>>> {
 
 /// A membership; the owner's is active, unscoped and has no grants, as the
 /// service keeps it.
-pub fn member() -> impl Strategy<Value = MemberSpec> {
+pub fn member(weights: Weights) -> impl Strategy<Value = MemberSpec> {
     let grantable = grantable();
     (
-        role(),
+        role(weights),
         prop::bool::weighted(0.2),
         subsequence(grantable, 0..=3),
         scopes(),
@@ -337,8 +368,26 @@ pub fn member() -> impl Strategy<Value = MemberSpec> {
         })
 }
 
-/// A permission and, half the time, a resource its area goes with.
-fn check() -> impl Strategy<Value = (String, Option<(String, String)>)> {
+/// A check: any ([`any_check`]), or one of rule 5's: a template or a
+/// suppression list (even odds), with a permission sharing withholds or one
+/// it keeps.
+fn check(weights: Weights) -> impl Strategy<Value = (String, Option<(String, String)>)> {
+    let of_kind = |kind: &'static str, kept: &'static [&'static str]| {
+        let (withheld, _) = read_only(kind);
+        let permissions: Vec<&'static str> = withheld.iter().chain(kept).copied().collect();
+        (select(permissions), select(IDS.to_vec()))
+            .prop_map(move |(permission, id)| (permission.to_owned(), Some((kind.to_owned(), id.to_owned()))))
+    };
+    let shared = prop_oneof![
+        of_kind(TEMPLATE, &["templates.view", "campaigns.edit"]),
+        of_kind(SUPPRESSION_LIST, &["suppressions.view"]),
+    ];
+    prop_oneof![3 => any_check(), weights.rule_5 => shared]
+}
+
+/// Any permission of the catalogue, and half the time a resource of a type
+/// its area goes with.
+fn any_check() -> impl Strategy<Value = (String, Option<(String, String)>)> {
     select(DOCS.catalogue.clone()).prop_flat_map(|permission| {
         let kinds: Vec<String> = DOCS
             .types
@@ -357,7 +406,7 @@ fn check() -> impl Strategy<Value = (String, Option<(String, String)>)> {
 
 /// A whole scenario. `exists` and `closed` are drawn rarely: they end the
 /// decision at once.
-pub fn scenario() -> impl Strategy<Value = Scenario> {
+pub fn scenario(weights: Weights) -> impl Strategy<Value = Scenario> {
     (
         (
             prop::bool::weighted(0.95),
@@ -365,10 +414,13 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
             prop::bool::weighted(0.2),
             any::<bool>(),
         ),
-        prop::option::weighted(0.5, prop::option::weighted(0.3, prop::bool::weighted(0.8))),
-        prop::option::weighted(0.9, member()),
+        prop::option::weighted(
+            weights.parent,
+            prop::option::weighted(0.3, prop::bool::weighted(0.8)),
+        ),
+        prop::option::weighted(0.9, member(weights)),
         (ids(), ids()),
-        check(),
+        check(weights),
     )
         .prop_map(
             |((exists, closed, two_factor, mfa_verified), parent, member, shared, (permission, resource))| {
