@@ -13,8 +13,8 @@ mod model;
 use crate::domain::decision::decide;
 use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::model::{
-    AccessFacts, AccountFacts, AccountState, Check, MemberAccess, MembershipStatus, Reason, Resource,
-    ResourceType, Scopes,
+    AccessFacts, AccountFacts, AccountState, Check, MemberAccess, MembershipStatus, Resource, ResourceType,
+    Scopes,
 };
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet, builtin_role};
 use model::{RoleSpec, Scenario};
@@ -103,21 +103,6 @@ fn facts(s: &Scenario) -> AccessFacts {
     }
 }
 
-fn reason_name(reason: Reason) -> &'static str {
-    match reason {
-        Reason::Allowed => "ALLOWED",
-        Reason::NotAMember => "NOT_A_MEMBER",
-        Reason::MembershipInactive => "MEMBERSHIP_INACTIVE",
-        Reason::PermissionNotGranted => "PERMISSION_NOT_GRANTED",
-        Reason::OutOfScope => "OUT_OF_SCOPE",
-        Reason::AccountClosed => "ACCOUNT_CLOSED",
-        Reason::MfaRequired => "MFA_REQUIRED",
-        Reason::SharedTemplateReadOnly => "SHARED_TEMPLATE_READ_ONLY",
-        Reason::SharedSuppressionListReadOnly => "SHARED_SUPPRESSION_LIST_READ_ONLY",
-        Reason::AccountNotFound => "ACCOUNT_NOT_FOUND",
-    }
-}
-
 proptest! {
     #![proptest_config(Config {
         cases: 4096,
@@ -147,7 +132,7 @@ proptest! {
         let expected = model::expect(&s);
         prop_assert_eq!(decision.allowed, expected.allowed, "{:?} -> {:?}", expected, decision);
         prop_assert!(
-            expected.reasons.contains(&reason_name(decision.reason)),
+            expected.reasons.contains(&decision.reason.code()),
             "reason {:?}, the model accepts {:?}",
             decision.reason,
             expected.reasons

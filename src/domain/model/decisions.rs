@@ -66,6 +66,25 @@ pub enum Reason {
     AccountNotFound,
 }
 
+impl Reason {
+    /// The stable name of the reason (the proto's `DecisionReason` without
+    /// its prefix), also the ErrorInfo reason of an admin call it refuses.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Allowed => "ALLOWED",
+            Self::NotAMember => "NOT_A_MEMBER",
+            Self::MembershipInactive => "MEMBERSHIP_INACTIVE",
+            Self::PermissionNotGranted => "PERMISSION_NOT_GRANTED",
+            Self::OutOfScope => "OUT_OF_SCOPE",
+            Self::AccountClosed => "ACCOUNT_CLOSED",
+            Self::MfaRequired => "MFA_REQUIRED",
+            Self::SharedTemplateReadOnly => "SHARED_TEMPLATE_READ_ONLY",
+            Self::SharedSuppressionListReadOnly => "SHARED_SUPPRESSION_LIST_READ_ONLY",
+            Self::AccountNotFound => "ACCOUNT_NOT_FOUND",
+        }
+    }
+}
+
 /// The answer to one check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {

@@ -7,7 +7,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use super::m20261123_000001_create_schema::fk;
+use super::m20261123_000001_create_schema::{create_shared_templates, fk};
 
 /// Replaces the template-only sharing tables with typed ones.
 #[derive(DeriveMigrationName)]
@@ -44,22 +44,15 @@ enum SharedResourceChildren {
     ChildAccountId,
 }
 
+/// The first migration's tables, dropped here (created there, and again by `down`).
 #[derive(DeriveIden)]
 enum SharedTemplates {
     Table,
-    ParentAccountId,
-    TemplateId,
-    AllChildren,
-    SharedBy,
-    CreatedAt,
 }
 
 #[derive(DeriveIden)]
 enum SharedTemplateChildren {
     Table,
-    ParentAccountId,
-    TemplateId,
-    ChildAccountId,
 }
 
 async fn create_shared_resources(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
@@ -133,81 +126,6 @@ async fn create_shared_resources(manager: &SchemaManager<'_>) -> Result<(), DbEr
                     (
                         SharedResourceChildren::Table,
                         vec![SharedResourceChildren::ChildAccountId.into_iden()],
-                    ),
-                    (Accounts::Table, vec![Accounts::Id.into_iden()]),
-                    ForeignKeyAction::Restrict,
-                ))
-                .to_owned(),
-        ))
-        .await
-}
-
-/// The tables of the first migration, for `down`.
-async fn create_shared_templates(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    manager
-        .create_table(super::binary_collation(
-            manager,
-            Table::create()
-                .table(SharedTemplates::Table)
-                .col(string_len(SharedTemplates::ParentAccountId, ID))
-                .col(string_len(SharedTemplates::TemplateId, ID))
-                .col(boolean(SharedTemplates::AllChildren))
-                .col(string_len(SharedTemplates::SharedBy, ID))
-                .col(big_integer(SharedTemplates::CreatedAt))
-                .primary_key(
-                    Index::create()
-                        .col(SharedTemplates::ParentAccountId)
-                        .col(SharedTemplates::TemplateId),
-                )
-                .foreign_key(&mut fk(
-                    "fk_shared_templates_parent",
-                    (
-                        SharedTemplates::Table,
-                        vec![SharedTemplates::ParentAccountId.into_iden()],
-                    ),
-                    (Accounts::Table, vec![Accounts::Id.into_iden()]),
-                    ForeignKeyAction::Restrict,
-                ))
-                .to_owned(),
-        ))
-        .await?;
-    manager
-        .create_table(super::binary_collation(
-            manager,
-            Table::create()
-                .table(SharedTemplateChildren::Table)
-                .col(string_len(SharedTemplateChildren::ParentAccountId, ID))
-                .col(string_len(SharedTemplateChildren::TemplateId, ID))
-                .col(string_len(SharedTemplateChildren::ChildAccountId, ID))
-                .primary_key(
-                    Index::create()
-                        .col(SharedTemplateChildren::ParentAccountId)
-                        .col(SharedTemplateChildren::TemplateId)
-                        .col(SharedTemplateChildren::ChildAccountId),
-                )
-                .foreign_key(&mut fk(
-                    "fk_shared_template_children_share",
-                    (
-                        SharedTemplateChildren::Table,
-                        vec![
-                            SharedTemplateChildren::ParentAccountId.into_iden(),
-                            SharedTemplateChildren::TemplateId.into_iden(),
-                        ],
-                    ),
-                    (
-                        SharedTemplates::Table,
-                        vec![
-                            SharedTemplates::ParentAccountId.into_iden(),
-                            SharedTemplates::TemplateId.into_iden(),
-                        ],
-                    ),
-                    ForeignKeyAction::Cascade,
-                ))
-                .foreign_key(&mut fk(
-                    "fk_shared_template_children_child",
-                    (
-                        SharedTemplateChildren::Table,
-                        vec![SharedTemplateChildren::ChildAccountId.into_iden()],
                     ),
                     (Accounts::Table, vec![Accounts::Id.into_iden()]),
                     ForeignKeyAction::Restrict,
