@@ -276,7 +276,7 @@ pub fn expect(s: &Scenario) -> Expected {
 
 /// How often scenarios meet what storage and the cache must carry: the
 /// server-level property has few cases, so it leans on parents, shares and
-/// broad roles; the pure one samples evenly.
+/// broad roles; the pure one samples evenly. Each property says its own.
 #[derive(Clone, Copy, Debug)]
 pub struct Weights {
     /// Chance that the account is a child.
@@ -286,20 +286,6 @@ pub struct Weights {
     /// Weight of roles holding nearly everything against any role (4).
     pub broad_roles: u32,
 }
-
-/// Even sampling, for many cases.
-pub const EVEN: Weights = Weights {
-    parent: 0.5,
-    rule_5: 1,
-    broad_roles: 1,
-};
-
-/// Leaning on what storage and the cache carry, for few cases.
-pub const STORAGE: Weights = Weights {
-    parent: 0.8,
-    rule_5: 3,
-    broad_roles: 3,
-};
 
 /// Resource ids drawn from a small set, so scopes and shares meet checks.
 pub const IDS: [&str; 3] = ["1", "2", "3"];
