@@ -403,8 +403,10 @@ fn judge(
     Ok(())
 }
 
-/// Authorize and Invite with random values: never a failure of the server,
-/// only OK or INVALID_ARGUMENT naming exactly what was wrong.
+/// Authorize, Invite and ShareSuppressionList with random values: never a
+/// failure of the server, only OK or INVALID_ARGUMENT naming exactly what
+/// was wrong (or, for a random but well-formed name of something that does
+/// not exist, the refusal that says so).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_requests_are_answered_ok_or_invalid_argument_naming_the_field() {
     let app = TestApp::spawn_with(Db::Sqlite, |_| {}).await;
@@ -415,6 +417,7 @@ async fn random_requests_are_answered_ok_or_invalid_argument_naming_the_field() 
             email_value(),
             prop_oneof![Just(Value::Good), "\\PC{0,20}".prop_map(Value::Random)],
         ),
+        (id_value(), id_value()),
     );
     let mut runner = TestRunner::new(Config {
         cases: CASES * 4,
@@ -422,7 +425,7 @@ async fn random_requests_are_answered_ok_or_invalid_argument_naming_the_field() 
     });
     let result = runner.run(
         &strategy,
-        |((user, account, permission, resource), (address, role))| {
+        |((user, account, permission, resource), (address, role), (list, child))| {
             block_on(async {
                 let mut client = app.client.clone();
                 let answer = client
@@ -470,7 +473,31 @@ async fn random_requests_are_answered_ok_or_invalid_argument_naming_the_field() 
                     // A random role name is unknown (or names a role that exists).
                     other => other.map(drop),
                 };
-                judge(answer, &[("email", &address), ("role", &role)], &[])
+                judge(answer, &[("email", &address), ("role", &role)], &[])?;
+                let answer = client
+                    .share_suppression_list(pb::ShareSuppressionListRequest {
+                        actor_user_id: "owner".into(),
+                        account_id: "acme".into(),
+                        suppression_list_id: list.or("sup-1"),
+                        child_account_ids: match &child {
+                            Value::Good => vec![],
+                            Value::Bad(raw) | Value::Random(raw) => vec![raw.clone()],
+                        },
+                    })
+                    .await;
+                let answer = match answer {
+                    // A well-formed child id names no account here.
+                    Err(status) if status.code() == Code::NotFound => {
+                        prop_assert!(matches!(child, Value::Random(_)), "{:?}", status);
+                        Ok(())
+                    }
+                    other => other.map(drop),
+                };
+                judge(
+                    answer,
+                    &[("suppression_list_id", &list), ("child_account_ids[0]", &child)],
+                    &[],
+                )
             })
         },
     );

@@ -332,6 +332,34 @@ async fn a_scope_the_role_cannot_use_is_refused(app: TestApp) {
         })
         .await
         .expect("dropping the scope with the role change");
+
+    // One invitation for a team: the refusal names the target that is wrong.
+    app.team(&["a"]).await;
+    let before = app.table_counts().await;
+    refused(
+        client
+            .invite(pb::InviteRequest {
+                actor_user_id: "boss".into(),
+                account_id: "team".into(),
+                email: email("teamer"),
+                role: "list_manager".into(),
+                scopes: vec![scope(List, &["4"])],
+                additional_accounts: vec![pb::InviteTarget {
+                    account_id: "child-a".into(),
+                    role: "viewer".into(),
+                    scopes: vec![scope(List, &["4"])],
+                }],
+                ..Default::default()
+            })
+            .await
+            .expect_err("a viewer sees no list in the child either"),
+        "additional_accounts[0].scopes",
+    );
+    assert_eq!(
+        app.table_counts().await,
+        before,
+        "nothing written for either account"
+    );
 }
 
 fn reinvite(actor: &str, user: &str, role: &str, scopes: Vec<pb::Scope>, resend: bool) -> pb::InviteRequest {
