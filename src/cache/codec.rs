@@ -1,7 +1,8 @@
 //! The compact forms stored in Redis and published between replicas
 //! (protobuf through prost). Permissions travel as bits, valid only with the
 //! same catalogue: every entry carries the catalogue's fingerprint, and an
-//! entry written by a version with another catalogue reads as a miss.
+//! entry written by a version with another catalogue, or another
+//! [`FACTS_FORMAT`], reads as a miss.
 
 use std::sync::LazyLock;
 
@@ -14,9 +15,15 @@ use crate::domain::model::{
 };
 use crate::domain::permissions::{BUILTIN_ROLES, CATALOGUE, PermissionSet};
 
-/// FNV-1a of the catalogue's names in order and of each built-in role's
-/// permissions: changes whenever a bit would mean another permission, or a
-/// release changes what a built-in role grants.
+/// What the facts hold, bumped when a release adds a fact whose absence
+/// would read as "no" (format 2: shared suppression lists, rule 5): an
+/// entry of an older format would say nothing is shared, so it is a miss.
+const FACTS_FORMAT: &[u8] = b"facts-format-2";
+
+/// FNV-1a of the facts format, of the catalogue's names in order and of each
+/// built-in role's permissions: changes whenever a bit would mean another
+/// permission, a release changes what a built-in role grants, or the facts
+/// gain a field.
 static CATALOGUE_FINGERPRINT: LazyLock<u64> = LazyLock::new(|| {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
@@ -25,6 +32,7 @@ static CATALOGUE_FINGERPRINT: LazyLock<u64> = LazyLock::new(|| {
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
     };
+    eat(FACTS_FORMAT);
     for (name, _) in CATALOGUE {
         eat(name.as_bytes());
     }
@@ -77,6 +85,8 @@ struct AccountPb {
     closed: bool,
     #[prost(bool, tag = "5")]
     require_two_factor: bool,
+    #[prost(string, repeated, tag = "6")]
+    shared_suppression_lists: Vec<String>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -146,6 +156,11 @@ fn facts_to_pb(facts: &AccessFacts) -> FactsPb {
             parent_id: a.parent_id.as_ref().map(ToString::to_string),
             parent_revision: a.parent_revision.unwrap_or(0),
             shared_templates: a.shared_templates.iter().map(ToString::to_string).collect(),
+            shared_suppression_lists: a
+                .shared_suppression_lists
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             closed: a.state == AccountState::Closed,
             require_two_factor: a.require_two_factor,
         }),
@@ -209,6 +224,11 @@ fn facts_from_pb(pb: FactsPb) -> Option<AccessFacts> {
             parent_id: a.parent_id.map(AccountId::from_trusted),
             shared_templates: a
                 .shared_templates
+                .into_iter()
+                .map(ResourceId::from_trusted)
+                .collect(),
+            shared_suppression_lists: a
+                .shared_suppression_lists
                 .into_iter()
                 .map(ResourceId::from_trusted)
                 .collect(),
@@ -310,6 +330,7 @@ mod tests {
                 parent_id: Some(AccountId::from_trusted("team".into())),
                 parent_revision: Some(4),
                 shared_templates: vec![ResourceId::from_trusted("t1".into())],
+                shared_suppression_lists: vec![ResourceId::from_trusted("s1".into())],
                 state: AccountState::Open,
                 require_two_factor: true,
             }),

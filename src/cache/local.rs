@@ -95,6 +95,7 @@ fn weight(key: &str, facts: &Arc<AccessFacts>) -> u32 {
         bytes += account
             .shared_templates
             .iter()
+            .chain(&account.shared_suppression_lists)
             .map(|t| t.as_str().len() + 24)
             .sum::<usize>();
     }
@@ -230,6 +231,7 @@ mod tests {
                 parent_id: parent_revision.map(|_| AccountId::from_trusted("team".into())),
                 parent_revision,
                 shared_templates: Vec::new(),
+                shared_suppression_lists: Vec::new(),
                 state: AccountState::Open,
                 require_two_factor: false,
             }),

@@ -5,7 +5,7 @@ use crate::domain::model::{
     AccessFacts, AccountAccess, AccountState, AccountTie, Check, ConsistencyToken, Decision,
     EffectivePermissions, MembershipStatus, Reason, ResourceType, Scopes,
 };
-use crate::domain::permissions::{OWNER_ROLE, PermissionSet};
+use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
 
 /// Who the user is in the account once membership, parent ownership, closure
 /// and two-factor have been considered: the part of a decision that does not
@@ -107,6 +107,22 @@ pub fn accessible_accounts(ties: Vec<AccountTie>) -> Vec<AccountAccess> {
     accounts
 }
 
+/// Rule 5: the refusal a shared resource of `resource_type` gives to
+/// `permission` in a child, or None when sharing does not withhold it.
+fn shared_read_only(resource_type: ResourceType, permission: Permission) -> Option<Reason> {
+    match resource_type {
+        ResourceType::Template => PermissionSet::SHARED_TEMPLATE_READ_ONLY
+            .contains(permission)
+            .then_some(Reason::SharedTemplateReadOnly),
+        ResourceType::SuppressionList => PermissionSet::SHARED_SUPPRESSION_LIST_READ_ONLY
+            .contains(permission)
+            .then_some(Reason::SharedSuppressionListReadOnly),
+        ResourceType::List | ResourceType::Campaign | ResourceType::Automation | ResourceType::Segment => {
+            None
+        }
+    }
+}
+
 /// Decides one check from the facts alone: no I/O, so a decision never
 /// mixes two states of the store.
 pub fn decide(facts: &AccessFacts, check: &Check) -> Decision {
@@ -131,12 +147,12 @@ pub fn decide(facts: &AccessFacts, check: &Check) -> Decision {
         return verdict(Reason::PermissionNotGranted);
     }
     if let Some(resource) = &check.resource {
-        // Rule 5: a template shared down from the parent is usable, never changeable.
-        if resource.resource_type == ResourceType::Template
-            && PermissionSet::SHARED_TEMPLATE_READ_ONLY.contains(check.permission)
-            && facts.template_shared_from_parent(&resource.id)
+        // Rule 5: a template or suppression list shared down from the
+        // parent is usable, never changeable.
+        if let Some(read_only) = shared_read_only(resource.resource_type, check.permission)
+            && facts.shared_from_parent(resource)
         {
-            return verdict(Reason::SharedTemplateReadOnly);
+            return verdict(read_only);
         }
         // Rule 2: a check without a resource stays allowed on scoped types.
         if standing.scopes.is_some_and(|scopes| !scopes.allows(resource)) {
@@ -181,7 +197,7 @@ mod tests {
     use crate::domain::model::{
         Account, AccountFacts, AccountLimits, MemberAccess, OwnMembership, Person, Resource,
     };
-    use crate::domain::permissions::{Permission, builtin_role};
+    use crate::domain::permissions::builtin_role;
 
     fn facts(role: &str, status: MembershipStatus) -> AccessFacts {
         AccessFacts {
@@ -190,6 +206,7 @@ mod tests {
                 parent_id: None,
                 parent_revision: None,
                 shared_templates: Vec::new(),
+                shared_suppression_lists: Vec::new(),
                 state: AccountState::Open,
                 require_two_factor: false,
             }),
@@ -211,6 +228,7 @@ mod tests {
         account.parent_id = Some(AccountId::from_trusted("team".into()));
         account.parent_revision = Some(1);
         account.shared_templates = vec![ResourceId::from_trusted("t1".into())];
+        account.shared_suppression_lists = vec![ResourceId::from_trusted("s1".into())];
         decide(&facts, check)
     }
 
@@ -280,6 +298,19 @@ mod tests {
             assert_eq!(d.reason, Reason::SharedTemplateReadOnly, "{permission}");
         }
         assert!(decide(&f, &check("templates.edit", template)).allowed);
+    }
+
+    #[test]
+    fn shared_suppression_list_is_viewable_not_editable() {
+        let f = facts("admin", MembershipStatus::Active);
+        let list = Some((ResourceType::SuppressionList, "s1"));
+        assert!(decide_shared(&f, &check("suppressions.view", list)).allowed);
+        let d = decide_shared(&f, &check("suppressions.edit", list));
+        assert_eq!(d.reason, Reason::SharedSuppressionListReadOnly);
+        // Same id, other type: a template "s1" is not the shared list.
+        let template = Some((ResourceType::Template, "s1"));
+        assert!(decide_shared(&f, &check("templates.edit", template)).allowed);
+        assert!(decide(&f, &check("suppressions.edit", list)).allowed);
     }
 
     #[test]

@@ -7,6 +7,10 @@ pub struct FieldViolation {
     pub field: String,
     /// What is wrong with it, for a person to act on.
     pub description: String,
+    /// A stable SCREAMING_SNAKE_CASE reason for a program, when the field is
+    /// well formed on its own and refused with the rest of the request
+    /// (`google.rpc.BadRequest.FieldViolation.reason`).
+    pub reason: Option<&'static str>,
 }
 
 impl FieldViolation {
@@ -15,7 +19,15 @@ impl FieldViolation {
         Self {
             field: field.into(),
             description: description.into(),
+            reason: None,
         }
+    }
+
+    /// The same violation with a machine-readable reason.
+    #[must_use]
+    pub fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
     }
 }
 

@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::decision::accessible_accounts;
 use crate::domain::error::DomainResult;
-use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, RoleName, UserId};
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
     ActivityEntry, ActivityFilter, ActivityRecord, Consistency, Identity, Invitation, InvitationState,
-    MemberRow, Membership, MembershipStatus, Person, Role, RoleHolder, Scopes, Seat, SharedTemplate,
-    WriteReceipt,
+    MemberRow, Membership, MembershipStatus, Person, Resource, ResourceType, Role, RoleHolder, Scopes, Seat,
+    SharedResource, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 
@@ -76,8 +76,12 @@ pub trait Reads: Send + Sync {
     async fn invitations(&self, account: &AccountId) -> DomainResult<Vec<Invitation>>;
     /// The child accounts of a parent.
     async fn child_account_ids(&self, parent: &AccountId) -> DomainResult<Vec<AccountId>>;
-    /// Templates a parent shares, ordered by template id.
-    async fn shared_templates_from(&self, parent: &AccountId) -> DomainResult<Vec<SharedTemplate>>;
+    /// Resources of one type a parent shares, ordered by resource id.
+    async fn shared_resources_from(
+        &self,
+        parent: &AccountId,
+        resource_type: ResourceType,
+    ) -> DomainResult<Vec<SharedResource>>;
     /// Every account the user has a membership in (any status) or whose
     /// parent they own (any state), unsorted and unjudged.
     async fn account_ties(&self, user: &UserId) -> DomainResult<Vec<AccountTie>>;
@@ -230,10 +234,10 @@ pub trait Transaction: Reads {
     /// Adds one extra grant to a membership (no-op when present).
     async fn add_grant(&self, account: &AccountId, user: &UserId, permission: Permission)
     -> DomainResult<()>;
-    /// Creates or replaces the sharing of one template.
-    async fn save_shared_template(&self, shared: &SharedTemplate) -> DomainResult<()>;
-    /// Removes the sharing of one template; false when it was not shared.
-    async fn delete_shared_template(&self, parent: &AccountId, template: &ResourceId) -> DomainResult<bool>;
+    /// Creates or replaces the sharing of one resource.
+    async fn save_shared_resource(&self, shared: &SharedResource) -> DomainResult<()>;
+    /// Removes the sharing of one resource; false when it was not shared.
+    async fn delete_shared_resource(&self, parent: &AccountId, resource: &Resource) -> DomainResult<bool>;
     /// Appends one activity-log entry.
     async fn append_activity(&self, entry: &ActivityEntry) -> DomainResult<()>;
     /// Makes every write of the transaction durable at once, bumping the

@@ -53,21 +53,24 @@ impl Uncovered {
 impl Reach<'_> {
     /// What of `other` lies outside this reach. `other` is covered when it
     /// holds no permission this reach lacks and, on every resource type this
-    /// reach is scoped on, is scoped too, to ids within this reach's.
+    /// reach is scoped on and `other` reaches, is scoped too, to ids within
+    /// this reach's.
     ///
-    /// A scope narrows every permission checked against a resource of its
-    /// type (rule 2), so a scope on lists is compared whatever permissions
-    /// `other` holds: an unscoped viewer still reaches every list, and an
-    /// actor scoped to list 4 does not cover them.
+    /// `other` reaches a type when it holds a permission that may be checked
+    /// against a resource of it (rule 2's table): an unscoped viewer holds
+    /// no list permission and reaches no list, so an actor scoped to list 4
+    /// covers them; an unscoped list manager reaches every list, and that
+    /// actor does not.
     pub fn uncovered(&self, other: &Reach<'_>) -> Uncovered {
         let resource_types = self
             .scopes
             .iter()
             .filter(|(resource_type, ids)| {
-                !other
-                    .scopes
-                    .ids_of(*resource_type)
-                    .is_some_and(|other_ids| other_ids.is_subset(ids))
+                resource_type.reached_by(other.permissions)
+                    && !other
+                        .scopes
+                        .ids_of(*resource_type)
+                        .is_some_and(|other_ids| other_ids.is_subset(ids))
             })
             .map(|(resource_type, _)| resource_type)
             .collect();
@@ -135,17 +138,39 @@ mod tests {
             permissions: PermissionSet::all(),
             scopes: &four_nine,
         };
-        let covered = |scopes: &Scopes| {
+        let covered_lister = |scopes: &Scopes| {
             actor
                 .uncovered(&Reach {
-                    permissions: set(&[Permission::CAMPAIGNS_VIEW]),
+                    permissions: set(&[Permission::LISTS_VIEW]),
                     scopes,
                 })
                 .is_empty()
         };
-        assert!(covered(&four));
-        assert!(covered(&four_nine));
-        assert!(!covered(&lists(&["4", "5"])));
-        assert!(!covered(&unscoped), "unscoped reaches every list");
+        assert!(covered_lister(&four));
+        assert!(covered_lister(&four_nine));
+        assert!(!covered_lister(&lists(&["4", "5"])));
+        assert!(!covered_lister(&unscoped), "unscoped reaches every list");
+        // Contacts live in lists: a contacts permission reaches lists too.
+        let contacts = Reach {
+            permissions: set(&[Permission::CONTACTS_VIEW]),
+            scopes: &unscoped,
+        };
+        assert!(!actor.uncovered(&contacts).is_empty());
+    }
+
+    #[test]
+    fn a_scope_on_a_type_the_other_does_not_reach_is_not_compared() {
+        let unscoped = Scopes::default();
+        let four = lists(&["4"]);
+        let actor = Reach {
+            permissions: PermissionSet::all(),
+            scopes: &four,
+        };
+        // A viewer (campaigns and reports) reaches no list at all.
+        let viewer = Reach {
+            permissions: set(&[Permission::CAMPAIGNS_VIEW, Permission::REPORTS_VIEW]),
+            scopes: &unscoped,
+        };
+        assert!(actor.uncovered(&viewer).is_empty());
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::ids::InvitationToken;
 use crate::domain::model::{PlatformActor, Written};
 use crate::domain::service::{
     AcceptInvitation, CreateAccount, CreateRole, Invite, ListAccessRequests, ListAccounts, ListActivity,
-    ListInvitations, ListSharedTemplates, ListUsers, RequestAccess, ShareTemplate, UnshareTemplate,
+    ListInvitations, ListSharedResources, ListUsers, RequestAccess, ShareResource, UnshareResource,
     UpdateInvitation, UpdateMember, UpdateRole,
 };
 use crate::grpc::convert::{
@@ -598,9 +598,9 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ShareTemplateRequest>,
     ) -> Result<Response<pb::ShareTemplateResponse>, Status> {
         let use_cases = self.acting(&request)?;
-        let cmd = ShareTemplate::try_from(request.into_inner())?;
+        let cmd = ShareResource::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), None);
-        let Written { value: shared, token } = use_cases.share_template(cmd).await?;
+        let Written { value: shared, token } = use_cases.share_resource(cmd).await?;
         Ok(Response::new(pb::ShareTemplateResponse {
             shared_template: Some(shared.into()),
             consistency_token: convert::token_to_pb(&token),
@@ -612,9 +612,9 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::UnshareTemplateRequest>,
     ) -> Result<Response<pb::UnshareTemplateResponse>, Status> {
         let use_cases = self.acting(&request)?;
-        let cmd = UnshareTemplate::try_from(request.into_inner())?;
+        let cmd = UnshareResource::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), None);
-        let Written { value: (), token } = use_cases.unshare_template(cmd).await?;
+        let Written { value: (), token } = use_cases.unshare_resource(cmd).await?;
         Ok(Response::new(pb::UnshareTemplateResponse {
             consistency_token: convert::token_to_pb(&token),
         }))
@@ -625,11 +625,52 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::ListSharedTemplatesRequest>,
     ) -> Result<Response<pb::ListSharedTemplatesResponse>, Status> {
         let use_cases = self.acting(&request)?;
-        let query = ListSharedTemplates::try_from(request.into_inner())?;
+        let query = ListSharedResources::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
-        let page = use_cases.list_shared_templates(query).await?;
+        let page = use_cases.list_shared_resources(query).await?;
         Ok(Response::new(pb::ListSharedTemplatesResponse {
             shared_templates: page.rows.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn share_suppression_list(
+        &self,
+        request: Request<pb::ShareSuppressionListRequest>,
+    ) -> Result<Response<pb::ShareSuppressionListResponse>, Status> {
+        let use_cases = self.acting(&request)?;
+        let cmd = ShareResource::try_from(request.into_inner())?;
+        record_subject(Some(&cmd.account_id), None);
+        let Written { value: shared, token } = use_cases.share_resource(cmd).await?;
+        Ok(Response::new(pb::ShareSuppressionListResponse {
+            shared_suppression_list: Some(shared.into()),
+            consistency_token: convert::token_to_pb(&token),
+        }))
+    }
+
+    async fn unshare_suppression_list(
+        &self,
+        request: Request<pb::UnshareSuppressionListRequest>,
+    ) -> Result<Response<pb::UnshareSuppressionListResponse>, Status> {
+        let use_cases = self.acting(&request)?;
+        let cmd = UnshareResource::try_from(request.into_inner())?;
+        record_subject(Some(&cmd.account_id), None);
+        let Written { value: (), token } = use_cases.unshare_resource(cmd).await?;
+        Ok(Response::new(pb::UnshareSuppressionListResponse {
+            consistency_token: convert::token_to_pb(&token),
+        }))
+    }
+
+    async fn list_shared_suppression_lists(
+        &self,
+        request: Request<pb::ListSharedSuppressionListsRequest>,
+    ) -> Result<Response<pb::ListSharedSuppressionListsResponse>, Status> {
+        let use_cases = self.acting(&request)?;
+        let query = ListSharedResources::try_from(request.into_inner())?;
+        record_subject(Some(&query.account_id), None);
+        let page = use_cases.list_shared_resources(query).await?;
+        Ok(Response::new(pb::ListSharedSuppressionListsResponse {
+            shared_suppression_lists: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
         }))
     }

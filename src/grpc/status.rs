@@ -42,14 +42,18 @@ impl From<DomainError> for Status {
                     &DomainError::InvalidArgument(violations.clone()).to_string(),
                     MAX_MESSAGE_CHARS,
                 );
-                let mut details = ErrorDetails::new();
                 // As many as the message names; each one bounded like it.
-                for violation in violations.into_iter().take(MAX_REPORTED_VIOLATIONS) {
-                    details.add_bad_request_violation(
-                        bounded(&violation.field, MAX_ECHO_CHARS),
-                        bounded(&violation.description, MAX_MESSAGE_CHARS),
-                    );
-                }
+                let field_violations: Vec<tonic_types::FieldViolation> = violations
+                    .into_iter()
+                    .take(MAX_REPORTED_VIOLATIONS)
+                    .map(|violation| tonic_types::FieldViolation {
+                        field: bounded(&violation.field, MAX_ECHO_CHARS),
+                        description: bounded(&violation.description, MAX_MESSAGE_CHARS),
+                        reason: violation.reason.unwrap_or_default().to_owned(),
+                        localized_message: None,
+                    })
+                    .collect();
+                let details = ErrorDetails::with_bad_request(field_violations);
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
             DomainError::NotFound { kind, id } => {

@@ -2,7 +2,7 @@
 //! role, acting on a member) and rule 10's resends: issue 10 item 4.
 
 use access_service::grpc::pb;
-use access_service::grpc::pb::ResourceType::List;
+use access_service::grpc::pb::ResourceType::{Campaign, List};
 use pb::DecisionReason as R;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -51,12 +51,13 @@ pub(crate) fn update_role(
 
 /// Rule 6: approving hands out the permission over the requester's scopes, so
 /// an approver scoped to list 4 approves lists.edit only for a requester
-/// scoped within list 4.
+/// scoped within list 4. (Watchers see contacts, so a list scope means
+/// something on them.)
 async fn a_scoped_approver_grants_only_within_their_scope(app: TestApp) {
     app.account("acme", "owner").await;
     scoped_lead(&app).await;
-    app.member("owner", "acme", "wide", "viewer", vec![]).await;
-    app.member("owner", "acme", "narrow", "viewer", vec![scope(List, &["4"])])
+    app.member("owner", "acme", "wide", "watcher", vec![]).await;
+    app.member("owner", "acme", "narrow", "watcher", vec![scope(List, &["4"])])
         .await;
     let wide = app
         .request_access("wide", "acme", "lists.edit", "")
@@ -98,7 +99,8 @@ async fn a_scoped_actor_edits_only_roles_its_scopes_cover(app: TestApp) {
     app.account("acme", "owner").await;
     scoped_lead(&app).await;
     for name in ["helper", "narrow_helper"] {
-        app.create_role("owner", "acme", name, &["campaigns.view"])
+        // lists.view: a list scope means something on these roles.
+        app.create_role("owner", "acme", name, &["campaigns.view", "lists.view"])
             .await
             .expect("role created");
     }
@@ -185,6 +187,179 @@ async fn a_scoped_admin_cannot_act_on_an_unscoped_admin(app: TestApp) {
     app.deactivate("scoped", "acme", "lm")
         .await
         .expect("a member within the actor's scope");
+}
+
+/// Rule 6: scopes are compared only on types the other member reaches. An
+/// admin scoped to list 4 covers an unscoped viewer (who holds no list or
+/// contacts permission, so reaches no list) and may change or deactivate
+/// them; it still does not cover an unscoped watcher (contacts.view reaches
+/// every list's contacts), nor a viewer it would grant lists.view.
+async fn a_list_scope_covers_members_who_reach_no_list(app: TestApp) {
+    app.account("acme", "owner").await;
+    app.member("owner", "acme", "scoped", "admin", vec![scope(List, &["4"])])
+        .await;
+    app.member("owner", "acme", "viewer", "viewer", vec![]).await;
+    app.member("owner", "acme", "watcher", "watcher", vec![]).await;
+    let before = app.table_counts().await;
+    assert_refused(
+        app.deactivate("scoped", "acme", "watcher").await,
+        Code::PermissionDenied,
+        "OUTRANKED",
+    );
+    let mut client = app.client.clone();
+    assert_refused(
+        client
+            .update_member(pb::UpdateMemberRequest {
+                actor_user_id: "scoped".into(),
+                account_id: "acme".into(),
+                user_id: "viewer".into(),
+                extra_permissions: Some(pb::PermissionList {
+                    permissions: vec!["lists.view".into()],
+                }),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "PRIVILEGE_ESCALATION",
+    );
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+
+    app.update_member_role("scoped", "acme", "viewer", "watcher")
+        .await
+        .expect_err("a watcher reaches every list: not the actor's to give");
+    app.deactivate("scoped", "acme", "viewer")
+        .await
+        .expect("an unscoped viewer reaches no list: covered");
+    app.reactivate("scoped", "acme", "viewer")
+        .await
+        .expect("and back");
+    app.invite("scoped", "acme", "newcomer", "viewer", vec![])
+        .await
+        .expect("inviting an unscoped viewer hands out no list");
+}
+
+/// Issue 9, item 3: a scope on a type the role (with its extra grants) holds
+/// no permission for would mean nothing; Invite, UpdateInvitation and
+/// UpdateMember refuse it, INVALID_ARGUMENT naming the field with reason
+/// SCOPE_WITHOUT_PERMISSION, and write nothing. A scope the role can use
+/// (a viewer's campaigns) is accepted.
+async fn a_scope_the_role_cannot_use_is_refused(app: TestApp) {
+    app.account("acme", "owner").await;
+    app.member("owner", "acme", "lm", "list_manager", vec![scope(List, &["4"])])
+        .await;
+    let (pending, _) = app.invited("acme", "pending", "list_manager").await;
+    let mut client = app.client.clone();
+    let before = app.table_counts().await;
+    let refused = |status: tonic::Status, field: &str| {
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        let bad = status.get_details_bad_request().expect("a BadRequest");
+        let violation = &bad.field_violations[0];
+        assert_eq!(
+            (violation.field.as_str(), violation.reason.as_str()),
+            (field, "SCOPE_WITHOUT_PERMISSION"),
+            "{status:?}"
+        );
+        assert!(status.message().contains("scope"), "{status:?}");
+    };
+    refused(
+        app.invite("owner", "acme", "x", "viewer", vec![scope(List, &["4"])])
+            .await
+            .expect_err("a viewer sees no list"),
+        "scopes",
+    );
+    refused(
+        client
+            .invite(reinvite(
+                "owner",
+                "y",
+                "designer",
+                vec![scope(Campaign, &["1"])],
+                false,
+            ))
+            .await
+            .expect_err("a designer sees no campaign"),
+        "scopes",
+    );
+    refused(
+        app.update_member_role("owner", "acme", "lm", "viewer")
+            .await
+            .expect_err("the kept list scope would mean nothing"),
+        "role",
+    );
+    refused(
+        client
+            .update_member(pb::UpdateMemberRequest {
+                actor_user_id: "owner".into(),
+                account_id: "acme".into(),
+                user_id: "lm".into(),
+                role: "accountant".into(),
+                scopes: Some(pb::ScopeList {
+                    scopes: vec![scope(List, &["4"])],
+                }),
+                ..Default::default()
+            })
+            .await
+            .expect_err("an accountant sees no list"),
+        "scopes.scopes",
+    );
+    refused(
+        client
+            .update_invitation(pb::UpdateInvitationRequest {
+                actor_user_id: "owner".into(),
+                invitation_id: pending.id.clone(),
+                role: "viewer".into(),
+                scopes: Some(pb::ScopeList {
+                    scopes: vec![scope(List, &["4"])],
+                }),
+            })
+            .await
+            .expect_err("a viewer sees no list"),
+        "scopes.scopes",
+    );
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+
+    app.invite("owner", "acme", "x", "viewer", vec![scope(Campaign, &["4"])])
+        .await
+        .expect("a viewer sees campaigns: the scope narrows them");
+    client
+        .update_member(pb::UpdateMemberRequest {
+            actor_user_id: "owner".into(),
+            account_id: "acme".into(),
+            user_id: "lm".into(),
+            role: "viewer".into(),
+            scopes: Some(pb::ScopeList { scopes: vec![] }),
+            ..Default::default()
+        })
+        .await
+        .expect("dropping the scope with the role change");
+
+    // One invitation for a team: the refusal names the target that is wrong.
+    app.team(&["a"]).await;
+    let before = app.table_counts().await;
+    refused(
+        client
+            .invite(pb::InviteRequest {
+                actor_user_id: "boss".into(),
+                account_id: "team".into(),
+                email: email("teamer"),
+                role: "list_manager".into(),
+                scopes: vec![scope(List, &["4"])],
+                additional_accounts: vec![pb::InviteTarget {
+                    account_id: "child-a".into(),
+                    role: "viewer".into(),
+                    scopes: vec![scope(List, &["4"])],
+                }],
+                ..Default::default()
+            })
+            .await
+            .expect_err("a viewer sees no list in the child either"),
+        "additional_accounts[0].scopes",
+    );
+    assert_eq!(
+        app.table_counts().await,
+        before,
+        "nothing written for either account"
+    );
 }
 
 fn reinvite(actor: &str, user: &str, role: &str, scopes: Vec<pb::Scope>, resend: bool) -> pb::InviteRequest {
@@ -291,7 +466,7 @@ async fn reinviting_with_other_terms_is_refused_naming_the_pending_role(app: Tes
             "another role, resend",
         ),
         (
-            reinvite("owner", "x", "viewer", vec![scope(List, &["4"])], false),
+            reinvite("owner", "x", "viewer", vec![scope(Campaign, &["4"])], false),
             "other scopes",
         ),
     ] {
@@ -335,6 +510,8 @@ crate::on_both_databases!(
     a_scoped_approver_grants_only_within_their_scope,
     a_scoped_actor_edits_only_roles_its_scopes_cover,
     a_scoped_admin_cannot_act_on_an_unscoped_admin,
+    a_list_scope_covers_members_who_reach_no_list,
+    a_scope_the_role_cannot_use_is_refused,
     resending_needs_the_right_to_grant_the_stored_invitation,
     reinviting_with_other_terms_is_refused_naming_the_pending_role,
 );

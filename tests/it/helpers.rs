@@ -247,8 +247,8 @@ impl TestApp {
             "membership_grants",
             "invitations",
             "invitation_scopes",
-            "shared_templates",
-            "shared_template_children",
+            "shared_resources",
+            "shared_resource_children",
             "activity_log",
         ] {
             counts.insert(

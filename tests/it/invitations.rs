@@ -148,7 +148,7 @@ async fn inviting_cannot_escalate_privileges(app: TestApp) {
             client
                 .invite(pb::InviteRequest {
                     scopes: scopes.clone(),
-                    ..invite_request("scoped-am", "acme", &email("new"), "viewer")
+                    ..invite_request("scoped-am", "acme", &email("new"), "list_manager")
                 })
                 .await,
             Code::PermissionDenied,
@@ -161,9 +161,15 @@ async fn inviting_cannot_escalate_privileges(app: TestApp) {
     app.invite("am", "acme", "new", "manager", vec![])
         .await
         .expect("an account manager may invite a manager");
-    app.invite("scoped-am", "acme", "other", "viewer", vec![scope(List, &["9"])])
-        .await
-        .expect("within the actor's own scope");
+    app.invite(
+        "scoped-am",
+        "acme",
+        "other",
+        "list_manager",
+        vec![scope(List, &["9"])],
+    )
+    .await
+    .expect("within the actor's own scope");
 }
 
 /// Rule 10: an active member is ALREADY_EXISTS; a live pending invitation is returned without a token.

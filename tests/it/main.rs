@@ -3,6 +3,7 @@
 
 mod cluster;
 mod helpers;
+mod model;
 
 mod access_requests;
 mod accounts;
@@ -15,6 +16,7 @@ mod cache_costs;
 mod cache_faults;
 mod concurrency;
 mod consistency;
+mod decision_props;
 mod disclosure;
 mod error_details;
 mod escalation;
@@ -32,6 +34,7 @@ mod plan_quotas;
 mod replicas;
 mod roles;
 mod seeds;
+mod shared_suppression_lists;
 mod shutdown;
 mod snapshot;
 mod statement_budgets;

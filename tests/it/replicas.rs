@@ -17,7 +17,7 @@ use std::future::Future;
 use access_service::cache::CacheCounts;
 use access_service::grpc::pb;
 use pb::DecisionReason as R;
-use pb::ResourceType::Template;
+use pb::ResourceType::{SuppressionList, Template};
 
 use crate::cluster::{Answer, Load, RedisNamespace, until_trusted};
 use crate::helpers::{Db, TestApp, check, reason, share};
@@ -328,6 +328,59 @@ async fn a_shared_template_is_read_only_in_the_child_on_every_replica_once_shari
                 .share_template(share("boss", "team", "tpl-1", &[]))
                 .await
                 .expect("shared");
+        },
+    )
+    .await;
+}
+
+/// Rule 5 for suppression lists, the same way: sharing one makes it
+/// read-only in the child on every replica, and unsharing editable again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_shared_suppression_list_is_read_only_in_the_child_on_every_replica_until_unshared() {
+    let replicas = Replicas::start().await;
+    let a = &replicas.a;
+    a.team(&["a"]).await;
+    a.member("owner-a", "child-a", "dee", "power_user", vec![]).await;
+    let edit = check(
+        "dee",
+        "child-a",
+        "suppressions.edit",
+        Some((SuppressionList, "sup-1")),
+    );
+    hammer(
+        &replicas,
+        edit.clone(),
+        R::Allowed,
+        R::SharedSuppressionListReadOnly,
+        async {
+            a.client
+                .clone()
+                .share_suppression_list(pb::ShareSuppressionListRequest {
+                    actor_user_id: "boss".into(),
+                    account_id: "team".into(),
+                    suppression_list_id: "sup-1".into(),
+                    child_account_ids: vec![],
+                })
+                .await
+                .expect("shared");
+        },
+    )
+    .await;
+    hammer(
+        &replicas,
+        edit,
+        R::SharedSuppressionListReadOnly,
+        R::Allowed,
+        async {
+            a.client
+                .clone()
+                .unshare_suppression_list(pb::UnshareSuppressionListRequest {
+                    actor_user_id: "boss".into(),
+                    account_id: "team".into(),
+                    suppression_list_id: "sup-1".into(),
+                })
+                .await
+                .expect("unshared");
         },
     )
     .await;

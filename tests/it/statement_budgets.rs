@@ -3,7 +3,7 @@
 //! not timings: the benchmark (`access-bench`) measures time.
 
 use access_service::grpc::pb;
-use pb::ResourceType::{List, Template};
+use pb::ResourceType::{List, SuppressionList, Template};
 
 use crate::helpers::{TestApp, check, list_users, scope, share};
 
@@ -156,6 +156,68 @@ async fn template_checks_in_children_add_one_statement(app: TestApp) {
     );
 }
 
+/// Shared suppression lists come with the same facts statement as shared
+/// templates (rule 5): checks on them stay within the templates' budgets,
+/// and a batch mixing both types reads each pair's facts once.
+async fn suppression_list_checks_in_children_stay_within_the_template_budget(app: TestApp) {
+    app.team(&["a"]).await;
+    let mut client = app.client.clone();
+    client
+        .share_suppression_list(pb::ShareSuppressionListRequest {
+            actor_user_id: "boss".into(),
+            account_id: "team".into(),
+            suppression_list_id: "sup-1".into(),
+            child_account_ids: vec![],
+        })
+        .await
+        .expect("shared");
+    client
+        .share_template(share("boss", "team", "tpl-1", &[]))
+        .await
+        .expect("shared");
+    let on = |permission: &str, resource| check("owner-a", "child-a", permission, Some(resource));
+    let (answer, statements) = app
+        .statements_during(client.authorize(on("suppressions.edit", (SuppressionList, "sup-1"))))
+        .await;
+    assert!(!answer.expect("authorize answers").into_inner().allowed);
+    assert!(
+        statements <= 2,
+        "Authorize on a shared suppression list sent {statements} SQL statements; budget 2"
+    );
+    let (answer, statements) = app
+        .statements_during(client.authorize(on("suppressions.view", (SuppressionList, "sup-1"))))
+        .await;
+    assert!(answer.expect("authorize answers").into_inner().allowed);
+    assert!(
+        statements <= 1,
+        "viewing a shared suppression list sent {statements} SQL statements; budget 1"
+    );
+    let checks = vec![
+        on("suppressions.edit", (SuppressionList, "sup-1")),
+        on("suppressions.edit", (SuppressionList, "sup-2")),
+        on("templates.edit", (Template, "tpl-1")),
+        on("templates.edit", (Template, "sup-1")),
+    ];
+    let (answer, statements) = app
+        .statements_during(client.batch_authorize(pb::BatchAuthorizeRequest {
+            checks,
+            ..Default::default()
+        }))
+        .await;
+    let allowed: Vec<bool> = answer
+        .expect("batch answers")
+        .into_inner()
+        .results
+        .iter()
+        .map(|result| result.allowed)
+        .collect();
+    assert_eq!(allowed, [false, true, false, true]);
+    assert!(
+        statements <= 2,
+        "BatchAuthorize on both shared types sent {statements} SQL statements; budget 2"
+    );
+}
+
 async fn list_users_reads_a_bounded_number_of_statements(app: TestApp) {
     scoped_member(&app).await;
     let (rows, statements) = app
@@ -200,7 +262,7 @@ async fn list_users_statements_do_not_grow_with_the_account(app: TestApp) {
             "olivia",
             "big",
             &format!("m{:02}", 39 - i),
-            "viewer",
+            "watcher",
             vec![scope(List, &["4"])],
         )
         .await;
@@ -210,7 +272,7 @@ async fn list_users_statements_do_not_grow_with_the_account(app: TestApp) {
             "olivia",
             "big",
             &format!("i{i:02}"),
-            "viewer",
+            "watcher",
             vec![scope(List, &["5"])],
         )
         .await
@@ -253,6 +315,7 @@ crate::on_both_databases!(
     batch_authorize_reads_facts_once_per_pair,
     batch_authorize_statements_do_not_grow_with_pairs,
     template_checks_in_children_add_one_statement,
+    suppression_list_checks_in_children_stay_within_the_template_budget,
     list_users_reads_a_bounded_number_of_statements,
     list_users_statements_do_not_grow_with_the_account,
 );

@@ -186,8 +186,8 @@ async fn resharing_replaces_the_selection(app: TestApp) {
         "no longer shared with child-a"
     );
     let counts = app.table_counts().await;
-    assert_eq!(counts["shared_templates"], 1);
-    assert_eq!(counts["shared_template_children"], 1);
+    assert_eq!(counts["shared_resources"], 1);
+    assert_eq!(counts["shared_resource_children"], 1);
 
     client
         .share_template(share("boss", "team", "tpl-1", &[]))
@@ -201,7 +201,7 @@ async fn resharing_replaces_the_selection(app: TestApp) {
         template_ids(&app.shared_templates("owner-a", "child-a").await),
         ["tpl-1"]
     );
-    assert_eq!(app.table_counts().await["shared_template_children"], 0);
+    assert_eq!(app.table_counts().await["shared_resource_children"], 0);
     assert_eq!(app.activity_count("team", "template.share").await, 3);
 }
 
@@ -238,8 +238,8 @@ async fn unsharing_removes_the_template(app: TestApp) {
         .await;
     assert_eq!((edit.allowed, reason(&edit)), (true, R::Allowed));
     let counts = app.table_counts().await;
-    assert_eq!(counts["shared_templates"], 0);
-    assert_eq!(counts["shared_template_children"], 0);
+    assert_eq!(counts["shared_resources"], 0);
+    assert_eq!(counts["shared_resource_children"], 0);
 
     expect_code(
         client.unshare_template(unshare("boss", "team", "tpl-1")).await,

@@ -40,6 +40,7 @@ fn facts(i: usize) -> AccessFacts {
             parent_id: None,
             parent_revision: None,
             shared_templates: Vec::new(),
+            shared_suppression_lists: Vec::new(),
             state: AccountState::Open,
             require_two_factor: false,
         }),

@@ -58,11 +58,15 @@ pub enum ActivityAction {
     TemplateShare,
     /// `template.unshare`: a parent stopped sharing a template.
     TemplateUnshare,
+    /// `suppression_list.share`: a parent shared a suppression list with its children.
+    SuppressionListShare,
+    /// `suppression_list.unshare`: a parent stopped sharing a suppression list.
+    SuppressionListUnshare,
 }
 
 impl ActivityAction {
     /// Every action, in the order of the enum.
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 27] = [
         Self::AccountCreate,
         Self::AccountPolicy,
         Self::AccountLimits,
@@ -88,6 +92,8 @@ impl ActivityAction {
         Self::AccessRequestReject,
         Self::TemplateShare,
         Self::TemplateUnshare,
+        Self::SuppressionListShare,
+        Self::SuppressionListUnshare,
     ];
 
     /// Stable storage and wire name.
@@ -118,6 +124,8 @@ impl ActivityAction {
             Self::AccessRequestReject => "access_request.reject",
             Self::TemplateShare => "template.share",
             Self::TemplateUnshare => "template.unshare",
+            Self::SuppressionListShare => "suppression_list.share",
+            Self::SuppressionListUnshare => "suppression_list.unshare",
         }
     }
 

@@ -3,7 +3,7 @@
 use super::accounts::AccountState;
 use super::consistency::{AccountRevision, ConsistencyToken};
 use super::members::MemberAccess;
-use super::resources::{Resource, Scopes};
+use super::resources::{Resource, ResourceType, Scopes};
 use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::permissions::{Permission, PermissionSet};
 
@@ -33,6 +33,8 @@ pub struct AccountFacts {
     pub parent_revision: Option<u64>,
     /// Templates the parent shares into this account, sorted (rule 5).
     pub shared_templates: Vec<ResourceId>,
+    /// Suppression lists the parent shares into this account, sorted (rule 5).
+    pub shared_suppression_lists: Vec<ResourceId>,
     /// Open or closed.
     pub state: AccountState,
     /// Two-factor required.
@@ -58,8 +60,29 @@ pub enum Reason {
     MfaRequired,
     /// Shared template, read-only in a child.
     SharedTemplateReadOnly,
+    /// Shared suppression list, read-only in a child.
+    SharedSuppressionListReadOnly,
     /// No such account.
     AccountNotFound,
+}
+
+impl Reason {
+    /// The stable name of the reason (the proto's `DecisionReason` without
+    /// its prefix), also the ErrorInfo reason of an admin call it refuses.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Allowed => "ALLOWED",
+            Self::NotAMember => "NOT_A_MEMBER",
+            Self::MembershipInactive => "MEMBERSHIP_INACTIVE",
+            Self::PermissionNotGranted => "PERMISSION_NOT_GRANTED",
+            Self::OutOfScope => "OUT_OF_SCOPE",
+            Self::AccountClosed => "ACCOUNT_CLOSED",
+            Self::MfaRequired => "MFA_REQUIRED",
+            Self::SharedTemplateReadOnly => "SHARED_TEMPLATE_READ_ONLY",
+            Self::SharedSuppressionListReadOnly => "SHARED_SUPPRESSION_LIST_READ_ONLY",
+            Self::AccountNotFound => "ACCOUNT_NOT_FOUND",
+        }
+    }
 }
 
 /// The answer to one check.
@@ -170,10 +193,19 @@ impl AccessFacts {
         }
     }
 
-    /// Whether the parent shares `template` into this account.
-    pub fn template_shared_from_parent(&self, template: &ResourceId) -> bool {
-        self.account
-            .as_ref()
-            .is_some_and(|facts| facts.shared_templates.binary_search(template).is_ok())
+    /// Whether the parent shares `resource` into this account (only
+    /// templates and suppression lists are ever shared).
+    pub fn shared_from_parent(&self, resource: &Resource) -> bool {
+        self.account.as_ref().is_some_and(|facts| {
+            let shared = match resource.resource_type {
+                ResourceType::Template => &facts.shared_templates,
+                ResourceType::SuppressionList => &facts.shared_suppression_lists,
+                ResourceType::List
+                | ResourceType::Campaign
+                | ResourceType::Automation
+                | ResourceType::Segment => return false,
+            };
+            shared.binary_search(&resource.id).is_ok()
+        })
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, ResourceId, UserId};
-use crate::domain::permissions::Permission;
+use crate::domain::permissions::{Permission, PermissionSet};
 
 /// Kinds of resource that checks, scopes and shares name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,6 +74,13 @@ impl ResourceType {
     pub fn admits(self, permission: Permission) -> bool {
         self.areas().contains(&permission.area())
     }
+
+    /// Whether `permissions` reach resources of this type at all: some
+    /// permission of them may be checked against one (rule 2's table). A
+    /// scope on a type the permissions do not reach narrows nothing (rule 6).
+    pub fn reached_by(self, permissions: PermissionSet) -> bool {
+        permissions.iter().any(|permission| self.admits(permission))
+    }
 }
 
 /// A resource of another service.
@@ -93,7 +100,8 @@ pub struct Scopes(BTreeMap<ResourceType, BTreeSet<ResourceId>>);
 /// Most ids one scope may list.
 pub const MAX_SCOPE_IDS: usize = 1000;
 
-/// Most children one ShareTemplate may name (more: share with all of them).
+/// Most children one share (ShareTemplate, ShareSuppressionList) may name
+/// (more: share with all of them).
 /// Its activity entry lists every one, which the details column holds.
 pub const MAX_SHARED_CHILDREN: usize = 1000;
 
@@ -152,15 +160,25 @@ impl Scopes {
     pub fn iter(&self) -> impl Iterator<Item = (ResourceType, &BTreeSet<ResourceId>)> {
         self.0.iter().map(|(t, ids)| (*t, ids))
     }
+
+    /// The first scoped type that `permissions` do not reach: a scope there
+    /// would be accepted and mean nothing (issue 9, item 3).
+    pub fn unreached_type(&self, permissions: PermissionSet) -> Option<ResourceType> {
+        self.0
+            .keys()
+            .copied()
+            .find(|resource_type| !resource_type.reached_by(permissions))
+    }
 }
 
-/// A parent account's template shared to its children.
+/// A parent account's resource (a template, a suppression list) shared to
+/// its children: read-only there (rule 5).
 #[derive(Clone, Debug)]
-pub struct SharedTemplate {
-    /// The parent that owns the template.
+pub struct SharedResource {
+    /// The parent that owns the resource.
     pub parent_account_id: AccountId,
-    /// The template's id in the template service.
-    pub template_id: ResourceId,
+    /// What is shared: its type and its id in its own service.
+    pub resource: Resource,
     /// Shared with every child, present and future.
     pub all_children: bool,
     /// The chosen children otherwise.

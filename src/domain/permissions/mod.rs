@@ -254,6 +254,10 @@ pub const SHARED_TEMPLATE_READ_ONLY: &[Permission] = &[
     Permission::TEMPLATES_SHARE,
 ];
 
+/// Suppression-list permissions that a child account never has on a
+/// suppression list shared from its parent (rule 5 in docs/domain.md).
+pub const SHARED_SUPPRESSION_LIST_READ_ONLY: &[Permission] = &[Permission::SUPPRESSIONS_EDIT];
+
 /// A set of permissions as a bit set: membership tests on the Authorize hot path are one AND.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PermissionSet(u128);
@@ -275,6 +279,8 @@ impl PermissionSet {
 
     /// [`SHARED_TEMPLATE_READ_ONLY`] as a set, for the check made on every Authorize.
     pub const SHARED_TEMPLATE_READ_ONLY: Self = Self::of(SHARED_TEMPLATE_READ_ONLY);
+    /// [`SHARED_SUPPRESSION_LIST_READ_ONLY`] as a set.
+    pub const SHARED_SUPPRESSION_LIST_READ_ONLY: Self = Self::of(SHARED_SUPPRESSION_LIST_READ_ONLY);
 
     /// The set as bits, bit `i` for the catalogue's `i`-th permission: a
     /// compact form for caches, valid only with the same catalogue.

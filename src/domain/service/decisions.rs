@@ -13,20 +13,6 @@ use crate::domain::model::{
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
 
-fn reason_code(reason: Reason) -> &'static str {
-    match reason {
-        Reason::Allowed => "ALLOWED",
-        Reason::NotAMember => "NOT_A_MEMBER",
-        Reason::MembershipInactive => "MEMBERSHIP_INACTIVE",
-        Reason::PermissionNotGranted => "PERMISSION_NOT_GRANTED",
-        Reason::OutOfScope => "OUT_OF_SCOPE",
-        Reason::AccountClosed => "ACCOUNT_CLOSED",
-        Reason::MfaRequired => "MFA_REQUIRED",
-        Reason::SharedTemplateReadOnly => "SHARED_TEMPLATE_READ_ONLY",
-        Reason::AccountNotFound => "ACCOUNT_NOT_FOUND",
-    }
-}
-
 impl UseCases {
     /// Decides `checks` in order from one read of facts for all their
     /// distinct (user, account) pairs, as fresh as `consistency` requires.
@@ -214,7 +200,7 @@ fn refusal(reason: Reason, actor: &UserId, account: &AccountId, permission: Perm
         Reason::AccountNotFound => DomainError::not_found("account", account.as_str()),
         Reason::AccountClosed => closed_error(account),
         Reason::MfaRequired => DomainError::denied(
-            reason_code(reason),
+            reason.code(),
             format!(
                 "user '{actor}' may not {permission} in account '{account}' (MFA_REQUIRED): the account \
                  requires two-factor, and the actor's session has not been vouched as having passed it"
@@ -225,11 +211,12 @@ fn refusal(reason: Reason, actor: &UserId, account: &AccountId, permission: Perm
         | Reason::MembershipInactive
         | Reason::PermissionNotGranted
         | Reason::OutOfScope
-        | Reason::SharedTemplateReadOnly => DomainError::denied(
-            reason_code(reason),
+        | Reason::SharedTemplateReadOnly
+        | Reason::SharedSuppressionListReadOnly => DomainError::denied(
+            reason.code(),
             format!(
                 "user '{actor}' may not {permission} in account '{account}' ({})",
-                reason_code(reason)
+                reason.code()
             ),
         ),
     }

@@ -2,7 +2,7 @@
 //! out (rule 6 of docs/domain.md) and whom an actor may act on (rules 6 and 8). Every use
 //! case that grants, approves or touches another member goes through here.
 
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, FieldViolation};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{EffectivePermissions, Membership, Role, RoleHolder, Scopes};
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
@@ -28,6 +28,35 @@ pub(super) fn owner_only_refused(
         Some(permission) => Err(DomainError::precondition("OWNER_ONLY_PERMISSION", message)
             .with("permission", permission.name())
             .with("field", field)),
+    }
+}
+
+/// Issue 9, item 3: a scope on a resource type the role (with the extra
+/// grants) holds no permission for would be accepted and narrow nothing (a
+/// viewer limited to list 4 sees no list either way), so it is refused,
+/// INVALID_ARGUMENT naming `field` with reason SCOPE_WITHOUT_PERMISSION.
+/// Rule 2's table says which permission areas go with which type.
+pub(super) fn scope_without_permission(
+    role: &Role,
+    grants: PermissionSet,
+    scopes: &Scopes,
+    field: &str,
+) -> DomainResult<()> {
+    let permissions = role.permissions.union(grants).with_implicit();
+    match scopes.unreached_type(permissions) {
+        None => Ok(()),
+        Some(resource_type) => Err(FieldViolation::new(
+            field,
+            format!(
+                "role '{}' holds no permission of the {} areas, so a {} scope would narrow nothing: drop the scope or give a role that works on {}s",
+                role.name,
+                resource_type.areas().join(" or "),
+                resource_type.as_str(),
+                resource_type.as_str(),
+            ),
+        )
+        .with_reason("SCOPE_WITHOUT_PERMISSION")
+        .into()),
     }
 }
 

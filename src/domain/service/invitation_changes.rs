@@ -154,6 +154,14 @@ impl UseCases {
             None => old_role.clone(),
         };
         let scopes = cmd.scopes.clone().unwrap_or_else(|| invitation.scopes.clone());
+        // Scopes kept from the invitation are judged against the new role
+        // too: the refusal then names the role that makes them meaningless.
+        let field = if cmd.scopes.is_some() {
+            "scopes.scopes"
+        } else {
+            "role"
+        };
+        guards::scope_without_permission(&role, PermissionSet::EMPTY, &scopes, field)?;
         guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &scopes)?;
         self.check_seats(
             tx.as_ref(),

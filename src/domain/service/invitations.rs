@@ -177,7 +177,7 @@ impl UseCases {
         let expires_at = now + ttl(&self.settings)?;
         let mut token_used = false;
         let mut invitations = Vec::with_capacity(cmd.targets.len());
-        for target in &cmd.targets {
+        for (index, target) in cmd.targets.iter().enumerate() {
             let account = accounts
                 .iter()
                 .find(|a| a.id == target.account_id)
@@ -186,6 +186,13 @@ impl UseCases {
                 .require(tx.as_ref(), &cmd.actor, &account.id, Permission::USERS_INVITE)
                 .await?;
             let role = Self::resolve_role(tx.as_ref(), &account.id, &target.role).await?;
+            // The first target is the request's own fields, the others its
+            // additional_accounts, in order (grpc/convert/invitations.rs).
+            let field = match index.checked_sub(1) {
+                None => "scopes".to_owned(),
+                Some(extra) => format!("additional_accounts[{extra}].scopes"),
+            };
+            guards::scope_without_permission(&role, PermissionSet::EMPTY, &target.scopes, &field)?;
             guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &target.scopes)?;
             if let Some(person) = tx.person_by_email(&cmd.email).await? {
                 match tx.membership_status(&account.id, &person.user_id).await? {

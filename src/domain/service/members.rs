@@ -115,6 +115,16 @@ impl UseCases {
             "extra_permissions",
             "account.transfer belongs to the owner alone and cannot be granted",
         )?;
+        // Kept scopes are judged against a new role or grants too: the
+        // refusal then names the field that made them meaningless.
+        let field = if cmd.scopes.is_some() {
+            "scopes.scopes"
+        } else if cmd.role.is_some() {
+            "role"
+        } else {
+            "extra_permissions.permissions"
+        };
+        guards::scope_without_permission(&role, grants, &scopes, field)?;
         guards::check_grantable(&actor, &role, grants, &scopes)?;
         if member.status == MembershipStatus::Active {
             self.check_seats(

@@ -12,7 +12,7 @@ mod invitations;
 mod members;
 mod people;
 mod roles;
-mod templates;
+mod sharing;
 
 pub use access_requests::{ListAccessRequests, RequestAccess};
 pub use accounts::{CreateAccount, ListAccounts};
@@ -21,7 +21,7 @@ pub use invitation_changes::UpdateInvitation;
 pub use invitations::{AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations};
 pub use members::{ListUsers, UpdateMember};
 pub use roles::{CreateRole, UpdateRole};
-pub use templates::{ListSharedTemplates, ShareTemplate, UnshareTemplate};
+pub use sharing::{ListSharedResources, ShareResource, Shareable, SharedId, UnshareResource};
 
 use std::sync::Arc;
 use std::time::Duration;

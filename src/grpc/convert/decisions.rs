@@ -174,6 +174,7 @@ fn reason_to_pb(reason: Reason) -> pb::DecisionReason {
         Reason::AccountClosed => pb::DecisionReason::AccountClosed,
         Reason::MfaRequired => pb::DecisionReason::MfaRequired,
         Reason::SharedTemplateReadOnly => pb::DecisionReason::SharedTemplateReadOnly,
+        Reason::SharedSuppressionListReadOnly => pb::DecisionReason::SharedSuppressionListReadOnly,
         Reason::AccountNotFound => pb::DecisionReason::AccountNotFound,
     }
 }

@@ -151,6 +151,10 @@ pub const METHOD_SCOPES: &[(&str, Scope)] = &[
     ("ShareTemplate", Scope::Admin),
     ("UnshareTemplate", Scope::Admin),
     ("ListSharedTemplates", Scope::Admin),
+    // Shared suppression lists
+    ("ShareSuppressionList", Scope::Admin),
+    ("UnshareSuppressionList", Scope::Admin),
+    ("ListSharedSuppressionLists", Scope::Admin),
 ];
 
 /// The scope a request path (`/access.v1.AccessService/Authorize`) needs;

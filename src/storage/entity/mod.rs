@@ -11,6 +11,6 @@ pub mod memberships;
 pub mod permissions;
 pub mod role_permissions;
 pub mod roles;
-pub mod shared_template_children;
-pub mod shared_templates;
+pub mod shared_resource_children;
+pub mod shared_resources;
 pub mod users;

@@ -151,7 +151,9 @@ enum ActivityLog {
     CreatedAt,
 }
 
-fn fk(
+/// A named foreign key from `from` (table, columns) to `to`; later
+/// migrations that create tables use it too.
+pub(super) fn fk(
     name: &str,
     from: (impl IntoIden, Vec<DynIden>),
     to: (impl IntoIden, Vec<DynIden>),
@@ -166,6 +168,82 @@ fn fk(
         key.to_col(column);
     }
     key
+}
+
+/// The template-sharing tables of this first schema; migration 000012
+/// replaces them with typed ones and creates them again on its way down.
+pub(super) async fn create_shared_templates(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(super::binary_collation(
+            manager,
+            Table::create()
+                .table(SharedTemplates::Table)
+                .col(string_len(SharedTemplates::ParentAccountId, ID))
+                .col(string_len(SharedTemplates::TemplateId, ID))
+                .col(boolean(SharedTemplates::AllChildren))
+                .col(string_len(SharedTemplates::SharedBy, ID))
+                .col(big_integer(SharedTemplates::CreatedAt))
+                .primary_key(
+                    Index::create()
+                        .col(SharedTemplates::ParentAccountId)
+                        .col(SharedTemplates::TemplateId),
+                )
+                .foreign_key(&mut fk(
+                    "fk_shared_templates_parent",
+                    (
+                        SharedTemplates::Table,
+                        vec![SharedTemplates::ParentAccountId.into_iden()],
+                    ),
+                    (Accounts::Table, vec![Accounts::Id.into_iden()]),
+                    ForeignKeyAction::Restrict,
+                ))
+                .to_owned(),
+        ))
+        .await?;
+    manager
+        .create_table(super::binary_collation(
+            manager,
+            Table::create()
+                .table(SharedTemplateChildren::Table)
+                .col(string_len(SharedTemplateChildren::ParentAccountId, ID))
+                .col(string_len(SharedTemplateChildren::TemplateId, ID))
+                .col(string_len(SharedTemplateChildren::ChildAccountId, ID))
+                .primary_key(
+                    Index::create()
+                        .col(SharedTemplateChildren::ParentAccountId)
+                        .col(SharedTemplateChildren::TemplateId)
+                        .col(SharedTemplateChildren::ChildAccountId),
+                )
+                .foreign_key(&mut fk(
+                    "fk_shared_template_children_share",
+                    (
+                        SharedTemplateChildren::Table,
+                        vec![
+                            SharedTemplateChildren::ParentAccountId.into_iden(),
+                            SharedTemplateChildren::TemplateId.into_iden(),
+                        ],
+                    ),
+                    (
+                        SharedTemplates::Table,
+                        vec![
+                            SharedTemplates::ParentAccountId.into_iden(),
+                            SharedTemplates::TemplateId.into_iden(),
+                        ],
+                    ),
+                    ForeignKeyAction::Cascade,
+                ))
+                .foreign_key(&mut fk(
+                    "fk_shared_template_children_child",
+                    (
+                        SharedTemplateChildren::Table,
+                        vec![SharedTemplateChildren::ChildAccountId.into_iden()],
+                    ),
+                    (Accounts::Table, vec![Accounts::Id.into_iden()]),
+                    ForeignKeyAction::Restrict,
+                ))
+                .to_owned(),
+        ))
+        .await
 }
 
 #[async_trait::async_trait]
@@ -519,77 +597,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             ))
             .await?;
-        manager
-            .create_table(super::binary_collation(
-                manager,
-                Table::create()
-                    .table(SharedTemplates::Table)
-                    .col(string_len(SharedTemplates::ParentAccountId, ID))
-                    .col(string_len(SharedTemplates::TemplateId, ID))
-                    .col(boolean(SharedTemplates::AllChildren))
-                    .col(string_len(SharedTemplates::SharedBy, ID))
-                    .col(big_integer(SharedTemplates::CreatedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(SharedTemplates::ParentAccountId)
-                            .col(SharedTemplates::TemplateId),
-                    )
-                    .foreign_key(&mut fk(
-                        "fk_shared_templates_parent",
-                        (
-                            SharedTemplates::Table,
-                            vec![SharedTemplates::ParentAccountId.into_iden()],
-                        ),
-                        (Accounts::Table, vec![Accounts::Id.into_iden()]),
-                        ForeignKeyAction::Restrict,
-                    ))
-                    .to_owned(),
-            ))
-            .await?;
-        manager
-            .create_table(super::binary_collation(
-                manager,
-                Table::create()
-                    .table(SharedTemplateChildren::Table)
-                    .col(string_len(SharedTemplateChildren::ParentAccountId, ID))
-                    .col(string_len(SharedTemplateChildren::TemplateId, ID))
-                    .col(string_len(SharedTemplateChildren::ChildAccountId, ID))
-                    .primary_key(
-                        Index::create()
-                            .col(SharedTemplateChildren::ParentAccountId)
-                            .col(SharedTemplateChildren::TemplateId)
-                            .col(SharedTemplateChildren::ChildAccountId),
-                    )
-                    .foreign_key(&mut fk(
-                        "fk_shared_template_children_share",
-                        (
-                            SharedTemplateChildren::Table,
-                            vec![
-                                SharedTemplateChildren::ParentAccountId.into_iden(),
-                                SharedTemplateChildren::TemplateId.into_iden(),
-                            ],
-                        ),
-                        (
-                            SharedTemplates::Table,
-                            vec![
-                                SharedTemplates::ParentAccountId.into_iden(),
-                                SharedTemplates::TemplateId.into_iden(),
-                            ],
-                        ),
-                        ForeignKeyAction::Cascade,
-                    ))
-                    .foreign_key(&mut fk(
-                        "fk_shared_template_children_child",
-                        (
-                            SharedTemplateChildren::Table,
-                            vec![SharedTemplateChildren::ChildAccountId.into_iden()],
-                        ),
-                        (Accounts::Table, vec![Accounts::Id.into_iden()]),
-                        ForeignKeyAction::Restrict,
-                    ))
-                    .to_owned(),
-            ))
-            .await?;
+        create_shared_templates(manager).await?;
         manager
             .create_table(super::binary_collation(
                 manager,

@@ -14,7 +14,9 @@ use std::sync::OnceLock;
 use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
 
 use crate::domain::ids::{AccountId, ResourceId, UserId};
-use crate::domain::model::{AccessFacts, AccountFacts, AccountState, MemberAccess, MembershipStatus, Scopes};
+use crate::domain::model::{
+    AccessFacts, AccountFacts, AccountState, MemberAccess, MembershipStatus, ResourceType, Scopes,
+};
 use crate::domain::permissions::{BUILTIN_ROLES, Permission, PermissionSet};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::error::from_db_err;
@@ -61,7 +63,8 @@ fn size_class(n: usize) -> usize {
 /// user_id, s1, s2, s3, flag, r1, r2)`:
 /// - `a`: the account: parent id, state, -, require two-factor, its
 ///   revision, its parent's revision;
-/// - `t`: a template the account's parent shares into it (rule 5);
+/// - `t`: a resource the account's parent shares into it: its id, its type
+///   (rule 5);
 /// - `m`: the membership: status, role name, role id, owner;
 /// - `o`: the user owns the account's parent: the parent's state;
 /// - `p`: a permission of a custom role (active memberships only);
@@ -83,12 +86,13 @@ fn facts_sql(n: usize) -> String {
          a.revision AS r1, COALESCE(ap.revision, 0) AS r2 \
          FROM accounts a LEFT JOIN accounts ap ON ap.id = a.parent_id \
          WHERE a.id IN (SELECT account_id FROM p) \
-         UNION ALL SELECT 't', c.id, '', st.template_id, '', '', 0, 0, 0 \
-         FROM accounts c JOIN shared_templates st ON st.parent_account_id = c.parent_id \
-         LEFT JOIN shared_template_children stc ON stc.parent_account_id = st.parent_account_id \
-         AND stc.template_id = st.template_id AND stc.child_account_id = c.id \
+         UNION ALL SELECT 't', c.id, '', sr.resource_id, sr.resource_type, '', 0, 0, 0 \
+         FROM accounts c JOIN shared_resources sr ON sr.parent_account_id = c.parent_id \
+         LEFT JOIN shared_resource_children sc ON sc.parent_account_id = sr.parent_account_id \
+         AND sc.resource_type = sr.resource_type AND sc.resource_id = sr.resource_id \
+         AND sc.child_account_id = c.id \
          WHERE c.id IN (SELECT account_id FROM p) \
-         AND (st.all_children <> 0 OR stc.child_account_id IS NOT NULL) \
+         AND (sr.all_children <> 0 OR sc.child_account_id IS NOT NULL) \
          UNION ALL SELECT 'm', m.account_id, m.user_id, m.status, r.name, m.role_id, \
          CASE WHEN m.owner_slot IS NULL THEN 0 ELSE 1 END, 0, 0 \
          FROM p {member} JOIN roles r ON r.id = m.role_id \
@@ -206,29 +210,36 @@ pub(super) async fn access_facts_of<C: ConnectionTrait>(
                         parent_id,
                         parent_revision,
                         shared_templates: Vec::new(),
+                        shared_suppression_lists: Vec::new(),
                         state: account_state(&text(&row, 4)?)?,
                         require_two_factor: number(&row, 6)? != 0,
                     };
-                    // `t` rows may come first: keep the templates they added.
+                    // `t` rows may come first: keep the resources they added.
                     let entry = accounts.entry(account).or_insert_with(placeholder_account);
                     let shared_templates = std::mem::take(&mut entry.1.shared_templates);
+                    let shared_suppression_lists = std::mem::take(&mut entry.1.shared_suppression_lists);
                     *entry = (
                         revision,
                         AccountFacts {
                             shared_templates,
+                            shared_suppression_lists,
                             ..facts
                         },
                     );
                     continue;
                 }
                 "t" => {
-                    let template = ResourceId::from_trusted(text(&row, 3)?);
-                    accounts
-                        .entry(account)
-                        .or_insert_with(placeholder_account)
-                        .1
-                        .shared_templates
-                        .push(template);
+                    let id = ResourceId::from_trusted(text(&row, 3)?);
+                    let facts = &mut accounts.entry(account).or_insert_with(placeholder_account).1;
+                    match resource_type(&text(&row, 4)?)? {
+                        ResourceType::Template => facts.shared_templates.push(id),
+                        ResourceType::SuppressionList => facts.shared_suppression_lists.push(id),
+                        // Only the two types above are shared (domain::service::sharing).
+                        ResourceType::List
+                        | ResourceType::Campaign
+                        | ResourceType::Automation
+                        | ResourceType::Segment => {}
+                    }
                     continue;
                 }
                 _ => {}
@@ -261,8 +272,10 @@ pub(super) async fn access_facts_of<C: ConnectionTrait>(
         }
     }
     for (_, facts) in accounts.values_mut() {
-        facts.shared_templates.sort();
-        facts.shared_templates.dedup();
+        for shared in [&mut facts.shared_templates, &mut facts.shared_suppression_lists] {
+            shared.sort();
+            shared.dedup();
+        }
     }
     let mut built: Vec<AccessFacts> = Vec::with_capacity(distinct.len());
     for ((account, _), slot) in distinct.iter().zip(found) {
@@ -301,6 +314,7 @@ fn placeholder_account() -> (u64, AccountFacts) {
             parent_id: None,
             parent_revision: None,
             shared_templates: Vec::new(),
+            shared_suppression_lists: Vec::new(),
             state: AccountState::Closed,
             require_two_factor: true,
         },

@@ -17,7 +17,7 @@ mod member_page;
 mod members;
 mod people;
 mod roles;
-mod templates;
+mod sharing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -29,12 +29,13 @@ pub use catalogue::seed_catalogue;
 pub use fence::CacheFence;
 pub use invitations::invitation_counts;
 
-use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, RoleName, UserId};
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
     ActivityFilter, ActivityRecord, Identity, Invitation, InvitationState, MemberRow, Membership,
-    MembershipStatus, Person, Role, RoleHolder, Scopes, Seat, SharedTemplate, WriteReceipt,
+    MembershipStatus, Person, Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource,
+    WriteReceipt,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
@@ -208,8 +209,12 @@ impl<T: Connection> Reads for T {
         accounts::child_account_ids(self.conn(), parent).await
     }
 
-    async fn shared_templates_from(&self, parent: &AccountId) -> DomainResult<Vec<SharedTemplate>> {
-        templates::shared_templates_from(self.conn(), parent).await
+    async fn shared_resources_from(
+        &self,
+        parent: &AccountId,
+        resource_type: ResourceType,
+    ) -> DomainResult<Vec<SharedResource>> {
+        sharing::shared_resources_from(self.conn(), parent, resource_type).await
     }
 
     async fn account_ties(&self, user: &UserId) -> DomainResult<Vec<AccountTie>> {
@@ -383,12 +388,12 @@ impl Transaction for SeaTransaction {
         members::add_grant(&self.txn, account, user, permission).await
     }
 
-    async fn save_shared_template(&self, shared: &SharedTemplate) -> DomainResult<()> {
-        templates::save_shared_template(&self.txn, shared).await
+    async fn save_shared_resource(&self, shared: &SharedResource) -> DomainResult<()> {
+        sharing::save_shared_resource(&self.txn, shared).await
     }
 
-    async fn delete_shared_template(&self, parent: &AccountId, template: &ResourceId) -> DomainResult<bool> {
-        templates::delete_shared_template(&self.txn, parent, template).await
+    async fn delete_shared_resource(&self, parent: &AccountId, resource: &Resource) -> DomainResult<bool> {
+        sharing::delete_shared_resource(&self.txn, parent, resource).await
     }
 
     async fn append_activity(&self, entry: &ActivityEntry) -> DomainResult<()> {

@@ -1,18 +1,19 @@
-//! The `shared_templates` table. Mirrors the migration; never leaves `storage`.
+//! The `shared_resource_children` table. Mirrors the migration; never leaves `storage`.
 
 use sea_orm::entity::prelude::*;
 
-/// One row of `shared_templates`.
+/// One row of `shared_resource_children`: a chosen child of a share.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "shared_templates")]
+#[sea_orm(table_name = "shared_resource_children")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub parent_account_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub template_id: String,
-    pub all_children: bool,
-    pub shared_by: String,
-    pub created_at: i64,
+    pub resource_type: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub resource_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub child_account_id: String,
 }
 
 /// No relations are declared: joins are written out in the repository.
