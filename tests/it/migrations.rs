@@ -1,5 +1,6 @@
 //! Migrations: every one has a working `down`, and `up` is repeatable, on both databases.
 
+use access_service::grpc::pb;
 use access_service::storage;
 use access_service::storage::migration::Migrator;
 use sea_orm::{ConnectionTrait, Database};
@@ -58,9 +59,36 @@ async fn the_schema_keeps_exactly_one_owner(app: TestApp) {
     assert_eq!(owners, 1);
 }
 
+/// During a rolling upgrade, replicas of the previous version still read
+/// template shares under the old table names (migration 12 keeps them as
+/// views): the previous version's own share query finds the share.
+async fn the_previous_version_still_reads_template_shares(app: TestApp) {
+    app.team(&["1", "2"]).await;
+    let mut client = app.client.clone();
+    client
+        .share_template(pb::ShareTemplateRequest {
+            actor_user_id: "boss".into(),
+            account_id: "team".into(),
+            template_id: "t-1".into(),
+            child_account_ids: vec!["child-2".into()],
+        })
+        .await
+        .expect("shared to one child");
+    // The shared-template part of the previous version's facts statement.
+    let previous = "SELECT COUNT(*) AS n \
+         FROM accounts c JOIN shared_templates st ON st.parent_account_id = c.parent_id \
+         LEFT JOIN shared_template_children stc ON stc.parent_account_id = st.parent_account_id \
+         AND stc.template_id = st.template_id AND stc.child_account_id = c.id \
+         WHERE c.id = '{child}' AND st.template_id = 't-1' \
+         AND (st.all_children <> 0 OR stc.child_account_id IS NOT NULL)";
+    assert_eq!(app.count(&previous.replace("{child}", "child-2")).await, 1);
+    assert_eq!(app.count(&previous.replace("{child}", "child-1")).await, 0);
+}
+
 crate::on_both_databases!(
     migrations_go_down_and_up_again,
-    the_schema_keeps_exactly_one_owner
+    the_schema_keeps_exactly_one_owner,
+    the_previous_version_still_reads_template_shares
 );
 
 /// Replicas that start together on an empty MySQL database all come up: the

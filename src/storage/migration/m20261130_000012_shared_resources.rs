@@ -4,6 +4,13 @@
 //! template and a suppression list of another service may share an id).
 //! Existing template shares are copied over; `down` copies them back and
 //! drops the shares of other types, which the old tables cannot hold.
+//!
+//! A rolling upgrade runs replicas of the previous version against the
+//! migrated schema until they are replaced, and their every check reads the
+//! old tables: without them each of their checks would fail. So the old
+//! names stay, as read-only views of the template rows (an old replica's
+//! attempt to share through one fails; its unshare deletes the right row),
+//! until a later migration drops them once no such replica can be running.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -54,6 +61,28 @@ enum SharedTemplates {
 enum SharedTemplateChildren {
     Table,
 }
+
+/// A view under an old table's name, for replicas of the previous version.
+struct CompatView {
+    name: &'static str,
+    create: &'static str,
+}
+
+/// The two template-sharing tables, as the previous version reads them.
+const COMPAT_VIEWS: [CompatView; 2] = [
+    CompatView {
+        name: "shared_templates",
+        create: "CREATE VIEW shared_templates AS \
+                 SELECT parent_account_id, resource_id AS template_id, all_children, shared_by, created_at \
+                 FROM shared_resources WHERE resource_type = 'template'",
+    },
+    CompatView {
+        name: "shared_template_children",
+        create: "CREATE VIEW shared_template_children AS \
+                 SELECT parent_account_id, resource_id AS template_id, child_account_id \
+                 FROM shared_resource_children WHERE resource_type = 'template'",
+    },
+];
 
 async fn create_shared_resources(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     manager
@@ -159,12 +188,20 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .drop_table(Table::drop().table(SharedTemplates::Table).to_owned())
-            .await
+            .await?;
+        for view in COMPAT_VIEWS {
+            db.execute_unprepared(view.create).await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        create_shared_templates(manager).await?;
         let db = manager.get_connection();
+        for view in COMPAT_VIEWS {
+            db.execute_unprepared(&format!("DROP VIEW IF EXISTS {}", view.name))
+                .await?;
+        }
+        create_shared_templates(manager).await?;
         db.execute_unprepared(
             "INSERT INTO shared_templates \
              (parent_account_id, template_id, all_children, shared_by, created_at) \
