@@ -334,10 +334,10 @@ impl Config {
         };
         anyhow::ensure!(
             !credentials.is_open() || self.listen_addr.ip().is_loopback(),
-            "no API key (ACCESS_API_KEYS or ACCESS_API_KEYS_FILE) and no client certificate identity \
-             (ACCESS_TLS_CLIENT_IDENTITIES) is configured, so callers would not be authenticated: refusing \
-             to listen on {}, which is not a loopback address. Configure keys or identities (see the \
-             README), or listen on 127.0.0.1 or [::1]",
+            "no API key is configured (ACCESS_API_KEYS or ACCESS_API_KEYS_FILE), nor any client \
+             certificate identity (ACCESS_TLS_CLIENT_IDENTITIES), so callers would not be authenticated: \
+             refusing to listen on {}, which is not a loopback address. Configure keys or identities (see \
+             the README), or listen on 127.0.0.1 or [::1]",
             self.listen_addr
         );
         Ok(credentials)

@@ -525,6 +525,37 @@ async fn a_key_that_does_not_fit_its_certificate_fails_start_up() {
     );
 }
 
+/// A mapped client certificate identity is authentication: a server with
+/// identities and no API key may listen on a non-loopback address (without
+/// either it may not: `auth::without_keys_only_loopback_is_served`).
+#[tokio::test]
+async fn client_identities_alone_allow_a_non_loopback_listener() {
+    let (server_ca, client_ca) = (Ca::new("server CA"), Ca::new("client CA"));
+    let files = Files::new();
+    let mut config = Config {
+        listen_addr: "0.0.0.0:0".parse().expect("an address"),
+        database_url: "sqlite::memory:".to_owned(),
+        tls_client_ca_file: Some(files.put("client-ca.pem", &client_ca.pem())),
+        tls_client_identities: Some("campaigns:check:spiffe://corp.example/ns/mail/sa/campaigns".to_owned()),
+        ..Config::default()
+    };
+    files.serve_with(&server_ca.server(), &mut config);
+    let app = access_service::App::build(config.clone())
+        .await
+        .unwrap_or_else(|err| panic!("identities count as authentication: {err:#}"));
+    assert!(!app.local_addr().expect("bound").ip().is_loopback());
+    drop(app);
+    let unauthenticated = Config {
+        tls_client_identities: None,
+        ..config
+    };
+    let err = access_service::App::build(unauthenticated)
+        .await
+        .err()
+        .expect("refused");
+    assert!(format!("{err:#}").contains("not a loopback address"), "{err:#}");
+}
+
 /// Traces go to an https:// collector: the exporter built from
 /// OTEL_EXPORTER_OTLP_CERTIFICATE's CA (the code `telemetry::init` runs for
 /// an https endpoint) delivers a span to a collector served over TLS.
