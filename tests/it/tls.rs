@@ -132,6 +132,16 @@ async fn tls_channel(addr: std::net::SocketAddr, ca: &str, client: Option<&Leaf>
         .map_err(|err| format!("{err:?}"))
 }
 
+/// A client over a new TLS connection presenting `client` (which must connect).
+async fn client_with_cert(
+    addr: std::net::SocketAddr,
+    ca: &Ca,
+    client: Option<&Leaf>,
+) -> pb::access_service_client::AccessServiceClient<Channel> {
+    let channel = tls_channel(addr, &ca.pem(), client).await.expect("connects");
+    pb::access_service_client::AccessServiceClient::new(channel)
+}
+
 /// Health over `channel`: SERVING, or why not.
 async fn health(channel: Channel) -> Result<ServingStatus, tonic::Status> {
     let answer = HealthClient::new(channel)
@@ -165,6 +175,18 @@ fn keyed<T>(key: &str, message: T) -> tonic::Request<T> {
 /// authentication failure).
 fn some_check() -> pb::AuthorizeRequest {
     crate::helpers::check("nobody", "no-such-account", "campaigns.view", None)
+}
+
+/// The authentication layer let the call through (the caller holds `check`):
+/// whatever the handler answered, it is not an authentication refusal.
+fn assert_let_through<T: std::fmt::Debug>(decided: &Result<T, tonic::Status>) {
+    assert!(
+        !matches!(
+            decided.as_ref().map_err(tonic::Status::code),
+            Err(Code::Unauthenticated | Code::PermissionDenied)
+        ),
+        "{decided:?}"
+    );
 }
 
 /// A TLS client is served (health and a business RPC), and a plaintext
@@ -296,18 +318,8 @@ async fn client_certificates_stand_for_keys(kind: Db) {
         "the same identity signed by another CA: refused"
     );
 
-    let channel = tls_channel(app.addr, &server_ca.pem(), Some(&campaigns))
-        .await
-        .expect("a certificate of the client CA connects");
-    let mut client = pb::access_service_client::AccessServiceClient::new(channel);
-    let decided = client.authorize(some_check()).await;
-    assert!(
-        !matches!(
-            decided.as_ref().map_err(tonic::Status::code),
-            Err(Code::Unauthenticated | Code::PermissionDenied)
-        ),
-        "the campaigns identity holds `check`: {decided:?}"
-    );
+    let mut client = client_with_cert(app.addr, &server_ca, Some(&campaigns)).await;
+    assert_let_through(&client.authorize(some_check()).await);
     let refused = client
         .create_account(create_account("acme", person("owner")))
         .await
@@ -321,10 +333,7 @@ async fn client_certificates_stand_for_keys(kind: Db) {
 
     // The billing identity holds `platform`: the activity log names it as the actor.
     let billing = client_ca.client_uri("spiffe://corp.example/ns/billing/sa/provisioner");
-    let channel = tls_channel(app.addr, &server_ca.pem(), Some(&billing))
-        .await
-        .expect("connects");
-    let mut client = pb::access_service_client::AccessServiceClient::new(channel);
+    let mut client = client_with_cert(app.addr, &server_ca, Some(&billing)).await;
     client
         .create_account(create_account("acme", person("owner")))
         .await
@@ -346,10 +355,7 @@ async fn client_certificates_stand_for_keys(kind: Db) {
 
     // Valid, but mapped to nothing.
     let stranger = client_ca.client_uri("spiffe://corp.example/ns/mail/sa/stranger");
-    let channel = tls_channel(app.addr, &server_ca.pem(), Some(&stranger))
-        .await
-        .expect("connects");
-    let mut client = pb::access_service_client::AccessServiceClient::new(channel);
+    let mut client = client_with_cert(app.addr, &server_ca, Some(&stranger)).await;
     let refused = client
         .authorize(some_check())
         .await
@@ -375,10 +381,7 @@ async fn optional_client_certificates_leave_keys_to_the_others(kind: Db) {
     let (server_ca, client_ca) = (Ca::new("server CA"), Ca::new("client CA"));
     let files = Files::new();
     let app = TestApp::spawn_with(kind, mtls(&files, &server_ca, &client_ca, ClientAuth::Optional)).await;
-    let channel = tls_channel(app.addr, &server_ca.pem(), None)
-        .await
-        .expect("no certificate is needed to connect");
-    let mut client = pb::access_service_client::AccessServiceClient::new(channel);
+    let mut client = client_with_cert(app.addr, &server_ca, None).await;
     let refused = client
         .authorize(some_check())
         .await
@@ -390,19 +393,11 @@ async fn optional_client_certificates_leave_keys_to_the_others(kind: Db) {
         .await
         .expect("an API key without a certificate");
     let campaigns = client_ca.client_uri("spiffe://corp.example/ns/mail/sa/campaigns");
-    let channel = tls_channel(app.addr, &server_ca.pem(), Some(&campaigns))
+    let decided = client_with_cert(app.addr, &server_ca, Some(&campaigns))
         .await
-        .expect("connects");
-    let decided = pb::access_service_client::AccessServiceClient::new(channel)
         .authorize(some_check())
         .await;
-    assert!(
-        !matches!(
-            decided.as_ref().map_err(tonic::Status::code),
-            Err(Code::Unauthenticated | Code::PermissionDenied)
-        ),
-        "{decided:?}"
-    );
+    assert_let_through(&decided);
 }
 
 /// ACCESS_API_KEYS_FILE is read again when it changes: a rotated-in key
