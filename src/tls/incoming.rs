@@ -23,6 +23,9 @@ use super::identity::identity_of;
 /// Handshakes may be waiting to be served at once before accepting pauses.
 const READY_CONNECTIONS: usize = 64;
 
+/// The pause after a failed accept.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
 /// The connections `tcp` accepts, once their TLS handshake with `acceptor`
 /// has succeeded within `handshake_timeout`. A failed handshake (a
 /// plaintext client, a refused client certificate) closes that connection
@@ -45,8 +48,11 @@ pub fn incoming(
                 None => break,
                 Some(Ok(stream)) => stream,
                 Some(Err(err)) => {
-                    // Per-connection failures (the peer reset before accept): go on.
-                    tracing::debug!(error = %err, "accepting a TCP connection failed");
+                    // A peer that reset before accept, or the process out of
+                    // file descriptors: go on, after a pause so that the
+                    // latter does not spin (as hyper's and tonic's loops do).
+                    tracing::warn!(error = %err, "accepting a TCP connection failed");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
                     continue;
                 }
             };
