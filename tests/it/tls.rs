@@ -18,6 +18,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+use tonic_types::StatusExt;
 
 use crate::helpers::{Db, TestApp, api_keys, create_account, error_reason, person};
 
@@ -320,16 +321,31 @@ async fn client_certificates_stand_for_keys(kind: Db) {
 
     let mut client = client_with_cert(app.addr, &server_ca, Some(&campaigns)).await;
     assert_let_through(&client.authorize(some_check()).await);
-    let refused = client
+    let admin = client
+        .get_account(pb::GetAccountRequest {
+            account_id: "acme".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("GetAccount needs `admin`");
+    let platform = client
         .create_account(create_account("acme", person("owner")))
         .await
         .expect_err("CreateAccount needs `platform`");
-    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
-    assert_eq!(error_reason(&refused), "SCOPE_MISSING");
-    assert!(
-        refused.message().contains("'platform'") && refused.message().contains("campaigns"),
-        "{refused:?}"
-    );
+    for (refused, scope) in [(admin, "admin"), (platform, "platform")] {
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+        assert_eq!(error_reason(&refused), "SCOPE_MISSING");
+        assert_eq!(
+            refused
+                .get_details_error_info()
+                .map(|info| info.metadata["scope"].clone()),
+            Some(scope.to_owned())
+        );
+        assert!(
+            refused.message().contains(&format!("'{scope}'")) && refused.message().contains("campaigns"),
+            "{refused:?}"
+        );
+    }
 
     // The billing identity holds `platform`: the activity log names it as the actor.
     let billing = client_ca.client_uri("spiffe://corp.example/ns/billing/sa/provisioner");
