@@ -102,6 +102,13 @@ impl TlsConn {
     }
 }
 
+impl TlsConn {
+    /// The TCP socket under the TLS session (its options, its addresses).
+    pub fn tcp(&self) -> &TcpStream {
+        self.stream.get_ref().0
+    }
+}
+
 /// Put by tonic in the extensions of every request of a TLS connection.
 #[derive(Clone, Debug)]
 pub struct TlsConnectionInfo {

@@ -23,18 +23,18 @@ use tonic_types::StatusExt;
 use crate::helpers::{Db, TestApp, api_keys, create_account, error_reason, person};
 
 /// A certificate authority of the test's own.
-struct Ca {
+pub(crate) struct Ca {
     issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
 /// A certificate and its key, in PEM.
-struct Leaf {
-    cert: String,
-    key: String,
+pub(crate) struct Leaf {
+    pub(crate) cert: String,
+    pub(crate) key: String,
 }
 
 impl Ca {
-    fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
@@ -45,7 +45,7 @@ impl Ca {
         }
     }
 
-    fn pem(&self) -> String {
+    pub(crate) fn pem(&self) -> String {
         self.issuer.pem()
     }
 
@@ -63,7 +63,7 @@ impl Ca {
     }
 
     /// A server certificate for `localhost` (what the clients below check).
-    fn server(&self) -> Leaf {
+    pub(crate) fn server(&self) -> Leaf {
         let sans = vec![SanType::DnsName("localhost".try_into().expect("a DNS name"))];
         self.issue("localhost", sans, ExtendedKeyUsagePurpose::ServerAuth)
     }
@@ -76,12 +76,12 @@ impl Ca {
 }
 
 /// The files a server reads, removed with the directory when dropped.
-struct Files {
+pub(crate) struct Files {
     dir: PathBuf,
 }
 
 impl Files {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("access-tls-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("a directory for the test's files");
         Self { dir }
@@ -93,7 +93,7 @@ impl Files {
 
     /// Writes `name` as an operator (or Kubernetes) replaces a file: a new
     /// file renamed over the old one.
-    fn put(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn put(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path(name);
         let next = self.path(&format!("{name}.next"));
         std::fs::write(&next, text).expect("write");
@@ -117,7 +117,11 @@ impl Drop for Files {
 }
 
 /// A TLS connection to `addr` trusting `ca`, presenting `client` if given.
-async fn tls_channel(addr: std::net::SocketAddr, ca: &str, client: Option<&Leaf>) -> Result<Channel, String> {
+pub(crate) async fn tls_channel(
+    addr: std::net::SocketAddr,
+    ca: &str,
+    client: Option<&Leaf>,
+) -> Result<Channel, String> {
     let mut tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(ca))
         .domain_name("localhost");
