@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
@@ -14,7 +15,7 @@ use crate::cache::{Cache, CacheStats};
 use crate::config::{Config, redact_url};
 use crate::domain::UseCases;
 use crate::domain::service::DomainSettings;
-use crate::grpc::middleware::ApiKeys;
+use crate::grpc::middleware::Credentials;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
 use crate::grpc::{GrpcHandlers, middleware};
@@ -22,6 +23,7 @@ use crate::metrics::server::MetricsListener;
 use crate::metrics::{self, Metrics};
 use crate::shutdown;
 use crate::storage::{self, CacheFence, SeaStore, StatementCounter};
+use crate::tls;
 
 /// A built, bound, not yet serving instance of the service.
 pub struct App {
@@ -35,32 +37,56 @@ pub struct App {
     /// Telemetry: where this App's request spans go when not to the global
     /// subscriber (see [`App::with_trace_dispatch`]).
     trace_dispatch: Option<tracing::Dispatch>,
-    /// The keys callers authenticate with; empty: authentication off (loopback only).
-    api_keys: Arc<ApiKeys>,
+    /// What callers authenticate with; none: authentication off (loopback only).
+    credentials: Credentials,
+    /// TLS on the listener, when configured.
+    tls: Option<TlsAcceptor>,
+    /// The plaintext health-only listener (ACCESS_HEALTH_ADDR), for probes
+    /// that cannot speak TLS.
+    health_incoming: Option<TcpIncoming>,
     metrics: Arc<Metrics>,
     /// Bound in `build` (so port 0 works), served by `run_until_stopped`.
     metrics_listener: Option<MetricsListener>,
 }
 
 impl App {
-    /// Loads the API keys, connects to the database (migrating when
-    /// configured), builds the use cases and binds the listen address. Port 0
-    /// picks a free port. Fails when no API key is configured and the listen
-    /// address is not loopback.
+    /// Loads the API keys, client identities and TLS certificates, connects
+    /// to the database (migrating when configured), builds the use cases and
+    /// binds the listen address. Port 0 picks a free port. Fails when no API
+    /// key or client identity is configured and the listen address is not
+    /// loopback.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
         // Before anything is connected: a server that would be open to anyone fails at once.
-        let api_keys = Arc::new(config.api_keys()?);
-        if api_keys.is_empty() {
+        let credentials = config.credentials()?;
+        if credentials.is_open() {
             tracing::warn!(
                 listen_addr = %config.listen_addr,
-                "authentication is off: no API key is configured, so every caller holds every scope \
-                 (allowed on loopback only; set ACCESS_API_KEYS or ACCESS_API_KEYS_FILE)"
+                "authentication is off: no API key and no client certificate identity is configured, so \
+                 every caller holds every scope (allowed on loopback only; set ACCESS_API_KEYS, \
+                 ACCESS_API_KEYS_FILE or ACCESS_TLS_CLIENT_IDENTITIES)"
             );
         } else {
             // Names and scopes only, never the hashes.
-            tracing::info!(keys = ?api_keys, "API keys loaded");
+            tracing::info!(
+                keys = ?credentials.keys.current(),
+                client_identities = ?credentials.identities,
+                "callers are authenticated"
+            );
         }
+        let tls = match config.tls()? {
+            Some(settings) => {
+                let acceptor = tls::acceptor(&settings)?;
+                tracing::info!(
+                    cert = %settings.cert_file.display(),
+                    client_ca = ?settings.client_ca_file,
+                    client_auth = ?settings.client_ca_file.as_ref().map(|_| settings.client_auth),
+                    "TLS on (HTTP/2 over ALPN h2; the certificate is read again when its files change)"
+                );
+                Some(acceptor)
+            }
+            None => None,
+        };
         let (db, statements) = storage::connect(
             &config.database_url,
             config.db_max_connections,
@@ -122,14 +148,24 @@ impl App {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
+        let health_incoming = match config.health_addr {
+            Some(addr) => {
+                Some(incoming(TcpListener::bind(addr).await.with_context(|| {
+                    format!("cannot listen on ACCESS_HEALTH_ADDR {addr}")
+                })?))
+            }
+            None => None,
+        };
         Ok(Self {
             config,
             incoming: incoming(listener),
+            credentials,
+            tls,
+            health_incoming,
             service,
             statements,
             cache,
             trace_dispatch: None,
-            api_keys,
             metrics,
             metrics_listener,
         })
@@ -148,6 +184,14 @@ impl App {
         self.metrics_listener
             .as_ref()
             .and_then(|listener| listener.local_addr().ok())
+    }
+
+    /// The address of the plaintext health-only listener, when
+    /// ACCESS_HEALTH_ADDR is set.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_incoming
+            .as_ref()
+            .and_then(|incoming| incoming.local_addr().ok())
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -194,7 +238,7 @@ impl App {
         let (stop_accepting, deadline, phase) =
             shutdown::begin(self.config.shutdown_settings(), health_reporter, shutdown);
         let layers = middleware::layers(
-            self.api_keys,
+            self.credentials,
             self.config.max_concurrent_requests,
             self.config.request_timeout(),
             self.metrics.rpc(),
@@ -205,8 +249,18 @@ impl App {
             tracing::info!(addr = ?listener.local_addr().ok(), "serving metrics at /metrics");
             listener.serve(Arc::clone(&self.metrics))
         });
-        tracing::info!(%addr, "serving access.v1.AccessService (gRPC, health, reflection)");
-        let serve = Server::builder()
+        // The same health service (one status map), plaintext, nothing else:
+        // stopped once the main server has drained.
+        let health_server = self.health_incoming.map(|health_incoming| {
+            tracing::info!(addr = ?health_incoming.local_addr().ok(), "serving grpc.health.v1.Health (plaintext)");
+            let health = Server::builder()
+                .add_service(health_service.clone())
+                .serve_with_incoming(health_incoming);
+            AbortOnDrop(tokio::spawn(health))
+        });
+        let tls_state = if self.tls.is_some() { "TLS" } else { "plaintext" };
+        tracing::info!(%addr, transport = tls_state, "serving access.v1.AccessService (gRPC, health, reflection)");
+        let router = Server::builder()
             // Telemetry: outermost, so the RPC's span covers (and its status
             // code reflects) every refusal of the stack below.
             .layer(middleware::RpcSpanLayer::new(self.trace_dispatch))
@@ -214,12 +268,33 @@ impl App {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)))
-            .serve_with_incoming_shutdown(self.incoming, stop_accepting);
-        deadline.enforce(serve).await?;
+            .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)));
+        match self.tls {
+            Some(acceptor) => {
+                let connections = tls::incoming(self.incoming, acceptor, self.config.tls_handshake_timeout());
+                deadline
+                    .enforce(router.serve_with_incoming_shutdown(connections, stop_accepting))
+                    .await?;
+            }
+            None => {
+                deadline
+                    .enforce(router.serve_with_incoming_shutdown(self.incoming, stop_accepting))
+                    .await?;
+            }
+        }
+        drop(health_server);
         // Give the lease back: writers on other replicas stop waiting for us.
         self.cache.stop().await;
         Ok(())
+    }
+}
+
+/// Aborts a spawned task when dropped (the health-only server ends with the main one).
+struct AbortOnDrop(tokio::task::JoinHandle<Result<(), tonic::transport::Error>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

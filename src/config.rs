@@ -9,7 +9,9 @@ use anyhow::Context;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::grpc::middleware::ApiKeys;
+use crate::grpc::middleware::{ApiKeys, ClientIdentities, Credentials};
+use crate::reload::Reloading;
+use crate::tls::{ClientAuth, TlsSettings};
 
 /// Default listen address: loopback, so a plain `cargo run` exposes nothing.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
@@ -47,6 +49,11 @@ pub const DEFAULT_LOG_FILTER: &str = "info";
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 0;
 /// Default longest wait for in-flight requests once the listener is closed.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 20;
+/// Default interval between looks at files read again when they change
+/// (the TLS certificate and key, the API key file).
+pub const DEFAULT_RELOAD_INTERVAL_MS: u64 = 5000;
+/// Default time a client has to complete its TLS handshake.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
 
 /// `access-service [serve|migrate]`.
 #[derive(Debug, Parser)]
@@ -136,9 +143,40 @@ pub struct Config {
         conflicts_with = "api_keys_file"
     )]
     pub api_keys: Option<String>,
-    /// A file holding the API keys in the same format (a mounted Secret).
+    /// A file holding the API keys in the same format (a mounted Secret),
+    /// read again when it changes (a bad version keeps the keys in force).
     #[arg(long, env = "ACCESS_API_KEYS_FILE")]
     pub api_keys_file: Option<PathBuf>,
+    /// PEM certificate chain of the gRPC listener (server certificate first);
+    /// with ACCESS_TLS_KEY_FILE it turns TLS on. Read again when it changes.
+    #[arg(long, env = "ACCESS_TLS_CERT_FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of that certificate. Read again when it changes.
+    #[arg(long, env = "ACCESS_TLS_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<PathBuf>,
+    /// PEM CA certificate(s) that sign client certificates: turns mTLS on.
+    #[arg(long, env = "ACCESS_TLS_CLIENT_CA_FILE")]
+    pub tls_client_ca_file: Option<PathBuf>,
+    /// With a client CA: whether every client must present a certificate
+    /// (`required`) or may (`optional`, the others use API keys).
+    #[arg(long, env = "ACCESS_TLS_CLIENT_AUTH", value_enum, default_value_t = ClientAuth::Required)]
+    pub tls_client_auth: ClientAuth,
+    /// Client certificate identities that stand for API keys, as
+    /// `name:scope+scope:identity` entries separated by commas or new lines
+    /// (identity: URI SAN, else DNS SAN, else CN). Needs a client CA.
+    #[arg(long, env = "ACCESS_TLS_CLIENT_IDENTITIES")]
+    pub tls_client_identities: Option<String>,
+    /// Time a client has to complete its TLS handshake, in milliseconds.
+    #[arg(long, env = "ACCESS_TLS_HANDSHAKE_TIMEOUT_MS", default_value_t = DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS)]
+    pub tls_handshake_timeout_ms: u64,
+    /// How often files read again when they change (TLS certificate and key,
+    /// ACCESS_API_KEYS_FILE) are looked at, at most, in milliseconds.
+    #[arg(long, env = "ACCESS_RELOAD_INTERVAL_MS", default_value_t = DEFAULT_RELOAD_INTERVAL_MS)]
+    pub reload_interval_ms: u64,
+    /// A second, plaintext listener serving only grpc.health.v1.Health, for
+    /// probes that cannot speak TLS (the kubelet's gRPC probe); unset: none.
+    #[arg(long, env = "ACCESS_HEALTH_ADDR")]
+    pub health_addr: Option<SocketAddr>,
     /// Log line format: `text` (coloured only on a terminal) or `json` (one
     /// object a line, with the trace and span ids).
     #[arg(long, env = "ACCESS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -191,6 +229,14 @@ impl Default for Config {
             log_format: LogFormat::Text,
             api_keys: None,
             api_keys_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_client_ca_file: None,
+            tls_client_auth: ClientAuth::Required,
+            tls_client_identities: None,
+            tls_handshake_timeout_ms: DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
+            reload_interval_ms: DEFAULT_RELOAD_INTERVAL_MS,
+            health_addr: None,
             metrics_addr: None,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
@@ -216,6 +262,10 @@ impl std::fmt::Debug for Config {
             // Hashes only, but still nobody's business in a log.
             .field("api_keys", &self.api_keys.as_ref().map(|_| "<set>"))
             .field("api_keys_file", &self.api_keys_file)
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_client_ca_file", &self.tls_client_ca_file)
+            .field("tls_client_auth", &self.tls_client_auth)
+            .field("health_addr", &self.health_addr)
             .field("metrics_addr", &self.metrics_addr)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
@@ -238,6 +288,7 @@ impl Config {
             ("ACCESS_CACHE_TTL_SECS", self.cache_ttl_secs),
             ("ACCESS_CACHE_LEASE_MS", self.cache_lease_ms),
             ("ACCESS_CACHE_ACK_TIMEOUT_MS", self.cache_ack_timeout_ms),
+            ("ACCESS_TLS_HANDSHAKE_TIMEOUT_MS", self.tls_handshake_timeout_ms),
         ];
         for (name, value) in positive {
             anyhow::ensure!(value > 0, "{name} must be greater than 0");
@@ -250,38 +301,78 @@ impl Config {
         Ok(())
     }
 
-    /// The configured API keys (from ACCESS_API_KEYS or the file
-    /// ACCESS_API_KEYS_FILE names), refusing a malformed entry, and a key
-    /// set that would leave a non-loopback listener open to anyone.
-    pub fn api_keys(&self) -> anyhow::Result<ApiKeys> {
+    /// What callers authenticate with: the API keys (from ACCESS_API_KEYS,
+    /// or the file ACCESS_API_KEYS_FILE names, read again when it changes)
+    /// and the client certificate identities. Refuses a malformed entry, and
+    /// a configuration that would leave a non-loopback listener open to anyone.
+    pub fn credentials(&self) -> anyhow::Result<Credentials> {
         let keys = match (&self.api_keys, &self.api_keys_file) {
             (Some(_), Some(_)) => {
                 anyhow::bail!("set ACCESS_API_KEYS or ACCESS_API_KEYS_FILE, not both")
             }
-            (Some(text), None) => ApiKeys::parse(text).context("bad ACCESS_API_KEYS")?,
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read ACCESS_API_KEYS_FILE {}", path.display()))?;
-                let keys = ApiKeys::parse(&text)
-                    .with_context(|| format!("bad ACCESS_API_KEYS_FILE {}", path.display()))?;
-                // A file was named for a reason: an empty one is a mistake, not "no auth".
-                anyhow::ensure!(
-                    !keys.is_empty(),
-                    "ACCESS_API_KEYS_FILE {} holds no key",
-                    path.display()
-                );
-                keys
-            }
-            (None, None) => ApiKeys::default(),
+            (Some(text), None) => Reloading::fixed(ApiKeys::parse(text).context("bad ACCESS_API_KEYS")?),
+            (None, Some(path)) => Reloading::watch(
+                "ACCESS_API_KEYS_FILE",
+                vec![path.clone()],
+                self.reload_interval(),
+                |paths| read_api_keys_file(&paths[0]),
+            )?,
+            (None, None) => Reloading::fixed(ApiKeys::default()),
+        };
+        let identities = match &self.tls_client_identities {
+            Some(text) => ClientIdentities::parse(text).context("bad ACCESS_TLS_CLIENT_IDENTITIES")?,
+            None => ClientIdentities::default(),
         };
         anyhow::ensure!(
-            !keys.is_empty() || self.listen_addr.ip().is_loopback(),
-            "no API key is configured (ACCESS_API_KEYS or ACCESS_API_KEYS_FILE), so callers would not be \
-             authenticated: refusing to listen on {}, which is not a loopback address. Configure keys \
-             (see the README), or listen on 127.0.0.1 or [::1]",
+            identities.is_empty() || self.tls_client_ca_file.is_some(),
+            "ACCESS_TLS_CLIENT_IDENTITIES needs ACCESS_TLS_CLIENT_CA_FILE (and TLS): without a client CA no \
+             certificate is verified, so no identity could be trusted"
+        );
+        let credentials = Credentials {
+            keys: std::sync::Arc::new(keys),
+            identities: std::sync::Arc::new(identities),
+        };
+        anyhow::ensure!(
+            !credentials.is_open() || self.listen_addr.ip().is_loopback(),
+            "no API key is configured (ACCESS_API_KEYS or ACCESS_API_KEYS_FILE), nor any client \
+             certificate identity (ACCESS_TLS_CLIENT_IDENTITIES), so callers would not be authenticated: \
+             refusing to listen on {}, which is not a loopback address. Configure keys or identities (see \
+             the README), or listen on 127.0.0.1 or [::1]",
             self.listen_addr
         );
-        Ok(keys)
+        Ok(credentials)
+    }
+
+    /// The TLS settings of the listener; `None`: plaintext.
+    pub fn tls(&self) -> anyhow::Result<Option<TlsSettings>> {
+        let (Some(cert_file), Some(key_file)) = (&self.tls_cert_file, &self.tls_key_file) else {
+            anyhow::ensure!(
+                self.tls_cert_file.is_none() && self.tls_key_file.is_none(),
+                "set both ACCESS_TLS_CERT_FILE and ACCESS_TLS_KEY_FILE, or neither"
+            );
+            anyhow::ensure!(
+                self.tls_client_ca_file.is_none(),
+                "ACCESS_TLS_CLIENT_CA_FILE needs TLS: set ACCESS_TLS_CERT_FILE and ACCESS_TLS_KEY_FILE too"
+            );
+            return Ok(None);
+        };
+        Ok(Some(TlsSettings {
+            cert_file: cert_file.clone(),
+            key_file: key_file.clone(),
+            client_ca_file: self.tls_client_ca_file.clone(),
+            client_auth: self.tls_client_auth,
+            reload_interval: self.reload_interval(),
+        }))
+    }
+
+    /// The time a client has to complete its TLS handshake.
+    pub fn tls_handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.tls_handshake_timeout_ms)
+    }
+
+    /// How often reloadable files are looked at.
+    pub fn reload_interval(&self) -> Duration {
+        Duration::from_millis(self.reload_interval_ms)
     }
 
     /// The invitation lifetime.
@@ -319,6 +410,20 @@ impl Config {
     pub fn db_acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.db_acquire_timeout_ms)
     }
+}
+
+/// Reads and parses an API key file; an empty one is a mistake, not "no auth".
+fn read_api_keys_file(path: &std::path::Path) -> anyhow::Result<ApiKeys> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read ACCESS_API_KEYS_FILE {}", path.display()))?;
+    let keys =
+        ApiKeys::parse(&text).with_context(|| format!("bad ACCESS_API_KEYS_FILE {}", path.display()))?;
+    anyhow::ensure!(
+        !keys.is_empty(),
+        "ACCESS_API_KEYS_FILE {} holds no key",
+        path.display()
+    );
+    Ok(keys)
 }
 
 /// The URL with any password replaced, safe to log.
@@ -376,20 +481,40 @@ mod tests {
                 listen_addr: addr.parse().unwrap(),
                 ..Config::default()
             };
-            assert!(config.api_keys().unwrap().is_empty(), "{addr}");
+            assert!(config.credentials().unwrap().is_open(), "{addr}");
         }
         for addr in ["0.0.0.0:50051", "[::]:50051", "10.1.2.3:50051"] {
             let config = Config {
                 listen_addr: addr.parse().unwrap(),
                 ..Config::default()
             };
-            let err = config.api_keys().unwrap_err().to_string();
+            let err = config.credentials().unwrap_err().to_string();
             assert!(err.contains("no API key") && err.contains(addr), "{err}");
-            let config = Config {
+            let keyed = Config {
                 api_keys: Some(format!("web:admin:{}", ApiKeys::hash_of("k"))),
+                ..config.clone()
+            };
+            assert_eq!(
+                keyed.credentials().unwrap().keys.current().len(),
+                1,
+                "{addr} with a key"
+            );
+            // A client certificate identity is authentication too.
+            let mapped = Config {
+                tls_client_ca_file: Some("ca.pem".into()),
+                tls_client_identities: Some("billing:platform:spiffe://corp.example/billing".into()),
                 ..config
             };
-            assert_eq!(config.api_keys().unwrap().len(), 1, "{addr} with a key");
+            assert!(
+                !mapped.credentials().unwrap().is_open(),
+                "{addr} with an identity"
+            );
+            let unverified = Config {
+                tls_client_ca_file: None,
+                ..mapped
+            };
+            let err = unverified.credentials().unwrap_err().to_string();
+            assert!(err.contains("needs ACCESS_TLS_CLIENT_CA_FILE"), "{err}");
         }
     }
 
@@ -402,16 +527,38 @@ mod tests {
             api_keys_file: Some(path.clone()),
             ..Config::default()
         };
-        assert_eq!(from_file.api_keys().unwrap().len(), 1);
+        assert_eq!(from_file.credentials().unwrap().keys.current().len(), 1);
         let both = Config {
             api_keys: Some(line),
             ..from_file.clone()
         };
-        assert!(both.api_keys().unwrap_err().to_string().contains("not both"));
+        assert!(both.credentials().unwrap_err().to_string().contains("not both"));
         std::fs::write(&path, "# nothing yet\n").unwrap();
-        let err = from_file.api_keys().unwrap_err().to_string();
+        let err = format!("{:#}", from_file.credentials().unwrap_err());
         assert!(err.contains("holds no key"), "{err}");
         let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn tls_needs_a_certificate_and_its_key() {
+        assert!(Config::default().tls().unwrap().is_none());
+        let half = Config {
+            tls_cert_file: Some("cert.pem".into()),
+            ..Config::default()
+        };
+        assert!(half.tls().unwrap_err().to_string().contains("both"));
+        let ca_only = Config {
+            tls_client_ca_file: Some("ca.pem".into()),
+            ..Config::default()
+        };
+        assert!(ca_only.tls().unwrap_err().to_string().contains("needs TLS"));
+        let full = Config {
+            tls_key_file: Some("key.pem".into()),
+            tls_client_ca_file: Some("ca.pem".into()),
+            ..half
+        };
+        let tls = full.tls().unwrap().expect("TLS on");
+        assert_eq!(tls.client_auth, ClientAuth::Required);
     }
 
     #[test]

@@ -10,9 +10,11 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod metrics;
+pub mod reload;
 pub mod shutdown;
 pub mod storage;
 pub mod telemetry;
+pub mod tls;
 
 pub use app::App;
 pub use config::Config;

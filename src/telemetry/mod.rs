@@ -10,13 +10,17 @@
 //! statement counter in `storage::connect`) and one per Redis round trip.
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
+use anyhow::Context as _;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _};
 use opentelemetry::{KeyValue, global};
+use opentelemetry_otlp::WithTonicConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanExporter};
+use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 use tracing::{Level, Subscriber};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::filter::{EnvFilter, Targets};
@@ -86,7 +90,7 @@ pub fn init(filter: &str, format: LogFormat) -> TelemetryGuard {
     if let Some(provider) = exporting.as_ref().filter(|_| installed) {
         // The statement spans (see `finished_client_span`) use the global tracer.
         global::set_tracer_provider(provider.clone());
-        tracing::info!("exporting traces over OTLP/gRPC");
+        tracing::info!("exporting traces over OTLP/gRPC (TLS when the endpoint is https://)");
     }
     if let Some(err) = export_error {
         tracing::error!(error = %err, "OTLP trace export is configured but cannot start; serving without it");
@@ -108,8 +112,75 @@ pub fn otlp_provider_from_env() -> anyhow::Result<Option<SdkTracerProvider>> {
     if disabled || !(set("OTEL_EXPORTER_OTLP_ENDPOINT") || set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
         return Ok(None);
     }
-    let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;
-    Ok(Some(tracer_provider(exporter)))
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
+        .unwrap_or_default();
+    let mut exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+    // The SDK would give an https:// endpoint a TLS configuration trusting no
+    // root at all: ours trusts the configured CA, or the public web roots.
+    if endpoint.trim().to_ascii_lowercase().starts_with("https://") {
+        exporter = exporter.with_tls_config(otlp_tls_config(&OtlpTlsFiles::from_env())?);
+    }
+    Ok(Some(tracer_provider(exporter.build()?)))
+}
+
+/// The PEM files of an https:// OTLP endpoint, by the standard variables
+/// (the `_TRACES_` one wins): `OTEL_EXPORTER_OTLP_CERTIFICATE` (the CA to
+/// trust), `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and `..._CLIENT_KEY` (for
+/// a collector that asks for client certificates).
+#[derive(Clone, Debug, Default)]
+pub struct OtlpTlsFiles {
+    /// The CA certificate(s) to trust; none: the public web roots (Mozilla's, compiled in).
+    pub ca: Option<PathBuf>,
+    /// This service's client certificate chain.
+    pub client_cert: Option<PathBuf>,
+    /// Its private key.
+    pub client_key: Option<PathBuf>,
+}
+
+impl OtlpTlsFiles {
+    /// Reads the standard variables.
+    pub fn from_env() -> Self {
+        let var = |name: &str| {
+            [
+                format!("OTEL_EXPORTER_OTLP_TRACES_{name}"),
+                format!("OTEL_EXPORTER_OTLP_{name}"),
+            ]
+            .into_iter()
+            .find_map(|key| std::env::var_os(key).filter(|value| !value.is_empty()))
+            .map(PathBuf::from)
+        };
+        Self {
+            ca: var("CERTIFICATE"),
+            client_cert: var("CLIENT_CERTIFICATE"),
+            client_key: var("CLIENT_KEY"),
+        }
+    }
+}
+
+/// The exporter's TLS configuration from `files` (rustls with ring; the
+/// server name checked is the endpoint's host).
+pub fn otlp_tls_config(files: &OtlpTlsFiles) -> anyhow::Result<ClientTlsConfig> {
+    let read = |path: &Path, what: &str| {
+        std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+    };
+    let config = match &files.ca {
+        Some(ca) => ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(read(ca, "OTEL_EXPORTER_OTLP_CERTIFICATE")?)),
+        None => ClientTlsConfig::new().with_webpki_roots(),
+    };
+    match (&files.client_cert, &files.client_key) {
+        (Some(cert), Some(key)) => Ok(config.identity(Identity::from_pem(
+            read(cert, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")?,
+            read(key, "OTEL_EXPORTER_OTLP_CLIENT_KEY")?,
+        ))),
+        (None, None) => Ok(config),
+        (Some(_), None) | (None, Some(_)) => anyhow::bail!(
+            "set both OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY, or neither"
+        ),
+    }
 }
 
 /// A provider sending spans through `exporter` in batches (from a thread of

@@ -110,6 +110,8 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     /// Where its metrics endpoint listens, when configured.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Where its plaintext health-only listener is, when configured.
+    pub health_addr: Option<std::net::SocketAddr>,
     pub client: AccessServiceClient<Channel>,
     pub channel: Channel,
     /// A direct connection for assertions on what was (not) written.
@@ -177,19 +179,29 @@ impl TestApp {
         }
         let addr = app.local_addr().expect("bound address");
         let metrics_addr = app.metrics_addr();
+        let health_addr = app.health_addr();
         let statements = app.statement_counter();
         let cache = app.cache();
         let (stop, stopped) = oneshot::channel::<()>();
         let served = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        let channel = connect(addr).await;
+        let channel = if config.tls_cert_file.is_some() {
+            // A TLS server: its tests open their own TLS connections (with the
+            // CA and client certificate each needs); this one is never used.
+            Channel::from_shared(format!("http://{addr}"))
+                .expect("valid uri")
+                .connect_lazy()
+        } else {
+            connect(addr).await
+        };
         let db = Database::connect(database.url.clone())
             .await
             .expect("direct connection");
         Self {
             addr,
             metrics_addr,
+            health_addr,
             client: AccessServiceClient::new(channel.clone()),
             channel,
             db,

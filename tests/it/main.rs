@@ -40,5 +40,6 @@ mod snapshot;
 mod statement_budgets;
 mod telemetry;
 mod templates;
+mod tls;
 mod transport;
 mod users;

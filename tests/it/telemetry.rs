@@ -32,9 +32,16 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::cluster::{RedisNamespace, until_trusted};
 use crate::helpers::{Db, TestApp, check};
 
-/// What the collector has received.
+/// What the collector has received (also the https:// collector of `tls.rs`).
 #[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<Span>>>);
+pub(crate) struct Received(Arc<Mutex<Vec<Span>>>);
+
+impl Received {
+    /// The names of the spans received so far.
+    pub(crate) async fn names(&self) -> Vec<String> {
+        self.0.lock().await.iter().map(|span| span.name.clone()).collect()
+    }
+}
 
 #[tonic::async_trait]
 impl TraceService for Received {

@@ -81,8 +81,17 @@ answer from stale entries after a write served by the other one.
 {{- fail "autoscaling.enabled is true but redis.existingSecret is empty: more than one replica needs Redis (ACCESS_REDIS_URL) to keep the replicas' caches coherent" }}
 {{- end }}
 {{- end }}
-{{- if and (not .Values.apiKeys.existingSecret) (not (include "access-service.loopback" .)) }}
-{{- fail (printf "apiKeys.existingSecret is empty but the pods listen on %s, not a loopback address: access-service refuses to start there without API keys (ACCESS_API_KEYS); create a Secret with one name:scopes:sha256hex line per key (see the README's Authentication section) and name it in apiKeys.existingSecret" .Values.listenHost) }}
+{{- if and (not .Values.apiKeys.existingSecret) (not .Values.tls.clientIdentities) (not (include "access-service.loopback" .)) }}
+{{- fail (printf "apiKeys.existingSecret is empty but the pods listen on %s, not a loopback address: access-service refuses to start there without API keys (or client certificate identities, tls.clientIdentities); create a Secret with one name:scopes:sha256hex line per key (see the README's Authentication section) and name it in apiKeys.existingSecret" .Values.listenHost) }}
+{{- end }}
+{{- if and .Values.tls.clientIdentities (not (and .Values.tls.existingSecret .Values.tls.clientCaKey)) }}
+{{- fail "tls.clientIdentities needs tls.existingSecret and tls.clientCaKey: without a client CA no certificate is verified, so no identity could be trusted" }}
+{{- end }}
+{{- if and .Values.tls.existingSecret (eq (int .Values.tls.healthPort) (int .Values.containerPort)) }}
+{{- fail "tls.healthPort must differ from containerPort: the probes' plaintext port is a second listener" }}
+{{- end }}
+{{- if and .Values.tls.existingSecret .Values.metrics.enabled (eq (int .Values.tls.healthPort) (int .Values.metrics.port)) }}
+{{- fail "tls.healthPort must differ from metrics.port" }}
 {{- end }}
 {{- $shutdown := add (int .Values.config.shutdownGraceSecs) (int .Values.config.shutdownTimeoutSecs) 5 }}
 {{- if and (not (kindIs "invalid" .Values.terminationGracePeriodSeconds)) (lt (int .Values.terminationGracePeriodSeconds) (int $shutdown)) }}
@@ -111,11 +120,9 @@ always, the Redis URL and the API keys when configured.
       key: {{ .Values.redis.key }}
 {{- end }}
 {{- if .Values.apiKeys.existingSecret }}
-- name: ACCESS_API_KEYS
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.apiKeys.existingSecret }}
-      key: {{ .Values.apiKeys.key }}
+# A file, not a variable: the service reads it again when the Secret changes.
+- name: ACCESS_API_KEYS_FILE
+  value: {{ printf "/etc/access-service/api-keys/%s" .Values.apiKeys.key | quote }}
 {{- end }}
 {{- end }}
 
@@ -136,4 +143,12 @@ grace and timeout plus 10 s to give the cache lease back and flush telemetry.
 {{- define "access-service.metricsSelectorLabels" -}}
 {{ include "access-service.selectorLabels" . }}
 app.kubernetes.io/component: metrics
+{{- end }}
+
+{{/*
+The port the probes ask: the plaintext health-only one when TLS is on (the
+kubelet's gRPC probe does not speak TLS), else the gRPC port.
+*/}}
+{{- define "access-service.probePort" -}}
+{{- if .Values.tls.existingSecret }}{{ int .Values.tls.healthPort }}{{ else }}{{ int .Values.containerPort }}{{ end }}
 {{- end }}

@@ -24,13 +24,27 @@ use super::scopes::{Scope, Scopes};
 /// entries the key's caller makes (`platform: <name>`, in the activity log's 255-character actor column).
 pub const MAX_KEY_NAME_LEN: usize = 64;
 
+/// How a caller proved who it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// Nothing: authentication is off (loopback only).
+    None,
+    /// An API key (`authorization: Bearer <key>`).
+    ApiKey,
+    /// A client certificate verified by the TLS handshake, whose identity is
+    /// mapped to a name and scopes (ACCESS_TLS_CLIENT_IDENTITIES).
+    ClientCertificate,
+}
+
 /// Who made a request, as the authentication layer established it: the
-/// name of the API key it presented and that key's scopes. Handlers read it
+/// name of the API key it presented (or of its client certificate's
+/// identity), its scopes, and which of the two it was. Handlers read it
 /// from the request's extensions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     name: Arc<str>,
     scopes: Scopes,
+    credential: Credential,
 }
 
 impl Caller {
@@ -40,12 +54,18 @@ impl Caller {
         Self {
             name: Arc::from("local"),
             scopes: Scopes::all(),
+            credential: Credential::None,
         }
     }
 
-    /// The key's name (never the key).
+    /// The key's (or certificate identity's) configured name (never the key).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How the caller authenticated.
+    pub fn credential(&self) -> Credential {
+        self.credential
     }
 
     /// The key's scopes.
@@ -91,13 +111,7 @@ impl ApiKeys {
     /// pasted where its hash belongs).
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let mut keys: Vec<ApiKey> = Vec::new();
-        let entries = text
-            .lines()
-            .map(|line| line.split_once('#').map_or(line, |(before, _)| before))
-            .flat_map(|line| line.split(','))
-            .map(str::trim)
-            .filter(|entry| !entry.is_empty());
-        for (index, entry) in entries.enumerate() {
+        for (index, entry) in entries(text).enumerate() {
             let key = parse_entry(entry).with_context(|| format!("API key entry {}", index + 1))?;
             let name = key.caller.name();
             ensure!(
@@ -145,10 +159,28 @@ impl ApiKeys {
     }
 }
 
-fn parse_entry(entry: &str) -> anyhow::Result<ApiKey> {
+/// The entries of a configuration text: separated by commas or new lines,
+/// `#` starting a comment to the end of the line, blanks skipped. Shared by
+/// the API keys and the client certificate identities.
+pub(super) fn entries(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(|line| line.split_once('#').map_or(line, |(before, _)| before))
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+}
+
+/// Splits `name:scope+scope:rest` (the rest may hold ':' itself) and builds
+/// the caller it names, authenticated by `credential`. `shape` describes the
+/// entry in the error when a part is missing.
+pub(super) fn parse_caller<'a>(
+    entry: &'a str,
+    credential: Credential,
+    shape: &str,
+) -> anyhow::Result<(Caller, &'a str)> {
     let mut parts = entry.splitn(3, ':').map(str::trim);
-    let (Some(name), Some(scopes), Some(hash)) = (parts.next(), parts.next(), parts.next()) else {
-        bail!("must read name:scope+scope:sha256hex (three parts separated by ':')");
+    let (Some(name), Some(scopes), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+        bail!("must read {shape} (three parts separated by ':')");
     };
     ensure!(
         !name.is_empty()
@@ -163,14 +195,25 @@ fn parse_entry(entry: &str) -> anyhow::Result<ApiKey> {
         let Some(scope) = Scope::parse(scope) else {
             let known: Vec<&str> = Scope::ALL.into_iter().map(Scope::as_str).collect();
             bail!(
-                "key '{name}': unknown scope '{}': the scopes are {}, joined with '+'",
+                "'{name}': unknown scope '{}': the scopes are {}, joined with '+'",
                 scope.chars().take(32).collect::<String>(),
                 known.join(", ")
             );
         };
         set = set.with(scope);
     }
-    ensure!(!set.is_empty(), "key '{name}' has no scope");
+    ensure!(!set.is_empty(), "'{name}' has no scope");
+    let caller = Caller {
+        name: Arc::from(name),
+        scopes: set,
+        credential,
+    };
+    Ok((caller, rest))
+}
+
+fn parse_entry(entry: &str) -> anyhow::Result<ApiKey> {
+    let (caller, hash) = parse_caller(entry, Credential::ApiKey, "name:scope+scope:sha256hex")?;
+    let name = caller.name();
     let mut digest = [0u8; 32];
     // Never echo the value: an operator may have pasted the key itself here.
     if hash.len() != 64 || hex::decode_to_slice(hash, &mut digest).is_err() {
@@ -178,13 +221,7 @@ fn parse_entry(entry: &str) -> anyhow::Result<ApiKey> {
             "key '{name}': the third part must be the key's SHA-256 in hex (64 characters), never the key itself"
         );
     }
-    Ok(ApiKey {
-        caller: Caller {
-            name: Arc::from(name),
-            scopes: set,
-        },
-        hash: digest,
-    })
+    Ok(ApiKey { caller, hash: digest })
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Caller authentication: a tower layer that reads the API key a request
-//! presents (`authorization: Bearer <key>`), refuses what the key does not
-//! allow, and puts the [`Caller`] in the request's extensions for handlers.
-//! Health checks and reflection stay open, for probes and grpcurl.
+//! presents (`authorization: Bearer <key>`) or, without one, the identity of
+//! the connection's verified client certificate (mTLS), refuses what the
+//! caller does not hold, and puts the [`Caller`] in the request's extensions
+//! for handlers. Health checks and reflection stay open, for probes and grpcurl.
 
 use std::sync::Arc;
 
@@ -9,7 +10,10 @@ use tower::BoxError;
 use tower::filter::{FilterLayer, Predicate};
 
 use super::api_keys::{ApiKeys, Caller};
+use super::client_identities::{ClientIdentities, MAX_IDENTITY_LEN};
 use super::scopes::{Scope, scope_of};
+use crate::reload::Reloading;
+use crate::tls::TlsConnectionInfo;
 
 /// Services anyone may call: Kubernetes probes carry no key, and reflection
 /// only describes the API (every call still needs a key).
@@ -23,8 +27,10 @@ const OPEN_SERVICES: [&str; 3] = [
 /// its status.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthRefusal {
-    /// No `authorization` metadata.
-    #[error("no API key: send it as `authorization: Bearer <key>` metadata")]
+    /// No `authorization` metadata (and no client certificate).
+    #[error(
+        "no API key: send it as `authorization: Bearer <key>` metadata (or connect with a client certificate)"
+    )]
     Missing,
     /// `authorization` is not `Bearer <key>`.
     #[error("the authorization metadata must read `Bearer <key>`")]
@@ -32,8 +38,15 @@ pub enum AuthRefusal {
     /// The key matches no configured key (or one that was rotated out).
     #[error("unknown API key: it matches no key this server is configured with")]
     Unknown,
+    /// The client certificate was verified, but its identity is mapped to no
+    /// caller (ACCESS_TLS_CLIENT_IDENTITIES).
+    #[error(
+        "the client certificate's identity '{0}' is mapped to no caller on this server: \
+         present an API key, or ask for the identity to be configured"
+    )]
+    UnknownIdentity(String),
     /// The key is valid but lacks the scope the method needs.
-    #[error("API key '{caller}' lacks the '{needed}' scope, which {method} needs")]
+    #[error("caller '{caller}' lacks the '{needed}' scope, which {method} needs")]
     MissingScope {
         /// The key's name.
         caller: String,
@@ -50,37 +63,79 @@ pub enum AuthRefusal {
     NoCaller,
 }
 
-/// The authentication layer for `keys` (empty: every caller holds every
-/// scope; `App::build` allows that on loopback only).
-pub fn layer(keys: Arc<ApiKeys>) -> FilterLayer<Authenticate> {
-    FilterLayer::new(Authenticate::new(keys))
+/// What callers authenticate with: API keys (re-read from their file when
+/// it changes) and client certificate identities. Both empty: authentication
+/// is off, every caller holds every scope (`Config::api_keys` allows that on
+/// loopback only).
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    /// The API keys in force.
+    pub keys: Arc<Reloading<ApiKeys>>,
+    /// The client certificate identities that stand for keys.
+    pub identities: Arc<ClientIdentities>,
+}
+
+impl Credentials {
+    /// Authentication off: no key, no identity.
+    pub fn none() -> Self {
+        Self {
+            keys: Arc::new(Reloading::fixed(ApiKeys::default())),
+            identities: Arc::new(ClientIdentities::default()),
+        }
+    }
+
+    /// Whether nothing is configured, so every caller is [`Caller::local`].
+    /// Decided once: a key file that is re-read must hold a key (see
+    /// `Config::api_keys`), so this never changes while serving.
+    pub fn is_open(&self) -> bool {
+        self.keys.current().is_empty() && self.identities.is_empty()
+    }
+}
+
+/// The authentication layer for `credentials`.
+pub fn layer(credentials: Credentials) -> FilterLayer<Authenticate> {
+    FilterLayer::new(Authenticate::new(credentials))
 }
 
 /// The tower predicate [`layer`] runs on every request.
 #[derive(Clone)]
 pub struct Authenticate {
-    /// Empty: authentication is off, every caller is [`Caller::local`].
-    keys: Arc<ApiKeys>,
-    /// Built once: the caller of every request when no key is configured.
+    credentials: Credentials,
+    /// Authentication is off: every caller is [`Caller::local`].
+    open: bool,
+    /// Built once: the caller of every request when authentication is off.
     local: Caller,
 }
 
 impl Authenticate {
-    /// Authenticates callers by `keys`.
-    pub fn new(keys: Arc<ApiKeys>) -> Self {
+    /// Authenticates callers by `credentials`.
+    pub fn new(credentials: Credentials) -> Self {
         Self {
-            keys,
+            open: credentials.is_open(),
+            credentials,
             local: Caller::local(),
         }
     }
 
-    fn caller(&self, headers: &http::HeaderMap) -> Result<Caller, AuthRefusal> {
-        if self.keys.is_empty() {
+    fn caller(
+        &self,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Result<Caller, AuthRefusal> {
+        if self.open {
             return Ok(self.local.clone());
         }
-        let value = headers
-            .get(http::header::AUTHORIZATION)
-            .ok_or(AuthRefusal::Missing)?;
+        // A key presented wins over the connection's certificate: it is the
+        // more specific claim (a shared sidecar certificate, a per-caller key).
+        let Some(value) = headers.get(http::header::AUTHORIZATION) else {
+            let identity = extensions
+                .get::<TlsConnectionInfo>()
+                .and_then(|tls| tls.client_identity.as_deref())
+                .ok_or(AuthRefusal::Missing)?;
+            return self.credentials.identities.identify(identity).ok_or_else(|| {
+                AuthRefusal::UnknownIdentity(identity.chars().take(MAX_IDENTITY_LEN).collect())
+            });
+        };
         let (scheme, key) = value
             .as_bytes()
             .split_at_checked(7)
@@ -89,7 +144,11 @@ impl Authenticate {
         if !scheme.eq_ignore_ascii_case(b"bearer ") || key.trim_ascii().is_empty() {
             return Err(AuthRefusal::Malformed);
         }
-        self.keys.identify(key.trim_ascii()).ok_or(AuthRefusal::Unknown)
+        self.credentials
+            .keys
+            .current()
+            .identify(key.trim_ascii())
+            .ok_or(AuthRefusal::Unknown)
     }
 }
 
@@ -103,7 +162,7 @@ impl<B> Predicate<http::Request<B>> for Authenticate {
         }
         // Who first, then what: an unauthenticated caller learns nothing
         // about which methods exist or what they need.
-        let caller = self.caller(request.headers())?;
+        let caller = self.caller(request.headers(), request.extensions())?;
         let needed = scope_of(path).ok_or_else(|| AuthRefusal::UnknownMethod(bounded(path)))?;
         if !caller.holds(needed) {
             let method = path.rsplit('/').next().unwrap_or_default().to_owned();
@@ -147,7 +206,10 @@ mod tests {
 
     fn keyed() -> Authenticate {
         let text = format!("app:check:{}", ApiKeys::hash_of("secret"));
-        Authenticate::new(Arc::new(ApiKeys::parse(&text).expect("keys")))
+        Authenticate::new(Credentials {
+            keys: Arc::new(Reloading::fixed(ApiKeys::parse(&text).expect("keys"))),
+            identities: Arc::new(ClientIdentities::default()),
+        })
     }
 
     fn refusal(result: Result<http::Request<()>, BoxError>) -> String {
@@ -193,6 +255,46 @@ mod tests {
     }
 
     #[test]
+    fn a_mapped_client_certificate_stands_for_a_key_and_a_key_wins() {
+        use crate::grpc::middleware::Credential;
+        let keys = ApiKeys::parse(&format!("app:check:{}", ApiKeys::hash_of("secret"))).expect("keys");
+        let mut auth = Authenticate::new(Credentials {
+            keys: Arc::new(Reloading::fixed(keys)),
+            identities: Arc::new(
+                ClientIdentities::parse("billing:platform:spiffe://corp/billing").expect("ids"),
+            ),
+        });
+        let over_tls = |identity: Option<&str>, authorization: Option<&str>| {
+            let mut request = request("/access.v1.AccessService/CreateAccount", authorization);
+            request.extensions_mut().insert(TlsConnectionInfo {
+                tcp: tonic::transport::server::TcpConnectInfo {
+                    local_addr: None,
+                    remote_addr: None,
+                },
+                client_identity: identity.map(Arc::from),
+            });
+            request
+        };
+        let passed = auth
+            .check(over_tls(Some("spiffe://corp/billing"), None))
+            .expect("the mapped identity holds `platform`");
+        let caller = passed.extensions().get::<Caller>().expect("caller inserted");
+        assert_eq!(
+            (caller.name(), caller.credential()),
+            ("billing", Credential::ClientCertificate)
+        );
+        assert!(
+            refusal(auth.check(over_tls(Some("spiffe://corp/other"), None))).starts_with("UnknownIdentity")
+        );
+        assert_eq!(refusal(auth.check(over_tls(None, None))), "Missing");
+        // The key decides alone: `app` holds `check` only, whatever the certificate holds.
+        assert!(
+            refusal(auth.check(over_tls(Some("spiffe://corp/billing"), Some("Bearer secret"))))
+                .starts_with("MissingScope")
+        );
+    }
+
+    #[test]
     fn health_and_reflection_stay_open() {
         let mut auth = keyed();
         for path in [
@@ -207,7 +309,7 @@ mod tests {
 
     #[test]
     fn without_keys_every_caller_is_local_with_every_scope() {
-        let mut auth = Authenticate::new(Arc::new(ApiKeys::default()));
+        let mut auth = Authenticate::new(Credentials::none());
         let passed = auth
             .check(request("/access.v1.AccessService/SetAccountLimits", None))
             .expect("passes");

@@ -69,6 +69,13 @@ impl From<AuthRefusal> for Status {
             AuthRefusal::Missing => (Code::Unauthenticated, "API_KEY_MISSING", HashMap::new()),
             AuthRefusal::Malformed => (Code::Unauthenticated, "API_KEY_MALFORMED", HashMap::new()),
             AuthRefusal::Unknown => (Code::Unauthenticated, "API_KEY_UNKNOWN", HashMap::new()),
+            // The identity is the certificate's, already verified: naming it
+            // tells the operator what to map, and reveals nothing to its holder.
+            AuthRefusal::UnknownIdentity(identity) => (
+                Code::Unauthenticated,
+                "CLIENT_IDENTITY_UNKNOWN",
+                HashMap::from([("identity".to_owned(), identity)]),
+            ),
             // The metadata names the scope, so a client can say which key to use.
             AuthRefusal::MissingScope { needed, .. } => (
                 Code::PermissionDenied,

@@ -3,13 +3,13 @@
 
 mod api_keys;
 mod auth;
+mod client_identities;
 mod drain;
 mod errors;
 mod metrics;
 mod scopes;
 mod trace;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tower::filter::FilterLayer;
@@ -20,8 +20,9 @@ use tower::timeout::TimeoutLayer;
 use tower::util::MapErrLayer;
 use tower::{BoxError, ServiceBuilder};
 
-pub use api_keys::{ApiKeys, Caller, MAX_KEY_NAME_LEN};
-pub use auth::{AuthRefusal, Authenticate, caller_of};
+pub use api_keys::{ApiKeys, Caller, Credential, MAX_KEY_NAME_LEN};
+pub use auth::{AuthRefusal, Authenticate, Credentials, caller_of};
+pub use client_identities::{ClientIdentities, MAX_IDENTITY_LEN};
 pub use drain::{DrainBody, DrainLayer, Phase, PhaseSignal, ShuttingDown};
 pub use errors::to_status;
 pub use metrics::{MeteredBody, RpcMetricsLayer};
@@ -49,11 +50,11 @@ pub type Layers = Stack<
 >;
 
 /// Builds the stack: every request counted in `metrics`, callers
-/// authenticated by `api_keys` (none: every caller holds every scope), at
+/// authenticated by `credentials` (none: every caller holds every scope), at
 /// most `max_concurrent_requests` in flight in the whole process, each
 /// bounded to `request_timeout`, and ended as the shutdown sequence moves `phase`.
 pub fn layers(
-    api_keys: Arc<ApiKeys>,
+    credentials: Credentials,
     max_concurrent_requests: usize,
     request_timeout: Duration,
     metrics: RpcMetrics,
@@ -66,7 +67,7 @@ pub fn layers(
         .map_err(to_status as fn(BoxError) -> BoxError)
         // Before the limit: a caller without a valid key never takes a slot
         // (one SHA-256 per request is cheaper than queueing it).
-        .layer(auth::layer(api_keys))
+        .layer(auth::layer(credentials))
         // Above the limit, so requests waiting for a slot are cut too.
         .layer(DrainLayer::new(phase))
         // Directly above the limit: refuse at once when it is full, instead of
