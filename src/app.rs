@@ -14,6 +14,7 @@ use crate::cache::{Cache, CacheStats};
 use crate::config::{Config, redact_url};
 use crate::domain::UseCases;
 use crate::domain::service::DomainSettings;
+use crate::email::{Dispatcher, EmailRenderer};
 use crate::grpc::middleware::ApiKeys;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
@@ -40,6 +41,11 @@ pub struct App {
     metrics: Arc<Metrics>,
     /// Bound in `build` (so port 0 works), served by `run_until_stopped`.
     metrics_listener: Option<MetricsListener>,
+    /// The email templates, shared by the dispatcher and PreviewInvitationEmail.
+    renderer: Arc<EmailRenderer>,
+    /// Built in `build` (a bad ACCESS_SMTP_URL fails there), run by
+    /// `run_until_stopped`; None when ACCESS_OUTBOX_DISPATCH is off.
+    dispatcher: Option<Dispatcher>,
 }
 
 impl App {
@@ -119,6 +125,22 @@ impl App {
                 max_batch_checks: config.max_batch_checks,
             },
         );
+        let renderer = Arc::new(config.email_renderer()?);
+        let dispatcher = if config.outbox_dispatch {
+            Some(Dispatcher::connect(&config).await?)
+        } else {
+            None
+        };
+        tracing::info!(
+            smtp = config
+                .smtp_url
+                .as_deref()
+                .map(redact_url)
+                .as_deref()
+                .unwrap_or("none (emails go to the log and stay queued)"),
+            dispatch = config.outbox_dispatch,
+            "email ready"
+        );
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
@@ -132,6 +154,8 @@ impl App {
             api_keys,
             metrics,
             metrics_listener,
+            renderer,
+            dispatcher,
         })
     }
 
@@ -205,6 +229,7 @@ impl App {
             tracing::info!(addr = ?listener.local_addr().ok(), "serving metrics at /metrics");
             listener.serve(Arc::clone(&self.metrics))
         });
+        let dispatcher = self.dispatcher.map(Dispatcher::spawn);
         tracing::info!(%addr, "serving access.v1.AccessService (gRPC, health, reflection)");
         let serve = Server::builder()
             // Telemetry: outermost, so the RPC's span covers (and its status
@@ -214,9 +239,18 @@ impl App {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)))
+            .add_service(AccessServiceServer::new(GrpcHandlers::new(
+                self.service,
+                self.renderer,
+            )))
             .serve_with_incoming_shutdown(self.incoming, stop_accepting);
-        deadline.enforce(serve).await?;
+        let served = deadline.enforce(serve).await;
+        // The message in flight may finish (its lease covers it); what is
+        // still queued waits in the outbox for the next replica or start.
+        if let Some(dispatcher) = dispatcher {
+            dispatcher.stop(self.config.shutdown_settings().timeout).await;
+        }
+        served?;
         // Give the lease back: writers on other replicas stop waiting for us.
         self.cache.stop().await;
         Ok(())
