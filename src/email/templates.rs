@@ -105,6 +105,12 @@ impl EmailRenderer {
             invite_url_base.starts_with("https://") || invite_url_base.starts_with("http://"),
             "ACCESS_INVITE_URL_BASE '{invite_url_base}' must be an http:// or https:// URL"
         );
+        // The link goes into HTML unescaped (escaping would turn its slashes
+        // into entities), so it must hold nothing HTML gives a meaning to.
+        anyhow::ensure!(
+            !invite_url_base.contains(|c: char| c.is_whitespace() || "\"'<>".contains(c)),
+            "ACCESS_INVITE_URL_BASE '{invite_url_base}' must not contain spaces, quotes, < or >"
+        );
         let mut env = Environment::new();
         // A variable a template names but the facts lack is a bug to report,
         // not a blank in someone's inbox.
@@ -142,7 +148,9 @@ impl EmailRenderer {
         let kind = message.kind.as_str();
         let mut facts = Value::from(Serde(&message.facts));
         if message.kind == MessageKind::Invitation {
-            let url = self.accept_url(message.token.as_deref().unwrap_or(PREVIEW_TOKEN));
+            // Safe: a checked base URL and a hex token (see `new`).
+            let url =
+                Value::from_safe_string(self.accept_url(message.token.as_deref().unwrap_or(PREVIEW_TOKEN)));
             facts = context! { accept_url => url, ..facts };
         }
         let subject = self
@@ -242,6 +250,26 @@ mod tests {
             assert!(!email.subject.is_empty() && !email.text.is_empty(), "{kind:?}");
             r.mime(&email).unwrap();
         }
+    }
+
+    #[test]
+    fn a_base_url_that_html_would_read_is_refused() {
+        for bad in [
+            "https://app.example/a\"b",
+            "https://app.example/<x>",
+            "ftp://app.example",
+            "https://a b",
+        ] {
+            assert!(EmailRenderer::new("a@b.example", bad).is_err(), "{bad}");
+        }
+        let email = renderer().render(&invitation("")).unwrap();
+        assert!(
+            email
+                .html
+                .contains("href=\"https://app.example/accept?token=abc123\""),
+            "{}",
+            email.html
+        );
     }
 
     #[test]

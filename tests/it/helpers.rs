@@ -250,6 +250,8 @@ impl TestApp {
             "shared_templates",
             "shared_template_children",
             "activity_log",
+            "outbox",
+            "outbox_invitations",
         ] {
             counts.insert(
                 table,

@@ -65,7 +65,7 @@ impl MailServer {
     /// Starts a server on `port` and waits until it accepts connections.
     pub async fn start_on(port: u16) -> Self {
         let dir = std::env::temp_dir().join(format!("access-mail-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("maildir parent");
+        // aiosmtpd's Mailbox makes the Maildir (new/, cur/, tmp/) only when the path does not exist.
         let child = Command::new(python())
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
             .args(["-c", "aiosmtpd.handlers.Mailbox"])

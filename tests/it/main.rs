@@ -3,6 +3,7 @@
 
 mod cluster;
 mod helpers;
+mod mail_server;
 
 mod access_requests;
 mod accounts;
@@ -16,6 +17,7 @@ mod cache_faults;
 mod concurrency;
 mod consistency;
 mod disclosure;
+mod email;
 mod error_details;
 mod escalation;
 mod health;
