@@ -24,6 +24,11 @@ use crate::metrics::{self, Metrics};
 use crate::shutdown;
 use crate::storage::{self, CacheFence, SeaStore, StatementCounter};
 
+/// How long the email dispatcher gets to finish the email in flight once
+/// serving has ended: part of the 10 s the Helm chart's termination grace
+/// period leaves after the drain.
+const DISPATCHER_STOP: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A built, bound, not yet serving instance of the service.
 pub struct App {
     config: Config,
@@ -245,10 +250,11 @@ impl App {
             )))
             .serve_with_incoming_shutdown(self.incoming, stop_accepting);
         let served = deadline.enforce(serve).await;
-        // The message in flight may finish (its lease covers it); what is
+        // The email in flight gets a few seconds to finish; past that it is
+        // cut and another replica sends it once its lease expires. What is
         // still queued waits in the outbox for the next replica or start.
         if let Some(dispatcher) = dispatcher {
-            dispatcher.stop(self.config.shutdown_settings().timeout).await;
+            dispatcher.stop(DISPATCHER_STOP).await;
         }
         served?;
         // Give the lease back: writers on other replicas stop waiting for us.
