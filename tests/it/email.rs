@@ -321,14 +321,17 @@ async fn a_dispatcher_that_dies_mid_send_is_taken_over_without_a_duplicate(db: D
             connections.push(socket);
         }
     });
+    // Started first: the lease below must still run once B is up.
+    let smtp = MailServer::start().await;
     let app = TestApp::spawn_with(db, |config| config.outbox_dispatch = false).await;
     app.account("acme", "owner").await;
     invite(&app).await;
     let dispatcher = |smtp: String| {
         let mut config = app.config.clone();
         fast_dispatch(&mut config, Some(smtp), 5);
-        config.smtp_timeout_ms = 3_000;
-        config.outbox_lease_ms = 3_500;
+        // Long enough that B is surely up while A's lease still runs.
+        config.smtp_timeout_ms = 7_000;
+        config.outbox_lease_ms = 8_000;
         async move { Dispatcher::connect(&config).await.expect("dispatcher") }
     };
     let a = dispatcher(smtp_url(silent_port)).await.spawn();
@@ -342,7 +345,6 @@ async fn a_dispatcher_that_dies_mid_send_is_taken_over_without_a_duplicate(db: D
     }
     assert_eq!(app.count(claimed).await, 1, "dispatcher A took the email");
     a.abort();
-    let smtp = MailServer::start().await;
     let b = dispatcher(smtp.url()).await.spawn();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let received = smtp.count();
