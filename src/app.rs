@@ -122,17 +122,9 @@ impl App {
             Some(addr) => Some(MetricsListener::bind(addr).await?),
             None => None,
         };
-        let service = UseCases::new(
-            Arc::new(SeaStore::new(db)),
-            Arc::clone(&cache) as Arc<dyn crate::domain::ports::FactsCache>,
-            DomainSettings {
-                invitation_ttl: config.invitation_ttl(),
-                max_batch_checks: config.max_batch_checks,
-            },
-        );
         let renderer = Arc::new(config.email_renderer()?);
         let dispatcher = if config.outbox_dispatch {
-            Some(Dispatcher::connect(&config).await?)
+            Some(Dispatcher::for_app(&config, &db).await?)
         } else {
             None
         };
@@ -145,6 +137,14 @@ impl App {
                 .unwrap_or("none (emails go to the log and stay queued)"),
             dispatch = config.outbox_dispatch,
             "email ready"
+        );
+        let service = UseCases::new(
+            Arc::new(SeaStore::new(db)),
+            Arc::clone(&cache) as Arc<dyn crate::domain::ports::FactsCache>,
+            DomainSettings {
+                invitation_ttl: config.invitation_ttl(),
+                max_batch_checks: config.max_batch_checks,
+            },
         );
         let listener = TcpListener::bind(config.listen_addr)
             .await

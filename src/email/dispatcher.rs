@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -96,6 +97,22 @@ impl Dispatcher {
     /// Builds the dispatcher `config` describes, on a connection pool of its
     /// own (its polls are not the requests' statements).
     pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        Self::connect_sharing(config, None).await
+    }
+
+    /// The dispatcher of an App whose requests use `requests_db`. On SQLite
+    /// with a relay configured it writes through that pool: SQLite has one
+    /// writer, and a write committed from another connection between a
+    /// request transaction's first read and its first write would fail that
+    /// request (SQLITE_BUSY_SNAPSHOT); the one connection serialises them.
+    /// Otherwise (MySQL, or the log-only mode, which only reads) it has a
+    /// pool of its own, so its polls are not counted among the requests'.
+    pub async fn for_app(config: &Config, requests_db: &DatabaseConnection) -> anyhow::Result<Self> {
+        let share = config.smtp_url.is_some() && requests_db.get_database_backend() == DbBackend::Sqlite;
+        Self::connect_sharing(config, share.then(|| requests_db.clone())).await
+    }
+
+    async fn connect_sharing(config: &Config, shared: Option<DatabaseConnection>) -> anyhow::Result<Self> {
         use anyhow::Context;
         let renderer = Arc::new(config.email_renderer()?);
         let transport = match &config.smtp_url {
@@ -107,9 +124,15 @@ impl Dispatcher {
             ),
             None => None,
         };
-        let (db, _) = storage::connect(&config.database_url, 2, config.db_acquire_timeout())
-            .await
-            .context("cannot connect to the database for the outbox dispatcher")?;
+        let db = match shared {
+            Some(db) => db,
+            None => {
+                storage::connect(&config.database_url, 2, config.db_acquire_timeout())
+                    .await
+                    .context("cannot connect to the database for the outbox dispatcher")?
+                    .0
+            }
+        };
         Ok(Self {
             outbox: OutboxStore::new(db),
             renderer,
