@@ -464,6 +464,23 @@ mod tests {
     }
 
     #[test]
+    fn an_email_lease_must_outlast_an_smtp_attempt() {
+        let config = Config {
+            outbox_lease_ms: 30_000,
+            smtp_timeout_ms: 30_000,
+            ..Config::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("ACCESS_OUTBOX_LEASE_MS"), "{err}");
+        let config = Config {
+            mail_from: "not an address".into(),
+            ..Config::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("ACCESS_MAIL_FROM"), "{err}");
+    }
+
+    #[test]
     fn log_format_is_text_unless_json_is_asked_for() {
         let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.config.log_format);
         assert_eq!(Config::default().log_format, LogFormat::Text);

@@ -281,6 +281,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_relay_url_says_plain_starttls_or_tls() {
+        for url in [
+            "smtp://127.0.0.1:2525",
+            "smtp://relay.example:587?tls=required",
+            "smtp://relay.example:587?tls=opportunistic",
+            "smtps://user:secret@relay.example:465",
+        ] {
+            assert!(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url).is_ok(),
+                "{url}"
+            );
+        }
+        for url in ["http://relay.example", "relay.example:25"] {
+            assert!(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url).is_err(),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
     fn backoff_doubles_up_to_its_cap() {
         let settings = DispatchSettings {
             poll: Duration::from_millis(100),

@@ -42,6 +42,7 @@ on_both!(
     a_preview_is_the_email_and_writes_nothing,
     each_notifying_change_writes_one_message_and_a_refused_one_none,
     without_a_relay_messages_stay_queued,
+    one_invitation_to_several_accounts_is_one_email,
 );
 
 /// A server whose dispatcher sends to `smtp` quickly: short polls, short backoff.
@@ -510,4 +511,71 @@ async fn without_a_relay_messages_stay_queued(db: Db) {
         (pb::DeliveryState::Queued, 0)
     );
     assert_eq!(tables_holding(&app, &token).await, ["outbox.token"]);
+}
+
+/// One Invite to two accounts of a team (one token) is one email naming
+/// both, and ListInvitations shows its delivery on each invitation.
+async fn one_invitation_to_several_accounts_is_one_email(db: Db) {
+    let app = TestApp::spawn_with(db, |_| {}).await;
+    app.team(&["eu"]).await;
+    let response = app
+        .client
+        .clone()
+        .invite(pb::InviteRequest {
+            actor_user_id: "boss".into(),
+            account_id: "team".into(),
+            email: email("lee"),
+            role: "viewer".into(),
+            additional_accounts: vec![pb::InviteTarget {
+                account_id: "child-eu".into(),
+                role: "manager".into(),
+                scopes: vec![],
+            }],
+            ..Default::default()
+        })
+        .await
+        .expect("invite")
+        .into_inner();
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM outbox").await,
+        1,
+        "one email"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM outbox_invitations").await, 2);
+    let facts = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT facts AS name FROM outbox",
+        ))
+        .await
+        .expect("outbox read")
+        .expect("one row")
+        .try_get::<String>("", "name")
+        .expect("facts");
+    assert!(
+        facts.contains("Account child-eu") && facts.contains("manager"),
+        "{facts}"
+    );
+    for (account, invitation) in [
+        ("team", response.invitation),
+        ("child-eu", response.additional_invitations.first().cloned()),
+    ] {
+        let listed = app
+            .client
+            .clone()
+            .list_invitations(pb::ListInvitationsRequest {
+                actor_user_id: "boss".into(),
+                account_id: account.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("list")
+            .into_inner()
+            .invitations;
+        assert_eq!(listed.len(), 1, "{account}");
+        assert_eq!(Some(listed[0].id.clone()), invitation.map(|i| i.id), "{account}");
+        let delivery = listed[0].delivery.clone().expect("a delivery");
+        assert_eq!(state(&delivery), pb::DeliveryState::Queued, "{account}");
+    }
 }
