@@ -15,6 +15,7 @@ use crate::cache::{Cache, CacheStats};
 use crate::config::{Config, redact_url};
 use crate::domain::UseCases;
 use crate::domain::service::DomainSettings;
+use crate::email::{Dispatcher, EmailRenderer};
 use crate::grpc::middleware::Credentials;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
@@ -24,6 +25,11 @@ use crate::metrics::{self, Metrics};
 use crate::shutdown;
 use crate::storage::{self, CacheFence, SeaStore, StatementCounter};
 use crate::tls;
+
+/// How long the email dispatcher gets to finish the email in flight once
+/// serving has ended: part of the 10 s the Helm chart's termination grace
+/// period leaves after the drain.
+const DISPATCHER_STOP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A built, bound, not yet serving instance of the service.
 pub struct App {
@@ -47,6 +53,11 @@ pub struct App {
     metrics: Arc<Metrics>,
     /// Bound in `build` (so port 0 works), served by `run_until_stopped`.
     metrics_listener: Option<MetricsListener>,
+    /// The email templates, shared by the dispatcher and PreviewInvitationEmail.
+    renderer: Arc<EmailRenderer>,
+    /// Built in `build` (a bad ACCESS_SMTP_URL fails there), run by
+    /// `run_until_stopped`; None when ACCESS_OUTBOX_DISPATCH is off.
+    dispatcher: Option<Dispatcher>,
 }
 
 impl App {
@@ -137,6 +148,22 @@ impl App {
             Some(addr) => Some(MetricsListener::bind(addr).await?),
             None => None,
         };
+        let renderer = Arc::new(config.email_renderer()?);
+        let dispatcher = if config.outbox_dispatch {
+            Some(Dispatcher::for_app(&config, &db).await?)
+        } else {
+            None
+        };
+        tracing::info!(
+            smtp = config
+                .smtp_url
+                .as_deref()
+                .map(redact_url)
+                .as_deref()
+                .unwrap_or("none (emails go to the log and stay queued)"),
+            dispatch = config.outbox_dispatch,
+            "email ready"
+        );
         let service = UseCases::new(
             Arc::new(SeaStore::new(db)),
             Arc::clone(&cache) as Arc<dyn crate::domain::ports::FactsCache>,
@@ -168,6 +195,8 @@ impl App {
             trace_dispatch: None,
             metrics,
             metrics_listener,
+            renderer,
+            dispatcher,
         })
     }
 
@@ -258,6 +287,7 @@ impl App {
                 .serve_with_incoming(health_incoming);
             AbortOnDrop(tokio::spawn(health))
         });
+        let dispatcher = self.dispatcher.map(Dispatcher::spawn);
         let tls_state = if self.tls.is_some() { "TLS" } else { "plaintext" };
         tracing::info!(%addr, transport = tls_state, "serving access.v1.AccessService (gRPC, health, reflection)");
         let router = Server::builder()
@@ -268,21 +298,31 @@ impl App {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)));
-        match self.tls {
+            .add_service(AccessServiceServer::new(GrpcHandlers::new(
+                self.service,
+                self.renderer,
+            )));
+        let served = match self.tls {
             Some(acceptor) => {
                 let connections = tls::incoming(self.incoming, acceptor, self.config.tls_handshake_timeout());
                 deadline
                     .enforce(router.serve_with_incoming_shutdown(connections, stop_accepting))
-                    .await?;
+                    .await
             }
             None => {
                 deadline
                     .enforce(router.serve_with_incoming_shutdown(self.incoming, stop_accepting))
-                    .await?;
+                    .await
             }
-        }
+        };
         drop(health_server);
+        // The email in flight gets a few seconds to finish; past that it is
+        // cut and another replica sends it once its lease expires. What is
+        // still queued waits in the outbox for the next replica or start.
+        if let Some(dispatcher) = dispatcher {
+            dispatcher.stop(DISPATCHER_STOP).await;
+        }
+        served?;
         // Give the lease back: writers on other replicas stop waiting for us.
         self.cache.stop().await;
         Ok(())

@@ -55,6 +55,23 @@ pub const DEFAULT_RELOAD_INTERVAL_MS: u64 = 5000;
 /// Default time a client has to complete its TLS handshake.
 pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
 
+/// Default sender of the service's emails.
+pub const DEFAULT_MAIL_FROM: &str = "Access Service <no-reply@localhost>";
+/// Default page the invitation link opens (`?token=...` is added).
+pub const DEFAULT_INVITE_URL_BASE: &str = "http://localhost:8080/invitations/accept";
+/// Default longest SMTP attempt (connect, dialogue, data).
+pub const DEFAULT_SMTP_TIMEOUT_MS: u64 = 30_000;
+/// Default attempts before a message is failed.
+pub const DEFAULT_OUTBOX_MAX_ATTEMPTS: u32 = 8;
+/// Default delay before the first retry (doubled for each further one).
+pub const DEFAULT_OUTBOX_BACKOFF_MS: u64 = 5_000;
+/// Default longest delay between attempts: one hour.
+pub const DEFAULT_OUTBOX_BACKOFF_MAX_MS: u64 = 3_600_000;
+/// Default lease of a message being sent: two minutes.
+pub const DEFAULT_OUTBOX_LEASE_MS: u64 = 120_000;
+/// Default pause between outbox polls when nothing is due.
+pub const DEFAULT_OUTBOX_POLL_MS: u64 = 1_000;
+
 /// `access-service [serve|migrate]`.
 #[derive(Debug, Parser)]
 #[command(
@@ -192,6 +209,42 @@ pub struct Config {
     /// is closed; past it they are answered UNAVAILABLE and the server stops.
     #[arg(long, env = "ACCESS_SHUTDOWN_TIMEOUT_SECS", default_value_t = DEFAULT_SHUTDOWN_TIMEOUT_SECS)]
     pub shutdown_timeout_secs: u64,
+    /// SMTP relay for the service's emails: smtp://host:25 (plain),
+    /// smtp://host:587?tls=required (STARTTLS), smtps://host:465 (TLS),
+    /// with user:password@ when it needs a login. Unset: emails are written
+    /// to the log and stay queued in the outbox.
+    #[arg(long, env = "ACCESS_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of the emails: an address, or `Name <address>`.
+    #[arg(long, env = "ACCESS_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
+    /// Page the invitation email links to; the link adds `token=<secret>` to its query.
+    #[arg(long, env = "ACCESS_INVITE_URL_BASE", default_value = DEFAULT_INVITE_URL_BASE)]
+    pub invite_url_base: String,
+    /// Longest SMTP attempt, in milliseconds.
+    #[arg(long, env = "ACCESS_SMTP_TIMEOUT_MS", default_value_t = DEFAULT_SMTP_TIMEOUT_MS)]
+    pub smtp_timeout_ms: u64,
+    /// Attempts at sending one email before it is marked failed.
+    #[arg(long, env = "ACCESS_OUTBOX_MAX_ATTEMPTS", default_value_t = DEFAULT_OUTBOX_MAX_ATTEMPTS)]
+    pub outbox_max_attempts: u32,
+    /// Delay before the first retry of an email, in milliseconds; doubled for each further one.
+    #[arg(long, env = "ACCESS_OUTBOX_BACKOFF_MS", default_value_t = DEFAULT_OUTBOX_BACKOFF_MS)]
+    pub outbox_backoff_ms: u64,
+    /// Longest delay between two attempts, in milliseconds.
+    #[arg(long, env = "ACCESS_OUTBOX_BACKOFF_MAX_MS", default_value_t = DEFAULT_OUTBOX_BACKOFF_MAX_MS)]
+    pub outbox_backoff_max_ms: u64,
+    /// How long a replica holds an email it is sending, in milliseconds;
+    /// must exceed ACCESS_SMTP_TIMEOUT_MS. A replica that dies mid-send
+    /// leaves it to another one after this.
+    #[arg(long, env = "ACCESS_OUTBOX_LEASE_MS", default_value_t = DEFAULT_OUTBOX_LEASE_MS)]
+    pub outbox_lease_ms: u64,
+    /// Pause between looks at the outbox when nothing is due, in milliseconds.
+    #[arg(long, env = "ACCESS_OUTBOX_POLL_MS", default_value_t = DEFAULT_OUTBOX_POLL_MS)]
+    pub outbox_poll_ms: u64,
+    /// Run the outbox dispatcher in this process (turn off to leave sending
+    /// to other replicas).
+    #[arg(long, env = "ACCESS_OUTBOX_DISPATCH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub outbox_dispatch: bool,
 }
 
 /// How log lines are written (ACCESS_LOG_FORMAT).
@@ -240,6 +293,16 @@ impl Default for Config {
             metrics_addr: None,
             shutdown_grace_secs: DEFAULT_SHUTDOWN_GRACE_SECS,
             shutdown_timeout_secs: DEFAULT_SHUTDOWN_TIMEOUT_SECS,
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            invite_url_base: DEFAULT_INVITE_URL_BASE.to_owned(),
+            smtp_timeout_ms: DEFAULT_SMTP_TIMEOUT_MS,
+            outbox_max_attempts: DEFAULT_OUTBOX_MAX_ATTEMPTS,
+            outbox_backoff_ms: DEFAULT_OUTBOX_BACKOFF_MS,
+            outbox_backoff_max_ms: DEFAULT_OUTBOX_BACKOFF_MAX_MS,
+            outbox_lease_ms: DEFAULT_OUTBOX_LEASE_MS,
+            outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS,
+            outbox_dispatch: true,
         }
     }
 }
@@ -269,6 +332,12 @@ impl std::fmt::Debug for Config {
             .field("metrics_addr", &self.metrics_addr)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("invite_url_base", &self.invite_url_base)
+            .field("outbox_max_attempts", &self.outbox_max_attempts)
+            .field("outbox_lease_ms", &self.outbox_lease_ms)
+            .field("outbox_dispatch", &self.outbox_dispatch)
             .finish_non_exhaustive()
     }
 }
@@ -289,6 +358,12 @@ impl Config {
             ("ACCESS_CACHE_LEASE_MS", self.cache_lease_ms),
             ("ACCESS_CACHE_ACK_TIMEOUT_MS", self.cache_ack_timeout_ms),
             ("ACCESS_TLS_HANDSHAKE_TIMEOUT_MS", self.tls_handshake_timeout_ms),
+            ("ACCESS_SMTP_TIMEOUT_MS", self.smtp_timeout_ms),
+            ("ACCESS_OUTBOX_MAX_ATTEMPTS", u64::from(self.outbox_max_attempts)),
+            ("ACCESS_OUTBOX_BACKOFF_MS", self.outbox_backoff_ms),
+            ("ACCESS_OUTBOX_BACKOFF_MAX_MS", self.outbox_backoff_max_ms),
+            ("ACCESS_OUTBOX_LEASE_MS", self.outbox_lease_ms),
+            ("ACCESS_OUTBOX_POLL_MS", self.outbox_poll_ms),
         ];
         for (name, value) in positive {
             anyhow::ensure!(value > 0, "{name} must be greater than 0");
@@ -298,7 +373,37 @@ impl Config {
             self.max_batch_checks <= MAX_BATCH_CHECKS_LIMIT,
             "ACCESS_MAX_BATCH_CHECKS must be at most {MAX_BATCH_CHECKS_LIMIT}"
         );
+        // A lease shorter than an attempt would let a second replica send
+        // a message whose first attempt is still running.
+        anyhow::ensure!(
+            self.outbox_lease_ms > self.smtp_timeout_ms,
+            "ACCESS_OUTBOX_LEASE_MS ({}) must be greater than ACCESS_SMTP_TIMEOUT_MS ({})",
+            self.outbox_lease_ms,
+            self.smtp_timeout_ms
+        );
+        self.email_renderer()?;
         Ok(())
+    }
+
+    /// The email templates with the configured sender and link.
+    pub fn email_renderer(&self) -> anyhow::Result<crate::email::EmailRenderer> {
+        crate::email::EmailRenderer::new(&self.mail_from, &self.invite_url_base)
+    }
+
+    /// The longest SMTP attempt.
+    pub fn smtp_timeout(&self) -> Duration {
+        Duration::from_millis(self.smtp_timeout_ms)
+    }
+
+    /// How the outbox dispatcher paces itself.
+    pub fn dispatch_settings(&self) -> crate::email::DispatchSettings {
+        crate::email::DispatchSettings {
+            poll: Duration::from_millis(self.outbox_poll_ms),
+            lease: Duration::from_millis(self.outbox_lease_ms),
+            max_attempts: self.outbox_max_attempts,
+            backoff: Duration::from_millis(self.outbox_backoff_ms),
+            backoff_max: Duration::from_millis(self.outbox_backoff_max_ms),
+        }
     }
 
     /// What callers authenticate with: the API keys (from ACCESS_API_KEYS,
@@ -461,6 +566,23 @@ mod tests {
         };
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("ACCESS_MAX_CONCURRENT_REQUESTS"), "{err}");
+    }
+
+    #[test]
+    fn an_email_lease_must_outlast_an_smtp_attempt() {
+        let config = Config {
+            outbox_lease_ms: 30_000,
+            smtp_timeout_ms: 30_000,
+            ..Config::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("ACCESS_OUTBOX_LEASE_MS"), "{err}");
+        let config = Config {
+            mail_from: "not an address".into(),
+            ..Config::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("ACCESS_MAIL_FROM"), "{err}");
     }
 
     #[test]

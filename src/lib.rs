@@ -8,6 +8,7 @@ pub mod app;
 pub mod cache;
 pub mod config;
 pub mod domain;
+pub mod email;
 pub mod grpc;
 pub mod metrics;
 pub mod reload;

@@ -10,7 +10,9 @@
 //! 4. requests and streams still running ACCESS_SHUTDOWN_TIMEOUT_SECS later
 //!    are answered UNAVAILABLE (clients retry elsewhere); the server stops.
 //!
-//! The caller then gives the cache lease back and flushes telemetry.
+//! The caller then stops the outbox dispatcher (the email in flight may
+//! finish within the same timeout; queued ones wait for another replica),
+//! gives the cache lease back and flushes telemetry.
 
 use std::future::Future;
 use std::time::Duration;

@@ -11,9 +11,9 @@ use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, RoleNa
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
-    ActivityEntry, ActivityFilter, ActivityRecord, Consistency, Identity, Invitation, InvitationState,
-    MemberRow, Membership, MembershipStatus, Person, Resource, ResourceType, Role, RoleHolder, Scopes, Seat,
-    SharedResource, WriteReceipt,
+    ActivityEntry, ActivityFilter, ActivityRecord, Consistency, Delivery, Identity, Invitation,
+    InvitationState, MemberRow, Membership, MembershipStatus, OutboxMessage, Person, Resource, ResourceType,
+    Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 
@@ -74,6 +74,9 @@ pub trait Reads: Send + Sync {
     async fn invitations_by_token_hash(&self, token_hash: &str) -> DomainResult<Vec<Invitation>>;
     /// An account's invitations, newest first.
     async fn invitations(&self, account: &AccountId) -> DomainResult<Vec<Invitation>>;
+    /// The delivery of the latest email offering each of these invitations
+    /// (those no email was written for are left out), in one statement or two.
+    async fn deliveries(&self, invitations: &[InvitationId]) -> DomainResult<Vec<(InvitationId, Delivery)>>;
     /// The child accounts of a parent.
     async fn child_account_ids(&self, parent: &AccountId) -> DomainResult<Vec<AccountId>>;
     /// Resources of one type a parent shares, ordered by resource id.
@@ -240,6 +243,9 @@ pub trait Transaction: Reads {
     async fn delete_shared_resource(&self, parent: &AccountId, resource: &Resource) -> DomainResult<bool>;
     /// Appends one activity-log entry.
     async fn append_activity(&self, entry: &ActivityEntry) -> DomainResult<()>;
+    /// Writes a message to the outbox, to be sent once (and only if) the
+    /// transaction commits.
+    async fn enqueue_message(&self, message: &OutboxMessage) -> DomainResult<()>;
     /// Makes every write of the transaction durable at once, bumping the
     /// revision of every account locked or inserted in it (rule 11), and
     /// says what changed.

@@ -4,8 +4,13 @@
 //! convert the answer back. A write's use case returns a `Written`: its
 //! token goes out as the response's `consistency_token` (rule 11).
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use tonic::{Request, Response, Status};
+
+use crate::domain::DomainError;
+use crate::email::EmailRenderer;
 
 use crate::domain::UseCases;
 use crate::domain::ids::InvitationToken;
@@ -31,12 +36,15 @@ use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 pub struct GrpcHandlers {
     /// The domain's use cases (`domain::UseCases`), which hold the rules.
     use_cases: UseCases,
+    /// The email templates, for PreviewInvitationEmail (the dispatcher
+    /// renders what it sends with the same ones).
+    renderer: Arc<EmailRenderer>,
 }
 
 impl GrpcHandlers {
-    /// Wraps the use cases.
-    pub fn new(use_cases: UseCases) -> Self {
-        Self { use_cases }
+    /// Wraps the use cases and the email templates.
+    pub fn new(use_cases: UseCases, renderer: Arc<EmailRenderer>) -> Self {
+        Self { use_cases, renderer }
     }
 
     /// The use cases for an admin call, acting in the actor's session as the
@@ -159,6 +167,20 @@ impl AccessServiceRpc for GrpcHandlers {
             additional_invitations: invitations.collect(),
             consistency_token: convert::token_to_pb(&token),
         }))
+    }
+
+    async fn preview_invitation_email(
+        &self,
+        request: Request<pb::PreviewInvitationEmailRequest>,
+    ) -> Result<Response<pb::PreviewInvitationEmailResponse>, Status> {
+        let use_cases = self.acting(&request)?;
+        let cmd = Invite::try_from(request.into_inner().invite.unwrap_or_default())?;
+        let message = use_cases.preview_invitation(cmd).await?;
+        let email = self
+            .renderer
+            .render(&message)
+            .map_err(|err| DomainError::Internal(format!("cannot render the invitation email: {err:#}")))?;
+        Ok(Response::new(convert::preview_to_pb(email)))
     }
 
     async fn accept_invitation(

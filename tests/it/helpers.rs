@@ -262,6 +262,8 @@ impl TestApp {
             "shared_resources",
             "shared_resource_children",
             "activity_log",
+            "outbox",
+            "outbox_invitations",
         ] {
             counts.insert(
                 table,

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod helpers;
+mod mail_server;
 mod model;
 
 mod access_requests;
@@ -18,6 +19,7 @@ mod concurrency;
 mod consistency;
 mod decision_props;
 mod disclosure;
+mod email;
 mod error_details;
 mod escalation;
 mod health;

@@ -97,6 +97,9 @@ answer from stale entries after a write served by the other one.
 {{- if and (not (kindIs "invalid" .Values.terminationGracePeriodSeconds)) (lt (int .Values.terminationGracePeriodSeconds) (int $shutdown)) }}
 {{- fail (printf "terminationGracePeriodSeconds is %d but the shutdown sequence needs at least %d (config.shutdownGraceSecs + config.shutdownTimeoutSecs + 5): Kubernetes would kill the pod while it drains" (int .Values.terminationGracePeriodSeconds) (int $shutdown)) }}
 {{- end }}
+{{- if le (int64 .Values.config.outboxLeaseMs) (int64 .Values.config.smtpTimeoutMs) }}
+{{- fail (printf "config.outboxLeaseMs (%d) must be greater than config.smtpTimeoutMs (%d): a lease shorter than an SMTP attempt lets a second pod send an email whose first attempt still runs" (int64 .Values.config.outboxLeaseMs) (int64 .Values.config.smtpTimeoutMs)) }}
+{{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}
 {{- end }}
@@ -104,7 +107,7 @@ answer from stale entries after a write served by the other one.
 
 {{/*
 The secret variables, from Secrets the operator created: the database URL
-always, the Redis URL and the API keys when configured.
+always, the Redis URL, the SMTP relay URL and the API keys when configured.
 */}}
 {{- define "access-service.secretEnv" -}}
 - name: ACCESS_DATABASE_URL
@@ -119,6 +122,13 @@ always, the Redis URL and the API keys when configured.
       name: {{ .Values.redis.existingSecret }}
       key: {{ .Values.redis.key }}
 {{- end }}
+{{- if .Values.smtp.existingSecret }}
+- name: ACCESS_SMTP_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.smtp.existingSecret }}
+      key: {{ .Values.smtp.key }}
+{{- end }}
 {{- if .Values.apiKeys.existingSecret }}
 # A file, not a variable: the service reads it again when the Secret changes.
 - name: ACCESS_API_KEYS_FILE
@@ -129,7 +139,8 @@ always, the Redis URL and the API keys when configured.
 {{/*
 Seconds Kubernetes gives a pod between SIGTERM and SIGKILL: the value when
 set (checked by access-service.validate), else the shutdown sequence's
-grace and timeout plus 10 s to give the cache lease back and flush telemetry.
+grace and timeout plus 10 s to stop the email dispatcher (5 s at most), give
+the cache lease back and flush telemetry.
 */}}
 {{- define "access-service.terminationGracePeriodSeconds" -}}
 {{- if kindIs "invalid" .Values.terminationGracePeriodSeconds }}

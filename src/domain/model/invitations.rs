@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::outbox::Delivery;
 use super::resources::Scopes;
 use crate::domain::ids::{AccountId, Email, InvitationId, RoleName, UserId};
 
@@ -74,6 +75,9 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// How its latest email is doing; filled in by ListInvitations only
+    /// (None elsewhere, and for an invitation no email was written for).
+    pub delivery: Option<Delivery>,
 }
 
 impl Invitation {

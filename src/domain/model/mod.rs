@@ -9,6 +9,7 @@ mod consistency;
 mod decisions;
 mod invitations;
 mod members;
+mod outbox;
 mod resources;
 
 pub use access_requests::*;
@@ -18,4 +19,5 @@ pub use consistency::*;
 pub use decisions::*;
 pub use invitations::*;
 pub use members::*;
+pub use outbox::*;
 pub use resources::*;

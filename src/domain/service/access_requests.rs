@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::invitations::newest_first_key;
+use super::notices;
 use super::{Page, UseCases, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
@@ -54,7 +55,7 @@ impl UseCases {
             .with("field", "permission"));
         }
         let tx = self.store.begin().await?;
-        self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
+        let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         let member = tx
             .membership(&cmd.account_id, &cmd.user_id)
             .await?
@@ -107,6 +108,8 @@ impl UseCases {
             now,
         ))
         .await?;
+        tx.enqueue_message(&notices::access_requested(tx.as_ref(), &account, &request).await?)
+            .await?;
         let token = self.commit(tx).await?;
         Ok(Written::new(request, token))
     }
@@ -128,7 +131,7 @@ impl UseCases {
         let account_id = first_read.account_id.clone();
         self.hide_from_strangers(tx.as_ref(), actor, &account_id, "access request", id.as_str())
             .await?;
-        self.lock_open_account(tx.as_ref(), &account_id).await?;
+        let account = self.lock_open_account(tx.as_ref(), &account_id).await?;
         let actor_access = self
             .require(tx.as_ref(), actor, &account_id, Permission::USERS_EDIT)
             .await?;
@@ -184,6 +187,11 @@ impl UseCases {
             now,
         ))
         .await?;
+        if let Some(message) =
+            notices::access_decided(tx.as_ref(), &account, &request, approve, actor, now).await?
+        {
+            tx.enqueue_message(&message).await?;
+        }
         let token = self.commit(tx).await?;
         request.state = state;
         request.decided_by = Some(actor.clone());

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::accounts::SeatChange;
 use super::invitations::not_pending;
+use super::notices::{self, InvitationNotice, Offer};
 use super::{UseCases, activity, guards, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{InvitationId, InvitationToken, RoleName, UserId};
@@ -104,6 +105,21 @@ impl UseCases {
             now,
         ))
         .await?;
+        let notice = InvitationNotice {
+            actor,
+            email: &invitation.email,
+            invitee_name: &invitation.invitee_name,
+            message: &invitation.message,
+            offers: vec![Offer {
+                account: &account,
+                role: &invitation.role,
+                invitation: Some(id),
+            }],
+            expires_at,
+            resend: true,
+        };
+        let message = notices::invitation_message(tx.as_ref(), &notice, Some(&token), now).await?;
+        tx.enqueue_message(&message).await?;
         let revisions = self.commit(tx).await?;
         Ok(Written::new((invitation, token), revisions))
     }

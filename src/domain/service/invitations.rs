@@ -5,6 +5,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::accounts::SeatChange;
+use super::notices::{self, InvitationNotice, Offer};
 use super::people::Claim;
 use super::{Page, UseCases, activity, closed_error, guards, ttl};
 use crate::domain::error::{DomainError, DomainResult};
@@ -144,8 +145,16 @@ fn pending_with_other_terms(pending: &Invitation) -> DomainError {
     .with("pending_role", pending.role.as_str())
 }
 
+/// Several accounts of one invitation must be of one team.
+pub(super) fn not_one_team() -> DomainError {
+    DomainError::precondition(
+        "NOT_ONE_TEAM",
+        "one invitation can cover several accounts only when they belong to the same team",
+    )
+}
+
 /// The team an account belongs to: its parent, or itself when top-level.
-fn team_root(account: &crate::domain::model::Account) -> &AccountId {
+pub(super) fn team_root(account: &crate::domain::model::Account) -> &AccountId {
     account.parent_id.as_ref().unwrap_or(&account.id)
 }
 
@@ -167,16 +176,17 @@ impl UseCases {
         }
         let root = accounts.first().map(team_root).cloned();
         if accounts.iter().any(|a| Some(team_root(a)) != root.as_ref()) {
-            return Err(DomainError::precondition(
-                "NOT_ONE_TEAM",
-                "one invitation can cover several accounts only when they belong to the same team",
-            ));
+            return Err(not_one_team());
         }
         let token = InvitationToken::generate()?;
         let token_hash = token.hash();
         let expires_at = now + ttl(&self.settings)?;
         let mut token_used = false;
         let mut invitations = Vec::with_capacity(cmd.targets.len());
+        // What this call's token opens (new or reissued), and whether any was
+        // a resend: the email names these, not the ones returned unchanged.
+        let mut offered: Vec<(AccountId, RoleName, InvitationId)> = Vec::new();
+        let mut resent = false;
         for (index, target) in cmd.targets.iter().enumerate() {
             let account = accounts
                 .iter()
@@ -245,6 +255,8 @@ impl UseCases {
                 ))
                 .await?;
                 token_used = true;
+                resent = true;
+                offered.push((account.id.clone(), role.name.clone(), existing.id.clone()));
                 invitations.push(existing);
                 continue;
             }
@@ -270,6 +282,7 @@ impl UseCases {
                 send_count: 1,
                 expires_at,
                 created_at: now,
+                delivery: None,
             };
             tx.insert_invitation(&invitation, &role.id, &token_hash).await?;
             tx.append_activity(&activity(
@@ -282,6 +295,7 @@ impl UseCases {
             ))
             .await?;
             token_used = true;
+            offered.push((account.id.clone(), role.name.clone(), invitation.id.clone()));
             invitations.push(invitation);
         }
         if !token_used {
@@ -291,6 +305,27 @@ impl UseCases {
                 token: None,
             }));
         }
+        let notice = InvitationNotice {
+            actor: &cmd.actor,
+            email: &cmd.email,
+            invitee_name: &cmd.invitee_name,
+            message: &cmd.message,
+            offers: offered
+                .iter()
+                .filter_map(|(account_id, role, id)| {
+                    let account = accounts.iter().find(|a| &a.id == account_id)?;
+                    Some(Offer {
+                        account,
+                        role,
+                        invitation: Some(id),
+                    })
+                })
+                .collect(),
+            expires_at,
+            resend: resent,
+        };
+        let message = notices::invitation_message(tx.as_ref(), &notice, Some(&token), now).await?;
+        tx.enqueue_message(&message).await?;
         let revisions = self.commit(tx).await?;
         Ok(Written::new(
             IssuedInvitations {
@@ -468,11 +503,18 @@ impl UseCases {
         let now = super::now();
         let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
         let mut invitations = tx.invitations(&query.account_id).await?;
-        drop(tx);
         invitations.retain(|i| query.state.is_none_or(|state| i.effective_state(now) == state));
-        let (rows, next_page_token) = query
+        let (mut rows, next_page_token) = query
             .page
             .apply(invitations, |i| newest_first_key(i.created_at, i.id.as_str()));
+        // The page's rows only: the delivery read stays bounded by the page size.
+        let ids: Vec<InvitationId> = rows.iter().map(|i| i.id.clone()).collect();
+        for (id, delivery) in tx.deliveries(&ids).await? {
+            if let Some(row) = rows.iter_mut().find(|i| i.id == id) {
+                row.delivery = Some(delivery);
+            }
+        }
+        drop(tx);
         Ok(Page {
             rows,
             next_page_token,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::accounts::SeatChange;
-use super::{Page, UseCases, activity, guards};
+use super::{Page, UseCases, activity, guards, notices};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::member_list::{MemberListKey, MemberPageQuery};
@@ -257,7 +257,7 @@ impl UseCases {
     ) -> DomainResult<Written<()>> {
         let now = super::now();
         let tx = self.store.begin().await?;
-        self.lock_open_account(tx.as_ref(), account_id).await?;
+        let account = self.lock_open_account(tx.as_ref(), account_id).await?;
         let actor_access = self
             .require(tx.as_ref(), actor, account_id, Permission::USERS_REMOVE)
             .await?;
@@ -272,6 +272,10 @@ impl UseCases {
             json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
             now,
         ))
+        .await?;
+        tx.enqueue_message(
+            &notices::member_removed(tx.as_ref(), &account, &member.person, actor, now).await?,
+        )
         .await?;
         let token = self.commit(tx).await?;
         Ok(Written::new((), token))
@@ -363,6 +367,13 @@ impl UseCases {
             ActivityAction::AccountTransfer,
             new_owner.as_str(),
             json!({ "previous_owner": old_owner.user_id.as_str(), "new_owner": new_owner.as_str() }),
+            now,
+        ))
+        .await?;
+        tx.enqueue_message(&notices::ownership_transferred(
+            &account,
+            &old_owner,
+            &target.person,
             now,
         ))
         .await?;

@@ -10,6 +10,7 @@ mod guards;
 mod invitation_changes;
 mod invitations;
 mod members;
+mod notices;
 mod people;
 mod roles;
 mod sharing;

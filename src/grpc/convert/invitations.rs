@@ -10,8 +10,9 @@ use crate::domain::error::FieldViolation;
 use crate::domain::ids::{
     AccountId, Email, InvitationId, InvitationToken, RoleName, UserId, Violations, parse_name, parse_note,
 };
-use crate::domain::model::{Invitation, InvitationState};
+use crate::domain::model::{Delivery, DeliveryState, Invitation, InvitationState};
 use crate::domain::service::{AcceptInvitation, Invite, InviteTarget, ListInvitations, UpdateInvitation};
+use crate::email::RenderedEmail;
 use crate::grpc::pb;
 
 /// An actor acting on one invitation (ResendInvitation, RevokeInvitation).
@@ -223,5 +224,30 @@ pub fn invitation_to_pb(invitation: Invitation, now: DateTime<Utc>) -> pb::Invit
         send_count: i32::try_from(invitation.send_count).unwrap_or(i32::MAX),
         expire_time: Some(timestamp(invitation.expires_at)),
         create_time: Some(timestamp(invitation.created_at)),
+        delivery: invitation.delivery.map(delivery_to_pb),
+    }
+}
+
+fn delivery_to_pb(delivery: Delivery) -> pb::InvitationDelivery {
+    let state = match delivery.state {
+        DeliveryState::Queued => pb::DeliveryState::Queued,
+        DeliveryState::Sent => pb::DeliveryState::Sent,
+        DeliveryState::Failed => pb::DeliveryState::Failed,
+    };
+    pb::InvitationDelivery {
+        state: state.into(),
+        attempts: i32::try_from(delivery.attempts).unwrap_or(i32::MAX),
+        last_error: delivery.last_error,
+    }
+}
+
+/// The preview of an invitation email, as PreviewInvitationEmail answers it.
+pub fn preview_to_pb(email: RenderedEmail) -> pb::PreviewInvitationEmailResponse {
+    pb::PreviewInvitationEmailResponse {
+        from: email.from,
+        to: email.to,
+        subject: email.subject,
+        text_body: email.text,
+        html_body: email.html,
     }
 }

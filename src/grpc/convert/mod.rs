@@ -28,7 +28,7 @@ pub use accounts::{
 };
 pub use consistency::{consistency, token_from_pb, token_to_pb};
 pub use decisions::{AuthorizeQuery, BatchQuery, EffectiveQuery, batch, batch_results, check};
-pub use invitations::{InvitationTarget, invitation_to_pb};
+pub use invitations::{InvitationTarget, invitation_to_pb, preview_to_pb};
 pub use members::{MemberTarget, OwnershipTransfer, UserInAccount};
 pub use roles::RoleTarget;
 pub use session::{ACTOR_MFA_HEADER, actor_session};

@@ -121,6 +121,7 @@ pub const METHOD_SCOPES: &[(&str, Scope)] = &[
     ("GetEffectivePermissions", Scope::Check),
     // Invitations
     ("Invite", Scope::Admin),
+    ("PreviewInvitationEmail", Scope::Admin),
     ("AcceptInvitation", Scope::Admin),
     ("DeclineInvitation", Scope::Admin),
     ("ResendInvitation", Scope::Admin),

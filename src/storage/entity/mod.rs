@@ -8,6 +8,8 @@ pub mod invitations;
 pub mod membership_grants;
 pub mod membership_scopes;
 pub mod memberships;
+pub mod outbox;
+pub mod outbox_invitations;
 pub mod permissions;
 pub mod role_permissions;
 pub mod roles;

@@ -11,7 +11,8 @@ mod m20261130_000006_cache_fence;
 mod m20261130_000007_activity_fits_its_values;
 mod m20261130_000008_proven_emails;
 mod m20261130_000009_invitee_names;
-mod m20261130_000012_shared_resources;
+mod m20261201_000010_outbox;
+mod m20261201_000012_shared_resources;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
 /// `acme`), as SQLite's default already is.
@@ -41,7 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_activity_fits_its_values::Migration),
             Box::new(m20261130_000008_proven_emails::Migration),
             Box::new(m20261130_000009_invitee_names::Migration),
-            Box::new(m20261130_000012_shared_resources::Migration),
+            Box::new(m20261201_000010_outbox::Migration),
+            Box::new(m20261201_000012_shared_resources::Migration),
         ]
     }
 }

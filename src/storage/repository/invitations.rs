@@ -69,6 +69,7 @@ pub(super) async fn invitations_where<C: ConnectionTrait>(
                 invited_by: UserId::from_trusted(row.invited_by),
                 message: row.message,
                 invitee_name: row.invitee_name,
+                delivery: None,
             })
         })
         .collect()

@@ -15,6 +15,7 @@ mod fence;
 mod invitations;
 mod member_page;
 mod members;
+mod outbox;
 mod people;
 mod roles;
 mod sharing;
@@ -28,14 +29,15 @@ use sea_orm::{
 pub use catalogue::seed_catalogue;
 pub use fence::CacheFence;
 pub use invitations::invitation_counts;
+pub use outbox::{ClaimedMessage, OutboxStore};
 
 use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, RoleName, UserId};
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
-    ActivityFilter, ActivityRecord, Identity, Invitation, InvitationState, MemberRow, Membership,
-    MembershipStatus, Person, Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource,
-    WriteReceipt,
+    ActivityFilter, ActivityRecord, Delivery, Identity, Invitation, InvitationState, MemberRow, Membership,
+    MembershipStatus, OutboxMessage, Person, Resource, ResourceType, Role, RoleHolder, Scopes, Seat,
+    SharedResource, WriteReceipt,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
@@ -203,6 +205,10 @@ impl<T: Connection> Reads for T {
 
     async fn invitations(&self, account: &AccountId) -> DomainResult<Vec<Invitation>> {
         invitations::of_account(self.conn(), account).await
+    }
+
+    async fn deliveries(&self, invitations: &[InvitationId]) -> DomainResult<Vec<(InvitationId, Delivery)>> {
+        outbox::deliveries(self.conn(), invitations).await
     }
 
     async fn child_account_ids(&self, parent: &AccountId) -> DomainResult<Vec<AccountId>> {
@@ -398,6 +404,10 @@ impl Transaction for SeaTransaction {
 
     async fn append_activity(&self, entry: &ActivityEntry) -> DomainResult<()> {
         activity::append_activity(&self.txn, entry).await
+    }
+
+    async fn enqueue_message(&self, message: &OutboxMessage) -> DomainResult<()> {
+        outbox::enqueue(&self.txn, message).await
     }
 
     async fn commit(self: Box<Self>) -> DomainResult<WriteReceipt> {

@@ -1,0 +1,317 @@
+//! The outbox dispatcher: a background task that sends what the use cases
+//! wrote to the outbox, once their transactions committed.
+//!
+//! - One message at a time: it takes the message's lease (the row's
+//!   `lease_owner`/`lease_until`, see src/storage/repository/outbox.rs), so
+//!   exactly one attempt is in flight per message across every replica; a
+//!   dispatcher that dies mid-send leaves the lease to expire, and another
+//!   one then sends the message again with the same Message-ID.
+//! - A failed attempt is retried after an exponential backoff
+//!   (ACCESS_OUTBOX_BACKOFF_MS doubled per attempt, at most
+//!   ACCESS_OUTBOX_BACKOFF_MAX_MS); after ACCESS_OUTBOX_MAX_ATTEMPTS (or a
+//!   permanent 5xx refusal) the message is `failed`.
+//! - Sent or failed for good, the row's raw invitation token is erased.
+//! - Without ACCESS_SMTP_URL nothing is sent: each queued message is
+//!   written to the log (once per process), and stays queued in the outbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::templates::EmailRenderer;
+use crate::config::{Config, redact_url};
+use crate::storage::{self, ClaimedMessage, OutboxStore};
+
+/// Longest error text kept on a row (and shown by ListInvitations).
+const MAX_ERROR_LEN: usize = 500;
+/// Messages the log-only mode reads at once.
+const LOG_BATCH: u64 = 50;
+
+/// How the dispatcher paces itself.
+#[derive(Clone, Copy, Debug)]
+pub struct DispatchSettings {
+    /// Pause between polls when nothing is due.
+    pub poll: Duration,
+    /// How long a claimed message is ours: longer than an SMTP attempt can take.
+    pub lease: Duration,
+    /// Attempts before a message is `failed`.
+    pub max_attempts: u32,
+    /// The first retry's delay, doubled for each further attempt.
+    pub backoff: Duration,
+    /// The longest delay between attempts.
+    pub backoff_max: Duration,
+}
+
+impl DispatchSettings {
+    /// The delay before the attempt after `attempts` failed ones.
+    pub fn delay_after(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(30);
+        self.backoff
+            .saturating_mul(1u32 << doublings)
+            .min(self.backoff_max)
+    }
+}
+
+/// Sends the outbox's messages.
+pub struct Dispatcher {
+    outbox: OutboxStore,
+    renderer: Arc<EmailRenderer>,
+    /// None: no relay configured, messages go to the log.
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    settings: DispatchSettings,
+    /// This dispatcher's name on the leases it takes.
+    owner: String,
+}
+
+/// A running dispatcher.
+pub struct DispatcherHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl DispatcherHandle {
+    /// Asks the dispatcher to stop after the message in flight, waiting at
+    /// most `within` for it; past that the task is cut (its lease expires
+    /// and another replica sends the message).
+    pub async fn stop(self, within: Duration) {
+        self.stop.send_replace(true);
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(within, self.task).await.is_err() {
+            tracing::warn!("the outbox dispatcher did not stop in time: its message is left to its lease");
+            abort.abort();
+        }
+    }
+
+    /// Ends the task at once, wherever it is, as a crash would (tests).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+impl Dispatcher {
+    /// Builds the dispatcher `config` describes, on a connection pool of its
+    /// own (its polls are not the requests' statements).
+    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        Self::connect_sharing(config, None).await
+    }
+
+    /// The dispatcher of an App whose requests use `requests_db`. On SQLite
+    /// with a relay configured it writes through that pool: SQLite has one
+    /// writer, and a write committed from another connection between a
+    /// request transaction's first read and its first write would fail that
+    /// request (SQLITE_BUSY_SNAPSHOT); the one connection serialises them.
+    /// Otherwise (MySQL, or the log-only mode, which only reads) it has a
+    /// pool of its own, so its polls are not counted among the requests'.
+    pub async fn for_app(config: &Config, requests_db: &DatabaseConnection) -> anyhow::Result<Self> {
+        let share = config.smtp_url.is_some() && requests_db.get_database_backend() == DbBackend::Sqlite;
+        Self::connect_sharing(config, share.then(|| requests_db.clone())).await
+    }
+
+    async fn connect_sharing(config: &Config, shared: Option<DatabaseConnection>) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let renderer = Arc::new(config.email_renderer()?);
+        let transport = match &config.smtp_url {
+            Some(url) => Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .with_context(|| format!("bad ACCESS_SMTP_URL {}", redact_url(url)))?
+                    .timeout(Some(config.smtp_timeout()))
+                    .build(),
+            ),
+            None => None,
+        };
+        let db = match shared {
+            Some(db) => db,
+            None => {
+                storage::connect(&config.database_url, 2, config.db_acquire_timeout())
+                    .await
+                    .context("cannot connect to the database for the outbox dispatcher")?
+                    .0
+            }
+        };
+        Ok(Self {
+            outbox: OutboxStore::new(db),
+            renderer,
+            transport,
+            settings: config.dispatch_settings(),
+            owner: uuid::Uuid::new_v4().simple().to_string(),
+        })
+    }
+
+    /// Runs until stopped.
+    pub fn spawn(self) -> DispatcherHandle {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(self.run(stopped));
+        DispatcherHandle { stop, task }
+    }
+
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        tracing::info!(
+            relay = self.transport.is_some(),
+            owner = %self.owner,
+            "outbox dispatcher started{}",
+            if self.transport.is_some() {
+                ""
+            } else {
+                " (no ACCESS_SMTP_URL: messages are written to the log and stay queued)"
+            }
+        );
+        let mut logged_up_to = None;
+        while !*stopped.borrow() {
+            let busy = match &self.transport {
+                Some(transport) => self.send_next(transport).await,
+                None => self.log_new(&mut logged_up_to).await,
+            };
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                _ = stopped.changed() => {}
+                () = tokio::time::sleep(self.settings.poll) => {}
+            }
+        }
+        tracing::info!("outbox dispatcher stopped");
+    }
+
+    /// Claims and sends one due message; true when there was one (so the
+    /// next may be due too).
+    async fn send_next(&self, transport: &AsyncSmtpTransport<Tokio1Executor>) -> bool {
+        let now = Utc::now();
+        let lease_until = now + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
+        let claimed = match self.outbox.claim(&self.owner, now, lease_until).await {
+            Ok(Some(claimed)) => claimed,
+            Ok(None) => return false,
+            Err(err) => {
+                tracing::warn!(error = %err, "outbox: cannot claim a message; retrying at the next poll");
+                return false;
+            }
+        };
+        let id = claimed.message.id.clone();
+        let outcome = self.attempt(transport, &claimed).await;
+        let settled = match outcome {
+            Ok(()) => {
+                tracing::info!(message = %id, kind = claimed.message.kind.as_str(), attempts = claimed.attempts, "outbox: sent");
+                self.outbox.mark_sent(&id, &self.owner, Utc::now()).await
+            }
+            Err((error, permanent)) => {
+                let error: String = error.chars().take(MAX_ERROR_LEN).collect();
+                let last = permanent || claimed.attempts >= self.settings.max_attempts;
+                let next = (!last).then(|| {
+                    Utc::now()
+                        + chrono::Duration::from_std(self.settings.delay_after(claimed.attempts))
+                            .unwrap_or_default()
+                });
+                if last {
+                    tracing::warn!(message = %id, attempts = claimed.attempts, %error, "outbox: failed for good");
+                } else {
+                    tracing::info!(message = %id, attempts = claimed.attempts, %error, retry_at = ?next, "outbox: attempt failed");
+                }
+                self.outbox.mark_failed(&id, &self.owner, &error, next).await
+            }
+        };
+        match settled {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(message = %id, "outbox: the lease expired before the attempt ended; another dispatcher owns the message")
+            }
+            Err(err) => {
+                tracing::warn!(message = %id, error = %err, "outbox: cannot record the attempt; the lease will expire and the message be retried")
+            }
+        }
+        true
+    }
+
+    /// One SMTP attempt: Err with the reason and whether it is permanent.
+    async fn attempt(
+        &self,
+        transport: &AsyncSmtpTransport<Tokio1Executor>,
+        claimed: &ClaimedMessage,
+    ) -> Result<(), (String, bool)> {
+        let email = self
+            .renderer
+            .render(&claimed.message)
+            .map_err(|err| (format!("cannot render the message: {err:#}"), true))?;
+        let mime = self
+            .renderer
+            .mime(&email)
+            .map_err(|err| (format!("cannot build the message: {err:#}"), true))?;
+        match transport.send(mime).await {
+            Ok(_) => Ok(()),
+            Err(err) => Err((err.to_string(), err.is_permanent())),
+        }
+    }
+
+    /// The log-only mode: writes the queued messages it has not shown yet to
+    /// the log. True when it found some.
+    async fn log_new(&self, up_to: &mut Option<(i64, String)>) -> bool {
+        let messages = match self.outbox.queued_after(up_to.clone(), LOG_BATCH).await {
+            Ok(messages) => messages,
+            Err(err) => {
+                tracing::warn!(error = %err, "outbox: cannot read queued messages");
+                return false;
+            }
+        };
+        for claimed in &messages {
+            let message = &claimed.message;
+            match self.renderer.render(message) {
+                Ok(email) => tracing::info!(
+                    message = %message.id,
+                    kind = message.kind.as_str(),
+                    to = %email.to,
+                    subject = %email.subject,
+                    text = %email.text,
+                    "outbox message (no ACCESS_SMTP_URL: not sent, kept queued)"
+                ),
+                Err(err) => {
+                    tracing::warn!(message = %message.id, error = %err, "outbox: cannot render a message")
+                }
+            }
+            *up_to = Some((claimed.created_ms, message.id.clone()));
+        }
+        !messages.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relay_url_says_plain_starttls_or_tls() {
+        for url in [
+            "smtp://127.0.0.1:2525",
+            "smtp://relay.example:587?tls=required",
+            "smtp://relay.example:587?tls=opportunistic",
+            "smtps://user:secret@relay.example:465",
+        ] {
+            assert!(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url).is_ok(),
+                "{url}"
+            );
+        }
+        for url in ["http://relay.example", "relay.example:25"] {
+            assert!(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url).is_err(),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let settings = DispatchSettings {
+            poll: Duration::from_millis(100),
+            lease: Duration::from_secs(60),
+            max_attempts: 8,
+            backoff: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(60),
+        };
+        let delays: Vec<u64> = (1..=6).map(|n| settings.delay_after(n).as_secs()).collect();
+        assert_eq!(delays, [5, 10, 20, 40, 60, 60]);
+        assert_eq!(settings.delay_after(1000).as_secs(), 60);
+    }
+}

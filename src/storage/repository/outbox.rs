@@ -1,0 +1,349 @@
+//! The outbox: messages written with the change that causes them (in its
+//! transaction), then claimed, sent and settled by the dispatcher
+//! (src/email/dispatcher.rs) through [`OutboxStore`].
+//!
+//! Exactly one attempt is in flight per message across replicas: a
+//! dispatcher takes a row by setting its lease (`lease_owner`,
+//! `lease_until`) with an update conditional on the lease being free, and
+//! settles it with an update conditional on still holding it. On MySQL the
+//! claim's read skips rows another replica is claiming (`FOR UPDATE SKIP
+//! LOCKED`) rather than queueing behind it; SQLite has one writer anyway.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+
+use crate::domain::ids::{AccountId, Email, InvitationId};
+use crate::domain::model::{Delivery, DeliveryState, MessageKind, OutboxMessage};
+use crate::domain::{DomainError, DomainResult};
+use crate::storage::entity::{outbox, outbox_invitations};
+use crate::storage::error::from_db_err;
+
+use super::codec::{millis, time};
+
+pub(super) async fn enqueue(txn: &DatabaseTransaction, message: &OutboxMessage) -> DomainResult<()> {
+    let at = millis(message.created_at);
+    outbox::Entity::insert(outbox::ActiveModel {
+        id: Set(message.id.clone()),
+        account_id: Set(message.account_id.as_str().to_owned()),
+        kind: Set(message.kind.as_str().to_owned()),
+        recipient: Set(message.recipient.as_str().to_owned()),
+        facts: Set(message.facts.to_string()),
+        token: Set(message.token.clone()),
+        state: Set(DeliveryState::Queued.as_str().to_owned()),
+        attempts: Set(0),
+        last_error: Set(None),
+        next_attempt_at: Set(at),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        created_at: Set(at),
+        sent_at: Set(None),
+    })
+    .exec_without_returning(txn)
+    .await
+    .map_err(from_db_err)?;
+    if !message.invitation_ids.is_empty() {
+        outbox_invitations::Entity::insert_many(message.invitation_ids.iter().map(|id| {
+            outbox_invitations::ActiveModel {
+                invitation_id: Set(id.as_str().to_owned()),
+                outbox_id: Set(message.id.clone()),
+            }
+        }))
+        .exec_without_returning(txn)
+        .await
+        .map_err(from_db_err)?;
+    }
+    Ok(())
+}
+
+/// The delivery of the newest message offering each invitation.
+pub(super) async fn deliveries<C: ConnectionTrait>(
+    c: &C,
+    ids: &[InvitationId],
+) -> DomainResult<Vec<(InvitationId, Delivery)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let links = outbox_invitations::Entity::find()
+        .filter(outbox_invitations::Column::InvitationId.is_in(ids.iter().map(|id| id.as_str())))
+        .all(c)
+        .await
+        .map_err(from_db_err)?;
+    if links.is_empty() {
+        return Ok(Vec::new());
+    }
+    let messages: HashMap<String, outbox::Model> = outbox::Entity::find()
+        .filter(outbox::Column::Id.is_in(links.iter().map(|l| l.outbox_id.as_str())))
+        .all(c)
+        .await
+        .map_err(from_db_err)?
+        .into_iter()
+        .map(|row| (row.id.clone(), row))
+        .collect();
+    // The newest message per invitation: a resend supersedes the first send.
+    let mut newest: HashMap<&str, &outbox::Model> = HashMap::new();
+    for link in &links {
+        let Some(message) = messages.get(&link.outbox_id) else {
+            continue;
+        };
+        let slot = newest.entry(link.invitation_id.as_str()).or_insert(message);
+        if (message.created_at, &message.id) > (slot.created_at, &slot.id) {
+            *slot = message;
+        }
+    }
+    newest
+        .into_iter()
+        .map(|(id, row)| {
+            Ok((
+                InvitationId::from_trusted(id.to_owned()),
+                Delivery {
+                    state: delivery_state(&row.state)?,
+                    attempts: u32::try_from(row.attempts).unwrap_or(0),
+                    last_error: row.last_error.clone().unwrap_or_default(),
+                },
+            ))
+        })
+        .collect()
+}
+
+fn delivery_state(value: &str) -> DomainResult<DeliveryState> {
+    DeliveryState::from_storage(value)
+        .ok_or_else(|| DomainError::Internal(format!("unknown delivery state '{value}'")))
+}
+
+/// A message a dispatcher holds the lease of.
+#[derive(Clone, Debug)]
+pub struct ClaimedMessage {
+    /// The message as written (token included while it is still kept).
+    pub message: OutboxMessage,
+    /// Attempts made, this one included.
+    pub attempts: u32,
+    /// When it was written, in the store's milliseconds (the log-only mode's cursor).
+    pub created_ms: i64,
+}
+
+/// The dispatcher's side of the outbox, on a pool of its own.
+#[derive(Clone)]
+pub struct OutboxStore {
+    db: DatabaseConnection,
+}
+
+impl OutboxStore {
+    /// The outbox of the database behind `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Takes the lease of the next due message whose lease is free (or
+    /// expired: its holder died or hung) until `lease_until`, counting one
+    /// attempt. None when nothing is due.
+    pub async fn claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<ClaimedMessage>, DbErr> {
+        if self.db.get_database_backend() == DbBackend::MySql {
+            // The read locks the row it returns and skips rows another
+            // replica is claiming, so replicas never queue behind each other.
+            let txn = self.db.begin().await?;
+            let claimed = claim_on(&txn, owner, now, lease_until).await?;
+            txn.commit().await?;
+            Ok(claimed)
+        } else {
+            // SQLite: one writer, and the conditional update alone decides.
+            // No transaction: a dispatcher's write transaction would make a
+            // request's transaction on the other pool fail with SQLITE_BUSY.
+            claim_on(&self.db, owner, now, lease_until).await
+        }
+    }
+
+    /// Up to `limit` queued messages written after `after` (created time and
+    /// id), oldest first: what the log-only mode (no SMTP relay) shows. A read
+    /// only: the messages stay queued, with their tokens, for a relay.
+    pub async fn queued_after(
+        &self,
+        after: Option<(i64, String)>,
+        limit: u64,
+    ) -> Result<Vec<ClaimedMessage>, DbErr> {
+        let mut query =
+            outbox::Entity::find().filter(outbox::Column::State.eq(DeliveryState::Queued.as_str()));
+        if let Some((at, id)) = after {
+            query = query.filter(
+                Condition::any().add(outbox::Column::CreatedAt.gt(at)).add(
+                    Condition::all()
+                        .add(outbox::Column::CreatedAt.eq(at))
+                        .add(outbox::Column::Id.gt(id)),
+                ),
+            );
+        }
+        let rows = query
+            .order_by_asc(outbox::Column::CreatedAt)
+            .order_by_asc(outbox::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        with_links(&self.db, rows).await
+    }
+
+    /// Settles a message `owner` still holds as sent, erasing its token.
+    /// False when the lease was lost (expired and taken over).
+    pub async fn mark_sent(&self, id: &str, owner: &str, at: DateTime<Utc>) -> Result<bool, DbErr> {
+        let update = outbox::Entity::update_many()
+            .col_expr(outbox::Column::State, Expr::value(DeliveryState::Sent.as_str()))
+            .col_expr(outbox::Column::SentAt, Expr::value(millis(at)))
+            .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
+            // A sent message keeps no secret.
+            .col_expr(outbox::Column::Token, Expr::value(Option::<String>::None));
+        self.settle(id, owner, update).await
+    }
+
+    /// Settles a failed attempt: another one at `next_attempt_at`, or, with
+    /// `None`, failed for good (the token erased). False when the lease was lost.
+    pub async fn mark_failed(
+        &self,
+        id: &str,
+        owner: &str,
+        error: &str,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, DbErr> {
+        let update =
+            outbox::Entity::update_many().col_expr(outbox::Column::LastError, Expr::value(error.to_owned()));
+        let update = match next_attempt_at {
+            Some(at) => update.col_expr(outbox::Column::NextAttemptAt, Expr::value(millis(at))),
+            None => update
+                .col_expr(outbox::Column::State, Expr::value(DeliveryState::Failed.as_str()))
+                .col_expr(outbox::Column::Token, Expr::value(Option::<String>::None)),
+        };
+        self.settle(id, owner, update).await
+    }
+
+    /// Applies `update` and gives the lease back, only while `owner` holds it.
+    async fn settle(
+        &self,
+        id: &str,
+        owner: &str,
+        update: sea_orm::UpdateMany<outbox::Entity>,
+    ) -> Result<bool, DbErr> {
+        let result = update
+            .col_expr(outbox::Column::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(outbox::Column::LeaseUntil, Expr::value(Option::<i64>::None))
+            .filter(outbox::Column::Id.eq(id))
+            .filter(outbox::Column::LeaseOwner.eq(owner))
+            .filter(outbox::Column::State.eq(DeliveryState::Queued.as_str()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+}
+
+/// The claim's three statements, in a transaction (MySQL) or not (SQLite).
+async fn claim_on<C: ConnectionTrait>(
+    c: &C,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<Option<ClaimedMessage>, DbErr> {
+    let now_ms = millis(now);
+    let claimable = || {
+        Condition::all()
+            .add(outbox::Column::State.eq(DeliveryState::Queued.as_str()))
+            .add(outbox::Column::NextAttemptAt.lte(now_ms))
+            .add(
+                Condition::any()
+                    .add(outbox::Column::LeaseUntil.is_null())
+                    .add(outbox::Column::LeaseUntil.lte(now_ms)),
+            )
+    };
+    let candidate: Option<String> = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::Id)
+        .filter(claimable())
+        .order_by_asc(outbox::Column::NextAttemptAt)
+        .order_by_asc(outbox::Column::Id)
+        .limit(1)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .into_tuple()
+        .one(c)
+        .await?;
+    let Some(id) = candidate else {
+        return Ok(None);
+    };
+    // The condition again: the row is taken only if its lease is still free.
+    let taken = outbox::Entity::update_many()
+        .col_expr(outbox::Column::LeaseOwner, Expr::value(owner))
+        .col_expr(outbox::Column::LeaseUntil, Expr::value(millis(lease_until)))
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).add(1),
+        )
+        .filter(outbox::Column::Id.eq(id.as_str()))
+        .filter(claimable())
+        .exec(c)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Ok(None);
+    }
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::Id.eq(id.as_str()))
+        .all(c)
+        .await?;
+    Ok(with_links(c, rows).await?.pop())
+}
+
+/// The rows as messages, with the invitations each offers.
+async fn with_links<C: ConnectionTrait>(
+    c: &C,
+    rows: Vec<outbox::Model>,
+) -> Result<Vec<ClaimedMessage>, DbErr> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let links = outbox_invitations::Entity::find()
+        .filter(outbox_invitations::Column::OutboxId.is_in(rows.iter().map(|r| r.id.as_str())))
+        .all(c)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let invitation_ids = links
+                .iter()
+                .filter(|l| l.outbox_id == row.id)
+                .map(|l| InvitationId::from_trusted(l.invitation_id.clone()))
+                .collect();
+            claimed(row, invitation_ids)
+        })
+        .collect()
+}
+
+fn claimed(row: outbox::Model, invitation_ids: Vec<InvitationId>) -> Result<ClaimedMessage, DbErr> {
+    // Only the use cases write the outbox: anything unreadable was changed behind our back.
+    let kind = MessageKind::from_storage(&row.kind).ok_or_else(|| {
+        DbErr::Custom(format!(
+            "outbox message {} has an unknown kind '{}'",
+            row.id, row.kind
+        ))
+    })?;
+    let facts = serde_json::from_str(&row.facts)
+        .map_err(|err| DbErr::Custom(format!("outbox message {} has unreadable facts: {err}", row.id)))?;
+    let created_at = time(row.created_at).map_err(|err| DbErr::Custom(err.to_string()))?;
+    Ok(ClaimedMessage {
+        attempts: u32::try_from(row.attempts).unwrap_or(0),
+        created_ms: row.created_at,
+        message: OutboxMessage {
+            id: row.id,
+            kind,
+            account_id: AccountId::from_trusted(row.account_id),
+            recipient: Email::from_trusted(row.recipient),
+            facts,
+            token: row.token,
+            invitation_ids,
+            created_at,
+        },
+    })
+}
