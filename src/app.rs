@@ -11,8 +11,10 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
 use crate::cache::{Cache, CacheStats};
+use crate::changes::{ChangePublisher, PublisherSettings};
 use crate::config::{Config, redact_url};
 use crate::domain::UseCases;
+use crate::domain::ports::Reads;
 use crate::domain::service::DomainSettings;
 use crate::grpc::middleware::ApiKeys;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
@@ -40,6 +42,9 @@ pub struct App {
     metrics: Arc<Metrics>,
     /// Bound in `build` (so port 0 works), served by `run_until_stopped`.
     metrics_listener: Option<MetricsListener>,
+    /// The log the change publisher reads (a pool of its own) and its
+    /// settings, when changes are published to Redis.
+    change_publisher: Option<(Arc<dyn Reads>, PublisherSettings)>,
 }
 
 impl App {
@@ -101,6 +106,17 @@ impl App {
             local_max_bytes = config.cache_max_bytes,
             "cache ready"
         );
+        let change_publisher = match config.change_publisher() {
+            Some(settings) => {
+                // A pool of its own, as the fence's: its polling is neither
+                // counted among nor queued behind the requests' statements.
+                let (log_db, _) = storage::connect(&config.database_url, 1, config.db_acquire_timeout())
+                    .await
+                    .context("cannot connect to the database for the change publisher")?;
+                Some((Arc::new(SeaStore::new(log_db)) as Arc<dyn Reads>, settings))
+            }
+            None => None,
+        };
         let metrics = Metrics::new(metrics::Sources {
             cache: Arc::clone(&cache),
             redis: config.redis_url.is_some(),
@@ -132,6 +148,7 @@ impl App {
             api_keys,
             metrics,
             metrics_listener,
+            change_publisher,
         })
     }
 
@@ -206,6 +223,14 @@ impl App {
             listener.serve(Arc::clone(&self.metrics))
         });
         tracing::info!(%addr, "serving access.v1.AccessService (gRPC, health, reflection)");
+        let publisher = match (self.change_publisher, &self.config.redis_url) {
+            (Some((log, settings)), Some(url)) => Some(
+                ChangePublisher::start(url, &self.config.redis_namespace, log, settings)
+                    .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?,
+            ),
+            _ => None,
+        };
+        let handlers = GrpcHandlers::new(self.service).with_watch_poll(self.config.change_poll());
         let serve = Server::builder()
             // Telemetry: outermost, so the RPC's span covers (and its status
             // code reflects) every refusal of the stack below.
@@ -214,11 +239,15 @@ impl App {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(AccessServiceServer::new(GrpcHandlers::new(self.service)))
+            .add_service(AccessServiceServer::new(handlers))
             .serve_with_incoming_shutdown(self.incoming, stop_accepting);
         deadline.enforce(serve).await?;
         // Give the lease back: writers on other replicas stop waiting for us.
         self.cache.stop().await;
+        // Whatever it has not published stays in the log for another replica.
+        if let Some(publisher) = publisher {
+            publisher.stop().await;
+        }
         Ok(())
     }
 }

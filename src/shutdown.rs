@@ -10,7 +10,9 @@
 //! 4. requests and streams still running ACCESS_SHUTDOWN_TIMEOUT_SECS later
 //!    are answered UNAVAILABLE (clients retry elsewhere); the server stops.
 //!
-//! The caller then gives the cache lease back and flushes telemetry.
+//! The caller then gives the cache lease back, stops the change publisher
+//! (what it has not published stays in the log for another replica, or for
+//! this one's next start) and flushes telemetry.
 
 use std::future::Future;
 use std::time::Duration;

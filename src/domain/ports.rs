@@ -7,13 +7,15 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::decision::accessible_accounts;
 use crate::domain::error::DomainResult;
-use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
+use crate::domain::ids::{
+    AccessRequestId, AccountId, ActivityId, Email, InvitationId, ResourceId, RoleName, UserId,
+};
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
-    ActivityEntry, ActivityFilter, ActivityRecord, Consistency, Identity, Invitation, InvitationState,
-    MemberRow, Membership, MembershipStatus, Person, Role, RoleHolder, Scopes, Seat, SharedTemplate,
-    WriteReceipt,
+    ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Identity, Invitation,
+    InvitationState, MemberRow, Membership, MembershipStatus, Person, Role, RoleHolder, Scopes, Seat,
+    SharedTemplate, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 
@@ -97,6 +99,12 @@ pub trait Reads: Send + Sync {
         filter: &ActivityFilter,
         limit: usize,
     ) -> DomainResult<Vec<ActivityRecord>>;
+    /// Changes (activity entries with a revision) of a scope after a point,
+    /// in commit order, at most `limit`.
+    async fn changes(&self, query: &ChangeQuery, limit: usize) -> DomainResult<Vec<ActivityRecord>>;
+    /// The account and internal position of the change with this id; `None`
+    /// when no change has it.
+    async fn change_position(&self, id: &ActivityId) -> DomainResult<Option<(AccountId, i64)>>;
 }
 
 /// The store: reads, and transactions for writes.
@@ -234,7 +242,8 @@ pub trait Transaction: Reads {
     async fn save_shared_template(&self, shared: &SharedTemplate) -> DomainResult<()>;
     /// Removes the sharing of one template; false when it was not shared.
     async fn delete_shared_template(&self, parent: &AccountId, template: &ResourceId) -> DomainResult<bool>;
-    /// Appends one activity-log entry.
+    /// Appends one activity-log entry, written at commit with the revision
+    /// the commit gives its account (which it bumps).
     async fn append_activity(&self, entry: &ActivityEntry) -> DomainResult<()>;
     /// Makes every write of the transaction durable at once, bumping the
     /// revision of every account locked or inserted in it (rule 11), and

@@ -4,12 +4,14 @@
 //! convert the answer back. A write's use case returns a `Written`: its
 //! token goes out as the response's `consistency_token` (rule 11).
 
+use std::time::Duration;
+
 use chrono::Utc;
 use tonic::{Request, Response, Status};
 
 use crate::domain::UseCases;
 use crate::domain::ids::InvitationToken;
-use crate::domain::model::{PlatformActor, Written};
+use crate::domain::model::{ChangeScope, PlatformActor, Written};
 use crate::domain::service::{
     AcceptInvitation, CreateAccount, CreateRole, Invite, ListAccessRequests, ListAccounts, ListActivity,
     ListInvitations, ListSharedTemplates, ListUsers, RequestAccess, ShareTemplate, UnshareTemplate,
@@ -20,10 +22,14 @@ use crate::grpc::convert::{
     AuthorizeQuery, BatchQuery, EffectiveQuery, InvitationTarget, MemberTarget, OwnershipTransfer,
     RoleTarget, UserInAccount, invitation_to_pb,
 };
-use crate::grpc::middleware::caller_of;
 use crate::grpc::middleware::record_subject;
+use crate::grpc::middleware::{Scope, caller_of};
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
+use crate::grpc::watch::{ChangeStream, follow};
+
+/// How often a caught-up WatchChanges reads the log again, unless configured.
+pub const DEFAULT_WATCH_POLL: Duration = Duration::from_millis(200);
 
 /// The handlers: serve the proto's `access.v1.AccessService` by calling the
 /// domain's [`UseCases`].
@@ -31,12 +37,23 @@ use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 pub struct GrpcHandlers {
     /// The domain's use cases (`domain::UseCases`), which hold the rules.
     use_cases: UseCases,
+    /// How often a caught-up WatchChanges reads the log again.
+    watch_poll: Duration,
 }
 
 impl GrpcHandlers {
     /// Wraps the use cases.
     pub fn new(use_cases: UseCases) -> Self {
-        Self { use_cases }
+        Self {
+            use_cases,
+            watch_poll: DEFAULT_WATCH_POLL,
+        }
+    }
+
+    /// Sets how often a caught-up WatchChanges reads the log again.
+    pub fn with_watch_poll(mut self, poll: Duration) -> Self {
+        self.watch_poll = poll;
+        self
     }
 
     /// The use cases for an admin call, acting in the actor's session as the
@@ -519,6 +536,26 @@ impl AccessServiceRpc for GrpcHandlers {
             entries: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
         }))
+    }
+
+    type WatchChangesStream = ChangeStream;
+
+    async fn watch_changes(
+        &self,
+        request: Request<pb::WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let use_cases = self.acting(&request)?;
+        let caller = caller_of(&request)?;
+        let platform = caller
+            .scopes()
+            .contains(Scope::Platform)
+            .then(|| PlatformActor::new(caller.name()));
+        let watch = convert::watch_request(request.get_ref(), platform)?;
+        if let ChangeScope::Account(account) | ChangeScope::Team(account) = &watch.scope {
+            record_subject(Some(account), None);
+        }
+        let watch = use_cases.watch_changes(watch).await?;
+        Ok(Response::new(follow(use_cases, watch, self.watch_poll)))
     }
 
     async fn set_account_limits(

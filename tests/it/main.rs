@@ -13,6 +13,7 @@ mod authorize;
 mod batch_authorize;
 mod cache_costs;
 mod cache_faults;
+mod changes;
 mod concurrency;
 mod consistency;
 mod disclosure;

@@ -104,7 +104,9 @@ pub const SERVICE: &str = "access.v1.AccessService";
 /// creates it when a member asks, and the member's `subaccounts.manage` is
 /// still checked). CloseAccount is a member's act here (it needs the actor's
 /// `account.close`); a close by the platform itself, without a member, is not
-/// served yet.
+/// served yet. WatchChanges is an admin call (a person watches an account
+/// or a team); watching every account also needs the `platform` scope, which
+/// the handler checks, since a method has one scope here.
 pub const METHOD_SCOPES: &[(&str, Scope)] = &[
     // Accounts
     ("CreateAccount", Scope::Platform),
@@ -146,6 +148,7 @@ pub const METHOD_SCOPES: &[(&str, Scope)] = &[
     ("ListAccessRequests", Scope::Admin),
     // Activity
     ("ListActivity", Scope::Admin),
+    ("WatchChanges", Scope::Admin),
     // Shared templates
     ("ShareTemplate", Scope::Admin),
     ("UnshareTemplate", Scope::Admin),
