@@ -29,18 +29,20 @@ fn stream_key(namespace: &str) -> String {
 type Event = BTreeMap<String, String>;
 
 fn text(value: &Value) -> String {
-    match value {
-        Value::BulkString(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        Value::SimpleString(s) => s.clone(),
-        other => panic!("not a string: {other:?}"),
+    if let Value::BulkString(bytes) = value {
+        return String::from_utf8_lossy(bytes).into_owned();
     }
+    if let Value::SimpleString(s) = value {
+        return s.clone();
+    }
+    panic!("not a string: {value:?}")
 }
 
 fn items(value: &Value) -> &[Value] {
-    match value {
-        Value::Array(items) => items,
-        other => panic!("not an array: {other:?}"),
-    }
+    let Value::Array(items) = value else {
+        panic!("not an array: {value:?}")
+    };
+    items
 }
 
 /// A consumer in a consumer group of the stream, as another service reads it.
