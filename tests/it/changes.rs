@@ -20,6 +20,28 @@ use crate::helpers::{Db, TestApp, assert_refused, bad_fields, email, expect_code
 /// assertion about speed.
 const HANG_GUARD: Duration = Duration::from_secs(60);
 
+/// Runs each `async fn scenario(kind: Db)` (a test that sets up its own
+/// Redis) on SQLite and on MySQL, as `scenario::sqlite` and `scenario::mysql`.
+macro_rules! on_both_kinds {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                use crate::helpers::Db;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(Db::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mysql() {
+                    super::$name(Db::Mysql).await;
+                }
+            }
+        )*
+    };
+}
+
 /// Keys of the stream the tests read (the default ACCESS_CHANGE_STREAM).
 fn stream_key(namespace: &str) -> String {
     format!("{namespace}:{{changes}}")
@@ -112,6 +134,13 @@ impl Consumer {
         events
     }
 
+    /// Reads what came after a few more publisher rounds (none, when every
+    /// change came already).
+    async fn read_more(&mut self, seen: &mut Vec<Event>) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        seen.extend(self.read().await);
+    }
+
     /// Reads until `n` events came (failing past the guard).
     async fn read_until(&mut self, seen: &mut Vec<Event>, n: usize) {
         let wait = async {
@@ -124,6 +153,20 @@ impl Consumer {
             .await
             .unwrap_or_else(|_| panic!("{} of {n} changes reached the stream: {seen:?}", seen.len()));
     }
+}
+
+/// A server publishing to a namespace of its own on the shared Redis, and a
+/// consumer of its stream. The namespace comes first: it outlives the others.
+async fn streamed(kind: Db) -> (RedisNamespace, TestApp, Consumer) {
+    let namespace = RedisNamespace::new();
+    let app = TestApp::spawn_with(kind, |config| {
+        namespace.configure(config);
+        config.change_poll_ms = 20;
+    })
+    .await;
+    let url = app.config.redis_url.clone().expect("redis configured");
+    let consumer = Consumer::join(&url, stream_key(&app.config.redis_namespace)).await;
+    (namespace, app, consumer)
 }
 
 /// The changes the database holds, in commit order: (id, account, revision, kind).
@@ -221,14 +264,7 @@ async fn scripted_sequence(app: &TestApp) {
 /// revision, kind and target; sign-ins and refused writes publish nothing;
 /// nothing more arrives afterwards.
 async fn consumer_group_sees_every_change_once_in_order(kind: Db) {
-    let namespace = RedisNamespace::new();
-    let app = TestApp::spawn_with(kind, |config| {
-        namespace.configure(config);
-        config.change_poll_ms = 20;
-    })
-    .await;
-    let url = app.config.redis_url.clone().expect("redis configured");
-    let mut consumer = Consumer::join(&url, stream_key(&app.config.redis_namespace)).await;
+    let (_namespace, app, mut consumer) = streamed(kind).await;
     scripted_sequence(&app).await;
     let logged = logged_changes(&app).await;
     // 2 creates, 2 x (invite, accept), role, member update, deactivate,
@@ -237,8 +273,7 @@ async fn consumer_group_sees_every_change_once_in_order(kind: Db) {
     let mut seen = Vec::new();
     consumer.read_until(&mut seen, logged.len()).await;
     // Several publisher rounds later, nothing more: every change came once.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    seen.extend(consumer.read().await);
+    consumer.read_more(&mut seen).await;
     let published = as_logged(&seen);
     assert_eq!(
         published, logged,
@@ -259,16 +294,6 @@ async fn consumer_group_sees_every_change_once_in_order(kind: Db) {
     );
     assert!(removal["create_time"].ends_with('Z'), "{removal:?}");
     serde_json::from_str::<serde_json::Value>(&removal["details_json"]).expect("details are JSON");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn consumer_group_sees_every_change_once_in_order_sqlite() {
-    consumer_group_sees_every_change_once_in_order(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn consumer_group_sees_every_change_once_in_order_mysql() {
-    consumer_group_sees_every_change_once_in_order(Db::Mysql).await;
 }
 
 /// Two replicas publish from one log to one stream: still every change
@@ -294,19 +319,8 @@ async fn replicas_publish_each_change_once(kind: Db) {
     assert_eq!(logged.len(), 13, "{logged:?}");
     let mut seen = Vec::new();
     consumer.read_until(&mut seen, logged.len()).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    seen.extend(consumer.read().await);
+    consumer.read_more(&mut seen).await;
     assert_eq!(as_logged(&seen), logged, "each change once, in commit order");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replicas_publish_each_change_once_sqlite() {
-    replicas_publish_each_change_once(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replicas_publish_each_change_once_mysql() {
-    replicas_publish_each_change_once(Db::Mysql).await;
 }
 
 /// The trigger that fails the append of one entry, so the write it belongs
@@ -321,14 +335,7 @@ const POISON_MYSQL: &str = "CREATE TRIGGER poison BEFORE INSERT ON activity_log 
 /// nothing, and leaves no trace: the change after it comes next, at the
 /// revision after the last published one.
 async fn rolled_back_write_publishes_nothing(kind: Db) {
-    let namespace = RedisNamespace::new();
-    let app = TestApp::spawn_with(kind, |config| {
-        namespace.configure(config);
-        config.change_poll_ms = 20;
-    })
-    .await;
-    let url = app.config.redis_url.clone().expect("redis configured");
-    let mut consumer = Consumer::join(&url, stream_key(&app.config.redis_namespace)).await;
+    let (_namespace, app, mut consumer) = streamed(kind).await;
     app.account("acme", "olivia").await;
     let poison = match kind {
         Db::Sqlite => POISON_SQLITE,
@@ -349,8 +356,7 @@ async fn rolled_back_write_publishes_nothing(kind: Db) {
         .expect("the next write commits");
     let mut seen = Vec::new();
     consumer.read_until(&mut seen, 2).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    seen.extend(consumer.read().await);
+    consumer.read_more(&mut seen).await;
     let kinds: Vec<(&str, &str, &str)> = seen
         .iter()
         .map(|e| (e["kind"].as_str(), e["target"].as_str(), e["revision"].as_str()))
@@ -364,16 +370,6 @@ async fn rolled_back_write_publishes_nothing(kind: Db) {
         ],
         "the rolled-back invitation published nothing"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rolled_back_write_publishes_nothing_sqlite() {
-    rolled_back_write_publishes_nothing(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rolled_back_write_publishes_nothing_mysql() {
-    rolled_back_write_publishes_nothing(Db::Mysql).await;
 }
 
 /// Redis unreachable (a proxy the test cuts) while changes commit: they
@@ -412,19 +408,8 @@ async fn publisher_catches_up_after_redis_was_unreachable(kind: Db) {
     let logged = logged_changes(&app).await;
     assert_eq!(logged.len(), 6, "{logged:?}");
     consumer.read_until(&mut seen, logged.len()).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    seen.extend(consumer.read().await);
+    consumer.read_more(&mut seen).await;
     assert_eq!(as_logged(&seen), logged, "caught up: every change once, in order");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn publisher_catches_up_after_redis_was_unreachable_sqlite() {
-    publisher_catches_up_after_redis_was_unreachable(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn publisher_catches_up_after_redis_was_unreachable_mysql() {
-    publisher_catches_up_after_redis_was_unreachable(Db::Mysql).await;
 }
 
 // === WatchChanges (no Redis needed: it reads the database) ===
@@ -745,4 +730,10 @@ crate::on_both_databases!(
     watch_resumes_after_a_revision,
     watch_a_team_and_who_may_watch,
     activity_ids_are_opaque
+);
+on_both_kinds!(
+    consumer_group_sees_every_change_once_in_order,
+    replicas_publish_each_change_once,
+    rolled_back_write_publishes_nothing,
+    publisher_catches_up_after_redis_was_unreachable,
 );

@@ -5,7 +5,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    Select, Statement,
 };
 
 use crate::domain::ids::{AccountId, ActivityId, UserId};
@@ -18,8 +18,20 @@ use crate::storage::error::from_db_err;
 
 use super::codec::{millis, time};
 
-fn limit_of(limit: usize) -> u64 {
-    u64::try_from(limit).unwrap_or(u64::MAX)
+/// At most `limit` rows of an ordered query, as records.
+async fn records<C: ConnectionTrait>(
+    c: &C,
+    query: Select<activity_log::Entity>,
+    limit: usize,
+) -> DomainResult<Vec<ActivityRecord>> {
+    query
+        .limit(u64::try_from(limit).unwrap_or(u64::MAX))
+        .all(c)
+        .await
+        .map_err(from_db_err)?
+        .into_iter()
+        .map(to_record)
+        .collect()
 }
 
 /// A stored row as the domain reads it.
@@ -95,15 +107,7 @@ pub(super) async fn activity<C: ConnectionTrait>(
     if let Some(end) = filter.end {
         query = query.filter(activity_log::Column::CreatedAt.lt(millis(end)));
     }
-    query
-        .order_by_desc(activity_log::Column::Id)
-        .limit(limit_of(limit))
-        .all(c)
-        .await
-        .map_err(from_db_err)?
-        .into_iter()
-        .map(to_record)
-        .collect()
+    records(c, query.order_by_desc(activity_log::Column::Id), limit).await
 }
 
 /// Changes of a scope after a point, oldest first: entries with a revision
@@ -139,15 +143,7 @@ pub(super) async fn changes<C: ConnectionTrait>(
     if let Some(seq) = query.after_seq {
         select = select.filter(activity_log::Column::Id.gt(seq));
     }
-    select
-        .order_by_asc(activity_log::Column::Id)
-        .limit(limit_of(limit))
-        .all(c)
-        .await
-        .map_err(from_db_err)?
-        .into_iter()
-        .map(to_record)
-        .collect()
+    records(c, select.order_by_asc(activity_log::Column::Id), limit).await
 }
 
 /// The account and internal position of the change with this id, if it is one.
