@@ -514,6 +514,33 @@ async fn watch_resumes_after_a_revision(app: TestApp) {
     assert_eq!(next_events(&mut by_id, 1).await[0].id, next[0].id);
 }
 
+/// A watch is not a request bounded by ACCESS_REQUEST_TIMEOUT_MS (300 ms
+/// here): it follows commits for as long as the watcher may watch, and ends
+/// with PERMISSION_DENIED at the first change after the watcher lost the
+/// right.
+async fn a_watch_lasts_until_the_right_is_lost(app: TestApp) {
+    app.account("acme", "olivia").await;
+    app.member("olivia", "acme", "vera", "admin", vec![]).await;
+    let mut stream = app
+        .client
+        .clone()
+        .watch_changes(watch_account("vera", "acme", 0))
+        .await
+        .expect("watch starts")
+        .into_inner();
+    assert_eq!(next_events(&mut stream, 3).await.len(), 3);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    app.member("olivia", "acme", "lee", "viewer", vec![]).await;
+    let later = next_events(&mut stream, 2).await;
+    assert_eq!(later[1].kind, "invitation.accept", "{later:?}");
+    app.remove("olivia", "acme", "vera").await.expect("removed");
+    let end = tokio::time::timeout(HANG_GUARD, stream.next())
+        .await
+        .expect("the watch ends")
+        .expect("with a status");
+    assert_refused(end, Code::PermissionDenied, "NOT_A_MEMBER");
+}
+
 /// A team watch (the parent's owner) sees the parent's and the children's
 /// changes in commit order, a child created while watching included, and
 /// resumes after an event's id; all accounts is the platform's.
@@ -726,6 +753,7 @@ async fn activity_ids_are_opaque(app: TestApp) {
     assert_eq!(walked, expected, "every entry once, newest first");
 }
 
+crate::on_both_databases!(mod short_timeout, |config| config.request_timeout_ms = 300; a_watch_lasts_until_the_right_is_lost);
 crate::on_both_databases!(
     watch_resumes_after_a_revision,
     watch_a_team_and_who_may_watch,
