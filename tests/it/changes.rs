@@ -8,8 +8,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use access_service::grpc::pb;
+use access_service::storage::migration::Migrator;
 use redis::Value;
 use sea_orm::ConnectionTrait;
+use sea_orm_migration::MigratorTrait;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
@@ -753,10 +755,68 @@ async fn activity_ids_are_opaque(app: TestApp) {
     assert_eq!(walked, expected, "every entry once, newest first");
 }
 
+/// Migration 000011 on a log that has entries: they get opaque ids too
+/// (32 hex, distinct) and no revision, so they stay listed but are not part
+/// of the change stream; the changes after the upgrade are.
+async fn entries_logged_before_the_upgrade_get_opaque_ids(app: TestApp) {
+    app.account("acme", "olivia").await;
+    app.member("olivia", "acme", "lee", "viewer", vec![]).await;
+    let db = sea_orm::Database::connect(app.database_url())
+        .await
+        .expect("connect");
+    // Back to the schema before 000011 (the last migration), then up again.
+    Migrator::down(&db, Some(1)).await.expect("000011 goes down");
+    Migrator::up(&db, None)
+        .await
+        .expect("000011 goes up on a log with entries");
+    let listed = app
+        .client
+        .clone()
+        .list_activity(pb::ListActivityRequest {
+            actor_user_id: "olivia".into(),
+            account_id: "acme".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner()
+        .entries;
+    assert_eq!(listed.len(), 3);
+    let ids: HashSet<&str> = listed.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "{listed:?}");
+    for entry in &listed {
+        assert_eq!(entry.id.len(), 32, "{entry:?}");
+        assert!(
+            entry
+                .id
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{entry:?}"
+        );
+        assert_eq!(entry.revision, 0, "no revision was recorded before: {entry:?}");
+    }
+    app.deactivate("olivia", "acme", "lee")
+        .await
+        .expect("deactivated");
+    let mut stream = app
+        .client
+        .clone()
+        .watch_changes(watch_account("olivia", "acme", 0))
+        .await
+        .expect("watch starts")
+        .into_inner();
+    let first = next_events(&mut stream, 1).await;
+    assert_eq!(
+        first[0].kind, "member.deactivate",
+        "older entries are not streamed"
+    );
+}
+
 crate::on_both_databases!(mod short_timeout, |config| config.request_timeout_ms = 300; a_watch_lasts_until_the_right_is_lost);
 crate::on_both_databases!(
     watch_resumes_after_a_revision,
     watch_a_team_and_who_may_watch,
+    entries_logged_before_the_upgrade_get_opaque_ids,
     activity_ids_are_opaque
 );
 on_both_kinds!(
