@@ -407,6 +407,9 @@ impl Transaction for SeaTransaction {
 
     async fn append_activity(&self, entry: &ActivityEntry) -> DomainResult<()> {
         // Every change bumps its account's revision, which the entry records.
+        // Every use case has locked that account already (checked by running
+        // the whole suite with this as an error); noting it here keeps a
+        // future one that forgets from logging a change with no revision.
         self.note_written(&entry.account_id).await;
         self.activity.lock().await.push(entry.clone());
         Ok(())
