@@ -409,6 +409,33 @@ mod tests {
     }
 
     #[test]
+    fn the_change_stream_name_keeps_its_hash_tag_whole() {
+        for bad in ["a}b", "{x", "two words"] {
+            let config = Config {
+                change_stream: bad.to_owned(),
+                ..Config::default()
+            };
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("ACCESS_CHANGE_STREAM"), "{bad}: {err}");
+        }
+        // Published only with Redis, and not when the name is empty.
+        assert!(Config::default().change_publisher().is_none());
+        let with_redis = Config {
+            redis_url: Some("redis://127.0.0.1:6379".to_owned()),
+            ..Config::default()
+        };
+        assert_eq!(
+            with_redis.change_publisher().map(|p| p.stream),
+            Some(DEFAULT_CHANGE_STREAM.to_owned())
+        );
+        let unnamed = Config {
+            change_stream: String::new(),
+            ..with_redis
+        };
+        assert!(unnamed.validate().is_ok() && unnamed.change_publisher().is_none());
+    }
+
+    #[test]
     fn log_format_is_text_unless_json_is_asked_for() {
         let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.config.log_format);
         assert_eq!(Config::default().log_format, LogFormat::Text);
