@@ -543,6 +543,37 @@ async fn a_watch_lasts_until_the_right_is_lost(app: TestApp) {
     assert_refused(end, Code::PermissionDenied, "NOT_A_MEMBER");
 }
 
+/// Shutting down ends a watch as soon as the server drains (UNAVAILABLE:
+/// resume on another replica), rather than holding the drain to its
+/// deadline, which is ten minutes here: the server stops long before.
+async fn shutting_down_ends_a_watch(kind: Db) {
+    let mut app = TestApp::spawn_with(kind, |config| {
+        config.shutdown_grace_secs = 0;
+        config.shutdown_timeout_secs = 600;
+    })
+    .await;
+    app.account("acme", "olivia").await;
+    let mut stream = app
+        .client
+        .clone()
+        .watch_changes(watch_account("olivia", "acme", 0))
+        .await
+        .expect("watch starts")
+        .into_inner();
+    assert_eq!(next_events(&mut stream, 1).await.len(), 1);
+    let served = app.shut_down();
+    let end = tokio::time::timeout(HANG_GUARD, stream.next())
+        .await
+        .expect("the watch ends while draining")
+        .expect("with a status");
+    expect_code(end, Code::Unavailable);
+    tokio::time::timeout(HANG_GUARD, served)
+        .await
+        .expect("the server stops without waiting for the deadline")
+        .expect("the server task ends")
+        .expect("the server stops cleanly");
+}
+
 /// A team watch (the parent's owner) sees the parent's and the children's
 /// changes in commit order, a child created while watching included, and
 /// resumes after an event's id; all accounts is the platform's.
@@ -824,4 +855,5 @@ on_both_kinds!(
     replicas_publish_each_change_once,
     rolled_back_write_publishes_nothing,
     publisher_catches_up_after_redis_was_unreachable,
+    shutting_down_ends_a_watch,
 );
