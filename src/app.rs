@@ -12,8 +12,10 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
 use crate::cache::{Cache, CacheStats};
+use crate::changes::{ChangePublisher, PublisherSettings};
 use crate::config::{Config, redact_url};
 use crate::domain::UseCases;
+use crate::domain::ports::Reads;
 use crate::domain::service::DomainSettings;
 use crate::email::{Dispatcher, EmailRenderer};
 use crate::grpc::middleware::Credentials;
@@ -58,6 +60,9 @@ pub struct App {
     /// Built in `build` (a bad ACCESS_SMTP_URL fails there), run by
     /// `run_until_stopped`; None when ACCESS_OUTBOX_DISPATCH is off.
     dispatcher: Option<Dispatcher>,
+    /// The log the change publisher reads (a pool of its own) and its
+    /// settings, when changes are published to Redis.
+    change_publisher: Option<(Arc<dyn Reads>, PublisherSettings)>,
 }
 
 impl App {
@@ -138,6 +143,17 @@ impl App {
             local_max_bytes = config.cache_max_bytes,
             "cache ready"
         );
+        let change_publisher = match config.change_publisher() {
+            Some(settings) => {
+                // A pool of its own, as the fence's: its polling is neither
+                // counted among nor queued behind the requests' statements.
+                let (log_db, _) = storage::connect(&config.database_url, 1, config.db_acquire_timeout())
+                    .await
+                    .context("cannot connect to the database for the change publisher")?;
+                Some((Arc::new(SeaStore::new(log_db)) as Arc<dyn Reads>, settings))
+            }
+            None => None,
+        };
         let metrics = Metrics::new(metrics::Sources {
             cache: Arc::clone(&cache),
             redis: config.redis_url.is_some(),
@@ -197,6 +213,7 @@ impl App {
             metrics_listener,
             renderer,
             dispatcher,
+            change_publisher,
         })
     }
 
@@ -290,6 +307,15 @@ impl App {
         let dispatcher = self.dispatcher.map(Dispatcher::spawn);
         let tls_state = if self.tls.is_some() { "TLS" } else { "plaintext" };
         tracing::info!(%addr, transport = tls_state, "serving access.v1.AccessService (gRPC, health, reflection)");
+        let publisher = match (self.change_publisher, &self.config.redis_url) {
+            (Some((log, settings)), Some(url)) => Some(
+                ChangePublisher::start(url, &self.config.redis_namespace, log, settings)
+                    .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?,
+            ),
+            _ => None,
+        };
+        let handlers =
+            GrpcHandlers::new(self.service, self.renderer).with_watch_poll(self.config.change_poll());
         let router = Server::builder()
             // Telemetry: outermost, so the RPC's span covers (and its status
             // code reflects) every refusal of the stack below.
@@ -298,10 +324,7 @@ impl App {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(AccessServiceServer::new(GrpcHandlers::new(
-                self.service,
-                self.renderer,
-            )));
+            .add_service(AccessServiceServer::new(handlers));
         let served = match self.tls {
             Some(acceptor) => {
                 let connections = tls::incoming(self.incoming, acceptor, self.config.tls_handshake_timeout());
@@ -325,6 +348,10 @@ impl App {
         served?;
         // Give the lease back: writers on other replicas stop waiting for us.
         self.cache.stop().await;
+        // Whatever it has not published stays in the log for another replica.
+        if let Some(publisher) = publisher {
+            publisher.stop().await;
+        }
         Ok(())
     }
 }

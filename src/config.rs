@@ -42,6 +42,12 @@ pub const DEFAULT_CACHE_TTL_SECS: u64 = 600;
 pub const DEFAULT_CACHE_LEASE_MS: u64 = 1000;
 /// Default wait for acknowledgements before a write revokes leases.
 pub const DEFAULT_CACHE_ACK_TIMEOUT_MS: u64 = 250;
+/// Default name of the change stream (the Redis key is `<namespace>:{<name>}`).
+pub const DEFAULT_CHANGE_STREAM: &str = "changes";
+/// Default cap of the change stream: about this many newest changes are kept.
+pub const DEFAULT_CHANGE_STREAM_MAX_LEN: u64 = 100_000;
+/// Default pause of the change publisher and WatchChanges once caught up.
+pub const DEFAULT_CHANGE_POLL_MS: u64 = 200;
 /// Default log filter.
 pub const DEFAULT_LOG_FILTER: &str = "info";
 /// Default pause between turning health NOT_SERVING and closing the
@@ -147,6 +153,16 @@ pub struct Config {
     /// How long a write waits for acknowledgements before revoking the leases of late replicas, in ms.
     #[arg(long, env = "ACCESS_CACHE_ACK_TIMEOUT_MS", default_value_t = DEFAULT_CACHE_ACK_TIMEOUT_MS)]
     pub cache_ack_timeout_ms: u64,
+    /// Name of the Redis Stream committed changes are published to (with
+    /// ACCESS_REDIS_URL; the key is `<namespace>:{<name>}`); empty: publish nothing.
+    #[arg(long, env = "ACCESS_CHANGE_STREAM", default_value = DEFAULT_CHANGE_STREAM)]
+    pub change_stream: String,
+    /// About how many newest changes the stream keeps (XADD MAXLEN ~).
+    #[arg(long, env = "ACCESS_CHANGE_STREAM_MAX_LEN", default_value_t = DEFAULT_CHANGE_STREAM_MAX_LEN)]
+    pub change_stream_max_len: u64,
+    /// How often, in ms, the publisher and a caught-up WatchChanges look for new changes.
+    #[arg(long, env = "ACCESS_CHANGE_POLL_MS", default_value_t = DEFAULT_CHANGE_POLL_MS)]
+    pub change_poll_ms: u64,
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `access_service=debug`.
     #[arg(long, env = "ACCESS_LOG", default_value = DEFAULT_LOG_FILTER)]
     pub log_filter: String,
@@ -278,6 +294,9 @@ impl Default for Config {
             cache_ttl_secs: DEFAULT_CACHE_TTL_SECS,
             cache_lease_ms: DEFAULT_CACHE_LEASE_MS,
             cache_ack_timeout_ms: DEFAULT_CACHE_ACK_TIMEOUT_MS,
+            change_stream: DEFAULT_CHANGE_STREAM.to_owned(),
+            change_stream_max_len: DEFAULT_CHANGE_STREAM_MAX_LEN,
+            change_poll_ms: DEFAULT_CHANGE_POLL_MS,
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
             log_format: LogFormat::Text,
             api_keys: None,
@@ -322,6 +341,9 @@ impl std::fmt::Debug for Config {
             .field("redis_namespace", &self.redis_namespace)
             .field("cache_max_bytes", &self.cache_max_bytes)
             .field("cache_lease_ms", &self.cache_lease_ms)
+            .field("change_stream", &self.change_stream)
+            .field("change_stream_max_len", &self.change_stream_max_len)
+            .field("change_poll_ms", &self.change_poll_ms)
             // Hashes only, but still nobody's business in a log.
             .field("api_keys", &self.api_keys.as_ref().map(|_| "<set>"))
             .field("api_keys_file", &self.api_keys_file)
@@ -364,10 +386,20 @@ impl Config {
             ("ACCESS_OUTBOX_BACKOFF_MAX_MS", self.outbox_backoff_max_ms),
             ("ACCESS_OUTBOX_LEASE_MS", self.outbox_lease_ms),
             ("ACCESS_OUTBOX_POLL_MS", self.outbox_poll_ms),
+            ("ACCESS_CHANGE_STREAM_MAX_LEN", self.change_stream_max_len),
+            ("ACCESS_CHANGE_POLL_MS", self.change_poll_ms),
         ];
         for (name, value) in positive {
             anyhow::ensure!(value > 0, "{name} must be greater than 0");
         }
+        // The name becomes the stream key's hash tag: braces would break it.
+        anyhow::ensure!(
+            !self
+                .change_stream
+                .chars()
+                .any(|c| c == '{' || c == '}' || c.is_whitespace() || c.is_control()),
+            "ACCESS_CHANGE_STREAM must not contain braces, spaces or control characters"
+        );
         // A batch's facts are one statement, one snapshot, up to this many checks.
         anyhow::ensure!(
             self.max_batch_checks <= MAX_BATCH_CHECKS_LIMIT,
@@ -503,6 +535,24 @@ impl Config {
         }
     }
 
+    /// How often the publisher and a caught-up WatchChanges read the log again.
+    pub fn change_poll(&self) -> Duration {
+        Duration::from_millis(self.change_poll_ms)
+    }
+
+    /// The change stream's settings, when changes are published (Redis is
+    /// configured and the stream has a name).
+    pub fn change_publisher(&self) -> Option<crate::changes::PublisherSettings> {
+        (self.redis_url.is_some() && !self.change_stream.is_empty()).then(|| {
+            crate::changes::PublisherSettings {
+                stream: self.change_stream.clone(),
+                max_len: self.change_stream_max_len,
+                poll: self.change_poll(),
+                batch: 500,
+            }
+        })
+    }
+
     /// The shutdown sequence's timings.
     pub fn shutdown_settings(&self) -> crate::shutdown::ShutdownSettings {
         crate::shutdown::ShutdownSettings {
@@ -583,6 +633,33 @@ mod tests {
         };
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("ACCESS_MAIL_FROM"), "{err}");
+    }
+
+    #[test]
+    fn the_change_stream_name_keeps_its_hash_tag_whole() {
+        for bad in ["a}b", "{x", "two words"] {
+            let config = Config {
+                change_stream: bad.to_owned(),
+                ..Config::default()
+            };
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("ACCESS_CHANGE_STREAM"), "{bad}: {err}");
+        }
+        // Published only with Redis, and not when the name is empty.
+        assert!(Config::default().change_publisher().is_none());
+        let with_redis = Config {
+            redis_url: Some("redis://127.0.0.1:6379".to_owned()),
+            ..Config::default()
+        };
+        assert_eq!(
+            with_redis.change_publisher().map(|p| p.stream),
+            Some(DEFAULT_CHANGE_STREAM.to_owned())
+        );
+        let unnamed = Config {
+            change_stream: String::new(),
+            ..with_redis
+        };
+        assert!(unnamed.validate().is_ok() && unnamed.change_publisher().is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cache;
+pub mod changes;
 pub mod config;
 pub mod domain;
 pub mod email;

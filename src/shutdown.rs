@@ -12,7 +12,9 @@
 //!
 //! The caller then stops the outbox dispatcher (the email in flight may
 //! finish within the same timeout; queued ones wait for another replica),
-//! gives the cache lease back and flushes telemetry.
+//! gives the cache lease back, stops the change publisher (what it has not
+//! published stays in the log for another replica, or for this one's next
+//! start) and flushes telemetry.
 
 use std::future::Future;
 use std::time::Duration;

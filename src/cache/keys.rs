@@ -62,6 +62,17 @@ impl Keys {
     pub fn acks(&self, replica: &str) -> String {
         format!("{}:acks:{replica}", self.namespace)
     }
+
+    /// The change stream (`ACCESS_CHANGE_STREAM`), e.g. `access:{changes}`.
+    pub fn change_stream(&self, name: &str) -> String {
+        format!("{}:{{{name}}}", self.namespace)
+    }
+
+    /// The last change published to the stream `name`: beside it (one hash
+    /// tag), so one script moves both.
+    pub fn change_cursor(&self, name: &str) -> String {
+        format!("{}:{{{name}}}:cursor", self.namespace)
+    }
 }
 
 #[cfg(test)]
@@ -88,5 +99,9 @@ mod tests {
         assert_eq!(hash_tag(&keys.leases()), hash_tag(&keys.revoked()));
         assert_eq!(hash_tag(&keys.leases()), hash_tag(&keys.epoch()));
         assert_eq!(hash_tag(&keys.leases()), hash_tag(&keys.fence()));
+        assert_eq!(
+            hash_tag(&keys.change_stream("changes")),
+            hash_tag(&keys.change_cursor("changes"))
+        );
     }
 }

@@ -35,7 +35,7 @@ use crate::domain::{DomainError, DomainResult};
 use crate::storage::CacheFence;
 
 use coherence::Coherence;
-use keys::Keys;
+pub use keys::Keys;
 use local::LocalLayer;
 use shared::{Looked, SharedLayer};
 

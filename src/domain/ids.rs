@@ -89,6 +89,11 @@ string_id!(
     /// An access-request id.
     AccessRequestId
 );
+string_id!(
+    /// An activity-log entry's id (and a change event's): opaque, so a
+    /// caller cannot count an account's history from it (issue 9, item 7).
+    ActivityId
+);
 
 impl AccountId {
     /// A fresh id for an account created without one.
@@ -106,6 +111,13 @@ impl InvitationId {
 
 impl AccessRequestId {
     /// A fresh access-request id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+}
+
+impl ActivityId {
+    /// A fresh activity-entry id.
     pub fn generate() -> Self {
         Self(uuid::Uuid::new_v4().simple().to_string())
     }

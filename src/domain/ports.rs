@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::decision::accessible_accounts;
 use crate::domain::error::DomainResult;
-use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, RoleName, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
-    ActivityEntry, ActivityFilter, ActivityRecord, Consistency, Delivery, Identity, Invitation,
+    ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery, Identity, Invitation,
     InvitationState, MemberRow, Membership, MembershipStatus, OutboxMessage, Person, Resource, ResourceType,
     Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
 };
@@ -104,6 +104,12 @@ pub trait Reads: Send + Sync {
         filter: &ActivityFilter,
         limit: usize,
     ) -> DomainResult<Vec<ActivityRecord>>;
+    /// Changes (activity entries with a revision) of a scope after a point,
+    /// in commit order, at most `limit`.
+    async fn changes(&self, query: &ChangeQuery, limit: usize) -> DomainResult<Vec<ActivityRecord>>;
+    /// The account and internal position of the change with this id; `None`
+    /// when no change has it.
+    async fn change_position(&self, id: &ActivityId) -> DomainResult<Option<(AccountId, i64)>>;
 }
 
 /// The store: reads, and transactions for writes.
@@ -241,7 +247,8 @@ pub trait Transaction: Reads {
     async fn save_shared_resource(&self, shared: &SharedResource) -> DomainResult<()>;
     /// Removes the sharing of one resource; false when it was not shared.
     async fn delete_shared_resource(&self, parent: &AccountId, resource: &Resource) -> DomainResult<bool>;
-    /// Appends one activity-log entry.
+    /// Appends one activity-log entry, written at commit with the revision
+    /// the commit gives its account (which it bumps).
     async fn append_activity(&self, entry: &ActivityEntry) -> DomainResult<()>;
     /// Writes a message to the outbox, to be sent once (and only if) the
     /// transaction commits.

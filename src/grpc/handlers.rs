@@ -5,6 +5,7 @@
 //! token goes out as the response's `consistency_token` (rule 11).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use tonic::{Request, Response, Status};
@@ -14,7 +15,7 @@ use crate::email::EmailRenderer;
 
 use crate::domain::UseCases;
 use crate::domain::ids::InvitationToken;
-use crate::domain::model::{PlatformActor, Written};
+use crate::domain::model::{ChangeScope, PlatformActor, Written};
 use crate::domain::service::{
     AcceptInvitation, CreateAccount, CreateRole, Invite, ListAccessRequests, ListAccounts, ListActivity,
     ListInvitations, ListSharedResources, ListUsers, RequestAccess, ShareResource, UnshareResource,
@@ -25,10 +26,14 @@ use crate::grpc::convert::{
     AuthorizeQuery, BatchQuery, EffectiveQuery, InvitationTarget, MemberTarget, OwnershipTransfer,
     PlatformClose, RoleTarget, UserInAccount, invitation_to_pb,
 };
-use crate::grpc::middleware::caller_of;
 use crate::grpc::middleware::record_subject;
+use crate::grpc::middleware::{Scope, caller_of};
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
+use crate::grpc::watch::{ChangeStream, follow};
+
+/// How often a caught-up WatchChanges reads the log again, unless configured.
+pub const DEFAULT_WATCH_POLL: Duration = Duration::from_millis(200);
 
 /// The handlers: serve the proto's `access.v1.AccessService` by calling the
 /// domain's [`UseCases`].
@@ -39,12 +44,24 @@ pub struct GrpcHandlers {
     /// The email templates, for PreviewInvitationEmail (the dispatcher
     /// renders what it sends with the same ones).
     renderer: Arc<EmailRenderer>,
+    /// How often a caught-up WatchChanges reads the log again.
+    watch_poll: Duration,
 }
 
 impl GrpcHandlers {
     /// Wraps the use cases and the email templates.
     pub fn new(use_cases: UseCases, renderer: Arc<EmailRenderer>) -> Self {
-        Self { use_cases, renderer }
+        Self {
+            use_cases,
+            renderer,
+            watch_poll: DEFAULT_WATCH_POLL,
+        }
+    }
+
+    /// Sets how often a caught-up WatchChanges reads the log again.
+    pub fn with_watch_poll(mut self, poll: Duration) -> Self {
+        self.watch_poll = poll;
+        self
     }
 
     /// The use cases for an admin call, acting in the actor's session as the
@@ -541,6 +558,26 @@ impl AccessServiceRpc for GrpcHandlers {
             entries: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
         }))
+    }
+
+    type WatchChangesStream = ChangeStream;
+
+    async fn watch_changes(
+        &self,
+        request: Request<pb::WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        let use_cases = self.acting(&request)?;
+        let caller = caller_of(&request)?;
+        let platform = caller
+            .scopes()
+            .contains(Scope::Platform)
+            .then(|| PlatformActor::new(caller.name()));
+        let watch = convert::watch_request(request.get_ref(), platform)?;
+        if let ChangeScope::Account(account) | ChangeScope::Team(account) = &watch.scope {
+            record_subject(Some(account), None);
+        }
+        let watch = use_cases.watch_changes(watch).await?;
+        Ok(Response::new(follow(use_cases, watch, self.watch_poll)))
     }
 
     async fn set_account_limits(

@@ -15,6 +15,7 @@ mod authorize;
 mod batch_authorize;
 mod cache_costs;
 mod cache_faults;
+mod changes;
 mod concurrency;
 mod consistency;
 mod decision_props;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::ids::{AccountId, UserId};
+use crate::domain::ids::{AccountId, ActivityId, UserId};
 
 /// What an activity-log entry records: a closed set, since only the use
 /// cases write the log. Stored and shown by its stable name, e.g. `invitation.create`.
@@ -181,14 +181,54 @@ pub struct ActivityEntry {
     pub at: DateTime<Utc>,
 }
 
-/// An activity-log entry read back: the entry and the id the store gave it
-/// (increasing, so it is also the page key). Entries being written have no id yet.
+impl ActivityAction {
+    /// Whether entries of this action are changes, published on the change
+    /// stream. Sign-ins are not: they change nothing another service keeps
+    /// (the last sign-in is shown by ListUsers), and they would bury the
+    /// changes as they bury the log (issue 9, item 6).
+    pub fn is_change(self) -> bool {
+        self != Self::MemberSignIn
+    }
+}
+
+/// An activity-log entry read back: the entry with what the store gave it.
+/// Entries being written have none of it yet.
 #[derive(Clone, Debug)]
 pub struct ActivityRecord {
-    /// Increasing id (the page key).
-    pub id: i64,
+    /// Opaque id, shown to callers (and the change event's id).
+    pub id: ActivityId,
+    /// The store's internal order: changes are numbered in commit order.
+    /// Never shown to callers (it would count the history).
+    pub seq: i64,
+    /// The account's revision after the write that logged the entry; 0 for
+    /// entries that are not changes (sign-ins) and entries logged before
+    /// revisions were recorded on the log.
+    pub revision: u64,
     /// The entry.
     pub entry: ActivityEntry,
+}
+
+/// Whose changes a change query or a watch reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeScope {
+    /// One account.
+    Account(AccountId),
+    /// A team: the parent account and its children (those it has when each
+    /// read runs, so a child created later joins).
+    Team(AccountId),
+    /// Every account (the platform).
+    All,
+}
+
+/// Which changes to read: those of a scope after a point, in commit order.
+#[derive(Clone, Debug)]
+pub struct ChangeQuery {
+    /// Whose.
+    pub scope: ChangeScope,
+    /// Only changes whose revision is above this one (meaningful for one account).
+    pub after_revision: Option<u64>,
+    /// Only changes after this internal position ([`ActivityRecord::seq`]).
+    pub after_seq: Option<i64>,
 }
 
 /// Filters of an activity listing.
@@ -203,8 +243,9 @@ pub struct ActivityFilter {
     pub start: Option<DateTime<Utc>>,
     /// Before.
     pub end: Option<DateTime<Utc>>,
-    /// Only entries older than this id (the page token).
-    pub before_id: Option<i64>,
+    /// Only entries older than this one (the page token: the id of the last
+    /// entry of the previous page).
+    pub before: Option<ActivityId>,
     /// Whether sign-ins are listed: off by default, so they do not bury the
     /// changes (they are still logged).
     pub include_sign_ins: bool,

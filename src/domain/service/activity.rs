@@ -2,7 +2,7 @@
 
 use super::{Page, UseCases};
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::ids::{AccountId, UserId};
+use crate::domain::ids::{AccountId, ActivityId, UserId};
 use crate::domain::model::{ActivityFilter, ActivityRecord};
 use crate::domain::page::PageRequest;
 
@@ -13,22 +13,23 @@ pub struct ListActivity {
     pub actor: UserId,
     /// Which account.
     pub account_id: AccountId,
-    /// Filters (its `before_id` is set from the page token).
+    /// Filters (its `before` is set from the page token).
     pub filter: ActivityFilter,
     /// Which page.
     pub page: PageRequest,
 }
 
 impl UseCases {
-    /// One page of the log; the page token is the id of the last entry seen.
+    /// One page of the log; the page token is the (opaque) id of the last
+    /// entry seen, so it tells nothing of the history's size.
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_activity(&self, query: ListActivity) -> DomainResult<Page<ActivityRecord>> {
         let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
         let mut filter = query.filter.clone();
-        filter.before_id = match &query.page.after {
+        filter.before = match &query.page.after {
             None => None,
             Some(key) => Some(
-                key.parse::<i64>()
+                ActivityId::parse("page_token", key)
                     .map_err(|_| DomainError::invalid("page_token", "is not a token this service issued"))?,
             ),
         };
@@ -39,7 +40,7 @@ impl UseCases {
         let next_page_token = if rows.len() > query.page.size {
             rows.truncate(query.page.size);
             rows.last()
-                .map(|r| hex::encode(r.id.to_string()))
+                .map(|r| hex::encode(r.id.as_str()))
                 .unwrap_or_default()
         } else {
             String::new()

@@ -5,6 +5,7 @@
 mod access_requests;
 mod accounts;
 mod activity;
+mod changes;
 mod decisions;
 mod guards;
 mod invitation_changes;
@@ -18,6 +19,7 @@ mod sharing;
 pub use access_requests::{ListAccessRequests, RequestAccess};
 pub use accounts::{CreateAccount, ListAccounts};
 pub use activity::ListActivity;
+pub use changes::{Watch, WatchChanges, Watcher};
 pub use invitation_changes::UpdateInvitation;
 pub use invitations::{AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations};
 pub use members::{ListUsers, UpdateMember};

@@ -62,7 +62,7 @@ impl TryFrom<pb::ListActivityRequest> for ListActivity {
                 action: (!raw.filter_action.trim().is_empty()).then(|| raw.filter_action.trim().to_owned()),
                 start: present(start)?,
                 end: present(end)?,
-                before_id: None,
+                before: None,
             },
             page: present(page)?,
         })
@@ -72,13 +72,14 @@ impl TryFrom<pb::ListActivityRequest> for ListActivity {
 impl From<ActivityRecord> for pb::ActivityEntry {
     fn from(record: ActivityRecord) -> Self {
         Self {
-            id: record.id.to_string(),
+            id: record.id.as_str().to_owned(),
             account_id: record.entry.account_id.to_string(),
             actor_user_id: record.entry.actor.to_string(),
             action: record.entry.action.as_str().to_owned(),
             target: record.entry.target,
             details_json: record.entry.details.to_string(),
             create_time: Some(timestamp(record.entry.at)),
+            revision: record.revision,
         }
     }
 }

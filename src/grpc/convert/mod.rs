@@ -10,6 +10,7 @@
 mod access_requests;
 mod accounts;
 mod activity;
+mod changes;
 mod consistency;
 mod decisions;
 mod invitations;
@@ -26,6 +27,7 @@ pub use access_requests::AccessRequestDecision;
 pub use accounts::{
     AccountLimitsChange, AccountPolicyChange, AccountRead, AccountTarget, PlatformClose, account_id,
 };
+pub use changes::watch_request;
 pub use consistency::{consistency, token_from_pb, token_to_pb};
 pub use decisions::{AuthorizeQuery, BatchQuery, EffectiveQuery, batch, batch_results, check};
 pub use invitations::{InvitationTarget, invitation_to_pb, preview_to_pb};

@@ -1,7 +1,9 @@
 //! Ends what the shutdown sequence must end (see `crate::shutdown`):
-//! - once the server drains, the health `Watch` streams, which never end on
-//!   their own (they told NOT_SERVING already; clients that health-check
-//!   through them would otherwise hold every drain to its deadline);
+//! - once the server drains, the health `Watch` streams and WatchChanges,
+//!   which never end on their own (health told NOT_SERVING already; clients
+//!   that health-check through them would otherwise hold every drain to its
+//!   deadline; a change watcher resumes on another replica after the last
+//!   change it got);
 //! - at the deadline, every request still running, and every response still
 //!   streaming: answered UNAVAILABLE (see `errors.rs`), so clients retry on
 //!   another replica and the connections can close.
@@ -31,7 +33,10 @@ pub enum Phase {
 pub type PhaseSignal = watch::Receiver<Phase>;
 
 /// The streams that end as soon as the server drains.
-const ENDLESS: &str = "/grpc.health.v1.Health/Watch";
+const ENDLESS: &[&str] = &[
+    "/grpc.health.v1.Health/Watch",
+    "/access.v1.AccessService/WatchChanges",
+];
 
 /// The refusal of a request cut by the shutdown deadline.
 #[derive(Debug)]
@@ -99,7 +104,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let end = if request.uri().path() == ENDLESS {
+        let end = if ENDLESS.contains(&request.uri().path()) {
             Phase::Draining
         } else {
             Phase::Cut

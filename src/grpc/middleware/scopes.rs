@@ -105,6 +105,9 @@ pub const SERVICE: &str = "access.v1.AccessService";
 /// still checked). CloseAccount is a member's act (it needs the actor's
 /// `account.close`); CloseAccountAsPlatform is the same close by the
 /// platform itself, with no member acting.
+/// WatchChanges is an admin call (a person watches an account or a team);
+/// watching every account also needs the `platform` scope, which the
+/// handler checks, since a method has one scope here.
 pub const METHOD_SCOPES: &[(&str, Scope)] = &[
     // Accounts
     ("CreateAccount", Scope::Platform),
@@ -148,6 +151,7 @@ pub const METHOD_SCOPES: &[(&str, Scope)] = &[
     ("ListAccessRequests", Scope::Admin),
     // Activity
     ("ListActivity", Scope::Admin),
+    ("WatchChanges", Scope::Admin),
     // Shared templates
     ("ShareTemplate", Scope::Admin),
     ("UnshareTemplate", Scope::Admin),

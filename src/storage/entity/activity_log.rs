@@ -6,8 +6,13 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "activity_log")]
 pub struct Model {
+    /// Internal order (commit order of changes): never shown to callers.
     #[sea_orm(primary_key)]
     pub id: i64,
+    /// The id callers see: 32 random hex characters.
+    pub public_id: String,
+    /// The account's revision after the write; 0 for sign-ins and older entries.
+    pub revision: i64,
     pub account_id: String,
     pub actor: String,
     pub action: String,

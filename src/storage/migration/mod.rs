@@ -12,6 +12,7 @@ mod m20261130_000007_activity_fits_its_values;
 mod m20261130_000008_proven_emails;
 mod m20261130_000009_invitee_names;
 mod m20261201_000010_outbox;
+mod m20261201_000011_change_stream;
 mod m20261201_000012_shared_resources;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_proven_emails::Migration),
             Box::new(m20261130_000009_invitee_names::Migration),
             Box::new(m20261201_000010_outbox::Migration),
+            Box::new(m20261201_000011_change_stream::Migration),
             Box::new(m20261201_000012_shared_resources::Migration),
         ]
     }

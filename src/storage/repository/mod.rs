@@ -31,13 +31,13 @@ pub use fence::CacheFence;
 pub use invitations::invitation_counts;
 pub use outbox::{ClaimedMessage, OutboxStore};
 
-use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, RoleName, UserId};
+use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
-    ActivityFilter, ActivityRecord, Delivery, Identity, Invitation, InvitationState, MemberRow, Membership,
-    MembershipStatus, OutboxMessage, Person, Resource, ResourceType, Role, RoleHolder, Scopes, Seat,
-    SharedResource, WriteReceipt,
+    ActivityFilter, ActivityRecord, ChangeQuery, Delivery, Identity, Invitation, InvitationState, MemberRow,
+    Membership, MembershipStatus, OutboxMessage, Person, Resource, ResourceType, Role, RoleHolder, Scopes,
+    Seat, SharedResource, WriteReceipt,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
@@ -77,6 +77,7 @@ impl Store for SeaStore {
         Ok(Box::new(SeaTransaction {
             txn,
             written: tokio::sync::Mutex::new(Vec::new()),
+            activity: tokio::sync::Mutex::new(Vec::new()),
         }))
     }
 }
@@ -87,6 +88,9 @@ pub struct SeaTransaction {
     /// Accounts locked or inserted: every use case locks the accounts it
     /// writes, so these are the revisions the commit bumps.
     written: tokio::sync::Mutex<Vec<AccountId>>,
+    /// Activity entries to append at commit, once the revisions they record
+    /// are known (see `activity::append_activities`).
+    activity: tokio::sync::Mutex<Vec<ActivityEntry>>,
 }
 
 impl SeaTransaction {
@@ -242,6 +246,14 @@ impl<T: Connection> Reads for T {
         limit: usize,
     ) -> DomainResult<Vec<ActivityRecord>> {
         activity::activity(self.conn(), account, filter, limit).await
+    }
+
+    async fn changes(&self, query: &ChangeQuery, limit: usize) -> DomainResult<Vec<ActivityRecord>> {
+        activity::changes(self.conn(), query, limit).await
+    }
+
+    async fn change_position(&self, id: &ActivityId) -> DomainResult<Option<(AccountId, i64)>> {
+        activity::change_position(self.conn(), id).await
     }
 }
 
@@ -403,7 +415,13 @@ impl Transaction for SeaTransaction {
     }
 
     async fn append_activity(&self, entry: &ActivityEntry) -> DomainResult<()> {
-        activity::append_activity(&self.txn, entry).await
+        // Every change bumps its account's revision, which the entry records.
+        // Every use case has locked that account already (checked by running
+        // the whole suite with this as an error); noting it here keeps a
+        // future one that forgets from logging a change with no revision.
+        self.note_written(&entry.account_id).await;
+        self.activity.lock().await.push(entry.clone());
+        Ok(())
     }
 
     async fn enqueue_message(&self, message: &OutboxMessage) -> DomainResult<()> {
@@ -413,6 +431,8 @@ impl Transaction for SeaTransaction {
     async fn commit(self: Box<Self>) -> DomainResult<WriteReceipt> {
         let written = std::mem::take(&mut *self.written.lock().await);
         let receipt = accounts::bump_revisions(&self.txn, &written).await?;
+        let entries = std::mem::take(&mut *self.activity.lock().await);
+        activity::append_activities(&self.txn, &entries, &receipt).await?;
         self.txn.commit().await.map_err(from_db_err)?;
         Ok(receipt)
     }
