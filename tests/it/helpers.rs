@@ -10,7 +10,7 @@ use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use access_service::storage::StatementCounter;
 use access_service::{App, Config};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::metadata::{Ascii, MetadataValue};
@@ -234,29 +234,44 @@ impl TestApp {
         &self.database.url
     }
 
-    /// Row counts of every table: equal before and after a refused request.
-    pub async fn table_counts(&self) -> BTreeMap<&'static str, i64> {
-        let mut counts = BTreeMap::new();
-        for table in [
-            "accounts",
-            "users",
-            "roles",
-            "role_permissions",
-            "memberships",
-            "membership_scopes",
-            "membership_grants",
-            "invitations",
-            "invitation_scopes",
-            "shared_templates",
-            "shared_template_children",
-            "activity_log",
-        ] {
-            counts.insert(
-                table,
-                self.count(&format!("SELECT COUNT(*) AS n FROM {table}")).await,
-            );
-        }
-        counts
+    /// Row counts of every table of the schema, read from the database's
+    /// own catalogue so a table added by a migration is counted too: equal
+    /// before and after a refused request.
+    pub async fn table_counts(&self) -> BTreeMap<String, i64> {
+        let backend = self.db.get_database_backend();
+        let tables = if backend == DbBackend::Sqlite {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        } else {
+            "SELECT TABLE_NAME AS name FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'"
+        };
+        let names: Vec<String> = self
+            .db
+            .query_all_raw(Statement::from_string(backend, tables.to_owned()))
+            .await
+            .expect("the schema's tables are listed")
+            .iter()
+            .map(|row| row.try_get::<String>("", "name").expect("a table name"))
+            .collect();
+        assert!(!names.is_empty(), "the schema has tables");
+        // One statement for them all: the catalogue counts after every case.
+        let sql = names
+            .iter()
+            .map(|name| format!("SELECT '{name}' AS t, COUNT(*) AS n FROM {name}"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        self.db
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await
+            .expect("count query runs")
+            .iter()
+            .map(|row| {
+                (
+                    row.try_get::<String>("", "t").expect("a table name"),
+                    row.try_get::<i64>("", "n").expect("count is an integer"),
+                )
+            })
+            .collect()
     }
 
     /// Runs a `SELECT COUNT(*) AS n ...` on the test database.

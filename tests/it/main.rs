@@ -4,6 +4,7 @@
 mod cluster;
 mod helpers;
 
+mod abuse;
 mod access_requests;
 mod accounts;
 mod activity;
