@@ -706,7 +706,7 @@ async fn sign_ins_are_recorded_for_active_members(app: TestApp) {
     assert_refused(
         client.record_sign_in(sign_in("carol", "acme")).await,
         Code::FailedPrecondition,
-        "MEMBERSHIP_INACTIVE",
+        "MEMBER_DEACTIVATED",
     );
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
     assert_eq!(row(&app, "acme", "carol").await.unwrap().last_sign_in_time, None);

@@ -374,10 +374,13 @@ impl UseCases {
         self.lock_open_account(tx.as_ref(), account_id).await?;
         match tx.membership_status(account_id, user).await? {
             Some(MembershipStatus::Active) => {}
+            // The member is the subject here, as in TransferOwnership and
+            // Invite: FAILED_PRECONDITION MEMBER_DEACTIVATED. MEMBERSHIP_INACTIVE
+            // is the actor's refusal (PERMISSION_DENIED); one reason, one code.
             Some(MembershipStatus::Deactivated) => {
                 return Err(DomainError::precondition(
-                    "MEMBERSHIP_INACTIVE",
-                    format!("'{user}' is deactivated in account '{account_id}'"),
+                    "MEMBER_DEACTIVATED",
+                    format!("'{user}' is deactivated in account '{account_id}': reactivate them first"),
                 ));
             }
             None => return Err(DomainError::not_found("member", user.as_str())),
