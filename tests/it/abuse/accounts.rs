@@ -36,6 +36,9 @@ fn close(actor: &str, account: &str) -> pb::CloseAccountRequest {
     }
 }
 
+/// The actor's session header.
+const MFA: &str = "x-actor-mfa-verified";
+
 pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
     vec![
         Row::new("CreateAccount", create_account("fresh", person("fresh-owner")))
@@ -140,6 +143,20 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 "a closed account",
                 policy("shutter", "shut"),
                 precondition("ACCOUNT_CLOSED"),
+            )
+            .case(
+                "turning two-factor off without it",
+                pb::UpdateAccountPolicyRequest {
+                    require_two_factor: false,
+                    ..policy("sowner", "secure")
+                },
+                denied("MFA_REQUIRED"),
+            )
+            .case_with(
+                "a malformed session header",
+                &[(MFA, "yes")],
+                policy("owner", "acme"),
+                bad(&[MFA]),
             ),
         Row::new("SetAccountLimits", limits("acme", Some(50)))
             .case(

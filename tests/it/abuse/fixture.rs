@@ -15,7 +15,8 @@ use crate::helpers::{TestApp, scope, share};
 /// reach). "other" is owned by
 /// "stranger", with viewer "ostaff". "team" (owner "boss", viewer "tviewer")
 /// has the child "child-a" (owner "owner-a") and shares template "t1".
-/// "shut" (owner "shutter") is closed.
+/// "shut" (owner "shutter") is closed. "secure" (owner "sowner", admin
+/// "sadmin") requires two-factor.
 pub(crate) struct Fixture {
     /// A pending invitation of "pend@example.com" to acme as viewer.
     pub pending_id: String,
@@ -73,6 +74,17 @@ impl Fixture {
         app.team(&["a"]).await;
         app.account("shut", "shutter").await;
         app.close("shutter", "shut").await.expect("shut is closed");
+        app.account("secure", "sowner").await;
+        app.member("sowner", "secure", "sadmin", "admin", vec![]).await;
+        app.client
+            .clone()
+            .update_account_policy(pb::UpdateAccountPolicyRequest {
+                actor_user_id: "sowner".into(),
+                account_id: "secure".into(),
+                require_two_factor: true,
+            })
+            .await
+            .expect("secure requires two-factor");
 
         app.member("owner", "acme", "admin", "admin", vec![]).await;
         let accepted = app

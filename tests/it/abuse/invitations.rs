@@ -146,6 +146,25 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 "a closed account",
                 invite("shutter", "shut", "new@example.com", "viewer"),
                 precondition("ACCOUNT_CLOSED"),
+            )
+            .case(
+                "an actor without two-factor in an account requiring it",
+                invite("sadmin", "secure", "new@example.com", "viewer"),
+                denied("MFA_REQUIRED"),
+            )
+            .case_with(
+                "the actor's two-factor denied in its session",
+                &[("x-actor-mfa-verified", "false")],
+                invite("sowner", "secure", "new@example.com", "viewer"),
+                denied("MFA_REQUIRED"),
+            )
+            .case(
+                "a message over the server's size limit",
+                pb::InviteRequest {
+                    message: long(5 << 20),
+                    ..invite("owner", "acme", "new@example.com", "viewer")
+                },
+                Expect::Refused(Code::OutOfRange, ""),
             ),
         Row::new("AcceptInvitation", accept(&fx.pending_token, "pend"))
             .case(

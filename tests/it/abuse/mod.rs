@@ -42,6 +42,9 @@ pub(crate) use fixture::Fixture;
 /// What a case got: the answer's Debug text, or the refusal.
 type Outcome = Result<String, Status>;
 
+/// gRPC metadata a case sends besides the API key.
+type Metadata = &'static [(&'static str, &'static str)];
+
 /// Sends one request to `path` with an optional API key.
 type Sender = Arc<
     dyn Fn(Channel, Option<&'static str>, String) -> Pin<Box<dyn Future<Output = Outcome> + Send>>
@@ -60,15 +63,15 @@ pub(crate) struct Request {
 
 impl Request {
     /// A unary request whose answer is not read (only its status is).
-    fn unary<Req>(request: Req) -> Self
+    fn unary<Req>(request: Req, metadata: Metadata) -> Self
     where
         Req: Message + Clone + Send + Sync + 'static,
     {
-        Self::answered::<Req, ()>(request)
+        Self::answered::<Req, ()>(request, metadata)
     }
 
     /// A unary request whose answer (as Debug text) an [`Expect::Answers`] reads.
-    fn answered<Req, Resp>(request: Req) -> Self
+    fn answered<Req, Resp>(request: Req, metadata: Metadata) -> Self
     where
         Req: Message + Clone + Send + Sync + 'static,
         Resp: Message + Default + std::fmt::Debug + Send + 'static,
@@ -81,9 +84,13 @@ impl Request {
                     .await
                     .map_err(|err| Status::unavailable(err.to_string()))?;
                 let path = http::uri::PathAndQuery::try_from(path).expect("a path");
-                grpc.unary::<Req, Resp, _>(keyed(request, key), path, tonic_prost::ProstCodec::default())
-                    .await
-                    .map(|answer| format!("{:?}", answer.into_inner()))
+                grpc.unary::<Req, Resp, _>(
+                    keyed(request, key, metadata),
+                    path,
+                    tonic_prost::ProstCodec::default(),
+                )
+                .await
+                .map(|answer| format!("{:?}", answer.into_inner()))
             })
         });
         Self {
@@ -96,7 +103,7 @@ impl Request {
     /// A server-streaming request: its outcome is the first message or the
     /// refusal (a stream that stays open without either is a failure).
     #[allow(dead_code)] // Used once a streaming RPC (WatchChanges) has a row.
-    fn streaming<Req>(request: Req) -> Self
+    fn streaming<Req>(request: Req, metadata: Metadata) -> Self
     where
         Req: Message + Clone + Send + Sync + 'static,
     {
@@ -110,7 +117,7 @@ impl Request {
                 let path = http::uri::PathAndQuery::try_from(path).expect("a path");
                 let mut stream = grpc
                     .server_streaming::<Req, (), _>(
-                        keyed(request, key),
+                        keyed(request, key, metadata),
                         path,
                         tonic_prost::ProstCodec::default(),
                     )
@@ -130,8 +137,13 @@ impl Request {
     }
 }
 
-fn keyed<Req>(request: Req, key: Option<&'static str>) -> tonic::Request<Req> {
+fn keyed<Req>(request: Req, key: Option<&'static str>, metadata: Metadata) -> tonic::Request<Req> {
     let mut request = tonic::Request::new(request);
+    for (name, value) in metadata {
+        request
+            .metadata_mut()
+            .insert(*name, value.parse().expect("ASCII metadata"));
+    }
     if let Some(key) = key {
         let value = format!("Bearer {key}").parse().expect("an ASCII key");
         request.metadata_mut().insert("authorization", value);
@@ -286,7 +298,7 @@ impl Row {
     ) -> Self {
         Self {
             method,
-            sample: Request::unary(sample),
+            sample: Request::unary(sample, &[]),
             cases: Vec::new(),
         }
     }
@@ -299,7 +311,7 @@ impl Row {
     ) -> Self {
         Self {
             method,
-            sample: Request::streaming(sample),
+            sample: Request::streaming(sample, &[]),
             cases: Vec::new(),
         }
     }
@@ -311,10 +323,21 @@ impl Row {
         request: Req,
         expect: Expect,
     ) -> Self {
+        self.case_with(what, &[], request, expect)
+    }
+
+    /// A case that also sends `metadata` (the actor's session, say).
+    pub(crate) fn case_with<Req: Message + Clone + Send + Sync + 'static>(
+        self,
+        what: &'static str,
+        metadata: Metadata,
+        request: Req,
+        expect: Expect,
+    ) -> Self {
         let request = if self.sample.streaming {
-            Request::streaming(request)
+            Request::streaming(request, metadata)
         } else {
-            Request::unary(request)
+            Request::unary(request, metadata)
         };
         self.with(what, request, expect)
     }
@@ -325,7 +348,7 @@ impl Row {
         Req: Message + Clone + Send + Sync + 'static,
         Resp: Message + Default + std::fmt::Debug + Send + 'static,
     {
-        self.with(what, Request::answered::<Req, Resp>(request), expect)
+        self.with(what, Request::answered::<Req, Resp>(request, &[]), expect)
     }
 
     fn with(mut self, what: &'static str, request: Request, expect: Expect) -> Self {
