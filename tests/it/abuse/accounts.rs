@@ -88,6 +88,17 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 precondition("EMAIL_IN_USE"),
             )
             .case(
+                "a known user id with another email",
+                create_account(
+                    "fresh",
+                    pb::Person {
+                        email: "someone-else@example.com".into(),
+                        ..person("owner")
+                    },
+                ),
+                precondition("USER_EMAIL_MISMATCH"),
+            )
+            .case(
                 "an unknown parent",
                 create_child("fresh", "fresh-owner", "nope", "boss"),
                 missing("parent account"),

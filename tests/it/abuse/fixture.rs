@@ -16,7 +16,9 @@ use crate::helpers::{TestApp, scope, share};
 /// "stranger", with viewer "ostaff". "team" (owner "boss", viewer "tviewer")
 /// has the child "child-a" (owner "owner-a") and shares template "t1".
 /// "shut" (owner "shutter") is closed. "secure" (owner "sowner", admin
-/// "sadmin") requires two-factor.
+/// "sadmin") requires two-factor. "full" (owner "fowner") has a quota of one
+/// member. "gone", once a helper of acme asking for lists.view, is
+/// deactivated.
 pub(crate) struct Fixture {
     /// A pending invitation of "pend@example.com" to acme as viewer.
     pub pending_id: String,
@@ -43,6 +45,8 @@ pub(crate) struct Fixture {
     pub decided_request_id: String,
     /// The lead's own pending request (for reports.view).
     pub lead_request_id: String,
+    /// A pending request of a member since deactivated ("gone").
+    pub gone_request_id: String,
 }
 
 impl Fixture {
@@ -64,6 +68,7 @@ impl Fixture {
             other_request_id: id(),
             decided_request_id: id(),
             lead_request_id: id(),
+            gone_request_id: id(),
         }
     }
 
@@ -85,6 +90,8 @@ impl Fixture {
             })
             .await
             .expect("secure requires two-factor");
+        app.account("full", "fowner").await;
+        app.set_limits("full", Some(1), None).await.expect("full's quota");
 
         app.member("owner", "acme", "admin", "admin", vec![]).await;
         let accepted = app
@@ -179,6 +186,14 @@ impl Fixture {
             .await
             .expect("helper asks");
         app.decide("owner", &decided.id, false).await.expect("rejected");
+        app.member("owner", "acme", "gone", "helper", vec![]).await;
+        let gone_request = app
+            .request_access("gone", "acme", "lists.view", "")
+            .await
+            .expect("gone asks");
+        app.deactivate("owner", "acme", "gone")
+            .await
+            .expect("gone deactivated");
         let lead_request = app
             .request_access("lead", "acme", "reports.view", "")
             .await
@@ -199,6 +214,7 @@ impl Fixture {
             other_request_id: other_request.id,
             decided_request_id: decided.id,
             lead_request_id: lead_request.id,
+            gone_request_id: gone_request.id,
         }
     }
 }

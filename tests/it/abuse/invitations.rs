@@ -132,6 +132,23 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 precondition("INVITATION_PENDING_WITH_OTHER_TERMS"),
             )
             .case(
+                "accounts of two teams in one invitation",
+                pb::InviteRequest {
+                    additional_accounts: vec![pb::InviteTarget {
+                        account_id: "other".into(),
+                        role: "viewer".into(),
+                        scopes: vec![],
+                    }],
+                    ..invite("owner", "acme", "new@example.com", "viewer")
+                },
+                precondition("NOT_ONE_TEAM"),
+            )
+            .case(
+                "beyond the plan's member quota",
+                invite("fowner", "full", "new@example.com", "viewer"),
+                Expect::Refused(Code::ResourceExhausted, "MEMBER_LIMIT_REACHED"),
+            )
+            .case(
                 "a scope of unknown type",
                 pb::InviteRequest {
                     scopes: vec![pb::Scope {

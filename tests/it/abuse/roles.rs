@@ -307,6 +307,11 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 denied("PRIVILEGE_ESCALATION"),
             )
             .case(
+                "a requester deactivated since",
+                decide("owner", &fx.gone_request_id),
+                precondition("REQUESTER_NOT_ACTIVE"),
+            )
+            .case(
                 "a decided request",
                 decide("owner", &fx.decided_request_id),
                 precondition("ALREADY_DECIDED"),
