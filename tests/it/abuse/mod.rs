@@ -222,13 +222,12 @@ impl std::fmt::Display for Expect {
 
 /// A status as the catalogue reports it: code, reason or fields, message.
 fn describe(status: &Status) -> String {
-    let detail = match status.code() {
-        Code::InvalidArgument => format!("{:?}", bad_fields(status)),
-        Code::NotFound if status.get_details_resource_info().is_some() => status
-            .get_details_resource_info()
-            .map(|info| info.resource_type)
-            .unwrap_or_default(),
-        _ => error_reason(status),
+    let detail = if status.code() == Code::InvalidArgument {
+        format!("{:?}", bad_fields(status))
+    } else if let Some(info) = status.get_details_resource_info() {
+        info.resource_type
+    } else {
+        error_reason(status)
     };
     format!("{:?} {detail} ({})", status.code(), clip(status.message()))
 }
@@ -448,10 +447,10 @@ fn documented_codes() -> Result<BTreeMap<String, String>, String> {
         };
         let code = camel_case(code);
         for reason in backticked(details).filter(|token| is_reason(token)) {
-            if let Some(other) = codes.insert(reason.to_owned(), code.clone()) {
-                if other != code {
-                    return Err(format!("docs/errors.md lists {reason} under {other} and {code}"));
-                }
+            if let Some(other) = codes.insert(reason.to_owned(), code.clone())
+                && other != code
+            {
+                return Err(format!("docs/errors.md lists {reason} under {other} and {code}"));
             }
         }
     }
