@@ -732,7 +732,7 @@ pub fn list_users(actor: &str, account: &str) -> pb::ListUsersRequest {
 }
 
 /// TransferOwnership.
-fn transfer(actor: &str, account: &str, new_owner: &str) -> pb::TransferOwnershipRequest {
+pub fn transfer(actor: &str, account: &str, new_owner: &str) -> pb::TransferOwnershipRequest {
     pb::TransferOwnershipRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),
@@ -741,7 +741,7 @@ fn transfer(actor: &str, account: &str, new_owner: &str) -> pb::TransferOwnershi
 }
 
 /// DeactivateMember.
-fn deactivate(actor: &str, account: &str, user: &str) -> pb::DeactivateMemberRequest {
+pub fn deactivate(actor: &str, account: &str, user: &str) -> pb::DeactivateMemberRequest {
     pb::DeactivateMemberRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),
@@ -750,7 +750,7 @@ fn deactivate(actor: &str, account: &str, user: &str) -> pb::DeactivateMemberReq
 }
 
 /// ReactivateMember.
-fn reactivate(actor: &str, account: &str, user: &str) -> pb::ReactivateMemberRequest {
+pub fn reactivate(actor: &str, account: &str, user: &str) -> pb::ReactivateMemberRequest {
     pb::ReactivateMemberRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),
@@ -759,7 +759,7 @@ fn reactivate(actor: &str, account: &str, user: &str) -> pb::ReactivateMemberReq
 }
 
 /// RemoveMember.
-fn remove(actor: &str, account: &str, user: &str) -> pb::RemoveMemberRequest {
+pub fn remove(actor: &str, account: &str, user: &str) -> pb::RemoveMemberRequest {
     pb::RemoveMemberRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),

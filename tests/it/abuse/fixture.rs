@@ -101,24 +101,7 @@ impl Fixture {
         app.accept(&accepted.token, "viewer")
             .await
             .expect("viewer accepts");
-        app.create_role(
-            "owner",
-            "acme",
-            "list_lead",
-            &[
-                "users.view",
-                "users.invite",
-                "users.edit",
-                "users.remove",
-                "lists.view",
-                "lists.edit",
-                "campaigns.view",
-            ],
-        )
-        .await
-        .expect("list_lead created");
-        app.member("owner", "acme", "lead", "list_lead", vec![scope(List, &["4"])])
-            .await;
+        crate::escalation::scoped_lead(app).await;
         app.create_role("owner", "acme", "helper", &["campaigns.view"])
             .await
             .expect("helper created");

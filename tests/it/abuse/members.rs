@@ -5,31 +5,7 @@ use access_service::grpc::pb;
 
 use super::fixture::long;
 use super::{Fixture, Row, bad, denied, lacks, missing, precondition};
-use crate::helpers::list_users;
-
-fn deactivate(actor: &str, account: &str, user: &str) -> pb::DeactivateMemberRequest {
-    pb::DeactivateMemberRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        user_id: user.into(),
-    }
-}
-
-fn reactivate(actor: &str, account: &str, user: &str) -> pb::ReactivateMemberRequest {
-    pb::ReactivateMemberRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        user_id: user.into(),
-    }
-}
-
-fn remove(actor: &str, account: &str, user: &str) -> pb::RemoveMemberRequest {
-    pb::RemoveMemberRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        user_id: user.into(),
-    }
-}
+use crate::helpers::{deactivate, list_users, reactivate, remove, transfer};
 
 fn update(actor: &str, account: &str, user: &str, role: &str) -> pb::UpdateMemberRequest {
     pb::UpdateMemberRequest {
@@ -54,14 +30,6 @@ fn leave(user: &str, account: &str) -> pb::LeaveAccountRequest {
     pb::LeaveAccountRequest {
         user_id: user.into(),
         account_id: account.into(),
-    }
-}
-
-fn transfer(actor: &str, account: &str, new_owner: &str) -> pb::TransferOwnershipRequest {
-    pb::TransferOwnershipRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        new_owner_user_id: new_owner.into(),
     }
 }
 

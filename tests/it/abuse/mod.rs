@@ -79,11 +79,7 @@ impl Request {
         let send: Sender = Arc::new(move |channel, key, path| {
             let request = request.clone();
             Box::pin(async move {
-                let mut grpc = tonic::client::Grpc::new(channel);
-                grpc.ready()
-                    .await
-                    .map_err(|err| Status::unavailable(err.to_string()))?;
-                let path = http::uri::PathAndQuery::try_from(path).expect("a path");
+                let (mut grpc, path) = ready(channel, path).await?;
                 grpc.unary::<Req, Resp, _>(
                     keyed(request, key, metadata),
                     path,
@@ -110,11 +106,7 @@ impl Request {
         let send: Sender = Arc::new(move |channel, key, path| {
             let request = request.clone();
             Box::pin(async move {
-                let mut grpc = tonic::client::Grpc::new(channel);
-                grpc.ready()
-                    .await
-                    .map_err(|err| Status::unavailable(err.to_string()))?;
-                let path = http::uri::PathAndQuery::try_from(path).expect("a path");
+                let (mut grpc, path) = ready(channel, path).await?;
                 let mut stream = grpc
                     .server_streaming::<Req, (), _>(
                         keyed(request, key, metadata),
@@ -135,6 +127,18 @@ impl Request {
             send,
         }
     }
+}
+
+/// A client on `channel` ready to call `path`.
+async fn ready(
+    channel: Channel,
+    path: String,
+) -> Result<(tonic::client::Grpc<Channel>, http::uri::PathAndQuery), Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|err| Status::unavailable(err.to_string()))?;
+    Ok((grpc, http::uri::PathAndQuery::try_from(path).expect("a path")))
 }
 
 fn keyed<Req>(request: Req, key: Option<&'static str>, metadata: Metadata) -> tonic::Request<Req> {
