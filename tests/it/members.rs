@@ -44,14 +44,14 @@ fn with_scopes(actor: &str, account: &str, user: &str, scopes: Vec<pb::Scope>) -
     }
 }
 
-fn leave(user: &str, account: &str) -> pb::LeaveAccountRequest {
+pub(crate) fn leave(user: &str, account: &str) -> pb::LeaveAccountRequest {
     pb::LeaveAccountRequest {
         user_id: user.into(),
         account_id: account.into(),
     }
 }
 
-fn sign_in(user: &str, account: &str) -> pb::RecordSignInRequest {
+pub(crate) fn sign_in(user: &str, account: &str) -> pb::RecordSignInRequest {
     pb::RecordSignInRequest {
         user_id: user.into(),
         account_id: account.into(),

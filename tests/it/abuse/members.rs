@@ -6,6 +6,7 @@ use access_service::grpc::pb;
 use super::fixture::long;
 use super::{Fixture, Row, bad, denied, lacks, missing, precondition};
 use crate::helpers::{deactivate, list_users, reactivate, remove, transfer};
+use crate::members::{leave, sign_in};
 
 fn update(actor: &str, account: &str, user: &str, role: &str) -> pb::UpdateMemberRequest {
     pb::UpdateMemberRequest {
@@ -23,20 +24,6 @@ fn grants(actor: &str, user: &str, permissions: &[&str]) -> pb::UpdateMemberRequ
             permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
         }),
         ..update(actor, "acme", user, "")
-    }
-}
-
-fn leave(user: &str, account: &str) -> pb::LeaveAccountRequest {
-    pb::LeaveAccountRequest {
-        user_id: user.into(),
-        account_id: account.into(),
-    }
-}
-
-fn sign_in(user: &str, account: &str) -> pb::RecordSignInRequest {
-    pb::RecordSignInRequest {
-        user_id: user.into(),
-        account_id: account.into(),
     }
 }
 
