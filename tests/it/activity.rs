@@ -639,15 +639,19 @@ async fn listing_activity_filters_by_actor_action_and_time(app: TestApp) {
     .await;
     assert!(before_first.is_empty(), "end_time is exclusive: {before_first:?}");
 
-    let nobody = entries(
-        &app,
-        pb::ListActivityRequest {
-            filter_action: "no.such.action".into(),
-            ..list("owner", "acme")
-        },
-    )
-    .await;
-    assert!(nobody.is_empty());
+    // An action that does not exist is refused, not answered with an empty
+    // list that looks like "nothing happened" (issue 9).
+    let status = expect_code(
+        app.client
+            .clone()
+            .list_activity(pb::ListActivityRequest {
+                filter_action: "no.such.action".into(),
+                ..list("owner", "acme")
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["filter_action"]);
 }
 
 /// Rule 12: pages of 2 walk every entry once; bad tokens, viewers and unknown accounts are refused.

@@ -128,6 +128,11 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
             )
             .case("an unknown account", get("", "nope"), missing("account"))
             .case(
+                "as a deactivated member",
+                get("deact", "acme"),
+                denied("MEMBERSHIP_INACTIVE"),
+            )
+            .case(
                 "another account's, as its non-member",
                 get("owner", "other"),
                 denied("NOT_A_MEMBER"),

@@ -59,6 +59,17 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 bad(&["resource.type"]),
             )
             .case(
+                "a resource of an unknown type",
+                pb::AuthorizeRequest {
+                    resource: Some(pb::Resource {
+                        r#type: 99,
+                        id: "4".into(),
+                    }),
+                    ..viewer.clone()
+                },
+                bad(&["resource.type"]),
+            )
+            .case(
                 "a resource without an id",
                 check("lead", "acme", "lists.edit", Some((List, ""))),
                 bad(&["resource.id"]),

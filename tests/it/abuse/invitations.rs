@@ -87,6 +87,14 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 bad(&["message"]),
             )
             .case(
+                "an oversized invitee name",
+                pb::InviteRequest {
+                    invitee_name: long(201),
+                    ..invite("owner", "acme", "new@example.com", "viewer")
+                },
+                bad(&["invitee_name"]),
+            )
+            .case(
                 "an unknown role",
                 invite("owner", "acme", "new@example.com", "emperor"),
                 bad(&["role"]),
@@ -214,6 +222,28 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 "someone else's invitation",
                 accept(&fx.pending_token, "mallory"),
                 denied("INVITATION_EMAIL_MISMATCH"),
+            )
+            .case(
+                "an oversized name",
+                pb::AcceptInvitationRequest {
+                    token: fx.pending_token.clone(),
+                    user: Some(pb::Person {
+                        name: long(201),
+                        ..person("pend")
+                    }),
+                },
+                bad(&["user.name"]),
+            )
+            .case(
+                "a user id with spaces around it",
+                pb::AcceptInvitationRequest {
+                    token: fx.pending_token.clone(),
+                    user: Some(pb::Person {
+                        user_id: " pend".into(),
+                        ..person("pend")
+                    }),
+                },
+                bad(&["user.user_id"]),
             )
             .case(
                 "a malformed email",

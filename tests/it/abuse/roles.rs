@@ -171,6 +171,14 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
             missing("role"),
         )
         .case(
+            "an oversized description",
+            pb::UpdateRoleRequest {
+                description: long(256),
+                ..update("owner", "helper", &["campaigns.view"])
+            },
+            bad(&["description"]),
+        )
+        .case(
             "a built-in role",
             update("owner", "viewer", &["campaigns.view"]),
             precondition("BUILTIN_ROLE_IMMUTABLE"),
@@ -366,6 +374,25 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 denied("NOT_A_MEMBER"),
             )
             .case("escalation: a helper", activity("helper", "acme"), lacks())
+            .case(
+                "an unknown action",
+                pb::ListActivityRequest {
+                    filter_action: "member.fly".into(),
+                    ..activity("owner", "acme")
+                },
+                bad(&["filter_action"]),
+            )
+            .case(
+                "a timestamp out of range",
+                pb::ListActivityRequest {
+                    start_time: Some(prost_types::Timestamp {
+                        seconds: 0,
+                        nanos: 2_000_000_000,
+                    }),
+                    ..activity("owner", "acme")
+                },
+                bad(&["start_time"]),
+            )
             .case(
                 "an empty window",
                 pb::ListActivityRequest {

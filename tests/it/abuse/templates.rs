@@ -36,6 +36,11 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 bad(&["child_account_ids"]),
             )
             .case(
+                "an empty child id",
+                share("boss", "team", "t2", &["child-a", ""]),
+                bad(&["child_account_ids[1]"]),
+            )
+            .case(
                 "an unknown child",
                 share("boss", "team", "t2", &["nope"]),
                 missing("child account"),
