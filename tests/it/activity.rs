@@ -300,6 +300,7 @@ async fn every_mutation_writes_exactly_one_entry(app: TestApp) {
         }),
     )
     .await;
+    // A real change each time: setting the policy it has logs nothing.
     logs_one(
         &app,
         "team",
@@ -307,8 +308,22 @@ async fn every_mutation_writes_exactly_one_entry(app: TestApp) {
         c.clone().update_account_policy(pb::UpdateAccountPolicyRequest {
             actor_user_id: "boss".into(),
             account_id: "team".into(),
-            require_two_factor: false,
+            require_two_factor: true,
         }),
+    )
+    .await;
+    let mut off = tonic::Request::new(pb::UpdateAccountPolicyRequest {
+        actor_user_id: "boss".into(),
+        account_id: "team".into(),
+        require_two_factor: false,
+    });
+    off.metadata_mut()
+        .insert("x-actor-mfa-verified", "true".parse().expect("ascii"));
+    logs_one(
+        &app,
+        "team",
+        "account.policy",
+        c.clone().update_account_policy(off),
     )
     .await;
     logs_one(

@@ -127,6 +127,13 @@ impl UseCases {
             )
             .await?;
         }
+        if role.id == member.role.id && scopes == member.scopes && grants == member.grants {
+            // Nothing changes: a retry logs nothing (issue 9), as
+            // DeactivateMember does; the commit still reaches every replica.
+            let token = self.commit(tx).await?;
+            let status = member.status;
+            return Ok(Written::new(member_row(&member, status), token));
+        }
         let change = MembershipChange {
             role_id: cmd.role.as_ref().map(|_| role.id.clone()),
             scopes: cmd.scopes.clone(),

@@ -143,6 +143,14 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 pb::UpdateAccountPolicyRequest::default(),
                 bad(&["actor_user_id", "account_id"]),
             )
+            .read::<_, ()>(
+                "a retry: the policy it has (OK, nothing logged)",
+                pb::UpdateAccountPolicyRequest {
+                    require_two_factor: false,
+                    ..policy("owner", "acme")
+                },
+                answers(""),
+            )
             .case("an unknown account", policy("owner", "nope"), missing("account"))
             .case(
                 "another account's",
@@ -201,6 +209,11 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 "empty",
                 pb::CloseAccountRequest::default(),
                 bad(&["actor_user_id", "account_id"]),
+            )
+            .case(
+                "a closed account",
+                close("shutter", "shut"),
+                precondition("ACCOUNT_CLOSED"),
             )
             .case("an unknown account", close("owner", "nope"), missing("account"))
             .case(

@@ -34,6 +34,7 @@ pub(crate) struct Fixture {
     pub accepted_id: String,
     pub accepted_token: String,
     /// An invitation declined by its invitee.
+    pub declined_id: String,
     pub declined_token: String,
     /// A pending invitation of the account "other".
     pub other_invitation_id: String,
@@ -62,6 +63,7 @@ impl Fixture {
             revoked_token: id(),
             accepted_id: id(),
             accepted_token: id(),
+            declined_id: id(),
             declined_token: id(),
             other_invitation_id: id(),
             request_id: id(),
@@ -191,6 +193,7 @@ impl Fixture {
             revoked_token: revoked.token,
             accepted_id: id_of(&accepted),
             accepted_token: accepted.token,
+            declined_id: id_of(&declined),
             declined_token: declined.token,
             other_invitation_id: id_of(&other_invitation),
             request_id: request.id,

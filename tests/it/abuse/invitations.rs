@@ -157,6 +157,18 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 Expect::Refused(Code::ResourceExhausted, "MEMBER_LIMIT_REACHED"),
             )
             .case(
+                "the account named twice",
+                pb::InviteRequest {
+                    additional_accounts: vec![pb::InviteTarget {
+                        account_id: "acme".into(),
+                        role: "admin".into(),
+                        scopes: vec![],
+                    }],
+                    ..invite("owner", "acme", "new@example.com", "viewer")
+                },
+                bad(&["additional_accounts[0].account_id"]),
+            )
+            .case(
                 "a scope of unknown type",
                 pb::InviteRequest {
                     scopes: vec![pb::Scope {
@@ -307,6 +319,11 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 precondition("INVITATION_REVOKED"),
             )
             .case(
+                "a declined invitation",
+                resend("owner", &fx.declined_id),
+                precondition("INVITATION_DECLINED"),
+            )
+            .case(
                 "an accepted invitation",
                 resend("owner", &fx.accepted_id),
                 precondition("INVITATION_ALREADY_ACCEPTED"),
@@ -332,6 +349,11 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 "escalation: a scoped lead revokes an admin invitation",
                 revoke("lead", &fx.admin_invitation_id),
                 denied("OUTRANKED"),
+            )
+            .case(
+                "a revoked invitation",
+                revoke("owner", &fx.revoked_id),
+                precondition("INVITATION_REVOKED"),
             )
             .case(
                 "an accepted invitation",

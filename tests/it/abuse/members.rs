@@ -148,6 +148,11 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 grants("owner", "helper", &["account.transfer"]),
                 precondition("OWNER_ONLY_PERMISSION"),
             )
+            .read::<_, ()>(
+                "a retry: the role it has (OK, nothing logged)",
+                update("owner", "acme", "helper", "helper"),
+                super::answers(""),
+            )
             .case(
                 "an unknown member",
                 update("owner", "acme", "nobody", "viewer"),
