@@ -5,7 +5,7 @@ use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::{Campaign, List};
 
 use super::fixture::long;
-use super::{Fixture, Row, answers, bad};
+use super::{Fixture, Row, answers, bad, precondition};
 use crate::helpers::check;
 
 fn effective(user: &str, account: &str) -> pb::GetEffectivePermissionsRequest {
@@ -21,6 +21,34 @@ fn batch(checks: Vec<pb::AuthorizeRequest>) -> pb::BatchAuthorizeRequest {
         checks,
         consistency: None,
     }
+}
+
+/// The wire form of a consistency token (private to the server; forged here).
+#[derive(Clone, PartialEq, prost::Message)]
+struct TokenPb {
+    #[prost(message, repeated, tag = "1")]
+    revisions: Vec<RevisionPb>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct RevisionPb {
+    #[prost(string, tag = "1")]
+    account_id: String,
+    #[prost(uint64, tag = "2")]
+    revision: u64,
+}
+
+/// A well-formed token naming a revision of acme it will not reach for ages.
+fn forged_ahead() -> String {
+    use base64::Engine;
+    use prost::Message;
+    let token = TokenPb {
+        revisions: vec![RevisionPb {
+            account_id: "acme".into(),
+            revision: 1 << 40,
+        }],
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.encode_to_vec())
 }
 
 fn fresher_than(token: &str) -> Option<pb::Consistency> {
@@ -81,6 +109,14 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                     ..viewer.clone()
                 },
                 bad(&["consistency.at_least_as_fresh"]),
+            )
+            .case(
+                "a forged consistency token ahead of the database",
+                pb::AuthorizeRequest {
+                    consistency: fresher_than(&forged_ahead()),
+                    ..viewer.clone()
+                },
+                precondition("CONSISTENCY_TOKEN_AHEAD"),
             )
             .read::<_, pb::AuthorizeResponse>(
                 "an unknown account",

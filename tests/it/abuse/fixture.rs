@@ -33,6 +33,8 @@ pub(crate) struct Fixture {
     /// An invitation accepted by "viewer": its token replayed.
     pub accepted_id: String,
     pub accepted_token: String,
+    /// The first token of an invitation resent since: replaced.
+    pub replaced_token: String,
     /// An invitation declined by its invitee.
     pub declined_id: String,
     pub declined_token: String,
@@ -63,6 +65,7 @@ impl Fixture {
             revoked_token: id(),
             accepted_id: id(),
             accepted_token: id(),
+            replaced_token: id(),
             declined_id: id(),
             declined_token: id(),
             other_invitation_id: id(),
@@ -133,6 +136,15 @@ impl Fixture {
             .expect("rev invited");
         let revoked_id = id_of(&revoked);
         app.revoke("owner", &revoked_id).await.expect("revoked");
+        let resent = app
+            .invite("owner", "acme", "re", "viewer", vec![])
+            .await
+            .expect("re invited");
+        app.client
+            .clone()
+            .resend_invitation(crate::escalation::resend("owner", &id_of(&resent)))
+            .await
+            .expect("re's invitation resent");
         let declined = app
             .invite("owner", "acme", "dec", "viewer", vec![])
             .await
@@ -193,6 +205,7 @@ impl Fixture {
             revoked_token: revoked.token,
             accepted_id: id_of(&accepted),
             accepted_token: accepted.token,
+            replaced_token: resent.token,
             declined_id: id_of(&declined),
             declined_token: declined.token,
             other_invitation_id: id_of(&other_invitation),

@@ -216,6 +216,11 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 unknown_token(),
             )
             .case(
+                "a token replaced by a resend",
+                accept(&fx.replaced_token, "re"),
+                unknown_token(),
+            )
+            .case(
                 "a replayed (accepted) token",
                 accept(&fx.accepted_token, "viewer"),
                 precondition("INVITATION_ALREADY_ACCEPTED"),
@@ -271,6 +276,11 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
         Row::new("DeclineInvitation", decline(&fx.pending_token))
             .case("empty", decline(""), bad(&["token"]))
             .case("a made-up token", decline("garbage"), unknown_token())
+            .case(
+                "a token replaced by a resend",
+                decline(&fx.replaced_token),
+                unknown_token(),
+            )
             .case(
                 "a replayed (accepted) token",
                 decline(&fx.accepted_token),
