@@ -4,7 +4,9 @@
 //! malformed fields, unknown ids, another account's ids, escalation
 //! attempts, replayed or revoked tokens), each answering the one status
 //! docs/errors.md gives its condition, and writing nothing: every table's
-//! row count, the activity log's included, is the same after each case.
+//! row count, the activity log's included, is the same after each case, and
+//! so is a digest of every row (a refusal after an UPDATE would change no
+//! count).
 //!
 //! One [`Row`] per RPC, in a file per area. The catalogue is complete by
 //! construction: `every_rpc_has_a_row` reads the service's methods from the
@@ -128,6 +130,8 @@ async fn every_abuse_is_refused_precisely_and_writes_nothing(app: TestApp) {
     // One reason, one code: every case that answered a reason, by reason.
     let mut codes_of: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut counts = app.table_counts().await;
+    let digest = app.table_digests().await;
+    let mut digests = digest.read(&app).await;
     for row in rows(&fx) {
         let path = format!("/{SERVICE}/{}", row.method);
         let Some(scope) = scope_of(&path) else {
@@ -181,6 +185,16 @@ async fn every_abuse_is_refused_precisely_and_writes_nothing(app: TestApp) {
                     changed(&counts, &now)
                 ));
                 counts = now;
+            }
+            let now = digest.read(&app).await;
+            if now != digests {
+                let tables: Vec<&String> = now
+                    .iter()
+                    .filter(|(table, digest)| digests.get(*table) != Some(digest))
+                    .map(|(table, _)| table)
+                    .collect();
+                failures.push(format!("{} / {what}: changed rows of {tables:?}", row.method));
+                digests = now;
             }
         }
     }
