@@ -14,7 +14,11 @@
 //! method, or a request of the wrong type. Adding an RPC means adding a row:
 //! `Row::new("Method", a_well_formed_request)` then `.case(what, request,
 //! expected)` per abuse; the well-formed request is what the no-key and
-//! wrong-scope cases send.
+//! wrong-scope cases send. A server-streaming RPC starts with
+//! `Row::streaming` (its outcome is the refusal, or the first message).
+//! `.case_with` adds metadata (the actor's session); `.read::<_, Response>`
+//! is for a case answered OK, whose answer `answers(text)` reads. Every
+//! ErrorInfo reason a case meets must be in docs/errors.md with its code.
 
 mod accounts;
 mod decisions;
