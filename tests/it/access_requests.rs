@@ -333,8 +333,8 @@ async fn requests_of_deactivated_members_cannot_be_approved(app: TestApp) {
     assert_refused_for(
         app.request_access("viewer", "acme", "campaigns.edit", "").await,
         Code::PermissionDenied,
-        "NOT_A_MEMBER",
-        "deactivated members cannot ask",
+        "MEMBERSHIP_INACTIVE",
+        "deactivated members cannot ask, and are told why",
     );
 
     let rejected = app

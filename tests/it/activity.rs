@@ -300,6 +300,7 @@ async fn every_mutation_writes_exactly_one_entry(app: TestApp) {
         }),
     )
     .await;
+    // A real change each time: setting the policy it has logs nothing.
     logs_one(
         &app,
         "team",
@@ -307,8 +308,22 @@ async fn every_mutation_writes_exactly_one_entry(app: TestApp) {
         c.clone().update_account_policy(pb::UpdateAccountPolicyRequest {
             actor_user_id: "boss".into(),
             account_id: "team".into(),
-            require_two_factor: false,
+            require_two_factor: true,
         }),
+    )
+    .await;
+    let mut off = tonic::Request::new(pb::UpdateAccountPolicyRequest {
+        actor_user_id: "boss".into(),
+        account_id: "team".into(),
+        require_two_factor: false,
+    });
+    off.metadata_mut()
+        .insert("x-actor-mfa-verified", "true".parse().expect("ascii"));
+    logs_one(
+        &app,
+        "team",
+        "account.policy",
+        c.clone().update_account_policy(off),
     )
     .await;
     logs_one(
@@ -639,15 +654,19 @@ async fn listing_activity_filters_by_actor_action_and_time(app: TestApp) {
     .await;
     assert!(before_first.is_empty(), "end_time is exclusive: {before_first:?}");
 
-    let nobody = entries(
-        &app,
-        pb::ListActivityRequest {
-            filter_action: "no.such.action".into(),
-            ..list("owner", "acme")
-        },
-    )
-    .await;
-    assert!(nobody.is_empty());
+    // An action that does not exist is refused, not answered with an empty
+    // list that looks like "nothing happened" (issue 9).
+    let status = expect_code(
+        app.client
+            .clone()
+            .list_activity(pb::ListActivityRequest {
+                filter_action: "no.such.action".into(),
+                ..list("owner", "acme")
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["filter_action"]);
 }
 
 /// Rule 12: pages of 2 walk every entry once; bad tokens, viewers and unknown accounts are refused.

@@ -16,7 +16,7 @@ use crate::helpers::{TestApp, api_keys, assert_refused, assert_refused_for, chec
 
 /// The keys of the servers below: one per scope, two of them for the web app
 /// (a rotation in progress), and one holding everything but one scope each.
-fn keys(config: &mut Config) {
+pub(crate) fn keys(config: &mut Config) {
     config.api_keys = Some(api_keys(&[
         ("campaigns", "check", "check-secret"),
         ("web-2026-10", "admin", "old-admin-secret"),

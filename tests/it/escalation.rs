@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, assert_refused, assert_refused_for, email, reason,
 
 /// A custom role "list_lead" that manages users and lists, and "lead" holding it
 /// scoped to list 4: the scoped actor of the tests below.
-async fn scoped_lead(app: &TestApp) {
+pub(crate) async fn scoped_lead(app: &TestApp) {
     app.create_role(
         "owner",
         "acme",

@@ -6,6 +6,7 @@ mod helpers;
 mod mail_server;
 mod model;
 
+mod abuse;
 mod access_requests;
 mod accounts;
 mod activity;

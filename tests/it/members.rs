@@ -44,14 +44,14 @@ fn with_scopes(actor: &str, account: &str, user: &str, scopes: Vec<pb::Scope>) -
     }
 }
 
-fn leave(user: &str, account: &str) -> pb::LeaveAccountRequest {
+pub(crate) fn leave(user: &str, account: &str) -> pb::LeaveAccountRequest {
     pb::LeaveAccountRequest {
         user_id: user.into(),
         account_id: account.into(),
     }
 }
 
-fn sign_in(user: &str, account: &str) -> pb::RecordSignInRequest {
+pub(crate) fn sign_in(user: &str, account: &str) -> pb::RecordSignInRequest {
     pb::RecordSignInRequest {
         user_id: user.into(),
         account_id: account.into(),
@@ -706,7 +706,7 @@ async fn sign_ins_are_recorded_for_active_members(app: TestApp) {
     assert_refused(
         client.record_sign_in(sign_in("carol", "acme")).await,
         Code::FailedPrecondition,
-        "MEMBERSHIP_INACTIVE",
+        "MEMBER_DEACTIVATED",
     );
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
     assert_eq!(row(&app, "acme", "carol").await.unwrap().last_sign_in_time, None);

@@ -56,19 +56,29 @@ impl UseCases {
         }
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
-        let member = tx
-            .membership(&cmd.account_id, &cmd.user_id)
-            .await?
-            .filter(|m| m.status == MembershipStatus::Active)
-            .ok_or_else(|| {
-                DomainError::denied(
+        // The requester is the actor: refused as every actor is (the
+        // reasons Authorize gives), a deactivated member as such, not as a stranger.
+        let member = match tx.membership(&cmd.account_id, &cmd.user_id).await? {
+            Some(member) if member.status == MembershipStatus::Active => member,
+            Some(_) => {
+                return Err(DomainError::denied(
+                    "MEMBERSHIP_INACTIVE",
+                    format!(
+                        "'{}' is deactivated in account '{}': only active members can request access",
+                        cmd.user_id, cmd.account_id
+                    ),
+                ));
+            }
+            None => {
+                return Err(DomainError::denied(
                     "NOT_A_MEMBER",
                     format!(
                         "only active members of account '{}' can request access there",
                         cmd.account_id
                     ),
-                )
-            })?;
+                ));
+            }
+        };
         if member
             .role
             .permissions

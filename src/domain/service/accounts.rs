@@ -177,6 +177,12 @@ impl UseCases {
         let mut account = self.lock_open_account(tx.as_ref(), account_id).await?;
         self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_SECURITY)
             .await?;
+        if account.require_two_factor == require_two_factor {
+            // Already so: a retry changes and logs nothing (issue 9), as
+            // DeactivateMember does; the commit still reaches every replica.
+            let token = self.commit(tx).await?;
+            return Ok(Written::new(account, token));
+        }
         tx.set_require_two_factor(account_id, require_two_factor).await?;
         tx.append_activity(&activity(
             account_id,

@@ -137,6 +137,13 @@ impl UseCases {
             )
             .await?;
         }
+        if role.id == member.role.id && scopes == member.scopes && grants == member.grants {
+            // Nothing changes: a retry logs nothing (issue 9), as
+            // DeactivateMember does; the commit still reaches every replica.
+            let token = self.commit(tx).await?;
+            let status = member.status;
+            return Ok(Written::new(member_row(&member, status), token));
+        }
         let change = MembershipChange {
             role_id: cmd.role.as_ref().map(|_| role.id.clone()),
             scopes: cmd.scopes.clone(),
@@ -395,10 +402,13 @@ impl UseCases {
         self.lock_open_account(tx.as_ref(), account_id).await?;
         match tx.membership_status(account_id, user).await? {
             Some(MembershipStatus::Active) => {}
+            // The member is the subject here, as in TransferOwnership and
+            // Invite: FAILED_PRECONDITION MEMBER_DEACTIVATED. MEMBERSHIP_INACTIVE
+            // is the actor's refusal (PERMISSION_DENIED); one reason, one code.
             Some(MembershipStatus::Deactivated) => {
                 return Err(DomainError::precondition(
-                    "MEMBERSHIP_INACTIVE",
-                    format!("'{user}' is deactivated in account '{account_id}'"),
+                    "MEMBER_DEACTIVATED",
+                    format!("'{user}' is deactivated in account '{account_id}': reactivate them first"),
                 ));
             }
             None => return Err(DomainError::not_found("member", user.as_str())),

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{optional_id, page, present, timestamp};
 use crate::domain::DomainError;
-use crate::domain::error::FieldViolation;
+use crate::domain::error::{FieldViolation, echo};
 use crate::domain::ids::{AccountId, UserId, Violations};
 use crate::domain::model::{ActivityAction, ActivityFilter, ActivityRecord};
 use crate::domain::service::ListActivity;
@@ -22,6 +22,28 @@ fn time_from_pb(
             .map(Some)
             .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp")),
     }
+}
+
+/// The action filter: empty for every action, else an action's exact name.
+/// An unknown name is refused (issue 9): it would answer an empty list that
+/// looks like "nothing happened".
+fn action_from_pb(raw: &str) -> Result<Option<ActivityAction>, FieldViolation> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    ActivityAction::ALL
+        .into_iter()
+        .find(|action| action.as_str() == raw)
+        .map(Some)
+        .ok_or_else(|| {
+            FieldViolation::new(
+                "filter_action",
+                format!(
+                    "'{}' is not an activity action (e.g. 'invitation.create', 'member.update'; as ActivityEntry.action names them)",
+                    echo(raw)
+                ),
+            )
+        })
 }
 
 impl TryFrom<pb::ListActivityRequest> for ListActivity {
@@ -49,6 +71,7 @@ impl TryFrom<pb::ListActivityRequest> for ListActivity {
                 "must be before end_time (the window includes start_time and excludes end_time)",
             ));
         }
+        let action = v.check(action_from_pb(&raw.filter_action));
         let page = page(&mut v, raw.page_size, &raw.page_token);
         v.finish()?;
         Ok(Self {
@@ -58,8 +81,8 @@ impl TryFrom<pb::ListActivityRequest> for ListActivity {
                 actor: filter_actor,
                 // Asking for sign-ins by name lists them.
                 include_sign_ins: raw.include_sign_ins
-                    || raw.filter_action.trim() == ActivityAction::MemberSignIn.as_str(),
-                action: (!raw.filter_action.trim().is_empty()).then(|| raw.filter_action.trim().to_owned()),
+                    || action.flatten() == Some(ActivityAction::MemberSignIn),
+                action: present(action)?.map(|action| action.as_str().to_owned()),
                 start: present(start)?,
                 end: present(end)?,
                 before: None,

@@ -188,7 +188,7 @@ async fn mailigen_user_management(app: TestApp) {
         app.request_access("mg-former", "mg", "reports.view", "let me back in")
             .await,
         Code::PermissionDenied,
-        "NOT_A_MEMBER",
+        "MEMBERSHIP_INACTIVE",
     );
     client
         .deactivate_member(pb::DeactivateMemberRequest {
