@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::invitations::{not_one_team, team_root};
+use super::invitations::{not_one_team, target_scopes_field, team_root};
 use super::{Invite, UseCases, guards, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{Email, InvitationId, InvitationToken, RoleName, UserId};
@@ -242,11 +242,17 @@ impl UseCases {
             return Err(not_one_team());
         }
         let mut roles = Vec::with_capacity(cmd.targets.len());
-        for (target, account) in cmd.targets.iter().zip(&accounts) {
+        for (index, (target, account)) in cmd.targets.iter().zip(&accounts).enumerate() {
             let actor = self
                 .require(tx.as_ref(), &cmd.actor, &account.id, Permission::USERS_INVITE)
                 .await?;
             let role = Self::resolve_role(tx.as_ref(), &account.id, &target.role).await?;
+            guards::scope_without_permission(
+                &role,
+                PermissionSet::EMPTY,
+                &target.scopes,
+                &target_scopes_field(index),
+            )?;
             guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &target.scopes)?;
             roles.push(role.name);
         }
