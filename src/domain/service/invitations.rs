@@ -146,16 +146,6 @@ fn pending_with_other_terms(pending: &Invitation) -> DomainError {
 }
 
 /// Several accounts of one invitation must be of one team.
-/// The request field of the `index`th target's scopes: the first target is
-/// the request's own fields, the others its additional_accounts, in order
-/// (grpc/convert/invitations.rs).
-pub(super) fn target_scopes_field(index: usize) -> String {
-    match index.checked_sub(1) {
-        None => "scopes".to_owned(),
-        Some(extra) => format!("additional_accounts[{extra}].scopes"),
-    }
-}
-
 pub(super) fn not_one_team() -> DomainError {
     DomainError::precondition(
         "NOT_ONE_TEAM",
@@ -206,13 +196,7 @@ impl UseCases {
                 .require(tx.as_ref(), &cmd.actor, &account.id, Permission::USERS_INVITE)
                 .await?;
             let role = Self::resolve_role(tx.as_ref(), &account.id, &target.role).await?;
-            guards::scope_without_permission(
-                &role,
-                PermissionSet::EMPTY,
-                &target.scopes,
-                &target_scopes_field(index),
-            )?;
-            guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &target.scopes)?;
+            guards::check_invitation_target(&actor, &role, &target.scopes, index)?;
             if let Some(person) = tx.person_by_email(&cmd.email).await? {
                 match tx.membership_status(&account.id, &person.user_id).await? {
                     Some(crate::domain::model::MembershipStatus::Active) => {

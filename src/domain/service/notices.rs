@@ -8,12 +8,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::invitations::{not_one_team, target_scopes_field, team_root};
+use super::invitations::{not_one_team, team_root};
 use super::{Invite, UseCases, guards, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{Email, InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::{AccessRequest, Account, MessageKind, OutboxMessage, Person};
-use crate::domain::permissions::{Permission, PermissionSet};
+use crate::domain::permissions::Permission;
 use crate::domain::ports::{Reads, Transaction};
 
 /// How expiry times read in a message.
@@ -247,13 +247,7 @@ impl UseCases {
                 .require(tx.as_ref(), &cmd.actor, &account.id, Permission::USERS_INVITE)
                 .await?;
             let role = Self::resolve_role(tx.as_ref(), &account.id, &target.role).await?;
-            guards::scope_without_permission(
-                &role,
-                PermissionSet::EMPTY,
-                &target.scopes,
-                &target_scopes_field(index),
-            )?;
-            guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &target.scopes)?;
+            guards::check_invitation_target(&actor, &role, &target.scopes, index)?;
             roles.push(role.name);
         }
         let notice = InvitationNotice {

@@ -177,12 +177,7 @@ impl Fixture {
             .expect("t1 shared");
         app.client
             .clone()
-            .share_suppression_list(pb::ShareSuppressionListRequest {
-                actor_user_id: "boss".into(),
-                account_id: "team".into(),
-                suppression_list_id: "s1".into(),
-                child_account_ids: vec![],
-            })
+            .share_suppression_list(crate::shared_suppression_lists::share("boss", "team", "s1", &[]))
             .await
             .expect("s1 shared");
 

@@ -20,6 +20,18 @@ fn fine() -> pb::InviteRequest {
     invite("owner", "acme", "new@example.com", "viewer")
 }
 
+/// [`fine`], to `account` too as `role`.
+fn also(account: &str, role: &str) -> pb::InviteRequest {
+    pb::InviteRequest {
+        additional_accounts: vec![pb::InviteTarget {
+            account_id: account.into(),
+            role: role.into(),
+            scopes: vec![],
+        }],
+        ..fine()
+    }
+}
+
 pub(super) fn rows() -> Vec<Row> {
     vec![
         Row::new("PreviewInvitationEmail", preview(fine()))
@@ -53,14 +65,7 @@ pub(super) fn rows() -> Vec<Row> {
             )
             .case(
                 "the account named twice",
-                preview(pb::InviteRequest {
-                    additional_accounts: vec![pb::InviteTarget {
-                        account_id: "acme".into(),
-                        role: "admin".into(),
-                        scopes: vec![],
-                    }],
-                    ..fine()
-                }),
+                preview(also("acme", "admin")),
                 bad(&["invite.additional_accounts[0].account_id"]),
             )
             .case(
@@ -98,14 +103,7 @@ pub(super) fn rows() -> Vec<Row> {
             )
             .case(
                 "accounts of two teams",
-                preview(pb::InviteRequest {
-                    additional_accounts: vec![pb::InviteTarget {
-                        account_id: "other".into(),
-                        role: "viewer".into(),
-                        scopes: vec![],
-                    }],
-                    ..fine()
-                }),
+                preview(also("other", "viewer")),
                 precondition("NOT_ONE_TEAM"),
             )
             .case(

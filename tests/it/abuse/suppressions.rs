@@ -6,23 +6,7 @@ use access_service::grpc::pb;
 
 use super::fixture::{long, too_many_children};
 use super::{Fixture, Row, answers, bad, denied, lacks, missing, precondition};
-
-fn share(actor: &str, account: &str, list: &str, children: &[&str]) -> pb::ShareSuppressionListRequest {
-    pb::ShareSuppressionListRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        suppression_list_id: list.into(),
-        child_account_ids: children.iter().map(|id| (*id).to_owned()).collect(),
-    }
-}
-
-fn unshare(actor: &str, account: &str, list: &str) -> pb::UnshareSuppressionListRequest {
-    pb::UnshareSuppressionListRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        suppression_list_id: list.into(),
-    }
-}
+use crate::shared_suppression_lists::{share, unshare};
 
 fn list(actor: &str, account: &str) -> pb::ListSharedSuppressionListsRequest {
     pb::ListSharedSuppressionListsRequest {
