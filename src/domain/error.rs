@@ -220,6 +220,19 @@ impl DomainError {
         }
     }
 
+    /// The same error for a message nested in a request at `path`
+    /// (PreviewInvitationEmail's `invite`): each bad field is named from the
+    /// request the caller sent (`invite.email`), as docs/errors.md asks.
+    #[must_use]
+    pub fn nested_in(mut self, path: &str) -> Self {
+        if let Self::InvalidArgument(violations) = &mut self {
+            for violation in violations {
+                violation.field = format!("{path}.{}", violation.field);
+            }
+        }
+        self
+    }
+
     /// Adds a fact for a program under a stable `key` (replacing an earlier
     /// value of that key). Only the reasoned variants carry metadata: on the
     /// others (field violations, not found, unavailable, internal) the fact

@@ -191,8 +191,9 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::PreviewInvitationEmailRequest>,
     ) -> Result<Response<pb::PreviewInvitationEmailResponse>, Status> {
         let use_cases = self.acting(&request)?;
-        let cmd = Invite::try_from(request.into_inner().invite.unwrap_or_default())?;
-        let message = use_cases.preview_invitation(cmd).await?;
+        let within = |err: DomainError| err.nested_in("invite");
+        let cmd = Invite::try_from(request.into_inner().invite.unwrap_or_default()).map_err(within)?;
+        let message = use_cases.preview_invitation(cmd).await.map_err(within)?;
         let email = self
             .renderer
             .render(&message)

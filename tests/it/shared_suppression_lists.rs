@@ -9,7 +9,13 @@ use tonic::{Code, Status};
 
 use crate::helpers::{TestApp, assert_refused, bad_fields, expect_code, reason};
 
-fn share(actor: &str, account: &str, list: &str, children: &[&str]) -> pb::ShareSuppressionListRequest {
+/// ShareSuppressionList (no children: every child).
+pub(crate) fn share(
+    actor: &str,
+    account: &str,
+    list: &str,
+    children: &[&str],
+) -> pb::ShareSuppressionListRequest {
     pb::ShareSuppressionListRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),
@@ -18,7 +24,8 @@ fn share(actor: &str, account: &str, list: &str, children: &[&str]) -> pb::Share
     }
 }
 
-fn unshare(actor: &str, account: &str, list: &str) -> pb::UnshareSuppressionListRequest {
+/// UnshareSuppressionList.
+pub(crate) fn unshare(actor: &str, account: &str, list: &str) -> pb::UnshareSuppressionListRequest {
     pb::UnshareSuppressionListRequest {
         actor_user_id: actor.into(),
         account_id: account.into(),

@@ -44,6 +44,16 @@ pub struct Watch {
     pub query: ChangeQuery,
 }
 
+/// The refusal of a watch of every account without the platform scope
+/// (with an actor or without one: naming an actor would not help).
+pub fn every_account_is_the_platforms() -> DomainError {
+    DomainError::denied(
+        "SCOPE_MISSING",
+        "watching every account is the platform's: it needs an API key with the 'platform' scope",
+    )
+    .with("scope", "platform")
+}
+
 impl UseCases {
     /// Checks that the watcher may watch the scope and finds where the watch
     /// resumes. Nothing is read yet.
@@ -115,11 +125,7 @@ impl UseCases {
             Watcher::Member(actor) => actor,
         };
         match scope {
-            ChangeScope::All => Err(DomainError::denied(
-                "SCOPE_MISSING",
-                "watching every account is the platform's: it needs an API key with the 'platform' scope",
-            )
-            .with("scope", "platform")),
+            ChangeScope::All => Err(every_account_is_the_platforms()),
             ChangeScope::Account(account) => {
                 self.require(tx, actor, account, Permission::USERS_VIEW).await?;
                 Ok(())

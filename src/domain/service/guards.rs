@@ -111,6 +111,24 @@ pub(super) fn escalation_refused(
     )
 }
 
+/// Rule 6 for the `index`th account of an invitation (Invite and its
+/// preview): its scopes narrow a permission of the role, and the actor
+/// covers what it hands out. The first account is the request's own fields,
+/// the others its additional_accounts, in order (grpc/convert/invitations.rs).
+pub(super) fn check_invitation_target(
+    actor: &EffectivePermissions,
+    role: &Role,
+    scopes: &Scopes,
+    index: usize,
+) -> DomainResult<()> {
+    let field = match index.checked_sub(1) {
+        None => "scopes".to_owned(),
+        Some(extra) => format!("additional_accounts[{extra}].scopes"),
+    };
+    scope_without_permission(role, PermissionSet::EMPTY, scopes, &field)?;
+    check_grantable(actor, role, PermissionSet::EMPTY, scopes)
+}
+
 /// Rule 6: an actor hands out only what the actor covers, never the owner role.
 pub(super) fn check_grantable(
     actor: &EffectivePermissions,

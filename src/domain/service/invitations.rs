@@ -196,14 +196,7 @@ impl UseCases {
                 .require(tx.as_ref(), &cmd.actor, &account.id, Permission::USERS_INVITE)
                 .await?;
             let role = Self::resolve_role(tx.as_ref(), &account.id, &target.role).await?;
-            // The first target is the request's own fields, the others its
-            // additional_accounts, in order (grpc/convert/invitations.rs).
-            let field = match index.checked_sub(1) {
-                None => "scopes".to_owned(),
-                Some(extra) => format!("additional_accounts[{extra}].scopes"),
-            };
-            guards::scope_without_permission(&role, PermissionSet::EMPTY, &target.scopes, &field)?;
-            guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &target.scopes)?;
+            guards::check_invitation_target(&actor, &role, &target.scopes, index)?;
             if let Some(person) = tx.person_by_email(&cmd.email).await? {
                 match tx.membership_status(&account.id, &person.user_id).await? {
                     Some(crate::domain::model::MembershipStatus::Active) => {

@@ -19,7 +19,7 @@ mod sharing;
 pub use access_requests::{ListAccessRequests, RequestAccess};
 pub use accounts::{CreateAccount, ListAccounts};
 pub use activity::ListActivity;
-pub use changes::{Watch, WatchChanges, Watcher};
+pub use changes::{Watch, WatchChanges, Watcher, every_account_is_the_platforms};
 pub use invitation_changes::UpdateInvitation;
 pub use invitations::{AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations};
 pub use members::{ListUsers, UpdateMember};

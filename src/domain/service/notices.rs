@@ -13,7 +13,7 @@ use super::{Invite, UseCases, guards, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{Email, InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::{AccessRequest, Account, MessageKind, OutboxMessage, Person};
-use crate::domain::permissions::{Permission, PermissionSet};
+use crate::domain::permissions::Permission;
 use crate::domain::ports::{Reads, Transaction};
 
 /// How expiry times read in a message.
@@ -242,12 +242,12 @@ impl UseCases {
             return Err(not_one_team());
         }
         let mut roles = Vec::with_capacity(cmd.targets.len());
-        for (target, account) in cmd.targets.iter().zip(&accounts) {
+        for (index, (target, account)) in cmd.targets.iter().zip(&accounts).enumerate() {
             let actor = self
                 .require(tx.as_ref(), &cmd.actor, &account.id, Permission::USERS_INVITE)
                 .await?;
             let role = Self::resolve_role(tx.as_ref(), &account.id, &target.role).await?;
-            guards::check_grantable(&actor, &role, PermissionSet::EMPTY, &target.scopes)?;
+            guards::check_invitation_target(&actor, &role, &target.scopes, index)?;
             roles.push(role.name);
         }
         let notice = InvitationNotice {

@@ -6,7 +6,7 @@ use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, ActivityId, UserId, Violations};
 use crate::domain::model::{ActivityRecord, ChangeScope, PlatformActor};
-use crate::domain::service::{WatchChanges, Watcher};
+use crate::domain::service::{WatchChanges, Watcher, every_account_is_the_platforms};
 use crate::grpc::pb;
 
 /// Reads a WatchChanges request; `platform` is the caller when its key holds
@@ -39,7 +39,9 @@ pub fn watch_request(
         (Some(actor), _) => Some(Watcher::Member(actor)),
         (None, Some(platform)) => Some(Watcher::Platform(platform)),
         (None, None) => {
-            if raw.actor_user_id.is_empty() {
+            // Every account without the platform scope is refused below as
+            // the key's shortfall (SCOPE_MISSING): an actor would not help.
+            if raw.actor_user_id.is_empty() && !raw.all_accounts {
                 v.push(FieldViolation::new(
                     "actor_user_id",
                     "must name the person watching (only a key with the platform scope may watch without one)",
@@ -54,8 +56,13 @@ pub fn watch_request(
         (None, Some(team)) => ChangeScope::Team(team),
         (None, None) => ChangeScope::All,
     };
+    let watcher = match (watcher, &scope) {
+        (Some(watcher), _) => watcher,
+        (None, ChangeScope::All) => return Err(every_account_is_the_platforms()),
+        (None, ChangeScope::Account(_) | ChangeScope::Team(_)) => present(None)?,
+    };
     Ok(WatchChanges {
-        watcher: present(watcher)?,
+        watcher,
         scope,
         after_revision: (raw.after_revision != 0).then_some(raw.after_revision),
         after,

@@ -36,6 +36,13 @@ fn close(actor: &str, account: &str) -> pb::CloseAccountRequest {
     }
 }
 
+fn platform_close(account: &str, reason: &str) -> pb::CloseAccountAsPlatformRequest {
+    pb::CloseAccountAsPlatformRequest {
+        account_id: account.into(),
+        reason: reason.into(),
+    }
+}
+
 /// The actor's session header.
 const MFA: &str = "x-actor-mfa-verified";
 
@@ -227,6 +234,41 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 close(&long(129), "acme"),
                 bad(&["actor_user_id"]),
             ),
+        // The platform acts alone: no actor, so no member's standing to abuse.
+        Row::new(
+            "CloseAccountAsPlatform",
+            platform_close("acme", "unpaid invoice 2026-11"),
+        )
+        .case(
+            "empty",
+            pb::CloseAccountAsPlatformRequest::default(),
+            bad(&["account_id"]),
+        )
+        .case(
+            "an oversized id",
+            platform_close(&long(129), ""),
+            bad(&["account_id"]),
+        )
+        .case(
+            "an id with spaces around it",
+            platform_close(" acme", ""),
+            bad(&["account_id"]),
+        )
+        .case(
+            "an oversized reason",
+            platform_close("acme", &long(2001)),
+            bad(&["reason"]),
+        )
+        .case(
+            "an unknown account",
+            platform_close("nope", ""),
+            missing("account"),
+        )
+        .case(
+            "a closed account",
+            platform_close("shut", "again"),
+            precondition("ACCOUNT_CLOSED"),
+        ),
         Row::new("ListAccounts", list_accounts("owner", 0, ""))
             .case("empty", pb::ListAccountsRequest::default(), bad(&["user_id"]))
             .case(

@@ -72,7 +72,6 @@ impl Request {
 
     /// A server-streaming request: its outcome is the first message or the
     /// refusal (a stream that stays open without either is a failure).
-    #[allow(dead_code)] // Used once a streaming RPC (WatchChanges) has a row.
     fn streaming<Req>(request: Req, metadata: Metadata) -> Self
     where
         Req: Message + Clone + Send + Sync + 'static,
@@ -281,7 +280,6 @@ impl Row {
     }
 
     /// The row of a server-streaming `method`.
-    #[allow(dead_code)] // Used once a streaming RPC (WatchChanges) has a row.
     pub(crate) fn streaming<Req: Message + Clone + Send + Sync + 'static>(
         method: &'static str,
         sample: Req,

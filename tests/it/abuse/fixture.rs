@@ -2,6 +2,7 @@
 //! team with a child, members of each kind, invitations in each state and
 //! pending access requests.
 
+use access_service::domain::model::MAX_SHARED_CHILDREN;
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::List;
 
@@ -11,10 +12,12 @@ use crate::helpers::{TestApp, scope, share};
 /// (admin), "viewer" (viewer, with a pending request for lists.edit),
 /// "lead" (custom role list_lead, scoped to list 4, with a pending request
 /// for reports.view), "deact" (a deactivated admin); custom role "helper"
-/// held by "helper" and by "narrow" (scoped to list 4: within the lead's
-/// reach). "other" is owned by
+/// (campaigns.view) held by "helper"; custom role "lister" (campaigns.view
+/// and lists.view, so a list scope narrows it: rule 6) held by "narrow"
+/// scoped to list 4, within the lead's reach. "other" is owned by
 /// "stranger", with viewer "ostaff". "team" (owner "boss", viewer "tviewer")
-/// has the child "child-a" (owner "owner-a") and shares template "t1".
+/// has the child "child-a" (owner "owner-a") and shares template "t1" and
+/// suppression list "s1" with every child.
 /// "shut" (owner "shutter") is closed. "secure" (owner "sowner", admin
 /// "sadmin") requires two-factor. "full" (owner "fowner") has a quota of one
 /// member. "gone", once a helper of acme asking for lists.view, is
@@ -25,7 +28,7 @@ pub(crate) struct Fixture {
     pub pending_token: String,
     /// A pending invitation to acme as admin (the lead cannot grant it).
     pub admin_invitation_id: String,
-    /// A pending invitation as helper scoped to list 4 (within the lead's reach).
+    /// A pending invitation as lister scoped to list 4 (within the lead's reach).
     pub narrow_invitation_id: String,
     /// An invitation to acme revoked by the owner.
     pub revoked_id: String,
@@ -111,7 +114,10 @@ impl Fixture {
             .await
             .expect("helper created");
         app.member("owner", "acme", "helper", "helper", vec![]).await;
-        app.member("owner", "acme", "narrow", "helper", vec![scope(List, &["4"])])
+        app.create_role("owner", "acme", "lister", &["campaigns.view", "lists.view"])
+            .await
+            .expect("lister created");
+        app.member("owner", "acme", "narrow", "lister", vec![scope(List, &["4"])])
             .await;
         app.member("owner", "acme", "deact", "admin", vec![]).await;
         app.deactivate("owner", "acme", "deact")
@@ -127,7 +133,7 @@ impl Fixture {
             .await
             .expect("admin invited");
         let narrow_invitation = app
-            .invite("owner", "acme", "np", "helper", vec![scope(List, &["4"])])
+            .invite("owner", "acme", "np", "lister", vec![scope(List, &["4"])])
             .await
             .expect("np invited");
         let revoked = app
@@ -169,6 +175,11 @@ impl Fixture {
             .share_template(share("boss", "team", "t1", &[]))
             .await
             .expect("t1 shared");
+        app.client
+            .clone()
+            .share_suppression_list(crate::shared_suppression_lists::share("boss", "team", "s1", &[]))
+            .await
+            .expect("s1 shared");
 
         let request = app
             .request_access("viewer", "acme", "lists.edit", "")
@@ -225,6 +236,11 @@ fn id_of(response: &pb::InviteResponse) -> String {
         .expect("invitation returned")
         .id
         .clone()
+}
+
+/// One child id more than a share may name.
+pub(crate) fn too_many_children() -> Vec<String> {
+    (0..=MAX_SHARED_CHILDREN).map(|n| format!("c{n}")).collect()
 }
 
 /// A string of `n` copies of `c`: an oversized field.

@@ -21,13 +21,16 @@
 //! ErrorInfo reason a case meets must be in docs/errors.md with its code.
 
 mod accounts;
+mod changes;
 mod decisions;
 mod engine;
 mod errors_table;
 mod fixture;
 mod invitations;
 mod members;
+mod previews;
 mod roles;
+mod suppressions;
 mod templates;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,10 +50,13 @@ pub(crate) use fixture::Fixture;
 fn rows(fx: &Fixture) -> Vec<Row> {
     [
         accounts::rows(fx),
+        changes::rows(fx),
         decisions::rows(fx),
         invitations::rows(fx),
         members::rows(fx),
+        previews::rows(),
         roles::rows(fx),
+        suppressions::rows(fx),
         templates::rows(fx),
     ]
     .into_iter()

@@ -3,7 +3,7 @@
 
 use access_service::grpc::pb;
 
-use super::fixture::long;
+use super::fixture::{long, too_many_children};
 use super::{Fixture, Row, bad, denied, lacks, missing, precondition};
 use crate::helpers::{list_shared_templates, share};
 
@@ -16,8 +16,6 @@ fn unshare(actor: &str, account: &str, template: &str) -> pb::UnshareTemplateReq
 }
 
 pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
-    let many: Vec<String> = (0..1001).map(|n| format!("c{n}")).collect();
-    let many: Vec<&str> = many.iter().map(String::as_str).collect();
     vec![
         Row::new("ShareTemplate", share("boss", "team", "t2", &[]))
             .case(
@@ -32,7 +30,10 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
             )
             .case(
                 "too many children",
-                share("boss", "team", "t2", &many),
+                pb::ShareTemplateRequest {
+                    child_account_ids: too_many_children(),
+                    ..share("boss", "team", "t2", &[])
+                },
                 bad(&["child_account_ids"]),
             )
             .case(
