@@ -22,28 +22,6 @@ use crate::helpers::{Db, TestApp, assert_refused, bad_fields, email, expect_code
 /// assertion about speed.
 const HANG_GUARD: Duration = Duration::from_secs(60);
 
-/// Runs each `async fn scenario(kind: Db)` (a test that sets up its own
-/// Redis) on SQLite and on MySQL, as `scenario::sqlite` and `scenario::mysql`.
-macro_rules! on_both_kinds {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                use crate::helpers::Db;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name(Db::Sqlite).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn mysql() {
-                    super::$name(Db::Mysql).await;
-                }
-            }
-        )*
-    };
-}
-
 /// Keys of the stream the tests read (the default ACCESS_CHANGE_STREAM).
 fn stream_key(namespace: &str) -> String {
     format!("{namespace}:{{changes}}")
@@ -858,10 +836,19 @@ crate::on_both_databases!(
     entries_logged_before_the_upgrade_get_opaque_ids,
     activity_ids_are_opaque
 );
-on_both_kinds!(
-    consumer_group_sees_every_change_once_in_order,
-    replicas_publish_each_change_once,
-    rolled_back_write_publishes_nothing,
-    publisher_catches_up_after_redis_was_unreachable,
-    shutting_down_ends_a_watch,
-);
+/// Scenarios that start their own servers (and Redis).
+mod own_servers {
+    use super::{
+        consumer_group_sees_every_change_once_in_order, publisher_catches_up_after_redis_was_unreachable,
+        replicas_publish_each_change_once, rolled_back_write_publishes_nothing, shutting_down_ends_a_watch,
+    };
+
+    crate::on_both_databases!(
+        db;
+        consumer_group_sees_every_change_once_in_order,
+        replicas_publish_each_change_once,
+        rolled_back_write_publishes_nothing,
+        publisher_catches_up_after_redis_was_unreachable,
+        shutting_down_ends_a_watch,
+    );
+}

@@ -12,29 +12,8 @@ use tonic::Code;
 use crate::helpers::{Db, TestApp, assert_refused, email};
 use crate::mail_server::{MailServer, free_port, smtp_url};
 
-/// Runs `async fn name(db: Db)` as `sqlite::name` and `mysql::name`.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(crate::helpers::Db::Sqlite).await;
-                }
-            )*
-        }
-        mod mysql {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(crate::helpers::Db::Mysql).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both!(
+crate::on_both_databases!(
+    db;
     the_invitation_email_is_delivered_and_its_token_erased,
     a_retry_reaches_a_relay_that_was_down,
     after_the_last_attempt_the_email_is_failed_with_its_error,

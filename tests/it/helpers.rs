@@ -1021,7 +1021,9 @@ pub fn error_reason(status: &Status) -> String {
 /// - `on_both_databases!(a, b)`: on a default server, with two worker threads;
 /// - `on_both_databases!(workers = 4; a, b)`: with more worker threads;
 /// - `on_both_databases!(mod short_ttl, |config| config.invitation_ttl_secs = 1; a, b)`: on a
-///   server with that configuration, as `short_ttl::sqlite::a` and so on.
+///   server with that configuration, as `short_ttl::sqlite::a` and so on;
+/// - `on_both_databases!(db; a, b)`: for a scenario that starts its own servers,
+///   `async fn scenario(kind: Db)`, given the kind of database only.
 #[macro_export]
 macro_rules! on_both_databases {
     (mod $module:ident, |$config:ident| $adjust:expr; $($name:ident),* $(,)?) => {
@@ -1049,6 +1051,24 @@ macro_rules! on_both_databases {
                 async fn $name() {
                     let app = $crate::helpers::TestApp::spawn_with($crate::helpers::Db::Mysql, |$config| $adjust).await;
                     super::$name(app).await;
+                }
+            )*
+        }
+    };
+    (db; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Db::Sqlite).await;
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Db::Mysql).await;
                 }
             )*
         }

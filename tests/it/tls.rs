@@ -516,28 +516,8 @@ async fn traces_reach_an_https_collector() {
     collector.abort();
 }
 
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(crate::helpers::Db::Sqlite).await;
-                }
-            )*
-        }
-        mod mysql {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(crate::helpers::Db::Mysql).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both!(
+crate::on_both_databases!(
+    db;
     tls_clients_are_served_and_plaintext_ones_are_not,
     a_replaced_certificate_reaches_new_connections,
     client_certificates_stand_for_keys,
