@@ -11,6 +11,7 @@ mod m20261130_000006_cache_fence;
 mod m20261130_000007_activity_fits_its_values;
 mod m20261130_000008_proven_emails;
 mod m20261130_000009_invitee_names;
+mod m20261130_000013_invitation_indexes;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
 /// `acme`), as SQLite's default already is.
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_activity_fits_its_values::Migration),
             Box::new(m20261130_000008_proven_emails::Migration),
             Box::new(m20261130_000009_invitee_names::Migration),
+            Box::new(m20261130_000013_invitation_indexes::Migration),
         ]
     }
 }

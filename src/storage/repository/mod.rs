@@ -33,8 +33,8 @@ use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, Resour
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
-    ActivityFilter, ActivityRecord, Identity, Invitation, InvitationState, MemberRow, Membership,
-    MembershipStatus, Person, Role, RoleHolder, Scopes, Seat, SharedTemplate, WriteReceipt,
+    ActivityFilter, ActivityRecord, Identity, Invitation, InvitationPageQuery, InvitationState, MemberRow,
+    Membership, MembershipStatus, Person, Role, RoleHolder, Scopes, Seat, SharedTemplate, WriteReceipt,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
@@ -200,8 +200,12 @@ impl<T: Connection> Reads for T {
         invitations::by_token_hash(self.conn(), token_hash).await
     }
 
-    async fn invitations(&self, account: &AccountId) -> DomainResult<Vec<Invitation>> {
-        invitations::of_account(self.conn(), account).await
+    async fn invitation_page(
+        &self,
+        account: &AccountId,
+        query: &InvitationPageQuery,
+    ) -> DomainResult<Vec<Invitation>> {
+        invitations::page(self.conn(), account, query).await
     }
 
     async fn child_account_ids(&self, parent: &AccountId) -> DomainResult<Vec<AccountId>> {
