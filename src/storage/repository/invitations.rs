@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, UpdateMany,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Select, Statement, UpdateMany,
 };
 
 use crate::domain::DomainResult;
@@ -293,6 +293,31 @@ pub(super) async fn write_invitation_scopes(
     Ok(())
 }
 
+/// Stored invitations by state: `(state, n)` rows. COUNT(*), not
+/// COUNT(id): SQLite would read the table for the id.
+fn count_by_state() -> Select<invitations::Entity> {
+    invitations::Entity::find()
+        .select_only()
+        .column(invitations::Column::State)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .group_by(invitations::Column::State)
+}
+
+/// Pending invitations past their expiry at `now`: one `n` row.
+fn count_expired(now: DateTime<Utc>) -> Select<invitations::Entity> {
+    invitations::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
+        .filter(invitations::Column::ExpiresAt.lte(millis(now)))
+}
+
+/// The statements [`invitation_counts`] sends, as `backend` spells them:
+/// what a test asks the database to explain.
+pub fn invitation_count_statements(backend: DbBackend, now: DateTime<Utc>) -> [Statement; 2] {
+    [count_by_state().build(backend), count_expired(now).build(backend)]
+}
+
 /// How many invitations are in each state now (pending ones past their
 /// expiry counted as expired), for the metrics endpoint: two aggregate
 /// statements, whatever the table's size, each answered from
@@ -302,21 +327,8 @@ pub async fn invitation_counts<C: ConnectionTrait>(
     c: &C,
     now: DateTime<Utc>,
 ) -> DomainResult<Vec<(InvitationState, u64)>> {
-    // COUNT(*), not COUNT(id): SQLite would read the table for the id.
-    let stored: Vec<(String, i64)> = invitations::Entity::find()
-        .select_only()
-        .column(invitations::Column::State)
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .group_by(invitations::Column::State)
-        .into_tuple()
-        .all(c)
-        .await
-        .map_err(from_db_err)?;
-    let expired: Option<i64> = invitations::Entity::find()
-        .select_only()
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(invitations::Column::State.eq(InvitationState::Pending.as_str()))
-        .filter(invitations::Column::ExpiresAt.lte(millis(now)))
+    let stored: Vec<(String, i64)> = count_by_state().into_tuple().all(c).await.map_err(from_db_err)?;
+    let expired: Option<i64> = count_expired(now)
         .into_tuple()
         .one(c)
         .await

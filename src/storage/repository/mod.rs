@@ -27,7 +27,7 @@ use sea_orm::{
 
 pub use catalogue::seed_catalogue;
 pub use fence::CacheFence;
-pub use invitations::invitation_counts;
+pub use invitations::{invitation_count_statements, invitation_counts};
 
 use crate::domain::ids::{AccessRequestId, AccountId, Email, InvitationId, ResourceId, RoleName, UserId};
 use crate::domain::member_list::MemberPageQuery;
