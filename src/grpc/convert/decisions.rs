@@ -11,8 +11,8 @@ use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, UserId, Violations};
 use crate::domain::model::{
-    BatchDecisions, Check, CheckBatch, Consistency, Decision, EffectivePermissions, PairCheck, Reason,
-    Resource,
+    BatchDecisions, Check, CheckBatch, Consistency, ConsistencyToken, Decision, EffectivePermissions,
+    PairCheck, Reason, Resource,
 };
 use crate::domain::permissions::Permission;
 use crate::grpc::pb;
@@ -275,14 +275,29 @@ impl From<Decision> for pb::AuthorizeResponse {
 /// token encoded) once, not once a check; the last answer of a standing takes
 /// its strings instead of copying them (with distinct pairs, the only one).
 pub fn batch_results(decisions: BatchDecisions) -> Result<Vec<pb::AuthorizeResponse>, DomainError> {
+    // Standings in one account (distinct users there) share their token too.
+    let tokens: Vec<String> = {
+        let mut encoded: HashMap<&ConsistencyToken, String> = HashMap::with_capacity(decisions.grounds.len());
+        decisions
+            .grounds
+            .iter()
+            .map(|grounds| {
+                encoded
+                    .entry(&grounds.computed_at)
+                    .or_insert_with(|| token_to_pb(&grounds.computed_at))
+                    .clone()
+            })
+            .collect()
+    };
     let mut shared: Vec<(pb::AuthorizeResponse, usize)> = decisions
         .grounds
         .into_iter()
-        .map(|grounds| {
+        .zip(tokens)
+        .map(|(grounds, computed_at)| {
             let answer = pb::AuthorizeResponse {
                 role: grounds.role.unwrap_or_default(),
                 via_parent_account_id: grounds.via_parent.map(|p| p.to_string()).unwrap_or_default(),
-                computed_at: token_to_pb(&grounds.computed_at),
+                computed_at,
                 ..Default::default()
             };
             (answer, 0)
