@@ -2,7 +2,9 @@
 //! whatever it reads, each answer must be the one Authorize gives alone.
 
 use access_service::grpc::pb;
+use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use pb::ResourceType::{List, Template};
+use tonic::transport::Channel;
 
 use crate::helpers::{TestApp, check, scope, share};
 
@@ -83,13 +85,14 @@ fn varied_checks() -> Vec<pb::AuthorizeRequest> {
     checks
 }
 
-async fn batch_answers_each_check_as_authorize_does(app: TestApp) {
-    varied_team(&app).await;
-    let checks = varied_checks();
-    let mut client = app.client.clone();
-    let mut alone = Vec::new();
-    for request in &checks {
-        alone.push(
+/// The answer Authorize gives each check alone, in order.
+async fn alone(
+    client: &mut AccessServiceClient<Channel>,
+    checks: &[pb::AuthorizeRequest],
+) -> Vec<pb::AuthorizeResponse> {
+    let mut answers = Vec::with_capacity(checks.len());
+    for request in checks {
+        answers.push(
             client
                 .authorize(request.clone())
                 .await
@@ -97,6 +100,14 @@ async fn batch_answers_each_check_as_authorize_does(app: TestApp) {
                 .into_inner(),
         );
     }
+    answers
+}
+
+async fn batch_answers_each_check_as_authorize_does(app: TestApp) {
+    varied_team(&app).await;
+    let checks = varied_checks();
+    let mut client = app.client.clone();
+    let alone = alone(&mut client, &checks).await;
     assert!(alone.iter().any(|a| a.allowed) && alone.iter().any(|a| !a.allowed));
     let mut together = Vec::new();
     // Batches in a scrambled order, so each holds many distinct pairs.
@@ -165,16 +176,7 @@ async fn batch_tells_two_factor_states_of_one_pair_apart(app: TestApp) {
         }
     }
     let mut client = app.client.clone();
-    let mut alone = Vec::new();
-    for request in &checks {
-        alone.push(
-            client
-                .authorize(request.clone())
-                .await
-                .expect("authorize answers")
-                .into_inner(),
-        );
-    }
+    let alone = alone(&mut client, &checks).await;
     let reasons: Vec<pb::DecisionReason> = alone.iter().map(|a| a.reason()).collect();
     assert!(reasons.contains(&pb::DecisionReason::MfaRequired));
     assert!(
