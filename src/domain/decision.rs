@@ -2,30 +2,24 @@
 
 use crate::domain::ids::AccountId;
 use crate::domain::model::{
-    AccessFacts, AccountAccess, AccountState, AccountTie, Check, ConsistencyToken, Decision,
-    EffectivePermissions, MembershipStatus, Reason, ResourceType, Scopes,
+    AccessFacts, AccountAccess, AccountState, AccountTie, Check, Decision, EffectivePermissions,
+    MembershipStatus, Reason, Resource, ResourceType, Scopes,
 };
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
 
 /// Who the user is in the account once membership, parent ownership, closure
 /// and two-factor have been considered: the part of a decision that does not
-/// depend on the permission asked.
-struct Standing<'a> {
-    role: String,
+/// depend on the permission asked, so a batch works it out once for all the
+/// checks of one (user, account) pair. It borrows from the facts and
+/// allocates nothing.
+pub struct Standing<'a> {
+    /// Why every check in this standing is refused, whatever it asks.
+    refusal: Option<Reason>,
+    role: Option<&'a str>,
     permissions: PermissionSet,
     scopes: Option<&'a Scopes>,
-    via_parent: Option<AccountId>,
-}
-
-/// A refusal; `decide` stamps the revisions it was computed at.
-fn deny(reason: Reason, role: Option<String>) -> Decision {
-    Decision {
-        allowed: false,
-        reason,
-        role,
-        via_parent: None,
-        computed_at: ConsistencyToken::default(),
-    }
+    via_parent: Option<&'a AccountId>,
+    facts: &'a AccessFacts,
 }
 
 /// Rule 4, the one place it is written: a user who owns an account's parent
@@ -35,46 +29,97 @@ fn acts_as_parent_owner(owns_account: bool, owned_parent_state: Option<AccountSt
     !owns_account && owned_parent_state == Some(AccountState::Open)
 }
 
-fn standing(facts: &AccessFacts, mfa_verified: bool) -> Result<Standing<'_>, Decision> {
+/// The user's standing in the account the facts describe (rules 1, 3 and
+/// 4), for a session that did or did not pass two-factor.
+pub fn standing(facts: &AccessFacts, mfa_verified: bool) -> Standing<'_> {
+    let refused = |reason: Reason| Standing {
+        refusal: Some(reason),
+        role: None,
+        permissions: PermissionSet::EMPTY,
+        scopes: None,
+        via_parent: None,
+        facts,
+    };
     let Some(account) = &facts.account else {
-        return Err(deny(Reason::AccountNotFound, None));
+        return refused(Reason::AccountNotFound);
     };
     if account.state == AccountState::Closed {
-        return Err(deny(Reason::AccountClosed, None));
+        return refused(Reason::AccountClosed);
     }
     let owns_account = facts.membership.as_ref().is_some_and(|member| member.is_owner);
-    let standing = if acts_as_parent_owner(owns_account, facts.owned_parent_state) {
+    let mut standing = if acts_as_parent_owner(owns_account, facts.owned_parent_state) {
         Standing {
-            role: OWNER_ROLE.to_owned(),
+            refusal: None,
+            role: Some(OWNER_ROLE),
             permissions: PermissionSet::all(),
             scopes: None,
-            via_parent: account.parent_id.clone(),
+            via_parent: account.parent_id.as_ref(),
+            facts,
         }
     } else {
         match &facts.membership {
-            None => return Err(deny(Reason::NotAMember, None)),
+            None => return refused(Reason::NotAMember),
             Some(member) if member.status == MembershipStatus::Deactivated => {
-                return Err(deny(Reason::MembershipInactive, Some(member.role.clone())));
+                return Standing {
+                    role: Some(&member.role),
+                    ..refused(Reason::MembershipInactive)
+                };
             }
             Some(member) => Standing {
-                role: member.role.clone(),
+                refusal: None,
+                role: Some(&member.role),
                 permissions: member.permissions.with_implicit(),
                 scopes: Some(&member.scopes),
                 via_parent: None,
+                facts,
             },
         }
     };
-    // Rule 3, checked after membership so a stranger learns nothing about the policy.
+    // Rule 3, checked after membership so a stranger learns nothing about
+    // the policy; the refusal still names the role (and parent) it stops.
     if account.require_two_factor && !mfa_verified {
-        return Err(Decision {
-            allowed: false,
-            reason: Reason::MfaRequired,
-            role: Some(standing.role),
-            via_parent: standing.via_parent,
-            computed_at: ConsistencyToken::default(),
-        });
+        standing.refusal = Some(Reason::MfaRequired);
+        standing.permissions = PermissionSet::EMPTY;
+        standing.scopes = None;
     }
-    Ok(standing)
+    standing
+}
+
+impl<'a> Standing<'a> {
+    /// Why a check of `permission` (on `resource`, if it names one) is
+    /// answered the way it is: rules 2 and 5 on top of the standing.
+    pub fn reason(&self, permission: Permission, resource: Option<&Resource>) -> Reason {
+        if let Some(refusal) = self.refusal {
+            return refusal;
+        }
+        if !self.permissions.contains(permission) {
+            return Reason::PermissionNotGranted;
+        }
+        if let Some(resource) = resource {
+            // Rule 5: a template or suppression list shared down from the
+            // parent is usable, never changeable.
+            if let Some(read_only) = shared_read_only(resource.resource_type, permission)
+                && self.facts.shared_from_parent(resource)
+            {
+                return read_only;
+            }
+            // Rule 2: a check without a resource stays allowed on scoped types.
+            if self.scopes.is_some_and(|scopes| !scopes.allows(resource)) {
+                return Reason::OutOfScope;
+            }
+        }
+        Reason::Allowed
+    }
+
+    /// The role every answer in this standing names, if any.
+    pub fn role(&self) -> Option<&'a str> {
+        self.role
+    }
+
+    /// The parent account whose ownership this standing comes from.
+    pub fn via_parent(&self) -> Option<&'a AccountId> {
+        self.via_parent
+    }
 }
 
 /// The accounts a user can switch to, by account id: open accounts where
@@ -126,40 +171,15 @@ fn shared_read_only(resource_type: ResourceType, permission: Permission) -> Opti
 /// Decides one check from the facts alone: no I/O, so a decision never
 /// mixes two states of the store.
 pub fn decide(facts: &AccessFacts, check: &Check) -> Decision {
-    let computed_at = facts.computed_at(&check.account_id);
-    let standing = match standing(facts, check.mfa_verified) {
-        Ok(standing) => standing,
-        Err(decision) => {
-            return Decision {
-                computed_at,
-                ..decision
-            };
-        }
-    };
-    let verdict = |reason: Reason| Decision {
+    let standing = standing(facts, check.mfa_verified);
+    let reason = standing.reason(check.permission, check.resource.as_ref());
+    Decision {
         allowed: reason == Reason::Allowed,
         reason,
-        role: Some(standing.role.clone()),
-        via_parent: standing.via_parent.clone(),
-        computed_at: computed_at.clone(),
-    };
-    if !standing.permissions.contains(check.permission) {
-        return verdict(Reason::PermissionNotGranted);
+        role: standing.role.map(str::to_owned),
+        via_parent: standing.via_parent.cloned(),
+        computed_at: facts.computed_at(&check.account_id),
     }
-    if let Some(resource) = &check.resource {
-        // Rule 5: a template or suppression list shared down from the
-        // parent is usable, never changeable.
-        if let Some(read_only) = shared_read_only(resource.resource_type, check.permission)
-            && facts.shared_from_parent(resource)
-        {
-            return verdict(read_only);
-        }
-        // Rule 2: a check without a resource stays allowed on scoped types.
-        if standing.scopes.is_some_and(|scopes| !scopes.allows(resource)) {
-            return verdict(Reason::OutOfScope);
-        }
-    }
-    verdict(Reason::Allowed)
 }
 
 /// Everything the user may do in the account, for UIs.
@@ -168,24 +188,14 @@ pub fn effective_permissions(
     account: &AccountId,
     mfa_verified: bool,
 ) -> EffectivePermissions {
-    let computed_at = facts.computed_at(account);
-    match standing(facts, mfa_verified) {
-        Ok(standing) => EffectivePermissions {
-            reason: Reason::Allowed,
-            role: Some(standing.role),
-            permissions: standing.permissions,
-            scopes: standing.scopes.cloned().unwrap_or_default(),
-            via_parent: standing.via_parent,
-            computed_at,
-        },
-        Err(decision) => EffectivePermissions {
-            reason: decision.reason,
-            role: decision.role,
-            permissions: PermissionSet::EMPTY,
-            scopes: Scopes::default(),
-            via_parent: decision.via_parent,
-            computed_at,
-        },
+    let standing = standing(facts, mfa_verified);
+    EffectivePermissions {
+        reason: standing.refusal.unwrap_or(Reason::Allowed),
+        role: standing.role.map(str::to_owned),
+        permissions: standing.permissions,
+        scopes: standing.scopes.cloned().unwrap_or_default(),
+        via_parent: standing.via_parent.cloned(),
+        computed_at: facts.computed_at(account),
     }
 }
 

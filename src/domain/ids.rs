@@ -10,7 +10,12 @@ pub const MAX_ID_LEN: usize = 128;
 /// Ids are taken exactly as sent, never trimmed: they must match what the
 /// platform stores byte for byte, and a silently trimmed `" u-lee"` would
 /// answer for `u-lee` while the caller meant something else (issue 9).
-fn parse_id(field: &str, raw: &str) -> Result<String, FieldViolation> {
+fn check_id(field: &str, raw: &str) -> Result<(), FieldViolation> {
+    // Nearly every id is printable ASCII: one pass over its bytes passes it,
+    // and only the others go through the checks that say what is wrong.
+    if !raw.is_empty() && raw.len() <= MAX_ID_LEN && raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Ok(());
+    }
     if raw.trim().is_empty() {
         return Err(FieldViolation::new(field, "must not be empty"));
     }
@@ -35,7 +40,7 @@ fn parse_id(field: &str, raw: &str) -> Result<String, FieldViolation> {
             "must not contain spaces or control characters",
         ));
     }
-    Ok(raw.to_owned())
+    Ok(())
 }
 
 macro_rules! string_id {
@@ -47,7 +52,13 @@ macro_rules! string_id {
         impl $name {
             /// Parses a caller-supplied id; `field` names it in the error.
             pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
-                parse_id(field, raw).map(Self)
+                check_id(field, raw).map(|()| Self(raw.to_owned()))
+            }
+
+            /// Parses a caller-supplied id the caller gives up, keeping its
+            /// string rather than copying it.
+            pub fn parse_owned(field: &str, raw: String) -> Result<Self, FieldViolation> {
+                check_id(field, &raw).map(|()| Self(raw))
             }
 
             /// Wraps a value read back from the store, already validated on the way in.
@@ -419,5 +430,15 @@ mod tests {
             assert_eq!(err.field, "user_id");
         }
         assert!(UserId::parse("user_id", &"x".repeat(MAX_ID_LEN + 1)).is_err());
+        assert!(UserId::parse("user_id", &"x".repeat(MAX_ID_LEN)).is_ok());
+        // Past the ASCII fast path: other letters pass, other spaces and
+        // control characters do not, and the owned parse agrees.
+        assert!(UserId::parse("user_id", "jos\u{e9}-\u{4e2d}").is_ok());
+        for bad in ["a\u{a0}b", "a\u{2003}b", "a\u{7f}b", "", "\u{3000}"] {
+            assert!(UserId::parse("user_id", bad).is_err(), "{bad:?}");
+            assert!(UserId::parse_owned("user_id", bad.to_owned()).is_err(), "{bad:?}");
+        }
+        let kept = UserId::parse_owned("user_id", "auth0|abc-123".to_owned()).expect("valid");
+        assert_eq!(kept.as_str(), "auth0|abc-123");
     }
 }

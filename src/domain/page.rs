@@ -1,6 +1,8 @@
 //! Page requests and opaque page tokens for list use cases.
 
-use crate::domain::error::FieldViolation;
+use chrono::{DateTime, Utc};
+
+use crate::domain::error::{DomainError, FieldViolation};
 
 /// Page size used when the caller passes 0.
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -92,6 +94,45 @@ impl PageRequest {
     }
 }
 
+/// Where a row stands in a newest-first list (invitations, access requests):
+/// its creation time (to the millisecond, as stored), then its id. A page
+/// key spells it `{age}:{id}`, the age being `i64::MAX` minus the time in
+/// milliseconds, zero-padded, so that keys of older rows sort after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewestFirstKey {
+    /// When the row was created.
+    pub created_at: DateTime<Utc>,
+    /// The row's id, which orders rows created in the same millisecond.
+    pub id: String,
+}
+
+impl NewestFirstKey {
+    /// The key of a row created at `at` with id `id`, as a page carries it.
+    pub fn spell(at: DateTime<Utc>, id: &str) -> String {
+        let age = i64::MAX - at.timestamp_millis();
+        format!("{age:020}:{id}")
+    }
+
+    /// Reads a key written by [`Self::spell`]; a token this service did not
+    /// issue is the caller's error.
+    pub fn decode(key: &str) -> Result<Self, DomainError> {
+        key.split_once(':')
+            .and_then(|(age, id)| {
+                let age: i64 = age.parse().ok()?;
+                Some(Self {
+                    created_at: DateTime::from_timestamp_millis(i64::MAX.checked_sub(age)?)?,
+                    id: id.to_owned(),
+                })
+            })
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    "page_token",
+                    "is not a token this service issued: pass next_page_token from the previous response unchanged",
+                )
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +164,23 @@ mod tests {
         };
         assert_eq!(fields(-1, ""), ["page_size"]);
         assert_eq!(fields(1001, "zz"), ["page_size", "page_token"]);
+    }
+
+    #[test]
+    fn newest_first_keys_round_trip_and_older_rows_sort_after() {
+        let at = DateTime::from_timestamp_millis(1_764_000_000_123).unwrap();
+        let key = NewestFirstKey::spell(at, "inv:1");
+        assert_eq!(
+            NewestFirstKey::decode(&key).ok(),
+            Some(NewestFirstKey {
+                created_at: at,
+                id: "inv:1".to_owned()
+            })
+        );
+        let older = NewestFirstKey::spell(at - chrono::Duration::milliseconds(1), "a");
+        assert!(older > key);
+        for garbage in ["", "12", "x:a", "-5:a"] {
+            assert!(NewestFirstKey::decode(garbage).is_err(), "{garbage}");
+        }
     }
 }

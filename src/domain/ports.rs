@@ -12,8 +12,8 @@ use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
     ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery, Identity, Invitation,
-    InvitationState, MemberRow, Membership, MembershipStatus, OutboxMessage, Person, Resource, ResourceType,
-    Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
+    InvitationPageQuery, InvitationState, MemberRow, Membership, MembershipStatus, OutboxMessage, Person,
+    Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 
@@ -72,8 +72,14 @@ pub trait Reads: Send + Sync {
     async fn invitation(&self, id: &InvitationId) -> DomainResult<Option<Invitation>>;
     /// Every invitation whose token hashes to `token_hash` (one per account invited together).
     async fn invitations_by_token_hash(&self, token_hash: &str) -> DomainResult<Vec<Invitation>>;
-    /// An account's invitations, newest first.
-    async fn invitations(&self, account: &AccountId) -> DomainResult<Vec<Invitation>>;
+    /// One page of an account's invitations, newest first (ties by id,
+    /// descending), after the query's key: at most `query.limit` rows, read
+    /// with an index range scan whatever the account's size.
+    async fn invitation_page(
+        &self,
+        account: &AccountId,
+        query: &InvitationPageQuery,
+    ) -> DomainResult<Vec<Invitation>>;
     /// The delivery of the latest email offering each of these invitations
     /// (those no email was written for are left out), in one statement or two.
     async fn deliveries(&self, invitations: &[InvitationId]) -> DomainResult<Vec<(InvitationId, Delivery)>>;

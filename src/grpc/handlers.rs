@@ -144,10 +144,10 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::BatchAuthorizeRequest>,
     ) -> Result<Response<pb::BatchAuthorizeResponse>, Status> {
         let BatchQuery { checks, consistency } =
-            convert::batch(&request.into_inner(), self.use_cases.settings().max_batch_checks)?;
+            convert::batch(request.into_inner(), self.use_cases.settings().max_batch_checks)?;
         let decisions = self.use_cases.batch_authorize(&checks, &consistency).await?;
         Ok(Response::new(pb::BatchAuthorizeResponse {
-            results: convert::batch_results(decisions),
+            results: convert::batch_results(decisions)?,
         }))
     }
 

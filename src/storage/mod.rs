@@ -15,7 +15,9 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-pub use repository::{CacheFence, ClaimedMessage, OutboxStore, SeaStore, invitation_counts};
+pub use repository::{
+    CacheFence, ClaimedMessage, OutboxStore, SeaStore, invitation_count_statements, invitation_counts,
+};
 
 /// How many SQL statements this process has sent through one connection pool
 /// (transactions included; BEGIN and COMMIT are not counted). Tests assert

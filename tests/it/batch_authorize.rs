@@ -2,7 +2,9 @@
 //! whatever it reads, each answer must be the one Authorize gives alone.
 
 use access_service::grpc::pb;
+use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use pb::ResourceType::{List, Template};
+use tonic::transport::Channel;
 
 use crate::helpers::{TestApp, check, scope, share};
 
@@ -83,13 +85,14 @@ fn varied_checks() -> Vec<pb::AuthorizeRequest> {
     checks
 }
 
-async fn batch_answers_each_check_as_authorize_does(app: TestApp) {
-    varied_team(&app).await;
-    let checks = varied_checks();
-    let mut client = app.client.clone();
-    let mut alone = Vec::new();
-    for request in &checks {
-        alone.push(
+/// The answer Authorize gives each check alone, in order.
+async fn alone(
+    client: &mut AccessServiceClient<Channel>,
+    checks: &[pb::AuthorizeRequest],
+) -> Vec<pb::AuthorizeResponse> {
+    let mut answers = Vec::with_capacity(checks.len());
+    for request in checks {
+        answers.push(
             client
                 .authorize(request.clone())
                 .await
@@ -97,6 +100,14 @@ async fn batch_answers_each_check_as_authorize_does(app: TestApp) {
                 .into_inner(),
         );
     }
+    answers
+}
+
+async fn batch_answers_each_check_as_authorize_does(app: TestApp) {
+    varied_team(&app).await;
+    let checks = varied_checks();
+    let mut client = app.client.clone();
+    let alone = alone(&mut client, &checks).await;
     assert!(alone.iter().any(|a| a.allowed) && alone.iter().any(|a| !a.allowed));
     let mut together = Vec::new();
     // Batches in a scrambled order, so each holds many distinct pairs.
@@ -121,4 +132,74 @@ async fn batch_answers_each_check_as_authorize_does(app: TestApp) {
     assert_eq!(together.len(), checks.len());
 }
 
-crate::on_both_databases!(batch_answers_each_check_as_authorize_does);
+/// A batch judges each (user, account) pair once for each two-factor state
+/// its checks come with: checks of one pair with and without a verified
+/// session, interleaved with other pairs and repeated out of order, are each
+/// answered as Authorize answers them alone (reason, role, parent, token).
+async fn batch_tells_two_factor_states_of_one_pair_apart(app: TestApp) {
+    varied_team(&app).await;
+    app.client
+        .clone()
+        .update_account_policy(pb::UpdateAccountPolicyRequest {
+            actor_user_id: "owner-a".into(),
+            account_id: "child-a".into(),
+            require_two_factor: true,
+        })
+        .await
+        .expect("two-factor required in child-a");
+    let verified = |mut request: pb::AuthorizeRequest, on: bool| {
+        request.context = Some(pb::SessionContext { mfa_verified: on });
+        request
+    };
+    let mut checks = Vec::new();
+    for round in 0..3 {
+        for (user, account) in [
+            ("rita", "child-a"),
+            ("boss", "child-a"),
+            ("val", "child-b"),
+            ("nobody", "child-a"),
+            ("dee", "child-a"),
+        ] {
+            for (permission, resource) in [
+                ("reports.view", None),
+                ("lists.edit", Some((List, "4"))),
+                ("templates.edit", Some((Template, "tpl-a"))),
+            ] {
+                let ask = check(user, account, permission, resource);
+                // The same pair asks verified, then not, then unset, by round.
+                checks.push(match round {
+                    0 => verified(ask, true),
+                    1 => verified(ask, false),
+                    _ => ask,
+                });
+            }
+        }
+    }
+    let mut client = app.client.clone();
+    let alone = alone(&mut client, &checks).await;
+    let reasons: Vec<pb::DecisionReason> = alone.iter().map(|a| a.reason()).collect();
+    assert!(reasons.contains(&pb::DecisionReason::MfaRequired));
+    assert!(
+        alone
+            .iter()
+            .any(|a| a.allowed && a.via_parent_account_id == "team")
+    );
+    let together = client
+        .batch_authorize(pb::BatchAuthorizeRequest {
+            checks: checks.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("batch answers")
+        .into_inner()
+        .results;
+    assert_eq!(together.len(), checks.len());
+    for (i, (batched, single)) in together.iter().zip(&alone).enumerate() {
+        assert_eq!(batched, single, "check {i}: {:?}", checks[i]);
+    }
+}
+
+crate::on_both_databases!(
+    batch_answers_each_check_as_authorize_does,
+    batch_tells_two_factor_states_of_one_pair_apart,
+);

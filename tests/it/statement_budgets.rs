@@ -310,7 +310,104 @@ async fn list_users_statements_do_not_grow_with_the_account(app: TestApp) {
     assert_eq!(walked, all, "pages walk every row once, in list order");
 }
 
+/// ListInvitations' statements: the actor's access (2), the page's rows
+/// (1), the page's scopes (1).
+const LIST_INVITATIONS_BUDGET: u64 = 4;
+
+/// One page of `account`'s invitations in `state` after `token`: the page
+/// and the statements it took.
+async fn invitations_page(
+    app: &TestApp,
+    account: &str,
+    state: pb::InvitationState,
+    size: i32,
+    token: &str,
+) -> (pb::ListInvitationsResponse, u64) {
+    let mut client = app.client.clone();
+    let (page, statements) = app
+        .statements_during(client.list_invitations(pb::ListInvitationsRequest {
+            actor_user_id: "olivia".into(),
+            account_id: account.into(),
+            state: state.into(),
+            page_size: size,
+            page_token: token.into(),
+        }))
+        .await;
+    (page.expect("list invitations").into_inner(), statements)
+}
+
+/// Every page of invitations, with or without a state filter, deep ones
+/// included, takes the statements a page of an account with five
+/// invitations takes: the store reads one page, not the account.
+async fn list_invitations_statements_do_not_grow_with_the_account(app: TestApp) {
+    scoped_member(&app).await;
+    app.invite("olivia", "acme", "solo", "viewer", vec![])
+        .await
+        .expect("invite");
+    let (small, small_statements) =
+        invitations_page(&app, "acme", pb::InvitationState::Unspecified, 10, "").await;
+    // The members' accepted invitations, and the pending one.
+    assert_eq!(small.invitations.len(), 5);
+    assert!(
+        small_statements <= LIST_INVITATIONS_BUDGET,
+        "ListInvitations sent {small_statements} SQL statements; budget {LIST_INVITATIONS_BUDGET}"
+    );
+
+    app.account("big", "olivia").await;
+    let mut revoked = 0;
+    for i in 0..24 {
+        let invitation = app
+            .invite(
+                "olivia",
+                "big",
+                &format!("i{i:02}"),
+                "viewer",
+                vec![scope(List, &["4"])],
+            )
+            .await
+            .expect("invite")
+            .invitation
+            .expect("invitation returned");
+        if i % 3 == 0 {
+            app.revoke("olivia", &invitation.id).await.expect("revoke");
+            revoked += 1;
+        }
+    }
+    for (state, expected) in [
+        (pb::InvitationState::Unspecified, 24),
+        (pb::InvitationState::Pending, 24 - revoked),
+        (pb::InvitationState::Revoked, revoked),
+    ] {
+        let (all, _) = invitations_page(&app, "big", state, 100, "").await;
+        assert_eq!(all.invitations.len(), expected, "{state:?}");
+        assert!(all.next_page_token.is_empty());
+        let mut walked = Vec::new();
+        let mut token = String::new();
+        loop {
+            let (page, statements) = invitations_page(&app, "big", state, 5, &token).await;
+            assert_eq!(
+                statements,
+                small_statements,
+                "{state:?} page {} of {expected} rows took {statements} statements, a page of 5 rows {small_statements}",
+                walked.len() / 5 + 1
+            );
+            assert!(page.invitations.len() <= 5);
+            walked.extend(page.invitations);
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            assert!(walked.len() < expected, "no page past the last row");
+            token = page.next_page_token;
+        }
+        assert_eq!(
+            walked, all.invitations,
+            "{state:?}: pages walk every row once, in order"
+        );
+    }
+}
+
 crate::on_both_databases!(
+    list_invitations_statements_do_not_grow_with_the_account,
     authorize_reads_a_bounded_number_of_statements,
     batch_authorize_reads_facts_once_per_pair,
     batch_authorize_statements_do_not_grow_with_pairs,

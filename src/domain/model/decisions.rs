@@ -115,6 +115,51 @@ pub struct Check {
     pub mfa_verified: bool,
 }
 
+/// The checks of a batch, each naming its (account, user) pair by index, so
+/// that each pair is read and judged once however many checks ask about it.
+#[derive(Clone, Debug)]
+pub struct CheckBatch {
+    /// The distinct pairs, (account, user), in the order the checks name them.
+    pub pairs: Vec<(AccountId, UserId)>,
+    /// The questions, in order.
+    pub checks: Vec<PairCheck>,
+}
+
+/// One question of a batch, about one of its pairs.
+#[derive(Clone, Debug)]
+pub struct PairCheck {
+    /// The (account, user) pair: an index into [`CheckBatch::pairs`].
+    pub pair: usize,
+    /// What.
+    pub permission: Permission,
+    /// On what, optionally.
+    pub resource: Option<Resource>,
+    /// The session passed two-factor.
+    pub mfa_verified: bool,
+}
+
+/// What every answer judged in one standing (a pair, with or without
+/// two-factor) says besides allowed and why: written once for all of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grounds {
+    /// The role that decided, if any.
+    pub role: Option<String>,
+    /// The parent account whose ownership decided, for parent owners in a child.
+    pub via_parent: Option<AccountId>,
+    /// The revisions of the state the answers were computed from.
+    pub computed_at: ConsistencyToken,
+}
+
+/// The answers to a batch, in the order of its checks.
+#[derive(Clone, Debug)]
+pub struct BatchDecisions {
+    /// The grounds the answers share.
+    pub grounds: Vec<Grounds>,
+    /// For each check: the index of its grounds in `grounds`, and why it was
+    /// answered so (allowed exactly when the reason is [`Reason::Allowed`]).
+    pub answers: Vec<(usize, Reason)>,
+}
+
 /// Facts about the actor's session on an admin call that the account's
 /// policies depend on (rule 3). The default is a session that proved
 /// nothing: an actor is held to two-factor unless the caller vouches for it.

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use super::outbox::Delivery;
 use super::resources::Scopes;
 use crate::domain::ids::{AccountId, Email, InvitationId, RoleName, UserId};
+use crate::domain::page::NewestFirstKey;
 
 /// Where an invitation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,4 +90,19 @@ impl Invitation {
             self.state
         }
     }
+}
+
+/// One page of an account's invitations, as the store reads it: newest
+/// first (ties by id, descending), from after a key.
+#[derive(Clone, Debug)]
+pub struct InvitationPageQuery {
+    /// Only invitations in this effective state (a pending one past its
+    /// expiry is expired; expiry is derived, never stored).
+    pub state: Option<InvitationState>,
+    /// Rows strictly after this one; None from the newest.
+    pub after: Option<NewestFirstKey>,
+    /// Rows wanted; the store returns at most this many, in list order.
+    pub limit: usize,
+    /// Pending invitations whose expiry is at or before this instant are expired.
+    pub now: DateTime<Utc>,
 }

@@ -2,14 +2,13 @@
 
 use serde_json::json;
 
-use super::invitations::newest_first_key;
 use super::notices;
 use super::{Page, UseCases, activity, guards};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus, Written};
-use crate::domain::page::PageRequest;
+use crate::domain::page::{NewestFirstKey, PageRequest};
 use crate::domain::permissions::{Permission, PermissionSet};
 
 /// A member asks for a permission.
@@ -225,7 +224,7 @@ impl UseCases {
         requests.retain(|r| query.state.is_none_or(|state| r.state == state));
         let (rows, next_page_token) = query
             .page
-            .apply(requests, |r| newest_first_key(r.created_at, r.id.as_str()));
+            .apply(requests, |r| NewestFirstKey::spell(r.created_at, r.id.as_str()));
         Ok(Page {
             rows,
             next_page_token,

@@ -1,69 +1,90 @@
 //! Decisions: Authorize, BatchAuthorize, effective permissions, and the
 //! permission check every other use case starts with.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{UseCases, closed_error};
 use crate::domain::decision;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
-    AccessFacts, Account, ActorSession, Check, Consistency, Decision, EffectivePermissions, Reason,
+    AccessFacts, Account, ActorSession, BatchDecisions, Check, CheckBatch, Consistency, Decision,
+    EffectivePermissions, Grounds, Reason,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
 
 impl UseCases {
-    /// Decides `checks` in order from one read of facts for all their
-    /// distinct (user, account) pairs, as fresh as `consistency` requires.
-    async fn decide_all(&self, checks: &[Check], consistency: &Consistency) -> DomainResult<Vec<Decision>> {
-        let mut pair_slot: HashMap<(&AccountId, &UserId), usize> = HashMap::with_capacity(checks.len());
-        let mut pairs = Vec::with_capacity(checks.len());
-        let slots: Vec<usize> = checks
-            .iter()
-            .map(|check| {
-                let key = (&check.account_id, &check.user_id);
-                *pair_slot.entry(key).or_insert_with(|| {
-                    pairs.push(key);
-                    pairs.len() - 1
-                })
-            })
-            .collect();
-        let facts = self
-            .cache
-            .access_facts_of(self.store.as_ref(), &pairs, consistency)
-            .await?;
-        checks
-            .iter()
-            .zip(slots)
-            .map(|(check, slot)| {
-                let facts = facts
-                    .get(slot)
-                    .ok_or_else(|| DomainError::Internal("the cache returned too few facts".into()))?;
-                Ok(decision::decide(facts, check))
-            })
-            .collect()
+    /// The facts of one (account, user) pair, as fresh as `consistency` requires.
+    async fn facts_of(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        consistency: &Consistency,
+    ) -> DomainResult<Arc<AccessFacts>> {
+        self.cache
+            .access_facts_of(self.store.as_ref(), &[(account, user)], consistency)
+            .await?
+            .pop()
+            .ok_or_else(|| DomainError::Internal("the cache returned no facts for the pair".into()))
     }
 
     /// Answers one check (deny by default; errors surface as errors, which the
     /// caller must treat as a deny).
     #[tracing::instrument(skip(self, check, consistency), fields(user_id = %check.user_id, account_id = %check.account_id, permission = %check.permission))]
     pub async fn authorize(&self, check: &Check, consistency: &Consistency) -> DomainResult<Decision> {
-        self.decide_all(std::slice::from_ref(check), consistency)
-            .await?
-            .pop()
-            .ok_or_else(|| DomainError::Internal("no decision for the check".into()))
+        let facts = self
+            .facts_of(&check.account_id, &check.user_id, consistency)
+            .await?;
+        Ok(decision::decide(&facts, check))
     }
 
-    /// Answers several checks in order, reading the facts of every distinct
-    /// (user, account) pair together.
-    #[tracing::instrument(skip(self, checks, consistency), fields(checks = checks.len()))]
+    /// Answers several checks in order from one read of facts for all their
+    /// distinct (user, account) pairs. Each pair is judged once for each
+    /// two-factor state its checks come with; a check then costs a test of
+    /// its permission (and resource) against that standing.
+    #[tracing::instrument(skip(self, batch, consistency), fields(checks = batch.checks.len(), pairs = batch.pairs.len()))]
     pub async fn batch_authorize(
         &self,
-        checks: &[Check],
+        batch: &CheckBatch,
         consistency: &Consistency,
-    ) -> DomainResult<Vec<Decision>> {
-        self.decide_all(checks, consistency).await
+    ) -> DomainResult<BatchDecisions> {
+        let pairs: Vec<(&AccountId, &UserId)> = batch.pairs.iter().map(|(a, u)| (a, u)).collect();
+        let facts = self
+            .cache
+            .access_facts_of(self.store.as_ref(), &pairs, consistency)
+            .await?;
+        if facts.len() != pairs.len() {
+            return Err(DomainError::Internal("the cache returned too few facts".into()));
+        }
+        // Standings by pair and two-factor state: slot 2 × pair + mfa.
+        let mut slots: Vec<Option<usize>> = vec![None; 2 * pairs.len()];
+        let mut standings: Vec<decision::Standing<'_>> = Vec::with_capacity(pairs.len());
+        let mut grounds = Vec::with_capacity(pairs.len());
+        let mut answers = Vec::with_capacity(batch.checks.len());
+        for check in &batch.checks {
+            let (Some(facts), Some(slot)) = (
+                facts.get(check.pair),
+                slots.get_mut(2 * check.pair + usize::from(check.mfa_verified)),
+            ) else {
+                return Err(DomainError::Internal(
+                    "a check names a pair the batch lacks".into(),
+                ));
+            };
+            let index = *slot.get_or_insert_with(|| {
+                let standing = decision::standing(facts, check.mfa_verified);
+                grounds.push(Grounds {
+                    role: standing.role().map(str::to_owned),
+                    via_parent: standing.via_parent().cloned(),
+                    computed_at: facts.computed_at(pairs[check.pair].0),
+                });
+                standings.push(standing);
+                standings.len() - 1
+            });
+            let reason = standings[index].reason(check.permission, check.resource.as_ref());
+            answers.push((index, reason));
+        }
+        Ok(BatchDecisions { grounds, answers })
     }
 
     /// Everything `user` may do in `account`.
@@ -75,13 +96,7 @@ impl UseCases {
         mfa_verified: bool,
         consistency: &Consistency,
     ) -> DomainResult<EffectivePermissions> {
-        let mut facts = self
-            .cache
-            .access_facts_of(self.store.as_ref(), &[(account, user)], consistency)
-            .await?;
-        let facts = facts
-            .pop()
-            .unwrap_or_else(|| std::sync::Arc::new(AccessFacts::no_account()));
+        let facts = self.facts_of(account, user, consistency).await?;
         Ok(decision::effective_permissions(&facts, account, mfa_verified))
     }
 

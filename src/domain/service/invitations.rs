@@ -12,9 +12,10 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{
-    AccountState, Invitation, InvitationState, MemberRow, MemberRowStatus, Scopes, Written,
+    AccountState, Invitation, InvitationPageQuery, InvitationState, MemberRow, MemberRowStatus, Scopes,
+    Written,
 };
-use crate::domain::page::PageRequest;
+use crate::domain::page::{NewestFirstKey, PageRequest};
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::ports::NewMembership;
 
@@ -490,16 +491,32 @@ impl UseCases {
         Ok(Written::new(declined, revisions))
     }
 
-    /// The account's invitations, newest first.
+    /// The account's invitations, newest first, one page read from the
+    /// store after the page key (not the whole account).
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_invitations(&self, query: ListInvitations) -> DomainResult<Page<Invitation>> {
-        let now = super::now();
-        let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
-        let mut invitations = tx.invitations(&query.account_id).await?;
-        invitations.retain(|i| query.state.is_none_or(|state| i.effective_state(now) == state));
-        let (mut rows, next_page_token) = query
+        let after = query
             .page
-            .apply(invitations, |i| newest_first_key(i.created_at, i.id.as_str()));
+            .after
+            .as_deref()
+            .map(NewestFirstKey::decode)
+            .transpose()?;
+        let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
+        let invitations = tx
+            .invitation_page(
+                &query.account_id,
+                &InvitationPageQuery {
+                    state: query.state,
+                    after,
+                    // One more than the page says whether another follows.
+                    limit: query.page.size + 1,
+                    now: super::now(),
+                },
+            )
+            .await?;
+        let (mut rows, next_page_token) = query.page.cut(invitations, |i| {
+            NewestFirstKey::spell(i.created_at, i.id.as_str())
+        });
         // The page's rows only: the delivery read stays bounded by the page size.
         let ids: Vec<InvitationId> = rows.iter().map(|i| i.id.clone()).collect();
         for (id, delivery) in tx.deliveries(&ids).await? {
@@ -513,10 +530,4 @@ impl UseCases {
             next_page_token,
         })
     }
-}
-
-/// A sort key that grows as rows get older, for newest-first pages.
-pub(super) fn newest_first_key(at: chrono::DateTime<Utc>, id: &str) -> String {
-    let age = i64::MAX - at.timestamp_millis();
-    format!("{age:020}:{id}")
 }

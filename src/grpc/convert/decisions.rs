@@ -3,29 +3,53 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 
 use super::consistency::{consistency, token_to_pb};
-use super::{named, present, resource, scopes_to_pb};
+use super::{named, present, scopes_to_pb};
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, UserId, Violations};
-use crate::domain::model::{Check, Consistency, ConsistencyToken, Decision, EffectivePermissions, Reason};
+use crate::domain::model::{
+    BatchDecisions, Check, CheckBatch, Consistency, ConsistencyToken, Decision, EffectivePermissions,
+    PairCheck, Reason, Resource,
+};
 use crate::domain::permissions::Permission;
 use crate::grpc::pb;
 
 /// Parses one check; `prefix` locates it inside a batch (e.g. `checks[2].`),
-/// and is written out only when a field of the check is refused.
-pub fn check(v: &mut Violations, prefix: &dyn fmt::Display, raw: &pb::AuthorizeRequest) -> Option<Check> {
-    let user_id = v.check(named(UserId::parse("user_id", &raw.user_id), || {
+/// and is written out only when a field of the check is refused. Takes the
+/// request's strings rather than copying them.
+pub fn check(v: &mut Violations, prefix: &dyn fmt::Display, raw: pb::AuthorizeRequest) -> Option<Check> {
+    let user_id = v.check(named(UserId::parse_owned("user_id", raw.user_id), || {
         format!("{prefix}user_id")
     }));
-    let account_id = v.check(named(AccountId::parse("account_id", &raw.account_id), || {
-        format!("{prefix}account_id")
-    }));
-    let permission = v.check(named(Permission::parse("permission", &raw.permission), || {
+    let account_id = v.check(named(
+        AccountId::parse_owned("account_id", raw.account_id),
+        || format!("{prefix}account_id"),
+    ));
+    let (permission, resource) = question(v, prefix, &raw.permission, raw.resource)?;
+    Some(Check {
+        user_id: user_id?,
+        account_id: account_id?,
+        permission,
+        resource,
+        mfa_verified: raw.context.as_ref().is_some_and(|c| c.mfa_verified),
+    })
+}
+
+/// What a check asks: its permission, and the resource it names if any,
+/// which must be of a type that permission can be checked on.
+fn question(
+    v: &mut Violations,
+    prefix: &dyn fmt::Display,
+    permission: &str,
+    resource: Option<pb::Resource>,
+) -> Option<(Permission, Option<Resource>)> {
+    let permission = v.check(named(Permission::parse("permission", permission), || {
         format!("{prefix}permission")
     }));
-    let resource = resource(v, prefix, raw.resource.as_ref());
+    let resource = super::resource(v, prefix, resource);
     if let (Some(permission), Some(Some(resource))) = (permission, &resource)
         && !resource.resource_type.admits(permission)
     {
@@ -45,13 +69,7 @@ pub fn check(v: &mut Violations, prefix: &dyn fmt::Display, raw: &pb::AuthorizeR
         ));
         return None;
     }
-    Some(Check {
-        user_id: user_id?,
-        account_id: account_id?,
-        permission: permission?,
-        resource: resource?,
-        mfa_verified: raw.context.as_ref().is_some_and(|c| c.mfa_verified),
-    })
+    Some((permission?, resource?))
 }
 
 impl TryFrom<pb::AuthorizeRequest> for Check {
@@ -59,7 +77,7 @@ impl TryFrom<pb::AuthorizeRequest> for Check {
 
     fn try_from(raw: pb::AuthorizeRequest) -> Result<Self, Self::Error> {
         let mut v = Violations::default();
-        let parsed = check(&mut v, &"", &raw);
+        let parsed = check(&mut v, &"", raw);
         v.finish()?;
         present(parsed)
     }
@@ -89,49 +107,111 @@ impl TryFrom<pb::AuthorizeRequest> for AuthorizeQuery {
 /// BatchAuthorize: the checks and how fresh every answer must be.
 #[derive(Debug)]
 pub struct BatchQuery {
-    /// The questions, in order.
-    pub checks: Vec<Check>,
+    /// The questions, in order, over their distinct (user, account) pairs.
+    pub checks: CheckBatch,
     /// How fresh every answer must be.
     pub consistency: Consistency,
 }
 
 /// Parses a batch, naming each bad field by its index; refuses an empty or
 /// oversized batch, and a requirement set on one check rather than the batch.
-pub fn batch(raw: &pb::BatchAuthorizeRequest, max: usize) -> Result<BatchQuery, DomainError> {
+pub fn batch(raw: pb::BatchAuthorizeRequest, max: usize) -> Result<BatchQuery, DomainError> {
     let consistency = consistency("consistency", raw.consistency.as_ref())?;
     Ok(BatchQuery {
-        checks: checks(raw, max)?,
+        checks: checks(raw.checks, max)?,
         consistency,
     })
 }
 
-fn checks(raw: &pb::BatchAuthorizeRequest, max: usize) -> Result<Vec<Check>, DomainError> {
-    if raw.checks.is_empty() {
+fn checks(raw: Vec<pb::AuthorizeRequest>, max: usize) -> Result<CheckBatch, DomainError> {
+    if raw.is_empty() {
         return Err(DomainError::invalid("checks", "must hold at least one check"));
     }
-    if raw.checks.len() > max {
+    if raw.len() > max {
         return Err(DomainError::invalid(
             "checks",
-            format!("holds {} checks; at most {max} fit in one call", raw.checks.len()),
+            format!("holds {} checks; at most {max} fit in one call", raw.len()),
         ));
     }
+    let asked = raw.len();
     let mut v = Violations::default();
-    let parsed: Vec<Option<Check>> = raw
-        .checks
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if c.consistency.is_some() {
-                v.push(FieldViolation::new(
-                    format!("checks[{i}].consistency"),
-                    "one requirement covers the whole batch: set BatchAuthorizeRequest.consistency instead",
-                ));
-            }
-            check(&mut v, &format_args!("checks[{i}]."), c)
-        })
-        .collect();
+    let mut pairs = Pairs::default();
+    let mut checks = Vec::with_capacity(asked);
+    for (i, c) in raw.into_iter().enumerate() {
+        let prefix = format_args!("checks[{i}].");
+        if c.consistency.is_some() {
+            v.push(FieldViolation::new(
+                format!("checks[{i}].consistency"),
+                "one requirement covers the whole batch: set BatchAuthorizeRequest.consistency instead",
+            ));
+        }
+        let pair = pairs.index_of(&mut v, &prefix, c.account_id, c.user_id);
+        let question = question(&mut v, &prefix, &c.permission, c.resource);
+        if let (Some(pair), Some((permission, resource))) = (pair, question) {
+            checks.push(PairCheck {
+                pair,
+                permission,
+                resource,
+                mfa_verified: c.context.as_ref().is_some_and(|c| c.mfa_verified),
+            });
+        }
+    }
     v.finish()?;
-    parsed.into_iter().map(present).collect()
+    // Without a violation every check parsed; a gap would shift the answers.
+    if checks.len() != asked {
+        return Err(DomainError::Internal("a check of the batch was lost".into()));
+    }
+    Ok(CheckBatch {
+        pairs: pairs.pairs,
+        checks,
+    })
+}
+
+/// The distinct (account, user) pairs of a batch, each parsed once. Most
+/// checks name the pair of the check before them (a UI asks several things
+/// about one member), which costs a comparison; the others are found by
+/// hash. Two pairs whose hashes collide are simply both kept, as if distinct.
+#[derive(Default)]
+struct Pairs {
+    pairs: Vec<(AccountId, UserId)>,
+    by_hash: HashMap<u64, usize>,
+    hasher: RandomState,
+}
+
+impl Pairs {
+    /// The index of the pair these ids name, parsed and added when new; `None`
+    /// when an id is refused (the violation is recorded).
+    fn index_of(
+        &mut self,
+        v: &mut Violations,
+        prefix: &dyn fmt::Display,
+        account: String,
+        user: String,
+    ) -> Option<usize> {
+        let same = |i: &usize| {
+            self.pairs
+                .get(*i)
+                .is_some_and(|(a, u)| a.as_str() == account && u.as_str() == user)
+        };
+        let last = self.pairs.len().checked_sub(1);
+        if let Some(last) = last.filter(same) {
+            return Some(last);
+        }
+        let hash = self.hasher.hash_one((account.as_str(), user.as_str()));
+        if let Some(&known) = self.by_hash.get(&hash).filter(|i| same(i)) {
+            return Some(known);
+        }
+        let user = v.check(named(UserId::parse_owned("user_id", user), || {
+            format!("{prefix}user_id")
+        }));
+        let account = v.check(named(AccountId::parse_owned("account_id", account), || {
+            format!("{prefix}account_id")
+        }));
+        self.pairs.push((account?, user?));
+        let index = self.pairs.len() - 1;
+        self.by_hash.entry(hash).or_insert(index);
+        Some(index)
+    }
 }
 
 /// GetEffectivePermissions: whose permissions, in which account.
@@ -181,40 +261,74 @@ fn reason_to_pb(reason: Reason) -> pb::DecisionReason {
 
 impl From<Decision> for pb::AuthorizeResponse {
     fn from(decision: Decision) -> Self {
-        let computed_at = token_to_pb(&decision.computed_at);
-        authorize_response(decision, computed_at)
+        Self {
+            allowed: decision.allowed,
+            reason: reason_to_pb(decision.reason).into(),
+            role: decision.role.unwrap_or_default(),
+            via_parent_account_id: decision.via_parent.map(|p| p.to_string()).unwrap_or_default(),
+            computed_at: token_to_pb(&decision.computed_at),
+        }
     }
 }
 
-/// The answers of a batch, in order. The checks of one (user, account) pair
-/// share their `computed_at`, so each distinct token is encoded once rather
-/// than once a check (up to 128 protobuf encodings and base64 strings).
-pub fn batch_results(decisions: Vec<Decision>) -> Vec<pb::AuthorizeResponse> {
-    let mut encoded: HashMap<ConsistencyToken, String> = HashMap::new();
-    decisions
+/// The answers of a batch, in order. The answers judged in one standing
+/// share their role, parent and `computed_at`, so each is converted (and the
+/// token encoded) once, not once a check; the last answer of a standing takes
+/// its strings instead of copying them (with distinct pairs, the only one).
+pub fn batch_results(decisions: BatchDecisions) -> Result<Vec<pb::AuthorizeResponse>, DomainError> {
+    // Standings in one account (distinct users there) share their token too.
+    let tokens: Vec<String> = {
+        let mut encoded: HashMap<&ConsistencyToken, String> = HashMap::with_capacity(decisions.grounds.len());
+        decisions
+            .grounds
+            .iter()
+            .map(|grounds| {
+                encoded
+                    .entry(&grounds.computed_at)
+                    .or_insert_with(|| token_to_pb(&grounds.computed_at))
+                    .clone()
+            })
+            .collect()
+    };
+    let mut shared: Vec<(pb::AuthorizeResponse, usize)> = decisions
+        .grounds
         .into_iter()
-        .map(|decision| {
-            let computed_at = match encoded.get(&decision.computed_at) {
-                Some(text) => text.clone(),
-                None => {
-                    let text = token_to_pb(&decision.computed_at);
-                    encoded.insert(decision.computed_at.clone(), text.clone());
-                    text
-                }
+        .zip(tokens)
+        .map(|(grounds, computed_at)| {
+            let answer = pb::AuthorizeResponse {
+                role: grounds.role.unwrap_or_default(),
+                via_parent_account_id: grounds.via_parent.map(|p| p.to_string()).unwrap_or_default(),
+                computed_at,
+                ..Default::default()
             };
-            authorize_response(decision, computed_at)
+            (answer, 0)
+        })
+        .collect();
+    for &(index, _) in &decisions.answers {
+        if let Some((_, uses)) = shared.get_mut(index) {
+            *uses += 1;
+        }
+    }
+    decisions
+        .answers
+        .into_iter()
+        .map(|(index, reason)| {
+            let (grounds, uses) = shared
+                .get_mut(index)
+                .ok_or_else(|| DomainError::Internal("an answer names grounds the batch lacks".into()))?;
+            *uses -= 1;
+            let grounds = if *uses == 0 {
+                std::mem::take(grounds)
+            } else {
+                grounds.clone()
+            };
+            Ok(pb::AuthorizeResponse {
+                allowed: reason == Reason::Allowed,
+                reason: reason_to_pb(reason).into(),
+                ..grounds
+            })
         })
         .collect()
-}
-
-fn authorize_response(decision: Decision, computed_at: String) -> pb::AuthorizeResponse {
-    pb::AuthorizeResponse {
-        allowed: decision.allowed,
-        reason: reason_to_pb(decision.reason).into(),
-        role: decision.role.unwrap_or_default(),
-        via_parent_account_id: decision.via_parent.map(|p| p.to_string()).unwrap_or_default(),
-        computed_at,
-    }
 }
 
 impl From<EffectivePermissions> for pb::GetEffectivePermissionsResponse {

@@ -110,11 +110,12 @@ fn resource_type_to_pb(resource_type: ResourceType) -> pb::ResourceType {
     }
 }
 
-/// Parses an optional resource; `prefix` locates its message (e.g. `checks[2].`).
+/// Parses an optional resource, keeping its id's string; `prefix` locates
+/// its message (e.g. `checks[2].`).
 fn resource(
     v: &mut Violations,
     prefix: &dyn fmt::Display,
-    raw: Option<&pb::Resource>,
+    raw: Option<pb::Resource>,
 ) -> Option<Option<Resource>> {
     let Some(raw) = raw else {
         return Some(None);
@@ -122,7 +123,7 @@ fn resource(
     let resource_type = v.check(named(resource_type("resource.type", raw.r#type), || {
         format!("{prefix}resource.type")
     }));
-    let id = v.check(named(ResourceId::parse("resource.id", &raw.id), || {
+    let id = v.check(named(ResourceId::parse_owned("resource.id", raw.id), || {
         format!("{prefix}resource.id")
     }));
     Some(Some(Resource {

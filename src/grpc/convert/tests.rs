@@ -34,7 +34,7 @@ fn batch_violations_name_the_check_and_its_resource() {
         checks: vec![valid_check(), bad],
         consistency: None,
     };
-    let err = batch(&raw, 10).err().unwrap();
+    let err = batch(raw, 10).err().unwrap();
     assert_eq!(
         bad_fields(err),
         [

@@ -14,6 +14,7 @@ mod m20261130_000009_invitee_names;
 mod m20261201_000010_outbox;
 mod m20261201_000011_change_stream;
 mod m20261201_000012_shared_resources;
+mod m20261201_000013_invitation_indexes;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
 /// `acme`), as SQLite's default already is.
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_outbox::Migration),
             Box::new(m20261201_000011_change_stream::Migration),
             Box::new(m20261201_000012_shared_resources::Migration),
+            Box::new(m20261201_000013_invitation_indexes::Migration),
         ]
     }
 }

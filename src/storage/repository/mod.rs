@@ -28,16 +28,16 @@ use sea_orm::{
 
 pub use catalogue::seed_catalogue;
 pub use fence::CacheFence;
-pub use invitations::invitation_counts;
+pub use invitations::{invitation_count_statements, invitation_counts};
 pub use outbox::{ClaimedMessage, OutboxStore};
 
 use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
 use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
-    ActivityFilter, ActivityRecord, ChangeQuery, Delivery, Identity, Invitation, InvitationState, MemberRow,
-    Membership, MembershipStatus, OutboxMessage, Person, Resource, ResourceType, Role, RoleHolder, Scopes,
-    Seat, SharedResource, WriteReceipt,
+    ActivityFilter, ActivityRecord, ChangeQuery, Delivery, Identity, Invitation, InvitationPageQuery,
+    InvitationState, MemberRow, Membership, MembershipStatus, OutboxMessage, Person, Resource, ResourceType,
+    Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
@@ -207,8 +207,12 @@ impl<T: Connection> Reads for T {
         invitations::by_token_hash(self.conn(), token_hash).await
     }
 
-    async fn invitations(&self, account: &AccountId) -> DomainResult<Vec<Invitation>> {
-        invitations::of_account(self.conn(), account).await
+    async fn invitation_page(
+        &self,
+        account: &AccountId,
+        query: &InvitationPageQuery,
+    ) -> DomainResult<Vec<Invitation>> {
+        invitations::page(self.conn(), account, query).await
     }
 
     async fn deliveries(&self, invitations: &[InvitationId]) -> DomainResult<Vec<(InvitationId, Delivery)>> {
