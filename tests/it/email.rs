@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use access_service::Config;
 use access_service::email::{Dispatcher, PREVIEW_TOKEN};
 use access_service::grpc::pb;
-use sea_orm::{ConnectionTrait, Statement};
+use access_service::{Config, storage};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tonic::Code;
 
 use crate::helpers::{Db, TestApp, assert_refused, email};
@@ -21,6 +21,7 @@ crate::on_both_databases!(
     a_preview_is_the_email_and_writes_nothing,
     each_notifying_change_writes_one_message_and_a_refused_one_none,
     without_a_relay_messages_stay_queued,
+    the_log_only_poll_reads_an_index_range_not_the_queue,
     one_invitation_to_several_accounts_is_one_email,
 );
 
@@ -490,6 +491,95 @@ async fn without_a_relay_messages_stay_queued(db: Db) {
         (pb::DeliveryState::Queued, 0)
     );
     assert_eq!(tables_holding(&app, &token).await, ["outbox.token"]);
+}
+
+/// The log-only dispatcher polls for queued messages after the last one it
+/// showed, every second, for as long as the service runs: the database must
+/// answer from a range of `idx_outbox_queued_order` (migration 14), in
+/// order, never by sorting the whole queue (which cost a quarter of a second
+/// a poll at 100,000 queued messages).
+async fn the_log_only_poll_reads_an_index_range_not_the_queue(db: Db) {
+    let app = TestApp::spawn_with(db, |_| {}).await;
+    app.account("acme", "owner").await;
+    invite(&app).await;
+    // A queue of a size where the plan matters: on a table of a few rows a
+    // scan is as good as any plan, and MySQL rightly picks it.
+    let backend = app.db.get_database_backend();
+    copy_the_queued_message(&app, 2_000).await;
+    if backend == DbBackend::MySql {
+        app.db
+            .execute_unprepared("ANALYZE TABLE outbox")
+            .await
+            .expect("analyzed");
+    }
+    for after in [
+        None,
+        Some((chrono::Utc::now().timestamp_millis(), "m".to_owned())),
+    ] {
+        let statement = storage::queued_after_statement(backend, after.clone(), 100);
+        let sql = statement.sql.clone();
+        let plan = app.plan(statement).await;
+        // After a message, the range starts there: the rows shown before
+        // are not read again (SQLite names the bound, MySQL says "range").
+        let ranged = |step: &String| match (&after, backend) {
+            (None, _) => true,
+            (Some(_), DbBackend::Sqlite) => step.contains("created_at>"),
+            (Some(_), _) => step.contains("type=range"),
+        };
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("idx_outbox_queued_order") && ranged(step)),
+            "{sql}: {plan:?}"
+        );
+        for step in &plan {
+            assert!(
+                !step.contains("TEMP B-TREE") && !step.contains("filesort") && !step.contains("type=ALL"),
+                "{sql}: {step}"
+            );
+        }
+    }
+}
+
+/// Adds `copies` queued messages, each a copy of the one message queued,
+/// written a millisecond apart after it.
+async fn copy_the_queued_message(app: &TestApp, copies: usize) {
+    let backend = app.db.get_database_backend();
+    let columns = "account_id, kind, recipient, facts, state, next_attempt_at, created_at";
+    let original = app
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT {columns} FROM outbox"),
+        ))
+        .await
+        .expect("read")
+        .expect("one message queued");
+    let text = |name: &str| original.try_get::<String>("", name).expect(name);
+    let created: i64 = original.try_get("", "created_at").expect("created_at");
+    for chunk in (1..=copies).collect::<Vec<_>>().chunks(500) {
+        let rows = vec!["(?, ?, ?, ?, ?, 'queued', ?, ?)"; chunk.len()].join(", ");
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        for &i in chunk {
+            let at = created + i64::try_from(i).expect("small");
+            values.extend([
+                format!("copy-{i}").into(),
+                text("account_id").into(),
+                text("kind").into(),
+                text("recipient").into(),
+                text("facts").into(),
+                at.into(),
+                at.into(),
+            ]);
+        }
+        app.db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!("INSERT INTO outbox (id, {columns}) VALUES {rows}"),
+                values,
+            ))
+            .await
+            .expect("copies written");
+    }
 }
 
 /// One Invite to two accounts of a team (one token) is one email naming

@@ -19,6 +19,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
+mod plans;
 mod tables;
 
 /// Which database a test runs on.

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use access_service::metrics::code_name;
 use access_service::storage;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::DbBackend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
 use tonic_reflection::pb::v1::ServerReflectionRequest;
@@ -302,52 +302,6 @@ crate::on_both_databases!(
     other_paths_are_not_found
 );
 
-/// The steps of the database's plan for `statement` that read
-/// `invitations`, one line each: SQLite's `EXPLAIN QUERY PLAN` details, or
-/// MySQL's `EXPLAIN` rows as `type=… key=… extra=…`.
-async fn invitation_plan(db: &DatabaseConnection, statement: Statement) -> Vec<String> {
-    let backend = statement.db_backend;
-    let explain = |prefix: &str| Statement {
-        sql: format!("{prefix} {}", statement.sql),
-        ..statement.clone()
-    };
-    if backend == DbBackend::Sqlite {
-        let rows = db
-            .query_all_raw(explain("EXPLAIN QUERY PLAN"))
-            .await
-            .expect("explained");
-        rows.iter()
-            .map(|row| row.try_get::<String>("", "detail").expect("detail"))
-            .filter(|detail| detail.contains("invitations"))
-            .collect()
-    } else {
-        let rows = db.query_all_raw(explain("EXPLAIN")).await.expect("explained");
-        rows.iter()
-            .filter(|row| {
-                row.try_get::<Option<String>>("", "table")
-                    .ok()
-                    .flatten()
-                    .as_deref()
-                    == Some("invitations")
-            })
-            .map(|row| {
-                let column = |name: &str| {
-                    row.try_get::<Option<String>>("", name)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default()
-                };
-                format!(
-                    "type={} key={} extra={}",
-                    column("type"),
-                    column("key"),
-                    column("Extra")
-                )
-            })
-            .collect()
-    }
-}
-
 /// The invitations gauge counts from `idx_invitations_state_expiry`
 /// (migration 13) without reading the table: in the database's own plan of
 /// each statement it sends, every step on `invitations` reads that index
@@ -370,7 +324,12 @@ async fn invitation_counts_read_an_index_not_the_table(app: TestApp) {
     let now = chrono::Utc::now();
     for statement in storage::invitation_count_statements(app.db.get_database_backend(), now) {
         let sql = statement.sql.clone();
-        let plan = invitation_plan(&app.db, statement).await;
+        let plan: Vec<String> = app
+            .plan(statement)
+            .await
+            .into_iter()
+            .filter(|step| step.contains("invitations"))
+            .collect();
         assert!(!plan.is_empty(), "{sql}: no plan step reads invitations");
         for step in &plan {
             let covered = if app.db.get_database_backend() == DbBackend::Sqlite {

@@ -16,7 +16,8 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
+    TransactionTrait,
 };
 
 use crate::domain::ids::{AccountId, Email, InvitationId};
@@ -172,26 +173,9 @@ impl OutboxStore {
         after: Option<(i64, String)>,
         limit: u64,
     ) -> Result<Vec<ClaimedMessage>, DbErr> {
-        let mut query =
-            outbox::Entity::find().filter(outbox::Column::State.eq(DeliveryState::Queued.as_str()));
-        if let Some((at, id)) = after {
-            query = query.filter(
-                Condition::any().add(outbox::Column::CreatedAt.gt(at)).add(
-                    Condition::all()
-                        .add(outbox::Column::CreatedAt.eq(at))
-                        .add(outbox::Column::Id.gt(id)),
-                ),
-            );
-        }
-        let rows = query
-            .order_by_asc(outbox::Column::CreatedAt)
-            .order_by_asc(outbox::Column::Id)
-            .limit(limit)
-            .all(&self.db)
-            .await?;
+        let rows = queued_after_query(after, limit).all(&self.db).await?;
         with_links(&self.db, rows).await
     }
-
     /// Settles a message `owner` still holds as sent, erasing its token.
     /// False when the lease was lost (expired and taken over).
     pub async fn mark_sent(&self, id: &str, owner: &str, at: DateTime<Utc>) -> Result<bool, DbErr> {
@@ -244,6 +228,31 @@ impl OutboxStore {
 }
 
 /// The claim's three statements, in a transaction (MySQL) or not (SQLite).
+/// The read behind [`OutboxStore::queued_after`]: one range of
+/// `idx_outbox_queued_order` (migration 14), stopped after `limit` rows.
+fn queued_after_query(after: Option<(i64, String)>, limit: u64) -> Select<outbox::Entity> {
+    let mut query = outbox::Entity::find().filter(outbox::Column::State.eq(DeliveryState::Queued.as_str()));
+    if let Some((at, id)) = after {
+        // `created_at >= at` is what both databases turn into the start of a
+        // range; the `OR` alone they would test on every queued row.
+        query = query.filter(outbox::Column::CreatedAt.gte(at)).filter(
+            Condition::any()
+                .add(outbox::Column::CreatedAt.gt(at))
+                .add(outbox::Column::Id.gt(id)),
+        );
+    }
+    query
+        .order_by_asc(outbox::Column::CreatedAt)
+        .order_by_asc(outbox::Column::Id)
+        .limit(limit)
+}
+
+/// The statement the log-only dispatcher polls with, for a test to ask the
+/// database for its plan (it must read an index range, never sort the queue).
+pub fn queued_after_statement(backend: DbBackend, after: Option<(i64, String)>, limit: u64) -> Statement {
+    queued_after_query(after, limit).build(backend)
+}
+
 async fn claim_on<C: ConnectionTrait>(
     c: &C,
     owner: &str,
