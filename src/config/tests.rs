@@ -1,6 +1,9 @@
 //! The settings' defaults, overrides and refusals.
 
+use std::time::Duration;
+
 use super::*;
+use crate::grpc::middleware::ApiKeys;
 
 #[test]
 fn defaults_come_from_code() {
@@ -36,6 +39,27 @@ fn an_email_lease_must_outlast_an_smtp_attempt() {
     };
     let err = config.validate().unwrap_err().to_string();
     assert!(err.contains("ACCESS_MAIL_FROM"), "{err}");
+}
+
+#[test]
+fn emails_are_kept_longer_than_an_invitation_lives() {
+    let config = Config::default();
+    assert_eq!(config.outbox_retention(), Some(Duration::from_secs(30 * 86_400)));
+    let config = Config {
+        outbox_retention_days: 3,
+        invitation_ttl_secs: 3 * 86_400,
+        ..Config::default()
+    };
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("ACCESS_OUTBOX_RETENTION_DAYS"), "{err}");
+    let forever = Config {
+        outbox_retention_days: 0,
+        invitation_ttl_secs: 365 * 86_400,
+        ..Config::default()
+    };
+    forever.validate().expect("0 keeps emails forever");
+    assert_eq!(forever.outbox_retention(), None);
+    assert_eq!(forever.dispatch_settings().retention, None);
 }
 
 #[test]

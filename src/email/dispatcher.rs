@@ -15,7 +15,7 @@
 //!   written to the log (once per process), and stays queued in the outbox.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -32,6 +32,10 @@ use crate::storage::{self, ClaimedMessage, OutboxStore};
 const MAX_ERROR_LEN: usize = 500;
 /// Messages the log-only mode reads at once.
 const LOG_BATCH: u64 = 50;
+/// How often a sending dispatcher deletes the messages past the retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// Messages deleted in one transaction.
+const PRUNE_BATCH: u64 = 500;
 
 /// How the dispatcher paces itself.
 #[derive(Clone, Copy, Debug)]
@@ -46,6 +50,8 @@ pub struct DispatchSettings {
     pub backoff: Duration,
     /// The longest delay between attempts.
     pub backoff_max: Duration,
+    /// How long a sent or failed message is kept; None: forever.
+    pub retention: Option<Duration>,
 }
 
 impl DispatchSettings {
@@ -162,6 +168,7 @@ impl Dispatcher {
             }
         );
         let mut logged_up_to = None;
+        let mut pruned_at: Option<Instant> = None;
         while !*stopped.borrow() {
             let busy = match &self.transport {
                 Some(transport) => self.send_next(transport).await,
@@ -170,12 +177,49 @@ impl Dispatcher {
             if busy {
                 continue;
             }
+            // Only a sending dispatcher settles messages, so only it prunes
+            // them (the log-only one keeps to reads: see `for_app`).
+            if self.transport.is_some() && pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                self.prune(&stopped).await;
+                pruned_at = Some(Instant::now());
+            }
             tokio::select! {
                 _ = stopped.changed() => {}
                 () = tokio::time::sleep(self.settings.poll) => {}
             }
         }
         tracing::info!("outbox dispatcher stopped");
+    }
+
+    /// Deletes the messages settled longer ago than the retention, a batch
+    /// at a time, until none is left or the dispatcher is stopped.
+    async fn prune(&self, stopped: &watch::Receiver<bool>) {
+        let Some(cutoff) = self
+            .settings
+            .retention
+            .and_then(|kept| chrono::Duration::from_std(kept).ok())
+            .and_then(|kept| Utc::now().checked_sub_signed(kept))
+        else {
+            return;
+        };
+        let mut deleted = 0;
+        while !*stopped.borrow() {
+            match self.outbox.prune_settled(cutoff, PRUNE_BATCH).await {
+                Ok(n) => {
+                    deleted += n;
+                    if n < PRUNE_BATCH {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "outbox: cannot delete old messages; trying again later");
+                    break;
+                }
+            }
+        }
+        if deleted > 0 {
+            tracing::info!(deleted, before = %cutoff, "outbox: deleted messages settled before the retention");
+        }
     }
 
     /// Claims and sends one due message; true when there was one (so the
@@ -319,6 +363,7 @@ mod tests {
             max_attempts: 8,
             backoff: Duration::from_secs(5),
             backoff_max: Duration::from_secs(60),
+            retention: None,
         };
         let delays: Vec<u64> = (1..=6).map(|n| settings.delay_after(n).as_secs()).collect();
         assert_eq!(delays, [5, 10, 20, 40, 60, 60]);

@@ -1,14 +1,14 @@
 //! Prometheus metrics (issue 11): requests by gRPC method and status code,
 //! the cache's counters and trust, the database pool and the waits for it,
-//! invitations by state.
+//! invitations by state, the outbox's emails.
 //! Encoded by the Prometheus org's `prometheus-client` in the text
 //! exposition format and served on ACCESS_METRICS_ADDR ([`server`]).
 
-mod invitations;
 mod pool_wait;
 mod rpc;
 pub mod server;
 mod state;
+mod stored;
 
 use std::sync::Arc;
 
@@ -21,8 +21,8 @@ pub use rpc::{Route, RpcMetrics, code_name};
 
 use crate::cache::Cache;
 use crate::storage::StatementCounter;
-use invitations::InvitationGauge;
 use state::StateCollector;
+use stored::StoredGauges;
 
 /// The `Content-Type` of what [`Metrics::render`] returns.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -33,7 +33,7 @@ pub struct Sources {
     pub cache: Arc<Cache>,
     /// Whether the cache shares Redis with other replicas.
     pub redis: bool,
-    /// The requests' connection pool, also used to count invitations.
+    /// The requests' connection pool, also used to count invitations and emails.
     pub db: DatabaseConnection,
     /// The statements sent through that pool.
     pub statements: StatementCounter,
@@ -43,7 +43,7 @@ pub struct Sources {
 pub struct Metrics {
     registry: Registry,
     rpc: RpcMetrics,
-    invitations: InvitationGauge,
+    stored: StoredGauges,
 }
 
 impl Metrics {
@@ -51,7 +51,7 @@ impl Metrics {
     pub fn new(sources: Sources) -> Arc<Self> {
         let mut registry = Registry::default();
         let rpc = RpcMetrics::register(&mut registry);
-        let invitations = InvitationGauge::register(&mut registry, sources.db.clone());
+        let stored = StoredGauges::register(&mut registry, sources.db.clone());
         pool_wait::register(&mut registry);
         registry.register_collector(Box::new(StateCollector {
             cache: sources.cache,
@@ -62,7 +62,7 @@ impl Metrics {
         Arc::new(Self {
             registry,
             rpc,
-            invitations,
+            stored,
         })
     }
 
@@ -73,7 +73,7 @@ impl Metrics {
 
     /// The current values in the Prometheus text format (version 0.0.4).
     pub async fn render(&self) -> String {
-        self.invitations.refresh().await;
+        self.stored.refresh().await;
         let mut text = String::new();
         if let Err(err) = prometheus_text::encode(&mut text, &self.registry) {
             // Only a failing writer errs, and a String never fails.

@@ -16,8 +16,8 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use repository::{
-    CacheFence, ClaimedMessage, OutboxStore, SeaStore, invitation_count_statements, invitation_counts,
-    queued_after_statement,
+    CacheFence, ClaimedMessage, OutboxCounts, OutboxStore, SeaStore, invitation_count_statements,
+    invitation_counts, outbox_counts, queued_after_statement,
 };
 
 /// How many SQL statements this process has sent through one connection pool

@@ -22,6 +22,8 @@ crate::on_both_databases!(
     each_notifying_change_writes_one_message_and_a_refused_one_none,
     without_a_relay_messages_stay_queued,
     the_log_only_poll_reads_an_index_range_not_the_queue,
+    settled_messages_past_the_retention_are_deleted_with_their_links,
+    a_sending_dispatcher_deletes_what_the_retention_no_longer_keeps,
     one_invitation_to_several_accounts_is_one_email,
 );
 
@@ -508,10 +510,23 @@ async fn the_log_only_poll_reads_an_index_range_not_the_queue(db: Db) {
     copy_the_queued_message(&app, 2_000).await;
     if backend == DbBackend::MySql {
         app.db
-            .execute_unprepared("ANALYZE TABLE outbox")
+            .execute_unprepared("ANALYZE TABLE outbox, outbox_invitations")
             .await
             .expect("analyzed");
     }
+    // A batch's invitations are read by message id (`with_links`): an
+    // index on both databases (MySQL's is the foreign key's).
+    let links = Statement::from_sql_and_values(
+        backend,
+        "SELECT invitation_id, outbox_id FROM outbox_invitations WHERE outbox_id IN (?, ?)",
+        ["copy-7".into(), "copy-8".into()],
+    );
+    let plan = app.plan(links).await;
+    assert!(
+        plan.iter()
+            .all(|step| !step.starts_with("SCAN") && !step.contains("type=ALL")),
+        "{plan:?}"
+    );
     for after in [
         None,
         Some((chrono::Utc::now().timestamp_millis(), "m".to_owned())),
@@ -540,8 +555,82 @@ async fn the_log_only_poll_reads_an_index_range_not_the_queue(db: Db) {
     }
 }
 
-/// Adds `copies` queued messages, each a copy of the one message queued,
-/// written a millisecond apart after it.
+/// Pruning deletes sent and failed messages written before the cutoff, a
+/// batch at a time, with their invitation links; it keeps newer ones and
+/// every queued one, however old.
+async fn settled_messages_past_the_retention_are_deleted_with_their_links(db: Db) {
+    let app = TestApp::spawn_with(db, |_| {}).await;
+    app.account("acme", "owner").await;
+    invite(&app).await;
+    copy_the_queued_message(&app, 700).await;
+    settle_copies(&app, (1, 550), "sent", 40).await;
+    settle_copies(&app, (551, 600), "failed", 40).await;
+    settle_copies(&app, (601, 650), "sent", 0).await;
+    settle_copies(&app, (651, 700), "queued", 40).await;
+    let outbox = storage::OutboxStore::new(app.db.clone());
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(30);
+    let mut batches = Vec::new();
+    for _ in 0..3 {
+        batches.push(outbox.prune_settled(cutoff, 500).await.expect("pruned"));
+    }
+    assert_eq!(batches, [500, 100, 0]);
+    // The original (queued), 50 recent sent and 50 old queued copies.
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM outbox").await, 101);
+    let settled_before_cutoff = format!(
+        "SELECT COUNT(*) AS n FROM outbox WHERE state IN ('sent', 'failed') AND created_at < {}",
+        cutoff.timestamp_millis()
+    );
+    assert_eq!(app.count(&settled_before_cutoff).await, 0);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) AS n FROM outbox_invitations l \
+             WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = l.outbox_id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM outbox_invitations").await,
+        101
+    );
+}
+
+/// A dispatcher with a relay prunes when it has nothing to send: messages
+/// settled before ACCESS_OUTBOX_RETENTION_DAYS go, the rest stay.
+async fn a_sending_dispatcher_deletes_what_the_retention_no_longer_keeps(db: Db) {
+    let smtp = MailServer::start().await;
+    let app = TestApp::spawn_with(db, |config| config.outbox_dispatch = false).await;
+    app.account("acme", "owner").await;
+    invite(&app).await;
+    copy_the_queued_message(&app, 4).await;
+    settle_copies(&app, (1, 2), "sent", 40).await;
+    settle_copies(&app, (3, 3), "failed", 40).await;
+    settle_copies(&app, (4, 4), "sent", 20).await;
+    let mut config = app.config.clone();
+    fast_dispatch(&mut config, Some(smtp.url()), 5);
+    assert_eq!(config.outbox_retention_days, 30, "the default");
+    let dispatcher = Dispatcher::connect(&config).await.expect("dispatcher").spawn();
+    let kept = "SELECT COUNT(*) AS n FROM outbox";
+    for _ in 0..200 {
+        if app.count(kept).await == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    dispatcher.stop(Duration::from_secs(5)).await;
+    // The invitation's own email (sent meanwhile) and the copy of 20 days.
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM outbox WHERE state = 'sent' AND id NOT IN ('copy-1', 'copy-2', 'copy-3')")
+            .await,
+        2
+    );
+    assert_eq!(app.count(kept).await, 2);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM outbox_invitations").await, 2);
+}
+
+/// Adds `copies` queued messages `copy-1`, `copy-2`, ..., each a copy of
+/// the one message queued (offering its invitation), written a millisecond
+/// apart after it.
 async fn copy_the_queued_message(app: &TestApp, copies: usize) {
     let backend = app.db.get_database_backend();
     let columns = "account_id, kind, recipient, facts, state, next_attempt_at, created_at";
@@ -555,6 +644,17 @@ async fn copy_the_queued_message(app: &TestApp, copies: usize) {
         .expect("read")
         .expect("one message queued");
     let text = |name: &str| original.try_get::<String>("", name).expect(name);
+    let invitation: String = app
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT invitation_id FROM outbox_invitations",
+        ))
+        .await
+        .expect("read")
+        .expect("the message offers an invitation")
+        .try_get("", "invitation_id")
+        .expect("invitation_id");
     let created: i64 = original.try_get("", "created_at").expect("created_at");
     for chunk in (1..=copies).collect::<Vec<_>>().chunks(500) {
         let rows = vec!["(?, ?, ?, ?, ?, 'queued', ?, ?)"; chunk.len()].join(", ");
@@ -579,7 +679,39 @@ async fn copy_the_queued_message(app: &TestApp, copies: usize) {
             ))
             .await
             .expect("copies written");
+        let links = vec!["(?, ?)"; chunk.len()].join(", ");
+        let values: Vec<sea_orm::Value> = chunk
+            .iter()
+            .flat_map(|i| [invitation.clone().into(), format!("copy-{i}").into()])
+            .collect();
+        app.db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                format!("INSERT INTO outbox_invitations (invitation_id, outbox_id) VALUES {links}"),
+                values,
+            ))
+            .await
+            .expect("links written");
     }
+}
+
+/// Settles copies `first..=last` (see [`copy_the_queued_message`]) as
+/// `state`, created `days_ago` days before they were.
+async fn settle_copies(app: &TestApp, (first, last): (usize, usize), state: &str, days_ago: i64) {
+    let ids: Vec<sea_orm::Value> = (first..=last).map(|i| format!("copy-{i}").into()).collect();
+    let marks = vec!["?"; ids.len()].join(", ");
+    let mut values: Vec<sea_orm::Value> = vec![state.into(), (days_ago * 86_400_000).into()];
+    values.extend(ids);
+    app.db
+        .execute_raw(Statement::from_sql_and_values(
+            app.db.get_database_backend(),
+            format!(
+                "UPDATE outbox SET state = ?, token = NULL, created_at = created_at - ? WHERE id IN ({marks})"
+            ),
+            values,
+        ))
+        .await
+        .expect("settled");
 }
 
 /// One Invite to two accounts of a team (one token) is one email naming

@@ -281,6 +281,11 @@ async fn requests_cache_and_invitations_are_exported(app: TestApp) {
     assert!(after.value("access_db_statements_total", &[]) > 0.0);
     assert_eq!(after.value("access_invitations", &[("state", "pending")]), 1.0);
     assert_eq!(after.value("access_invitations", &[("state", "accepted")]), 0.0);
+    // The invitation's email, queued (no relay), and how long it has waited.
+    assert_eq!(after.value("access_outbox_messages", &[("state", "queued")]), 1.0);
+    assert_eq!(after.value("access_outbox_messages", &[("state", "sent")]), 0.0);
+    let waited = after.value("access_outbox_oldest_queued_seconds", &[]);
+    assert!(waited > 0.0 && waited < 60.0, "oldest queued {waited} s");
 }
 
 /// Anything but GET /metrics is refused with an HTTP status, not served.

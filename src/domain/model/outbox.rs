@@ -103,6 +103,9 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
+    /// Every state.
+    pub const ALL: [Self; 3] = [Self::Queued, Self::Sent, Self::Failed];
+
     /// Stable storage name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -114,9 +117,7 @@ impl DeliveryState {
 
     /// Reads a storage name back.
     pub fn from_storage(name: &str) -> Option<Self> {
-        [Self::Queued, Self::Sent, Self::Failed]
-            .into_iter()
-            .find(|state| state.as_str() == name)
+        Self::ALL.into_iter().find(|state| state.as_str() == name)
     }
 }
 

@@ -15,7 +15,7 @@ mod m20261201_000010_outbox;
 mod m20261201_000011_change_stream;
 mod m20261201_000012_shared_resources;
 mod m20261201_000013_invitation_indexes;
-mod m20261201_000014_outbox_log_order;
+mod m20261201_000014_outbox_indexes;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
 /// `acme`), as SQLite's default already is.
@@ -49,7 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_change_stream::Migration),
             Box::new(m20261201_000012_shared_resources::Migration),
             Box::new(m20261201_000013_invitation_indexes::Migration),
-            Box::new(m20261201_000014_outbox_log_order::Migration),
+            Box::new(m20261201_000014_outbox_indexes::Migration),
         ]
     }
 }

@@ -176,6 +176,40 @@ impl OutboxStore {
         let rows = queued_after_query(after, limit).all(&self.db).await?;
         with_links(&self.db, rows).await
     }
+    /// Deletes up to `limit` messages settled (sent, or failed for good)
+    /// and written before `cutoff`, with their invitation links, in one
+    /// transaction; returns how many. Their facts name people, so they are
+    /// kept no longer than the retention; queued messages are never deleted.
+    pub async fn prune_settled(&self, cutoff: DateTime<Utc>, limit: u64) -> Result<u64, DbErr> {
+        let settled =
+            || outbox::Column::State.is_in([DeliveryState::Sent.as_str(), DeliveryState::Failed.as_str()]);
+        // One range of idx_outbox_queued_order per state.
+        let ids: Vec<String> = outbox::Entity::find()
+            .select_only()
+            .column(outbox::Column::Id)
+            .filter(settled())
+            .filter(outbox::Column::CreatedAt.lt(millis(cutoff)))
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let txn = self.db.begin().await?;
+        outbox_invitations::Entity::delete_many()
+            .filter(outbox_invitations::Column::OutboxId.is_in(ids.iter().map(String::as_str)))
+            .exec(&txn)
+            .await?;
+        let deleted = outbox::Entity::delete_many()
+            .filter(outbox::Column::Id.is_in(ids.iter().map(String::as_str)))
+            .filter(settled())
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(deleted.rows_affected)
+    }
+
     /// Settles a message `owner` still holds as sent, erasing its token.
     /// False when the lease was lost (expired and taken over).
     pub async fn mark_sent(&self, id: &str, owner: &str, at: DateTime<Utc>) -> Result<bool, DbErr> {
@@ -228,6 +262,48 @@ impl OutboxStore {
 }
 
 /// The claim's three statements, in a transaction (MySQL) or not (SQLite).
+/// The outbox at a glance, for the metrics endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    /// Messages in each delivery state (states with none are absent).
+    pub by_state: Vec<(DeliveryState, u64)>,
+    /// When the oldest queued message was written; None when none is queued.
+    pub oldest_queued: Option<DateTime<Utc>>,
+}
+
+/// Counts the outbox's messages by state (a grouped count over
+/// `idx_outbox_due`, not the table) and finds the oldest queued one (the
+/// first entry of `idx_outbox_queued_order`'s queued range).
+pub async fn outbox_counts<C: ConnectionTrait>(c: &C) -> DomainResult<OutboxCounts> {
+    let stored: Vec<(String, i64)> = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::State)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .group_by(outbox::Column::State)
+        .into_tuple()
+        .all(c)
+        .await
+        .map_err(from_db_err)?;
+    let oldest: Option<i64> = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::CreatedAt)
+        .filter(outbox::Column::State.eq(DeliveryState::Queued.as_str()))
+        .order_by_asc(outbox::Column::CreatedAt)
+        .limit(1)
+        .into_tuple()
+        .one(c)
+        .await
+        .map_err(from_db_err)?;
+    let by_state = stored
+        .into_iter()
+        .map(|(state, n)| Ok((delivery_state(&state)?, u64::try_from(n).unwrap_or_default())))
+        .collect::<DomainResult<_>>()?;
+    Ok(OutboxCounts {
+        by_state,
+        oldest_queued: oldest.map(time).transpose()?,
+    })
+}
+
 /// The read behind [`OutboxStore::queued_after`]: one range of
 /// `idx_outbox_queued_order` (migration 14), stopped after `limit` rows.
 fn queued_after_query(after: Option<(i64, String)>, limit: u64) -> Select<outbox::Entity> {
