@@ -32,7 +32,8 @@ use crate::storage::{self, ClaimedMessage, OutboxStore};
 const MAX_ERROR_LEN: usize = 500;
 /// Messages the log-only mode reads at once.
 const LOG_BATCH: u64 = 50;
-/// How often a sending dispatcher deletes the messages past the retention.
+/// How often a sending dispatcher deletes the messages past the retention
+/// (while a backlog lasts, one batch each time it finds nothing to send).
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// Messages deleted in one transaction.
 const PRUNE_BATCH: u64 = 500;
@@ -178,10 +179,15 @@ impl Dispatcher {
                 continue;
             }
             // Only a sending dispatcher settles messages, so only it prunes
-            // them (the log-only one keeps to reads: see `for_app`).
+            // them (the log-only one keeps to reads: see `for_app`). One
+            // batch per idle round: on SQLite the dispatcher shares the
+            // requests' one connection, so a backlog (after an upgrade) is
+            // worked off between sends and requests, never in one go.
             if self.transport.is_some() && pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-                self.prune(&stopped).await;
-                pruned_at = Some(Instant::now());
+                let backlog = self.prune_batch().await;
+                if !backlog {
+                    pruned_at = Some(Instant::now());
+                }
             }
             tokio::select! {
                 _ = stopped.changed() => {}
@@ -191,34 +197,27 @@ impl Dispatcher {
         tracing::info!("outbox dispatcher stopped");
     }
 
-    /// Deletes the messages settled longer ago than the retention, a batch
-    /// at a time, until none is left or the dispatcher is stopped.
-    async fn prune(&self, stopped: &watch::Receiver<bool>) {
+    /// Deletes one batch of the messages settled longer ago than the
+    /// retention; true when the batch was full (more may be left).
+    async fn prune_batch(&self) -> bool {
         let Some(cutoff) = self
             .settings
             .retention
             .and_then(|kept| chrono::Duration::from_std(kept).ok())
             .and_then(|kept| Utc::now().checked_sub_signed(kept))
         else {
-            return;
+            return false;
         };
-        let mut deleted = 0;
-        while !*stopped.borrow() {
-            match self.outbox.prune_settled(cutoff, PRUNE_BATCH).await {
-                Ok(n) => {
-                    deleted += n;
-                    if n < PRUNE_BATCH {
-                        break;
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "outbox: cannot delete old messages; trying again later");
-                    break;
-                }
+        match self.outbox.prune_settled(cutoff, PRUNE_BATCH).await {
+            Ok(0) => false,
+            Ok(deleted) => {
+                tracing::info!(deleted, before = %cutoff, "outbox: deleted messages settled before the retention");
+                deleted == PRUNE_BATCH
             }
-        }
-        if deleted > 0 {
-            tracing::info!(deleted, before = %cutoff, "outbox: deleted messages settled before the retention");
+            Err(err) => {
+                tracing::warn!(error = %err, "outbox: cannot delete old messages; trying again later");
+                false
+            }
         }
     }
 
@@ -300,7 +299,8 @@ impl Dispatcher {
                 return false;
             }
         };
-        // Rendering is the cost of this mode: skipped when nobody would read it.
+        // Rendering is the cost of this mode: skipped when nobody would read
+        // it (a message that cannot render fails for good when it is sent).
         if tracing::enabled!(tracing::Level::INFO) {
             for claimed in &messages {
                 self.show(&claimed.message);

@@ -33,12 +33,6 @@ const INVITATION_STATES: [InvitationState; 5] = [
 
 type StateLabel = [(&'static str, &'static str); 1];
 
-/// What one refresh reads.
-struct Counts {
-    invitations: Vec<(InvitationState, u64)>,
-    outbox: OutboxCounts,
-}
-
 /// The gauges read from the database and what refreshes them.
 pub(super) struct StoredGauges {
     db: DatabaseConnection,
@@ -79,53 +73,71 @@ impl StoredGauges {
         }
     }
 
-    /// Reads the counts again unless they are recent; on failure the last
-    /// counts stay (a scrape never fails because of these gauges).
+    /// Reads the counts again unless they are recent; a count that fails
+    /// keeps its last values (a scrape never fails because of these gauges),
+    /// and does not hold back the other.
     pub(super) async fn refresh(&self) {
         let mut refreshed = self.refreshed.lock().await;
         if refreshed.is_some_and(|at| at.elapsed() < REFRESH_EVERY) {
             return;
         }
-        match tokio::time::timeout(QUERY_TIMEOUT, self.read()).await {
-            Ok(Ok(counts)) => {
-                self.show(counts);
-                *refreshed = Some(Instant::now());
-            }
-            Ok(Err(err)) => {
-                tracing::warn!(error = %err, "counting invitations and emails for the metrics failed")
-            }
-            Err(_) => tracing::warn!(
-                timeout_ms = QUERY_TIMEOUT.as_millis() as u64,
-                "counting invitations and emails for the metrics timed out"
-            ),
+        let (invitations, outbox) = tokio::join!(
+            tokio::time::timeout(QUERY_TIMEOUT, storage::invitation_counts(&self.db, Utc::now())),
+            tokio::time::timeout(QUERY_TIMEOUT, storage::outbox_counts(&self.db)),
+        );
+        let invitations = finished("invitations", invitations);
+        let outbox = finished("emails", outbox);
+        let complete = invitations.is_some() && outbox.is_some();
+        if let Some(counts) = invitations {
+            self.show_invitations(counts);
+        }
+        if let Some(counts) = outbox {
+            self.show_outbox(counts);
+        }
+        if complete {
+            *refreshed = Some(Instant::now());
         }
     }
 
-    async fn read(&self) -> DomainResult<Counts> {
-        Ok(Counts {
-            invitations: storage::invitation_counts(&self.db, Utc::now()).await?,
-            outbox: storage::outbox_counts(&self.db).await?,
-        })
-    }
-
-    fn show(&self, counts: Counts) {
+    fn show_invitations(&self, counts: Vec<(InvitationState, u64)>) {
         for state in INVITATION_STATES {
             set(&self.invitations, state.as_str(), 0);
         }
-        for (state, n) in counts.invitations {
+        for (state, n) in counts {
             set(&self.invitations, state.as_str(), n);
         }
+    }
+
+    fn show_outbox(&self, counts: OutboxCounts) {
         for state in DeliveryState::ALL {
             set(&self.outbox, state.as_str(), 0);
         }
-        for (state, n) in counts.outbox.by_state {
+        for (state, n) in counts.by_state {
             set(&self.outbox, state.as_str(), n);
         }
         let age = counts
-            .outbox
             .oldest_queued
             .map(|at| (Utc::now() - at).as_seconds_f64().max(0.0));
         self.oldest_queued.set(age.unwrap_or(0.0));
+    }
+}
+
+/// The counts of a read that ended in time and without error; otherwise
+/// None, and the log says why.
+fn finished<T>(what: &str, read: Result<DomainResult<T>, tokio::time::error::Elapsed>) -> Option<T> {
+    match read {
+        Ok(Ok(counts)) => Some(counts),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "counting {what} for the metrics failed");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = QUERY_TIMEOUT.as_millis() as u64,
+                "counting {what} for the metrics timed out"
+            );
+            None
+        }
     }
 }
 

@@ -176,6 +176,7 @@ impl OutboxStore {
         let rows = queued_after_query(after, limit).all(&self.db).await?;
         with_links(&self.db, rows).await
     }
+
     /// Deletes up to `limit` messages settled (sent, or failed for good)
     /// and written before `cutoff`, with their invitation links, in one
     /// transaction; returns how many. Their facts name people, so they are
@@ -261,7 +262,6 @@ impl OutboxStore {
     }
 }
 
-/// The claim's three statements, in a transaction (MySQL) or not (SQLite).
 /// The outbox at a glance, for the metrics endpoint.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutboxCounts {
@@ -329,6 +329,7 @@ pub fn queued_after_statement(backend: DbBackend, after: Option<(i64, String)>, 
     queued_after_query(after, limit).build(backend)
 }
 
+/// The claim's three statements, in a transaction (MySQL) or not (SQLite).
 async fn claim_on<C: ConnectionTrait>(
     c: &C,
     owner: &str,
