@@ -1,0 +1,51 @@
+//! Decisions: Authorize, its batch, and a user's effective permissions.
+//! They act for no admin, so none starts from `acting`.
+
+use tonic::{Request, Status};
+
+use super::GrpcHandlers;
+use crate::grpc::convert::{self, AuthorizeQuery, BatchQuery, EffectiveQuery};
+use crate::grpc::middleware::record_subject;
+use crate::grpc::pb;
+
+impl GrpcHandlers {
+    pub(super) async fn authorize(
+        &self,
+        request: Request<pb::AuthorizeRequest>,
+    ) -> Result<pb::AuthorizeResponse, Status> {
+        let AuthorizeQuery { check, consistency } = AuthorizeQuery::try_from(request.into_inner())?;
+        record_subject(Some(&check.account_id), Some(&check.user_id));
+        let decision = self.use_cases.authorize(&check, &consistency).await?;
+        Ok(decision.into())
+    }
+
+    pub(super) async fn batch_authorize(
+        &self,
+        request: Request<pb::BatchAuthorizeRequest>,
+    ) -> Result<pb::BatchAuthorizeResponse, Status> {
+        let BatchQuery { checks, consistency } =
+            convert::batch(request.into_inner(), self.use_cases.settings().max_batch_checks)?;
+        let decisions = self.use_cases.batch_authorize(&checks, &consistency).await?;
+        Ok(pb::BatchAuthorizeResponse {
+            results: convert::batch_results(decisions)?,
+        })
+    }
+
+    pub(super) async fn get_effective_permissions(
+        &self,
+        request: Request<pb::GetEffectivePermissionsRequest>,
+    ) -> Result<pb::GetEffectivePermissionsResponse, Status> {
+        let EffectiveQuery {
+            user_id,
+            account_id,
+            mfa_verified,
+            consistency,
+        } = EffectiveQuery::try_from(request.into_inner())?;
+        record_subject(Some(&account_id), Some(&user_id));
+        let effective = self
+            .use_cases
+            .effective_permissions(&user_id, &account_id, mfa_verified, &consistency)
+            .await?;
+        Ok(effective.into())
+    }
+}

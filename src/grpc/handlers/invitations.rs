@@ -1,0 +1,153 @@
+//! Invitations: invite (and preview its email), the invitee's accept and
+//! decline, the admin's resend, revoke, update and list.
+
+use chrono::Utc;
+use tonic::{Request, Status};
+
+use super::GrpcHandlers;
+use crate::domain::DomainError;
+use crate::domain::ids::InvitationToken;
+use crate::domain::model::Written;
+use crate::domain::service::{AcceptInvitation, Invite, ListInvitations, UpdateInvitation};
+use crate::grpc::convert::{self, InvitationTarget, invitation_to_pb};
+use crate::grpc::middleware::record_subject;
+use crate::grpc::pb;
+
+impl GrpcHandlers {
+    pub(super) async fn invite(
+        &self,
+        request: Request<pb::InviteRequest>,
+    ) -> Result<pb::InviteResponse, Status> {
+        let use_cases = self.acting(&request)?;
+        let cmd = Invite::try_from(request.into_inner())?;
+        let Written { value: issued, token } = use_cases.invite(cmd).await?;
+        let now = Utc::now();
+        let mut invitations = issued.invitations.into_iter().map(|i| invitation_to_pb(i, now));
+        Ok(pb::InviteResponse {
+            invitation: invitations.next(),
+            token: issued.token.map(InvitationToken::into_secret).unwrap_or_default(),
+            additional_invitations: invitations.collect(),
+            consistency_token: convert::token_to_pb(&token),
+        })
+    }
+
+    pub(super) async fn preview_invitation_email(
+        &self,
+        request: Request<pb::PreviewInvitationEmailRequest>,
+    ) -> Result<pb::PreviewInvitationEmailResponse, Status> {
+        let use_cases = self.acting(&request)?;
+        let within = |err: DomainError| err.nested_in("invite");
+        let cmd = Invite::try_from(request.into_inner().invite.unwrap_or_default()).map_err(within)?;
+        let message = use_cases.preview_invitation(cmd).await.map_err(within)?;
+        let email = self
+            .renderer
+            .render(&message)
+            .map_err(|err| DomainError::Internal(format!("cannot render the invitation email: {err:#}")))?;
+        Ok(convert::preview_to_pb(email))
+    }
+
+    pub(super) async fn accept_invitation(
+        &self,
+        request: Request<pb::AcceptInvitationRequest>,
+    ) -> Result<pb::AcceptInvitationResponse, Status> {
+        let cmd = AcceptInvitation::try_from(request.into_inner())?;
+        let Written {
+            value: accepted,
+            token,
+        } = self.use_cases.accept_invitation(cmd).await?;
+        let now = Utc::now();
+        let (invitations, members): (Vec<_>, Vec<_>) = accepted
+            .into_iter()
+            .map(|(invitation, member)| (invitation_to_pb(invitation, now), pb::Member::from(member)))
+            .unzip();
+        let mut invitations = invitations.into_iter();
+        let mut members = members.into_iter();
+        Ok(pb::AcceptInvitationResponse {
+            invitation: invitations.next(),
+            member: members.next(),
+            additional_invitations: invitations.collect(),
+            additional_members: members.collect(),
+            consistency_token: convert::token_to_pb(&token),
+        })
+    }
+
+    pub(super) async fn decline_invitation(
+        &self,
+        request: Request<pb::DeclineInvitationRequest>,
+    ) -> Result<pb::DeclineInvitationResponse, Status> {
+        let invitation_token = InvitationToken::try_from(request.into_inner())?;
+        let Written {
+            value: declined,
+            token,
+        } = self.use_cases.decline_invitation(&invitation_token).await?;
+        let now = Utc::now();
+        Ok(pb::DeclineInvitationResponse {
+            invitations: declined.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
+            consistency_token: convert::token_to_pb(&token),
+        })
+    }
+
+    pub(super) async fn resend_invitation(
+        &self,
+        request: Request<pb::ResendInvitationRequest>,
+    ) -> Result<pb::ResendInvitationResponse, Status> {
+        let use_cases = self.acting(&request)?;
+        let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
+        let Written {
+            value: (invitation, secret),
+            token,
+        } = use_cases.resend_invitation(&actor, &invitation_id).await?;
+        Ok(pb::ResendInvitationResponse {
+            invitation: Some(invitation_to_pb(invitation, Utc::now())),
+            token: secret.into_secret(),
+            consistency_token: convert::token_to_pb(&token),
+        })
+    }
+
+    pub(super) async fn revoke_invitation(
+        &self,
+        request: Request<pb::RevokeInvitationRequest>,
+    ) -> Result<pb::RevokeInvitationResponse, Status> {
+        let use_cases = self.acting(&request)?;
+        let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
+        let Written {
+            value: invitation,
+            token,
+        } = use_cases.revoke_invitation(&actor, &invitation_id).await?;
+        Ok(pb::RevokeInvitationResponse {
+            invitation: Some(invitation_to_pb(invitation, Utc::now())),
+            consistency_token: convert::token_to_pb(&token),
+        })
+    }
+
+    pub(super) async fn update_invitation(
+        &self,
+        request: Request<pb::UpdateInvitationRequest>,
+    ) -> Result<pb::UpdateInvitationResponse, Status> {
+        let use_cases = self.acting(&request)?;
+        let cmd = UpdateInvitation::try_from(request.into_inner())?;
+        let Written {
+            value: invitation,
+            token,
+        } = use_cases.update_invitation(cmd).await?;
+        Ok(pb::UpdateInvitationResponse {
+            invitation: Some(invitation_to_pb(invitation, Utc::now())),
+            consistency_token: convert::token_to_pb(&token),
+        })
+    }
+
+    pub(super) async fn list_invitations(
+        &self,
+        request: Request<pb::ListInvitationsRequest>,
+    ) -> Result<pb::ListInvitationsResponse, Status> {
+        let use_cases = self.acting(&request)?;
+        let query = ListInvitations::try_from(request.into_inner())?;
+        record_subject(Some(&query.account_id), None);
+        let page = use_cases.list_invitations(query).await?;
+        let now = Utc::now();
+        Ok(pb::ListInvitationsResponse {
+            invitations: page.rows.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
+            next_page_token: page.next_page_token,
+        })
+    }
+}
