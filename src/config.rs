@@ -185,6 +185,7 @@ pub struct Config {
     #[arg(long, env = "ACCESS_TLS_KEY_FILE", requires = "tls_cert_file")]
     pub tls_key_file: Option<PathBuf>,
     /// PEM CA certificate(s) that sign client certificates: turns mTLS on.
+    /// Read again when it changes.
     #[arg(long, env = "ACCESS_TLS_CLIENT_CA_FILE")]
     pub tls_client_ca_file: Option<PathBuf>,
     /// With a client CA: whether every client must present a certificate
@@ -200,7 +201,7 @@ pub struct Config {
     #[arg(long, env = "ACCESS_TLS_HANDSHAKE_TIMEOUT_MS", default_value_t = DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS)]
     pub tls_handshake_timeout_ms: u64,
     /// How often files read again when they change (TLS certificate and key,
-    /// ACCESS_API_KEYS_FILE) are looked at, at most, in milliseconds.
+    /// client CA, ACCESS_API_KEYS_FILE) are looked at, at most, in milliseconds.
     #[arg(long, env = "ACCESS_RELOAD_INTERVAL_MS", default_value_t = DEFAULT_RELOAD_INTERVAL_MS)]
     pub reload_interval_ms: u64,
     /// A second, plaintext listener serving only grpc.health.v1.Health, for

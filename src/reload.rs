@@ -1,5 +1,5 @@
 //! Settings read from files that operators replace while the service runs
-//! (a rotated TLS certificate, a new API key file): [`Reloading`] holds the
+//! (a rotated TLS certificate or client CA, a new API key file): [`Reloading`] holds the
 //! value last read and reads the files again when they change.
 //!
 //! The check is made by the callers of [`Reloading::current`] (a TLS

@@ -1,9 +1,10 @@
 //! TLS on the gRPC listener (rustls with ring, no OpenSSL): the server's
 //! certificate chain and key from PEM files, read again when they change;
-//! optionally client certificates (mTLS) checked against a CA, whose
-//! verified identity can stand for an API key (see
+//! optionally client certificates (mTLS) checked against a CA, read again
+//! too (`client_ca.rs`), whose verified identity can stand for an API key (see
 //! `grpc::middleware::ClientIdentities`).
 
+mod client_ca;
 mod identity;
 mod incoming;
 
@@ -12,14 +13,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
+use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{RootCertStore, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
+use client_ca::ReloadingClientVerifier;
 pub use identity::identity_of;
 pub use incoming::{TlsConn, TlsConnectionInfo, incoming};
 
@@ -76,19 +78,12 @@ pub fn acceptor(settings: &TlsSettings) -> anyhow::Result<TlsAcceptor> {
         .context("the TLS provider supports no protocol version")?;
     let builder = match &settings.client_ca_file {
         None => builder.with_no_client_auth(),
-        Some(path) => {
-            let roots = Arc::new(client_roots(path)?);
-            let verifier = WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(&provider));
-            let verifier = match settings.client_auth {
-                ClientAuth::Required => verifier,
-                ClientAuth::Optional => verifier.allow_unauthenticated(),
-            };
-            builder.with_client_cert_verifier(
-                verifier
-                    .build()
-                    .with_context(|| format!("cannot use ACCESS_TLS_CLIENT_CA_FILE {}", path.display()))?,
-            )
-        }
+        Some(path) => builder.with_client_cert_verifier(Arc::new(ReloadingClientVerifier::watch(
+            path.clone(),
+            settings.client_auth,
+            settings.reload_interval,
+            Arc::clone(&provider),
+        )?)),
     };
     let mut config = builder.with_cert_resolver(Arc::new(resolver));
     // gRPC is HTTP/2 only: a client offering only HTTP/1.1 is refused in the handshake.
@@ -128,27 +123,6 @@ fn certified_key(
             cert_file.display()
         )
     })
-}
-
-fn client_roots(path: &Path) -> anyhow::Result<RootCertStore> {
-    let mut roots = RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("cannot read ACCESS_TLS_CLIENT_CA_FILE {}", path.display()))?;
-    for cert in certs {
-        roots.add(cert).with_context(|| {
-            format!(
-                "a certificate in ACCESS_TLS_CLIENT_CA_FILE {} is not usable",
-                path.display()
-            )
-        })?;
-    }
-    ensure!(
-        !roots.is_empty(),
-        "ACCESS_TLS_CLIENT_CA_FILE {} holds no PEM certificate",
-        path.display()
-    );
-    Ok(roots)
 }
 
 /// The server certificate, read again from its files when they change: each

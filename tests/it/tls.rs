@@ -304,6 +304,54 @@ async fn optional_client_certificates_leave_keys_to_the_others(kind: Db) {
     assert_let_through(&decided);
 }
 
+/// A client CA replaced on disk (a rotated Secret) is what new handshakes
+/// check client certificates against, without a restart: the new CA's
+/// clients are served, the old one's refused; a replacement that does not
+/// parse keeps the CA in force.
+async fn a_replaced_client_ca_reaches_new_connections(kind: Db) {
+    let (server_ca, old_ca, new_ca) = (
+        Ca::new("server CA"),
+        Ca::new("old client CA"),
+        Ca::new("new client CA"),
+    );
+    let files = Files::new();
+    let app = TestApp::spawn_with(kind, mtls(&files, &server_ca, &old_ca, ClientAuth::Required)).await;
+    let identity = "spiffe://corp.example/ns/mail/sa/campaigns";
+    let (old_client, new_client) = (old_ca.client_uri(identity), new_ca.client_uri(identity));
+    let trust = server_ca.pem();
+    let served = |client| reachable(app.addr, &trust, Some(client));
+    served(&old_client).await.expect("the old CA's client is served");
+    assert!(
+        served(&new_client).await.is_err(),
+        "a certificate from a CA not (yet) configured: refused"
+    );
+
+    files.put("client-ca.pem", &new_ca.pem());
+    served(&new_client)
+        .await
+        .expect("after the rotation the new CA's client is served, without a restart");
+    assert!(
+        served(&old_client).await.is_err(),
+        "and the old CA's client is refused"
+    );
+    let decided = client_with_cert(app.addr, &server_ca, Some(&new_client))
+        .await
+        .authorize(some_check())
+        .await;
+    assert_let_through(&decided);
+
+    for garbage in [
+        "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+        "no PEM here at all",
+    ] {
+        files.put("client-ca.pem", garbage);
+        served(&new_client)
+            .await
+            .unwrap_or_else(|err| panic!("a CA file {garbage:?} keeps the CA in force: {err}"));
+        assert!(served(&old_client).await.is_err(), "{garbage:?}");
+    }
+}
+
 /// ACCESS_API_KEYS_FILE is read again when it changes: a rotated-in key
 /// works and a removed one stops working, without a restart; a bad file
 /// keeps the keys in force.
@@ -424,6 +472,26 @@ async fn a_key_that_does_not_fit_its_certificate_fails_start_up() {
     );
 }
 
+/// Start-up refuses a client CA file that holds no usable certificate (a
+/// running server keeps its CA instead: `a_replaced_client_ca_reaches_new_connections`).
+#[tokio::test]
+async fn a_client_ca_that_does_not_parse_fails_start_up() {
+    let files = Files::new();
+    let mut config = Config {
+        listen_addr: "127.0.0.1:0".parse().expect("an address"),
+        database_url: "sqlite::memory:".to_owned(),
+        tls_client_ca_file: Some(files.put("client-ca.pem", "no PEM here at all")),
+        ..Config::default()
+    };
+    files.serve_with(&Ca::new("CA").server(), &mut config);
+    let err = access_service::App::build(config).await.err().expect("refused");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("ACCESS_TLS_CLIENT_CA_FILE") && message.contains("client-ca.pem"),
+        "{message}"
+    );
+}
+
 /// A mapped client certificate identity is authentication: a server with
 /// identities and no API key may listen on a non-loopback address (without
 /// either it may not: `auth::without_keys_only_loopback_is_served`).
@@ -522,6 +590,7 @@ crate::on_both_databases!(
     a_replaced_certificate_reaches_new_connections,
     client_certificates_stand_for_keys,
     optional_client_certificates_leave_keys_to_the_others,
+    a_replaced_client_ca_reaches_new_connections,
     the_api_key_file_is_read_again_when_it_changes,
     probes_use_the_plaintext_health_port,
 );
