@@ -31,7 +31,7 @@ pub use stats::{CacheCounts, CacheStats};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{AccessFacts, Consistency, ConsistencyToken, WriteReceipt};
 use crate::domain::ports::{FactsCache, Reads, Transaction};
-use crate::domain::{DomainError, DomainResult};
+use crate::domain::{DomainError, DomainResult, ErrorReason};
 use crate::storage::CacheFence;
 
 use coherence::Coherence;
@@ -245,7 +245,7 @@ impl FactsCache for Cache {
                 // Only a token this database never issued (forged, or from
                 // another deployment or a restored backup) can be ahead of it.
                 return Err(DomainError::precondition(
-                    "CONSISTENCY_TOKEN_AHEAD",
+                    ErrorReason::ConsistencyTokenAhead,
                     "the consistency token names revisions this database has not reached: pass a token this deployment issued",
                 ));
             }

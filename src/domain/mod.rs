@@ -13,5 +13,5 @@ pub mod ports;
 pub mod reach;
 pub mod service;
 
-pub use error::{DomainError, DomainResult, ErrorMetadata, FieldViolation};
+pub use error::{DomainError, DomainResult, ErrorMetadata, ErrorReason, FieldViolation};
 pub use service::UseCases;

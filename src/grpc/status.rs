@@ -6,12 +6,12 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::domain::error::{MAX_ECHO_CHARS, MAX_MESSAGE_CHARS, MAX_REPORTED_VIOLATIONS, bounded, echo};
-use crate::domain::{DomainError, ErrorMetadata};
+use crate::domain::{DomainError, ErrorMetadata, ErrorReason};
 
 /// `google.rpc.ErrorInfo.domain` of every error this service reports.
 pub const ERROR_DOMAIN: &str = "access.v1";
 
-fn with_reason(code: Code, reason: &str, metadata: ErrorMetadata, message: String) -> Status {
+fn with_reason(code: Code, reason: ErrorReason, metadata: ErrorMetadata, message: String) -> Status {
     let metadata: HashMap<String, String> = metadata
         .pairs()
         .iter()
@@ -26,11 +26,11 @@ fn with_reason(code: Code, reason: &str, metadata: ErrorMetadata, message: Strin
 /// on a role, say), however many that is.
 pub(crate) fn with_error_info(
     code: Code,
-    reason: &str,
+    reason: ErrorReason,
     metadata: HashMap<String, String>,
     message: String,
 ) -> Status {
-    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata);
+    let details = ErrorDetails::with_error_info(reason.as_str(), ERROR_DOMAIN, metadata);
     Status::with_error_details(code, bounded(&message, MAX_MESSAGE_CHARS), details)
 }
 
@@ -49,7 +49,11 @@ impl From<DomainError> for Status {
                     .map(|violation| tonic_types::FieldViolation {
                         field: bounded(&violation.field, MAX_ECHO_CHARS),
                         description: bounded(&violation.description, MAX_MESSAGE_CHARS),
-                        reason: violation.reason.unwrap_or_default().to_owned(),
+                        reason: violation
+                            .reason
+                            .map(ErrorReason::as_str)
+                            .unwrap_or_default()
+                            .to_owned(),
                         localized_message: None,
                     })
                     .collect();

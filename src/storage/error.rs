@@ -4,13 +4,16 @@ use std::ops::Deref;
 
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
-use crate::domain::DomainError;
+use crate::domain::{DomainError, ErrorReason};
 
 /// Maps a database error to the domain error a caller can act on.
 pub fn from_db_err(err: DbErr) -> DomainError {
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
-            return DomainError::exists("DUPLICATE", "a record with the same key already exists");
+            return DomainError::exists(
+                ErrorReason::Duplicate,
+                "a record with the same key already exists",
+            );
         }
         Some(SqlErr::ForeignKeyConstraintViolation(detail)) => {
             return DomainError::Internal(format!("foreign key violation: {detail}"));

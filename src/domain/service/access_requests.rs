@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::notices;
 use super::{Page, UseCases, activity, guards};
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus, Written};
@@ -44,7 +44,7 @@ impl UseCases {
         let now = super::now();
         if PermissionSet::owner_only().contains(cmd.permission) {
             return Err(DomainError::precondition(
-                "OWNER_ONLY_PERMISSION",
+                ErrorReason::OwnerOnlyPermission,
                 format!(
                     "{} belongs to the owner alone and cannot be requested",
                     cmd.permission
@@ -61,7 +61,7 @@ impl UseCases {
             Some(member) if member.status == MembershipStatus::Active => member,
             Some(_) => {
                 return Err(DomainError::denied(
-                    "MEMBERSHIP_INACTIVE",
+                    ErrorReason::MembershipInactive,
                     format!(
                         "'{}' is deactivated in account '{}': only active members can request access",
                         cmd.user_id, cmd.account_id
@@ -70,7 +70,7 @@ impl UseCases {
             }
             None => {
                 return Err(DomainError::denied(
-                    "NOT_A_MEMBER",
+                    ErrorReason::NotAMember,
                     format!(
                         "only active members of account '{}' can request access there",
                         cmd.account_id
@@ -85,7 +85,7 @@ impl UseCases {
             .contains(cmd.permission)
         {
             return Err(DomainError::precondition(
-                "ALREADY_GRANTED",
+                ErrorReason::AlreadyGranted,
                 format!("'{}' already holds {}", cmd.user_id, cmd.permission),
             ));
         }
@@ -150,13 +150,13 @@ impl UseCases {
             .ok_or_else(|| DomainError::not_found("access request", id.as_str()))?;
         if request.state != AccessRequestState::Pending {
             return Err(DomainError::precondition(
-                "ALREADY_DECIDED",
+                ErrorReason::AlreadyDecided,
                 format!("access request '{id}' was already {}", request.state.as_str()),
             ));
         }
         if &request.user_id == actor {
             return Err(DomainError::denied(
-                "SELF_APPROVAL",
+                ErrorReason::SelfApproval,
                 "you cannot decide your own access request",
             ));
         }
@@ -167,7 +167,7 @@ impl UseCases {
                 .filter(|m| m.status == MembershipStatus::Active)
                 .ok_or_else(|| {
                     DomainError::precondition(
-                        "REQUESTER_NOT_ACTIVE",
+                        ErrorReason::RequesterNotActive,
                         format!(
                             "'{}' is no longer an active member: reject the request instead",
                             request.user_id

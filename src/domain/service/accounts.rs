@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::people::Claim;
 use super::{Page, UseCases, activity, closed_error};
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, InvitationId, UserId};
 use crate::domain::model::{
     Account, AccountAccess, AccountLimits, AccountState, Person, Scopes, Seat, Written,
@@ -85,7 +85,7 @@ impl UseCases {
         match differs {
             None => Ok(()),
             Some(what) => Err(DomainError::exists(
-                "ACCOUNT_EXISTS",
+                ErrorReason::AccountExists,
                 format!(
                     "account '{}' already exists with another {what}: a retry must repeat the first request exactly",
                     existing.id
@@ -111,7 +111,7 @@ impl UseCases {
                 .ok_or_else(|| DomainError::not_found("parent account", parent_id.as_str()))?;
             if let Some(grandparent) = &parent.parent_id {
                 return Err(DomainError::precondition(
-                    "NESTED_CHILD_ACCOUNT",
+                    ErrorReason::NestedChildAccount,
                     format!(
                         "account '{parent_id}' is itself a child of '{grandparent}': teams are one level deep, create the account under '{grandparent}'"
                     ),
@@ -215,7 +215,7 @@ impl UseCases {
             && change.seats > 0
             && seats.len() + change.seats > max as usize
         {
-            return Err(DomainError::exhausted("MEMBER_LIMIT_REACHED", format!(
+            return Err(DomainError::exhausted(ErrorReason::MemberLimitReached, format!(
                     "account '{}' allows {max} members (active members and pending invitations) and has {}: remove a member, revoke an invitation or raise the plan",
                     account.id,
                     seats.len()
@@ -227,7 +227,7 @@ impl UseCases {
             && change.restricted > 0
             && restricted + change.restricted > max as usize
         {
-            return Err(DomainError::exhausted("RESTRICTED_ROLE_LIMIT_REACHED", format!(
+            return Err(DomainError::exhausted(ErrorReason::RestrictedRoleLimitReached, format!(
                     "account '{}' allows {max} members on restricted or custom roles and has {restricted}: free one or raise the plan",
                     account.id
                 ))
@@ -408,7 +408,7 @@ fn below_usage(
         .filter_map(|s| s.invitation_id.as_ref().map(InvitationId::as_str))
         .take(LIMIT_BELOW_USAGE_IDS)
         .collect();
-    DomainError::precondition("LIMIT_BELOW_USAGE", message)
+    DomainError::precondition(ErrorReason::LimitBelowUsage, message)
         .with("limit_field", limit_field)
         .with("limit", limit)
         .with("usage", usage)

@@ -4,7 +4,7 @@
 //! publisher reads the same log through the same port.
 
 use super::UseCases;
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{ActivityId, UserId};
 use crate::domain::model::{ActivityRecord, ChangeQuery, ChangeScope, PlatformActor};
 use crate::domain::permissions::Permission;
@@ -48,7 +48,7 @@ pub struct Watch {
 /// (with an actor or without one: naming an actor would not help).
 pub fn every_account_is_the_platforms() -> DomainError {
     DomainError::denied(
-        "SCOPE_MISSING",
+        ErrorReason::ScopeMissing,
         "watching every account is the platform's: it needs an API key with the 'platform' scope",
     )
     .with("scope", "platform")
@@ -140,7 +140,7 @@ impl UseCases {
                     Ok(())
                 } else {
                     Err(DomainError::denied(
-                        "TEAM_OWNER_ONLY",
+                        ErrorReason::TeamOwnerOnly,
                         format!(
                             "only the owner of '{parent}' may watch its team (the owner alone reaches every \
                              child, present and future); watch one account instead"

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{UseCases, closed_error};
 use crate::domain::decision;
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
     AccessFacts, Account, ActorSession, BatchDecisions, Check, CheckBatch, Consistency, Decision,
@@ -211,28 +211,33 @@ fn tied(facts: &AccessFacts) -> bool {
 
 /// The error for an actor refused `permission` in `account`.
 fn refusal(reason: Reason, actor: &UserId, account: &AccountId, permission: Permission) -> DomainError {
-    match reason {
-        Reason::AccountNotFound => DomainError::not_found("account", account.as_str()),
-        Reason::AccountClosed => closed_error(account),
-        Reason::MfaRequired => DomainError::denied(
-            reason.code(),
-            format!(
-                "user '{actor}' may not {permission} in account '{account}' (MFA_REQUIRED): the account \
-                 requires two-factor, and the actor's session has not been vouched as having passed it"
-            ),
-        ),
-        Reason::Allowed
-        | Reason::NotAMember
-        | Reason::MembershipInactive
-        | Reason::PermissionNotGranted
-        | Reason::OutOfScope
-        | Reason::SharedTemplateReadOnly
-        | Reason::SharedSuppressionListReadOnly => DomainError::denied(
-            reason.code(),
-            format!(
-                "user '{actor}' may not {permission} in account '{account}' ({})",
-                reason.code()
-            ),
-        ),
-    }
+    let denied = match reason {
+        Reason::AccountNotFound => return DomainError::not_found("account", account.as_str()),
+        Reason::AccountClosed => return closed_error(account),
+        Reason::MfaRequired => {
+            return DomainError::denied(
+                ErrorReason::MfaRequired,
+                format!(
+                    "user '{actor}' may not {permission} in account '{account}' (MFA_REQUIRED): the account \
+                     requires two-factor, and the actor's session has not been vouched as having passed it"
+                ),
+            );
+        }
+        // Callers refuse only what the decision denied: this would be a bug.
+        Reason::Allowed => {
+            return DomainError::Internal(format!(
+                "user '{actor}' refused {permission} in account '{account}' by a decision that allows it"
+            ));
+        }
+        Reason::NotAMember => ErrorReason::NotAMember,
+        Reason::MembershipInactive => ErrorReason::MembershipInactive,
+        Reason::PermissionNotGranted => ErrorReason::PermissionNotGranted,
+        Reason::OutOfScope => ErrorReason::OutOfScope,
+        Reason::SharedTemplateReadOnly => ErrorReason::SharedTemplateReadOnly,
+        Reason::SharedSuppressionListReadOnly => ErrorReason::SharedSuppressionListReadOnly,
+    };
+    DomainError::denied(
+        denied,
+        format!("user '{actor}' may not {permission} in account '{account}' ({denied})"),
+    )
 }

@@ -2,7 +2,7 @@
 //! out (rule 6 of docs/domain.md) and whom an actor may act on (rules 6 and 8). Every use
 //! case that grants, approves or touches another member goes through here.
 
-use crate::domain::error::{DomainError, DomainResult, FieldViolation};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason, FieldViolation};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{EffectivePermissions, Membership, Role, RoleHolder, Scopes};
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
@@ -25,9 +25,11 @@ pub(super) fn owner_only_refused(
         .next()
     {
         None => Ok(()),
-        Some(permission) => Err(DomainError::precondition("OWNER_ONLY_PERMISSION", message)
-            .with("permission", permission.name())
-            .with("field", field)),
+        Some(permission) => Err(
+            DomainError::precondition(ErrorReason::OwnerOnlyPermission, message)
+                .with("permission", permission.name())
+                .with("field", field),
+        ),
     }
 }
 
@@ -55,7 +57,7 @@ pub(super) fn scope_without_permission(
                 resource_type.as_str(),
             ),
         )
-        .with_reason("SCOPE_WITHOUT_PERMISSION")
+        .with_reason(ErrorReason::ScopeWithoutPermission)
         .into()),
     }
 }
@@ -79,7 +81,7 @@ fn grant_refused(actor: &EffectivePermissions, target: &Reach<'_>) -> DomainResu
         // alone names none.
         let names = uncovered.permissions.names();
         let mut refusal = DomainError::denied(
-            "PRIVILEGE_ESCALATION",
+            ErrorReason::PrivilegeEscalation,
             format!(
                 "you cannot grant what you do not hold yourself: {}",
                 uncovered.describe()
@@ -138,7 +140,7 @@ pub(super) fn check_grantable(
 ) -> DomainResult<()> {
     if role.name == OWNER_ROLE {
         return Err(DomainError::precondition(
-            "OWNER_ROLE_NOT_ASSIGNABLE",
+            ErrorReason::OwnerRoleNotAssignable,
             "the owner role cannot be given; use TransferOwnership",
         ));
     }
@@ -206,7 +208,7 @@ pub(super) fn invitation_outranks(
         Ok(())
     } else {
         Err(DomainError::denied(
-            "OUTRANKED",
+            ErrorReason::Outranked,
             format!(
                 "the invitation offers what you do not hold{}: only someone holding it can change or revoke it",
                 visible_detail(actor, &outranks)
@@ -239,7 +241,7 @@ pub(super) async fn target_member(
 ) -> DomainResult<Membership> {
     if actor == user {
         return Err(DomainError::precondition(
-            "CANNOT_ACT_ON_SELF",
+            ErrorReason::CannotActOnSelf,
             format!("you cannot {verb} yourself; use LeaveAccount to leave the account"),
         ));
     }
@@ -249,7 +251,7 @@ pub(super) async fn target_member(
         .ok_or_else(|| DomainError::not_found("member", user.as_str()))?;
     if member.is_owner {
         return Err(DomainError::precondition(
-            "OWNER_PROTECTED",
+            ErrorReason::OwnerProtected,
             format!("the owner cannot be {verb}d; transfer ownership first"),
         ));
     }
@@ -259,7 +261,7 @@ pub(super) async fn target_member(
     });
     if !outranks.is_empty() {
         return Err(DomainError::denied(
-            "OUTRANKED",
+            ErrorReason::Outranked,
             format!(
                 "'{user}' reaches what you do not{}: only someone covering it can {verb} this member",
                 visible_detail(actor_access, &outranks)

@@ -8,7 +8,7 @@ use super::accounts::SeatChange;
 use super::notices::{self, InvitationNotice, Offer};
 use super::people::Claim;
 use super::{Page, UseCases, activity, closed_error, guards, ttl};
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{
@@ -86,7 +86,7 @@ pub type Accepted = Vec<(Invitation, MemberRow)>;
 /// FAILED_PRECONDITION (`not_pending`).
 fn unknown_token() -> DomainError {
     DomainError::SecretNotFound {
-        reason: "INVITATION_TOKEN_UNKNOWN",
+        reason: ErrorReason::InvitationTokenUnknown,
         message:
             "this invitation link is not valid: it may have been mistyped or replaced by a newer invitation"
                 .to_owned(),
@@ -96,18 +96,18 @@ fn unknown_token() -> DomainError {
 pub(super) fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainError {
     match invitation.effective_state(now) {
         InvitationState::Accepted => DomainError::precondition(
-            "INVITATION_ALREADY_ACCEPTED",
+            ErrorReason::InvitationAlreadyAccepted,
             "this invitation was already accepted",
         ),
         InvitationState::Revoked => DomainError::precondition(
-            "INVITATION_REVOKED",
+            ErrorReason::InvitationRevoked,
             "this invitation was cancelled: ask the account's administrator for a new one",
         ),
         InvitationState::Declined => {
-            DomainError::precondition("INVITATION_DECLINED", "this invitation was declined")
+            DomainError::precondition(ErrorReason::InvitationDeclined, "this invitation was declined")
         }
         InvitationState::Expired => DomainError::precondition(
-            "INVITATION_EXPIRED",
+            ErrorReason::InvitationExpired,
             format!(
                 "this invitation expired on {}: ask the account's administrator to resend it",
                 invitation.expires_at.format("%Y-%m-%d %H:%M UTC")
@@ -129,7 +129,7 @@ pub(super) fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -
 /// neither returned as if it answered the request nor silently changed.
 fn pending_with_other_terms(pending: &Invitation) -> DomainError {
     DomainError::precondition(
-        "INVITATION_PENDING_WITH_OTHER_TERMS",
+        ErrorReason::InvitationPendingWithOtherTerms,
         format!(
             "'{}' already has a pending invitation to account '{}' as {}{}: change it with UpdateInvitation, or revoke it and invite again",
             pending.email,
@@ -149,7 +149,7 @@ fn pending_with_other_terms(pending: &Invitation) -> DomainError {
 /// Several accounts of one invitation must be of one team.
 pub(super) fn not_one_team() -> DomainError {
     DomainError::precondition(
-        "NOT_ONE_TEAM",
+        ErrorReason::NotOneTeam,
         "one invitation can cover several accounts only when they belong to the same team",
     )
 }
@@ -202,7 +202,7 @@ impl UseCases {
                 match tx.membership_status(&account.id, &person.user_id).await? {
                     Some(crate::domain::model::MembershipStatus::Active) => {
                         return Err(DomainError::exists(
-                            "ALREADY_A_MEMBER",
+                            ErrorReason::AlreadyAMember,
                             format!(
                                 "'{}' is already an active member of account '{}'",
                                 cmd.email, account.id
@@ -211,7 +211,7 @@ impl UseCases {
                     }
                     Some(crate::domain::model::MembershipStatus::Deactivated) => {
                         return Err(DomainError::precondition(
-                            "MEMBER_DEACTIVATED",
+                            ErrorReason::MemberDeactivated,
                             format!(
                                 "'{}' is a deactivated member of account '{}': reactivate them instead",
                                 cmd.email, account.id
@@ -368,7 +368,7 @@ impl UseCases {
         }
         if live.iter().any(|i| i.email != cmd.person.email) {
             return Err(DomainError::denied(
-                "INVITATION_EMAIL_MISMATCH",
+                ErrorReason::InvitationEmailMismatch,
                 "this invitation was sent to another email address: sign in with the invited address",
             ));
         }
@@ -385,7 +385,7 @@ impl UseCases {
                 .is_some()
             {
                 return Err(DomainError::exists(
-                    "ALREADY_A_MEMBER",
+                    ErrorReason::AlreadyAMember,
                     format!(
                         "user '{}' is already a member of account '{}'",
                         cmd.person.user_id, invitation.account_id

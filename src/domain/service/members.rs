@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::accounts::SeatChange;
 use super::{Page, UseCases, activity, guards, notices};
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::member_list::{MemberListKey, MemberPageQuery};
 use crate::domain::model::ActivityAction;
@@ -100,7 +100,7 @@ impl UseCases {
         };
         if member.is_owner {
             return Err(DomainError::precondition(
-                "OWNER_PROTECTED",
+                ErrorReason::OwnerProtected,
                 "the owner's role changes only through TransferOwnership",
             ));
         }
@@ -301,7 +301,7 @@ impl UseCases {
             .ok_or_else(|| DomainError::not_found("member", user.as_str()))?;
         if member.is_owner {
             return Err(DomainError::precondition(
-                "OWNER_CANNOT_LEAVE",
+                ErrorReason::OwnerCannotLeave,
                 "the owner cannot leave the account: transfer ownership to an admin first",
             ));
         }
@@ -335,7 +335,7 @@ impl UseCases {
         let old_owner = account.owner.clone();
         if &old_owner.user_id == new_owner {
             return Err(DomainError::precondition(
-                "ALREADY_OWNER",
+                ErrorReason::AlreadyOwner,
                 format!("'{new_owner}' already owns account '{account_id}'"),
             ));
         }
@@ -346,7 +346,7 @@ impl UseCases {
         let deactivated = target.status != MembershipStatus::Active;
         if !TRANSFER_TARGET_ROLES.contains(&target.role.name.as_str()) {
             return Err(DomainError::precondition(
-                "TRANSFER_TARGET_NOT_ADMIN",
+                ErrorReason::TransferTargetNotAdmin,
                 format!(
                     "ownership can go only to an active admin or account_manager; '{new_owner}' is {}: change their role first{}",
                     target.role.name,
@@ -358,7 +358,7 @@ impl UseCases {
         // say so, rather than send the caller to change a role that is right.
         if deactivated {
             return Err(DomainError::precondition(
-                "MEMBER_DEACTIVATED",
+                ErrorReason::MemberDeactivated,
                 format!(
                     "'{new_owner}' is a deactivated {} of account '{account_id}': reactivate them (ReactivateMember) first, then transfer ownership",
                     target.role.name
@@ -407,7 +407,7 @@ impl UseCases {
             // is the actor's refusal (PERMISSION_DENIED); one reason, one code.
             Some(MembershipStatus::Deactivated) => {
                 return Err(DomainError::precondition(
-                    "MEMBER_DEACTIVATED",
+                    ErrorReason::MemberDeactivated,
                     format!("'{user}' is deactivated in account '{account_id}': reactivate them first"),
                 ));
             }

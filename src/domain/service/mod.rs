@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
     Account, AccountState, ActivityAction, ActivityEntry, ActorSession, ConsistencyToken,
@@ -96,7 +96,7 @@ fn activity(
 
 fn closed_error(account: &AccountId) -> DomainError {
     DomainError::precondition(
-        "ACCOUNT_CLOSED",
+        ErrorReason::AccountClosed,
         format!("account '{account}' is closed: it can no longer be changed"),
     )
 }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::UseCases;
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::Email;
 use crate::domain::model::{Identity, Person};
 use crate::domain::ports::Transaction;
@@ -65,7 +65,7 @@ impl UseCases {
             }
             if !proven {
                 return Err(DomainError::precondition(
-                    "USER_EMAIL_MISMATCH",
+                    ErrorReason::UserEmailMismatch,
                     format!(
                         "user '{}' is registered with another email address; sign in with that address, or accept an invitation sent to the new one",
                         person.user_id
@@ -81,7 +81,7 @@ impl UseCases {
             let stale = !holder.email_proven || !tx.active_anywhere(&holder.person.user_id).await?;
             if !proven || !stale {
                 return Err(DomainError::precondition(
-                    "EMAIL_IN_USE",
+                    ErrorReason::EmailInUse,
                     format!("'{}' belongs to another user id", person.email),
                 ));
             }

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{UseCases, activity, guards};
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{Role, Written};
@@ -76,7 +76,7 @@ impl UseCases {
     ) -> DomainResult<Role> {
         if builtin_role(name.as_str()).is_some() {
             return Err(DomainError::precondition(
-                "BUILTIN_ROLE_IMMUTABLE",
+                ErrorReason::BuiltinRoleImmutable,
                 format!(
                     "'{name}' is a built-in role: it cannot be changed or deleted; create a custom role instead"
                 ),
@@ -100,13 +100,13 @@ impl UseCases {
             .await?;
         if builtin_role(cmd.name.as_str()).is_some() {
             return Err(DomainError::exists(
-                "ROLE_EXISTS",
+                ErrorReason::RoleExists,
                 format!("'{}' is a built-in role name: choose another name", cmd.name),
             ));
         }
         if tx.role_by_name(&cmd.account_id, &cmd.name).await?.is_some() {
             return Err(DomainError::exists(
-                "ROLE_EXISTS",
+                ErrorReason::RoleExists,
                 format!(
                     "account '{}' already has a role named '{}'",
                     cmd.account_id, cmd.name
@@ -206,7 +206,7 @@ impl UseCases {
                 format!("{} members or invitations", holders.len())
             };
             return Err(DomainError::precondition(
-                "ROLE_IN_USE",
+                ErrorReason::RoleInUse,
                 format!(
                     "role '{name}' is used by {who}: give them another role (or revoke their invitations) first"
                 ),

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use super::{Page, UseCases, activity};
-use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::model::{ActivityAction, Resource, ResourceType, SharedResource, Written};
 use crate::domain::page::PageRequest;
@@ -137,7 +137,7 @@ impl UseCases {
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
         if let Some(parent) = &account.parent_id {
             return Err(DomainError::precondition(
-                "SHARE_NOT_FROM_PARENT",
+                ErrorReason::ShareNotFromParent,
                 format!(
                     "account '{}' is a child of '{parent}': {}s are shared only from a parent account down to its children",
                     account.id,
@@ -153,7 +153,7 @@ impl UseCases {
                 return match tx.account(child).await? {
                     None => Err(DomainError::not_found("child account", child.as_str())),
                     Some(_) => Err(DomainError::precondition(
-                        "NOT_A_CHILD_ACCOUNT",
+                        ErrorReason::NotAChildAccount,
                         format!(
                             "account '{child}' is not a child of '{}': {}s cannot be shared sideways or upward",
                             account.id,

@@ -10,6 +10,7 @@ use tower::timeout::error::Elapsed;
 
 use super::auth::AuthRefusal;
 use super::drain::ShuttingDown;
+use crate::domain::ErrorReason;
 use crate::grpc::status::with_error_info;
 
 /// Why a layer of the stack refused a request before or instead of a handler.
@@ -66,26 +67,32 @@ impl From<AuthRefusal> for Status {
     fn from(refusal: AuthRefusal) -> Self {
         let message = refusal.to_string();
         let (code, reason, metadata) = match refusal {
-            AuthRefusal::Missing => (Code::Unauthenticated, "API_KEY_MISSING", HashMap::new()),
-            AuthRefusal::Malformed => (Code::Unauthenticated, "API_KEY_MALFORMED", HashMap::new()),
-            AuthRefusal::Unknown => (Code::Unauthenticated, "API_KEY_UNKNOWN", HashMap::new()),
+            AuthRefusal::Missing => (Code::Unauthenticated, ErrorReason::ApiKeyMissing, HashMap::new()),
+            AuthRefusal::Malformed => (
+                Code::Unauthenticated,
+                ErrorReason::ApiKeyMalformed,
+                HashMap::new(),
+            ),
+            AuthRefusal::Unknown => (Code::Unauthenticated, ErrorReason::ApiKeyUnknown, HashMap::new()),
             // The identity is the certificate's, already verified: naming it
             // tells the operator what to map, and reveals nothing to its holder.
             AuthRefusal::UnknownIdentity(identity) => (
                 Code::Unauthenticated,
-                "CLIENT_IDENTITY_UNKNOWN",
+                ErrorReason::ClientIdentityUnknown,
                 HashMap::from([("identity".to_owned(), identity)]),
             ),
             // The metadata names the scope, so a client can say which key to use.
             AuthRefusal::MissingScope { needed, .. } => (
                 Code::PermissionDenied,
-                "SCOPE_MISSING",
+                ErrorReason::ScopeMissing,
                 HashMap::from([("scope".to_owned(), needed.as_str().to_owned())]),
             ),
-            AuthRefusal::UnknownMethod(_) => (Code::Unimplemented, "METHOD_UNKNOWN", HashMap::new()),
+            AuthRefusal::UnknownMethod(_) => {
+                (Code::Unimplemented, ErrorReason::MethodUnknown, HashMap::new())
+            }
             AuthRefusal::NoCaller => {
                 tracing::error!("a handler that needs the caller ran without the authentication layer");
-                (Code::Internal, "NO_CALLER", HashMap::new())
+                (Code::Internal, ErrorReason::NoCaller, HashMap::new())
             }
         };
         with_error_info(code, reason, metadata, message)

@@ -1,7 +1,9 @@
 //! docs/errors.md read as data: each ErrorInfo reason of its table with
 //! the one code it comes with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use access_service::domain::ErrorReason;
 
 /// docs/errors.md, the table every RPC follows.
 const ERRORS_MD: &str = include_str!("../../../docs/errors.md");
@@ -65,4 +67,29 @@ fn the_table_gives_each_reason_one_code() {
     ] {
         assert_eq!(codes.get(reason).map(String::as_str), Some(code), "{reason}");
     }
+}
+
+/// The table and `ErrorReason` list the same reasons: a reason the code can
+/// give that the table leaves out, or a documented reason no code gives,
+/// fails here.
+#[test]
+fn the_table_lists_every_error_reason_and_no_other() {
+    let documented: BTreeSet<String> = documented_codes()
+        .unwrap_or_else(|err| panic!("{err}"))
+        .into_keys()
+        .collect();
+    let declared: BTreeSet<String> = ErrorReason::ALL
+        .iter()
+        .map(|reason| reason.as_str().to_owned())
+        .collect();
+    let undocumented: Vec<&String> = declared.difference(&documented).collect();
+    let unknown: Vec<&String> = documented.difference(&declared).collect();
+    assert!(
+        undocumented.is_empty(),
+        "ErrorReason variants missing from docs/errors.md: {undocumented:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "docs/errors.md lists reasons that are not ErrorReason variants: {unknown:?}"
+    );
 }

@@ -1,5 +1,9 @@
 //! The one error type that crosses the domain boundary.
 
+mod reason;
+
+pub use reason::ErrorReason;
+
 /// A field of a request that was refused, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldViolation {
@@ -7,10 +11,10 @@ pub struct FieldViolation {
     pub field: String,
     /// What is wrong with it, for a person to act on.
     pub description: String,
-    /// A stable SCREAMING_SNAKE_CASE reason for a program, when the field is
-    /// well formed on its own and refused with the rest of the request
+    /// A stable reason for a program, when the field is well formed on its
+    /// own and refused with the rest of the request
     /// (`google.rpc.BadRequest.FieldViolation.reason`).
-    pub reason: Option<&'static str>,
+    pub reason: Option<ErrorReason>,
 }
 
 impl FieldViolation {
@@ -25,7 +29,7 @@ impl FieldViolation {
 
     /// The same violation with a machine-readable reason.
     #[must_use]
-    pub fn with_reason(mut self, reason: &'static str) -> Self {
+    pub fn with_reason(mut self, reason: ErrorReason) -> Self {
         self.reason = Some(reason);
         self
     }
@@ -33,7 +37,7 @@ impl FieldViolation {
 
 /// The facts a program needs to act on a refusal, as (key, value) pairs in
 /// the order they were added; they become `google.rpc.ErrorInfo.metadata`.
-/// Keys are stable snake_case names documented in the proto beside the
+/// Keys are stable snake_case names documented in docs/errors.md beside the
 /// reason that carries them: clients parse them, so never rename one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ErrorMetadata(Vec<(&'static str, String)>);
@@ -81,7 +85,7 @@ pub enum DomainError {
     #[error("{message}")]
     SecretNotFound {
         /// Stable machine-readable reason.
-        reason: &'static str,
+        reason: ErrorReason,
         /// What to do about it.
         message: String,
     },
@@ -89,7 +93,7 @@ pub enum DomainError {
     #[error("{message}")]
     AlreadyExists {
         /// Stable machine-readable reason (google.rpc.ErrorInfo.reason).
-        reason: &'static str,
+        reason: ErrorReason,
         /// What exists, for a person.
         message: String,
         /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
@@ -99,7 +103,7 @@ pub enum DomainError {
     #[error("{message}")]
     FailedPrecondition {
         /// Stable machine-readable reason.
-        reason: &'static str,
+        reason: ErrorReason,
         /// What to do about it.
         message: String,
         /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
@@ -109,7 +113,7 @@ pub enum DomainError {
     #[error("{message}")]
     PermissionDenied {
         /// Stable machine-readable reason.
-        reason: &'static str,
+        reason: ErrorReason,
         /// Which permission is missing, or which rule refused.
         message: String,
         /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
@@ -119,7 +123,7 @@ pub enum DomainError {
     #[error("{message}")]
     ResourceExhausted {
         /// Stable machine-readable reason.
-        reason: &'static str,
+        reason: ErrorReason,
         /// Which limit, and its value.
         message: String,
         /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
@@ -185,7 +189,7 @@ impl DomainError {
     }
 
     /// A rule refused the change.
-    pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn precondition(reason: ErrorReason, message: impl Into<String>) -> Self {
         Self::FailedPrecondition {
             reason,
             message: message.into(),
@@ -194,7 +198,7 @@ impl DomainError {
     }
 
     /// The actor may not do this.
-    pub fn denied(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn denied(reason: ErrorReason, message: impl Into<String>) -> Self {
         Self::PermissionDenied {
             reason,
             message: message.into(),
@@ -203,7 +207,7 @@ impl DomainError {
     }
 
     /// The thing to create exists already.
-    pub fn exists(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn exists(reason: ErrorReason, message: impl Into<String>) -> Self {
         Self::AlreadyExists {
             reason,
             message: message.into(),
@@ -212,7 +216,7 @@ impl DomainError {
     }
 
     /// A quota would be exceeded.
-    pub fn exhausted(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn exhausted(reason: ErrorReason, message: impl Into<String>) -> Self {
         Self::ResourceExhausted {
             reason,
             message: message.into(),
