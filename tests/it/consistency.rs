@@ -911,6 +911,63 @@ async fn computed_at_follows_the_accounts_writes(app: TestApp) {
     );
 }
 
+/// A bad token does not hide the other bad fields: the three checks name
+/// every bad field of the request at once, the requirement's with the ids.
+async fn a_bad_token_is_named_with_the_other_bad_fields(app: TestApp) {
+    let mut client = app.client.clone();
+    let status = expect_code(
+        client
+            .authorize(pb::AuthorizeRequest {
+                consistency: at_least_as_fresh("not a token!"),
+                ..check(" u", "acme", "account.view", None)
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["user_id", "consistency.at_least_as_fresh"]);
+    let status = expect_code(
+        client
+            .get_effective_permissions(pb::GetEffectivePermissionsRequest {
+                user_id: "owner".into(),
+                account_id: String::new(),
+                context: None,
+                consistency: at_least_as_fresh("not a token!"),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(
+        bad_fields(&status),
+        ["account_id", "consistency.at_least_as_fresh"]
+    );
+    let status = expect_code(
+        client
+            .batch_authorize(pb::BatchAuthorizeRequest {
+                checks: vec![
+                    check("owner", "acme", "account.view", None),
+                    check("owner", " acme", "account.view", None),
+                ],
+                consistency: at_least_as_fresh("not a token!"),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(
+        bad_fields(&status),
+        ["checks[1].account_id", "consistency.at_least_as_fresh"]
+    );
+    let status = expect_code(
+        client
+            .batch_authorize(pb::BatchAuthorizeRequest {
+                checks: Vec::new(),
+                consistency: at_least_as_fresh("not a token!"),
+            })
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(bad_fields(&status), ["checks", "consistency.at_least_as_fresh"]);
+}
+
 fn reason_of(raw: i32) -> R {
     R::try_from(raw).expect("known reason")
 }
@@ -922,5 +979,6 @@ crate::on_both_databases!(
     a_parents_token_reaches_its_children,
     a_token_is_honoured_where_the_cache_was_not_told,
     bad_requirements_name_their_fields,
+    a_bad_token_is_named_with_the_other_bad_fields,
     computed_at_follows_the_accounts_writes,
 );

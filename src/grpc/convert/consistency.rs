@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use prost::Message;
 
-use crate::domain::DomainError;
+use crate::domain::FieldViolation;
 use crate::domain::ids::AccountId;
 use crate::domain::model::{AccountRevision, Consistency, ConsistencyToken};
 use crate::grpc::pb;
@@ -45,9 +45,9 @@ pub fn token_to_pb(token: &ConsistencyToken) -> String {
 }
 
 /// Reads a token a caller passed back; `field` names it in the error.
-pub fn token_from_pb(field: &str, raw: &str) -> Result<ConsistencyToken, DomainError> {
+pub fn token_from_pb(field: &str, raw: &str) -> Result<ConsistencyToken, FieldViolation> {
     let refused = || {
-        DomainError::invalid(
+        FieldViolation::new(
             field,
             "is not a consistency token this service issued: pass a write response's consistency_token or an answer's computed_at unchanged",
         )
@@ -73,7 +73,7 @@ pub fn token_from_pb(field: &str, raw: &str) -> Result<ConsistencyToken, DomainE
 }
 
 /// The requirement of a check; `field` names it in errors. Unset is the default.
-pub fn consistency(field: &str, raw: Option<&pb::Consistency>) -> Result<Consistency, DomainError> {
+pub fn consistency(field: &str, raw: Option<&pb::Consistency>) -> Result<Consistency, FieldViolation> {
     use pb::consistency::Requirement;
     match raw.and_then(|c| c.requirement.as_ref()) {
         None | Some(Requirement::MinimizeLatency(_)) => Ok(Consistency::MinimizeLatency),

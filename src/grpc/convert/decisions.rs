@@ -95,11 +95,16 @@ pub struct AuthorizeQuery {
 impl TryFrom<pb::AuthorizeRequest> for AuthorizeQuery {
     type Error = DomainError;
 
-    fn try_from(raw: pb::AuthorizeRequest) -> Result<Self, Self::Error> {
-        let consistency = consistency("consistency", raw.consistency.as_ref())?;
+    /// Every bad field at once, the requirement's token with the check's ids.
+    fn try_from(mut raw: pb::AuthorizeRequest) -> Result<Self, Self::Error> {
+        let requirement = raw.consistency.take();
+        let mut v = Violations::default();
+        let check = check(&mut v, &"", raw);
+        let consistency = v.check(consistency("consistency", requirement.as_ref()));
+        v.finish()?;
         Ok(Self {
-            check: Check::try_from(raw)?,
-            consistency,
+            check: present(check)?,
+            consistency: present(consistency)?,
         })
     }
 }
@@ -113,28 +118,35 @@ pub struct BatchQuery {
     pub consistency: Consistency,
 }
 
-/// Parses a batch, naming each bad field by its index; refuses an empty or
+/// Parses a batch, naming each bad field by its index (every one at once,
+/// the requirement's token with the checks' fields); refuses an empty or
 /// oversized batch, and a requirement set on one check rather than the batch.
 pub fn batch(raw: pb::BatchAuthorizeRequest, max: usize) -> Result<BatchQuery, DomainError> {
-    let consistency = consistency("consistency", raw.consistency.as_ref())?;
+    let mut v = Violations::default();
+    let checks = checks(&mut v, raw.checks, max);
+    let consistency = v.check(consistency("consistency", raw.consistency.as_ref()));
+    v.finish()?;
     Ok(BatchQuery {
-        checks: checks(raw.checks, max)?,
-        consistency,
+        // Without a violation every check parsed; a gap would shift the answers.
+        checks: checks.ok_or_else(|| DomainError::Internal("a check of the batch was lost".into()))?,
+        consistency: present(consistency)?,
     })
 }
 
-fn checks(raw: Vec<pb::AuthorizeRequest>, max: usize) -> Result<CheckBatch, DomainError> {
+/// The checks of a batch, or `None` with the reasons recorded in `v`.
+fn checks(v: &mut Violations, raw: Vec<pb::AuthorizeRequest>, max: usize) -> Option<CheckBatch> {
     if raw.is_empty() {
-        return Err(DomainError::invalid("checks", "must hold at least one check"));
+        v.push(FieldViolation::new("checks", "must hold at least one check"));
+        return None;
     }
     if raw.len() > max {
-        return Err(DomainError::invalid(
+        v.push(FieldViolation::new(
             "checks",
             format!("holds {} checks; at most {max} fit in one call", raw.len()),
         ));
+        return None;
     }
     let asked = raw.len();
-    let mut v = Violations::default();
     let mut pairs = Pairs::default();
     let mut checks = Vec::with_capacity(asked);
     for (i, c) in raw.into_iter().enumerate() {
@@ -145,8 +157,8 @@ fn checks(raw: Vec<pb::AuthorizeRequest>, max: usize) -> Result<CheckBatch, Doma
                 "one requirement covers the whole batch: set BatchAuthorizeRequest.consistency instead",
             ));
         }
-        let pair = pairs.index_of(&mut v, &prefix, c.account_id, c.user_id);
-        let question = question(&mut v, &prefix, &c.permission, c.resource);
+        let pair = pairs.index_of(v, &prefix, c.account_id, c.user_id);
+        let question = question(v, &prefix, &c.permission, c.resource);
         if let (Some(pair), Some((permission, resource))) = (pair, question) {
             checks.push(PairCheck {
                 pair,
@@ -156,12 +168,7 @@ fn checks(raw: Vec<pb::AuthorizeRequest>, max: usize) -> Result<CheckBatch, Doma
             });
         }
     }
-    v.finish()?;
-    // Without a violation every check parsed; a gap would shift the answers.
-    if checks.len() != asked {
-        return Err(DomainError::Internal("a check of the batch was lost".into()));
-    }
-    Ok(CheckBatch {
+    (checks.len() == asked).then_some(CheckBatch {
         pairs: pairs.pairs,
         checks,
     })
@@ -234,12 +241,13 @@ impl TryFrom<pb::GetEffectivePermissionsRequest> for EffectiveQuery {
         let mut v = Violations::default();
         let user_id = v.check(UserId::parse("user_id", &raw.user_id));
         let account_id = v.check(AccountId::parse("account_id", &raw.account_id));
+        let consistency = v.check(consistency("consistency", raw.consistency.as_ref()));
         v.finish()?;
         Ok(Self {
             user_id: present(user_id)?,
             account_id: present(account_id)?,
             mfa_verified: raw.context.as_ref().is_some_and(|c| c.mfa_verified),
-            consistency: consistency("consistency", raw.consistency.as_ref())?,
+            consistency: present(consistency)?,
         })
     }
 }
