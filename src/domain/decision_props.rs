@@ -10,13 +10,13 @@ use proptest::test_runner::{Config, FileFailurePersistence};
 #[path = "../../tests/it/model.rs"]
 mod model;
 
-use crate::domain::decision::decide;
 use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::model::{
     AccessFacts, AccountFacts, AccountState, Check, MemberAccess, MembershipStatus, Resource, ResourceType,
     Scopes,
 };
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet, builtin_role};
+use crate::domain::rules::decision::decide;
 use model::{RoleSpec, Scenario};
 
 /// The document's name of a type ("suppression list") as the code's.

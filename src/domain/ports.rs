@@ -5,10 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::decision::accessible_accounts;
 use crate::domain::error::DomainResult;
 use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
-use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
     ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery, Identity, Invitation,
@@ -16,6 +14,8 @@ use crate::domain::model::{
     Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
+use crate::domain::rules::decision::accessible_accounts;
+use crate::domain::rules::member_list::MemberPageQuery;
 
 /// Reads, available both on the store and inside a transaction (where they
 /// see the transaction's own writes and locks).

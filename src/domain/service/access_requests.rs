@@ -3,13 +3,14 @@
 use serde_json::json;
 
 use super::notices;
-use super::{Page, UseCases, activity, guards};
+use super::{Page, UseCases, activity};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus, Written};
 use crate::domain::page::{NewestFirstKey, PageRequest};
 use crate::domain::permissions::{Permission, PermissionSet};
+use crate::domain::rules::guards;
 
 /// A member asks for a permission.
 #[derive(Clone, Debug)]

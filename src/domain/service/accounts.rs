@@ -3,7 +3,6 @@
 
 use serde_json::json;
 
-use super::people::Claim;
 use super::{Page, UseCases, activity, closed_error};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, InvitationId, UserId};
@@ -14,6 +13,7 @@ use crate::domain::model::{ActivityAction, PlatformActor};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{OWNER_ROLE, Permission};
 use crate::domain::ports::{NewMembership, Transaction};
+use crate::domain::rules::people::Claim;
 
 /// Creates an account with its owner.
 #[derive(Clone, Debug)]

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use super::{UseCases, closed_error};
-use crate::domain::decision;
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
@@ -13,6 +12,7 @@ use crate::domain::model::{
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
+use crate::domain::rules::decision;
 
 impl UseCases {
     /// The facts of one (account, user) pair, as fresh as `consistency` requires.

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::accounts::SeatChange;
 use super::invitations::not_pending;
 use super::notices::{self, InvitationNotice, Offer};
-use super::{UseCases, activity, guards, ttl};
+use super::{UseCases, activity, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::{
@@ -16,6 +16,7 @@ use crate::domain::model::{
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::ports::Transaction;
+use crate::domain::rules::guards;
 
 /// Changes a pending invitation.
 #[derive(Clone, Debug)]

@@ -6,8 +6,7 @@ use serde_json::json;
 
 use super::accounts::SeatChange;
 use super::notices::{self, InvitationNotice, Offer};
-use super::people::Claim;
-use super::{Page, UseCases, activity, closed_error, guards, ttl};
+use super::{Page, UseCases, activity, closed_error, ttl};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::ActivityAction;
@@ -18,6 +17,8 @@ use crate::domain::model::{
 use crate::domain::page::{NewestFirstKey, PageRequest};
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::ports::NewMembership;
+use crate::domain::rules::guards;
+use crate::domain::rules::people::Claim;
 
 /// One account of an invitation, with its role and scopes.
 #[derive(Clone, Debug)]

@@ -5,17 +5,18 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::accounts::SeatChange;
-use super::{Page, UseCases, activity, guards, notices};
+use super::{Page, UseCases, activity, notices};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, RoleName, UserId};
-use crate::domain::member_list::{MemberListKey, MemberPageQuery};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{
-    Account, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes, Written,
+    Account, EffectivePermissions, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes, Written,
 };
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
-use crate::domain::ports::MembershipChange;
+use crate::domain::ports::{MembershipChange, Transaction};
+use crate::domain::rules::guards;
+use crate::domain::rules::member_list::{MemberListKey, MemberPageQuery};
 
 /// Changes a member's role, scopes or extra grants.
 #[derive(Clone, Debug)]
@@ -88,7 +89,7 @@ impl UseCases {
                 .await?
                 .ok_or_else(|| DomainError::not_found("member", cmd.user_id.as_str()))?
         } else {
-            guards::target_member(
+            target_member(
                 tx.as_ref(),
                 &cmd.actor,
                 &actor,
@@ -192,7 +193,7 @@ impl UseCases {
         let actor_access = self
             .require(tx.as_ref(), actor, account_id, Permission::USERS_REMOVE)
             .await?;
-        let member = guards::target_member(tx.as_ref(), actor, &actor_access, account_id, user, verb).await?;
+        let member = target_member(tx.as_ref(), actor, &actor_access, account_id, user, verb).await?;
         if member.status == status {
             // Already there: nothing changes and nothing is logged, but the
             // commit still bumps the revision and reaches every replica, so a
@@ -268,8 +269,7 @@ impl UseCases {
         let actor_access = self
             .require(tx.as_ref(), actor, account_id, Permission::USERS_REMOVE)
             .await?;
-        let member =
-            guards::target_member(tx.as_ref(), actor, &actor_access, account_id, user, "remove").await?;
+        let member = target_member(tx.as_ref(), actor, &actor_access, account_id, user, "remove").await?;
         tx.delete_membership(account_id, user).await?;
         tx.append_activity(&activity(
             account_id,
@@ -461,4 +461,24 @@ impl UseCases {
             next_page_token,
         })
     }
+}
+
+/// Loads the member an actor wants to change, refusing what rules 6 and 8
+/// forbid: acting on oneself, touching the owner, or touching someone whose
+/// permissions or scopes the actor does not cover.
+async fn target_member(
+    tx: &dyn Transaction,
+    actor: &UserId,
+    actor_access: &EffectivePermissions,
+    account: &AccountId,
+    user: &UserId,
+    verb: &str,
+) -> DomainResult<Membership> {
+    guards::acting_on_self_refused(actor, user, verb)?;
+    let member = tx
+        .membership(account, user)
+        .await?
+        .ok_or_else(|| DomainError::not_found("member", user.as_str()))?;
+    guards::member_target_refused(actor_access, &member, user, verb)?;
+    Ok(member)
 }

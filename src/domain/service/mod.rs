@@ -7,7 +7,6 @@ mod accounts;
 mod activity;
 mod changes;
 mod decisions;
-mod guards;
 mod invitation_changes;
 mod invitations;
 mod members;

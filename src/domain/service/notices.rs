@@ -9,12 +9,13 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::invitations::{not_one_team, team_root};
-use super::{Invite, UseCases, guards, ttl};
+use super::{Invite, UseCases, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{Email, InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::{AccessRequest, Account, MessageKind, OutboxMessage, Person};
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{Reads, Transaction};
+use crate::domain::rules::guards;
 
 /// How expiry times read in a message.
 const TIME_FORMAT: &str = "%Y-%m-%d %H:%M UTC";

@@ -2,13 +2,14 @@
 
 use serde_json::json;
 
-use super::{UseCases, activity, guards};
+use super::{UseCases, activity};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::model::ActivityAction;
 use crate::domain::model::{Role, Written};
 use crate::domain::permissions::{Permission, PermissionSet, builtin_role};
 use crate::domain::ports::{Reads, Transaction};
+use crate::domain::rules::guards;
 
 /// Creates a custom role.
 #[derive(Clone, Debug)]

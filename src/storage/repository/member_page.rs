@@ -1,7 +1,7 @@
 //! One page of an account's user list, in two statements whatever the
 //! account's size: the page's rows, then the scopes and grants of those rows.
 //!
-//! The domain owns the rule (`domain::member_list`: the bands owner, active,
+//! The domain owns the rule (`domain::rules::member_list`: the bands owner, active,
 //! invitations, deactivated, each by email, and what a status filter
 //! selects); this file implements the same rule in SQL. Each band is one
 //! index range scan that starts after the page key and stops after `limit`
@@ -17,9 +17,9 @@ use sea_orm::sea_query::{Asterisk, Condition, Expr, JoinType, Order, Query, Sele
 use sea_orm::{ConnectionTrait, ExprTrait, QueryResult};
 
 use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
-use crate::domain::member_list::{MemberBand, MemberPageQuery};
 use crate::domain::model::{MemberRow, MemberRowStatus, MembershipStatus, Scopes};
 use crate::domain::permissions::{Permission, PermissionSet};
+use crate::domain::rules::member_list::{MemberBand, MemberPageQuery};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{
     invitation_scopes, invitations, membership_grants, membership_scopes, memberships, roles, users,

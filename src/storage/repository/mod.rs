@@ -32,7 +32,6 @@ pub use invitations::{invitation_count_statements, invitation_counts};
 pub use outbox::{ClaimedMessage, OutboxCounts, OutboxStore, outbox_counts, queued_after_statement};
 
 use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
-use crate::domain::member_list::MemberPageQuery;
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
     ActivityFilter, ActivityRecord, ChangeQuery, Delivery, Identity, Invitation, InvitationPageQuery,
@@ -41,6 +40,7 @@ use crate::domain::model::{
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
+use crate::domain::rules::member_list::MemberPageQuery;
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::error::from_db_err;
 

@@ -3,18 +3,17 @@
 //! case that grants, approves or touches another member goes through here.
 
 use crate::domain::error::{DomainError, DomainResult, ErrorReason, FieldViolation};
-use crate::domain::ids::{AccountId, UserId};
+use crate::domain::ids::UserId;
 use crate::domain::model::{EffectivePermissions, Membership, Role, RoleHolder, Scopes};
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
-use crate::domain::ports::Transaction;
-use crate::domain::reach::{Reach, Uncovered};
+use crate::domain::rules::reach::{Reach, Uncovered};
 
 /// Refuses owner-only permissions (account.transfer) wherever they would be
 /// handed out (a role, extra grants, an access request): one condition, one
 /// answer, FAILED_PRECONDITION OWNER_ONLY_PERMISSION with metadata
 /// "permission" and "field" (where the caller put it). The request is well
 /// formed; the rule that the owner alone holds it is what refuses.
-pub(super) fn owner_only_refused(
+pub fn owner_only_refused(
     permissions: PermissionSet,
     field: &'static str,
     message: &'static str,
@@ -33,12 +32,12 @@ pub(super) fn owner_only_refused(
     }
 }
 
-/// Issue 9, item 3: a scope on a resource type the role (with the extra
-/// grants) holds no permission for would be accepted and narrow nothing (a
-/// viewer limited to list 4 sees no list either way), so it is refused,
+/// Rule 2: a scope on a resource type the role (with the extra grants)
+/// holds no permission for would be accepted and narrow nothing (a viewer
+/// limited to list 4 sees no list either way), so it is refused,
 /// INVALID_ARGUMENT naming `field` with reason SCOPE_WITHOUT_PERMISSION.
 /// Rule 2's table says which permission areas go with which type.
-pub(super) fn scope_without_permission(
+pub fn scope_without_permission(
     role: &Role,
     grants: PermissionSet,
     scopes: &Scopes,
@@ -100,10 +99,7 @@ fn grant_refused(actor: &EffectivePermissions, target: &Reach<'_>) -> DomainResu
 /// A role reaches nothing until someone holds it, and each holder is judged
 /// with their own scopes ([`role_edit_refused`], [`check_grantable`]), so the
 /// definition is judged as the actor would hold it.
-pub(super) fn escalation_refused(
-    actor: &EffectivePermissions,
-    permissions: PermissionSet,
-) -> DomainResult<()> {
+pub fn escalation_refused(actor: &EffectivePermissions, permissions: PermissionSet) -> DomainResult<()> {
     grant_refused(
         actor,
         &Reach {
@@ -117,7 +113,7 @@ pub(super) fn escalation_refused(
 /// preview): its scopes narrow a permission of the role, and the actor
 /// covers what it hands out. The first account is the request's own fields,
 /// the others its additional_accounts, in order (grpc/convert/invitations.rs).
-pub(super) fn check_invitation_target(
+pub fn check_invitation_target(
     actor: &EffectivePermissions,
     role: &Role,
     scopes: &Scopes,
@@ -132,7 +128,7 @@ pub(super) fn check_invitation_target(
 }
 
 /// Rule 6: an actor hands out only what the actor covers, never the owner role.
-pub(super) fn check_grantable(
+pub fn check_grantable(
     actor: &EffectivePermissions,
     role: &Role,
     grants: PermissionSet,
@@ -155,7 +151,7 @@ pub(super) fn check_grantable(
 
 /// Rule 6: approving gives `permission` to the requester over the
 /// requester's own scopes, which the actor must cover.
-pub(super) fn check_approvable(
+pub fn check_approvable(
     actor: &EffectivePermissions,
     permission: Permission,
     requester_scopes: &Scopes,
@@ -173,7 +169,7 @@ pub(super) fn check_approvable(
 /// permissions (with their own grants) over their own scopes, before the
 /// change and after it; the actor must cover both, so a role is neither
 /// widened past the actor nor taken from holders who outrank the actor.
-pub(super) fn role_edit_refused(
+pub fn role_edit_refused(
     actor: &EffectivePermissions,
     before: PermissionSet,
     after: PermissionSet,
@@ -194,12 +190,8 @@ pub(super) fn role_edit_refused(
 }
 
 /// Rule 6 for a pending invitation an actor revokes or edits: the actor
-/// must cover what it offers, as for a member ([`target_member`]).
-pub(super) fn invitation_outranks(
-    actor: &EffectivePermissions,
-    role: &Role,
-    scopes: &Scopes,
-) -> DomainResult<()> {
+/// must cover what it offers, as for a member ([`member_target_refused`]).
+pub fn invitation_outranks(actor: &EffectivePermissions, role: &Role, scopes: &Scopes) -> DomainResult<()> {
     let outranks = reach(actor).uncovered(&Reach {
         permissions: role.permissions,
         scopes,
@@ -228,27 +220,27 @@ fn visible_detail(actor: &EffectivePermissions, outranks: &Uncovered) -> String 
     }
 }
 
-/// Loads the member an actor wants to change, refusing what rules 6 and 8 forbid:
-/// acting on oneself, touching the owner, or touching someone whose
-/// permissions or scopes the actor does not cover.
-pub(super) async fn target_member(
-    tx: &dyn Transaction,
-    actor: &UserId,
-    actor_access: &EffectivePermissions,
-    account: &AccountId,
-    user: &UserId,
-    verb: &str,
-) -> DomainResult<Membership> {
+/// Rule 8: an actor never acts on themself through the member RPCs
+/// (`verb` says which); leaving is LeaveAccount's.
+pub fn acting_on_self_refused(actor: &UserId, user: &UserId, verb: &str) -> DomainResult<()> {
     if actor == user {
         return Err(DomainError::precondition(
             ErrorReason::CannotActOnSelf,
             format!("you cannot {verb} yourself; use LeaveAccount to leave the account"),
         ));
     }
-    let member = tx
-        .membership(account, user)
-        .await?
-        .ok_or_else(|| DomainError::not_found("member", user.as_str()))?;
+    Ok(())
+}
+
+/// Rules 6 and 8 for the member `user` an actor wants to change: the owner
+/// is untouchable, and the actor must cover the member's permissions and
+/// scopes.
+pub fn member_target_refused(
+    actor_access: &EffectivePermissions,
+    member: &Membership,
+    user: &UserId,
+    verb: &str,
+) -> DomainResult<()> {
     if member.is_owner {
         return Err(DomainError::precondition(
             ErrorReason::OwnerProtected,
@@ -268,5 +260,5 @@ pub(super) async fn target_member(
             ),
         ));
     }
-    Ok(member)
+    Ok(())
 }

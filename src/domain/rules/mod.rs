@@ -1,0 +1,9 @@
+//! The pure rules of docs/domain.md: facts in, answer out, no store. The use
+//! cases (`domain::service`) read the facts and call these; the properties
+//! and unit tests judge them without a database.
+
+pub mod decision;
+pub mod guards;
+pub mod member_list;
+pub mod people;
+pub mod reach;
