@@ -1,13 +1,17 @@
-//! `access-bench`: the load generator of issue 7. Seeds a realistic data set
-//! through the public gRPC API, then measures every hot call at 1, 16 and 64
-//! requests in flight against the server (in-process by default, or
-//! `--addr`), and prints a Markdown table (stdout) and a JSON file.
+//! `access-bench`: the load generator. Seeds a realistic data set through the
+//! public gRPC API, then measures every hot call at 1, 16 and 64 requests in
+//! flight against the server (in-process by default, or `--addr`), and
+//! prints a Markdown table (stdout), a JSON file and, with `--markdown`, the
+//! latest-figures block of docs/benchmarks.md (see docs/benchmarks.md).
 
 #![forbid(unsafe_code)]
 
 mod cpu;
+mod driver;
+mod latest;
 mod memory;
 mod pairs;
+mod plan;
 mod report;
 mod rounds;
 mod scenarios;
@@ -30,15 +34,16 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::scenarios::{Load, Op};
+use crate::driver::Load;
+use crate::scenarios::Op;
 use crate::seed::Sizes;
 use crate::stats::Progress;
 
-/// mimalloc rather than the system's allocator: see the README's Performance.
+/// mimalloc rather than the system's allocator: see docs/benchmarks.md.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Command-line options; every size has a default matching issue 7.
+/// Command-line options; every size has a default: the data set of docs/benchmarks.md.
 #[derive(Debug, Parser)]
 #[command(
     name = "access-bench",
@@ -119,6 +124,11 @@ struct Args {
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench.json")]
     json: PathBuf,
+    /// Also write the table, with the date, the machine and this command,
+    /// into this Markdown file between its access-bench marker comments
+    /// (docs/benchmarks.md), replacing the figures there.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
     /// Log filter for the in-process server (silent by default).
     #[arg(long)]
     server_log: Option<String>,
@@ -273,6 +283,49 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", args.json.display()))?;
     println!("{table}");
     eprintln!("JSON written to {}", args.json.display());
+    if let Some(path) = &args.markdown {
+        let latest = latest::Latest {
+            date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            machine: format!(
+                "{}; {}",
+                latest::machine(info.cores),
+                if info.in_process {
+                    "the server in the benchmark's process, sharing its cores with the load generator"
+                } else {
+                    "the load generator only (the server at --addr)"
+                }
+            ),
+            backend: info.backend.clone(),
+            data_set: format!(
+                "{} accounts of {} people (a custom role in one of {}), a team of {} children, \
+                 one account of {} members; seeded in {:.1} min ({} requests, {:.0}/s)",
+                sizes.accounts,
+                sizes.members_per_account,
+                sizes.custom_role_every,
+                sizes.team_children,
+                sizes.big_account_members,
+                seed_secs / 60.0,
+                data.seed_requests,
+                data.seed_requests as f64 / seed_secs,
+            ),
+            cells: format!(
+                "{} of {} s, each right after a health check cell at the same concurrency, \
+                 after {} s of warm-up; {} HTTP/2 connections",
+                if info.rounds == 1 {
+                    "1 round".to_owned()
+                } else {
+                    format!("{} rounds", info.rounds)
+                },
+                info.duration_secs,
+                info.warmup_secs,
+                info.connections
+            ),
+            command: latest::command_line(std::env::args()),
+            table: table.clone(),
+        };
+        latest::write(path, &latest)?;
+        eprintln!("latest figures written to {}", path.display());
+    }
 
     if let Some(server) = server {
         stop_server(server).await;
