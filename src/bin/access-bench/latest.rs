@@ -240,6 +240,47 @@ mod tests {
         assert!(splice(&format!("{BEGIN}\n{END}\n{BEGIN}\n{END}\n"), &block).is_err());
     }
 
+    /// The figures published in docs/benchmarks.md, read back field by
+    /// field: rendering them again must give the block exactly, so the page
+    /// holds what a rerun with `--markdown` would write.
+    #[test]
+    fn the_published_block_is_in_the_writers_layout() {
+        let page = include_str!("../../../docs/benchmarks.md");
+        let start = page.find(BEGIN).expect("docs/benchmarks.md has the begin marker");
+        let end = page.find(END).expect("docs/benchmarks.md has the end marker") + END.len();
+        let block = format!("{}\n", &page[start..end]);
+        let field = |name: &str| {
+            block
+                .lines()
+                .find_map(|line| line.strip_prefix(&format!("- {name}: ")))
+                .unwrap_or_else(|| panic!("the block has no `{name}` line"))
+                .to_owned()
+        };
+        let table: String = block
+            .lines()
+            .filter(|line| line.starts_with('|'))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let published = Latest {
+            date: field("date"),
+            machine: field("machine"),
+            backend: field("backend"),
+            data_set: field("data set"),
+            cells: field("cells"),
+            command: field("command").trim_matches('`').to_owned(),
+            table: table.clone(),
+        };
+        assert_eq!(render(&published), block);
+        // The writer's columns, and a row for every cell.
+        let empty = report::markdown(&[], &|op: Op| op.key().to_owned());
+        assert!(table.starts_with(&empty), "the header is not the writer's");
+        let rows = rows(&table);
+        assert!(
+            rows.len() > 2 && rows.iter().all(|row| row.len() == 12),
+            "{rows:?}"
+        );
+    }
+
     #[test]
     fn the_command_line_can_be_typed_again() {
         let args = [
