@@ -222,13 +222,13 @@ fn event_fields(row: &ActivityRecord) -> [(&'static str, String); EVENT_FIELDS] 
         ("id", row.id.as_str().to_owned()),
         ("account_id", row.entry.account_id.as_str().to_owned()),
         ("revision", row.revision.to_string()),
-        ("kind", row.entry.action.as_str().to_owned()),
+        ("kind", row.entry.action().as_str().to_owned()),
         ("target", row.entry.target.clone()),
         ("actor_user_id", row.entry.actor.as_str().to_owned()),
         (
             "create_time",
             row.entry.at.to_rfc3339_opts(SecondsFormat::Millis, true),
         ),
-        ("details_json", row.entry.details.to_string()),
+        ("details_json", row.entry.details.to_json().to_string()),
     ]
 }

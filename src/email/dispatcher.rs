@@ -238,7 +238,7 @@ impl Dispatcher {
         let outcome = self.attempt(transport, &claimed).await;
         let settled = match outcome {
             Ok(()) => {
-                tracing::info!(message = %id, kind = claimed.message.kind.as_str(), attempts = claimed.attempts, "outbox: sent");
+                tracing::info!(message = %id, kind = claimed.message.kind().as_str(), attempts = claimed.attempts, "outbox: sent");
                 self.outbox.mark_sent(&id, &self.owner, Utc::now()).await
             }
             Err((error, permanent)) => {
@@ -317,7 +317,7 @@ impl Dispatcher {
         match self.renderer.render(message) {
             Ok(email) => tracing::info!(
                 message = %message.id,
-                kind = message.kind.as_str(),
+                kind = message.kind().as_str(),
                 to = %email.to,
                 subject = %email.subject,
                 text = %email.text,

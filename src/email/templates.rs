@@ -145,9 +145,9 @@ impl EmailRenderer {
     /// Renders `message`; an invitation without a token (a preview) links
     /// with [`PREVIEW_TOKEN`].
     pub fn render(&self, message: &OutboxMessage) -> Result<RenderedEmail, minijinja::Error> {
-        let kind = message.kind.as_str();
-        let mut facts = Value::from(Serde(&message.facts));
-        if message.kind == MessageKind::Invitation {
+        let kind = message.kind().as_str();
+        let mut facts = Value::from(Serde(&message.facts.to_json()));
+        if message.kind() == MessageKind::Invitation {
             // Safe: a checked base URL and a hex token (see `new`).
             let url =
                 Value::from_safe_string(self.accept_url(message.token.as_deref().unwrap_or(PREVIEW_TOKEN)));
@@ -193,23 +193,24 @@ mod tests {
 
     use super::*;
     use crate::domain::ids::{AccountId, Email};
+    use crate::domain::model::MessageFacts;
 
     fn renderer() -> EmailRenderer {
         EmailRenderer::new("Acme Access <access@mail.example>", "https://app.example/accept").unwrap()
     }
 
     fn invitation(message: &str) -> OutboxMessage {
-        let mut m = OutboxMessage::new(
-            MessageKind::Invitation,
-            &AccountId::from_trusted("acme".into()),
-            &Email::from_trusted("lee@example.com".into()),
-            json!({
+        let facts = json!({
                 "inviter_name": "Olivia <Owner>", "inviter_email": "olivia@example.com",
                 "invitee_name": "", "email": "lee@example.com",
                 "account_id": "acme", "account_name": "Acme & Co", "role": "manager",
                 "accounts": [{"account_id": "acme", "account_name": "Acme & Co", "role": "manager"}],
                 "message": message, "expires_at": "2026-12-03 10:00 UTC", "resend": false,
-            }),
+        });
+        let mut m = OutboxMessage::new(
+            &AccountId::from_trusted("acme".into()),
+            &Email::from_trusted("lee@example.com".into()),
+            MessageFacts::from_json(MessageKind::Invitation, &facts.to_string()).unwrap(),
             Utc::now(),
         );
         m.token = Some("abc123".into());
@@ -244,7 +245,8 @@ mod tests {
             let message = if kind == MessageKind::Invitation {
                 invitation("")
             } else {
-                OutboxMessage::new(kind, &account, &to, facts.clone(), Utc::now())
+                let facts = MessageFacts::from_json(kind, &facts.to_string()).unwrap();
+                OutboxMessage::new(&account, &to, facts, Utc::now())
             };
             let email = r.render(&message).unwrap_or_else(|e| panic!("{kind:?}: {e:#}"));
             assert!(!email.subject.is_empty() && !email.text.is_empty(), "{kind:?}");

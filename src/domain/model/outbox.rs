@@ -1,7 +1,8 @@
-//! Messages a change sends (issue 12): written to the outbox in the change's
-//! own transaction, delivered by the dispatcher after the commit.
+//! Messages a change sends (docs/email.md): written to the outbox in the
+//! change's own transaction, delivered by the dispatcher after the commit.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::domain::ids::{AccountId, Email, InvitationId};
 
@@ -52,14 +53,13 @@ impl MessageKind {
 pub struct OutboxMessage {
     /// Its id: stable across attempts, so it makes the Message-ID header.
     pub id: String,
-    /// What it is about.
-    pub kind: MessageKind,
     /// The account the change was made in.
     pub account_id: AccountId,
     /// Who gets it.
     pub recipient: Email,
-    /// The templates' variables (names, role, expiry...); never a secret.
-    pub facts: serde_json::Value,
+    /// What it is about, with the templates' variables (names, role,
+    /// expiry...); never a secret.
+    pub facts: MessageFacts,
     /// The raw invitation token the accept link needs: kept in the outbox
     /// only until the message is sent (or has failed for good).
     pub token: Option<String>,
@@ -71,16 +71,9 @@ pub struct OutboxMessage {
 
 impl OutboxMessage {
     /// A new message with a fresh id.
-    pub fn new(
-        kind: MessageKind,
-        account_id: &AccountId,
-        recipient: &Email,
-        facts: serde_json::Value,
-        at: DateTime<Utc>,
-    ) -> Self {
+    pub fn new(account_id: &AccountId, recipient: &Email, facts: MessageFacts, at: DateTime<Utc>) -> Self {
         Self {
             id: uuid::Uuid::new_v4().to_string(),
-            kind,
             account_id: account_id.clone(),
             recipient: recipient.clone(),
             facts,
@@ -88,6 +81,169 @@ impl OutboxMessage {
             invitation_ids: Vec::new(),
             created_at: at,
         }
+    }
+
+    /// What it is about: the kind its facts are of.
+    pub fn kind(&self) -> MessageKind {
+        self.facts.kind()
+    }
+}
+
+/// The variables of a message's templates, one shape per kind: the variant
+/// is the kind, so a message cannot carry another kind's facts, and each
+/// variable is named once, here (and in src/email/templates/). Stored as a
+/// JSON object with its keys in alphabetical order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageFacts {
+    /// An invitation, or a resend of one.
+    Invitation(InvitationFacts),
+    /// A member asked for a permission.
+    AccessRequested(AccessRequestedFacts),
+    /// An access request was decided.
+    AccessDecided(AccessDecidedFacts),
+    /// Ownership moved.
+    OwnershipTransferred(OwnershipTransferredFacts),
+    /// A member was removed.
+    MemberRemoved(MemberRemovedFacts),
+}
+
+/// An invitation email; the first account offered is the primary one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationFacts {
+    /// Who invites, by name (their id when the store has none).
+    pub inviter_name: String,
+    /// The inviter's email (empty when unknown).
+    pub inviter_email: String,
+    /// The invitee's name as the inviter gave it.
+    pub invitee_name: String,
+    /// Who is invited.
+    pub email: String,
+    /// The primary account.
+    pub account_id: String,
+    /// Its name.
+    pub account_name: String,
+    /// The role offered there.
+    pub role: String,
+    /// Every account offered, the primary first.
+    pub accounts: Vec<OfferedAccount>,
+    /// The inviter's note.
+    pub message: String,
+    /// When the token stops working, as the message prints it.
+    pub expires_at: String,
+    /// Whether this is a resend.
+    pub resend: bool,
+}
+
+/// One account an invitation email offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferedAccount {
+    /// The account.
+    pub account_id: String,
+    /// Its name.
+    pub account_name: String,
+    /// The role offered there.
+    pub role: String,
+}
+
+/// To the owner: a member asks for a permission.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessRequestedFacts {
+    /// The account.
+    pub account_id: String,
+    /// Its name.
+    pub account_name: String,
+    /// The owner's name.
+    pub owner_name: String,
+    /// Who asks, by name.
+    pub requester_name: String,
+    /// Their email.
+    pub requester_email: String,
+    /// The permission asked for, by name.
+    pub permission: String,
+    /// The requester's note.
+    pub note: String,
+    /// The request.
+    pub request_id: String,
+}
+
+/// To the requester: their request was decided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessDecidedFacts {
+    /// The account.
+    pub account_id: String,
+    /// Its name.
+    pub account_name: String,
+    /// The requester's name.
+    pub requester_name: String,
+    /// The permission asked for, by name.
+    pub permission: String,
+    /// Approved or rejected.
+    pub approved: bool,
+    /// Who decided, by name.
+    pub decided_by: String,
+}
+
+/// To the new owner: the account is theirs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnershipTransferredFacts {
+    /// The account.
+    pub account_id: String,
+    /// Its name.
+    pub account_name: String,
+    /// The previous owner's name.
+    pub previous_owner_name: String,
+    /// The new owner's name.
+    pub new_owner_name: String,
+}
+
+/// To the removed member.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRemovedFacts {
+    /// The account.
+    pub account_id: String,
+    /// Its name.
+    pub account_name: String,
+    /// The member's name.
+    pub member_name: String,
+    /// Who removed them, by name.
+    pub removed_by: String,
+}
+
+impl MessageFacts {
+    /// The kind of message these are the facts of.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Self::Invitation(_) => MessageKind::Invitation,
+            Self::AccessRequested(_) => MessageKind::AccessRequested,
+            Self::AccessDecided(_) => MessageKind::AccessDecided,
+            Self::OwnershipTransferred(_) => MessageKind::OwnershipTransferred,
+            Self::MemberRemoved(_) => MessageKind::MemberRemoved,
+        }
+    }
+
+    /// The stored JSON object (keys sorted, as `serde_json::Value` keeps them).
+    pub fn to_json(&self) -> serde_json::Value {
+        let value = match self {
+            Self::Invitation(facts) => serde_json::to_value(facts),
+            Self::AccessRequested(facts) => serde_json::to_value(facts),
+            Self::AccessDecided(facts) => serde_json::to_value(facts),
+            Self::OwnershipTransferred(facts) => serde_json::to_value(facts),
+            Self::MemberRemoved(facts) => serde_json::to_value(facts),
+        };
+        // Plain structs of strings, booleans and lists: serializing cannot fail.
+        value.unwrap_or_else(|_| serde_json::Value::Object(serde_json::Map::new()))
+    }
+
+    /// Reads back the facts stored for a message of `kind`.
+    pub fn from_json(kind: MessageKind, json: &str) -> Result<Self, serde_json::Error> {
+        use serde_json::from_str as read;
+        Ok(match kind {
+            MessageKind::Invitation => Self::Invitation(read(json)?),
+            MessageKind::AccessRequested => Self::AccessRequested(read(json)?),
+            MessageKind::AccessDecided => Self::AccessDecided(read(json)?),
+            MessageKind::OwnershipTransferred => Self::OwnershipTransferred(read(json)?),
+            MessageKind::MemberRemoved => Self::MemberRemoved(read(json)?),
+        })
     }
 }
 
@@ -130,4 +286,105 @@ pub struct Delivery {
     pub attempts: u32,
     /// Why the last attempt failed (empty when none did).
     pub last_error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn every_kind_stores_the_bytes_it_always_stored_and_reads_them_back() {
+        let shapes = [
+            (
+                MessageFacts::Invitation(InvitationFacts {
+                    inviter_name: "Olivia".into(),
+                    inviter_email: "olivia@example.com".into(),
+                    invitee_name: String::new(),
+                    email: "lee@example.com".into(),
+                    account_id: "acme".into(),
+                    account_name: "Acme".into(),
+                    role: "manager".into(),
+                    accounts: vec![OfferedAccount {
+                        account_id: "acme".into(),
+                        account_name: "Acme".into(),
+                        role: "manager".into(),
+                    }],
+                    message: "hi".into(),
+                    expires_at: "2026-12-03 10:00 UTC".into(),
+                    resend: false,
+                }),
+                json!({
+                    "inviter_name": "Olivia", "inviter_email": "olivia@example.com",
+                    "invitee_name": "", "email": "lee@example.com",
+                    "account_id": "acme", "account_name": "Acme", "role": "manager",
+                    "accounts": [{ "account_id": "acme", "account_name": "Acme", "role": "manager" }],
+                    "message": "hi", "expires_at": "2026-12-03 10:00 UTC", "resend": false,
+                }),
+            ),
+            (
+                MessageFacts::AccessRequested(AccessRequestedFacts {
+                    account_id: "acme".into(),
+                    account_name: "Acme".into(),
+                    owner_name: "Olivia".into(),
+                    requester_name: "Bob".into(),
+                    requester_email: "bob@example.com".into(),
+                    permission: "billing.view".into(),
+                    note: "please".into(),
+                    request_id: "r1".into(),
+                }),
+                json!({
+                    "account_id": "acme", "account_name": "Acme", "owner_name": "Olivia",
+                    "requester_name": "Bob", "requester_email": "bob@example.com",
+                    "permission": "billing.view", "note": "please", "request_id": "r1",
+                }),
+            ),
+            (
+                MessageFacts::AccessDecided(AccessDecidedFacts {
+                    account_id: "acme".into(),
+                    account_name: "Acme".into(),
+                    requester_name: "Bob".into(),
+                    permission: "billing.view".into(),
+                    approved: true,
+                    decided_by: "Olivia".into(),
+                }),
+                json!({
+                    "account_id": "acme", "account_name": "Acme", "requester_name": "Bob",
+                    "permission": "billing.view", "approved": true, "decided_by": "Olivia",
+                }),
+            ),
+            (
+                MessageFacts::OwnershipTransferred(OwnershipTransferredFacts {
+                    account_id: "acme".into(),
+                    account_name: "Acme".into(),
+                    previous_owner_name: "Olivia".into(),
+                    new_owner_name: "Bob".into(),
+                }),
+                json!({
+                    "account_id": "acme", "account_name": "Acme",
+                    "previous_owner_name": "Olivia", "new_owner_name": "Bob",
+                }),
+            ),
+            (
+                MessageFacts::MemberRemoved(MemberRemovedFacts {
+                    account_id: "acme".into(),
+                    account_name: "Acme".into(),
+                    member_name: "Bob".into(),
+                    removed_by: "Olivia".into(),
+                }),
+                json!({
+                    "account_id": "acme", "account_name": "Acme", "member_name": "Bob", "removed_by": "Olivia",
+                }),
+            ),
+        ];
+        for kind in MessageKind::ALL {
+            assert!(shapes.iter().any(|(facts, _)| facts.kind() == kind), "{kind:?}");
+        }
+        for (facts, stored) in shapes {
+            let written = facts.to_json().to_string();
+            assert_eq!(written, stored.to_string(), "{facts:?}");
+            assert_eq!(MessageFacts::from_json(facts.kind(), &written).unwrap(), facts);
+        }
+    }
 }

@@ -1,12 +1,10 @@
 //! Access requests: a member asks for a permission; someone with users.edit decides.
 
-use serde_json::json;
-
 use super::notices;
 use super::{Page, UseCases, activity};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
-use crate::domain::model::ActivityAction;
+use crate::domain::model::{AccessDecided, AccessRequested, ActivityDetails};
 use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus, Written};
 use crate::domain::page::{NewestFirstKey, PageRequest};
 use crate::domain::permissions::{Permission, PermissionSet};
@@ -112,9 +110,11 @@ impl UseCases {
         tx.append_activity(&activity(
             &cmd.account_id,
             &cmd.user_id,
-            ActivityAction::AccessRequestCreate,
             cmd.permission.name(),
-            json!({ "request_id": request.id.as_str(), "note": request.note }),
+            ActivityDetails::AccessRequestCreate(AccessRequested {
+                request_id: request.id.to_string(),
+                note: request.note.clone(),
+            }),
             now,
         ))
         .await?;
@@ -183,17 +183,19 @@ impl UseCases {
             AccessRequestState::Rejected
         };
         tx.decide_access_request(id, state, actor, now).await?;
-        let action = if approve {
-            ActivityAction::AccessRequestApprove
+        let logged: fn(AccessDecided) -> ActivityDetails = if approve {
+            ActivityDetails::AccessRequestApprove
         } else {
-            ActivityAction::AccessRequestReject
+            ActivityDetails::AccessRequestReject
         };
         tx.append_activity(&activity(
             &account_id,
             actor,
-            action,
             request.user_id.as_str(),
-            json!({ "request_id": id.as_str(), "permission": request.permission.name() }),
+            logged(AccessDecided {
+                request_id: id.to_string(),
+                permission: request.permission.name().to_owned(),
+            }),
             now,
         ))
         .await?;

@@ -1,15 +1,15 @@
 //! Accounts: create, read, close, the two-factor policy, the plan quotas
 //! (rule 14 of docs/domain.md) and the accounts a user can switch to.
 
-use serde_json::json;
-
 use super::{Page, UseCases, activity, closed_error};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, InvitationId, UserId};
 use crate::domain::model::{
     Account, AccountAccess, AccountLimits, AccountState, Person, Scopes, Seat, Written,
 };
-use crate::domain::model::{ActivityAction, PlatformActor};
+use crate::domain::model::{
+    AccountClosed, AccountCreated, ActivityDetails, LimitsChanged, PlatformActor, PolicyChanged,
+};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{OWNER_ROLE, Permission};
 use crate::domain::ports::{NewMembership, Transaction};
@@ -154,9 +154,12 @@ impl UseCases {
         tx.append_activity(&activity(
             &account.id,
             actor,
-            ActivityAction::AccountCreate,
             account.id.as_str(),
-            json!({ "name": account.name, "owner": account.owner.user_id.as_str(), "parent": account.parent_id.as_ref().map(AccountId::as_str) }),
+            ActivityDetails::AccountCreate(AccountCreated {
+                name: account.name.clone(),
+                owner: account.owner.user_id.to_string(),
+                parent: account.parent_id.as_ref().map(AccountId::to_string),
+            }),
             now,
         ))
         .await?;
@@ -178,7 +181,7 @@ impl UseCases {
         self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_SECURITY)
             .await?;
         if account.require_two_factor == require_two_factor {
-            // Already so: a retry changes and logs nothing (issue 9), as
+            // Already so: a retry changes and logs nothing, as
             // DeactivateMember does; the commit still reaches every replica.
             let token = self.commit(tx).await?;
             return Ok(Written::new(account, token));
@@ -187,9 +190,8 @@ impl UseCases {
         tx.append_activity(&activity(
             account_id,
             actor,
-            ActivityAction::AccountPolicy,
             account_id.as_str(),
-            json!({ "require_two_factor": require_two_factor }),
+            ActivityDetails::AccountPolicy(PolicyChanged { require_two_factor }),
             now,
         ))
         .await?;
@@ -270,7 +272,7 @@ impl UseCases {
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
         self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_CLOSE)
             .await?;
-        self.close(tx, account, actor, json!({})).await
+        self.close(tx, account, actor, AccountClosed::default()).await
     }
 
     /// The platform closes an account itself, no member acting (billing after
@@ -285,10 +287,8 @@ impl UseCases {
     ) -> DomainResult<Written<Account>> {
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
-        let details = if reason.is_empty() {
-            json!({})
-        } else {
-            json!({ "reason": reason })
+        let details = AccountClosed {
+            reason: (!reason.is_empty()).then(|| reason.to_owned()),
         };
         self.close(tx, account, &platform.as_actor(), details).await
     }
@@ -299,16 +299,15 @@ impl UseCases {
         tx: Box<dyn Transaction>,
         mut account: Account,
         actor: &UserId,
-        details: serde_json::Value,
+        details: AccountClosed,
     ) -> DomainResult<Written<Account>> {
         let now = super::now();
         tx.close_account(&account.id, now).await?;
         tx.append_activity(&activity(
             &account.id,
             actor,
-            ActivityAction::AccountClose,
             account.id.as_str(),
-            details,
+            ActivityDetails::AccountClose(details),
             now,
         ))
         .await?;
@@ -373,9 +372,11 @@ impl UseCases {
         tx.append_activity(&activity(
             account_id,
             &platform.as_actor(),
-            ActivityAction::AccountLimits,
             account_id.as_str(),
-            json!({ "max_members": limits.max_members, "max_restricted_members": limits.max_restricted_members }),
+            ActivityDetails::AccountLimits(LimitsChanged {
+                max_members: limits.max_members,
+                max_restricted_members: limits.max_restricted_members,
+            }),
             now,
         ))
         .await?;

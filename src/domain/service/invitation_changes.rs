@@ -3,7 +3,6 @@
 //! needs the actor to cover what the invitation offers (rule 6).
 
 use chrono::Utc;
-use serde_json::json;
 
 use super::accounts::SeatChange;
 use super::invitations::not_pending;
@@ -12,7 +11,8 @@ use super::{UseCases, activity, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::{
-    Account, ActivityAction, EffectivePermissions, Invitation, InvitationState, Role, Scopes, Written,
+    Account, ActivityDetails, EffectivePermissions, Invitation, InvitationNamed, InvitationResent,
+    InvitationState, InvitationTerms, Role, Scopes, Written,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::ports::Transaction;
@@ -100,9 +100,11 @@ impl UseCases {
         tx.append_activity(&activity(
             &account.id,
             actor,
-            ActivityAction::InvitationResend,
             invitation.email.as_str(),
-            json!({ "invitation_id": id.as_str(), "send_count": invitation.send_count }),
+            ActivityDetails::InvitationResend(InvitationResent {
+                invitation_id: id.to_string(),
+                send_count: invitation.send_count,
+            }),
             now,
         ))
         .await?;
@@ -142,9 +144,10 @@ impl UseCases {
         tx.append_activity(&activity(
             &account.id,
             actor,
-            ActivityAction::InvitationRevoke,
             invitation.email.as_str(),
-            json!({ "invitation_id": id.as_str() }),
+            ActivityDetails::InvitationRevoke(InvitationNamed {
+                invitation_id: id.to_string(),
+            }),
             now,
         ))
         .await?;
@@ -193,9 +196,12 @@ impl UseCases {
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,
-            ActivityAction::InvitationUpdate,
             invitation.email.as_str(),
-            json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str(), "scoped": !scopes.is_empty() }),
+            ActivityDetails::InvitationUpdate(InvitationTerms {
+                invitation_id: invitation.id.to_string(),
+                role: role.name.to_string(),
+                scoped: !scopes.is_empty(),
+            }),
             now,
         ))
         .await?;

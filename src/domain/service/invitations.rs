@@ -2,17 +2,18 @@
 //! decline, resend, revoke, change, list.
 
 use chrono::Utc;
-use serde_json::json;
 
 use super::accounts::SeatChange;
 use super::notices::{self, InvitationNotice, Offer};
 use super::{Page, UseCases, activity, closed_error, ttl};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, Email, InvitationId, InvitationToken, RoleName, UserId};
-use crate::domain::model::ActivityAction;
 use crate::domain::model::{
     AccountState, Invitation, InvitationPageQuery, InvitationState, MemberRow, MemberRowStatus, Scopes,
     Written,
+};
+use crate::domain::model::{
+    ActivityDetails, InvitationAccepted, InvitationNamed, InvitationResent, InvitationTerms,
 };
 use crate::domain::page::{NewestFirstKey, PageRequest};
 use crate::domain::permissions::{Permission, PermissionSet};
@@ -243,9 +244,11 @@ impl UseCases {
                 tx.append_activity(&activity(
                     &account.id,
                     &cmd.actor,
-                    ActivityAction::InvitationResend,
                     cmd.email.as_str(),
-                    json!({ "invitation_id": existing.id.as_str(), "send_count": existing.send_count }),
+                    ActivityDetails::InvitationResend(InvitationResent {
+                        invitation_id: existing.id.to_string(),
+                        send_count: existing.send_count,
+                    }),
                     now,
                 ))
                 .await?;
@@ -283,9 +286,12 @@ impl UseCases {
             tx.append_activity(&activity(
                 &account.id,
                 &cmd.actor,
-                ActivityAction::InvitationCreate,
                 cmd.email.as_str(),
-                json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str(), "scoped": !target.scopes.is_empty() }),
+                ActivityDetails::InvitationCreate(InvitationTerms {
+                    invitation_id: invitation.id.to_string(),
+                    role: role.name.to_string(),
+                    scoped: !target.scopes.is_empty(),
+                }),
                 now,
             ))
             .await?;
@@ -414,9 +420,11 @@ impl UseCases {
             tx.append_activity(&activity(
                 &invitation.account_id,
                 &cmd.person.user_id,
-                ActivityAction::InvitationAccept,
                 cmd.person.user_id.as_str(),
-                json!({ "invitation_id": invitation.id.as_str(), "role": role.name.as_str() }),
+                ActivityDetails::InvitationAccept(InvitationAccepted {
+                    invitation_id: invitation.id.to_string(),
+                    role: role.name.to_string(),
+                }),
                 now,
             ))
             .await?;
@@ -479,9 +487,10 @@ impl UseCases {
             tx.append_activity(&activity(
                 &invitation.account_id,
                 &UserId::from_trusted(invitation.email.as_str().to_owned()),
-                ActivityAction::InvitationDecline,
                 invitation.email.as_str(),
-                json!({ "invitation_id": invitation.id.as_str() }),
+                ActivityDetails::InvitationDecline(InvitationNamed {
+                    invitation_id: invitation.id.to_string(),
+                }),
                 now,
             ))
             .await?;

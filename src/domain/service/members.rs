@@ -2,16 +2,15 @@
 //! ownership, sign-ins.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::accounts::SeatChange;
 use super::{Page, UseCases, activity, notices};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, RoleName, UserId};
-use crate::domain::model::ActivityAction;
 use crate::domain::model::{
     Account, EffectivePermissions, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes, Written,
 };
+use crate::domain::model::{ActivityDetails, MemberStanding, MemberUpdated, OwnershipMoved};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
 use crate::domain::ports::{MembershipChange, Transaction};
@@ -139,7 +138,7 @@ impl UseCases {
             .await?;
         }
         if role.id == member.role.id && scopes == member.scopes && grants == member.grants {
-            // Nothing changes: a retry logs nothing (issue 9), as
+            // Nothing changes: a retry logs nothing, as
             // DeactivateMember does; the commit still reaches every replica.
             let token = self.commit(tx).await?;
             let status = member.status;
@@ -156,13 +155,12 @@ impl UseCases {
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,
-            ActivityAction::MemberUpdate,
             cmd.user_id.as_str(),
-            json!({
-                "role": role.name.as_str(),
-                "previous_role": member.role.name.as_str(),
-                "scoped": !scopes.is_empty(),
-                "extra_permissions": grants.names(),
+            ActivityDetails::MemberUpdate(MemberUpdated {
+                role: role.name.to_string(),
+                previous_role: member.role.name.to_string(),
+                scoped: !scopes.is_empty(),
+                extra_permissions: grants.names().into_iter().map(String::from).collect(),
             }),
             now,
         ))
@@ -184,9 +182,9 @@ impl UseCases {
         status: MembershipStatus,
     ) -> DomainResult<Written<MemberRow>> {
         let now = super::now();
-        let (verb, action) = match status {
-            MembershipStatus::Active => ("reactivate", ActivityAction::MemberReactivate),
-            MembershipStatus::Deactivated => ("deactivate", ActivityAction::MemberDeactivate),
+        let (verb, logged): (_, fn(MemberStanding) -> ActivityDetails) = match status {
+            MembershipStatus::Active => ("reactivate", ActivityDetails::MemberReactivate),
+            MembershipStatus::Deactivated => ("deactivate", ActivityDetails::MemberDeactivate),
         };
         let tx = self.store.begin().await?;
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
@@ -221,9 +219,8 @@ impl UseCases {
         tx.append_activity(&activity(
             account_id,
             actor,
-            action,
             user.as_str(),
-            json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
+            logged(MemberStanding::of(&member)),
             now,
         ))
         .await?;
@@ -274,9 +271,8 @@ impl UseCases {
         tx.append_activity(&activity(
             account_id,
             actor,
-            ActivityAction::MemberRemove,
             user.as_str(),
-            json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
+            ActivityDetails::MemberRemove(MemberStanding::of(&member)),
             now,
         ))
         .await?;
@@ -309,9 +305,8 @@ impl UseCases {
         tx.append_activity(&activity(
             account_id,
             user,
-            ActivityAction::MemberLeave,
             user.as_str(),
-            json!({ "email": member.person.email.as_str(), "role": member.role.name.as_str() }),
+            ActivityDetails::MemberLeave(MemberStanding::of(&member)),
             now,
         ))
         .await?;
@@ -371,9 +366,11 @@ impl UseCases {
         tx.append_activity(&activity(
             account_id,
             actor,
-            ActivityAction::AccountTransfer,
             new_owner.as_str(),
-            json!({ "previous_owner": old_owner.user_id.as_str(), "new_owner": new_owner.as_str() }),
+            ActivityDetails::AccountTransfer(OwnershipMoved {
+                previous_owner: old_owner.user_id.to_string(),
+                new_owner: new_owner.to_string(),
+            }),
             now,
         ))
         .await?;
@@ -417,9 +414,8 @@ impl UseCases {
         tx.append_activity(&activity(
             account_id,
             user,
-            ActivityAction::MemberSignIn,
             user.as_str(),
-            json!({}),
+            ActivityDetails::MemberSignIn,
             now,
         ))
         .await?;

@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
-    Account, AccountState, ActivityAction, ActivityEntry, ActorSession, ConsistencyToken,
+    Account, AccountState, ActivityDetails, ActivityEntry, ActorSession, ConsistencyToken,
 };
 use crate::domain::ports::{FactsCache, Store, Transaction};
 
@@ -78,15 +78,13 @@ fn now() -> DateTime<Utc> {
 fn activity(
     account_id: &AccountId,
     actor: &UserId,
-    action: ActivityAction,
     target: impl Into<String>,
-    details: serde_json::Value,
+    details: ActivityDetails,
     at: DateTime<Utc>,
 ) -> ActivityEntry {
     ActivityEntry {
         account_id: account_id.clone(),
         actor: actor.clone(),
-        action,
         target: target.into(),
         details,
         at,

@@ -1,4 +1,4 @@
-//! The emails changes send (issue 12): each use case that must tell someone
+//! The emails changes send (docs/email.md): each use case that must tell someone
 //! writes one [`OutboxMessage`] next to its activity entry, in the same
 //! transaction, so nothing is sent for a change that rolled back and nothing
 //! is lost for one that committed. The facts here are the templates'
@@ -6,13 +6,15 @@
 //! the commit, in the dispatcher.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::invitations::{not_one_team, team_root};
 use super::{Invite, UseCases, ttl};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{Email, InvitationId, InvitationToken, RoleName, UserId};
-use crate::domain::model::{AccessRequest, Account, MessageKind, OutboxMessage, Person};
+use crate::domain::model::{
+    AccessDecidedFacts, AccessRequest, AccessRequestedFacts, Account, InvitationFacts, MemberRemovedFacts,
+    MessageFacts, OfferedAccount, OutboxMessage, OwnershipTransferredFacts, Person,
+};
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{Reads, Transaction};
 use crate::domain::rules::guards;
@@ -72,37 +74,29 @@ pub(super) async fn invitation_message(
         .first()
         .ok_or_else(|| DomainError::Internal("an invitation email offers no account".into()))?;
     let (inviter_name, inviter_email) = name_of(reads, notice.actor).await?;
-    let accounts: Vec<_> = notice
+    let accounts = notice
         .offers
         .iter()
-        .map(|offer| {
-            json!({
-                "account_id": offer.account.id.as_str(),
-                "account_name": offer.account.name,
-                "role": offer.role.as_str(),
-            })
+        .map(|offer| OfferedAccount {
+            account_id: offer.account.id.to_string(),
+            account_name: offer.account.name.clone(),
+            role: offer.role.to_string(),
         })
         .collect();
-    let facts = json!({
-        "inviter_name": inviter_name,
-        "inviter_email": inviter_email,
-        "invitee_name": notice.invitee_name,
-        "email": notice.email.as_str(),
-        "account_id": primary.account.id.as_str(),
-        "account_name": primary.account.name,
-        "role": primary.role.as_str(),
-        "accounts": accounts,
-        "message": notice.message,
-        "expires_at": notice.expires_at.format(TIME_FORMAT).to_string(),
-        "resend": notice.resend,
+    let facts = MessageFacts::Invitation(InvitationFacts {
+        inviter_name,
+        inviter_email,
+        invitee_name: notice.invitee_name.to_owned(),
+        email: notice.email.to_string(),
+        account_id: primary.account.id.to_string(),
+        account_name: primary.account.name.clone(),
+        role: primary.role.to_string(),
+        accounts,
+        message: notice.message.to_owned(),
+        expires_at: notice.expires_at.format(TIME_FORMAT).to_string(),
+        resend: notice.resend,
     });
-    let mut message = OutboxMessage::new(
-        MessageKind::Invitation,
-        &primary.account.id,
-        notice.email,
-        facts,
-        at,
-    );
+    let mut message = OutboxMessage::new(&primary.account.id, notice.email, facts, at);
     message.token = token.map(|t| t.clone().into_secret());
     message.invitation_ids = notice
         .offers
@@ -119,18 +113,17 @@ pub(super) async fn access_requested(
     request: &AccessRequest,
 ) -> DomainResult<OutboxMessage> {
     let (requester_name, requester_email) = name_of(reads, &request.user_id).await?;
-    let facts = json!({
-        "account_id": account.id.as_str(),
-        "account_name": account.name,
-        "owner_name": account.owner.name,
-        "requester_name": requester_name,
-        "requester_email": requester_email,
-        "permission": request.permission.name(),
-        "note": request.note,
-        "request_id": request.id.as_str(),
+    let facts = MessageFacts::AccessRequested(AccessRequestedFacts {
+        account_id: account.id.to_string(),
+        account_name: account.name.clone(),
+        owner_name: account.owner.name.clone(),
+        requester_name,
+        requester_email,
+        permission: request.permission.name().to_owned(),
+        note: request.note.clone(),
+        request_id: request.id.to_string(),
     });
     Ok(OutboxMessage::new(
-        MessageKind::AccessRequested,
         &account.id,
         &account.owner.email,
         facts,
@@ -152,16 +145,15 @@ pub(super) async fn access_decided(
         return Ok(None);
     };
     let (decider_name, _) = name_of(reads, decided_by).await?;
-    let facts = json!({
-        "account_id": account.id.as_str(),
-        "account_name": account.name,
-        "requester_name": requester.person.name,
-        "permission": request.permission.name(),
-        "approved": approved,
-        "decided_by": decider_name,
+    let facts = MessageFacts::AccessDecided(AccessDecidedFacts {
+        account_id: account.id.to_string(),
+        account_name: account.name.clone(),
+        requester_name: requester.person.name,
+        permission: request.permission.name().to_owned(),
+        approved,
+        decided_by: decider_name,
     });
     Ok(Some(OutboxMessage::new(
-        MessageKind::AccessDecided,
         &account.id,
         &requester.person.email,
         facts,
@@ -176,19 +168,13 @@ pub(super) fn ownership_transferred(
     new_owner: &Person,
     at: DateTime<Utc>,
 ) -> OutboxMessage {
-    let facts = json!({
-        "account_id": account.id.as_str(),
-        "account_name": account.name,
-        "previous_owner_name": previous_owner.name,
-        "new_owner_name": new_owner.name,
+    let facts = MessageFacts::OwnershipTransferred(OwnershipTransferredFacts {
+        account_id: account.id.to_string(),
+        account_name: account.name.clone(),
+        previous_owner_name: previous_owner.name.clone(),
+        new_owner_name: new_owner.name.clone(),
     });
-    OutboxMessage::new(
-        MessageKind::OwnershipTransferred,
-        &account.id,
-        &new_owner.email,
-        facts,
-        at,
-    )
+    OutboxMessage::new(&account.id, &new_owner.email, facts, at)
 }
 
 /// To the removed member: they no longer have access.
@@ -200,19 +186,13 @@ pub(super) async fn member_removed(
     at: DateTime<Utc>,
 ) -> DomainResult<OutboxMessage> {
     let (remover_name, _) = name_of(reads, removed_by).await?;
-    let facts = json!({
-        "account_id": account.id.as_str(),
-        "account_name": account.name,
-        "member_name": member.name,
-        "removed_by": remover_name,
+    let facts = MessageFacts::MemberRemoved(MemberRemovedFacts {
+        account_id: account.id.to_string(),
+        account_name: account.name.clone(),
+        member_name: member.name.clone(),
+        removed_by: remover_name,
     });
-    Ok(OutboxMessage::new(
-        MessageKind::MemberRemoved,
-        &account.id,
-        &member.email,
-        facts,
-        at,
-    ))
+    Ok(OutboxMessage::new(&account.id, &member.email, facts, at))
 }
 
 impl UseCases {

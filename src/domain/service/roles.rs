@@ -1,11 +1,9 @@
 //! Custom roles: list, create, update, delete.
 
-use serde_json::json;
-
 use super::{UseCases, activity};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, RoleName, UserId};
-use crate::domain::model::ActivityAction;
+use crate::domain::model::{ActivityDetails, RolePermissions};
 use crate::domain::model::{Role, Written};
 use crate::domain::permissions::{Permission, PermissionSet, builtin_role};
 use crate::domain::ports::{Reads, Transaction};
@@ -129,9 +127,8 @@ impl UseCases {
         tx.append_activity(&activity(
             &cmd.account_id,
             &cmd.actor,
-            ActivityAction::RoleCreate,
             role.name.as_str(),
-            json!({ "permissions": permissions.names() }),
+            ActivityDetails::RoleCreate(RolePermissions::of(permissions)),
             now,
         ))
         .await?;
@@ -169,9 +166,8 @@ impl UseCases {
         tx.append_activity(&activity(
             &cmd.account_id,
             &cmd.actor,
-            ActivityAction::RoleUpdate,
             role.name.as_str(),
-            json!({ "permissions": role.permissions.names() }),
+            ActivityDetails::RoleUpdate(RolePermissions::of(role.permissions)),
             now,
         ))
         .await?;
@@ -217,9 +213,8 @@ impl UseCases {
         tx.append_activity(&activity(
             account_id,
             actor,
-            ActivityAction::RoleDelete,
             name.as_str(),
-            json!({}),
+            ActivityDetails::RoleDelete,
             now,
         ))
         .await?;

@@ -3,12 +3,10 @@
 //! children's side. One mechanism for both types; [`Shareable`] says what
 //! differs between them.
 
-use serde_json::json;
-
 use super::{Page, UseCases, activity};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, ResourceId, UserId};
-use crate::domain::model::{ActivityAction, Resource, ResourceType, SharedResource, Written};
+use crate::domain::model::{ActivityDetails, Resource, ResourceType, SharedResource, SharedWith, Written};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::Permission;
 
@@ -56,17 +54,17 @@ impl Shareable {
         }
     }
 
-    fn share_action(self) -> ActivityAction {
+    fn shared(self, with: SharedWith) -> ActivityDetails {
         match self {
-            Self::Template => ActivityAction::TemplateShare,
-            Self::SuppressionList => ActivityAction::SuppressionListShare,
+            Self::Template => ActivityDetails::TemplateShare(with),
+            Self::SuppressionList => ActivityDetails::SuppressionListShare(with),
         }
     }
 
-    fn unshare_action(self) -> ActivityAction {
+    fn unshared(self) -> ActivityDetails {
         match self {
-            Self::Template => ActivityAction::TemplateUnshare,
-            Self::SuppressionList => ActivityAction::SuppressionListUnshare,
+            Self::Template => ActivityDetails::TemplateUnshare,
+            Self::SuppressionList => ActivityDetails::SuppressionListUnshare,
         }
     }
 }
@@ -197,11 +195,14 @@ impl UseCases {
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,
-            kind.share_action(),
             shared.resource.id.as_str(),
-            json!({
-                "all_children": shared.all_children,
-                "children": shared.child_account_ids.iter().map(AccountId::as_str).collect::<Vec<_>>(),
+            kind.shared(SharedWith {
+                all_children: shared.all_children,
+                children: shared
+                    .child_account_ids
+                    .iter()
+                    .map(AccountId::to_string)
+                    .collect(),
             }),
             now,
         ))
@@ -232,9 +233,8 @@ impl UseCases {
         tx.append_activity(&activity(
             &account.id,
             &cmd.actor,
-            kind.unshare_action(),
             cmd.resource.id.as_str(),
-            json!({}),
+            kind.unshared(),
             now,
         ))
         .await?;

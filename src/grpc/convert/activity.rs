@@ -25,7 +25,7 @@ fn time_from_pb(
 }
 
 /// The action filter: empty for every action, else an action's exact name.
-/// An unknown name is refused (issue 9): it would answer an empty list that
+/// An unknown name is refused: it would answer an empty list that
 /// looks like "nothing happened".
 fn action_from_pb(raw: &str) -> Result<Option<ActivityAction>, FieldViolation> {
     if raw.is_empty() {
@@ -98,9 +98,9 @@ impl From<ActivityRecord> for pb::ActivityEntry {
             id: record.id.as_str().to_owned(),
             account_id: record.entry.account_id.to_string(),
             actor_user_id: record.entry.actor.to_string(),
-            action: record.entry.action.as_str().to_owned(),
+            action: record.entry.action().as_str().to_owned(),
             target: record.entry.target,
-            details_json: record.entry.details.to_string(),
+            details_json: record.entry.details.to_json().to_string(),
             create_time: Some(timestamp(record.entry.at)),
             revision: record.revision,
         }

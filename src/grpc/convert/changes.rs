@@ -75,11 +75,11 @@ impl From<ActivityRecord> for pb::ChangeEvent {
             id: record.id.as_str().to_owned(),
             account_id: record.entry.account_id.to_string(),
             revision: record.revision,
-            kind: record.entry.action.as_str().to_owned(),
+            kind: record.entry.action().as_str().to_owned(),
             target: record.entry.target,
             actor_user_id: record.entry.actor.to_string(),
             create_time: Some(timestamp(record.entry.at)),
-            details_json: record.entry.details.to_string(),
+            details_json: record.entry.details.to_json().to_string(),
         }
     }
 }

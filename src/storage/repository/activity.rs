@@ -10,7 +10,8 @@ use sea_orm::{
 
 use crate::domain::ids::{AccountId, ActivityId, UserId};
 use crate::domain::model::{
-    ActivityAction, ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, ChangeScope, WriteReceipt,
+    ActivityAction, ActivityDetails, ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, ChangeScope,
+    WriteReceipt,
 };
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{accounts, activity_log};
@@ -44,7 +45,7 @@ fn to_record(row: activity_log::Model) -> DomainResult<ActivityRecord> {
             row.public_id, row.action
         ))
     })?;
-    let details = serde_json::from_str(&row.details).map_err(|err| {
+    let details = ActivityDetails::from_json(action, &row.details).map_err(|err| {
         DomainError::Internal(format!(
             "activity entry {} has unreadable details: {err}",
             row.public_id
@@ -58,7 +59,6 @@ fn to_record(row: activity_log::Model) -> DomainResult<ActivityRecord> {
             at: time(row.created_at)?,
             account_id: AccountId::from_trusted(row.account_id),
             actor: UserId::from_trusted(row.actor),
-            action,
             target: row.target,
             details,
         },
@@ -181,7 +181,7 @@ pub(super) async fn append_activities(
     if entries.is_empty() {
         return Ok(());
     }
-    if entries.iter().any(|entry| entry.action.is_change()) {
+    if entries.iter().any(|entry| entry.action().is_change()) {
         let backend = txn.get_database_backend();
         txn.execute_raw(Statement::from_string(
             backend,
@@ -191,7 +191,7 @@ pub(super) async fn append_activities(
         .map_err(from_db_err)?;
     }
     let rows = entries.iter().map(|entry| {
-        let revision = if entry.action.is_change() {
+        let revision = if entry.action().is_change() {
             receipt
                 .revisions
                 .iter()
@@ -205,9 +205,9 @@ pub(super) async fn append_activities(
             revision: Set(revision),
             account_id: Set(entry.account_id.as_str().to_owned()),
             actor: Set(entry.actor.as_str().to_owned()),
-            action: Set(entry.action.as_str().to_owned()),
+            action: Set(entry.action().as_str().to_owned()),
             target: Set(entry.target.chars().take(255).collect()),
-            details: Set(entry.details.to_string()),
+            details: Set(entry.details.to_json().to_string()),
             created_at: Set(millis(entry.at)),
             ..Default::default()
         }

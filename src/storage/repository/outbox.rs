@@ -21,7 +21,7 @@ use sea_orm::{
 };
 
 use crate::domain::ids::{AccountId, Email, InvitationId};
-use crate::domain::model::{Delivery, DeliveryState, MessageKind, OutboxMessage};
+use crate::domain::model::{Delivery, DeliveryState, MessageFacts, MessageKind, OutboxMessage};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{outbox, outbox_invitations};
 use crate::storage::error::from_db_err;
@@ -33,9 +33,9 @@ pub(super) async fn enqueue(txn: &DatabaseTransaction, message: &OutboxMessage) 
     outbox::Entity::insert(outbox::ActiveModel {
         id: Set(message.id.clone()),
         account_id: Set(message.account_id.as_str().to_owned()),
-        kind: Set(message.kind.as_str().to_owned()),
+        kind: Set(message.kind().as_str().to_owned()),
         recipient: Set(message.recipient.as_str().to_owned()),
-        facts: Set(message.facts.to_string()),
+        facts: Set(message.facts.to_json().to_string()),
         token: Set(message.token.clone()),
         state: Set(DeliveryState::Queued.as_str().to_owned()),
         attempts: Set(0),
@@ -415,7 +415,7 @@ fn claimed(row: outbox::Model, invitation_ids: Vec<InvitationId>) -> Result<Clai
             row.id, row.kind
         ))
     })?;
-    let facts = serde_json::from_str(&row.facts)
+    let facts = MessageFacts::from_json(kind, &row.facts)
         .map_err(|err| DbErr::Custom(format!("outbox message {} has unreadable facts: {err}", row.id)))?;
     let created_at = time(row.created_at).map_err(|err| DbErr::Custom(err.to_string()))?;
     Ok(ClaimedMessage {
@@ -423,7 +423,6 @@ fn claimed(row: outbox::Model, invitation_ids: Vec<InvitationId>) -> Result<Clai
         created_ms: row.created_at,
         message: OutboxMessage {
             id: row.id,
-            kind,
             account_id: AccountId::from_trusted(row.account_id),
             recipient: Email::from_trusted(row.recipient),
             facts,

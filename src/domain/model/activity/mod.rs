@@ -1,8 +1,15 @@
 //! The activity log (rule 12 in docs/domain.md): what the use cases record.
 
+use crate::domain::ids::{AccountId, ActivityId, UserId};
 use chrono::{DateTime, Utc};
 
-use crate::domain::ids::{AccountId, ActivityId, UserId};
+mod details;
+
+pub use details::{
+    AccessDecided, AccessRequested, AccountClosed, AccountCreated, ActivityDetails, InvitationAccepted,
+    InvitationNamed, InvitationResent, InvitationTerms, LimitsChanged, MemberStanding, MemberUpdated,
+    OwnershipMoved, PolicyChanged, RolePermissions, SharedWith,
+};
 
 /// What an activity-log entry records: a closed set, since only the use
 /// cases write the log. Stored and shown by its stable name, e.g. `invitation.create`.
@@ -171,21 +178,26 @@ pub struct ActivityEntry {
     pub account_id: AccountId,
     /// Who did it.
     pub actor: UserId,
-    /// What was done.
-    pub action: ActivityAction,
     /// What it was done to (a user id, an email, a template id).
     pub target: String,
-    /// Details as a small JSON object.
-    pub details: serde_json::Value,
+    /// What was done, with the facts of that action.
+    pub details: ActivityDetails,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+impl ActivityEntry {
+    /// What was done: the action its details are of.
+    pub fn action(&self) -> ActivityAction {
+        self.details.action()
+    }
 }
 
 impl ActivityAction {
     /// Whether entries of this action are changes, published on the change
     /// stream. Sign-ins are not: they change nothing another service keeps
     /// (the last sign-in is shown by ListUsers), and they would bury the
-    /// changes as they bury the log (issue 9, item 6).
+    /// changes as they bury the log.
     pub fn is_change(self) -> bool {
         self != Self::MemberSignIn
     }
