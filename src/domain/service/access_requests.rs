@@ -1,15 +1,18 @@
 //! Access requests: a member asks for a permission; someone with users.edit decides.
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::notices;
-use super::{Page, UseCases, activity};
+use super::{Page, UseCases, activity, name_of};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
 use crate::domain::model::ActivityAction;
-use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus, Written};
+use crate::domain::model::{
+    AccessRequest, AccessRequestState, Account, MembershipStatus, MessageKind, OutboxMessage, Written,
+};
 use crate::domain::page::{NewestFirstKey, PageRequest};
 use crate::domain::permissions::{Permission, PermissionSet};
+use crate::domain::ports::Reads;
 use crate::domain::rules::guards;
 
 /// A member asks for a permission.
@@ -118,7 +121,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.enqueue_message(&notices::access_requested(tx.as_ref(), &account, &request).await?)
+        tx.enqueue_message(&access_requested(tx.as_ref(), &account, &request).await?)
             .await?;
         let token = self.commit(tx).await?;
         Ok(Written::new(request, token))
@@ -197,9 +200,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        if let Some(message) =
-            notices::access_decided(tx.as_ref(), &account, &request, approve, actor, now).await?
-        {
+        if let Some(message) = access_decided(tx.as_ref(), &account, &request, approve, actor, now).await? {
             tx.enqueue_message(&message).await?;
         }
         let token = self.commit(tx).await?;
@@ -231,4 +232,61 @@ impl UseCases {
             next_page_token,
         })
     }
+}
+
+/// To the owner: a member asks for a permission.
+async fn access_requested(
+    reads: &dyn Reads,
+    account: &Account,
+    request: &AccessRequest,
+) -> DomainResult<OutboxMessage> {
+    let (requester_name, requester_email) = name_of(reads, &request.user_id).await?;
+    let facts = json!({
+        "account_id": account.id.as_str(),
+        "account_name": account.name,
+        "owner_name": account.owner.name,
+        "requester_name": requester_name,
+        "requester_email": requester_email,
+        "permission": request.permission.name(),
+        "note": request.note,
+        "request_id": request.id.as_str(),
+    });
+    Ok(OutboxMessage::new(
+        MessageKind::AccessRequested,
+        &account.id,
+        &account.owner.email,
+        facts,
+        request.created_at,
+    ))
+}
+
+/// To the requester: their access request was decided.
+async fn access_decided(
+    reads: &dyn Reads,
+    account: &Account,
+    request: &AccessRequest,
+    approved: bool,
+    decided_by: &UserId,
+    at: DateTime<Utc>,
+) -> DomainResult<Option<OutboxMessage>> {
+    // A requester the store no longer knows has no address to write to.
+    let Some(requester) = reads.identity(&request.user_id).await? else {
+        return Ok(None);
+    };
+    let (decider_name, _) = name_of(reads, decided_by).await?;
+    let facts = json!({
+        "account_id": account.id.as_str(),
+        "account_name": account.name,
+        "requester_name": requester.person.name,
+        "permission": request.permission.name(),
+        "approved": approved,
+        "decided_by": decider_name,
+    });
+    Ok(Some(OutboxMessage::new(
+        MessageKind::AccessDecided,
+        &account.id,
+        &requester.person.email,
+        facts,
+        at,
+    )))
 }

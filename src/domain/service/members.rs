@@ -5,16 +5,16 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::accounts::SeatChange;
-use super::{Page, UseCases, activity, notices};
+use super::{Page, UseCases, activity, name_of};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, RoleName, UserId};
-use crate::domain::model::ActivityAction;
 use crate::domain::model::{
     Account, EffectivePermissions, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes, Written,
 };
+use crate::domain::model::{ActivityAction, MessageKind, OutboxMessage, Person};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
-use crate::domain::ports::{MembershipChange, Transaction};
+use crate::domain::ports::{MembershipChange, Reads, Transaction};
 use crate::domain::rules::guards;
 use crate::domain::rules::member_list::{MemberListKey, MemberPageQuery};
 
@@ -280,10 +280,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.enqueue_message(
-            &notices::member_removed(tx.as_ref(), &account, &member.person, actor, now).await?,
-        )
-        .await?;
+        tx.enqueue_message(&member_removed(tx.as_ref(), &account, &member.person, actor, now).await?)
+            .await?;
         let token = self.commit(tx).await?;
         Ok(Written::new((), token))
     }
@@ -377,13 +375,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.enqueue_message(&notices::ownership_transferred(
-            &account,
-            &old_owner,
-            &target.person,
-            now,
-        ))
-        .await?;
+        tx.enqueue_message(&ownership_transferred(&account, &old_owner, &target.person, now))
+            .await?;
         let token = self.commit(tx).await?;
         let mut account = account;
         account.owner = target.person;
@@ -481,4 +474,50 @@ async fn target_member(
         .ok_or_else(|| DomainError::not_found("member", user.as_str()))?;
     guards::member_target_refused(actor_access, &member, user, verb)?;
     Ok(member)
+}
+
+/// To the new owner: the account is theirs.
+fn ownership_transferred(
+    account: &Account,
+    previous_owner: &Person,
+    new_owner: &Person,
+    at: DateTime<Utc>,
+) -> OutboxMessage {
+    let facts = json!({
+        "account_id": account.id.as_str(),
+        "account_name": account.name,
+        "previous_owner_name": previous_owner.name,
+        "new_owner_name": new_owner.name,
+    });
+    OutboxMessage::new(
+        MessageKind::OwnershipTransferred,
+        &account.id,
+        &new_owner.email,
+        facts,
+        at,
+    )
+}
+
+/// To the removed member: they no longer have access.
+async fn member_removed(
+    reads: &dyn Reads,
+    account: &Account,
+    member: &Person,
+    removed_by: &UserId,
+    at: DateTime<Utc>,
+) -> DomainResult<OutboxMessage> {
+    let (remover_name, _) = name_of(reads, removed_by).await?;
+    let facts = json!({
+        "account_id": account.id.as_str(),
+        "account_name": account.name,
+        "member_name": member.name,
+        "removed_by": remover_name,
+    });
+    Ok(OutboxMessage::new(
+        MessageKind::MemberRemoved,
+        &account.id,
+        &member.email,
+        facts,
+        at,
+    ))
 }

@@ -1,22 +1,25 @@
-//! Changes to a pending invitation by someone holding users.invite: resend
-//! (a new token), revoke, or change the role and scopes it offers. Each
-//! needs the actor to cover what the invitation offers (rule 6).
+//! The inviter's side after Invite, for someone holding users.invite: list
+//! an account's invitations, and resend (a new token), revoke, or change the
+//! role and scopes of a pending one. Each change needs the actor to cover
+//! what the invitation offers (rule 6).
 
 use chrono::Utc;
 use serde_json::json;
 
-use super::accounts::SeatChange;
-use super::invitations::not_pending;
-use super::notices::{self, InvitationNotice, Offer};
-use super::{UseCases, activity, ttl};
+use super::message::{InvitationNotice, Offer, invitation_message};
+use super::{ListInvitations, not_pending};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{InvitationId, InvitationToken, RoleName, UserId};
 use crate::domain::model::{
-    Account, ActivityAction, EffectivePermissions, Invitation, InvitationState, Role, Scopes, Written,
+    Account, ActivityAction, EffectivePermissions, Invitation, InvitationPageQuery, InvitationState, Role,
+    Scopes, Written,
 };
+use crate::domain::page::NewestFirstKey;
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::ports::Transaction;
 use crate::domain::rules::guards;
+use crate::domain::service::accounts::SeatChange;
+use crate::domain::service::{Page, UseCases, activity, now, ttl};
 
 /// Changes a pending invitation.
 #[derive(Clone, Debug)]
@@ -87,7 +90,7 @@ impl UseCases {
         actor: &UserId,
         id: &InvitationId,
     ) -> DomainResult<Written<(Invitation, InvitationToken)>> {
-        let now = super::now();
+        let now = now();
         let tx = self.store.begin().await?;
         let (account, mut invitation, _, _) = self
             .invitation_for_change(tx.as_ref(), actor, id, InvitationChange::Resend)
@@ -119,7 +122,7 @@ impl UseCases {
             expires_at,
             resend: true,
         };
-        let message = notices::invitation_message(tx.as_ref(), &notice, Some(&token), now).await?;
+        let message = invitation_message(tx.as_ref(), &notice, Some(&token), now).await?;
         tx.enqueue_message(&message).await?;
         let revisions = self.commit(tx).await?;
         Ok(Written::new((invitation, token), revisions))
@@ -132,7 +135,7 @@ impl UseCases {
         actor: &UserId,
         id: &InvitationId,
     ) -> DomainResult<Written<Invitation>> {
-        let now = super::now();
+        let now = now();
         let tx = self.store.begin().await?;
         let (account, mut invitation, _, _) = self
             .invitation_for_change(tx.as_ref(), actor, id, InvitationChange::Edit)
@@ -156,7 +159,7 @@ impl UseCases {
     /// Changes the role or scopes a pending invitation offers.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, invitation_id = %cmd.invitation_id))]
     pub async fn update_invitation(&self, cmd: UpdateInvitation) -> DomainResult<Written<Invitation>> {
-        let now = super::now();
+        let now = now();
         let tx = self.store.begin().await?;
         let (account, mut invitation, old_role, actor) = self
             .invitation_for_change(
@@ -203,5 +206,45 @@ impl UseCases {
         invitation.role = role.name;
         invitation.scopes = scopes;
         Ok(Written::new(invitation, token))
+    }
+
+    /// The account's invitations, newest first, one page read from the
+    /// store after the page key (not the whole account).
+    #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
+    pub async fn list_invitations(&self, query: ListInvitations) -> DomainResult<Page<Invitation>> {
+        let after = query
+            .page
+            .after
+            .as_deref()
+            .map(NewestFirstKey::decode)
+            .transpose()?;
+        let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
+        let invitations = tx
+            .invitation_page(
+                &query.account_id,
+                &InvitationPageQuery {
+                    state: query.state,
+                    after,
+                    // One more than the page says whether another follows.
+                    limit: query.page.size + 1,
+                    now: now(),
+                },
+            )
+            .await?;
+        let (mut rows, next_page_token) = query.page.cut(invitations, |i| {
+            NewestFirstKey::spell(i.created_at, i.id.as_str())
+        });
+        // The page's rows only: the delivery read stays bounded by the page size.
+        let ids: Vec<InvitationId> = rows.iter().map(|i| i.id.clone()).collect();
+        for (id, delivery) in tx.deliveries(&ids).await? {
+            if let Some(row) = rows.iter_mut().find(|i| i.id == id) {
+                row.delivery = Some(delivery);
+            }
+        }
+        drop(tx);
+        Ok(Page {
+            rows,
+            next_page_token,
+        })
     }
 }
