@@ -2,7 +2,7 @@
 //! `authorization: Bearer <key>`, each with scopes; health and reflection open;
 //! no key configured only on loopback.
 
-use access_service::grpc::middleware::{METHOD_SCOPES, SERVICE, Scope};
+use access_service::grpc::middleware::{KeyScope, METHOD_SCOPES, SERVICE};
 use access_service::grpc::pb;
 use access_service::{App, Config};
 use tonic::transport::Channel;
@@ -98,9 +98,9 @@ async fn each_rpc_needs_its_scope(app: TestApp) {
     let before = app.table_counts().await;
     for (method, scope) in METHOD_SCOPES {
         let (lacking, holding) = match scope {
-            Scope::Check => ("no-check-secret", "check-secret"),
-            Scope::Admin => ("no-admin-secret", "new-admin-secret"),
-            Scope::Platform => ("no-platform-secret", "platform-secret"),
+            KeyScope::Check => ("no-check-secret", "check-secret"),
+            KeyScope::Admin => ("no-admin-secret", "new-admin-secret"),
+            KeyScope::Platform => ("no-platform-secret", "platform-secret"),
         };
         let status = assert_refused_for(
             call(&app.channel, Some(lacking), method).await,

@@ -15,7 +15,7 @@ use crate::domain::UseCases;
 use crate::domain::model::{ChangeScope, PlatformActor};
 use crate::domain::service::Watch;
 use crate::grpc::convert;
-use crate::grpc::middleware::{Scope, caller_of, record_subject};
+use crate::grpc::middleware::{KeyScope, caller_of, record_subject};
 use crate::grpc::pb;
 
 impl GrpcHandlers {
@@ -27,7 +27,7 @@ impl GrpcHandlers {
         let caller = caller_of(&request)?;
         let platform = caller
             .scopes()
-            .contains(Scope::Platform)
+            .contains(KeyScope::Platform)
             .then(|| PlatformActor::new(caller.name()));
         let watch = convert::watch_request(request.get_ref(), platform)?;
         if let ChangeScope::Account(account) | ChangeScope::Team(account) = &watch.scope {

@@ -35,7 +35,7 @@ mod templates;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use access_service::grpc::middleware::{SERVICE, Scope, scope_of};
+use access_service::grpc::middleware::{KeyScope, SERVICE, scope_of};
 use access_service::grpc::pb::FILE_DESCRIPTOR_SET;
 use prost::Message;
 use prost_types::FileDescriptorSet;
@@ -121,11 +121,11 @@ fn every_rpc_has_a_row() {
 }
 
 /// The keys of [`crate::auth::keys`] that hold and that lack `scope`.
-fn keys_for(scope: Scope) -> (&'static str, &'static str) {
+fn keys_for(scope: KeyScope) -> (&'static str, &'static str) {
     match scope {
-        Scope::Check => ("check-secret", "no-check-secret"),
-        Scope::Admin => ("new-admin-secret", "no-admin-secret"),
-        Scope::Platform => ("platform-secret", "no-platform-secret"),
+        KeyScope::Check => ("check-secret", "no-check-secret"),
+        KeyScope::Admin => ("new-admin-secret", "no-admin-secret"),
+        KeyScope::Platform => ("platform-secret", "no-platform-secret"),
     }
 }
 

@@ -1,11 +1,13 @@
-//! The scopes an API key can hold, and the one table saying which scope each
-//! RPC of `access.v1.AccessService` needs.
+//! The scopes an API key can hold ([`KeyScope`]: which systems may call
+//! which RPCs), and the one table saying which scope each RPC of
+//! `access.v1.AccessService` needs. Not a membership's resource scopes
+//! (`domain::model::Scopes`), which narrow what a member may do.
 
 use std::fmt;
 
 /// What a caller's API key allows, by the kind of system that holds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Scope {
+pub enum KeyScope {
     /// Ask for decisions: what the campaign and billing services get.
     Check,
     /// Manage accounts, members, roles, invitations, templates and read the
@@ -16,7 +18,7 @@ pub enum Scope {
     Platform,
 }
 
-impl Scope {
+impl KeyScope {
     /// Every scope, in the order they are documented.
     pub const ALL: [Self; 3] = [Self::Check, Self::Admin, Self::Platform];
 
@@ -43,29 +45,29 @@ impl Scope {
     }
 }
 
-impl fmt::Display for Scope {
+impl fmt::Display for KeyScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// A set of scopes (a key's).
+/// A set of key scopes (a key's).
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
-pub struct Scopes(u8);
+pub struct KeyScopes(u8);
 
-impl Scopes {
+impl KeyScopes {
     /// Every scope: what callers have when authentication is off.
     pub fn all() -> Self {
-        Scope::ALL.into_iter().fold(Self::default(), Self::with)
+        KeyScope::ALL.into_iter().fold(Self::default(), Self::with)
     }
 
     /// This set and `scope`.
-    pub fn with(self, scope: Scope) -> Self {
+    pub fn with(self, scope: KeyScope) -> Self {
         Self(self.0 | scope.bit())
     }
 
     /// Whether `scope` is in the set.
-    pub fn contains(self, scope: Scope) -> bool {
+    pub fn contains(self, scope: KeyScope) -> bool {
         self.0 & scope.bit() != 0
     }
 
@@ -75,19 +77,19 @@ impl Scopes {
     }
 }
 
-impl fmt::Debug for Scopes {
+impl fmt::Debug for KeyScopes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_string())
     }
 }
 
-impl fmt::Display for Scopes {
+impl fmt::Display for KeyScopes {
     /// As configured: `check+admin`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = Scope::ALL
+        let names: Vec<&str> = KeyScope::ALL
             .into_iter()
             .filter(|scope| self.contains(*scope))
-            .map(Scope::as_str)
+            .map(KeyScope::as_str)
             .collect();
         f.write_str(&names.join("+"))
     }
@@ -108,63 +110,63 @@ pub const SERVICE: &str = "access.v1.AccessService";
 /// WatchChanges is an admin call (a person watches an account or a team);
 /// watching every account also needs the `platform` scope, which the
 /// handler checks, since a method has one scope here.
-pub const METHOD_SCOPES: &[(&str, Scope)] = &[
+pub const METHOD_SCOPES: &[(&str, KeyScope)] = &[
     // Accounts
-    ("CreateAccount", Scope::Platform),
-    ("GetAccount", Scope::Admin),
-    ("UpdateAccountPolicy", Scope::Admin),
+    ("CreateAccount", KeyScope::Platform),
+    ("GetAccount", KeyScope::Admin),
+    ("UpdateAccountPolicy", KeyScope::Admin),
     // Quotas come from the plan: the billing system sets them, never a member.
-    ("SetAccountLimits", Scope::Platform),
-    ("CloseAccount", Scope::Admin),
-    ("CloseAccountAsPlatform", Scope::Platform),
-    ("ListAccounts", Scope::Admin),
+    ("SetAccountLimits", KeyScope::Platform),
+    ("CloseAccount", KeyScope::Admin),
+    ("CloseAccountAsPlatform", KeyScope::Platform),
+    ("ListAccounts", KeyScope::Admin),
     // Decisions
-    ("Authorize", Scope::Check),
-    ("BatchAuthorize", Scope::Check),
-    ("GetEffectivePermissions", Scope::Check),
+    ("Authorize", KeyScope::Check),
+    ("BatchAuthorize", KeyScope::Check),
+    ("GetEffectivePermissions", KeyScope::Check),
     // Invitations
-    ("Invite", Scope::Admin),
-    ("PreviewInvitationEmail", Scope::Admin),
-    ("AcceptInvitation", Scope::Admin),
-    ("DeclineInvitation", Scope::Admin),
-    ("ResendInvitation", Scope::Admin),
-    ("RevokeInvitation", Scope::Admin),
-    ("UpdateInvitation", Scope::Admin),
-    ("ListInvitations", Scope::Admin),
+    ("Invite", KeyScope::Admin),
+    ("PreviewInvitationEmail", KeyScope::Admin),
+    ("AcceptInvitation", KeyScope::Admin),
+    ("DeclineInvitation", KeyScope::Admin),
+    ("ResendInvitation", KeyScope::Admin),
+    ("RevokeInvitation", KeyScope::Admin),
+    ("UpdateInvitation", KeyScope::Admin),
+    ("ListInvitations", KeyScope::Admin),
     // Members
-    ("ListUsers", Scope::Admin),
-    ("UpdateMember", Scope::Admin),
-    ("DeactivateMember", Scope::Admin),
-    ("ReactivateMember", Scope::Admin),
-    ("RemoveMember", Scope::Admin),
-    ("LeaveAccount", Scope::Admin),
-    ("TransferOwnership", Scope::Admin),
-    ("RecordSignIn", Scope::Admin),
+    ("ListUsers", KeyScope::Admin),
+    ("UpdateMember", KeyScope::Admin),
+    ("DeactivateMember", KeyScope::Admin),
+    ("ReactivateMember", KeyScope::Admin),
+    ("RemoveMember", KeyScope::Admin),
+    ("LeaveAccount", KeyScope::Admin),
+    ("TransferOwnership", KeyScope::Admin),
+    ("RecordSignIn", KeyScope::Admin),
     // Roles
-    ("ListRoles", Scope::Admin),
-    ("CreateRole", Scope::Admin),
-    ("UpdateRole", Scope::Admin),
-    ("DeleteRole", Scope::Admin),
+    ("ListRoles", KeyScope::Admin),
+    ("CreateRole", KeyScope::Admin),
+    ("UpdateRole", KeyScope::Admin),
+    ("DeleteRole", KeyScope::Admin),
     // Access requests
-    ("RequestAccess", Scope::Admin),
-    ("DecideAccessRequest", Scope::Admin),
-    ("ListAccessRequests", Scope::Admin),
+    ("RequestAccess", KeyScope::Admin),
+    ("DecideAccessRequest", KeyScope::Admin),
+    ("ListAccessRequests", KeyScope::Admin),
     // Activity
-    ("ListActivity", Scope::Admin),
-    ("WatchChanges", Scope::Admin),
+    ("ListActivity", KeyScope::Admin),
+    ("WatchChanges", KeyScope::Admin),
     // Shared templates
-    ("ShareTemplate", Scope::Admin),
-    ("UnshareTemplate", Scope::Admin),
-    ("ListSharedTemplates", Scope::Admin),
+    ("ShareTemplate", KeyScope::Admin),
+    ("UnshareTemplate", KeyScope::Admin),
+    ("ListSharedTemplates", KeyScope::Admin),
     // Shared suppression lists
-    ("ShareSuppressionList", Scope::Admin),
-    ("UnshareSuppressionList", Scope::Admin),
-    ("ListSharedSuppressionLists", Scope::Admin),
+    ("ShareSuppressionList", KeyScope::Admin),
+    ("UnshareSuppressionList", KeyScope::Admin),
+    ("ListSharedSuppressionLists", KeyScope::Admin),
 ];
 
 /// The scope a request path (`/access.v1.AccessService/Authorize`) needs;
 /// `None` for a path outside the table.
-pub fn scope_of(path: &str) -> Option<Scope> {
+pub fn scope_of(path: &str) -> Option<KeyScope> {
     let method = path.strip_prefix('/')?.strip_prefix(SERVICE)?.strip_prefix('/')?;
     METHOD_SCOPES
         .iter()
@@ -209,12 +211,15 @@ mod tests {
 
     #[test]
     fn paths_map_to_their_scope_and_nothing_else_does() {
-        assert_eq!(scope_of("/access.v1.AccessService/Authorize"), Some(Scope::Check));
+        assert_eq!(
+            scope_of("/access.v1.AccessService/Authorize"),
+            Some(KeyScope::Check)
+        );
         assert_eq!(
             scope_of("/access.v1.AccessService/SetAccountLimits"),
-            Some(Scope::Platform)
+            Some(KeyScope::Platform)
         );
-        assert_eq!(scope_of("/access.v1.AccessService/Invite"), Some(Scope::Admin));
+        assert_eq!(scope_of("/access.v1.AccessService/Invite"), Some(KeyScope::Admin));
         for path in [
             "/access.v1.AccessService/NoSuchMethod",
             "/access.v1.AccessService/",
@@ -229,14 +234,16 @@ mod tests {
 
     #[test]
     fn scope_sets_read_and_print_as_configured() {
-        let set = Scopes::default().with(Scope::Check).with(Scope::Platform);
-        assert!(set.contains(Scope::Check) && set.contains(Scope::Platform));
-        assert!(!set.contains(Scope::Admin));
+        let set = KeyScopes::default()
+            .with(KeyScope::Check)
+            .with(KeyScope::Platform);
+        assert!(set.contains(KeyScope::Check) && set.contains(KeyScope::Platform));
+        assert!(!set.contains(KeyScope::Admin));
         assert_eq!(set.to_string(), "check+platform");
-        assert_eq!(Scopes::all().to_string(), "check+admin+platform");
-        for scope in Scope::ALL {
-            assert_eq!(Scope::parse(scope.as_str()), Some(scope));
+        assert_eq!(KeyScopes::all().to_string(), "check+admin+platform");
+        for scope in KeyScope::ALL {
+            assert_eq!(KeyScope::parse(scope.as_str()), Some(scope));
         }
-        assert_eq!(Scope::parse("Admin"), None);
+        assert_eq!(KeyScope::parse("Admin"), None);
     }
 }
