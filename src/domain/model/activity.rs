@@ -185,7 +185,8 @@ impl ActivityAction {
     /// Whether entries of this action are changes, published on the change
     /// stream. Sign-ins are not: they change nothing another service keeps
     /// (the last sign-in is shown by ListUsers), and they would bury the
-    /// changes as they bury the log (issue 9, item 6).
+    /// changes as they bury the log (rule 12 of docs/domain.md: sign-ins are
+    /// not changes).
     pub fn is_change(self) -> bool {
         self != Self::MemberSignIn
     }

@@ -162,7 +162,8 @@ impl Scopes {
     }
 
     /// The first scoped type that `permissions` do not reach: a scope there
-    /// would be accepted and mean nothing (issue 9, item 3).
+    /// would be accepted and narrow nothing (rule 2 of docs/domain.md:
+    /// SCOPE_WITHOUT_PERMISSION).
     pub fn unreached_type(&self, permissions: PermissionSet) -> Option<ResourceType> {
         self.0
             .keys()

@@ -178,7 +178,7 @@ impl UseCases {
         self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_SECURITY)
             .await?;
         if account.require_two_factor == require_two_factor {
-            // Already so: a retry changes and logs nothing (issue 9), as
+            // Already so: a retry changes and logs nothing (rule 12), as
             // DeactivateMember does; the commit still reaches every replica.
             let token = self.commit(tx).await?;
             return Ok(Written::new(account, token));

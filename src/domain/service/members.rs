@@ -139,7 +139,7 @@ impl UseCases {
             .await?;
         }
         if role.id == member.role.id && scopes == member.scopes && grants == member.grants {
-            // Nothing changes: a retry logs nothing (issue 9), as
+            // Nothing changes: a retry logs nothing (rule 12), as
             // DeactivateMember does; the commit still reaches every replica.
             let token = self.commit(tx).await?;
             let status = member.status;
