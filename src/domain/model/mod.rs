@@ -5,6 +5,7 @@
 mod access_requests;
 mod accounts;
 mod activity;
+mod changes;
 mod consistency;
 mod decisions;
 mod invitations;
@@ -15,6 +16,7 @@ mod resources;
 pub use access_requests::*;
 pub use accounts::*;
 pub use activity::*;
+pub use changes::*;
 pub use consistency::*;
 pub use decisions::*;
 pub use invitations::*;
