@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::accounts::SeatChange;
 use super::{Page, UseCases, activity, name_of};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccountId, RoleName, UserId};
@@ -17,6 +16,7 @@ use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
 use crate::domain::ports::{MembershipChange, Reads, Transaction};
 use crate::domain::rules::guards;
 use crate::domain::rules::member_list::{MemberListKey, MemberPageQuery};
+use crate::domain::rules::quotas::SeatChange;
 
 /// Changes a member's role, scopes or extra grants.
 #[derive(Clone, Debug)]

@@ -15,7 +15,7 @@ use crate::domain::model::{
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
 use crate::domain::rules::guards;
-use crate::domain::service::accounts::SeatChange;
+use crate::domain::rules::quotas::SeatChange;
 use crate::domain::service::{UseCases, activity, closed_error, now, ttl};
 
 /// How the vetting reads the invitation's accounts.

@@ -18,7 +18,7 @@ use crate::domain::page::NewestFirstKey;
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::ports::Transaction;
 use crate::domain::rules::guards;
-use crate::domain::service::accounts::SeatChange;
+use crate::domain::rules::quotas::SeatChange;
 use crate::domain::service::{Page, UseCases, activity, now, ttl};
 
 /// Changes a pending invitation.
