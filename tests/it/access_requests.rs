@@ -5,7 +5,7 @@ use pb::AccessRequestState as State;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{
+use crate::support::{
     TestApp, assert_refused, assert_refused_for, bad_fields, email, error_metadata, expect_code, reason,
 };
 

@@ -3,7 +3,7 @@
 use access_service::grpc::pb;
 use tonic::Code;
 
-use crate::helpers::{
+use crate::support::{
     TestApp, assert_refused, bad_fields, create_account, create_child, expect_code, person,
 };
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use access_service::grpc::pb;
 use tonic::{Code, Status};
 
-use crate::helpers::{TestApp, assert_refused, bad_fields, email, expect_code, instant, person};
+use crate::support::{TestApp, assert_refused, bad_fields, email, expect_code, instant, person};
 
 async fn total(app: &TestApp) -> i64 {
     app.count("SELECT COUNT(*) AS n FROM activity_log").await

@@ -5,7 +5,7 @@
 use access_service::grpc::pb;
 use tonic::Code;
 
-use crate::helpers::{TestApp, assert_refused_for, bad_fields, email, expect_code};
+use crate::support::{TestApp, assert_refused_for, bad_fields, email, expect_code};
 
 const HEADER: &str = "x-actor-mfa-verified";
 
@@ -95,7 +95,7 @@ async fn unverified_actor_is_refused_and_nothing_written(app: TestApp) {
         );
         assert_refused_for(
             client
-                .list_users(session(crate::helpers::list_users("adm", "acme"), mfa))
+                .list_users(session(crate::support::list_users("adm", "acme"), mfa))
                 .await,
             Code::PermissionDenied,
             "MFA_REQUIRED",

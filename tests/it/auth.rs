@@ -12,21 +12,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, api_keys, assert_refused, assert_refused_for, check, create_account, person};
-
-/// The keys of the servers below: one per scope, two of them for the web app
-/// (a rotation in progress), and one holding everything but one scope each.
-pub(crate) fn keys(config: &mut Config) {
-    config.api_keys = Some(api_keys(&[
-        ("campaigns", "check", "check-secret"),
-        ("web-2026-10", "admin", "old-admin-secret"),
-        ("web-2026-11", "admin", "new-admin-secret"),
-        ("billing", "platform", "platform-secret"),
-        ("no-check", "admin+platform", "no-check-secret"),
-        ("no-admin", "check+platform", "no-admin-secret"),
-        ("no-platform", "check+admin", "no-platform-secret"),
-    ]));
-}
+use crate::support::{TestApp, assert_refused, assert_refused_for, check, create_account, person};
 
 /// Calls `/access.v1.AccessService/<method>` with an empty message (every
 /// field of the request at its default; the answer's fields are skipped), presenting `key`: the layer decides before any
@@ -233,7 +219,7 @@ async fn health_and_reflection_need_no_key(app: TestApp) {
 }
 
 crate::on_both_databases!(
-    mod keyed, |config| crate::auth::keys(config);
+    mod keyed, |config| crate::support::keys(config);
     calls_without_a_valid_key_are_unauthenticated,
     each_rpc_needs_its_scope,
     a_check_key_cannot_administer,

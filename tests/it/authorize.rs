@@ -5,7 +5,7 @@ use access_service::grpc::pb::ResourceType::{List, Segment, Template};
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{TestApp, bad_fields, check, expect_code, reason, scope};
+use crate::support::{TestApp, bad_fields, check, expect_code, reason, scope};
 
 /// The whole permission catalogue of docs/domain.md, typed out again on purpose:
 /// the test is the specification, independent of the code's own table.

@@ -6,7 +6,7 @@ use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use pb::ResourceType::{List, Template};
 use tonic::transport::Channel;
 
-use crate::helpers::{TestApp, check, scope, share};
+use crate::support::{TestApp, check, scope, share};
 
 /// A team with two children and every kind of membership a decision tells
 /// apart: built-in and custom roles, extra grants, scopes, a deactivated

@@ -6,8 +6,8 @@ use access_service::cache::CacheCounts;
 use access_service::grpc::pb;
 use pb::ResourceType::List;
 
-use crate::cluster::{RedisNamespace, until_trusted};
-use crate::helpers::{Db, TestApp, check, scope};
+use crate::support::cluster::{RedisNamespace, until_trusted};
+use crate::support::{Db, TestApp, check, scope};
 
 /// Counts the SQL statements and cache events of one Authorize.
 async fn one_check(app: &TestApp, request: pb::AuthorizeRequest) -> (bool, u64, CacheCounts) {

@@ -9,8 +9,8 @@ use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::cluster::{Answer, Load, TcpProxy, TestRedis, until_trusted, url_addr};
-use crate::helpers::{Db, TestApp, check, expect_code, mysql_admin_url, reason};
+use crate::support::cluster::{Answer, Load, TcpProxy, TestRedis, until_trusted, url_addr};
+use crate::support::{Db, TestApp, check, expect_code, mysql_admin_url, reason};
 
 /// Tasks calling each replica at once.
 const TASKS_PER_REPLICA: usize = 3;

@@ -15,8 +15,8 @@ use sea_orm_migration::MigratorTrait;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use crate::cluster::{RedisNamespace, TcpProxy, TestRedis, url_addr};
-use crate::helpers::{Db, TestApp, assert_refused, bad_fields, email, expect_code};
+use crate::support::cluster::{RedisNamespace, TcpProxy, TestRedis, url_addr};
+use crate::support::{Db, TestApp, assert_refused, bad_fields, email, expect_code};
 
 /// A wait for something that must happen: a guard against hanging, never an
 /// assertion about speed.

@@ -8,7 +8,7 @@ use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use tonic::{Code, Status};
 
-use crate::helpers::{TestApp, create_account, email, error_reason, person, reason};
+use crate::support::{TestApp, create_account, email, error_reason, person, reason};
 
 /// How many times each race runs, each time on fresh accounts.
 const ROUNDS: usize = 10;
@@ -200,7 +200,7 @@ async fn removal_racing_an_update_leaves_a_valid_member_or_none(app: TestApp) {
             user_id: "target".into(),
             role: "list_manager".into(),
             scopes: Some(pb::ScopeList {
-                scopes: vec![crate::helpers::scope(pb::ResourceType::List, &["4", "9"])],
+                scopes: vec![crate::support::scope(pb::ResourceType::List, &["4", "9"])],
             }),
             extra_permissions: Some(pb::PermissionList {
                 permissions: vec!["reports.view".into()],
@@ -449,7 +449,7 @@ async fn authorize_never_answers_from_before_a_demotion(app: TestApp) {
         let mut calls = Vec::new();
         for i in 0..CALLS {
             let mut client = app.client.clone();
-            let request = crate::helpers::check(&user, "busy", "campaigns.send", None);
+            let request = crate::support::check(&user, "busy", "campaigns.send", None);
             calls.push(tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(i * 2)).await;
                 let started = Instant::now();
@@ -481,7 +481,7 @@ async fn authorize_never_answers_from_before_a_demotion(app: TestApp) {
         let mut late = Vec::new();
         for _ in 0..CALLS {
             let mut client = app.client.clone();
-            let request = crate::helpers::check(&user, "busy", "campaigns.send", None);
+            let request = crate::support::check(&user, "busy", "campaigns.send", None);
             late.push(tokio::spawn(async move {
                 let started = Instant::now();
                 let answer = client.authorize(request).await.map(tonic::Response::into_inner);

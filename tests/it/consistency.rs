@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::helpers::{
+use crate::support::{
     TestApp, bad_fields, check, connect, create_account, create_child, error_reason, expect_code, person,
     reason, share,
 };

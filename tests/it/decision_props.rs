@@ -24,8 +24,8 @@ use tokio::runtime::Handle;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use crate::helpers::{Db, TestApp, email, scope};
 use crate::model::{self, DOCS, RoleSpec, Scenario};
+use crate::support::{Db, TestApp, email, scope};
 
 /// Cases per property: each builds its accounts through the API, so fewer
 /// than the pure property's; together they stay well under a minute.

@@ -4,7 +4,7 @@
 use access_service::grpc::pb;
 use tonic::Code;
 
-use crate::helpers::{TestApp, assert_refused, email, expect_code};
+use crate::support::{TestApp, assert_refused, email, expect_code};
 
 fn get_account_as(actor: &str, account: &str) -> pb::GetAccountRequest {
     pb::GetAccountRequest {
@@ -48,7 +48,7 @@ async fn reads_without_an_actor_show_no_personal_data(app: TestApp) {
     );
 
     let listed = client
-        .list_accounts(crate::helpers::list_accounts("bob", 0, ""))
+        .list_accounts(crate::support::list_accounts("bob", 0, ""))
         .await
         .expect("list accounts")
         .into_inner()
@@ -89,7 +89,7 @@ async fn refusals_do_not_tell_strangers_about_people(app: TestApp) {
         (
             "resend",
             client
-                .resend_invitation(crate::escalation::resend("stranger", &invitation.id))
+                .resend_invitation(crate::support::resend("stranger", &invitation.id))
                 .await
                 .map(|_| ()),
         ),

@@ -9,8 +9,8 @@ use access_service::{Config, storage};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tonic::Code;
 
-use crate::helpers::{Db, TestApp, assert_refused, email};
-use crate::mail_server::{MailServer, free_port, smtp_url};
+use crate::support::mail_server::{MailServer, free_port, smtp_url};
+use crate::support::{Db, TestApp, assert_refused, email};
 
 crate::on_both_databases!(
     db;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, assert_refused};
+use crate::support::{TestApp, assert_refused};
 
 /// The ErrorInfo metadata of a refusal.
 #[track_caller]

@@ -7,47 +7,9 @@ use pb::DecisionReason as R;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, assert_refused, assert_refused_for, email, reason, scope};
-
-/// A custom role "list_lead" that manages users and lists, and "lead" holding it
-/// scoped to list 4: the scoped actor of the tests below.
-pub(crate) async fn scoped_lead(app: &TestApp) {
-    app.create_role(
-        "owner",
-        "acme",
-        "list_lead",
-        &[
-            "users.view",
-            "users.invite",
-            "users.edit",
-            "users.remove",
-            "lists.view",
-            "lists.edit",
-            "campaigns.view",
-        ],
-    )
-    .await
-    .expect("owner creates the lead role");
-    app.member("owner", "acme", "lead", "list_lead", vec![scope(List, &["4"])])
-        .await;
-}
-
-pub(crate) fn update_role(
-    actor: &str,
-    account: &str,
-    name: &str,
-    permissions: &[&str],
-) -> pb::UpdateRoleRequest {
-    pb::UpdateRoleRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        name: name.into(),
-        description: String::new(),
-        permissions: Some(pb::PermissionList {
-            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        }),
-    }
-}
+use crate::support::{
+    TestApp, assert_refused, assert_refused_for, email, reason, resend, scope, scoped_lead, update_role,
+};
 
 /// Rule 6: approving hands out the permission over the requester's scopes, so
 /// an approver scoped to list 4 approves lists.edit only for a requester
@@ -371,13 +333,6 @@ fn reinvite(actor: &str, user: &str, role: &str, scopes: Vec<pb::Scope>, resend:
         scopes,
         resend_if_pending: resend,
         ..Default::default()
-    }
-}
-
-pub(crate) fn resend(actor: &str, invitation: &str) -> pb::ResendInvitationRequest {
-    pb::ResendInvitationRequest {
-        actor_user_id: actor.into(),
-        invitation_id: invitation.into(),
     }
 }
 

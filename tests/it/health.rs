@@ -9,7 +9,7 @@ use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
-use crate::helpers::{TestApp, expect_code};
+use crate::support::{TestApp, expect_code};
 
 /// The server as a whole and the AccessService both report SERVING.
 async fn health_reports_serving(app: TestApp) {

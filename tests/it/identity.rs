@@ -5,7 +5,7 @@
 use access_service::grpc::pb;
 use tonic::Code;
 
-use crate::helpers::{TestApp, assert_refused, assert_refused_for, create_account, email, list_users};
+use crate::support::{TestApp, assert_refused, assert_refused_for, create_account, email, list_users};
 
 /// Rule 9: a CreateAccount naming someone else's email for a made-up id
 /// (a claim nobody proved) does not keep the real person out: accepting an

@@ -9,7 +9,7 @@ use pb::DecisionReason as R;
 use pb::InvitationState as S;
 use tonic::{Code, Status};
 
-use crate::helpers::{
+use crate::support::{
     TestApp, assert_refused, assert_refused_for, bad_fields, email, expect_code, instant, person, reason,
     scope,
 };

@@ -5,7 +5,7 @@ use access_service::grpc::pb::ResourceType::List;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{
+use crate::support::{
     TestApp, assert_refused, assert_refused_for, bad_fields, email, expect_code, reason, scope,
 };
 

@@ -8,7 +8,7 @@ use pb::DecisionReason as R;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{TestApp, bad_fields, create_child, expect_code, reason, scope, share};
+use crate::support::{TestApp, bad_fields, create_child, expect_code, reason, scope, share};
 
 /// The newest activity entry of `account` with `action`, as ListActivity answers it.
 async fn newest_activity(app: &TestApp, account: &str, action: &str) -> pb::ActivityEntry {
@@ -68,7 +68,7 @@ async fn role_descriptions_fit_their_column(app: TestApp) {
         client
             .update_role(pb::UpdateRoleRequest {
                 description: "é".repeat(256),
-                ..crate::escalation::update_role("owner", "acme", "long", &["campaigns.view"])
+                ..crate::support::update_role("owner", "acme", "long", &["campaigns.view"])
             })
             .await,
         Code::InvalidArgument,
@@ -167,7 +167,7 @@ async fn refusals_echo_a_bounded_part_of_the_input(app: TestApp) {
     let status = expect_code(
         app.client
             .clone()
-            .authorize(crate::helpers::check("owner", "acme", &huge, None))
+            .authorize(crate::support::check("owner", "acme", &huge, None))
             .await,
         Code::InvalidArgument,
     );
@@ -233,7 +233,7 @@ async fn a_check_pairs_a_permission_with_a_resource_of_its_area(app: TestApp) {
     let mut client = app.client.clone();
     let status = expect_code(
         client
-            .authorize(crate::helpers::check(
+            .authorize(crate::support::check(
                 "lm",
                 "acme",
                 "lists.edit",
@@ -248,8 +248,8 @@ async fn a_check_pairs_a_permission_with_a_resource_of_its_area(app: TestApp) {
         client
             .batch_authorize(pb::BatchAuthorizeRequest {
                 checks: vec![
-                    crate::helpers::check("lm", "acme", "lists.edit", Some((List, "4"))),
-                    crate::helpers::check("lm", "acme", "contacts.view", Some((Template, "t"))),
+                    crate::support::check("lm", "acme", "lists.edit", Some((List, "4"))),
+                    crate::support::check("lm", "acme", "contacts.view", Some((Template, "t"))),
                 ],
                 ..Default::default()
             })

@@ -1,10 +1,8 @@
 //! The one integration-test binary: the real server on port 0, real SQLite
 //! and MySQL databases (one fresh database per test).
 
-mod cluster;
-mod helpers;
-mod mail_server;
 mod model;
+mod support;
 
 mod abuse;
 mod access_requests;

@@ -7,9 +7,9 @@ use pb::DecisionReason as R;
 use pb::MemberStatus as S;
 use tonic::Code;
 
-use crate::helpers::{
-    TestApp, assert_refused, assert_refused_for, bad_fields, email, error_metadata, expect_code,
-    list_accounts, list_users, person, reason, scope,
+use crate::support::{
+    TestApp, assert_refused, assert_refused_for, bad_fields, email, error_metadata, expect_code, leave,
+    list_accounts, list_users, person, reason, scope, sign_in,
 };
 
 fn update(actor: &str, account: &str, user: &str) -> pb::UpdateMemberRequest {
@@ -41,20 +41,6 @@ fn with_scopes(actor: &str, account: &str, user: &str, scopes: Vec<pb::Scope>) -
     pb::UpdateMemberRequest {
         scopes: Some(pb::ScopeList { scopes }),
         ..update(actor, account, user)
-    }
-}
-
-pub(crate) fn leave(user: &str, account: &str) -> pb::LeaveAccountRequest {
-    pb::LeaveAccountRequest {
-        user_id: user.into(),
-        account_id: account.into(),
-    }
-}
-
-pub(crate) fn sign_in(user: &str, account: &str) -> pb::RecordSignInRequest {
-    pb::RecordSignInRequest {
-        user_id: user.into(),
-        account_id: account.into(),
     }
 }
 

@@ -14,9 +14,9 @@ use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 
-use crate::cluster::{TestRedis, until_trusted};
-use crate::helpers::{Db, TestApp};
-use crate::shutdown::{limit_members, lock_account, wait_for_blocked_statements};
+use crate::support::cluster::{TestRedis, until_trusted};
+use crate::support::locks::{limit_members, lock_account, wait_for_blocked_statements};
+use crate::support::{Db, TestApp};
 
 /// One sample of the exposition: its labels and value.
 type Labels = BTreeMap<String, String>;
@@ -363,7 +363,7 @@ crate::on_both_databases!(invitation_counts_read_an_index_not_the_table);
 /// Without ACCESS_METRICS_ADDR there is no endpoint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_endpoint_unless_configured() {
-    let app = TestApp::spawn_with(crate::helpers::Db::Sqlite, |_config| {}).await;
+    let app = TestApp::spawn_with(crate::support::Db::Sqlite, |_config| {}).await;
     assert_eq!(app.metrics_addr, None);
 }
 
@@ -372,7 +372,7 @@ async fn no_endpoint_unless_configured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_state_and_the_protocol_counters_are_exported() {
     let mut redis = TestRedis::start().await;
-    let app = TestApp::spawn_with(crate::helpers::Db::Mysql, |config| {
+    let app = TestApp::spawn_with(crate::support::Db::Mysql, |config| {
         config.redis_url = Some(redis.url());
         config.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
     })
@@ -444,7 +444,7 @@ async fn waits_for_a_database_connection_are_measured() {
     let mut client = app.client.clone();
     let check = tokio::spawn(async move {
         client
-            .authorize(crate::helpers::check("owner", "acme", "campaigns.view", None))
+            .authorize(crate::support::check("owner", "acme", "campaigns.view", None))
             .await
     });
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;

@@ -8,7 +8,7 @@ use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use tokio::sync::Barrier;
 use tonic::Code;
 
-use crate::helpers::{Db, TestApp, check, connect};
+use crate::support::{Db, TestApp, check, connect};
 
 /// One BatchAuthorize that needs a database round trip per check: 100
 /// distinct users, so nothing is shared between checks.

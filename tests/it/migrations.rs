@@ -8,7 +8,7 @@ use sea_orm_migration::MigratorTrait;
 
 use access_service::{App, Config};
 
-use crate::helpers::{Db, TestApp};
+use crate::support::{Db, TestApp};
 
 /// Down to nothing and up again leaves a working, re-seeded schema.
 async fn migrations_go_down_and_up_again(app: TestApp) {

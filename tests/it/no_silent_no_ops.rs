@@ -6,7 +6,7 @@ use access_service::grpc::pb;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{
+use crate::support::{
     TestApp, assert_refused, bad_fields, check, create_account, expect_code, list_users, person, share,
 };
 

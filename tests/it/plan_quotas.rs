@@ -6,7 +6,7 @@ use tonic::{Code, Status};
 
 use tonic_types::StatusExt;
 
-use crate::helpers::{
+use crate::support::{
     TestApp, assert_refused, assert_refused_for, bad_fields, create_account, expect_code, person, reason,
 };
 
@@ -631,7 +631,7 @@ async fn the_platform_closes_an_account_itself(app: TestApp) {
     assert!(!response.consistency_token.is_empty());
     let answer = app
         .client_with_key("web-secret")
-        .authorize(crate::helpers::check("owner", "acme", "account.view", None))
+        .authorize(crate::support::check("owner", "acme", "account.view", None))
         .await
         .expect("a decision")
         .into_inner();
@@ -661,7 +661,7 @@ async fn the_platform_closes_an_account_itself(app: TestApp) {
 }
 
 crate::on_both_databases!(
-    mod keyed, |config| config.api_keys = Some(crate::helpers::api_keys(&[
+    mod keyed, |config| config.api_keys = Some(crate::support::api_keys(&[
         ("web", "admin+check", "web-secret"),
         ("billing", "platform", "billing-secret"),
     ]));

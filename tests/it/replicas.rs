@@ -19,8 +19,8 @@ use access_service::grpc::pb;
 use pb::DecisionReason as R;
 use pb::ResourceType::{SuppressionList, Template};
 
-use crate::cluster::{Answer, Load, RedisNamespace, until_trusted};
-use crate::helpers::{Db, TestApp, check, reason, share};
+use crate::support::cluster::{Answer, Load, RedisNamespace, until_trusted};
+use crate::support::{Db, TestApp, check, reason, share};
 
 /// Calls each replica answers before the write starts: all the old answer.
 const BEFORE_WRITE: u64 = 100;

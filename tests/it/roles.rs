@@ -7,7 +7,7 @@ use pb::DecisionReason as R;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{
+use crate::support::{
     TestApp, assert_refused, assert_refused_for, bad_fields, email, error_metadata, expect_code, reason,
 };
 

@@ -7,31 +7,10 @@ use access_service::grpc::pb::ResourceType::{SuppressionList, Template};
 use pb::DecisionReason as R;
 use tonic::{Code, Status};
 
-use crate::helpers::{TestApp, assert_refused, bad_fields, expect_code, reason};
-
-/// ShareSuppressionList (no children: every child).
-pub(crate) fn share(
-    actor: &str,
-    account: &str,
-    list: &str,
-    children: &[&str],
-) -> pb::ShareSuppressionListRequest {
-    pb::ShareSuppressionListRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        suppression_list_id: list.into(),
-        child_account_ids: children.iter().map(|id| (*id).to_owned()).collect(),
-    }
-}
-
-/// UnshareSuppressionList.
-pub(crate) fn unshare(actor: &str, account: &str, list: &str) -> pb::UnshareSuppressionListRequest {
-    pb::UnshareSuppressionListRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        suppression_list_id: list.into(),
-    }
-}
+use crate::support::{
+    TestApp, assert_refused, bad_fields, expect_code, reason, share_suppression_list,
+    unshare_suppression_list,
+};
 
 async fn shared_to(app: &TestApp, actor: &str, account: &str) -> Result<Vec<String>, Status> {
     let response = app
@@ -71,7 +50,7 @@ async fn a_shared_suppression_list_is_viewable_not_editable_in_children(app: Tes
     let shared = app
         .client
         .clone()
-        .share_suppression_list(share("boss", "team", "sup-1", &["child-a"]))
+        .share_suppression_list(share_suppression_list("boss", "team", "sup-1", &["child-a"]))
         .await
         .expect("shared")
         .into_inner();
@@ -120,13 +99,13 @@ async fn a_shared_suppression_list_is_viewable_not_editable_in_children(app: Tes
     // The same share again changes nothing and logs nothing; all children replaces it.
     app.client
         .clone()
-        .share_suppression_list(share("boss", "team", "sup-1", &["child-a"]))
+        .share_suppression_list(share_suppression_list("boss", "team", "sup-1", &["child-a"]))
         .await
         .expect("a retry");
     assert_eq!(app.activity_count("team", "suppression_list.share").await, 1);
     app.client
         .clone()
-        .share_suppression_list(share("boss", "team", "sup-1", &[]))
+        .share_suppression_list(share_suppression_list("boss", "team", "sup-1", &[]))
         .await
         .expect("shared with every child");
     assert_eq!(
@@ -136,7 +115,7 @@ async fn a_shared_suppression_list_is_viewable_not_editable_in_children(app: Tes
 
     app.client
         .clone()
-        .unshare_suppression_list(unshare("boss", "team", "sup-1"))
+        .unshare_suppression_list(unshare_suppression_list("boss", "team", "sup-1"))
         .await
         .expect("unshared");
     assert_eq!(app.activity_count("team", "suppression_list.unshare").await, 1);
@@ -160,34 +139,34 @@ async fn sharing_a_suppression_list_is_refused_where_rule_5_says(app: TestApp) {
     let before = app.table_counts().await;
     assert_refused(
         client
-            .share_suppression_list(share("viewer", "team", "sup-1", &[]))
+            .share_suppression_list(share_suppression_list("viewer", "team", "sup-1", &[]))
             .await,
         Code::PermissionDenied,
         "PERMISSION_NOT_GRANTED",
     );
     assert_refused(
         client
-            .share_suppression_list(share("owner-a", "child-a", "sup-1", &[]))
+            .share_suppression_list(share_suppression_list("owner-a", "child-a", "sup-1", &[]))
             .await,
         Code::FailedPrecondition,
         "SHARE_NOT_FROM_PARENT",
     );
     assert_refused(
         client
-            .share_suppression_list(share("boss", "team", "sup-1", &["other"]))
+            .share_suppression_list(share_suppression_list("boss", "team", "sup-1", &["other"]))
             .await,
         Code::FailedPrecondition,
         "NOT_A_CHILD_ACCOUNT",
     );
     expect_code(
         client
-            .unshare_suppression_list(unshare("boss", "team", "never-shared"))
+            .unshare_suppression_list(unshare_suppression_list("boss", "team", "never-shared"))
             .await,
         Code::NotFound,
     );
     let status = expect_code(
         client
-            .share_suppression_list(share("boss", "team", " sup-1", &["", "child-a"]))
+            .share_suppression_list(share_suppression_list("boss", "team", " sup-1", &["", "child-a"]))
             .await,
         Code::InvalidArgument,
     );

@@ -6,10 +6,8 @@
 
 use std::time::Duration;
 
-use access_service::grpc::pb;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement, TransactionTrait};
 use tokio_stream::StreamExt;
-use tonic::{Code, Status};
+use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -17,7 +15,10 @@ use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 
-use crate::helpers::{Db, TestApp};
+use crate::support::{
+    Db, TestApp,
+    locks::{limit_members, lock_account, wait_for_blocked_statements},
+};
 
 /// A safety net, never an expectation: what the test waits for happens at
 /// once or never, and "never" must fail the test rather than hang it.
@@ -39,59 +40,11 @@ async fn patient_app(shutdown_timeout_secs: u64) -> TestApp {
     .await
 }
 
-/// Locks the account row `account` from the test's own connection.
-pub(crate) async fn lock_account(app: &TestApp, account: &str) -> DatabaseTransaction {
-    let lock = app.db.begin().await.expect("begin");
-    lock.execute_raw(Statement::from_string(
-        lock.get_database_backend(),
-        format!("SELECT id FROM accounts WHERE id = '{account}' FOR UPDATE"),
-    ))
-    .await
-    .expect("lock the account row");
-    lock
-}
-
 /// Waits until one statement of the server waits for the account row: then
 /// its request is in flight. Bounded: a request that never gets there fails
 /// the test instead of hanging it.
 async fn wait_for_blocked_statement(app: &TestApp) {
     wait_for_blocked_statements(app, 1).await;
-}
-
-/// Waits until `n` statements of the server wait for a row lock.
-pub(crate) async fn wait_for_blocked_statements(app: &TestApp, n: i64) {
-    for _ in 0..1000 {
-        // Threads of the same user are visible without the PROCESS privilege;
-        // our own connection's query is excluded by its id.
-        let waiting = app
-            .count(
-                "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST \
-                 WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND INFO LIKE '%FOR UPDATE%'",
-            )
-            .await;
-        if waiting >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the request never reached the account's row lock");
-}
-
-/// Raises the member limit of "acme": a change that locks the account row.
-pub(crate) fn limit_members(
-    app: &TestApp,
-) -> tokio::task::JoinHandle<Result<pb::SetAccountLimitsResponse, Status>> {
-    let mut client = app.client.clone();
-    tokio::spawn(async move {
-        client
-            .set_account_limits(pb::SetAccountLimitsRequest {
-                account_id: "acme".into(),
-                max_members: Some(10),
-                max_restricted_members: None,
-            })
-            .await
-            .map(tonic::Response::into_inner)
-    })
 }
 
 /// The limit stored for "acme", read directly.

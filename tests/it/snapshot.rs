@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use access_service::grpc::pb;
 use pb::ResourceType::List;
 
-use crate::helpers::{TestApp, check, scope};
+use crate::support::{TestApp, check, scope};
 
 /// Role changes made while the checks run.
 const TOGGLES: usize = 30;

@@ -5,7 +5,7 @@
 use access_service::grpc::pb;
 use pb::ResourceType::{List, SuppressionList, Template};
 
-use crate::helpers::{TestApp, check, list_users, scope, share};
+use crate::support::{TestApp, check, list_users, scope, share};
 
 /// A list manager scoped to one list, in an account with a few more members.
 async fn scoped_member(app: &TestApp) {

@@ -29,8 +29,8 @@ use tokio::sync::Mutex;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::cluster::{RedisNamespace, until_trusted};
-use crate::helpers::{Db, TestApp, check};
+use crate::support::cluster::{RedisNamespace, until_trusted};
+use crate::support::{Db, TestApp, check};
 
 /// What the collector has received (also the https:// collector of `tls.rs`).
 #[derive(Clone, Default)]

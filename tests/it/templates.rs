@@ -5,7 +5,7 @@ use access_service::grpc::pb::ResourceType::Template;
 use pb::DecisionReason as R;
 use tonic::Code;
 
-use crate::helpers::{
+use crate::support::{
     TestApp, assert_refused, assert_refused_for, bad_fields, expect_code, list_shared_templates, reason,
     share, template_ids,
 };

@@ -3,8 +3,6 @@
 //! health port for probes, and OTLP export to an https:// collector (issue
 //! 11). Every certificate is made by the test (`pki.rs`, rcgen), in a directory of its own.
 
-mod pki;
-
 use std::time::Duration;
 
 use access_service::grpc::pb;
@@ -18,8 +16,10 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
-pub(crate) use self::pki::{Ca, Files, Leaf, tls_channel};
-use crate::helpers::{Db, TestApp, api_keys, create_account, error_reason, person};
+use crate::support::{
+    Db, TestApp, api_keys, create_account, error_reason, person,
+    pki::{Ca, Files, Leaf, tls_channel},
+};
 
 /// A client over a new TLS connection presenting `client` (which must connect).
 async fn client_with_cert(
@@ -63,7 +63,7 @@ fn keyed<T>(key: &str, message: T) -> tonic::Request<T> {
 /// account that does not exist, which is a plain deny or NOT_FOUND, never an
 /// authentication failure).
 fn some_check() -> pb::AuthorizeRequest {
-    crate::helpers::check("nobody", "no-such-account", "campaigns.view", None)
+    crate::support::check("nobody", "no-such-account", "campaigns.view", None)
 }
 
 /// The authentication layer let the call through (the caller holds `check`):
@@ -404,7 +404,7 @@ async fn probes_use_the_plaintext_health_port(kind: Db) {
     })
     .await;
     let health_addr = app.health_addr.expect("the health port is bound");
-    let plaintext = crate::helpers::connect(health_addr).await;
+    let plaintext = crate::support::connect(health_addr).await;
     assert_eq!(
         health(plaintext.clone()).await.expect("answers"),
         ServingStatus::Serving

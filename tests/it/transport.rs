@@ -34,7 +34,10 @@ async fn tls_connections_keep_tcp_nodelay() {
     use access_service::tls;
     use tonic::transport::server::Connected;
 
-    let (ca, dir) = (crate::tls::Ca::new("transport CA"), crate::tls::Files::new());
+    let (ca, dir) = (
+        crate::support::pki::Ca::new("transport CA"),
+        crate::support::pki::Files::new(),
+    );
     let server = ca.server();
     let settings = tls::TlsSettings {
         cert_file: dir.put("server.pem", &server.cert),
@@ -52,7 +55,7 @@ async fn tls_connections_keep_tcp_nodelay() {
     );
     // The client's side ends after the TLS handshake (no HTTP/2 answer comes).
     let ca_pem = ca.pem();
-    let client = tokio::spawn(async move { crate::tls::tls_channel(addr, &ca_pem, None).await });
+    let client = tokio::spawn(async move { crate::support::pki::tls_channel(addr, &ca_pem, None).await });
     let accepted = connections
         .next()
         .await

@@ -4,7 +4,7 @@ use access_service::grpc::pb;
 use pb::MemberStatus as S;
 use tonic::Code;
 
-use crate::helpers::{TestApp, assert_refused, bad_fields, email, expect_code, list_users};
+use crate::support::{TestApp, assert_refused, bad_fields, email, expect_code, list_users};
 
 fn emails(rows: &[pb::Member]) -> Vec<&str> {
     rows.iter().map(|row| row.email.as_str()).collect()

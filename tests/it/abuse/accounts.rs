@@ -4,7 +4,7 @@ use access_service::grpc::pb;
 
 use super::fixture::long;
 use super::{Fixture, Row, answers, bad, denied, exists, lacks, missing, precondition};
-use crate::helpers::{create_account, create_child, list_accounts, person};
+use crate::support::{create_account, create_child, list_accounts, person};
 
 fn get(actor: &str, account: &str) -> pb::GetAccountRequest {
     pb::GetAccountRequest {

@@ -6,7 +6,7 @@ use access_service::grpc::pb::ResourceType::{Campaign, List};
 
 use super::fixture::long;
 use super::{Fixture, Row, answers, bad, precondition};
-use crate::helpers::check;
+use crate::support::check;
 
 fn effective(user: &str, account: &str) -> pb::GetEffectivePermissionsRequest {
     pb::GetEffectivePermissionsRequest {

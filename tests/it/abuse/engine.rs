@@ -11,7 +11,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use crate::helpers::{bad_fields, error_reason};
+use crate::support::{bad_fields, error_reason};
 
 /// What a case got: the answer's Debug text, or the refusal.
 pub(super) type Outcome = Result<String, Status>;

@@ -6,7 +6,7 @@ use access_service::domain::model::MAX_SHARED_CHILDREN;
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::List;
 
-use crate::helpers::{TestApp, scope, share};
+use crate::support::{TestApp, scope, share};
 
 /// Ids and tokens the rows name. People of "acme" (owner "owner"): "admin"
 /// (admin), "viewer" (viewer, with a pending request for lists.edit),
@@ -109,7 +109,7 @@ impl Fixture {
         app.accept(&accepted.token, "viewer")
             .await
             .expect("viewer accepts");
-        crate::escalation::scoped_lead(app).await;
+        crate::support::scoped_lead(app).await;
         app.create_role("owner", "acme", "helper", &["campaigns.view"])
             .await
             .expect("helper created");
@@ -148,7 +148,7 @@ impl Fixture {
             .expect("re invited");
         app.client
             .clone()
-            .resend_invitation(crate::escalation::resend("owner", &id_of(&resent)))
+            .resend_invitation(crate::support::resend("owner", &id_of(&resent)))
             .await
             .expect("re's invitation resent");
         let declined = app
@@ -177,7 +177,7 @@ impl Fixture {
             .expect("t1 shared");
         app.client
             .clone()
-            .share_suppression_list(crate::shared_suppression_lists::share("boss", "team", "s1", &[]))
+            .share_suppression_list(crate::support::share_suppression_list("boss", "team", "s1", &[]))
             .await
             .expect("s1 shared");
 

@@ -7,8 +7,8 @@ use tonic::Code;
 
 use super::fixture::long;
 use super::{Expect, Fixture, Row, bad, denied, exists, lacks, missing, precondition};
-use crate::escalation::resend;
-use crate::helpers::{person, scope};
+use crate::support::resend;
+use crate::support::{person, scope};
 
 pub(super) fn invite(actor: &str, account: &str, email: &str, role: &str) -> pb::InviteRequest {
     pb::InviteRequest {

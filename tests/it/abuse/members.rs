@@ -5,8 +5,8 @@ use access_service::grpc::pb;
 
 use super::fixture::long;
 use super::{Fixture, Row, bad, denied, lacks, missing, precondition};
-use crate::helpers::{deactivate, list_users, reactivate, remove, transfer};
-use crate::members::{leave, sign_in};
+use crate::support::{deactivate, list_users, reactivate, remove, transfer};
+use crate::support::{leave, sign_in};
 
 fn update(actor: &str, account: &str, user: &str, role: &str) -> pb::UpdateMemberRequest {
     pb::UpdateMemberRequest {

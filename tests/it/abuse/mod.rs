@@ -41,7 +41,7 @@ use prost::Message;
 use prost_types::FileDescriptorSet;
 use tonic::Code;
 
-use crate::helpers::{TestApp, error_reason};
+use crate::support::{TestApp, error_reason};
 pub(crate) use engine::{Expect, Row, answers, bad, denied, exists, lacks, missing, precondition};
 use errors_table::documented_codes;
 pub(crate) use fixture::Fixture;
@@ -120,7 +120,7 @@ fn every_rpc_has_a_row() {
     }
 }
 
-/// The keys of [`crate::auth::keys`] that hold and that lack `scope`.
+/// The keys of [`crate::support::keys`] that hold and that lack `scope`.
 fn keys_for(scope: Scope) -> (&'static str, &'static str) {
     match scope {
         Scope::Check => ("check-secret", "no-check-secret"),
@@ -134,7 +134,7 @@ fn keys_for(scope: Scope) -> (&'static str, &'static str) {
 /// and that nothing was written; reports every case that failed at once.
 async fn every_abuse_is_refused_precisely_and_writes_nothing(app: TestApp) {
     let fx = Fixture::seed(&app).await;
-    let keyed = app.replica_with(crate::auth::keys).await;
+    let keyed = app.replica_with(crate::support::keys).await;
     let mut failures = Vec::new();
     let mut cases = 0;
     // One reason, one code: every case that answered a reason, by reason.

@@ -9,7 +9,7 @@ use access_service::grpc::pb::ResourceType::List;
 use super::fixture::long;
 use super::invitations::invite;
 use super::{Row, answers, bad, denied, lacks, missing, precondition};
-use crate::helpers::scope;
+use crate::support::scope;
 
 fn preview(invite: pb::InviteRequest) -> pb::PreviewInvitationEmailRequest {
     pb::PreviewInvitationEmailRequest { invite: Some(invite) }

@@ -23,7 +23,7 @@ fn create(actor: &str, account: &str, name: &str, permissions: &[&str]) -> pb::C
 }
 
 fn update(actor: &str, name: &str, permissions: &[&str]) -> pb::UpdateRoleRequest {
-    crate::escalation::update_role(actor, "acme", name, permissions)
+    crate::support::update_role(actor, "acme", name, permissions)
 }
 
 fn delete(actor: &str, account: &str, name: &str) -> pb::DeleteRoleRequest {
@@ -205,7 +205,7 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
         )
         .case(
             "another account's",
-            crate::escalation::update_role("owner", "other", "helper", &["campaigns.view"]),
+            crate::support::update_role("owner", "other", "helper", &["campaigns.view"]),
             denied("NOT_A_MEMBER"),
         ),
         Row::new("DeleteRole", delete("owner", "acme", "list_lead"))

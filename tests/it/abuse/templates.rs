@@ -5,7 +5,7 @@ use access_service::grpc::pb;
 
 use super::fixture::{long, too_many_children};
 use super::{Fixture, Row, bad, denied, lacks, missing, precondition};
-use crate::helpers::{list_shared_templates, share};
+use crate::support::{list_shared_templates, share};
 
 fn unshare(actor: &str, account: &str, template: &str) -> pb::UnshareTemplateRequest {
     pb::UnshareTemplateRequest {

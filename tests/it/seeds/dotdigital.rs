@@ -6,7 +6,7 @@ use pb::DecisionReason as R;
 use tonic::Code;
 
 use super::{assert_not_granted, owned, row, switchable};
-use crate::helpers::{TestApp, assert_refused, list_users, person, reason, share, template_ids};
+use crate::support::{TestApp, assert_refused, list_users, person, reason, share, template_ids};
 
 /// dotdigital: a parent account with child accounts; the parent owner works in every
 /// child, managed users only where they were given access; templates shared down

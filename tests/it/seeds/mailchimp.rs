@@ -5,7 +5,7 @@ use pb::DecisionReason as R;
 use tonic::Code;
 
 use super::{assert_allowed, assert_not_granted, can, row};
-use crate::helpers::{TestApp, assert_refused, email, expect_code, list_users, reason};
+use crate::support::{TestApp, assert_refused, email, expect_code, list_users, reason};
 
 /// Mailchimp: owner, admin, manager, author, viewer; changing levels; ownership
 /// transfer to an admin; leaving an account; admins removed only by someone else.

@@ -7,7 +7,7 @@ use pb::MemberStatus as S;
 use tonic::Code;
 
 use super::{accounts_of, assert_allowed, assert_not_granted, can, owned, row, switchable};
-use crate::helpers::{TestApp, assert_refused, email, list_users, reason, scope};
+use crate::support::{TestApp, assert_refused, email, list_users, reason, scope};
 
 /// Mailigen: Account Manager, List Manager (chosen lists), Collaborator, Watcher,
 /// Custom; the user list order; access requests; deactivate and activate; names and

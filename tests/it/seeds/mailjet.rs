@@ -6,7 +6,7 @@ use pb::MemberStatus as S;
 use tonic::Code;
 
 use super::{accounts_of, assert_allowed, assert_not_granted, can, row};
-use crate::helpers::{TestApp, assert_refused, assert_refused_for, email, list_users, reason};
+use crate::support::{TestApp, assert_refused, assert_refused_for, email, list_users, reason};
 
 /// Mailjet: predefined roles (Manager = power_user, Accountant, Developer, Marketer,
 /// Designer), custom roles, one invitation for the master and sub-accounts, deleting

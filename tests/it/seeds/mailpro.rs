@@ -5,7 +5,7 @@ use pb::DecisionReason as R;
 use tonic::Code;
 
 use super::{accounts_of, assert_allowed, assert_not_granted, can, row};
-use crate::helpers::{TestApp, assert_refused, assert_refused_for, list_users, reason};
+use crate::support::{TestApp, assert_refused, assert_refused_for, list_users, reason};
 
 /// Mailpro: the master account (owner) and an account manager; sub-users with limited
 /// access; extra permissions approved or rejected; staff turnover; only the master

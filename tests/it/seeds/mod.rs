@@ -12,7 +12,7 @@ mod mailpro;
 use access_service::grpc::pb;
 use pb::DecisionReason as R;
 
-use crate::helpers::{TestApp, email, list_accounts, reason};
+use crate::support::{TestApp, email, list_accounts, reason};
 
 /// Whether Authorize allows `permission` to `user` in `account`.
 async fn can(app: &TestApp, user: &str, account: &str, permission: &str) -> bool {

@@ -19,7 +19,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tonic::Code;
 
-use crate::helpers::{TestApp, reason};
+use crate::support::{TestApp, reason};
 
 /// How long a wait for something that must happen may last before the test
 /// gives up: a guard against hanging, never an assertion about speed.
