@@ -1,5 +1,7 @@
 //! Invite and AcceptInvitation: docs/domain.md rules 6 (no escalation) and 10 (one live invitation per email).
 
+mod lifecycle;
+
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::List;
 use pb::DecisionReason as R;

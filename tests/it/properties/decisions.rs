@@ -14,6 +14,9 @@
 //! Each property runs on one server, with failures saved (and replayed
 //! first) under `proptest-regressions/`.
 
+pub mod model;
+mod pure;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -24,7 +27,7 @@ use tokio::runtime::Handle;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use crate::model::{self, DOCS, RoleSpec, Scenario};
+use self::model::{DOCS, RoleSpec, Scenario};
 use crate::support::{Db, TestApp, email, scope};
 
 /// Cases per property: each builds its accounts through the API, so fewer

@@ -1,5 +1,7 @@
 //! Authorize, BatchAuthorize, GetEffectivePermissions: docs/domain.md rules 1–5 and the role table.
 
+mod batch_authorize;
+
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::{List, Segment, Template};
 use pb::DecisionReason as R;

@@ -550,7 +550,7 @@ async fn traces_reach_an_https_collector() {
         tls::acceptor(&settings).expect("the collector's TLS"),
         Duration::from_secs(5),
     );
-    let received = crate::telemetry::Received::default();
+    let received = crate::ops::telemetry::Received::default();
     let collector = tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(

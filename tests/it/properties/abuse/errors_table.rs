@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 /// docs/errors.md, the table every RPC follows.
-const ERRORS_MD: &str = include_str!("../../../docs/errors.md");
+const ERRORS_MD: &str = include_str!("../../../../docs/errors.md");
 
 /// Each ErrorInfo reason of the table in docs/errors.md with its code, as
 /// tonic names it (`PermissionDenied`); a reason listed under two codes is

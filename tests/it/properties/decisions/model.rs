@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 
 /// docs/domain.md, the model's only source.
-const DOMAIN: &str = include_str!("../../docs/domain.md");
+const DOMAIN: &str = include_str!("../../../../docs/domain.md");
 
 /// What the document says, as data.
 pub struct Docs {

@@ -1,6 +1,8 @@
 //! UpdateMember, Deactivate/Reactivate/RemoveMember, LeaveAccount, TransferOwnership,
 //! RecordSignIn, ListAccounts: docs/domain.md rules 6–9 and 13.
 
+mod users;
+
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::List;
 use pb::DecisionReason as R;

@@ -1,5 +1,7 @@
 //! CreateAccount and GetAccount: generated ids, idempotent retries, teams one level deep, bad input.
 
+mod plan_quotas;
+
 use access_service::grpc::pb;
 use tonic::Code;
 

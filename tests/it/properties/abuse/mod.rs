@@ -30,8 +30,7 @@ mod invitations;
 mod members;
 mod previews;
 mod roles;
-mod suppressions;
-mod templates;
+mod sharing;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -56,8 +55,7 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         members::rows(fx),
         previews::rows(),
         roles::rows(fx),
-        suppressions::rows(fx),
-        templates::rows(fx),
+        sharing::rows(fx),
     ]
     .into_iter()
     .flatten()

@@ -7,17 +7,15 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
-#[path = "../../tests/it/model.rs"]
-mod model;
-
-use crate::domain::decision::decide;
-use crate::domain::ids::{AccountId, ResourceId, UserId};
-use crate::domain::model::{
+use access_service::domain::decision::decide;
+use access_service::domain::ids::{AccountId, ResourceId, UserId};
+use access_service::domain::model::{
     AccessFacts, AccountFacts, AccountState, Check, MemberAccess, MembershipStatus, Resource, ResourceType,
     Scopes,
 };
-use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet, builtin_role};
-use model::{RoleSpec, Scenario};
+use access_service::domain::permissions::{OWNER_ROLE, Permission, PermissionSet, builtin_role};
+
+use super::model::{self, RoleSpec, Scenario};
 
 /// The document's name of a type ("suppression list") as the code's.
 fn resource_type(name: &str) -> ResourceType {
