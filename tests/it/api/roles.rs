@@ -275,7 +275,7 @@ async fn role_changes_are_refused_when_not_allowed(app: TestApp) {
         .unwrap();
     let before = app.table_counts().await;
 
-    // One condition, one status (issue 9, item 2): as RequestAccess answers it.
+    // One condition, one status (docs/errors.md): as RequestAccess answers it.
     let status = assert_refused(
         app.create_role("owner", "acme", "heir", &["campaigns.view", "account.transfer"])
             .await,

@@ -1,4 +1,4 @@
-//! Caller authentication (issue 10, item 1): API keys presented as
+//! Caller authentication: API keys presented as
 //! `authorization: Bearer <key>`, each with scopes; health and reflection open;
 //! no key configured only on loopback.
 

@@ -1,7 +1,8 @@
-//! The cache when what it leans on fails (issue 8, item 5): each test owns
+//! The cache when what it leans on fails, still keeping docs/domain.md rules
+//! 1 (fail closed) and 11 (changes visible at once): each test owns
 //! the server it takes away (a Redis child process of its own, or a TCP
 //! proxy to MySQL that it cuts) and asserts answers and counts, never
-//! timings. MySQL only, as in `replicas`: these are replicas' failures.
+//! timings. MySQL only, as in `properties/replicas.rs`: these are replicas' failures.
 
 use std::time::Duration;
 

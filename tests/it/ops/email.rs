@@ -1,4 +1,4 @@
-//! Issue 12: the emails changes send, through the transactional outbox and
+//! The emails changes send (docs/domain.md, "Invitation"), through the transactional outbox and
 //! the dispatcher, to a real SMTP server (aiosmtpd) the test starts.
 
 use std::time::Duration;

@@ -1,7 +1,7 @@
-//! TLS on the listener (issue 10, item 2), mTLS client identities standing
-//! for API keys, the API key file read again when it changes, the plaintext
-//! health port for probes, and OTLP export to an https:// collector (issue
-//! 11). Every certificate is made by the test (`pki.rs`, rcgen), in a directory of its own.
+//! TLS on the listener, mTLS client identities standing for API keys, the
+//! API key file read again when it changes, the plaintext health port for
+//! probes, and OTLP export to an https:// collector. Every certificate is
+//! made by the test (`support/pki.rs`, rcgen), in a directory of its own.
 
 use std::time::Duration;
 

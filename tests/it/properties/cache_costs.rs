@@ -1,4 +1,4 @@
-//! What a check costs, counted (issue 8, item 7): a warm check does no I/O,
+//! What a check costs, counted: a warm check does no I/O,
 //! a Redis hit is one round trip, a miss is one database read of facts.
 //! Counts, not timings: the benchmark measures time.
 

@@ -1,9 +1,10 @@
-//! Issue 10, item 6 (b): property tests through the real server on SQLite.
+//! The decision against its reference model (docs/domain.md rules 1-5), and
+//! request validation, as properties through the real server on SQLite.
 //!
 //! - The decision: each case builds a fresh team through the API (accounts,
 //!   custom role, invitation, grants, scopes, deactivation, shares,
 //!   two-factor policy, closure) from a random scenario of the reference
-//!   model (`model.rs`, written from docs/domain.md), then asks Authorize,
+//!   model (`decisions/model.rs`, written from docs/domain.md), then asks Authorize,
 //!   so storage and the cache are covered too; the answer must be the
 //!   model's (never an allow it denies) with a reason it gives.
 //! - Request validation: random strings for ids, emails, roles and
@@ -12,9 +13,10 @@
 //!   always naming a field sent a value known to be bad.
 //!
 //! Each property runs on one server, with failures saved (and replayed
-//! first) under `proptest-regressions/`.
+//! first) under `proptest-regressions/`. The same model judges the pure
+//! decision function, over many more cases, in `decisions/pure.rs`.
 
-pub mod model;
+mod model;
 mod pure;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -103,8 +105,8 @@ struct Cast {
 }
 
 /// Builds the scenario through the API. Returns the scenario as the service
-/// now holds it: scopes on types the role cannot reach are refused
-/// (issue 9, item 3) and so dropped, after checking that refusal.
+/// now holds it: scopes on types the role cannot reach are refused (rule 6,
+/// `SCOPE_WITHOUT_PERMISSION`) and so dropped, after checking that refusal.
 async fn build(app: &TestApp, mut s: Scenario) -> Result<(Cast, Scenario), TestCaseError> {
     let prefix = case_prefix();
     let user = format!("{prefix}-u");

@@ -1,5 +1,5 @@
 //! What a caller learns without proving who they are: reads without an
-//! actor, and refusals to strangers (issue 10 item 4).
+//! actor, and refusals to strangers (docs/domain.md, "What a caller learns").
 
 use access_service::grpc::pb;
 use tonic::Code;

@@ -1,5 +1,5 @@
 //! Refusals a program can act on: the google.rpc.ErrorInfo metadata keys
-//! documented in the proto beside each reason (issue 9, item 1).
+//! documented beside each reason (docs/errors.md).
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Rule 6 of docs/domain.md against a scoped actor (approving, editing a
-//! role, acting on a member) and rule 10's resends: issue 10 item 4.
+//! role, acting on a member) and rule 10's resends.
 
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::{Campaign, List};
@@ -200,7 +200,7 @@ async fn a_list_scope_covers_members_who_reach_no_list(app: TestApp) {
         .expect("inviting an unscoped viewer hands out no list");
 }
 
-/// Issue 9, item 3: a scope on a type the role (with its extra grants) holds
+/// Rule 6: a scope on a type the role (with its extra grants) holds
 /// no permission for would mean nothing; Invite, UpdateInvitation and
 /// UpdateMember refuse it, INVALID_ARGUMENT naming the field with reason
 /// SCOPE_WITHOUT_PERMISSION, and write nothing. A scope the role can use

@@ -1,6 +1,6 @@
 //! What a request may carry: lengths both databases store whole, counts,
-//! what a refusal echoes, and which resource a permission may name
-//! (issue 10 item 4).
+//! what a refusal echoes (docs/domain.md, "What a caller learns"), and which
+//! resource a permission may name (rule 2).
 
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::{Campaign, List, Template};

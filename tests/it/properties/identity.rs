@@ -1,6 +1,6 @@
 //! Rule 9 of docs/domain.md: which pairing of a user id and an email the
 //! store keeps, so an unproven claim squats nobody's address and a changed
-//! address is not a lock-out (issue 10 item 4).
+//! address is not a lock-out.
 
 use access_service::grpc::pb;
 use tonic::Code;

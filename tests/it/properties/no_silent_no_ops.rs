@@ -1,4 +1,4 @@
-//! No silent no-ops (issue 9, item 3): a request that cannot mean what it
+//! No silent no-ops: a request that cannot mean what it
 //! says is refused, naming the field, instead of answering OK with nothing;
 //! a repeated request that changes nothing says so and writes nothing.
 
@@ -150,7 +150,7 @@ async fn sharing_a_template_again_is_idempotent(app: TestApp) {
     assert_eq!(app.activity_count("team", "template.share").await, 2);
 }
 
-/// Ids are never trimmed (issue 9, item 3): `" u-lee"` is not `u-lee`, so
+/// Ids are never trimmed: `" u-lee"` is not `u-lee`, so
 /// a check, a read or a write naming an id with spaces around it is
 /// INVALID_ARGUMENT naming the field, never answered for the trimmed id.
 async fn ids_with_spaces_around_them_are_refused(app: TestApp) {

@@ -1,4 +1,4 @@
-//! Issue 8's guarantee across replicas: once a write has returned to its
+//! Rule 11 of docs/domain.md across replicas: once a write has returned to its
 //! caller, no replica answers from an entry older than that write, even to a
 //! caller that passes no consistency token.
 //!

@@ -1,4 +1,4 @@
-//! One snapshot per decision (issue 8, item 1): the facts of a check are read
+//! One snapshot per decision: the facts of a check are read
 //! in one consistent read, so a check racing a change sees the state before
 //! it or after it, never a mix. The mix this guards against: the old role
 //! (list manager) with the new scopes (none), which would allow editing a

@@ -228,7 +228,7 @@ async fn listing_needs_users_view(app: TestApp) {
     assert_eq!(rows.len(), 3, "an account manager holds users.view");
 }
 
-/// Issue 9, item 5: Invite takes an optional invitee name, stored on the
+/// Rule 13: Invite takes an optional invitee name, stored on the
 /// invitation and shown as the pending row's name until the person accepts
 /// with their own; it is bounded like every person's name.
 async fn a_pending_row_shows_the_invitee_name_until_accepted(app: TestApp) {

@@ -1,4 +1,4 @@
-//! The abuse catalogue (issue 10 item 5, issue 9 item 2): every RPC of
+//! The abuse catalogue (one condition, one status: docs/errors.md): every RPC of
 //! `access.v1.AccessService` against what a careless or hostile caller sends
 //! (no key, a key of the wrong scope, an empty request, oversized and
 //! malformed fields, unknown ids, another account's ids, escalation
@@ -95,7 +95,7 @@ fn every_rpc_has_a_row() {
     let without_row: Vec<&&str> = described.difference(&listed).collect();
     assert!(
         without_row.is_empty(),
-        "RPCs without a row in the abuse catalogue (tests/it/abuse/): {without_row:?}"
+        "RPCs without a row in the abuse catalogue (tests/it/properties/abuse/): {without_row:?}"
     );
     let unknown: Vec<&&str> = listed.difference(&described).collect();
     assert!(unknown.is_empty(), "rows for no RPC: {unknown:?}");

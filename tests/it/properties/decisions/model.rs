@@ -1,12 +1,11 @@
 //! A reference model of the Authorize decision, written from docs/domain.md
-//! alone (issue 10, item 6): the catalogue, the built-in roles and rule 2's
-//! table of resource types are read from the document's own tables, and
-//! rules 1-5 are written out below, without calling the service's code. The
-//! property tests build random scenarios ([`scenario`]), ask the service
-//! (the pure decision function in `src/domain/decision_props.rs`, the real
-//! server in `tests/it/decision_props.rs`) and compare with [`expect`].
-//!
-//! Shared by both through `#[path]`: it uses only std and proptest.
+//! alone, so that the code is judged by the document and not by itself: the
+//! catalogue, the built-in roles and rule 2's table of resource types are
+//! read from the document's own tables, and rules 1-5 are written out below,
+//! without calling the service's code. The property tests build random
+//! scenarios ([`scenario`]), ask the service (the pure decision function in
+//! `pure.rs`, the real server in `../decisions.rs`) and compare with
+//! [`expect`]. It uses only std and proptest.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;

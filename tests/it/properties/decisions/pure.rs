@@ -1,8 +1,10 @@
-//! Issue 10, item 6 (a): the pure decision function against the reference
-//! model of docs/domain.md (`tests/it/model.rs`), over many random
-//! scenarios: roles built in and custom, extra grants, scopes, membership
-//! status, two-factor policy, parent ownership and shared resources. The
-//! same model judges the real server in `tests/it/decision_props.rs`.
+//! The pure decision function (`access_service::domain::decision::decide`)
+//! against the reference model of docs/domain.md rules 1-5 (`model.rs`),
+//! over many random scenarios: roles built in and custom, extra grants,
+//! scopes, membership status, two-factor policy, parent ownership and shared
+//! resources. No server: the facts are built as storage would read them, so
+//! it affords thousands of cases. The same model judges the real server in
+//! `../decisions.rs`.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
