@@ -213,8 +213,9 @@ pub fn api_keys(keys: &[(&str, &str, &str)]) -> String {
         .join(",")
 }
 
-/// The API keys of a keyed server (`app.replica_with(keys)`): one per scope, two of them for the web app
-/// (a rotation in progress), and one holding everything but one scope each.
+/// The API keys of a keyed server (`app.replica_with(keys)`): one per
+/// scope, two of them for the web app (a rotation in progress), and one
+/// holding everything but one scope each.
 pub fn keys(config: &mut Config) {
     config.api_keys = Some(api_keys(&[
         ("campaigns", "check", "check-secret"),

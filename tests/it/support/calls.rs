@@ -3,6 +3,7 @@
 //! the refusal out).
 
 use access_service::grpc::pb;
+use access_service::grpc::pb::ResourceType::List;
 use tonic::Status;
 
 use super::TestApp;
@@ -10,7 +11,6 @@ use super::requests::{
     ask, check, create_child, create_role, deactivate, decide, email, list_shared_templates, person,
     reactivate, remove, scope, transfer,
 };
-use access_service::grpc::pb::ResourceType::List;
 
 impl TestApp {
     // === Shortcuts for the flows most tests need ===
