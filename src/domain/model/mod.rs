@@ -12,6 +12,7 @@ mod invitations;
 mod members;
 mod outbox;
 mod resources;
+mod sharing;
 
 pub use access_requests::*;
 pub use accounts::*;
@@ -23,3 +24,4 @@ pub use invitations::*;
 pub use members::*;
 pub use outbox::*;
 pub use resources::*;
+pub use sharing::*;

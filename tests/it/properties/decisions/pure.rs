@@ -9,13 +9,13 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
-use access_service::domain::rules::decision::decide;
 use access_service::domain::ids::{AccountId, ResourceId, UserId};
 use access_service::domain::model::{
     AccessFacts, AccountFacts, AccountState, Check, MemberAccess, MembershipStatus, Resource, ResourceType,
     Scopes,
 };
 use access_service::domain::permissions::{OWNER_ROLE, Permission, PermissionSet, builtin_role};
+use access_service::domain::rules::decision::decide;
 
 use super::model::{self, RoleSpec, Scenario};
 
