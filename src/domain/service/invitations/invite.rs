@@ -1,6 +1,6 @@
-//! Invite (to one or several accounts of a team) and its preview, which
-//! share one vetting function so the preview refuses exactly what Invite
-//! refuses before it writes, in the same order.
+//! Invite (to one or several accounts of a team) and its preview
+//! (PreviewInvitationEmail), which walk one [`Vetting`] so the preview
+//! refuses exactly what Invite refuses before it writes.
 
 use serde_json::json;
 
@@ -276,10 +276,9 @@ impl UseCases {
     }
 
     /// What Invite would send for `cmd`, without writing or sending
-    /// anything: the checks Invite makes before writing
-    /// ([`Vetting`]), then the same message the
-    /// real invitation writes, with no token (the accept link shows a
-    /// placeholder). Refusals that depend on the invitee's state (already a
+    /// anything: the checks Invite makes before writing ([`Vetting`]), then
+    /// the same message the real invitation writes, with no token (the
+    /// accept link shows a placeholder). Refusals that depend on the invitee's state (already a
     /// member, a pending invitation with other terms, quotas) are Invite's.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, accounts = cmd.targets.len()))]
     pub async fn preview_invitation(&self, cmd: Invite) -> DomainResult<OutboxMessage> {
