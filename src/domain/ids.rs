@@ -9,7 +9,8 @@ pub const MAX_ID_LEN: usize = 128;
 
 /// Ids are taken exactly as sent, never trimmed: they must match what the
 /// platform stores byte for byte, and a silently trimmed `" u-lee"` would
-/// answer for `u-lee` while the caller meant something else (issue 9).
+/// answer for `u-lee` while the caller meant something else (docs/domain.md,
+/// "The things it knows about": ids are never trimmed).
 fn check_id(field: &str, raw: &str) -> Result<(), FieldViolation> {
     // Nearly every id is printable ASCII: one pass over its bytes passes it,
     // and only the others go through the checks that say what is wrong.
@@ -102,7 +103,8 @@ string_id!(
 );
 string_id!(
     /// An activity-log entry's id (and a change event's): opaque, so a
-    /// caller cannot count an account's history from it (issue 9, item 7).
+    /// caller cannot count an account's history from it (rule 12 of
+    /// docs/domain.md: entries have opaque ids).
     ActivityId
 );
 

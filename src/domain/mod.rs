@@ -1,7 +1,5 @@
 //! The rules of the access domain. Nothing here knows about SeaORM, tonic or Redis.
 
-#[cfg(test)]
-mod decision_props;
 pub mod error;
 pub mod ids;
 pub mod model;

@@ -5,7 +5,6 @@ pub mod convert;
 pub mod handlers;
 pub mod middleware;
 pub mod status;
-pub mod watch;
 
 /// Code generated from `proto/access/v1/access.proto`.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]

@@ -5,19 +5,23 @@
 mod access_requests;
 mod accounts;
 mod activity;
+mod changes;
 mod consistency;
 mod decisions;
 mod invitations;
 mod members;
 mod outbox;
 mod resources;
+mod sharing;
 
 pub use access_requests::*;
 pub use accounts::*;
 pub use activity::*;
+pub use changes::*;
 pub use consistency::*;
 pub use decisions::*;
 pub use invitations::*;
 pub use members::*;
 pub use outbox::*;
 pub use resources::*;
+pub use sharing::*;

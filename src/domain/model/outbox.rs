@@ -1,5 +1,6 @@
-//! Messages a change sends (docs/email.md): written to the outbox in the
-//! change's own transaction, delivered by the dispatcher after the commit.
+//! Messages a change sends: written to the outbox in the change's own
+//! transaction (nothing is sent for a change that rolled back, nothing lost
+//! for one that committed), delivered by the dispatcher after the commit.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,12 +1,11 @@
-//! Resources of other services: their kinds, scopes that limit a membership
-//! to chosen ids, and templates a parent shares with its children.
+//! Resources of other services: their kinds, and scopes that limit a
+//! membership to chosen ids. What a parent shares with its children is
+//! `sharing.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
-
 use crate::domain::error::FieldViolation;
-use crate::domain::ids::{AccountId, ResourceId, UserId};
+use crate::domain::ids::ResourceId;
 use crate::domain::permissions::{Permission, PermissionSet};
 
 /// Kinds of resource that checks, scopes and shares name.
@@ -100,11 +99,6 @@ pub struct Scopes(BTreeMap<ResourceType, BTreeSet<ResourceId>>);
 /// Most ids one scope may list.
 pub const MAX_SCOPE_IDS: usize = 1000;
 
-/// Most children one share (ShareTemplate, ShareSuppressionList) may name
-/// (more: share with all of them).
-/// Its activity entry lists every one, which the details column holds.
-pub const MAX_SHARED_CHILDREN: usize = 1000;
-
 impl Scopes {
     /// Builds scopes from (type, ids) pairs; an empty id list is refused, since
     /// "scoped to nothing" would silently deny everything of that type.
@@ -162,29 +156,12 @@ impl Scopes {
     }
 
     /// The first scoped type that `permissions` do not reach: a scope there
-    /// would be accepted and mean nothing (issue 9, item 3).
+    /// would be accepted and narrow nothing (rule 2 of docs/domain.md:
+    /// SCOPE_WITHOUT_PERMISSION).
     pub fn unreached_type(&self, permissions: PermissionSet) -> Option<ResourceType> {
         self.0
             .keys()
             .copied()
             .find(|resource_type| !resource_type.reached_by(permissions))
     }
-}
-
-/// A parent account's resource (a template, a suppression list) shared to
-/// its children: read-only there (rule 5).
-#[derive(Clone, Debug)]
-pub struct SharedResource {
-    /// The parent that owns the resource.
-    pub parent_account_id: AccountId,
-    /// What is shared: its type and its id in its own service.
-    pub resource: Resource,
-    /// Shared with every child, present and future.
-    pub all_children: bool,
-    /// The chosen children otherwise.
-    pub child_account_ids: Vec<AccountId>,
-    /// Who shared it.
-    pub shared_by: UserId,
-    /// When.
-    pub created_at: DateTime<Utc>,
 }

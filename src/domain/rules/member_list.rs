@@ -1,4 +1,4 @@
-//! The order and the filters of an account's user list (DOMAIN rule 13), as
+//! The order and the filters of an account's user list (rule 13 of docs/domain.md), as
 //! the domain states them for the store to read one page at a time.
 //!
 //! The rule lives here: which band each row belongs to, in which order the

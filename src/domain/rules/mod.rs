@@ -6,4 +6,5 @@ pub mod decision;
 pub mod guards;
 pub mod member_list;
 pub mod people;
+pub mod quotas;
 pub mod reach;

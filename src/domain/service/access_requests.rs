@@ -1,13 +1,19 @@
 //! Access requests: a member asks for a permission; someone with users.edit decides.
 
-use super::notices;
-use super::{Page, UseCases, activity};
+use chrono::{DateTime, Utc};
+
+use super::{Page, UseCases, activity, name_of};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
-use crate::domain::model::{AccessDecided, AccessRequested, ActivityDetails};
-use crate::domain::model::{AccessRequest, AccessRequestState, MembershipStatus, Written};
+use crate::domain::model::{
+    AccessDecided, AccessDecidedFacts, AccessRequested, AccessRequestedFacts, ActivityDetails, MessageFacts,
+};
+use crate::domain::model::{
+    AccessRequest, AccessRequestState, Account, MembershipStatus, OutboxMessage, Written,
+};
 use crate::domain::page::{NewestFirstKey, PageRequest};
 use crate::domain::permissions::{Permission, PermissionSet};
+use crate::domain::ports::Reads;
 use crate::domain::rules::guards;
 
 /// A member asks for a permission.
@@ -118,7 +124,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.enqueue_message(&notices::access_requested(tx.as_ref(), &account, &request).await?)
+        tx.enqueue_message(&access_requested(tx.as_ref(), &account, &request).await?)
             .await?;
         let token = self.commit(tx).await?;
         Ok(Written::new(request, token))
@@ -199,9 +205,7 @@ impl UseCases {
             now,
         ))
         .await?;
-        if let Some(message) =
-            notices::access_decided(tx.as_ref(), &account, &request, approve, actor, now).await?
-        {
+        if let Some(message) = access_decided(tx.as_ref(), &account, &request, approve, actor, now).await? {
             tx.enqueue_message(&message).await?;
         }
         let token = self.commit(tx).await?;
@@ -233,4 +237,59 @@ impl UseCases {
             next_page_token,
         })
     }
+}
+
+/// To the owner: a member asks for a permission.
+async fn access_requested(
+    reads: &dyn Reads,
+    account: &Account,
+    request: &AccessRequest,
+) -> DomainResult<OutboxMessage> {
+    let (requester_name, requester_email) = name_of(reads, &request.user_id).await?;
+    let facts = MessageFacts::AccessRequested(AccessRequestedFacts {
+        account_id: account.id.to_string(),
+        account_name: account.name.clone(),
+        owner_name: account.owner.name.clone(),
+        requester_name,
+        requester_email,
+        permission: request.permission.name().to_owned(),
+        note: request.note.clone(),
+        request_id: request.id.to_string(),
+    });
+    Ok(OutboxMessage::new(
+        &account.id,
+        &account.owner.email,
+        facts,
+        request.created_at,
+    ))
+}
+
+/// To the requester: their access request was decided.
+async fn access_decided(
+    reads: &dyn Reads,
+    account: &Account,
+    request: &AccessRequest,
+    approved: bool,
+    decided_by: &UserId,
+    at: DateTime<Utc>,
+) -> DomainResult<Option<OutboxMessage>> {
+    // A requester the store no longer knows has no address to write to.
+    let Some(requester) = reads.identity(&request.user_id).await? else {
+        return Ok(None);
+    };
+    let (decider_name, _) = name_of(reads, decided_by).await?;
+    let facts = MessageFacts::AccessDecided(AccessDecidedFacts {
+        account_id: account.id.to_string(),
+        account_name: account.name.clone(),
+        requester_name: requester.person.name,
+        permission: request.permission.name().to_owned(),
+        approved,
+        decided_by: decider_name,
+    });
+    Ok(Some(OutboxMessage::new(
+        &account.id,
+        &requester.person.email,
+        facts,
+        at,
+    )))
 }

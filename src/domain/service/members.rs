@@ -3,19 +3,23 @@
 
 use chrono::{DateTime, Utc};
 
-use super::accounts::SeatChange;
-use super::{Page, UseCases, activity, notices};
+use super::{Page, UseCases, activity, name_of};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::model::{
     Account, EffectivePermissions, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes, Written,
 };
-use crate::domain::model::{ActivityDetails, MemberStanding, MemberUpdated, OwnershipMoved};
+use crate::domain::model::{
+    ActivityDetails, MemberRemovedFacts, MemberStanding, MemberUpdated, MessageFacts, OwnershipMoved,
+    OwnershipTransferredFacts,
+};
+use crate::domain::model::{OutboxMessage, Person};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
-use crate::domain::ports::{MembershipChange, Transaction};
+use crate::domain::ports::{MembershipChange, Reads, Transaction};
 use crate::domain::rules::guards;
 use crate::domain::rules::member_list::{MemberListKey, MemberPageQuery};
+use crate::domain::rules::quotas::SeatChange;
 
 /// Changes a member's role, scopes or extra grants.
 #[derive(Clone, Debug)]
@@ -138,7 +142,7 @@ impl UseCases {
             .await?;
         }
         if role.id == member.role.id && scopes == member.scopes && grants == member.grants {
-            // Nothing changes: a retry logs nothing, as
+            // Nothing changes: a retry logs nothing (rule 12), as
             // DeactivateMember does; the commit still reaches every replica.
             let token = self.commit(tx).await?;
             let status = member.status;
@@ -276,10 +280,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.enqueue_message(
-            &notices::member_removed(tx.as_ref(), &account, &member.person, actor, now).await?,
-        )
-        .await?;
+        tx.enqueue_message(&member_removed(tx.as_ref(), &account, &member.person, actor, now).await?)
+            .await?;
         let token = self.commit(tx).await?;
         Ok(Written::new((), token))
     }
@@ -374,13 +376,8 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.enqueue_message(&notices::ownership_transferred(
-            &account,
-            &old_owner,
-            &target.person,
-            now,
-        ))
-        .await?;
+        tx.enqueue_message(&ownership_transferred(&account, &old_owner, &target.person, now))
+            .await?;
         let token = self.commit(tx).await?;
         let mut account = account;
         account.owner = target.person;
@@ -477,4 +474,38 @@ async fn target_member(
         .ok_or_else(|| DomainError::not_found("member", user.as_str()))?;
     guards::member_target_refused(actor_access, &member, user, verb)?;
     Ok(member)
+}
+
+/// To the new owner: the account is theirs.
+fn ownership_transferred(
+    account: &Account,
+    previous_owner: &Person,
+    new_owner: &Person,
+    at: DateTime<Utc>,
+) -> OutboxMessage {
+    let facts = MessageFacts::OwnershipTransferred(OwnershipTransferredFacts {
+        account_id: account.id.to_string(),
+        account_name: account.name.clone(),
+        previous_owner_name: previous_owner.name.clone(),
+        new_owner_name: new_owner.name.clone(),
+    });
+    OutboxMessage::new(&account.id, &new_owner.email, facts, at)
+}
+
+/// To the removed member: they no longer have access.
+async fn member_removed(
+    reads: &dyn Reads,
+    account: &Account,
+    member: &Person,
+    removed_by: &UserId,
+    at: DateTime<Utc>,
+) -> DomainResult<OutboxMessage> {
+    let (remover_name, _) = name_of(reads, removed_by).await?;
+    let facts = MessageFacts::MemberRemoved(MemberRemovedFacts {
+        account_id: account.id.to_string(),
+        account_name: account.name.clone(),
+        member_name: member.name.clone(),
+        removed_by: remover_name,
+    });
+    Ok(OutboxMessage::new(&account.id, &member.email, facts, at))
 }

@@ -1,16 +1,24 @@
-//! The use cases: every rule that needs the store lives here, one file per
-//! area. This file holds the service itself, its settings and the small
-//! helpers every area shares.
+//! The use cases: every rule that needs the store lives here, one file (or
+//! folder) per area; the pure rules they apply are `domain::rules`. This file
+//! holds the service itself, its settings and the small helpers every area
+//! shares.
+//!
+//! A use case that must tell someone writes one [`OutboxMessage`] next to its
+//! activity entry, in the same transaction, so nothing is sent for a change
+//! that rolled back and nothing is lost for one that committed. Each area
+//! builds its own messages (`invitations/message.rs`, `access_requests.rs`,
+//! `members.rs`): their facts are the variables of the templates in
+//! src/email/templates/; the dispatcher renders and sends after the commit.
+//!
+//! [`OutboxMessage`]: crate::domain::model::OutboxMessage
 
 mod access_requests;
 mod accounts;
 mod activity;
 mod changes;
 mod decisions;
-mod invitation_changes;
 mod invitations;
 mod members;
-mod notices;
 mod people;
 mod roles;
 mod sharing;
@@ -19,8 +27,9 @@ pub use access_requests::{ListAccessRequests, RequestAccess};
 pub use accounts::{CreateAccount, ListAccounts};
 pub use activity::ListActivity;
 pub use changes::{Watch, WatchChanges, Watcher, every_account_is_the_platforms};
-pub use invitation_changes::UpdateInvitation;
-pub use invitations::{AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations};
+pub use invitations::{
+    AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations, UpdateInvitation,
+};
 pub use members::{ListUsers, UpdateMember};
 pub use roles::{CreateRole, UpdateRole};
 pub use sharing::{ListSharedResources, ShareResource, Shareable, SharedId, UnshareResource};
@@ -35,7 +44,7 @@ use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
     Account, AccountState, ActivityDetails, ActivityEntry, ActorSession, ConsistencyToken,
 };
-use crate::domain::ports::{FactsCache, Store, Transaction};
+use crate::domain::ports::{FactsCache, Reads, Store, Transaction};
 
 /// Settings the use cases depend on.
 #[derive(Clone, Debug)]
@@ -89,6 +98,18 @@ fn activity(
         details,
         at,
     }
+}
+
+/// A person's display name (or their id when the store has none) and
+/// address, as the emails name them.
+async fn name_of(reads: &dyn Reads, user: &UserId) -> DomainResult<(String, String)> {
+    Ok(match reads.identity(user).await? {
+        Some(identity) if !identity.person.name.is_empty() => {
+            (identity.person.name, identity.person.email.to_string())
+        }
+        Some(identity) => (user.to_string(), identity.person.email.to_string()),
+        None => (user.to_string(), String::new()),
+    })
 }
 
 fn closed_error(account: &AccountId) -> DomainError {

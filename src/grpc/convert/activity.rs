@@ -25,8 +25,8 @@ fn time_from_pb(
 }
 
 /// The action filter: empty for every action, else an action's exact name.
-/// An unknown name is refused: it would answer an empty list that
-/// looks like "nothing happened".
+/// An unknown name is refused (INVALID_ARGUMENT naming the field): it would
+/// answer an empty list that looks like "nothing happened".
 fn action_from_pb(raw: &str) -> Result<Option<ActivityAction>, FieldViolation> {
     if raw.is_empty() {
         return Ok(None);

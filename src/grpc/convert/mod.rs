@@ -17,7 +17,7 @@ mod invitations;
 mod members;
 mod roles;
 mod session;
-mod templates;
+mod sharing;
 
 use std::fmt;
 

@@ -1,15 +1,12 @@
-//! Activity: the log read a page at a time (ListActivity) and followed as a
-//! stream (WatchChanges; the stream itself is `grpc/watch.rs`).
+//! Activity: the log read a page at a time (ListActivity). The same log
+//! followed as a stream is WatchChanges, in `changes.rs`.
 
 use tonic::{Request, Status};
 
 use super::GrpcHandlers;
-use crate::domain::model::{ChangeScope, PlatformActor};
 use crate::domain::service::ListActivity;
-use crate::grpc::convert;
-use crate::grpc::middleware::{Scope, caller_of, record_subject};
+use crate::grpc::middleware::record_subject;
 use crate::grpc::pb;
-use crate::grpc::watch::{ChangeStream, follow};
 
 impl GrpcHandlers {
     pub(super) async fn list_activity(
@@ -24,23 +21,5 @@ impl GrpcHandlers {
             entries: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,
         })
-    }
-
-    pub(super) async fn watch_changes(
-        &self,
-        request: Request<pb::WatchChangesRequest>,
-    ) -> Result<ChangeStream, Status> {
-        let use_cases = self.acting(&request)?;
-        let caller = caller_of(&request)?;
-        let platform = caller
-            .scopes()
-            .contains(Scope::Platform)
-            .then(|| PlatformActor::new(caller.name()));
-        let watch = convert::watch_request(request.get_ref(), platform)?;
-        if let ChangeScope::Account(account) | ChangeScope::Team(account) = &watch.scope {
-            record_subject(Some(account), None);
-        }
-        let watch = use_cases.watch_changes(watch).await?;
-        Ok(follow(use_cases, watch, self.watch_poll))
     }
 }

@@ -21,11 +21,12 @@ use crate::email::EmailRenderer;
 use crate::grpc::convert;
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
-use crate::grpc::watch::ChangeStream;
+use changes::ChangeStream;
 
 mod access_requests;
 mod accounts;
 mod activity;
+mod changes;
 mod decisions;
 mod invitations;
 mod members;
@@ -321,6 +322,7 @@ impl AccessServiceRpc for GrpcHandlers {
         self.list_activity(request).await.map(Response::new)
     }
 
+    // In changes.rs.
     type WatchChangesStream = ChangeStream;
 
     async fn watch_changes(

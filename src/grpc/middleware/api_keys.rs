@@ -18,7 +18,7 @@ use anyhow::{Context, bail, ensure};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::scopes::{Scope, Scopes};
+use super::key_scopes::{KeyScope, KeyScopes};
 
 /// Longest key name: it is logged, and written as the actor of the activity
 /// entries the key's caller makes (`platform: <name>`, in the activity log's 255-character actor column).
@@ -43,7 +43,7 @@ pub enum Credential {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
     name: Arc<str>,
-    scopes: Scopes,
+    scopes: KeyScopes,
     credential: Credential,
 }
 
@@ -53,7 +53,7 @@ impl Caller {
     pub fn local() -> Self {
         Self {
             name: Arc::from("local"),
-            scopes: Scopes::all(),
+            scopes: KeyScopes::all(),
             credential: Credential::None,
         }
     }
@@ -69,12 +69,12 @@ impl Caller {
     }
 
     /// The key's scopes.
-    pub fn scopes(&self) -> Scopes {
+    pub fn scopes(&self) -> KeyScopes {
         self.scopes
     }
 
     /// Whether the key holds `scope`.
-    pub fn holds(&self, scope: Scope) -> bool {
+    pub fn holds(&self, scope: KeyScope) -> bool {
         self.scopes.contains(scope)
     }
 }
@@ -190,10 +190,10 @@ pub(super) fn parse_caller<'a>(
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')),
         "the name must be 1 to {MAX_KEY_NAME_LEN} letters, digits, '-', '_' or '.'"
     );
-    let mut set = Scopes::default();
+    let mut set = KeyScopes::default();
     for scope in scopes.split('+').map(str::trim) {
-        let Some(scope) = Scope::parse(scope) else {
-            let known: Vec<&str> = Scope::ALL.into_iter().map(Scope::as_str).collect();
+        let Some(scope) = KeyScope::parse(scope) else {
+            let known: Vec<&str> = KeyScope::ALL.into_iter().map(KeyScope::as_str).collect();
             bail!(
                 "'{name}': unknown scope '{}': the scopes are {}, joined with '+'",
                 scope.chars().take(32).collect::<String>(),
@@ -251,7 +251,7 @@ mod tests {
         );
         let web = keys.identify(b"web-secret").expect("web key");
         assert_eq!(web.name(), "web");
-        assert!(web.holds(Scope::Admin) && web.holds(Scope::Check) && !web.holds(Scope::Platform));
+        assert!(web.holds(KeyScope::Admin) && web.holds(KeyScope::Check) && !web.holds(KeyScope::Platform));
         assert_eq!(
             keys.identify(b"billing-secret").map(|c| c.name().to_owned()),
             Some("billing".into())
@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn the_local_caller_holds_every_scope() {
         let local = Caller::local();
-        assert!(Scope::ALL.into_iter().all(|scope| local.holds(scope)));
+        assert!(KeyScope::ALL.into_iter().all(|scope| local.holds(scope)));
         assert_eq!(local.name(), "local");
     }
 }

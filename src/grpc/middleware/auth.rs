@@ -11,7 +11,7 @@ use tower::filter::{FilterLayer, Predicate};
 
 use super::api_keys::{ApiKeys, Caller};
 use super::client_identities::{ClientIdentities, MAX_IDENTITY_LEN};
-use super::scopes::{Scope, scope_of};
+use super::key_scopes::{KeyScope, scope_of};
 use crate::reload::Reloading;
 use crate::tls::TlsConnectionInfo;
 
@@ -51,7 +51,7 @@ pub enum AuthRefusal {
         /// The key's name.
         caller: String,
         /// The scope the method needs.
-        needed: Scope,
+        needed: KeyScope,
         /// The method, e.g. `SetAccountLimits`.
         method: String,
     },

@@ -83,7 +83,7 @@ impl ClientIdentities {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grpc::middleware::Scope;
+    use crate::grpc::middleware::KeyScope;
 
     #[test]
     fn identities_map_to_named_callers_with_scopes() {
@@ -96,7 +96,9 @@ mod tests {
         assert_eq!(billing.name(), "billing");
         assert_eq!(billing.credential(), Credential::ClientCertificate);
         assert!(
-            billing.holds(Scope::Platform) && billing.holds(Scope::Check) && !billing.holds(Scope::Admin)
+            billing.holds(KeyScope::Platform)
+                && billing.holds(KeyScope::Check)
+                && !billing.holds(KeyScope::Admin)
         );
         assert_eq!(
             ids.identify("campaigns.internal.example")

@@ -114,7 +114,7 @@ mod tests {
     use tonic_types::StatusExt;
 
     use super::*;
-    use crate::grpc::middleware::Scope;
+    use crate::grpc::middleware::KeyScope;
 
     fn status(err: BoxError) -> Option<Status> {
         to_status(err).downcast::<Status>().ok().map(|status| *status)
@@ -154,7 +154,7 @@ mod tests {
         }
         let status = status(Box::new(AuthRefusal::MissingScope {
             caller: "campaigns".into(),
-            needed: Scope::Admin,
+            needed: KeyScope::Admin,
             method: "Invite".into(),
         }))
         .expect("a status");

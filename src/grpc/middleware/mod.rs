@@ -6,8 +6,8 @@ mod auth;
 mod client_identities;
 mod drain;
 mod errors;
+mod key_scopes;
 mod metrics;
-mod scopes;
 mod trace;
 
 use std::time::Duration;
@@ -25,8 +25,8 @@ pub use auth::{AuthRefusal, Authenticate, Credentials, caller_of};
 pub use client_identities::{ClientIdentities, MAX_IDENTITY_LEN};
 pub use drain::{DrainBody, DrainLayer, Phase, PhaseSignal, ShuttingDown};
 pub use errors::to_status;
+pub use key_scopes::{KeyScope, KeyScopes, METHOD_SCOPES, SERVICE, scope_of};
 pub use metrics::{MeteredBody, RpcMetricsLayer};
-pub use scopes::{METHOD_SCOPES, SERVICE, Scope, Scopes, scope_of};
 pub use trace::{RpcSpan, RpcSpanLayer, record_subject};
 
 use crate::metrics::RpcMetrics;

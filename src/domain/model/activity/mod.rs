@@ -197,7 +197,8 @@ impl ActivityAction {
     /// Whether entries of this action are changes, published on the change
     /// stream. Sign-ins are not: they change nothing another service keeps
     /// (the last sign-in is shown by ListUsers), and they would bury the
-    /// changes as they bury the log.
+    /// changes as they bury the log (rule 12 of docs/domain.md: sign-ins are
+    /// not changes).
     pub fn is_change(self) -> bool {
         self != Self::MemberSignIn
     }
@@ -218,29 +219,6 @@ pub struct ActivityRecord {
     pub revision: u64,
     /// The entry.
     pub entry: ActivityEntry,
-}
-
-/// Whose changes a change query or a watch reads.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ChangeScope {
-    /// One account.
-    Account(AccountId),
-    /// A team: the parent account and its children (those it has when each
-    /// read runs, so a child created later joins).
-    Team(AccountId),
-    /// Every account (the platform).
-    All,
-}
-
-/// Which changes to read: those of a scope after a point, in commit order.
-#[derive(Clone, Debug)]
-pub struct ChangeQuery {
-    /// Whose.
-    pub scope: ChangeScope,
-    /// Only changes whose revision is above this one (meaningful for one account).
-    pub after_revision: Option<u64>,
-    /// Only changes after this internal position ([`ActivityRecord::seq`]).
-    pub after_seq: Option<i64>,
 }
 
 /// Filters of an activity listing.

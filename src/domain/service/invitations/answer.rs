@@ -1,0 +1,178 @@
+//! The invitee's answer: accept (every pending invitation the token opens
+//! becomes a membership) or decline.
+
+use super::{AcceptInvitation, Accepted, not_pending, unknown_token};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
+use crate::domain::ids::{AccountId, InvitationToken, UserId};
+use crate::domain::model::{AccountState, Invitation, InvitationState, MemberRow, MemberRowStatus, Written};
+use crate::domain::model::{ActivityDetails, InvitationAccepted, InvitationNamed};
+use crate::domain::permissions::PermissionSet;
+use crate::domain::ports::NewMembership;
+use crate::domain::rules::people::Claim;
+use crate::domain::service::{UseCases, activity, closed_error, now};
+
+impl UseCases {
+    /// Turns the pending invitations a token opens into memberships of the accepting person.
+    #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.person.user_id))]
+    pub async fn accept_invitation(&self, cmd: AcceptInvitation) -> DomainResult<Written<Accepted>> {
+        let now = now();
+        let token_hash = cmd.token.hash();
+        let tx = self.store.begin().await?;
+        let first_read = tx.invitations_by_token_hash(&token_hash).await?;
+        let mut account_ids: Vec<AccountId> = first_read.iter().map(|i| i.account_id.clone()).collect();
+        account_ids.sort();
+        account_ids.dedup();
+        let mut accounts = Vec::with_capacity(account_ids.len());
+        for id in &account_ids {
+            let account = tx
+                .lock_account(id)
+                .await?
+                .ok_or_else(|| DomainError::Internal("invitation of a missing account".into()))?;
+            accounts.push(account);
+        }
+        // Re-read under the account locks: a concurrent revoke or resend wins or loses as a whole.
+        let mut invitations = tx.invitations_by_token_hash(&token_hash).await?;
+        invitations.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        let Some(first) = invitations.first() else {
+            return Err(unknown_token());
+        };
+        let live: Vec<Invitation> = invitations
+            .iter()
+            .filter(|i| i.effective_state(now) == InvitationState::Pending)
+            .cloned()
+            .collect();
+        if live.is_empty() {
+            let blocking = invitations
+                .iter()
+                .find(|i| i.effective_state(now) == InvitationState::Expired)
+                .unwrap_or(first);
+            return Err(not_pending(blocking, now));
+        }
+        if live.iter().any(|i| i.email != cmd.person.email) {
+            return Err(DomainError::denied(
+                ErrorReason::InvitationEmailMismatch,
+                "this invitation was sent to another email address: sign in with the invited address",
+            ));
+        }
+        if let Some(closed) = accounts.iter().find(|a| a.state == AccountState::Closed) {
+            return Err(closed_error(&closed.id));
+        }
+        // The token was sent to the address the person claims (checked above).
+        Self::ensure_person(tx.as_ref(), &cmd.person, Claim::Proven, now).await?;
+        let mut accepted = Vec::with_capacity(live.len());
+        for mut invitation in live {
+            if tx
+                .membership_status(&invitation.account_id, &cmd.person.user_id)
+                .await?
+                .is_some()
+            {
+                return Err(DomainError::exists(
+                    ErrorReason::AlreadyAMember,
+                    format!(
+                        "user '{}' is already a member of account '{}'",
+                        cmd.person.user_id, invitation.account_id
+                    ),
+                ));
+            }
+            let role = Self::resolve_role(tx.as_ref(), &invitation.account_id, &invitation.role).await?;
+            tx.insert_membership(&NewMembership {
+                account_id: invitation.account_id.clone(),
+                user_id: cmd.person.user_id.clone(),
+                role_id: role.id.clone(),
+                is_owner: false,
+                scopes: invitation.scopes.clone(),
+                invited_by: Some(invitation.invited_by.clone()),
+                joined_at: now,
+            })
+            .await?;
+            tx.finish_invitation(
+                &invitation.id,
+                InvitationState::Accepted,
+                Some(&cmd.person.user_id),
+                now,
+            )
+            .await?;
+            tx.append_activity(&activity(
+                &invitation.account_id,
+                &cmd.person.user_id,
+                cmd.person.user_id.as_str(),
+                ActivityDetails::InvitationAccept(InvitationAccepted {
+                    invitation_id: invitation.id.to_string(),
+                    role: role.name.to_string(),
+                }),
+                now,
+            ))
+            .await?;
+            invitation.state = InvitationState::Accepted;
+            let member = MemberRow {
+                user_id: Some(cmd.person.user_id.clone()),
+                name: cmd.person.name.clone(),
+                email: cmd.person.email.clone(),
+                role: role.name.to_string(),
+                status: MemberRowStatus::Active,
+                is_owner: false,
+                scopes: invitation.scopes.clone(),
+                invited_by: Some(invitation.invited_by.clone()),
+                joined_at: Some(now),
+                last_sign_in_at: None,
+                invitation_id: None,
+                grants: PermissionSet::EMPTY,
+            };
+            accepted.push((invitation, member));
+        }
+        let token = self.commit(tx).await?;
+        Ok(Written::new(accepted, token))
+    }
+
+    /// The invitee turns down every pending invitation the token opens.
+    #[tracing::instrument(skip(self, token))]
+    pub async fn decline_invitation(
+        &self,
+        token: &InvitationToken,
+    ) -> DomainResult<Written<Vec<Invitation>>> {
+        let now = now();
+        let token_hash = token.hash();
+        let tx = self.store.begin().await?;
+        let mut ids: Vec<AccountId> = tx
+            .invitations_by_token_hash(&token_hash)
+            .await?
+            .into_iter()
+            .map(|i| i.account_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        for id in &ids {
+            self.lock_open_account(tx.as_ref(), id).await?;
+        }
+        let invitations = tx.invitations_by_token_hash(&token_hash).await?;
+        let first = invitations.first().ok_or_else(unknown_token)?;
+        let pending: Vec<Invitation> = invitations
+            .iter()
+            .filter(|i| i.state == InvitationState::Pending)
+            .cloned()
+            .collect();
+        if pending.is_empty() {
+            return Err(not_pending(first, now));
+        }
+        let mut declined = Vec::with_capacity(pending.len());
+        for mut invitation in pending {
+            tx.finish_invitation(&invitation.id, InvitationState::Declined, None, now)
+                .await?;
+            // The invitee may have no user id yet: the log names them by email.
+            tx.append_activity(&activity(
+                &invitation.account_id,
+                &UserId::from_trusted(invitation.email.as_str().to_owned()),
+                invitation.email.as_str(),
+                ActivityDetails::InvitationDecline(InvitationNamed {
+                    invitation_id: invitation.id.to_string(),
+                }),
+                now,
+            ))
+            .await?;
+            invitation.state = InvitationState::Declined;
+            declined.push(invitation);
+        }
+        let revisions = self.commit(tx).await?;
+        Ok(Written::new(declined, revisions))
+    }
+}

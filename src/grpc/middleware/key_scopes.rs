@@ -1,0 +1,249 @@
+//! The scopes an API key can hold ([`KeyScope`]: which systems may call
+//! which RPCs), and the one table saying which scope each RPC of
+//! `access.v1.AccessService` needs. Not a membership's resource scopes
+//! (`domain::model::Scopes`), which narrow what a member may do.
+
+use std::fmt;
+
+/// What a caller's API key allows, by the kind of system that holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyScope {
+    /// Ask for decisions: what the campaign and billing services get.
+    Check,
+    /// Manage accounts, members, roles, invitations, templates and read the
+    /// activity log on behalf of a person: the web app and admin tools.
+    Admin,
+    /// Provision accounts and set their plan quotas: the provisioning and
+    /// billing systems.
+    Platform,
+}
+
+impl KeyScope {
+    /// Every scope, in the order they are documented.
+    pub const ALL: [Self; 3] = [Self::Check, Self::Admin, Self::Platform];
+
+    /// The scope's name in key configuration and in refusals.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Check => "check",
+            Self::Admin => "admin",
+            Self::Platform => "platform",
+        }
+    }
+
+    /// Reads a scope name back (exact, lower case).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|scope| scope.as_str() == name)
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Self::Check => 1,
+            Self::Admin => 2,
+            Self::Platform => 4,
+        }
+    }
+}
+
+impl fmt::Display for KeyScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A set of key scopes (a key's).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyScopes(u8);
+
+impl KeyScopes {
+    /// Every scope: what callers have when authentication is off.
+    pub fn all() -> Self {
+        KeyScope::ALL.into_iter().fold(Self::default(), Self::with)
+    }
+
+    /// This set and `scope`.
+    pub fn with(self, scope: KeyScope) -> Self {
+        Self(self.0 | scope.bit())
+    }
+
+    /// Whether `scope` is in the set.
+    pub fn contains(self, scope: KeyScope) -> bool {
+        self.0 & scope.bit() != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Debug for KeyScopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_string())
+    }
+}
+
+impl fmt::Display for KeyScopes {
+    /// As configured: `check+admin`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = KeyScope::ALL
+            .into_iter()
+            .filter(|scope| self.contains(*scope))
+            .map(KeyScope::as_str)
+            .collect();
+        f.write_str(&names.join("+"))
+    }
+}
+
+/// The gRPC service the table below covers.
+pub const SERVICE: &str = "access.v1.AccessService";
+
+/// The scope each RPC of [`SERVICE`] needs: the one place that says it. A new
+/// RPC must be added here (a test compares this table with the service's
+/// descriptor); until it is, the authentication layer answers UNIMPLEMENTED.
+///
+/// CreateAccount is the platform's even for a child account (the platform
+/// creates it when a member asks, and the member's `subaccounts.manage` is
+/// still checked). CloseAccount is a member's act (it needs the actor's
+/// `account.close`); CloseAccountAsPlatform is the same close by the
+/// platform itself, with no member acting.
+/// WatchChanges is an admin call (a person watches an account or a team);
+/// watching every account also needs the `platform` scope, which the
+/// handler checks, since a method has one scope here.
+pub const METHOD_SCOPES: &[(&str, KeyScope)] = &[
+    // Accounts
+    ("CreateAccount", KeyScope::Platform),
+    ("GetAccount", KeyScope::Admin),
+    ("UpdateAccountPolicy", KeyScope::Admin),
+    // Quotas come from the plan: the billing system sets them, never a member.
+    ("SetAccountLimits", KeyScope::Platform),
+    ("CloseAccount", KeyScope::Admin),
+    ("CloseAccountAsPlatform", KeyScope::Platform),
+    ("ListAccounts", KeyScope::Admin),
+    // Decisions
+    ("Authorize", KeyScope::Check),
+    ("BatchAuthorize", KeyScope::Check),
+    ("GetEffectivePermissions", KeyScope::Check),
+    // Invitations
+    ("Invite", KeyScope::Admin),
+    ("PreviewInvitationEmail", KeyScope::Admin),
+    ("AcceptInvitation", KeyScope::Admin),
+    ("DeclineInvitation", KeyScope::Admin),
+    ("ResendInvitation", KeyScope::Admin),
+    ("RevokeInvitation", KeyScope::Admin),
+    ("UpdateInvitation", KeyScope::Admin),
+    ("ListInvitations", KeyScope::Admin),
+    // Members
+    ("ListUsers", KeyScope::Admin),
+    ("UpdateMember", KeyScope::Admin),
+    ("DeactivateMember", KeyScope::Admin),
+    ("ReactivateMember", KeyScope::Admin),
+    ("RemoveMember", KeyScope::Admin),
+    ("LeaveAccount", KeyScope::Admin),
+    ("TransferOwnership", KeyScope::Admin),
+    ("RecordSignIn", KeyScope::Admin),
+    // Roles
+    ("ListRoles", KeyScope::Admin),
+    ("CreateRole", KeyScope::Admin),
+    ("UpdateRole", KeyScope::Admin),
+    ("DeleteRole", KeyScope::Admin),
+    // Access requests
+    ("RequestAccess", KeyScope::Admin),
+    ("DecideAccessRequest", KeyScope::Admin),
+    ("ListAccessRequests", KeyScope::Admin),
+    // Activity
+    ("ListActivity", KeyScope::Admin),
+    ("WatchChanges", KeyScope::Admin),
+    // Shared templates
+    ("ShareTemplate", KeyScope::Admin),
+    ("UnshareTemplate", KeyScope::Admin),
+    ("ListSharedTemplates", KeyScope::Admin),
+    // Shared suppression lists
+    ("ShareSuppressionList", KeyScope::Admin),
+    ("UnshareSuppressionList", KeyScope::Admin),
+    ("ListSharedSuppressionLists", KeyScope::Admin),
+];
+
+/// The scope a request path (`/access.v1.AccessService/Authorize`) needs;
+/// `None` for a path outside the table.
+pub fn scope_of(path: &str) -> Option<KeyScope> {
+    let method = path.strip_prefix('/')?.strip_prefix(SERVICE)?.strip_prefix('/')?;
+    METHOD_SCOPES
+        .iter()
+        .find(|(name, _)| *name == method)
+        .map(|(_, scope)| *scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use prost::Message;
+    use prost_types::FileDescriptorSet;
+
+    use super::*;
+    use crate::grpc::pb::FILE_DESCRIPTOR_SET;
+
+    /// Every RPC of the service, as the compiled proto describes it.
+    fn rpcs() -> BTreeSet<String> {
+        let set = FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).expect("descriptor set decodes");
+        let service = set
+            .file
+            .iter()
+            .filter(|file| file.package() == "access.v1")
+            .flat_map(|file| &file.service)
+            .find(|service| service.name() == "AccessService")
+            .expect("the descriptor holds access.v1.AccessService");
+        service.method.iter().map(|m| m.name().to_owned()).collect()
+    }
+
+    #[test]
+    fn every_rpc_has_exactly_one_scope() {
+        let table: Vec<&str> = METHOD_SCOPES.iter().map(|(name, _)| *name).collect();
+        let unique: BTreeSet<String> = table.iter().map(|name| (*name).to_owned()).collect();
+        assert_eq!(unique.len(), table.len(), "a method is listed twice: {table:?}");
+        assert_eq!(
+            unique,
+            rpcs(),
+            "METHOD_SCOPES must list exactly the RPCs of access.v1.AccessService"
+        );
+    }
+
+    #[test]
+    fn paths_map_to_their_scope_and_nothing_else_does() {
+        assert_eq!(
+            scope_of("/access.v1.AccessService/Authorize"),
+            Some(KeyScope::Check)
+        );
+        assert_eq!(
+            scope_of("/access.v1.AccessService/SetAccountLimits"),
+            Some(KeyScope::Platform)
+        );
+        assert_eq!(scope_of("/access.v1.AccessService/Invite"), Some(KeyScope::Admin));
+        for path in [
+            "/access.v1.AccessService/NoSuchMethod",
+            "/access.v1.AccessService/",
+            "/access.v1.AccessServiceX/Authorize",
+            "/other.v1.AccessService/Authorize",
+            "access.v1.AccessService/Authorize",
+            "/grpc.health.v1.Health/Check",
+        ] {
+            assert_eq!(scope_of(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn scope_sets_read_and_print_as_configured() {
+        let set = KeyScopes::default()
+            .with(KeyScope::Check)
+            .with(KeyScope::Platform);
+        assert!(set.contains(KeyScope::Check) && set.contains(KeyScope::Platform));
+        assert!(!set.contains(KeyScope::Admin));
+        assert_eq!(set.to_string(), "check+platform");
+        assert_eq!(KeyScopes::all().to_string(), "check+admin+platform");
+        for scope in KeyScope::ALL {
+            assert_eq!(KeyScope::parse(scope.as_str()), Some(scope));
+        }
+        assert_eq!(KeyScope::parse("Admin"), None);
+    }
+}
