@@ -265,17 +265,17 @@ pub trait Transaction: Reads {
     async fn commit(self: Box<Self>) -> DomainResult<WriteReceipt>;
 }
 
-/// Where decisions get their facts: the cache layers in front of the store.
-/// Its one promise (rule 11): once [`FactsCache::commit`] has returned, no
-/// answer it gives, on any replica, is older than that commit.
+/// Where decisions get their facts: the cache layers in front of the store
+/// (which the cache reads itself). Its one promise (rule 11, changes are
+/// visible at once): once [`FactsCache::commit_visible_everywhere`] has
+/// returned, no answer it gives, on any replica, is older than that commit.
 #[async_trait]
 pub trait FactsCache: Send + Sync {
     /// The facts of each (account, user) pair, in the order asked, as fresh
     /// as `consistency` requires; what no cache layer holds is read from
-    /// `store` in one snapshot.
+    /// the store in one snapshot.
     async fn access_facts_of(
         &self,
-        store: &dyn Reads,
         pairs: &[(&AccountId, &UserId)],
         consistency: &Consistency,
     ) -> DomainResult<Vec<Arc<AccessFacts>>>;
@@ -283,5 +283,5 @@ pub trait FactsCache: Send + Sync {
     /// older than it. Both run to their end even if the caller goes away (a
     /// deadline, a reset connection): a commit whose invalidation were
     /// dropped would leave replicas answering from older state.
-    async fn commit(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt>;
+    async fn commit_visible_everywhere(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt>;
 }

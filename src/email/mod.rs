@@ -5,5 +5,5 @@
 pub mod dispatcher;
 pub mod templates;
 
-pub use dispatcher::{DispatchSettings, Dispatcher, DispatcherHandle};
+pub use dispatcher::{DispatchSettings, Dispatcher, DispatcherHandle, RelaySettings};
 pub use templates::{EmailRenderer, PREVIEW_TOKEN, RenderedEmail};

@@ -26,6 +26,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel, TransactionTrait,
 };
 
+pub use access_facts::MAX_PAIRS;
 pub use catalogue::seed_catalogue;
 pub use fence::CacheFence;
 pub use invitations::{invitation_count_statements, invitation_counts};
