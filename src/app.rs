@@ -419,7 +419,7 @@ async fn dispatcher(
         }
     };
     Dispatcher::new(
-        OutboxStore::new(db),
+        Arc::new(OutboxStore::new(db)),
         renderer,
         relay.as_ref(),
         settings::dispatch_settings(config),

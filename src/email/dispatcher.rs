@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 
 use super::templates::EmailRenderer;
 use crate::domain::model::OutboxMessage;
-use crate::storage::{ClaimedMessage, OutboxStore};
+use crate::domain::ports::{ClaimedMessage, Outbox};
 
 /// Longest error text kept on a row (and shown by ListInvitations).
 const MAX_ERROR_LEN: usize = 500;
@@ -75,7 +75,7 @@ impl DispatchSettings {
 
 /// Sends the outbox's messages.
 pub struct Dispatcher {
-    outbox: OutboxStore,
+    outbox: Arc<dyn Outbox>,
     renderer: Arc<EmailRenderer>,
     /// None: no relay configured, messages go to the log.
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
@@ -111,11 +111,11 @@ impl DispatcherHandle {
 
 impl Dispatcher {
     /// A dispatcher settling the messages of `outbox` (app.rs hands it the
-    /// store, on the pool it chooses), rendered by `renderer`, sent through
+    /// storage's, on the pool it chooses), rendered by `renderer`, sent through
     /// `relay` (none: written to the log and kept queued). Fails on a relay
     /// URL lettre cannot use.
     pub fn new(
-        outbox: OutboxStore,
+        outbox: Arc<dyn Outbox>,
         renderer: Arc<EmailRenderer>,
         relay: Option<&RelaySettings>,
         settings: DispatchSettings,

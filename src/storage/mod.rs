@@ -16,7 +16,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use repository::{
-    CacheFence, ClaimedMessage, MAX_PAIRS, OutboxCounts, OutboxStore, SeaStore, invitation_count_statements,
+    CacheFence, MAX_PAIRS, OutboxCounts, OutboxStore, SeaStore, invitation_count_statements,
     invitation_counts, outbox_counts, queued_after_statement,
 };
 

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use access_service::app;
+use access_service::domain::ports::Outbox;
 use access_service::email::PREVIEW_TOKEN;
 use access_service::grpc::pb;
 use access_service::{Config, storage};
