@@ -166,7 +166,7 @@ pub struct Config {
     #[arg(long, env = "ACCESS_LOG", default_value = DEFAULT_LOG_FILTER)]
     pub log_filter: String,
     /// The API keys callers must present, as `name:scope+scope:sha256hex`
-    /// entries separated by commas or new lines (see the README). Unset (and
+    /// entries separated by commas or new lines (see docs/operations.md). Unset (and
     /// no file): authentication is off, allowed on a loopback address only.
     #[arg(
         long,

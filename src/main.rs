@@ -6,7 +6,8 @@ use clap::Parser;
 use access_service::config::{Cli, Command};
 use access_service::{App, app, telemetry};
 
-/// mimalloc rather than the system's allocator: see the README's Performance.
+/// mimalloc rather than the system's allocator: see docs/benchmarks.md, "What
+/// profiling found to matter".
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -112,7 +112,7 @@ pub fn credentials(config: &Config) -> anyhow::Result<Credentials> {
         "no API key is configured (ACCESS_API_KEYS or ACCESS_API_KEYS_FILE), nor any client \
          certificate identity (ACCESS_TLS_CLIENT_IDENTITIES), so callers would not be authenticated: \
          refusing to listen on {}, which is not a loopback address. Configure keys or identities (see \
-         the README), or listen on 127.0.0.1 or [::1]",
+         docs/operations.md), or listen on 127.0.0.1 or [::1]",
         config.listen_addr
     );
     Ok(credentials)

@@ -13,8 +13,7 @@
 //! lease has run out. A replica that does not acknowledge in time has its
 //! lease revoked, so it cannot renew it without first dropping its entries.
 //! When Redis cannot be reached, a write waits one lease term instead: by
-//! then no replica trusts anything it holds. See the README's consistency
-//! contract.
+//! then no replica trusts anything it holds. See docs/consistency.md.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};

@@ -1,4 +1,4 @@
-//! Email (issue 12): the messages the outbox holds are rendered from
+//! Email (docs/email.md): the messages the outbox holds are rendered from
 //! templates ([`templates`]) and delivered by SMTP by a background
 //! [`dispatcher`], started by the App and stopped by its shutdown.
 

@@ -1,4 +1,4 @@
-//! Prometheus metrics (issue 11): requests by gRPC method and status code,
+//! Prometheus metrics (docs/operations.md, Metrics): requests by gRPC method and status code,
 //! the cache's counters and trust, the database pool and the waits for it,
 //! invitations by state, the outbox's emails.
 //! Encoded by the Prometheus org's `prometheus-client` in the text

@@ -62,7 +62,7 @@ pub async fn connect(
         .acquire_timeout(acquire_timeout)
         .sqlx_logging(false)
         // sqlx then reports each connection's wait as a TRACE event, which
-        // the pool-wait layer app.rs installs turns into the wait histogram.
+        // telemetry's pool-wait layer turns into the wait histogram.
         .map_sqlx_mysql_pool_opts(|pool| pool.acquire_time_level(log::LevelFilter::Trace))
         .map_sqlx_sqlite_pool_opts(|pool| pool.acquire_time_level(log::LevelFilter::Trace));
     let system = if url.starts_with("sqlite:") {
