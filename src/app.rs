@@ -1,11 +1,12 @@
 //! The one start-up path, shared by `main`, the tests and the benchmark:
 //! `App::build(config)` wires everything and binds; `run_until_stopped` serves.
 //!
-//! The assembler: the only module that knows every part. Each part is built
-//! from its own settings type (made from the [`Config`] in [`settings`]) and
-//! handed what it needs: the cache its store and the storage's fence, the
-//! metrics the routes the server serves, the email dispatcher its outbox
-//! store on the pool chosen here, the storage the telemetry's statement spans.
+//! The assembler: the only module that knows every part. Each part is
+//! built from its own settings type (made from the [`Config`] in
+//! src/app/settings.rs) and handed what it needs: the cache its store and
+//! the storage's fence, the metrics the routes the server serves, the email
+//! dispatcher its outbox on the pool chosen here, the storage the
+//! telemetry's statement spans.
 
 use std::future::Future;
 use std::net::SocketAddr;
