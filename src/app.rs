@@ -10,7 +10,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -460,13 +460,19 @@ fn statement_span(
 /// Every method the server serves, from the descriptor sets it registers for
 /// reflection (the API, health and both reflection versions): the labels of
 /// the request metrics.
+/// Built once per process: the names are leaked for the labels to borrow.
 fn routes() -> Routes {
-    Routes::from_descriptor_sets(&[
-        FILE_DESCRIPTOR_SET,
-        tonic_health::pb::FILE_DESCRIPTOR_SET,
-        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-    ])
+    static ROUTES: OnceLock<Routes> = OnceLock::new();
+    ROUTES
+        .get_or_init(|| {
+            Routes::from_descriptor_sets(&[
+                FILE_DESCRIPTOR_SET,
+                tonic_health::pb::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            ])
+        })
+        .clone()
 }
 
 /// Aborts a spawned task when dropped (the health-only server ends with the main one).

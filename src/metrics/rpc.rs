@@ -2,8 +2,8 @@
 //! histogram, named as grpc-ecosystem's go-grpc-prometheus names them, so
 //! the usual dashboards and alerts work unchanged.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
@@ -89,7 +89,8 @@ impl Route {
 }
 
 /// Every method the server serves, by path, read from the encoded
-/// descriptor sets it registers for reflection (app.rs hands them over).
+/// descriptor sets it registers for reflection (app.rs builds it, once per
+/// process, and hands it over).
 #[derive(Clone, Debug, Default)]
 pub struct Routes(Arc<HashMap<String, Route>>);
 
@@ -105,9 +106,11 @@ impl Routes {
             };
             for file in set.file {
                 for service in &file.service {
-                    let full = interned(format!("{}.{}", file.package(), service.name()));
+                    // Leaked, a few dozen short names that label values
+                    // borrow for the life of the process: build this once.
+                    let full: &'static str = String::leak(format!("{}.{}", file.package(), service.name()));
                     for method in &service.method {
-                        let name = interned(method.name().to_owned());
+                        let name: &'static str = String::leak(method.name().to_owned());
                         routes.insert(
                             format!("/{full}/{name}"),
                             Route {
@@ -129,19 +132,6 @@ impl Routes {
             method: "unknown",
         })
     }
-}
-
-/// `name` for the life of the process: label values borrow it. Leaked once
-/// per distinct name (a few dozen), however many Apps a process builds.
-fn interned(name: String) -> &'static str {
-    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(&known) = names.get(name.as_str()) {
-        return known;
-    }
-    let leaked: &'static str = String::leak(name);
-    names.insert(leaked);
-    leaked
 }
 
 /// The canonical name of a status code, as the gRPC specification spells it.
