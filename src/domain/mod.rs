@@ -1,8 +1,6 @@
 //! The rules of the access domain. Nothing here knows about SeaORM, tonic or Redis.
 
 pub mod decision;
-#[cfg(test)]
-mod decision_props;
 pub mod error;
 pub mod ids;
 pub mod member_list;

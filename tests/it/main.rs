@@ -1,49 +1,15 @@
 //! The one integration-test binary: the real server on port 0, real SQLite
-//! and MySQL databases (one fresh database per test).
+//! and MySQL databases (one fresh database per test), real Redis.
 
-mod cluster;
-mod helpers;
-mod mail_server;
-mod model;
-
-mod abuse;
-mod access_requests;
-mod accounts;
-mod activity;
-mod actor_session;
-mod auth;
-mod authorize;
-mod batch_authorize;
-mod cache_costs;
-mod cache_faults;
-mod changes;
-mod concurrency;
-mod consistency;
-mod decision_props;
-mod disclosure;
-mod email;
-mod error_details;
-mod escalation;
-mod health;
-mod identity;
-mod invitation_lifecycle;
-mod invitations;
-mod limits;
-mod members;
-mod metrics;
-mod middleware;
-mod migrations;
-mod no_silent_no_ops;
-mod plan_quotas;
-mod replicas;
-mod roles;
-mod seeds;
-mod shared_suppression_lists;
-mod shutdown;
-mod snapshot;
-mod statement_budgets;
-mod telemetry;
-mod templates;
-mod tls;
-mod transport;
-mod users;
+/// What an RPC answers, one module per area of the API, named as the
+/// server's handlers, service and repository name it.
+mod api;
+/// Operations: how the process runs and meets the servers it leans on
+/// (TLS, API keys, metrics, traces, shutdown, migrations, faults, email).
+mod ops;
+/// Guarantees that cut across areas: consistency, no escalation, the abuse
+/// catalogue, what a refusal tells, what a call costs, the decision model.
+mod properties;
+/// The harness: TestApp, the calls and asserts tests use, the servers some
+/// tests own.
+mod support;

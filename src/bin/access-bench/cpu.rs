@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use crate::scenarios::Window;
+use crate::driver::Window;
 
 /// Clock ticks per second of /proc's CPU times: USER_HZ, 100 on every
 /// Linux architecture the service is built for.

@@ -1,17 +1,22 @@
-//! `access-bench`: the load generator of issue 7. Seeds a realistic data set
-//! through the public gRPC API, then measures every hot call at 1, 16 and 64
-//! requests in flight against the server (in-process by default, or
-//! `--addr`), and prints a Markdown table (stdout) and a JSON file.
+//! `access-bench`: the load generator. Seeds a realistic data set through the
+//! public gRPC API, then measures every hot call at 1, 16 and 64 requests in
+//! flight against the server (in-process by default, or `--addr`), and
+//! prints a Markdown table (stdout), a JSON file and, with `--markdown`, the
+//! latest-figures block of docs/benchmarks.md (see docs/benchmarks.md).
 
 #![forbid(unsafe_code)]
 
 mod cpu;
+mod driver;
+mod latest;
 mod memory;
 mod pairs;
+mod plan;
 mod report;
 mod rounds;
 mod scenarios;
 mod seed;
+mod server;
 mod stats;
 
 use std::path::PathBuf;
@@ -19,26 +24,21 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use access_service::{App, Config};
 use anyhow::Context;
 use clap::Parser;
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::json;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tonic::transport::{Channel, Endpoint};
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_client::HealthClient;
+use tonic::transport::Channel;
 
-use crate::scenarios::{Load, Op};
+use crate::driver::Load;
+use crate::scenarios::Op;
 use crate::seed::Sizes;
 use crate::stats::Progress;
 
-/// mimalloc rather than the system's allocator: see the README's Performance.
+/// mimalloc rather than the system's allocator: see docs/benchmarks.md.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Command-line options; every size has a default matching issue 7.
+/// Command-line options; every size has a default: the data set of docs/benchmarks.md.
 #[derive(Debug, Parser)]
 #[command(
     name = "access-bench",
@@ -119,18 +119,14 @@ struct Args {
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench.json")]
     json: PathBuf,
+    /// Also write the table, with the date, the machine and this command,
+    /// into this Markdown file between its access-bench marker comments
+    /// (docs/benchmarks.md), replacing the figures there.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
     /// Log filter for the in-process server (silent by default).
     #[arg(long)]
     server_log: Option<String>,
-}
-
-/// The server started in-process, and what to clean up after it.
-struct LocalServer {
-    stops: Vec<oneshot::Sender<()>>,
-    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
-    temp_dir: Option<PathBuf>,
-    /// The second replica (Redis only), with `--redis-url`.
-    replica_addr: Option<String>,
 }
 
 #[tokio::main]
@@ -161,13 +157,18 @@ async fn main() -> anyhow::Result<()> {
     let (addr, backend, server) = match &args.addr {
         Some(addr) => (addr.clone(), "external server".to_owned(), None),
         None => {
-            let (addr, backend, server) = start_server(&args).await?;
+            let (addr, backend, server) = server::start(
+                args.database_url.as_deref(),
+                args.redis_url.as_deref(),
+                args.db_max_connections,
+            )
+            .await?;
             (addr, backend, Some(server))
         }
     };
-    let channels = connect(&addr, args.connections).await?;
+    let channels = server::connect(&addr, args.connections).await?;
     let replica_channels = match server.as_ref().and_then(|s| s.replica_addr.as_ref()) {
-        Some(replica) => connect(replica, args.connections).await?,
+        Some(replica) => server::connect(replica, args.connections).await?,
         None => Vec::new(),
     };
     let progress = Progress::start();
@@ -273,9 +274,52 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", args.json.display()))?;
     println!("{table}");
     eprintln!("JSON written to {}", args.json.display());
+    if let Some(path) = &args.markdown {
+        let latest = latest::Latest {
+            date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            machine: format!(
+                "{}; {}",
+                latest::machine(info.cores),
+                if info.in_process {
+                    "the server in the benchmark's process, sharing its cores with the load generator"
+                } else {
+                    "the load generator only (the server at --addr)"
+                }
+            ),
+            backend: info.backend.clone(),
+            data_set: format!(
+                "{} accounts of {} people (a custom role in one of {}), a team of {} children, \
+                 one account of {} members; seeded in {:.1} min ({} requests, {:.0}/s)",
+                sizes.accounts,
+                sizes.members_per_account,
+                sizes.custom_role_every,
+                sizes.team_children,
+                sizes.big_account_members,
+                seed_secs / 60.0,
+                data.seed_requests,
+                data.seed_requests as f64 / seed_secs,
+            ),
+            cells: format!(
+                "{} of {} s, each right after a health check cell at the same concurrency, \
+                 after {} s of warm-up; {} HTTP/2 connections",
+                if info.rounds == 1 {
+                    "1 round".to_owned()
+                } else {
+                    format!("{} rounds", info.rounds)
+                },
+                info.duration_secs,
+                info.warmup_secs,
+                info.connections
+            ),
+            command: latest::command_line(std::env::args()),
+            table: table.clone(),
+        };
+        latest::write(path, &latest)?;
+        eprintln!("latest figures written to {}", path.display());
+    }
 
     if let Some(server) = server {
-        stop_server(server).await;
+        server::stop(server).await;
     }
     Ok(())
 }
@@ -296,136 +340,6 @@ fn selected_ops(names: &[String]) -> anyhow::Result<Vec<Op>> {
         .into_iter()
         .filter(|op| *op == Op::Health || names.iter().any(|name| name == op.key()))
         .collect())
-}
-
-/// Builds and starts the server on 127.0.0.1:0 over the chosen database.
-async fn start_server(args: &Args) -> anyhow::Result<(String, String, LocalServer)> {
-    let (database_url, temp_dir) = match &args.database_url {
-        Some(url) => (url.clone(), None),
-        None => {
-            let dir = std::env::temp_dir().join(format!("access-bench-{}", uuid::Uuid::new_v4().simple()));
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-            (url, Some(dir))
-        }
-    };
-    let backend = if database_url.starts_with("mysql:") {
-        create_mysql_database(&database_url).await?;
-        "mysql"
-    } else {
-        "sqlite"
-    };
-    let config = Config {
-        listen_addr: "127.0.0.1:0".parse()?,
-        database_url,
-        db_max_connections: args.db_max_connections,
-        redis_url: args.redis_url.clone(),
-        // A namespace per run: runs sharing a Redis never meet.
-        redis_namespace: format!("bench-{}", uuid::Uuid::new_v4().simple()),
-        ..Config::default()
-    };
-    let mut server = LocalServer {
-        stops: Vec::new(),
-        tasks: Vec::new(),
-        temp_dir,
-        replica_addr: None,
-    };
-    let addr = serve(&mut server, config.clone()).await?;
-    let backend = match &args.redis_url {
-        Some(_) => {
-            let replica = Config {
-                cache_max_bytes: 0,
-                ..config
-            };
-            server.replica_addr = Some(serve(&mut server, replica).await?);
-            format!("{backend} + Redis, 2 replicas")
-        }
-        None => backend.to_owned(),
-    };
-    Ok((addr, backend, server))
-}
-
-/// Builds and starts one App; returns its address.
-async fn serve(server: &mut LocalServer, config: Config) -> anyhow::Result<String> {
-    let app = App::build(config).await?;
-    let addr = app.local_addr()?.to_string();
-    let (stop, stopped) = oneshot::channel::<()>();
-    server.tasks.push(tokio::spawn(app.run_until_stopped(async {
-        let _ = stopped.await;
-    })));
-    server.stops.push(stop);
-    Ok(addr)
-}
-
-/// `CREATE DATABASE IF NOT EXISTS` for the URL's database, so a fresh name just works.
-async fn create_mysql_database(url: &str) -> anyhow::Result<()> {
-    let without_query = url.split('?').next().unwrap_or(url);
-    let Some((server, name)) = without_query.rsplit_once('/') else {
-        anyhow::bail!("the MySQL URL names no database");
-    };
-    anyhow::ensure!(
-        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        "the MySQL database name must be letters, digits and underscores"
-    );
-    let admin = Database::connect(server)
-        .await
-        .with_context(|| format!("cannot connect to {}", access_service::config::redact_url(server)))?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE IF NOT EXISTS `{name}`"))
-        .await
-        .with_context(|| format!("cannot create database {name}"))?;
-    admin.close().await?;
-    Ok(())
-}
-
-async fn stop_server(server: LocalServer) {
-    for stop in server.stops {
-        let _ = stop.send(());
-    }
-    for task in server.tasks {
-        match tokio::time::timeout(Duration::from_secs(10), task).await {
-            Ok(Ok(Err(err))) => eprintln!("the server stopped with an error: {err:#}"),
-            Err(_) => eprintln!("the server did not stop within 10 s"),
-            _ => {}
-        }
-    }
-    if let Some(dir) = server.temp_dir {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
-/// One channel per HTTP/2 connection, once the server answers SERVING.
-async fn connect(addr: &str, connections: usize) -> anyhow::Result<Vec<Channel>> {
-    let uri = if addr.contains("://") {
-        addr.to_owned()
-    } else {
-        format!("http://{addr}")
-    };
-    let endpoint = Endpoint::from_shared(uri.clone())
-        .with_context(|| format!("bad address {addr}"))?
-        // Nagle on the client would add its own stalls to the server's.
-        .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(5));
-    let mut channels = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        // Each connect() opens its own connection (a clone would share one).
-        channels.push(
-            endpoint
-                .connect()
-                .await
-                .with_context(|| format!("cannot connect to {uri}"))?,
-        );
-    }
-    let status = HealthClient::new(channels[0].clone())
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .context("the server does not answer grpc.health.v1.Health/Check")?
-        .into_inner()
-        .status;
-    anyhow::ensure!(status == 1, "the server is not SERVING (health status {status})");
-    Ok(channels)
 }
 
 /// What the check of the data set found.

@@ -1,6 +1,7 @@
 //! `--cache-memory-entries N`: how much memory N cached permission sets take
-//! in one process (issue 8: 1,000,000 sets in at most 1 GiB), measured as the
-//! growth of the resident set while the in-process cache fills.
+//! in one process (the target: 1,000,000 sets in at most 1 GiB, see
+//! docs/benchmarks.md), measured as the growth of the resident set while the
+//! in-process cache fills.
 
 use std::sync::Arc;
 use std::time::Instant;

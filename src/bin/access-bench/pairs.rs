@@ -5,7 +5,7 @@
 use access_service::domain::permissions::{Permission, PermissionSet};
 use access_service::grpc::pb;
 
-use crate::seed::Key;
+use crate::plan::Key;
 
 /// Allowed (and as many denied) checks each (user, account) pair offers
 /// BatchAuthorize: enough for a batch of 100 over 10 pairs without repeats.

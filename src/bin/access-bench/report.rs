@@ -1,4 +1,5 @@
-//! The results as a Markdown table (for the README) and as JSON (for tools).
+//! The results as a Markdown table (stdout, and docs/benchmarks.md through
+//! `latest`) and as JSON (for tools).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

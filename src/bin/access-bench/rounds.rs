@@ -11,7 +11,8 @@
 
 use std::sync::Arc;
 
-use crate::scenarios::{Load, Measurement, Op};
+use crate::driver::Load;
+use crate::scenarios::{Measurement, Op};
 
 /// Measures `op` at `concurrency` in `rounds` pairs (health, then `op`) and
 /// pools them: one sample of every recorded call, over the sum of the

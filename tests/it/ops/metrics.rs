@@ -1,0 +1,473 @@
+//! The Prometheus endpoint (ACCESS_METRICS_ADDR): requests by method and
+//! status code, whichever way the status travels, and the cache's, the
+//! pool's and the invitations' figures, in a well-formed exposition.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+use access_service::metrics::code_name;
+use access_service::storage;
+use sea_orm::DbBackend;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::Code;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+
+use crate::support::cluster::{TestRedis, until_trusted};
+use crate::support::locks::{limit_members, lock_account, wait_for_blocked_statements};
+use crate::support::{Db, TestApp};
+
+/// One sample of the exposition: its labels and value.
+type Labels = BTreeMap<String, String>;
+
+/// A scrape, parsed: samples by name, each with its labels and value.
+struct Scrape(HashMap<String, Vec<(Labels, f64)>>);
+
+impl Scrape {
+    /// The value of the sample `name` whose labels include `labels`; 0 when
+    /// none has them (a counter that never moved is not exported yet).
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let matching: Vec<f64> = self
+            .0
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|(have, _)| {
+                labels
+                    .iter()
+                    .all(|(k, v)| have.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, value)| *value)
+            .collect();
+        assert!(
+            matching.len() <= 1,
+            "{name}{labels:?} matches {} samples",
+            matching.len()
+        );
+        matching.first().copied().unwrap_or(0.0)
+    }
+}
+
+/// GETs /metrics over a plain HTTP/1.1 connection and checks the answer.
+async fn scrape(addr: SocketAddr) -> Scrape {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("metrics endpoint accepts");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request sent");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await.expect("response read");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("headers end");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    parse_exposition(body)
+}
+
+/// Parses the text exposition format (version 0.0.4) strictly: every line
+/// is a HELP, a TYPE or a sample of a family whose TYPE came before.
+fn parse_exposition(text: &str) -> Scrape {
+    let mut types: HashMap<String, String> = HashMap::new();
+    let mut samples: HashMap<String, Vec<(Labels, f64)>> = HashMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, _help) = rest.split_once(' ').expect("HELP has a text");
+            assert!(valid_name(name), "HELP of a bad name: {line}");
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE has a kind");
+            assert!(valid_name(name), "TYPE of a bad name: {line}");
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                "unknown type: {line}"
+            );
+            assert!(
+                types.insert(name.to_owned(), kind.to_owned()).is_none(),
+                "TYPE twice: {line}"
+            );
+        } else {
+            let (name, labels, value) = parse_sample(line);
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| {
+                    name.strip_suffix(suffix)
+                        .filter(|base| types.get(*base).is_some_and(|kind| kind == "histogram"))
+                })
+                .unwrap_or(&name);
+            assert!(types.contains_key(family), "sample before its TYPE: {line}");
+            samples.entry(name.clone()).or_default().push((labels, value));
+        }
+    }
+    Scrape(samples)
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// `name{key="value",...} value`, label values escaped as the format says.
+fn parse_sample(line: &str) -> (String, Labels, f64) {
+    let name_end = line
+        .find(['{', ' '])
+        .unwrap_or_else(|| panic!("not a sample: {line}"));
+    let name = &line[..name_end];
+    assert!(valid_name(name), "bad name: {line}");
+    let mut rest = &line[name_end..];
+    let mut labels = Labels::new();
+    if let Some(inner) = rest.strip_prefix('{') {
+        let mut chars = inner.char_indices().peekable();
+        loop {
+            let key: String = chars
+                .by_ref()
+                .take_while(|(_, c)| *c != '=')
+                .map(|(_, c)| c)
+                .collect();
+            assert!(valid_name(&key), "bad label name in {line}");
+            assert_eq!(
+                chars.next().map(|(_, c)| c),
+                Some('"'),
+                "unquoted value in {line}"
+            );
+            let mut value = String::new();
+            loop {
+                match chars.next().map(|(_, c)| c) {
+                    Some('\\') => match chars.next().map(|(_, c)| c) {
+                        Some('n') => value.push('\n'),
+                        Some(c @ ('\\' | '"')) => value.push(c),
+                        other => panic!("bad escape {other:?} in {line}"),
+                    },
+                    Some('"') => break,
+                    Some(c) => value.push(c),
+                    None => panic!("unterminated value in {line}"),
+                }
+            }
+            labels.insert(key, value);
+            match chars.next() {
+                Some((_, ',')) => {}
+                Some((at, '}')) => {
+                    rest = &inner[at + 1..];
+                    break;
+                }
+                other => panic!("unexpected {other:?} in {line}"),
+            }
+        }
+    }
+    let value = rest
+        .strip_prefix(' ')
+        .unwrap_or_else(|| panic!("no value: {line}"));
+    let value = value.split(' ').next().expect("a value");
+    let value = match value {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        other => other.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
+    };
+    (name.to_owned(), labels, value)
+}
+
+fn rpc(method: &str, code: Code) -> [(&'static str, String); 3] {
+    [
+        ("grpc_service", "access.v1.AccessService".to_owned()),
+        ("grpc_method", method.to_owned()),
+        ("grpc_code", code_name(code).to_owned()),
+    ]
+}
+
+fn labels<'a>(owned: &'a [(&'static str, String); 3]) -> Vec<(&'static str, &'a str)> {
+    owned.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// Calls that succeed, fail in a handler (status in the headers), hit an
+/// unknown method and repeat a check (a cache hit) each move their series.
+async fn requests_cache_and_invitations_are_exported(app: TestApp) {
+    let addr = app.metrics_addr.expect("ACCESS_METRICS_ADDR is set");
+    // No scrape before the calls: the first one counts the invitations, and
+    // the next ones within 30 s reuse that count. The server is fresh, so
+    // every counter starts at 0.
+    app.account("acme", "owner").await;
+    app.check("owner", "acme", "campaigns.view").await;
+    app.check("owner", "acme", "campaigns.view").await;
+    let refused = app
+        .invite("stranger", "acme", "bob", "viewer", vec![])
+        .await
+        .expect_err("a stranger may not invite");
+    app.invite("owner", "acme", "carol", "viewer", vec![])
+        .await
+        .expect("the owner invites");
+    // A path nobody serves: counted, but under one bounded route.
+    let mut raw = tonic::client::Grpc::new(app.channel.clone());
+    raw.ready().await.expect("channel ready");
+    let unknown = raw
+        .unary(
+            tonic::Request::new(()),
+            http::uri::PathAndQuery::from_static("/made.up.v1.Nothing/Call"),
+            tonic_prost::ProstCodec::<(), ()>::default(),
+        )
+        .await
+        .expect_err("no such method");
+    assert_eq!(unknown.code(), Code::Unimplemented);
+    // A stream: counted when its trailers go out, after the last message.
+    let mut reflection = ServerReflectionClient::new(app.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = reflection
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .expect("reflection answers")
+        .into_inner();
+    while answers.message().await.expect("the stream ends OK").is_some() {}
+
+    let after = scrape(addr).await;
+    let handled =
+        |method: &str, code: Code| after.value("grpc_server_handled_total", &labels(&rpc(method, code)));
+    for (method, code, calls) in [
+        ("CreateAccount", Code::Ok, 1.0),
+        ("Authorize", Code::Ok, 2.0),
+        ("Invite", Code::Ok, 1.0),
+        ("Invite", refused.code(), 1.0),
+    ] {
+        assert_eq!(handled(method, code), calls, "{method} {code:?}");
+    }
+    assert_ne!(refused.code(), Code::Ok);
+    let unknown_route = [
+        ("grpc_service", "unknown"),
+        ("grpc_method", "unknown"),
+        ("grpc_code", "UNIMPLEMENTED"),
+    ];
+    assert_eq!(after.value("grpc_server_handled_total", &unknown_route), 1.0);
+    let stream = [
+        ("grpc_service", "grpc.reflection.v1.ServerReflection"),
+        ("grpc_method", "ServerReflectionInfo"),
+        ("grpc_code", "OK"),
+    ];
+    assert_eq!(after.value("grpc_server_handled_total", &stream), 1.0);
+    // The histogram saw the same two checks, in its count and its +Inf bucket.
+    let authorize = rpc("Authorize", Code::Ok);
+    assert_eq!(
+        after.value("grpc_server_handling_seconds_count", &labels(&authorize)),
+        2.0
+    );
+    let mut inf = labels(&authorize);
+    inf.push(("le", "+Inf"));
+    assert_eq!(after.value("grpc_server_handling_seconds_bucket", &inf), 2.0);
+
+    // The cache's own counters, exported as they are: the repeated check hit.
+    let counts = app.cache_counts();
+    assert!(counts.local_hits >= 1, "{counts:?}");
+    assert_eq!(
+        after.value("access_cache_hits_total", &[("layer", "local")]),
+        counts.local_hits as f64
+    );
+    assert_eq!(
+        after.value("access_cache_misses_total", &[]),
+        counts.misses as f64
+    );
+    assert_eq!(after.value("access_cache_trusted", &[]), 1.0);
+
+    // The pool and the invitations.
+    let max = after.value("access_db_pool_max_connections", &[]);
+    assert!(max >= 1.0, "pool max {max}");
+    assert!(after.value("access_db_pool_connections", &[("state", "in_use")]) <= max);
+    assert!(after.value("access_db_statements_total", &[]) > 0.0);
+    assert_eq!(after.value("access_invitations", &[("state", "pending")]), 1.0);
+    assert_eq!(after.value("access_invitations", &[("state", "accepted")]), 0.0);
+    // The invitation's email, queued (no relay), and how long it has waited.
+    assert_eq!(after.value("access_outbox_messages", &[("state", "queued")]), 1.0);
+    assert_eq!(after.value("access_outbox_messages", &[("state", "sent")]), 0.0);
+    let waited = after.value("access_outbox_oldest_queued_seconds", &[]);
+    assert!(waited > 0.0 && waited < 60.0, "oldest queued {waited} s");
+}
+
+/// Anything but GET /metrics is refused with an HTTP status, not served.
+async fn other_paths_are_not_found(app: TestApp) {
+    let addr = app.metrics_addr.expect("ACCESS_METRICS_ADDR is set");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("sent");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await.expect("read");
+    assert!(raw.starts_with("HTTP/1.1 404"), "{raw}");
+}
+
+crate::on_both_databases!(
+    mod with_metrics, |config| config.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
+    requests_cache_and_invitations_are_exported,
+    other_paths_are_not_found
+);
+
+/// The invitations gauge counts from `idx_invitations_state_expiry`
+/// (migration 13) without reading the table: in the database's own plan of
+/// each statement it sends, every step on `invitations` reads that index
+/// alone (SQLite's covering index; MySQL's "Using index", never a scan of
+/// type ALL), and the counts are right.
+async fn invitation_counts_read_an_index_not_the_table(app: TestApp) {
+    app.account("acme", "owner").await;
+    for i in 0..12 {
+        let invitation = app
+            .invite("owner", "acme", &format!("i{i:02}"), "viewer", vec![])
+            .await
+            .expect("invite")
+            .invitation
+            .expect("invitation returned");
+        if i % 4 == 0 {
+            app.revoke("owner", &invitation.id).await.expect("revoke");
+        }
+    }
+    let index = "idx_invitations_state_expiry";
+    let now = chrono::Utc::now();
+    for statement in storage::invitation_count_statements(app.db.get_database_backend(), now) {
+        let sql = statement.sql.clone();
+        let plan: Vec<String> = app
+            .plan(statement)
+            .await
+            .into_iter()
+            .filter(|step| step.contains("invitations"))
+            .collect();
+        assert!(!plan.is_empty(), "{sql}: no plan step reads invitations");
+        for step in &plan {
+            let covered = if app.db.get_database_backend() == DbBackend::Sqlite {
+                step.contains(&format!("COVERING INDEX {index}"))
+            } else {
+                step.contains(&format!("key={index}"))
+                    && step.contains("Using index")
+                    && !step.contains("type=ALL")
+            };
+            assert!(covered, "{sql}: {step}");
+        }
+    }
+    let counts: BTreeMap<&str, u64> = storage::invitation_counts(&app.db, now)
+        .await
+        .expect("counted")
+        .into_iter()
+        .map(|(state, n)| (state.as_str(), n))
+        .collect();
+    assert_eq!(counts.get("pending"), Some(&9));
+    assert_eq!(counts.get("revoked"), Some(&3));
+    assert_eq!(counts.get("expired"), Some(&0));
+}
+
+crate::on_both_databases!(invitation_counts_read_an_index_not_the_table);
+
+/// Without ACCESS_METRICS_ADDR there is no endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_endpoint_unless_configured() {
+    let app = TestApp::spawn_with(crate::support::Db::Sqlite, |_config| {}).await;
+    assert_eq!(app.metrics_addr, None);
+}
+
+/// Redis as the cache sees it: trusted while this replica's lease is live,
+/// untrusted once Redis goes away; and the protocol's own counters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_state_and_the_protocol_counters_are_exported() {
+    let mut redis = TestRedis::start().await;
+    let app = TestApp::spawn_with(crate::support::Db::Mysql, |config| {
+        config.redis_url = Some(redis.url());
+        config.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
+    })
+    .await;
+    let addr = app.metrics_addr.expect("ACCESS_METRICS_ADDR is set");
+    until_trusted(&[&app]).await;
+    app.account("acme", "owner").await;
+    app.check("owner", "acme", "campaigns.view").await;
+
+    let up = scrape(addr).await;
+    let counts = app.cache_counts();
+    assert_eq!(up.value("access_cache_redis_enabled", &[]), 1.0);
+    assert_eq!(up.value("access_cache_trusted", &[]), 1.0);
+    assert!(counts.invalidations_sent >= 1, "{counts:?}");
+    assert_eq!(
+        up.value("access_cache_invalidations_total", &[("direction", "sent")]),
+        counts.invalidations_sent as f64
+    );
+    assert!(up.value("access_cache_lease_renewals_total", &[]) >= 1.0);
+    assert!(up.value("access_cache_redis_round_trips_total", &[("purpose", "lookup")]) >= 1.0);
+
+    redis.stop();
+    let untrusted = async {
+        while app.cache().trusted() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), untrusted)
+        .await
+        .expect("the replica stops trusting its cache when Redis goes away");
+    let down = scrape(addr).await;
+    assert_eq!(down.value("access_cache_trusted", &[]), 0.0);
+    assert_eq!(down.value("access_cache_redis_enabled", &[]), 1.0);
+}
+
+/// The wait for a database connection is measured: with both pooled
+/// connections held by writes that wait on a row lock the test holds, a
+/// check waits for a connection until the lock goes, and the histogram
+/// shows a wait at least that long.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waits_for_a_database_connection_are_measured() {
+    // The wait events reach the App's own subscriber, as they reach the
+    // process-wide one in production (tests install none).
+    let dispatch =
+        access_service::telemetry::trace_dispatch(&opentelemetry_sdk::trace::SdkTracerProvider::default());
+    let app = TestApp::spawn_traced(
+        Db::Mysql,
+        |config| {
+            config.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
+            config.db_max_connections = 2;
+            config.request_timeout_ms = 60_000;
+            config.db_acquire_timeout_ms = 60_000;
+        },
+        Some(dispatch),
+    )
+    .await;
+    let addr = app.metrics_addr.expect("ACCESS_METRICS_ADDR is set");
+    app.account("acme", "owner").await;
+    let before = scrape(addr).await;
+    let long = [("le", "1")];
+    let long_waits = |scrape: &Scrape| {
+        scrape.value("access_db_pool_wait_seconds_count", &[])
+            - scrape.value("access_db_pool_wait_seconds_bucket", &long)
+    };
+
+    let lock = lock_account(&app, "acme").await;
+    let writes = [limit_members(&app), limit_members(&app)];
+    wait_for_blocked_statements(&app, 2).await;
+    let mut client = app.client.clone();
+    let check = tokio::spawn(async move {
+        client
+            .authorize(crate::support::check("owner", "acme", "campaigns.view", None))
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert!(!check.is_finished(), "the check waits for a connection");
+    lock.rollback().await.expect("release the row");
+    for write in writes {
+        write.await.expect("write task").expect("the write succeeds");
+    }
+    let answer = check.await.expect("check task").expect("the check is answered");
+    assert!(answer.into_inner().allowed);
+
+    let after = scrape(addr).await;
+    assert!(
+        after.value("access_db_pool_wait_seconds_count", &[])
+            > before.value("access_db_pool_wait_seconds_count", &[]),
+        "every acquire is a sample"
+    );
+    assert!(
+        after.value("access_db_pool_wait_seconds_bucket", &long) >= 1.0,
+        "the quick acquires are in the 1 s bucket (so it is the one read)"
+    );
+    assert!(
+        long_waits(&after) - long_waits(&before) >= 1.0,
+        "the check's wait of over a second is in the histogram"
+    );
+}

@@ -1,0 +1,16 @@
+//! Operations: how the process runs (listeners, TLS, API keys, limits on
+//! time and load, health, metrics, traces, shutdown, migrations) and how it
+//! meets the servers it leans on when they fail (Redis, MySQL, the SMTP
+//! relay of the email dispatcher).
+
+mod auth;
+mod cache_faults;
+mod email;
+mod health;
+mod metrics;
+mod migrations;
+mod shutdown;
+pub mod telemetry;
+mod timeouts_and_concurrency;
+mod tls;
+mod transport;

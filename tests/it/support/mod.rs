@@ -1,0 +1,24 @@
+//! The harness every test stands on: the real server on port 0 over a fresh
+//! database ([`TestApp`]), the calls and requests tests send, the asserts
+//! they read answers with, and the servers some tests own (replicas and
+//! proxies, a Redis, an SMTP server, a PKI).
+
+mod app;
+mod asserts;
+mod calls;
+mod database;
+mod on_both_databases;
+mod plans;
+mod requests;
+mod tables;
+
+pub mod cluster;
+pub mod locks;
+pub mod mail_server;
+pub mod pki;
+
+pub use app::*;
+pub use asserts::*;
+pub use calls::scoped_lead;
+pub use database::*;
+pub use requests::*;
