@@ -1,11 +1,19 @@
 //! The one start-up path, shared by `main`, the tests and the benchmark:
 //! `App::build(config)` wires everything and binds; `run_until_stopped` serves.
+//!
+//! The assembler: the only module that knows every part. Each part is
+//! built from its own settings type (made from the [`Config`] in
+//! src/app/settings.rs) and handed what it needs: the cache its store and
+//! the storage's fence, the metrics the routes the server serves, the email
+//! dispatcher its outbox on the pool chosen here, the storage the
+//! telemetry's statement spans.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
+use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tonic::transport::Server;
@@ -13,9 +21,9 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::cache::{Cache, CacheStats};
 use crate::changes::{ChangePublisher, PublisherSettings};
-use crate::config::{Config, redact_url};
+use crate::config::{Config, MAX_BATCH_CHECKS_LIMIT, redact_url};
 use crate::domain::UseCases;
-use crate::domain::ports::Reads;
+use crate::domain::ports::{FactsCache, Reads, Store};
 use crate::domain::service::DomainSettings;
 use crate::email::{Dispatcher, EmailRenderer};
 use crate::grpc::middleware::Credentials;
@@ -23,10 +31,17 @@ use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
 use crate::grpc::{GrpcHandlers, middleware};
 use crate::metrics::server::MetricsListener;
-use crate::metrics::{self, Metrics};
-use crate::shutdown;
-use crate::storage::{self, CacheFence, SeaStore, StatementCounter};
-use crate::tls;
+use crate::metrics::{self, Metrics, Routes};
+use crate::storage::{self, CacheFence, OutboxStore, SeaStore, StatementCounter};
+use crate::{shutdown, telemetry, tls};
+
+mod settings;
+#[cfg(test)]
+mod tests;
+
+// The facts of the largest BatchAuthorize are read in one statement, so
+// they are one consistent snapshot.
+const _: () = assert!(storage::MAX_PAIRS >= MAX_BATCH_CHECKS_LIMIT);
 
 /// How long the email dispatcher gets to finish the email in flight once
 /// serving has ended: part of the 10 s the Helm chart's termination grace
@@ -73,8 +88,11 @@ impl App {
     /// loopback.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        // The email templates with the configured sender and link, shared
+        // by the dispatcher and PreviewInvitationEmail: a bad sender fails here.
+        let renderer = Arc::new(settings::email_renderer(&config)?);
         // Before anything is connected: a server that would be open to anyone fails at once.
-        let credentials = config.credentials()?;
+        let credentials = settings::credentials(&config)?;
         if credentials.is_open() {
             tracing::warn!(
                 listen_addr = %config.listen_addr,
@@ -90,7 +108,7 @@ impl App {
                 "callers are authenticated"
             );
         }
-        let tls = match config.tls()? {
+        let tls = match settings::tls(&config)? {
             Some(settings) => {
                 let acceptor = tls::acceptor(&settings)?;
                 tracing::info!(
@@ -103,13 +121,9 @@ impl App {
             }
             None => None,
         };
-        let (db, statements) = storage::connect(
-            &config.database_url,
-            config.db_max_connections,
-            config.db_acquire_timeout(),
-        )
-        .await
-        .with_context(|| format!("cannot connect to {}", redact_url(&config.database_url)))?;
+        let (db, statements) = connect(&config, config.db_max_connections)
+            .await
+            .with_context(|| format!("cannot connect to {}", redact_url(&config.database_url)))?;
         if config.auto_migrate {
             storage::migrate(&db)
                 .await
@@ -121,17 +135,20 @@ impl App {
             migrated = config.auto_migrate,
             "database ready"
         );
+        let store = Arc::new(SeaStore::new(db.clone()));
+        let cache_settings = settings::cache_settings(&config);
         let cache = Arc::new(match &config.redis_url {
             Some(url) => {
                 // A pool of its own, so the fence's background reads are not
                 // counted among (nor queue behind) the requests' statements.
-                let (fence_db, _) = storage::connect(&config.database_url, 2, config.db_acquire_timeout())
+                let (fence_db, _) = connect(&config, 2)
                     .await
                     .context("cannot connect to the database for the cache fence")?;
-                Cache::with_redis(url, &config.cache_settings(), CacheFence::new(fence_db))
+                let fence = Arc::new(CacheFence::new(fence_db));
+                Cache::with_redis(Arc::clone(&store) as Arc<dyn Reads>, url, &cache_settings, fence)
                     .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?
             }
-            None => Cache::in_process(&config.cache_settings()),
+            None => Cache::in_process(Arc::clone(&store) as Arc<dyn Reads>, &cache_settings),
         });
         tracing::info!(
             redis = config
@@ -143,11 +160,11 @@ impl App {
             local_max_bytes = config.cache_max_bytes,
             "cache ready"
         );
-        let change_publisher = match config.change_publisher() {
+        let change_publisher = match settings::change_publisher(&config) {
             Some(settings) => {
                 // A pool of its own, as the fence's: its polling is neither
                 // counted among nor queued behind the requests' statements.
-                let (log_db, _) = storage::connect(&config.database_url, 1, config.db_acquire_timeout())
+                let (log_db, _) = connect(&config, 1)
                     .await
                     .context("cannot connect to the database for the change publisher")?;
                 Some((Arc::new(SeaStore::new(log_db)) as Arc<dyn Reads>, settings))
@@ -159,14 +176,14 @@ impl App {
             redis: config.redis_url.is_some(),
             db: db.clone(),
             statements: statements.clone(),
+            routes: routes(),
         });
         let metrics_listener = match config.metrics_addr {
             Some(addr) => Some(MetricsListener::bind(addr).await?),
             None => None,
         };
-        let renderer = Arc::new(config.email_renderer()?);
         let dispatcher = if config.outbox_dispatch {
-            Some(Dispatcher::for_app(&config, &db).await?)
+            Some(dispatcher(&config, Some(&db), Arc::clone(&renderer)).await?)
         } else {
             None
         };
@@ -181,8 +198,8 @@ impl App {
             "email ready"
         );
         let service = UseCases::new(
-            Arc::new(SeaStore::new(db)),
-            Arc::clone(&cache) as Arc<dyn crate::domain::ports::FactsCache>,
+            store as Arc<dyn Store>,
+            Arc::clone(&cache) as Arc<dyn FactsCache>,
             DomainSettings {
                 invitation_ttl: config.invitation_ttl(),
                 max_batch_checks: config.max_batch_checks,
@@ -281,8 +298,11 @@ impl App {
             // google.rpc error details, so grpcurl can print BadRequest and ErrorInfo.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
-        let (stop_accepting, deadline, phase) =
-            shutdown::begin(self.config.shutdown_settings(), health_reporter, shutdown);
+        let (stop_accepting, deadline, phase) = shutdown::begin(
+            settings::shutdown_settings(&self.config),
+            health_reporter,
+            shutdown,
+        );
         let layers = middleware::layers(
             self.credentials,
             self.config.max_concurrent_requests,
@@ -354,6 +374,105 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// `access-service migrate`: applies the migrations (and seeds the
+/// built-in roles) on the configured database.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let (db, _statements) = connect(config, config.db_max_connections).await?;
+    storage::migrate(&db).await?;
+    tracing::info!(database = %redact_url(&config.database_url), "migrations applied");
+    Ok(())
+}
+
+/// The outbox dispatcher `config` describes, with templates of its own.
+/// `requests_db` is the pool of the App's requests: on SQLite with a relay
+/// configured the dispatcher writes through it, since SQLite has one writer,
+/// and a write committed from another connection between a request
+/// transaction's first read and its first write would fail that request
+/// (SQLITE_BUSY_SNAPSHOT); the one connection serialises them. Otherwise
+/// (MySQL, the log-only mode, which only reads, or no `requests_db`) it has
+/// a pool of its own, so its polls are not counted among the requests'.
+pub async fn email_dispatcher(
+    config: &Config,
+    requests_db: Option<&DatabaseConnection>,
+) -> anyhow::Result<Dispatcher> {
+    let renderer = Arc::new(settings::email_renderer(config)?);
+    dispatcher(config, requests_db, renderer).await
+}
+
+async fn dispatcher(
+    config: &Config,
+    requests_db: Option<&DatabaseConnection>,
+    renderer: Arc<EmailRenderer>,
+) -> anyhow::Result<Dispatcher> {
+    let relay = settings::relay(config);
+    let shared = requests_db
+        .filter(|db| relay.is_some() && db.get_database_backend() == DbBackend::Sqlite)
+        .cloned();
+    let db = match shared {
+        Some(db) => db,
+        None => {
+            connect(config, 2)
+                .await
+                .context("cannot connect to the database for the outbox dispatcher")?
+                .0
+        }
+    };
+    Dispatcher::new(
+        Arc::new(OutboxStore::new(db)),
+        renderer,
+        relay.as_ref(),
+        settings::dispatch_settings(config),
+    )
+    .with_context(|| {
+        format!(
+            "bad ACCESS_SMTP_URL {}",
+            redact_url(config.smtp_url.as_deref().unwrap_or_default())
+        )
+    })
+}
+
+/// A connection pool of at most `max_connections` on the configured
+/// database, each statement traced as a client span.
+async fn connect(
+    config: &Config,
+    max_connections: u32,
+) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
+    storage::connect(
+        &config.database_url,
+        max_connections,
+        config.db_acquire_timeout(),
+        statement_span,
+    )
+    .await
+}
+
+/// What storage tells of each statement, recorded as telemetry's client span.
+fn statement_span(
+    elapsed: std::time::Duration,
+    failed: bool,
+    describe: &dyn Fn() -> (String, Vec<opentelemetry::KeyValue>),
+) {
+    telemetry::finished_client_span(elapsed, failed, describe);
+}
+
+/// Every method the server serves, from the descriptor sets it registers for
+/// reflection (the API, health and both reflection versions): the labels of
+/// the request metrics.
+/// Built once per process: the names are leaked for the labels to borrow.
+fn routes() -> Routes {
+    static ROUTES: OnceLock<Routes> = OnceLock::new();
+    ROUTES
+        .get_or_init(|| {
+            Routes::from_descriptor_sets(&[
+                FILE_DESCRIPTOR_SET,
+                tonic_health::pb::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            ])
+        })
+        .clone()
 }
 
 /// Aborts a spawned task when dropped (the health-only server ends with the main one).

@@ -1,12 +1,14 @@
 //! Typed settings: every one has a default in code and an `ACCESS_*`
 //! environment override (and a command-line flag).
+//!
+//! A leaf: it imports no other part of the service and builds nothing.
+//! app.rs turns these values into each part's own settings type and hands
+//! each part what it needs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-
-use crate::tls::ClientAuth;
 
 /// Default listen address: loopback, so a plain `cargo run` exposes nothing.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
@@ -164,7 +166,7 @@ pub struct Config {
     #[arg(long, env = "ACCESS_LOG", default_value = DEFAULT_LOG_FILTER)]
     pub log_filter: String,
     /// The API keys callers must present, as `name:scope+scope:sha256hex`
-    /// entries separated by commas or new lines (see the README). Unset (and
+    /// entries separated by commas or new lines (see docs/operations.md). Unset (and
     /// no file): authentication is off, allowed on a loopback address only.
     #[arg(
         long,
@@ -275,6 +277,18 @@ pub enum LogFormat {
     /// One JSON object a line, with the OpenTelemetry trace and span ids of
     /// the current span, for log pipelines that join logs to traces.
     Json,
+}
+
+/// Whether clients must present a certificate when a client CA is configured
+/// (ACCESS_TLS_CLIENT_AUTH).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClientAuth {
+    /// Every connection presents a certificate signed by the client CA.
+    #[default]
+    Required,
+    /// A certificate is checked when presented; clients without one
+    /// authenticate with an API key.
+    Optional,
 }
 
 impl Default for Config {

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod email;
 pub mod grpc;
 pub mod metrics;
+pub mod redis_keys;
 pub mod reload;
 pub mod shutdown;
 pub mod storage;

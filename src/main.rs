@@ -4,9 +4,10 @@
 use clap::Parser;
 
 use access_service::config::{Cli, Command};
-use access_service::{App, storage, telemetry};
+use access_service::{App, app, telemetry};
 
-/// mimalloc rather than the system's allocator: see the README's Performance.
+/// mimalloc rather than the system's allocator: see docs/benchmarks.md, "What
+/// profiling found to matter".
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -21,17 +22,7 @@ async fn main() -> anyhow::Result<()> {
             let app = App::build(cli.config).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
-        Command::Migrate => {
-            let (db, _statements) = storage::connect(
-                &cli.config.database_url,
-                cli.config.db_max_connections,
-                cli.config.db_acquire_timeout(),
-            )
-            .await?;
-            storage::migrate(&db).await?;
-            tracing::info!(database = %access_service::config::redact_url(&cli.config.database_url), "migrations applied");
-            Ok(())
-        }
+        Command::Migrate => app::migrate(&cli.config).await,
     }
 }
 

@@ -13,8 +13,7 @@
 //! lease has run out. A replica that does not acknowledge in time has its
 //! lease revoked, so it cannot renew it without first dropping its entries.
 //! When Redis cannot be reached, a write waits one lease term instead: by
-//! then no replica trusts anything it holds. See the README's consistency
-//! contract.
+//! then no replica trusts anything it holds. See docs/consistency.md.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -30,91 +29,14 @@ use tracing::Instrument;
 
 use crate::domain::ids::AccountId;
 use crate::domain::model::WriteReceipt;
-use crate::storage::CacheFence;
+use crate::redis_keys::Keys;
 
+use super::Fence;
 use super::codec::{Invalidation, decode_invalidation, encode_invalidation};
-use super::keys::Keys;
 use super::local::LocalLayer;
+use super::scripts::{FENCE, LEASES, RENEW, REVOKE};
 use super::shared::SharedLayer;
 use super::stats::CacheStats;
-
-/// Renews this replica's lease. KEYS: leases, revoked, epoch; ARGV: replica,
-/// term (ms). Returns {status, epoch}: status 0 when the lease was live, 1
-/// when it had lapsed, 2 when a writer had revoked it. The epoch moves when
-/// no replica held a live lease: writes may then have committed without
-/// reaching Redis, so every entry stored before is left behind. It moves to
-/// Redis's clock in ms when that is ahead, and past the caller's own epoch
-/// (ARGV 3), so that a restarted (emptied) Redis never hands out an epoch
-/// handed out before, even with its clock behind.
-const RENEW: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local status = 0
-if redis.call('SREM', KEYS[2], ARGV[1]) == 1 then
-  status = 2
-elseif not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  status = 1
-end
-if redis.call('ZCARD', KEYS[1]) == 0 then
-  local epoch = tonumber(redis.call('GET', KEYS[3]) or '0')
-  redis.call('SET', KEYS[3], math.max(epoch + 1, now, tonumber(ARGV[3]) + 1))
-end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return {status, tonumber(redis.call('GET', KEYS[3]) or '0')}
-";
-
-/// Moves the epoch once per database fence generation. KEYS: epoch, fence;
-/// ARGV: the generation read from the database, the caller's epoch (a floor,
-/// should Redis come back with its clock behind). Returns the epoch.
-const FENCE: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local seen = tonumber(redis.call('GET', KEYS[2]) or '-1')
-if seen < tonumber(ARGV[1]) then
-  local epoch = tonumber(redis.call('GET', KEYS[1]) or '0')
-  redis.call('SET', KEYS[1], math.max(epoch + 1, now, tonumber(ARGV[2]) + 1))
-  redis.call('SET', KEYS[2], ARGV[1])
-end
-return tonumber(redis.call('GET', KEYS[1]) or '0')
-";
-
-/// The live leases but the writer's own, with the ms each has left (Redis
-/// time). KEYS: leases; ARGV: the writer.
-const LEASES: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local live = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local out = {}
-for i = 1, #live, 2 do
-  if live[i] ~= ARGV[1] then
-    table.insert(out, live[i])
-    table.insert(out, tonumber(live[i + 1]) - now)
-  end
-end
-return out
-";
-
-/// Revokes the leases of replicas that did not acknowledge in time: their
-/// next renewal tells them to drop everything. Returns the ms each still
-/// has (it can no longer be extended). KEYS: leases, revoked; ARGV: how long
-/// to remember revocations (ms), then the replicas.
-const REVOKE: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local out = {}
-for i = 2, #ARGV do
-  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if score and tonumber(score) > now then
-    redis.call('SADD', KEYS[2], ARGV[i])
-    table.insert(out, ARGV[i])
-    table.insert(out, tonumber(score) - now)
-  end
-end
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-return out
-";
 
 /// Timings of the lease protocol.
 #[derive(Clone, Copy, Debug)]
@@ -154,7 +76,7 @@ pub struct Coherence {
     trusted_on: AtomicU64,
     subscribed: AtomicBool,
     /// The database fence (the second channel, for writes that cannot reach Redis).
-    fence: CacheFence,
+    fence: Arc<dyn Fence>,
     /// The fence generation this replica has acted on (`i64::MIN`: none yet).
     fence_seen: AtomicI64,
     /// Trust from the fence: until a term after the last fence read was sent.
@@ -195,7 +117,7 @@ impl Coherence {
         local: Arc<LocalLayer>,
         stats: Arc<CacheStats>,
         settings: LeaseSettings,
-        fence: CacheFence,
+        fence: Arc<dyn Fence>,
     ) -> Arc<Self> {
         let coherence = Arc::new(Self {
             replica: uuid::Uuid::new_v4().simple().to_string(),

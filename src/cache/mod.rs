@@ -12,8 +12,9 @@
 
 mod codec;
 mod coherence;
-mod keys;
+mod fence;
 mod local;
+mod scripts;
 mod shared;
 mod stats;
 
@@ -26,16 +27,16 @@ use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
 
 pub use coherence::LeaseSettings;
+pub use fence::Fence;
 pub use stats::{CacheCounts, CacheStats};
 
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{AccessFacts, Consistency, ConsistencyToken, WriteReceipt};
 use crate::domain::ports::{FactsCache, Reads, Transaction};
 use crate::domain::{DomainError, DomainResult};
-use crate::storage::CacheFence;
+use crate::redis_keys::Keys;
 
 use coherence::Coherence;
-pub use keys::Keys;
 use local::LocalLayer;
 use shared::{Looked, SharedLayer};
 
@@ -59,18 +60,22 @@ struct Redis {
     coherence: Arc<Coherence>,
 }
 
-/// The cache in front of the store: implements the domain's [`FactsCache`].
+/// The cache in front of the store: implements the domain's [`FactsCache`],
+/// reading what no layer holds from the store it was built with.
 pub struct Cache {
+    store: Arc<dyn Reads>,
     local: Arc<LocalLayer>,
     redis: Option<Redis>,
     stats: Arc<CacheStats>,
 }
 
 impl Cache {
-    /// The in-process layer alone: one replica, invalidated synchronously.
-    pub fn in_process(settings: &CacheSettings) -> Self {
+    /// The in-process layer alone, in front of `store`: one replica,
+    /// invalidated synchronously.
+    pub fn in_process(store: Arc<dyn Reads>, settings: &CacheSettings) -> Self {
         let stats = Arc::new(CacheStats::default());
         Self {
+            store,
             local: Arc::new(LocalLayer::new(
                 settings.local_max_bytes,
                 settings.ttl,
@@ -81,11 +86,17 @@ impl Cache {
         }
     }
 
-    /// Both layers over the Redis at `url`, with the database's cache fence
-    /// as the second channel to the other replicas. Starts even when Redis
-    /// is down: checks then read the database until it is back.
-    pub fn with_redis(url: &str, settings: &CacheSettings, fence: CacheFence) -> anyhow::Result<Self> {
-        let mut cache = Self::in_process(settings);
+    /// Both layers in front of `store`, over the Redis at `url`, with the
+    /// database's cache `fence` as the second channel to the other replicas.
+    /// Starts even when Redis is down: checks then read the database until
+    /// it is back.
+    pub fn with_redis(
+        store: Arc<dyn Reads>,
+        url: &str,
+        settings: &CacheSettings,
+        fence: Arc<dyn Fence>,
+    ) -> anyhow::Result<Self> {
+        let mut cache = Self::in_process(store, settings);
         let client = redis::Client::open(url)?;
         // Short timeouts: a Redis that does not answer must cost a check
         // little more than the database read it falls back to.
@@ -157,14 +168,13 @@ fn fresh_enough(account: &AccountId, facts: &AccessFacts, token: Option<&Consist
 impl FactsCache for Cache {
     async fn access_facts_of(
         &self,
-        store: &dyn Reads,
         pairs: &[(&AccountId, &UserId)],
         consistency: &Consistency,
     ) -> DomainResult<Vec<Arc<AccessFacts>>> {
         let token = match consistency {
             Consistency::Full => {
                 self.stats.miss(pairs.len() as u64);
-                let read = store.access_facts_of(pairs).await?;
+                let read = self.store.access_facts_of(pairs).await?;
                 return Ok(read.into_iter().map(Arc::new).collect());
             }
             Consistency::AtLeastAsFresh(token) => Some(token),
@@ -235,7 +245,7 @@ impl FactsCache for Cache {
         if !missing.is_empty() {
             let asked: Vec<(&AccountId, &UserId)> = missing.iter().map(|&i| pairs[i]).collect();
             self.stats.miss(asked.len() as u64);
-            let read = store.access_facts_of(&asked).await?;
+            let read = self.store.access_facts_of(&asked).await?;
             if let Some(token) = token
                 && asked
                     .iter()
@@ -273,7 +283,7 @@ impl FactsCache for Cache {
         all_found(found)
     }
 
-    async fn commit(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt> {
+    async fn commit_visible_everywhere(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt> {
         let local = Arc::clone(&self.local);
         let coherence = self.redis.as_ref().map(|redis| Arc::clone(&redis.coherence));
         // A task of its own: once the commit may have happened, the

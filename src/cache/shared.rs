@@ -15,34 +15,11 @@ use tracing::Instrument;
 
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::AccessFacts;
+use crate::redis_keys::Keys;
 
 use super::codec::{Stamp, decode_entry, encode_entry};
-use super::keys::Keys;
+use super::scripts::{FILL, INVALIDATE};
 use super::stats::CacheStats;
-
-/// Stores an entry only if the account's generation is still the one the
-/// filler saw. KEYS: facts hash, generation; ARGV: user, generation seen,
-/// entry, TTL (ms) of the hash, TTL (ms) of the generation.
-const FILL: &str = r"
-local current = tonumber(redis.call('GET', KEYS[2]) or '0')
-if current ~= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if current > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
-return 1
-";
-
-/// A write changed the account: new generation, entries dropped, in one
-/// step. KEYS: facts hash, generation; ARGV: TTL (ms) of the generation.
-/// The generation outlives every entry stamped with it (twice the entries'
-/// TTL, renewed by every fill), so by the time it expires and starts again
-/// from 0, no entry that could match an old value is left.
-const INVALIDATE: &str = r"
-redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[1])
-return 1
-";
 
 /// The span of one Redis round trip (`what` the cache does, the commands
 /// it pipelines), for traces: OpenTelemetry database conventions.

@@ -1,5 +1,5 @@
 //! What the cache layers did, counted: tests assert costs with these, and the
-//! metrics endpoint (issue 11) exports them.
+//! metrics endpoint (docs/operations.md, Metrics) exports them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -27,10 +27,10 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::cache::Keys;
 use crate::domain::DomainError;
 use crate::domain::model::{ActivityRecord, ChangeQuery, ChangeScope};
 use crate::domain::ports::Reads;
+use crate::redis_keys::Keys;
 
 /// Longest wait between two attempts while Redis or the database fails.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -40,20 +40,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// cap, the new cursor, the field count of one event, then every event's
 /// field/value pairs. Returns 1 when appended, 0 when another publisher
 /// moved the cursor first.
-const PUBLISH: &str = r"
-local current = redis.call('GET', KEYS[2]) or ''
-if current ~= ARGV[1] then return 0 end
-local pairs_per_event = tonumber(ARGV[4]) * 2
-local i = 5
-while i <= #ARGV do
-  local args = {'XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*'}
-  for j = 0, pairs_per_event - 1 do args[#args + 1] = ARGV[i + j] end
-  redis.call(unpack(args))
-  i = i + pairs_per_event
-end
-redis.call('SET', KEYS[2], ARGV[3])
-return 1
-";
+const PUBLISH: &str = include_str!("publish.lua");
 
 /// The names and sizes of the stream.
 #[derive(Clone, Debug)]

@@ -1,4 +1,6 @@
-//! What the domain needs from the outside world. Implemented by `storage`.
+//! What the domain and the adapters need from the outside world: the store,
+//! the outbox and the cache in front of the store. `storage` implements
+//! the store's ports, `cache` the [`FactsCache`].
 
 use std::sync::Arc;
 
@@ -265,17 +267,17 @@ pub trait Transaction: Reads {
     async fn commit(self: Box<Self>) -> DomainResult<WriteReceipt>;
 }
 
-/// Where decisions get their facts: the cache layers in front of the store.
-/// Its one promise (rule 11): once [`FactsCache::commit`] has returned, no
-/// answer it gives, on any replica, is older than that commit.
+/// Where decisions get their facts: the cache layers in front of the store
+/// (which the cache reads itself). Its one promise (rule 11, changes are
+/// visible at once): once [`FactsCache::commit_visible_everywhere`] has
+/// returned, no answer it gives, on any replica, is older than that commit.
 #[async_trait]
 pub trait FactsCache: Send + Sync {
     /// The facts of each (account, user) pair, in the order asked, as fresh
     /// as `consistency` requires; what no cache layer holds is read from
-    /// `store` in one snapshot.
+    /// the store in one snapshot.
     async fn access_facts_of(
         &self,
-        store: &dyn Reads,
         pairs: &[(&AccountId, &UserId)],
         consistency: &Consistency,
     ) -> DomainResult<Vec<Arc<AccessFacts>>>;
@@ -283,5 +285,58 @@ pub trait FactsCache: Send + Sync {
     /// older than it. Both run to their end even if the caller goes away (a
     /// deadline, a reset connection): a commit whose invalidation were
     /// dropped would leave replicas answering from older state.
-    async fn commit(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt>;
+    async fn commit_visible_everywhere(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt>;
+}
+
+/// A message a dispatcher holds the lease of.
+#[derive(Clone, Debug)]
+pub struct ClaimedMessage {
+    /// The message as written (token included while it is still kept).
+    pub message: OutboxMessage,
+    /// Attempts made, this one included.
+    pub attempts: u32,
+    /// When it was written, in the store's milliseconds (the log-only mode's cursor).
+    pub created_ms: i64,
+}
+
+/// The dispatcher's side of the outbox (the use cases write to it with
+/// [`Transaction::enqueue_message`]): exactly one attempt in flight per
+/// message across replicas, by leases the store takes and settles
+/// conditionally.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Takes the lease of the next due message whose lease is free (or
+    /// expired: its holder died or hung) until `lease_until`, counting one
+    /// attempt. None when nothing is due.
+    async fn claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> DomainResult<Option<ClaimedMessage>>;
+    /// Up to `limit` queued messages written after `after` (created time and
+    /// id), oldest first: what the log-only mode (no SMTP relay) shows. A read
+    /// only: the messages stay queued, with their tokens, for a relay.
+    async fn queued_after(
+        &self,
+        after: Option<(i64, String)>,
+        limit: u64,
+    ) -> DomainResult<Vec<ClaimedMessage>>;
+    /// Deletes up to `limit` messages settled (sent, or failed for good)
+    /// and written before `cutoff`, with their invitation links, in one
+    /// transaction; returns how many. Their facts name people, so they are
+    /// kept no longer than the retention; queued messages are never deleted.
+    async fn prune_settled(&self, cutoff: DateTime<Utc>, limit: u64) -> DomainResult<u64>;
+    /// Settles a message `owner` still holds as sent, erasing its token.
+    /// False when the lease was lost (expired and taken over).
+    async fn mark_sent(&self, id: &str, owner: &str, at: DateTime<Utc>) -> DomainResult<bool>;
+    /// Settles a failed attempt: another one at `next_attempt_at`, or, with
+    /// `None`, failed for good (the token erased). False when the lease was lost.
+    async fn mark_failed(
+        &self,
+        id: &str,
+        owner: &str,
+        error: &str,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> DomainResult<bool>;
 }

@@ -19,14 +19,12 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::templates::EmailRenderer;
-use crate::config::{Config, redact_url};
 use crate::domain::model::OutboxMessage;
-use crate::storage::{self, ClaimedMessage, OutboxStore};
+use crate::domain::ports::{ClaimedMessage, Outbox};
 
 /// Longest error text kept on a row (and shown by ListInvitations).
 const MAX_ERROR_LEN: usize = 500;
@@ -55,6 +53,16 @@ pub struct DispatchSettings {
     pub retention: Option<Duration>,
 }
 
+/// The SMTP relay the dispatcher sends through (ACCESS_SMTP_URL).
+#[derive(Clone)]
+pub struct RelaySettings {
+    /// smtp://host:25, smtp://host:587?tls=required or smtps://host:465,
+    /// with user:password@ when it needs a login.
+    pub url: String,
+    /// The longest attempt (connect, dialogue, data).
+    pub timeout: Duration,
+}
+
 impl DispatchSettings {
     /// The delay before the attempt after `attempts` failed ones.
     pub fn delay_after(&self, attempts: u32) -> Duration {
@@ -67,7 +75,7 @@ impl DispatchSettings {
 
 /// Sends the outbox's messages.
 pub struct Dispatcher {
-    outbox: OutboxStore,
+    outbox: Arc<dyn Outbox>,
     renderer: Arc<EmailRenderer>,
     /// None: no relay configured, messages go to the log.
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
@@ -102,50 +110,29 @@ impl DispatcherHandle {
 }
 
 impl Dispatcher {
-    /// Builds the dispatcher `config` describes, on a connection pool of its
-    /// own (its polls are not the requests' statements).
-    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
-        Self::connect_sharing(config, None).await
-    }
-
-    /// The dispatcher of an App whose requests use `requests_db`. On SQLite
-    /// with a relay configured it writes through that pool: SQLite has one
-    /// writer, and a write committed from another connection between a
-    /// request transaction's first read and its first write would fail that
-    /// request (SQLITE_BUSY_SNAPSHOT); the one connection serialises them.
-    /// Otherwise (MySQL, or the log-only mode, which only reads) it has a
-    /// pool of its own, so its polls are not counted among the requests'.
-    pub async fn for_app(config: &Config, requests_db: &DatabaseConnection) -> anyhow::Result<Self> {
-        let share = config.smtp_url.is_some() && requests_db.get_database_backend() == DbBackend::Sqlite;
-        Self::connect_sharing(config, share.then(|| requests_db.clone())).await
-    }
-
-    async fn connect_sharing(config: &Config, shared: Option<DatabaseConnection>) -> anyhow::Result<Self> {
-        use anyhow::Context;
-        let renderer = Arc::new(config.email_renderer()?);
-        let transport = match &config.smtp_url {
-            Some(url) => Some(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .with_context(|| format!("bad ACCESS_SMTP_URL {}", redact_url(url)))?
-                    .timeout(Some(config.smtp_timeout()))
+    /// A dispatcher settling the messages of `outbox` (app.rs hands it the
+    /// storage's, on the pool it chooses), rendered by `renderer`, sent through
+    /// `relay` (none: written to the log and kept queued). Fails on a relay
+    /// URL lettre cannot use.
+    pub fn new(
+        outbox: Arc<dyn Outbox>,
+        renderer: Arc<EmailRenderer>,
+        relay: Option<&RelaySettings>,
+        settings: DispatchSettings,
+    ) -> anyhow::Result<Self> {
+        let transport = match relay {
+            Some(relay) => Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(&relay.url)?
+                    .timeout(Some(relay.timeout))
                     .build(),
             ),
             None => None,
         };
-        let db = match shared {
-            Some(db) => db,
-            None => {
-                storage::connect(&config.database_url, 2, config.db_acquire_timeout())
-                    .await
-                    .context("cannot connect to the database for the outbox dispatcher")?
-                    .0
-            }
-        };
         Ok(Self {
-            outbox: OutboxStore::new(db),
+            outbox,
             renderer,
             transport,
-            settings: config.dispatch_settings(),
+            settings,
             owner: uuid::Uuid::new_v4().simple().to_string(),
         })
     }
@@ -179,7 +166,7 @@ impl Dispatcher {
                 continue;
             }
             // Only a sending dispatcher settles messages, so only it prunes
-            // them (the log-only one keeps to reads: see `for_app`). One
+            // them (the log-only one keeps to reads: see `app::email_dispatcher`). One
             // batch per idle round: on SQLite the dispatcher shares the
             // requests' one connection, so a backlog (after an upgrade) is
             // worked off between sends and requests, never in one go.

@@ -1,4 +1,4 @@
-//! Prometheus metrics (issue 11): requests by gRPC method and status code,
+//! Prometheus metrics (docs/operations.md, Metrics): requests by gRPC method and status code,
 //! the cache's counters and trust, the database pool and the waits for it,
 //! invitations by state, the outbox's emails.
 //! Encoded by the Prometheus org's `prometheus-client` in the text
@@ -17,7 +17,7 @@ use prometheus_client::registry::Registry;
 use sea_orm::DatabaseConnection;
 
 pub use pool_wait::pool_wait;
-pub use rpc::{Route, RpcMetrics, code_name};
+pub use rpc::{Route, Routes, RpcMetrics, code_name};
 
 use crate::cache::Cache;
 use crate::storage::StatementCounter;
@@ -37,6 +37,8 @@ pub struct Sources {
     pub db: DatabaseConnection,
     /// The statements sent through that pool.
     pub statements: StatementCounter,
+    /// The methods the server serves, which label the request metrics.
+    pub routes: Routes,
 }
 
 /// Every metric of one service instance.
@@ -50,7 +52,7 @@ impl Metrics {
     /// Registers every metric, reading from `sources`.
     pub fn new(sources: Sources) -> Arc<Self> {
         let mut registry = Registry::default();
-        let rpc = RpcMetrics::register(&mut registry);
+        let rpc = RpcMetrics::register(&mut registry, sources.routes);
         let stored = StoredGauges::register(&mut registry, sources.db.clone());
         pool_wait::register(&mut registry);
         registry.register_collector(Box::new(StateCollector {

@@ -3,7 +3,7 @@
 //! the usual dashboards and alerts work unchanged.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
@@ -32,12 +32,14 @@ fn histogram() -> Histogram {
 pub struct RpcMetrics {
     handled: Family<RpcLabels, Counter>,
     seconds: Family<RpcLabels, Histogram, fn() -> Histogram>,
+    routes: Routes,
 }
 
 impl RpcMetrics {
-    /// Registers the request metrics in `registry`.
-    pub(super) fn register(registry: &mut Registry) -> Self {
+    /// Registers the request metrics in `registry`, labelled by `routes`.
+    pub(super) fn register(registry: &mut Registry, routes: Routes) -> Self {
         let metrics = Self {
+            routes,
             handled: Family::default(),
             seconds: Family::new_with_constructor(histogram as fn() -> Histogram),
         };
@@ -64,6 +66,12 @@ impl RpcMetrics {
         self.handled.get_or_create(&labels).inc();
         self.seconds.get_or_create(&labels).observe(elapsed.as_secs_f64());
     }
+
+    /// The route of a request to `path` (`/package.Service/Method`); paths
+    /// the server does not serve all share the route `unknown/unknown`.
+    pub fn route(&self, path: &str) -> Route {
+        self.routes.of(path)
+    }
 }
 
 /// The service and method of a request, when the server knows them.
@@ -74,37 +82,32 @@ pub struct Route {
 }
 
 impl Route {
-    /// The route of a request to `path` (`/package.Service/Method`); paths
-    /// the server does not serve all share the route `unknown/unknown`.
-    pub fn of(path: &str) -> Self {
-        known_routes().get(path).copied().unwrap_or(Self {
-            service: "unknown",
-            method: "unknown",
-        })
+    /// The service and the method, as the labels name them.
+    pub fn names(&self) -> (&'static str, &'static str) {
+        (self.service, self.method)
     }
 }
 
-/// Every method the server serves, read once from the descriptors it
-/// registers for reflection: the API, health and both reflection versions.
-fn known_routes() -> &'static HashMap<String, Route> {
-    static ROUTES: OnceLock<HashMap<String, Route>> = OnceLock::new();
-    ROUTES.get_or_init(|| {
+/// Every method the server serves, by path, read from the encoded
+/// descriptor sets it registers for reflection (app.rs builds it, once per
+/// process, and hands it over).
+#[derive(Clone, Debug, Default)]
+pub struct Routes(Arc<HashMap<String, Route>>);
+
+impl Routes {
+    /// The methods of every service in `descriptor_sets`.
+    pub fn from_descriptor_sets(descriptor_sets: &[&[u8]]) -> Self {
         let mut routes = HashMap::new();
-        for encoded in [
-            crate::grpc::pb::FILE_DESCRIPTOR_SET,
-            tonic_health::pb::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        ] {
+        for encoded in descriptor_sets {
             // Compiled-in descriptors: one that does not decode only costs
             // its methods their names in the metrics.
-            let Ok(set) = prost_types::FileDescriptorSet::decode(encoded) else {
+            let Ok(set) = prost_types::FileDescriptorSet::decode(*encoded) else {
                 continue;
             };
             for file in set.file {
                 for service in &file.service {
-                    // Leaked once per process: a few dozen short names that
-                    // label values borrow for the life of the process.
+                    // Leaked, a few dozen short names that label values
+                    // borrow for the life of the process: build this once.
                     let full: &'static str = String::leak(format!("{}.{}", file.package(), service.name()));
                     for method in &service.method {
                         let name: &'static str = String::leak(method.name().to_owned());
@@ -119,8 +122,16 @@ fn known_routes() -> &'static HashMap<String, Route> {
                 }
             }
         }
-        routes
-    })
+        Self(Arc::new(routes))
+    }
+
+    /// The route of `path`; `unknown/unknown` for a path not served.
+    pub fn of(&self, path: &str) -> Route {
+        self.0.get(path).copied().unwrap_or(Route {
+            service: "unknown",
+            method: "unknown",
+        })
+    }
 }
 
 /// The canonical name of a status code, as the gRPC specification spells it.
@@ -152,14 +163,10 @@ mod tests {
 
     #[test]
     fn served_methods_are_known_and_made_up_paths_share_one_route() {
-        let authorize = Route::of("/access.v1.AccessService/Authorize");
-        assert_eq!(
-            (authorize.service, authorize.method),
-            ("access.v1.AccessService", "Authorize")
-        );
-        let check = Route::of("/grpc.health.v1.Health/Check");
+        let routes = Routes::from_descriptor_sets(&[tonic_health::pb::FILE_DESCRIPTOR_SET]);
+        let check = routes.of("/grpc.health.v1.Health/Check");
         assert_eq!((check.service, check.method), ("grpc.health.v1.Health", "Check"));
-        assert_eq!(Route::of("/made.Up/Path"), Route::of("/another/one"));
-        assert_eq!(Route::of("/made.Up/Path").method, "unknown");
+        assert_eq!(routes.of("/made.Up/Path"), routes.of("/another/one"));
+        assert_eq!(routes.of("/made.Up/Path").method, "unknown");
     }
 }

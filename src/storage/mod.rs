@@ -16,7 +16,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub use repository::{
-    CacheFence, ClaimedMessage, OutboxCounts, OutboxStore, SeaStore, invitation_count_statements,
+    CacheFence, MAX_PAIRS, OutboxCounts, OutboxStore, SeaStore, invitation_count_statements,
     invitation_counts, outbox_counts, queued_after_statement,
 };
 
@@ -33,12 +33,18 @@ impl StatementCounter {
     }
 }
 
+/// Told of every statement once it is done: how long it took, whether it
+/// failed, and (called only when wanted) the name and attributes of its span.
+/// app.rs hands in the one that records a client span in the trace.
+pub type StatementObserver = fn(Duration, bool, &dyn Fn() -> (String, Vec<opentelemetry::KeyValue>));
+
 /// Connects to `url` (mysql://... or sqlite://...), counting every statement
-/// in the returned counter.
+/// in the returned counter and telling `observe` of each.
 pub async fn connect(
     url: &str,
     max_connections: u32,
     acquire_timeout: Duration,
+    observe: StatementObserver,
 ) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
     let mut options = ConnectOptions::new(url.to_owned());
     let max_connections = if url.starts_with("sqlite:") {
@@ -56,7 +62,7 @@ pub async fn connect(
         .acquire_timeout(acquire_timeout)
         .sqlx_logging(false)
         // sqlx then reports each connection's wait as a TRACE event, which
-        // `telemetry::pool_wait_layer` turns into the wait histogram.
+        // telemetry's pool-wait layer turns into the wait histogram.
         .map_sqlx_mysql_pool_opts(|pool| pool.acquire_time_level(log::LevelFilter::Trace))
         .map_sqlx_sqlite_pool_opts(|pool| pool.acquire_time_level(log::LevelFilter::Trace));
     let system = if url.starts_with("sqlite:") {
@@ -69,7 +75,7 @@ pub async fn connect(
     let count = Arc::clone(&counter.0);
     db.set_metric_callback(move |info| {
         count.fetch_add(1, Ordering::Relaxed);
-        crate::telemetry::finished_client_span(info.elapsed, info.failed, || {
+        observe(info.elapsed, info.failed, &|| {
             statement_span(system, &info.statement.sql)
         });
     });

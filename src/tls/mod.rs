@@ -25,19 +25,8 @@ use client_ca::ReloadingClientVerifier;
 pub use identity::identity_of;
 pub use incoming::{TlsConn, TlsConnectionInfo, incoming};
 
+pub use crate::config::ClientAuth;
 use crate::reload::Reloading;
-
-/// Whether clients must present a certificate when a client CA is configured
-/// (ACCESS_TLS_CLIENT_AUTH).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum ClientAuth {
-    /// Every connection presents a certificate signed by the client CA.
-    #[default]
-    Required,
-    /// A certificate is checked when presented; clients without one
-    /// authenticate with an API key.
-    Optional,
-}
 
 /// The TLS settings of the listener.
 #[derive(Clone, Debug)]

@@ -3,6 +3,7 @@
 //! docs/benchmarks.md), measured as the growth of the resident set while the
 //! in-process cache fills.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use access_service::cache::{Cache, CacheSettings, LeaseSettings};
@@ -11,6 +12,7 @@ use access_service::domain::model::{
     AccessFacts, AccountFacts, AccountState, MemberAccess, MembershipStatus, ResourceType, Scopes,
 };
 use access_service::domain::permissions::builtin_role;
+use access_service::storage::SeaStore;
 use serde_json::json;
 
 /// Resident set size of this process, from /proc (Linux).
@@ -58,16 +60,21 @@ fn facts(i: usize) -> AccessFacts {
 
 /// Fills an in-process cache with `entries` sets and reports the memory taken.
 pub fn measure(entries: usize) -> anyhow::Result<serde_json::Value> {
-    let cache = Cache::in_process(&CacheSettings {
-        // Room for all of them: this measures memory, not eviction.
-        local_max_bytes: 64 * 1024 * 1024 * 1024,
-        ttl: std::time::Duration::from_secs(3600),
-        leases: LeaseSettings {
-            term: std::time::Duration::from_secs(1),
-            ack_timeout: std::time::Duration::from_millis(250),
+    // A store never read: the entries are primed, not read through.
+    let unread = Arc::new(SeaStore::new(sea_orm::DatabaseConnection::default()));
+    let cache = Cache::in_process(
+        unread,
+        &CacheSettings {
+            // Room for all of them: this measures memory, not eviction.
+            local_max_bytes: 64 * 1024 * 1024 * 1024,
+            ttl: std::time::Duration::from_secs(3600),
+            leases: LeaseSettings {
+                term: std::time::Duration::from_secs(1),
+                ack_timeout: std::time::Duration::from_millis(250),
+            },
+            namespace: "bench".to_owned(),
         },
-        namespace: "bench".to_owned(),
-    });
+    );
     let before = resident_bytes()?;
     let started = Instant::now();
     for i in 0..entries {

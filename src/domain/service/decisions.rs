@@ -23,7 +23,7 @@ impl UseCases {
         consistency: &Consistency,
     ) -> DomainResult<Arc<AccessFacts>> {
         self.cache
-            .access_facts_of(self.store.as_ref(), &[(account, user)], consistency)
+            .access_facts_of(&[(account, user)], consistency)
             .await?
             .pop()
             .ok_or_else(|| DomainError::Internal("the cache returned no facts for the pair".into()))
@@ -50,10 +50,7 @@ impl UseCases {
         consistency: &Consistency,
     ) -> DomainResult<BatchDecisions> {
         let pairs: Vec<(&AccountId, &UserId)> = batch.pairs.iter().map(|(a, u)| (a, u)).collect();
-        let facts = self
-            .cache
-            .access_facts_of(self.store.as_ref(), &pairs, consistency)
-            .await?;
+        let facts = self.cache.access_facts_of(&pairs, consistency).await?;
         if facts.len() != pairs.len() {
             return Err(DomainError::Internal("the cache returned too few facts".into()));
         }

@@ -154,7 +154,7 @@ impl UseCases {
     /// token of the revisions it made, which the use case hands back with its
     /// result as a [`Written`](crate::domain::model::Written).
     async fn commit(&self, tx: Box<dyn Transaction>) -> DomainResult<ConsistencyToken> {
-        Ok(self.cache.commit(tx).await?.token())
+        Ok(self.cache.commit_visible_everywhere(tx).await?.token())
     }
 
     /// The settings in force.

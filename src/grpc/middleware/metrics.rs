@@ -72,7 +72,7 @@ where
         // Counted as CANCELLED if this future is dropped before an answer.
         let mut outcome = Outcome {
             metrics: self.metrics.clone(),
-            route: Route::of(request.uri().path()),
+            route: self.metrics.route(request.uri().path()),
             started: Instant::now(),
             recorded: false,
         };

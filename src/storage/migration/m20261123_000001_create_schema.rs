@@ -4,6 +4,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+mod tables;
+
+use tables::*;
+
 /// Creates the whole first schema.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -12,144 +16,6 @@ pub struct Migration;
 const ID: u32 = 128;
 /// Length of email and name columns.
 const TEXT: u32 = 255;
-
-#[derive(DeriveIden)]
-enum Accounts {
-    Table,
-    Id,
-    Name,
-    ParentId,
-    State,
-    RequireTwoFactor,
-    MaxMembers,
-    MaxRestrictedMembers,
-    CreatedAt,
-    ClosedAt,
-}
-
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    Id,
-    Email,
-    Name,
-    CreatedAt,
-}
-
-#[derive(DeriveIden)]
-enum Permissions {
-    Table,
-    Name,
-    Description,
-}
-
-#[derive(DeriveIden)]
-enum Roles {
-    Table,
-    Id,
-    AccountId,
-    Name,
-    Description,
-    Builtin,
-    Restricted,
-    CreatedAt,
-}
-
-#[derive(DeriveIden)]
-enum RolePermissions {
-    Table,
-    RoleId,
-    Permission,
-}
-
-#[derive(DeriveIden)]
-enum Memberships {
-    Table,
-    AccountId,
-    UserId,
-    RoleId,
-    OwnerSlot,
-    Status,
-    InvitedBy,
-    JoinedAt,
-    LastSignInAt,
-    UpdatedAt,
-}
-
-#[derive(DeriveIden)]
-enum MembershipScopes {
-    Table,
-    AccountId,
-    UserId,
-    ResourceType,
-    ResourceId,
-}
-
-#[derive(DeriveIden)]
-enum MembershipGrants {
-    Table,
-    AccountId,
-    UserId,
-    Permission,
-}
-
-#[derive(DeriveIden)]
-enum Invitations {
-    Table,
-    Id,
-    AccountId,
-    Email,
-    RoleId,
-    RoleName,
-    State,
-    PendingEmail,
-    TokenHash,
-    InvitedBy,
-    Message,
-    SendCount,
-    ExpiresAt,
-    CreatedAt,
-    UpdatedAt,
-    AcceptedBy,
-}
-
-#[derive(DeriveIden)]
-enum InvitationScopes {
-    Table,
-    InvitationId,
-    ResourceType,
-    ResourceId,
-}
-
-#[derive(DeriveIden)]
-enum SharedTemplates {
-    Table,
-    ParentAccountId,
-    TemplateId,
-    AllChildren,
-    SharedBy,
-    CreatedAt,
-}
-
-#[derive(DeriveIden)]
-enum SharedTemplateChildren {
-    Table,
-    ParentAccountId,
-    TemplateId,
-    ChildAccountId,
-}
-
-#[derive(DeriveIden)]
-enum ActivityLog {
-    Table,
-    Id,
-    AccountId,
-    Actor,
-    Action,
-    Target,
-    Details,
-    CreatedAt,
-}
 
 /// A named foreign key from `from` (table, columns) to `to`; later
 /// migrations that create tables use it too.

@@ -1,4 +1,4 @@
-//! The activity log holds every value the API lets into it (issue 10): the
+//! The activity log holds every value the API lets into it: the
 //! actor of a declined invitation is the invitee's email (they may have no
 //! user id yet), up to 254 characters, and a ShareTemplate's details list up
 //! to `MAX_SHARED_CHILDREN` (1,000) child ids of up to 128 bytes each, past

@@ -1,4 +1,4 @@
-//! The invitee's name an inviter may give (issue 9, item 5): the user list
+//! The invitee's name an inviter may give: the user list
 //! shows it on the pending row until the person accepts with their own name.
 //! Existing invitations have none (empty).
 

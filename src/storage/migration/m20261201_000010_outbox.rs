@@ -1,4 +1,4 @@
-//! The transactional outbox (issue 12): every message a change must send is
+//! The transactional outbox (docs/email.md): every message a change must send is
 //! written in the change's own transaction, and a dispatcher delivers it
 //! later. `outbox_invitations` says which invitations a message offers, so
 //! ListInvitations can show each invitation's delivery.

@@ -1,5 +1,4 @@
-//! The change stream (issue 12, item 5) and opaque activity ids (issue 9,
-//! item 7).
+//! The change stream (docs/change-stream.md) and opaque activity ids.
 //!
 //! - `activity_log.public_id`: the entry's id as callers see it, 32 random
 //!   hex characters like every other id; the integer `id` stays as the

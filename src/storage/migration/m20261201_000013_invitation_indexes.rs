@@ -1,5 +1,5 @@
 //! Indexes for reading invitations a page at a time and counting them by
-//! state, without reading the whole table (issue 7):
+//! state, without reading the whole table:
 //!
 //! - `idx_invitations_account_created` (account, created, id): ListInvitations
 //!   without a state filter, newest first, is one range of it read backwards

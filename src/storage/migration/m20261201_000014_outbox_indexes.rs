@@ -1,4 +1,4 @@
-//! Indexes for the outbox's background reads (issue 7):
+//! Indexes for the outbox's background reads:
 //!
 //! - `idx_outbox_queued_order` (state, created, id): with no SMTP relay the
 //!   dispatcher shows queued messages oldest first, after the last one it

@@ -26,10 +26,8 @@ use super::codec::{ACTIVE, account_state, membership_status, resource_type};
 /// Most pairs one statement asks about: a full BatchAuthorize (100 checks by
 /// default) fits in one, with 256 parameters, far below the limits of
 /// SQLite (32,766) and MySQL (65,535).
-pub(super) const MAX_PAIRS: usize = 128;
-
-// A batch's pairs fit in one statement, so its facts are one snapshot.
-const _: () = assert!(MAX_PAIRS >= crate::config::MAX_BATCH_CHECKS_LIMIT);
+/// app.rs checks that the largest BatchAuthorize fits in one.
+pub const MAX_PAIRS: usize = 128;
 
 /// Statement texts are made for pair counts that are powers of two (1, 2,
 /// 4, ..., 128), the rest of the list padded with pairs that match nothing:

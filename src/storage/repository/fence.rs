@@ -1,7 +1,11 @@
 //! The cache fence's two statements (the table: migration
-//! m20261130_000006_cache_fence; its use: src/cache/coherence.rs).
+//! m20261130_000006_cache_fence; the trait and its use: src/cache/fence.rs
+//! and src/cache/coherence.rs).
 
+use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+
+use crate::cache::Fence;
 
 /// The fence on the service's connection pool.
 #[derive(Clone)]
@@ -14,9 +18,11 @@ impl CacheFence {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
+}
 
-    /// The fence's generation now.
-    pub async fn read(&self) -> Result<i64, DbErr> {
+#[async_trait]
+impl Fence for CacheFence {
+    async fn read(&self) -> anyhow::Result<i64> {
         let backend = self.db.get_database_backend();
         let row = self
             .db
@@ -26,18 +32,17 @@ impl CacheFence {
             ))
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("the cache fence row".into()))?;
-        row.try_get_by_index::<i64>(0)
+        Ok(row.try_get_by_index::<i64>(0)?)
     }
 
-    /// Moves the fence: every replica drops its cached entries at its next read.
-    pub async fn bump(&self) -> Result<(), DbErr> {
+    async fn bump(&self) -> anyhow::Result<()> {
         let backend = self.db.get_database_backend();
         self.db
             .execute_raw(Statement::from_string(
                 backend,
                 "UPDATE cache_fence SET generation = generation + 1 WHERE id = 1",
             ))
-            .await
-            .map(drop)
+            .await?;
+        Ok(())
     }
 }

@@ -26,10 +26,11 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel, TransactionTrait,
 };
 
+pub use access_facts::MAX_PAIRS;
 pub use catalogue::seed_catalogue;
 pub use fence::CacheFence;
 pub use invitations::{invitation_count_statements, invitation_counts};
-pub use outbox::{ClaimedMessage, OutboxCounts, OutboxStore, outbox_counts, queued_after_statement};
+pub use outbox::{OutboxCounts, OutboxStore, outbox_counts, queued_after_statement};
 
 use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
 use crate::domain::model::{

@@ -1,6 +1,7 @@
 //! The outbox: messages written with the change that causes them (in its
 //! transaction), then claimed, sent and settled by the dispatcher
-//! (src/email/dispatcher.rs) through [`OutboxStore`].
+//! (src/email/dispatcher.rs) through [`OutboxStore`], the domain's
+//! [`Outbox`] port.
 //!
 //! Exactly one attempt is in flight per message across replicas: a
 //! dispatcher takes a row by setting its lease (`lease_owner`,
@@ -11,6 +12,7 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
@@ -22,6 +24,7 @@ use sea_orm::{
 
 use crate::domain::ids::{AccountId, Email, InvitationId};
 use crate::domain::model::{Delivery, DeliveryState, MessageKind, OutboxMessage};
+use crate::domain::ports::{ClaimedMessage, Outbox};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{outbox, outbox_invitations};
 use crate::storage::error::from_db_err;
@@ -118,17 +121,6 @@ fn delivery_state(value: &str) -> DomainResult<DeliveryState> {
         .ok_or_else(|| DomainError::Internal(format!("unknown delivery state '{value}'")))
 }
 
-/// A message a dispatcher holds the lease of.
-#[derive(Clone, Debug)]
-pub struct ClaimedMessage {
-    /// The message as written (token included while it is still kept).
-    pub message: OutboxMessage,
-    /// Attempts made, this one included.
-    pub attempts: u32,
-    /// When it was written, in the store's milliseconds (the log-only mode's cursor).
-    pub created_ms: i64,
-}
-
 /// The dispatcher's side of the outbox, on a pool of its own.
 #[derive(Clone)]
 pub struct OutboxStore {
@@ -140,48 +132,48 @@ impl OutboxStore {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
+}
 
-    /// Takes the lease of the next due message whose lease is free (or
-    /// expired: its holder died or hung) until `lease_until`, counting one
-    /// attempt. None when nothing is due.
-    pub async fn claim(
+#[async_trait]
+impl Outbox for OutboxStore {
+    async fn claim(
         &self,
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
-    ) -> Result<Option<ClaimedMessage>, DbErr> {
+    ) -> DomainResult<Option<ClaimedMessage>> {
         if self.db.get_database_backend() == DbBackend::MySql {
             // The read locks the row it returns and skips rows another
             // replica is claiming, so replicas never queue behind each other.
-            let txn = self.db.begin().await?;
-            let claimed = claim_on(&txn, owner, now, lease_until).await?;
-            txn.commit().await?;
+            let txn = self.db.begin().await.map_err(from_db_err)?;
+            let claimed = claim_on(&txn, owner, now, lease_until)
+                .await
+                .map_err(from_db_err)?;
+            txn.commit().await.map_err(from_db_err)?;
             Ok(claimed)
         } else {
             // SQLite: one writer, and the conditional update alone decides.
             // No transaction: a dispatcher's write transaction would make a
             // request's transaction on the other pool fail with SQLITE_BUSY.
-            claim_on(&self.db, owner, now, lease_until).await
+            claim_on(&self.db, owner, now, lease_until)
+                .await
+                .map_err(from_db_err)
         }
     }
 
-    /// Up to `limit` queued messages written after `after` (created time and
-    /// id), oldest first: what the log-only mode (no SMTP relay) shows. A read
-    /// only: the messages stay queued, with their tokens, for a relay.
-    pub async fn queued_after(
+    async fn queued_after(
         &self,
         after: Option<(i64, String)>,
         limit: u64,
-    ) -> Result<Vec<ClaimedMessage>, DbErr> {
-        let rows = queued_after_query(after, limit).all(&self.db).await?;
-        with_links(&self.db, rows).await
+    ) -> DomainResult<Vec<ClaimedMessage>> {
+        let rows = queued_after_query(after, limit)
+            .all(&self.db)
+            .await
+            .map_err(from_db_err)?;
+        with_links(&self.db, rows).await.map_err(from_db_err)
     }
 
-    /// Deletes up to `limit` messages settled (sent, or failed for good)
-    /// and written before `cutoff`, with their invitation links, in one
-    /// transaction; returns how many. Their facts name people, so they are
-    /// kept no longer than the retention; queued messages are never deleted.
-    pub async fn prune_settled(&self, cutoff: DateTime<Utc>, limit: u64) -> Result<u64, DbErr> {
+    async fn prune_settled(&self, cutoff: DateTime<Utc>, limit: u64) -> DomainResult<u64> {
         let settled =
             || outbox::Column::State.is_in([DeliveryState::Sent.as_str(), DeliveryState::Failed.as_str()]);
         // One range of idx_outbox_queued_order per state.
@@ -193,45 +185,44 @@ impl OutboxStore {
             .limit(limit)
             .into_tuple()
             .all(&self.db)
-            .await?;
+            .await
+            .map_err(from_db_err)?;
         if ids.is_empty() {
             return Ok(0);
         }
-        let txn = self.db.begin().await?;
+        let txn = self.db.begin().await.map_err(from_db_err)?;
         outbox_invitations::Entity::delete_many()
             .filter(outbox_invitations::Column::OutboxId.is_in(ids.iter().map(String::as_str)))
             .exec(&txn)
-            .await?;
+            .await
+            .map_err(from_db_err)?;
         let deleted = outbox::Entity::delete_many()
             .filter(outbox::Column::Id.is_in(ids.iter().map(String::as_str)))
             .filter(settled())
             .exec(&txn)
-            .await?;
-        txn.commit().await?;
+            .await
+            .map_err(from_db_err)?;
+        txn.commit().await.map_err(from_db_err)?;
         Ok(deleted.rows_affected)
     }
 
-    /// Settles a message `owner` still holds as sent, erasing its token.
-    /// False when the lease was lost (expired and taken over).
-    pub async fn mark_sent(&self, id: &str, owner: &str, at: DateTime<Utc>) -> Result<bool, DbErr> {
+    async fn mark_sent(&self, id: &str, owner: &str, at: DateTime<Utc>) -> DomainResult<bool> {
         let update = outbox::Entity::update_many()
             .col_expr(outbox::Column::State, Expr::value(DeliveryState::Sent.as_str()))
             .col_expr(outbox::Column::SentAt, Expr::value(millis(at)))
             .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
             // A sent message keeps no secret.
             .col_expr(outbox::Column::Token, Expr::value(Option::<String>::None));
-        self.settle(id, owner, update).await
+        self.settle(id, owner, update).await.map_err(from_db_err)
     }
 
-    /// Settles a failed attempt: another one at `next_attempt_at`, or, with
-    /// `None`, failed for good (the token erased). False when the lease was lost.
-    pub async fn mark_failed(
+    async fn mark_failed(
         &self,
         id: &str,
         owner: &str,
         error: &str,
         next_attempt_at: Option<DateTime<Utc>>,
-    ) -> Result<bool, DbErr> {
+    ) -> DomainResult<bool> {
         let update =
             outbox::Entity::update_many().col_expr(outbox::Column::LastError, Expr::value(error.to_owned()));
         let update = match next_attempt_at {
@@ -240,9 +231,11 @@ impl OutboxStore {
                 .col_expr(outbox::Column::State, Expr::value(DeliveryState::Failed.as_str()))
                 .col_expr(outbox::Column::Token, Expr::value(Option::<String>::None)),
         };
-        self.settle(id, owner, update).await
+        self.settle(id, owner, update).await.map_err(from_db_err)
     }
+}
 
+impl OutboxStore {
     /// Applies `update` and gives the lease back, only while `owner` holds it.
     async fn settle(
         &self,

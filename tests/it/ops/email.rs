@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use access_service::email::{Dispatcher, PREVIEW_TOKEN};
+use access_service::app;
+use access_service::domain::ports::Outbox;
+use access_service::email::PREVIEW_TOKEN;
 use access_service::grpc::pb;
 use access_service::{Config, storage};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -315,7 +317,7 @@ async fn a_dispatcher_that_dies_mid_send_is_taken_over_without_a_duplicate(db: D
         // Long enough that B is surely up while A's lease still runs.
         config.smtp_timeout_ms = 7_000;
         config.outbox_lease_ms = 8_000;
-        async move { Dispatcher::connect(&config).await.expect("dispatcher") }
+        async move { app::email_dispatcher(&config, None).await.expect("dispatcher") }
     };
     let a = dispatcher(smtp_url(silent_port)).await.spawn();
     // A has taken the email once the row counts its attempt and names a holder.
@@ -612,7 +614,7 @@ async fn a_sending_dispatcher_deletes_what_the_retention_no_longer_keeps(db: Db)
     fast_dispatch(&mut config, Some(smtp.url()), 5);
     assert_eq!(config.outbox_retention_days, 30, "the default");
     // As the server builds it: on SQLite it shares the requests' pool.
-    let dispatcher = Dispatcher::for_app(&config, &app.db)
+    let dispatcher = app::email_dispatcher(&config, Some(&app.db))
         .await
         .expect("dispatcher")
         .spawn();

@@ -1,4 +1,6 @@
-//! Every Redis key and channel name, built here and nowhere else.
+//! Every Redis key and channel name, built here and nowhere else: the
+//! cache (its layers and the coherence protocol) and the change stream's
+//! publisher both import it, so neither depends on the other.
 //!
 //! An account's keys share the hash tag `{a:<account>}`, so on Redis Cluster
 //! they live in one slot and one script can read and write them together.

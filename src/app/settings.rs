@@ -1,0 +1,155 @@
+//! Each part's own settings, made from the one [`Config`]: the only place
+//! that knows both the configuration and the parts' settings types, so
+//! `config` stays a leaf and no part reads the whole configuration.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cache::{CacheSettings, LeaseSettings};
+use crate::changes::PublisherSettings;
+use crate::config::Config;
+use crate::email::{DispatchSettings, EmailRenderer, RelaySettings};
+use crate::grpc::middleware::{ApiKeys, ClientIdentities, Credentials};
+use crate::reload::Reloading;
+use crate::shutdown::ShutdownSettings;
+use crate::tls::TlsSettings;
+
+/// Most changes the publisher appends with one script.
+const PUBLISH_BATCH: usize = 500;
+
+/// The email templates with the configured sender and link.
+pub fn email_renderer(config: &Config) -> anyhow::Result<EmailRenderer> {
+    EmailRenderer::new(&config.mail_from, &config.invite_url_base)
+}
+
+/// The SMTP relay, when ACCESS_SMTP_URL is set.
+pub fn relay(config: &Config) -> Option<RelaySettings> {
+    config.smtp_url.as_ref().map(|url| RelaySettings {
+        url: url.clone(),
+        timeout: config.smtp_timeout(),
+    })
+}
+
+/// How the outbox dispatcher paces itself.
+pub fn dispatch_settings(config: &Config) -> DispatchSettings {
+    DispatchSettings {
+        poll: Duration::from_millis(config.outbox_poll_ms),
+        lease: Duration::from_millis(config.outbox_lease_ms),
+        max_attempts: config.outbox_max_attempts,
+        backoff: Duration::from_millis(config.outbox_backoff_ms),
+        backoff_max: Duration::from_millis(config.outbox_backoff_max_ms),
+        retention: config.outbox_retention(),
+    }
+}
+
+/// How the cache layers are sized and timed.
+pub fn cache_settings(config: &Config) -> CacheSettings {
+    CacheSettings {
+        local_max_bytes: config.cache_max_bytes,
+        ttl: Duration::from_secs(config.cache_ttl_secs),
+        leases: LeaseSettings {
+            term: Duration::from_millis(config.cache_lease_ms),
+            ack_timeout: Duration::from_millis(config.cache_ack_timeout_ms),
+        },
+        namespace: config.redis_namespace.clone(),
+    }
+}
+
+/// The change stream's settings, when changes are published (Redis is
+/// configured and the stream has a name).
+pub fn change_publisher(config: &Config) -> Option<PublisherSettings> {
+    (config.redis_url.is_some() && !config.change_stream.is_empty()).then(|| PublisherSettings {
+        stream: config.change_stream.clone(),
+        max_len: config.change_stream_max_len,
+        poll: config.change_poll(),
+        batch: PUBLISH_BATCH,
+    })
+}
+
+/// The shutdown sequence's timings.
+pub fn shutdown_settings(config: &Config) -> ShutdownSettings {
+    ShutdownSettings {
+        grace: Duration::from_secs(config.shutdown_grace_secs),
+        timeout: Duration::from_secs(config.shutdown_timeout_secs),
+    }
+}
+
+/// What callers authenticate with: the API keys (from ACCESS_API_KEYS,
+/// or the file ACCESS_API_KEYS_FILE names, read again when it changes)
+/// and the client certificate identities. Refuses a malformed entry, and
+/// a configuration that would leave a non-loopback listener open to anyone.
+pub fn credentials(config: &Config) -> anyhow::Result<Credentials> {
+    let keys = match (&config.api_keys, &config.api_keys_file) {
+        (Some(_), Some(_)) => {
+            anyhow::bail!("set ACCESS_API_KEYS or ACCESS_API_KEYS_FILE, not both")
+        }
+        (Some(text), None) => Reloading::fixed(ApiKeys::parse(text).context("bad ACCESS_API_KEYS")?),
+        (None, Some(path)) => Reloading::watch(
+            "ACCESS_API_KEYS_FILE",
+            vec![path.clone()],
+            config.reload_interval(),
+            |paths| read_api_keys_file(&paths[0]),
+        )?,
+        (None, None) => Reloading::fixed(ApiKeys::default()),
+    };
+    let identities = match &config.tls_client_identities {
+        Some(text) => ClientIdentities::parse(text).context("bad ACCESS_TLS_CLIENT_IDENTITIES")?,
+        None => ClientIdentities::default(),
+    };
+    anyhow::ensure!(
+        identities.is_empty() || config.tls_client_ca_file.is_some(),
+        "ACCESS_TLS_CLIENT_IDENTITIES needs ACCESS_TLS_CLIENT_CA_FILE (and TLS): without a client CA no \
+         certificate is verified, so no identity could be trusted"
+    );
+    let credentials = Credentials {
+        keys: Arc::new(keys),
+        identities: Arc::new(identities),
+    };
+    anyhow::ensure!(
+        !credentials.is_open() || config.listen_addr.ip().is_loopback(),
+        "no API key is configured (ACCESS_API_KEYS or ACCESS_API_KEYS_FILE), nor any client \
+         certificate identity (ACCESS_TLS_CLIENT_IDENTITIES), so callers would not be authenticated: \
+         refusing to listen on {}, which is not a loopback address. Configure keys or identities (see \
+         docs/operations.md), or listen on 127.0.0.1 or [::1]",
+        config.listen_addr
+    );
+    Ok(credentials)
+}
+
+/// Reads and parses an API key file; an empty one is a mistake, not "no auth".
+fn read_api_keys_file(path: &std::path::Path) -> anyhow::Result<ApiKeys> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read ACCESS_API_KEYS_FILE {}", path.display()))?;
+    let keys =
+        ApiKeys::parse(&text).with_context(|| format!("bad ACCESS_API_KEYS_FILE {}", path.display()))?;
+    anyhow::ensure!(
+        !keys.is_empty(),
+        "ACCESS_API_KEYS_FILE {} holds no key",
+        path.display()
+    );
+    Ok(keys)
+}
+
+/// The TLS settings of the listener; `None`: plaintext.
+pub fn tls(config: &Config) -> anyhow::Result<Option<TlsSettings>> {
+    let (Some(cert_file), Some(key_file)) = (&config.tls_cert_file, &config.tls_key_file) else {
+        anyhow::ensure!(
+            config.tls_cert_file.is_none() && config.tls_key_file.is_none(),
+            "set both ACCESS_TLS_CERT_FILE and ACCESS_TLS_KEY_FILE, or neither"
+        );
+        anyhow::ensure!(
+            config.tls_client_ca_file.is_none(),
+            "ACCESS_TLS_CLIENT_CA_FILE needs TLS: set ACCESS_TLS_CERT_FILE and ACCESS_TLS_KEY_FILE too"
+        );
+        return Ok(None);
+    };
+    Ok(Some(TlsSettings {
+        cert_file: cert_file.clone(),
+        key_file: key_file.clone(),
+        client_ca_file: config.tls_client_ca_file.clone(),
+        client_auth: config.tls_client_auth,
+        reload_interval: config.reload_interval(),
+    }))
+}
