@@ -216,6 +216,6 @@ fn event_fields(row: &ActivityRecord) -> [(&'static str, String); EVENT_FIELDS] 
             "create_time",
             row.entry.at.to_rfc3339_opts(SecondsFormat::Millis, true),
         ),
-        ("details_json", row.entry.details.to_json().to_string()),
+        ("details_json", row.entry.details.json().to_string()),
     ]
 }

@@ -13,7 +13,7 @@ use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
     ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery, Identity, Invitation,
     InvitationPageQuery, InvitationState, MemberRow, Membership, MembershipStatus, OutboxMessage, Person,
-    Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
+    Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, StoredFacts, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::rules::decision::accessible_accounts;
@@ -292,7 +292,7 @@ pub trait FactsCache: Send + Sync {
 #[derive(Clone, Debug)]
 pub struct ClaimedMessage {
     /// The message as written (token included while it is still kept).
-    pub message: OutboxMessage,
+    pub message: OutboxMessage<StoredFacts>,
     /// Attempts made, this one included.
     pub attempts: u32,
     /// When it was written, in the store's milliseconds (the log-only mode's cursor).

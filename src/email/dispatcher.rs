@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::templates::EmailRenderer;
-use crate::domain::model::OutboxMessage;
+use crate::domain::model::{OutboxMessage, StoredFacts};
 use crate::domain::ports::{ClaimedMessage, Outbox};
 
 /// Longest error text kept on a row (and shown by ListInvitations).
@@ -300,7 +300,7 @@ impl Dispatcher {
     }
 
     /// Writes one queued message to the log, as it would be sent.
-    fn show(&self, message: &OutboxMessage) {
+    fn show(&self, message: &OutboxMessage<StoredFacts>) {
         match self.renderer.render(message) {
             Ok(email) => tracing::info!(
                 message = %message.id,

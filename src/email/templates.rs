@@ -8,7 +8,7 @@ use lettre::message::{Mailbox, MultiPart};
 use minijinja::value::Serde;
 use minijinja::{Environment, Value, context};
 
-use crate::domain::model::{MessageKind, OutboxMessage};
+use crate::domain::model::{MessageKind, OutboxMessage, StoredFacts};
 
 /// What the accept link carries in place of a token in a preview (no token
 /// exists before the invitation is written).
@@ -142,11 +142,12 @@ impl EmailRenderer {
         format!("<{outbox_id}@{}>", self.from.email.domain())
     }
 
-    /// Renders `message`; an invitation without a token (a preview) links
-    /// with [`PREVIEW_TOKEN`].
-    pub fn render(&self, message: &OutboxMessage) -> Result<RenderedEmail, minijinja::Error> {
+    /// Renders `message` from its facts as stored (a variable its templates
+    /// name but the facts lack is an error); an invitation without a token
+    /// (a preview) links with [`PREVIEW_TOKEN`].
+    pub fn render(&self, message: &OutboxMessage<StoredFacts>) -> Result<RenderedEmail, minijinja::Error> {
         let kind = message.kind().as_str();
-        let mut facts = Value::from(Serde(&message.facts.to_json()));
+        let mut facts = Value::from(Serde(message.facts.json()));
         if message.kind() == MessageKind::Invitation {
             // Safe: a checked base URL and a hex token (see `new`).
             let url =
@@ -193,28 +194,38 @@ mod tests {
 
     use super::*;
     use crate::domain::ids::{AccountId, Email};
-    use crate::domain::model::MessageFacts;
+    use crate::domain::model::{InvitationFacts, MessageFacts, OfferedAccount};
 
     fn renderer() -> EmailRenderer {
         EmailRenderer::new("Acme Access <access@mail.example>", "https://app.example/accept").unwrap()
     }
 
-    fn invitation(message: &str) -> OutboxMessage {
-        let facts = json!({
-                "inviter_name": "Olivia <Owner>", "inviter_email": "olivia@example.com",
-                "invitee_name": "", "email": "lee@example.com",
-                "account_id": "acme", "account_name": "Acme & Co", "role": "manager",
-                "accounts": [{"account_id": "acme", "account_name": "Acme & Co", "role": "manager"}],
-                "message": message, "expires_at": "2026-12-03 10:00 UTC", "resend": false,
+    fn invitation(message: &str) -> OutboxMessage<StoredFacts> {
+        let facts = MessageFacts::Invitation(InvitationFacts {
+            inviter_name: "Olivia <Owner>".into(),
+            inviter_email: "olivia@example.com".into(),
+            invitee_name: String::new(),
+            email: "lee@example.com".into(),
+            account_id: "acme".into(),
+            account_name: "Acme & Co".into(),
+            role: "manager".into(),
+            accounts: vec![OfferedAccount {
+                account_id: "acme".into(),
+                account_name: "Acme & Co".into(),
+                role: "manager".into(),
+            }],
+            message: message.into(),
+            expires_at: "2026-12-03 10:00 UTC".into(),
+            resend: false,
         });
         let mut m = OutboxMessage::new(
             &AccountId::from_trusted("acme".into()),
             &Email::from_trusted("lee@example.com".into()),
-            MessageFacts::from_json(MessageKind::Invitation, &facts.to_string()).unwrap(),
+            facts,
             Utc::now(),
         );
         m.token = Some("abc123".into());
-        m
+        m.into_stored()
     }
 
     #[test]
@@ -235,23 +246,31 @@ mod tests {
         let r = renderer();
         let account = AccountId::from_trusted("acme".into());
         let to = Email::from_trusted("x@example.com".into());
-        let facts = json!({
-            "account_id": "acme", "account_name": "Acme", "owner_name": "O", "requester_name": "R",
-            "requester_email": "r@example.com", "permission": "billing.view", "note": "n",
-            "request_id": "r1", "approved": true, "decided_by": "D", "previous_owner_name": "P",
-            "new_owner_name": "N", "member_name": "M", "removed_by": "B",
-        });
+        let samples = MessageFacts::samples();
         for kind in MessageKind::ALL {
-            let message = if kind == MessageKind::Invitation {
-                invitation("")
-            } else {
-                let facts = MessageFacts::from_json(kind, &facts.to_string()).unwrap();
-                OutboxMessage::new(&account, &to, facts, Utc::now())
-            };
+            assert!(samples.iter().any(|(facts, _)| facts.kind() == kind), "{kind:?}");
+        }
+        for (facts, _) in samples {
+            let kind = facts.kind();
+            let message = OutboxMessage::new(&account, &to, facts, Utc::now()).into_stored();
             let email = r.render(&message).unwrap_or_else(|e| panic!("{kind:?}: {e:#}"));
             assert!(!email.subject.is_empty() && !email.text.is_empty(), "{kind:?}");
             r.mime(&email).unwrap();
         }
+    }
+
+    #[test]
+    fn facts_lacking_a_variable_fail_the_render() {
+        let mut facts = invitation("").facts.json().clone();
+        facts.as_object_mut().unwrap().remove("inviter_name");
+        facts
+            .as_object_mut()
+            .unwrap()
+            .insert("added_later".into(), json!("x"));
+        let mut message = invitation("");
+        message.facts = StoredFacts::new(MessageKind::Invitation, facts);
+        let err = renderer().render(&message).unwrap_err();
+        assert!(format!("{err:#}").contains("undefined"), "{err:#}");
     }
 
     #[test]

@@ -100,7 +100,7 @@ impl From<ActivityRecord> for pb::ActivityEntry {
             actor_user_id: record.entry.actor.to_string(),
             action: record.entry.action().as_str().to_owned(),
             target: record.entry.target,
-            details_json: record.entry.details.to_json().to_string(),
+            details_json: record.entry.details.json().to_string(),
             create_time: Some(timestamp(record.entry.at)),
             revision: record.revision,
         }

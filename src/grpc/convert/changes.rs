@@ -79,7 +79,7 @@ impl From<ActivityRecord> for pb::ChangeEvent {
             target: record.entry.target,
             actor_user_id: record.entry.actor.to_string(),
             create_time: Some(timestamp(record.entry.at)),
-            details_json: record.entry.details.to_json().to_string(),
+            details_json: record.entry.details.json().to_string(),
         }
     }
 }

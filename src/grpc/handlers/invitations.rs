@@ -41,7 +41,7 @@ impl GrpcHandlers {
         let message = use_cases.preview_invitation(cmd).await.map_err(within)?;
         let email = self
             .renderer
-            .render(&message)
+            .render(&message.into_stored())
             .map_err(|err| DomainError::Internal(format!("cannot render the invitation email: {err:#}")))?;
         Ok(convert::preview_to_pb(email))
     }

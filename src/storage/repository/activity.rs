@@ -10,7 +10,7 @@ use sea_orm::{
 
 use crate::domain::ids::{AccountId, ActivityId, UserId};
 use crate::domain::model::{
-    ActivityAction, ActivityDetails, ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, ChangeScope,
+    ActivityAction, ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, ChangeScope, StoredDetails,
     WriteReceipt,
 };
 use crate::domain::{DomainError, DomainResult};
@@ -37,15 +37,17 @@ async fn records<C: ConnectionTrait>(
 
 /// A stored row as the domain reads it.
 fn to_record(row: activity_log::Model) -> DomainResult<ActivityRecord> {
-    // Only the use cases write the log, so an unknown action or unreadable
-    // details mean the store was changed behind our back.
+    // Only the use cases write the log, so an unknown action or details that
+    // are not JSON mean the store was changed behind our back. The details
+    // are read as any JSON: their shape is the one of the version that
+    // wrote them, which may not be today's.
     let action = ActivityAction::from_storage(&row.action).ok_or_else(|| {
         DomainError::Internal(format!(
             "activity entry {} has an unknown action '{}'",
             row.public_id, row.action
         ))
     })?;
-    let details = ActivityDetails::from_json(action, &row.details).map_err(|err| {
+    let json = serde_json::from_str(&row.details).map_err(|err| {
         DomainError::Internal(format!(
             "activity entry {} has unreadable details: {err}",
             row.public_id
@@ -60,7 +62,7 @@ fn to_record(row: activity_log::Model) -> DomainResult<ActivityRecord> {
             account_id: AccountId::from_trusted(row.account_id),
             actor: UserId::from_trusted(row.actor),
             target: row.target,
-            details,
+            details: StoredDetails::new(action, json),
         },
     })
 }

@@ -23,7 +23,7 @@ use sea_orm::{
 };
 
 use crate::domain::ids::{AccountId, Email, InvitationId};
-use crate::domain::model::{Delivery, DeliveryState, MessageFacts, MessageKind, OutboxMessage};
+use crate::domain::model::{Delivery, DeliveryState, MessageKind, OutboxMessage, StoredFacts};
 use crate::domain::ports::{ClaimedMessage, Outbox};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{outbox, outbox_invitations};
@@ -401,14 +401,17 @@ async fn with_links<C: ConnectionTrait>(
 }
 
 fn claimed(row: outbox::Model, invitation_ids: Vec<InvitationId>) -> Result<ClaimedMessage, DbErr> {
-    // Only the use cases write the outbox: anything unreadable was changed behind our back.
+    // Only the use cases write the outbox: anything unreadable was changed
+    // behind our back. The facts are read as any JSON: their shape is the one
+    // of the version that queued the message, which renders it or fails it
+    // on its own (a lacking variable fails that message's render).
     let kind = MessageKind::from_storage(&row.kind).ok_or_else(|| {
         DbErr::Custom(format!(
             "outbox message {} has an unknown kind '{}'",
             row.id, row.kind
         ))
     })?;
-    let facts = MessageFacts::from_json(kind, &row.facts)
+    let facts = serde_json::from_str(&row.facts)
         .map_err(|err| DbErr::Custom(format!("outbox message {} has unreadable facts: {err}", row.id)))?;
     let created_at = time(row.created_at).map_err(|err| DbErr::Custom(err.to_string()))?;
     Ok(ClaimedMessage {
@@ -418,7 +421,7 @@ fn claimed(row: outbox::Model, invitation_ids: Vec<InvitationId>) -> Result<Clai
             id: row.id,
             account_id: AccountId::from_trusted(row.account_id),
             recipient: Email::from_trusted(row.recipient),
-            facts,
+            facts: StoredFacts::new(kind, facts),
             token: row.token,
             invitation_ids,
             created_at,

@@ -8,7 +8,7 @@ mod details;
 pub use details::{
     AccessDecided, AccessRequested, AccountClosed, AccountCreated, ActivityDetails, InvitationAccepted,
     InvitationNamed, InvitationResent, InvitationTerms, LimitsChanged, MemberStanding, MemberUpdated,
-    OwnershipMoved, PolicyChanged, RolePermissions, SharedWith,
+    OwnershipMoved, PolicyChanged, RolePermissions, SharedWith, StoredDetails,
 };
 
 /// What an activity-log entry records: a closed set, since only the use
@@ -170,10 +170,11 @@ impl std::fmt::Display for PlatformActor {
     }
 }
 
-/// One activity-log entry (rule 12 of docs/domain.md), as a use case writes it and as
-/// the log reads it back.
+/// One activity-log entry (rule 12 of docs/domain.md): as a use case writes
+/// it, with typed details (the default), and as the log reads it back, with
+/// the details as stored ([`StoredDetails`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ActivityEntry {
+pub struct ActivityEntry<D = ActivityDetails> {
     /// The account it happened in.
     pub account_id: AccountId,
     /// Who did it.
@@ -181,13 +182,20 @@ pub struct ActivityEntry {
     /// What it was done to (a user id, an email, a template id).
     pub target: String,
     /// What was done, with the facts of that action.
-    pub details: ActivityDetails,
+    pub details: D,
     /// When.
     pub at: DateTime<Utc>,
 }
 
 impl ActivityEntry {
     /// What was done: the action its details are of.
+    pub fn action(&self) -> ActivityAction {
+        self.details.action()
+    }
+}
+
+impl ActivityEntry<StoredDetails> {
+    /// What was done, as stored.
     pub fn action(&self) -> ActivityAction {
         self.details.action()
     }
@@ -217,8 +225,8 @@ pub struct ActivityRecord {
     /// entries that are not changes (sign-ins) and entries logged before
     /// revisions were recorded on the log.
     pub revision: u64,
-    /// The entry.
-    pub entry: ActivityEntry,
+    /// The entry, its details as stored.
+    pub entry: ActivityEntry<StoredDetails>,
 }
 
 /// Filters of an activity listing.
