@@ -17,6 +17,7 @@ use crate::support::{Db, TestApp, assert_refused, email};
 crate::on_both_databases!(
     db;
     the_invitation_email_is_delivered_and_its_token_erased,
+    a_message_whose_facts_cannot_render_fails_alone,
     a_retry_reaches_a_relay_that_was_down,
     after_the_last_attempt_the_email_is_failed_with_its_error,
     a_dispatcher_that_dies_mid_send_is_taken_over_without_a_duplicate,
@@ -243,6 +244,59 @@ async fn the_invitation_email_is_delivered_and_its_token_erased(db: Db) {
 fn hash_of(token: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A message queued by an earlier version, its facts lacking a variable its
+/// template names, fails alone as a render error does (failed at its first
+/// attempt, the error recorded, nothing sent): the message after it is
+/// delivered.
+async fn a_message_whose_facts_cannot_render_fails_alone(db: Db) {
+    let smtp = MailServer::start().await;
+    let app = app_sending_to(db, smtp.url(), 5).await;
+    app.account("acme", "owner").await;
+    // Due before anything else; no `removed_by`, and a key no template names.
+    let facts = r#"{"account_id":"acme","account_name":"Acme","member_name":"Zed","removed_by_id":"owner"}"#;
+    let backend = app.db.get_database_backend();
+    app.db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO outbox (id, account_id, kind, recipient, facts, state, next_attempt_at, created_at) \
+             VALUES ('older', 'acme', 'member_removed', ?, ?, 'queued', 0, ?)",
+            [
+                email("zed").into(),
+                facts.into(),
+                chrono::Utc::now().timestamp_millis().into(),
+            ],
+        ))
+        .await
+        .expect("an older message queued");
+    invite(&app).await;
+
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails[0].to, email("lee"));
+    let sent = delivery_when(&app, |d| d.state == pb::DeliveryState::Sent as i32).await;
+    assert_eq!(sent.attempts, 1);
+    let older = app
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT state, attempts, last_error FROM outbox WHERE id = 'older'",
+        ))
+        .await
+        .expect("outbox read")
+        .expect("the older message is kept");
+    let state: String = older.try_get("", "state").expect("state");
+    let attempts: i32 = older.try_get("", "attempts").expect("attempts");
+    let error: Option<String> = older.try_get("", "last_error").expect("last_error");
+    assert_eq!((state.as_str(), attempts), ("failed", 1), "{error:?}");
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("cannot render the message")),
+        "{error:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(smtp.count(), 1, "the older message is not sent");
 }
 
 /// A relay that refuses connections at first: the attempts fail, are
