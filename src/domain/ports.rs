@@ -55,7 +55,7 @@ pub trait Reads: Send + Sync {
     /// A membership with its role, scopes and grants.
     async fn membership(&self, account: &AccountId, user: &UserId) -> DomainResult<Option<Membership>>;
     /// One page of an account's user list: at most `query.limit` rows in the
-    /// DOMAIN rule 13 order (`member_list`), strictly after `query.after`,
+    /// order of rule 13 of docs/domain.md (`rules::member_list`), strictly after `query.after`,
     /// matching the filters; invitations past their expiry at `query.now` are
     /// marked expired. Reads a bounded number of statements whatever the
     /// account's size: the order, the filters and the cut are the store's to

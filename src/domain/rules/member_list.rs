@@ -4,7 +4,7 @@
 //! The rule lives here: which band each row belongs to, in which order the
 //! bands come, what a status filter selects and how a page key is spelled.
 //! The store implements the same rule in SQL (`storage::repository::
-//! member_page`) so that a page is read with an index range scan after the
+//! member_list`) so that a page is read with an index range scan after the
 //! key, whatever the account's size; `MemberRow::sort_key` is the in-memory
 //! statement of the same order, and the tests hold the two together.
 

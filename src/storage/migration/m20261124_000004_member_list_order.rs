@@ -1,4 +1,4 @@
-//! The user list read one page at a time (DOMAIN rule 13 order): each
+//! The user list read one page at a time (the order of rule 13 of docs/domain.md): each
 //! membership carries its member's email, so that one index, (account,
 //! status, owner slot, email), yields an account's active or deactivated
 //! members in list order from any page key, without reading or sorting the

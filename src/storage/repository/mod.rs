@@ -13,7 +13,7 @@ mod catalogue;
 mod codec;
 mod fence;
 mod invitations;
-mod member_page;
+mod member_list;
 mod members;
 mod outbox;
 mod people;
@@ -185,7 +185,7 @@ impl<T: Connection> Reads for T {
         account: &AccountId,
         query: &MemberPageQuery,
     ) -> DomainResult<Vec<MemberRow>> {
-        member_page::member_page(self.conn(), account, query).await
+        member_list::member_page(self.conn(), account, query).await
     }
 
     async fn seats(&self, account: &AccountId) -> DomainResult<Vec<Seat>> {

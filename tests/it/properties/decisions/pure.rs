@@ -116,7 +116,7 @@ proptest! {
         // A failure is saved here (committed when it happens), and replayed
         // first on every later run.
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/decision_props.txt",
+            "proptest-regressions/it_decide.txt",
         ))),
         ..Config::default()
     })]
