@@ -13,6 +13,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -26,13 +27,17 @@ use crate::metrics::{Route, RpcMetrics};
 /// Adds [`Metered`] around a service.
 #[derive(Clone, Debug)]
 pub struct RpcMetricsLayer {
-    metrics: RpcMetrics,
+    // Behind one Arc: each request's `Outcome` holds a handle, and one
+    // reference count is cheaper than cloning the families and the routes.
+    metrics: Arc<RpcMetrics>,
 }
 
 impl RpcMetricsLayer {
     /// Records into `metrics`.
     pub fn new(metrics: RpcMetrics) -> Self {
-        Self { metrics }
+        Self {
+            metrics: Arc::new(metrics),
+        }
     }
 }
 
@@ -51,7 +56,7 @@ impl<S> Layer<S> for RpcMetricsLayer {
 #[derive(Clone, Debug)]
 pub struct Metered<S> {
     inner: S,
-    metrics: RpcMetrics,
+    metrics: Arc<RpcMetrics>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Metered<S>
@@ -105,7 +110,7 @@ fn grpc_status(map: &HeaderMap) -> Option<Code> {
 
 /// One RPC, recorded exactly once.
 struct Outcome {
-    metrics: RpcMetrics,
+    metrics: Arc<RpcMetrics>,
     route: Route,
     started: Instant,
     recorded: bool,
