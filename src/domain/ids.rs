@@ -138,45 +138,82 @@ impl ActivityId {
 
 /// A canonical email address: trimmed and lower-cased, so the same address
 /// typed in another case is the same person.
+///
+/// Only a bare address is accepted, `local@domain` in ASCII: the local part
+/// a dot-atom (RFC 5322: letters, digits and ``!#$%&'*+-/=?^_`{|}~``, in
+/// runs joined by single dots), the domain a host name (two or more labels of
+/// letters, digits and inner hyphens, the last not all digits). What is
+/// stored is then exactly the mailbox the mail library sends to. Refused:
+/// display names and angle brackets (`Vic <v@x.com>`), which it reads as
+/// another mailbox (`v@x.com`) than the one stored and shown; comments
+/// (`v(c)@x.com`), quoted local parts and address literals, which it reads
+/// as another mailbox or none; and non-ASCII addresses, which it sends only
+/// after its own normalisation, to servers that take them.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Email(String);
 
 /// Longest email address accepted (RFC 5321 path limit).
 pub const MAX_EMAIL_LEN: usize = 254;
 
+/// The characters of an RFC 5322 `atext` besides ASCII letters and digits.
+const ATEXT_SYMBOLS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+
+/// A dot-atom: runs of `atext`, each at least one long, joined by single dots.
+fn is_dot_atom(local: &str) -> bool {
+    local.split('.').all(|atom| {
+        !atom.is_empty()
+            && atom
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || ATEXT_SYMBOLS.contains(&b))
+    })
+}
+
+/// A host name: two or more labels of 1 to 63 ASCII letters, digits and
+/// hyphens, no label beginning or ending with a hyphen, the last not all
+/// digits (so never an IP address).
+fn is_host_name(domain: &str) -> bool {
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    let mut labels = domain.split('.');
+    let last = labels.next_back().unwrap_or_default();
+    let mut count = 1;
+    for label in labels {
+        if !label_ok(label) {
+            return false;
+        }
+        count += 1;
+    }
+    count >= 2 && label_ok(last) && !last.bytes().all(|b| b.is_ascii_digit())
+}
+
 impl Email {
     /// Parses and canonicalises an address; `field` names it in the error.
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
-        let value = raw.trim().to_lowercase();
-        let bad = || {
-            FieldViolation::new(
-                field,
-                format!("'{}' is not a valid email address", echo(raw.trim())),
-            )
-        };
-        if value.is_empty() {
+        let trimmed = raw.trim();
+        let bad = || FieldViolation::new(field, format!("'{}' is not a valid email address", echo(trimmed)));
+        if trimmed.is_empty() {
             return Err(FieldViolation::new(field, "must not be empty"));
         }
-        if value.len() > MAX_EMAIL_LEN {
+        if trimmed.len() > MAX_EMAIL_LEN {
             return Err(FieldViolation::new(
                 field,
                 format!("must be at most {MAX_EMAIL_LEN} characters long"),
             ));
         }
-        let (local, domain) = value.split_once('@').ok_or_else(bad)?;
-        let domain_ok = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..");
+        // The grammar is checked on what was sent, before lower-casing, so
+        // no character becomes ASCII on the way (the Kelvin sign becomes 'k').
+        let (local, domain) = trimmed.split_once('@').ok_or_else(bad)?;
+        if !is_dot_atom(local) || !is_host_name(domain) {
+            return Err(bad());
+        }
+        let value = trimmed.to_ascii_lowercase();
         // `.invalid` never routes (RFC 2606): the store marks displaced
         // addresses with it (docs/domain.md rule 9), so nobody may claim one.
-        let reserved = domain.ends_with(".invalid");
-        if local.is_empty()
-            || !domain_ok
-            || reserved
-            || domain.contains('@')
-            || value.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        if value.ends_with(".invalid") {
             return Err(bad());
         }
         Ok(Self(value))
@@ -220,10 +257,31 @@ fn parse_bounded_name(field: &str, raw: &str, max: usize) -> Result<String, Fiel
             format!("must be at most {max} characters long"),
         ));
     }
-    if value.chars().any(char::is_control) {
-        return Err(FieldViolation::new(field, "must not contain control characters"));
+    if value.chars().any(is_invisible) {
+        return Err(FieldViolation::new(
+            field,
+            "must not contain control or format characters (line breaks, bidi overrides, zero-width characters)",
+        ));
     }
     Ok(value.to_owned())
+}
+
+/// Whether a character has no place in a one-line name: a control
+/// character (general category Cc), a line or paragraph separator (Zl, Zp),
+/// or a format character (Cf: bidi embeddings, overrides and isolates,
+/// zero-width spaces and joiners, the soft hyphen...), which would let a
+/// name read differently from what it holds ("Olivia" shown for
+/// "Oli\u{202e}aivl"), or two different names look the same.
+fn is_invisible(c: char) -> bool {
+    use icu_properties::CodePointMapData;
+    use icu_properties::props::GeneralCategory as Gc;
+    if c.is_ascii() {
+        return c.is_ascii_control();
+    }
+    matches!(
+        CodePointMapData::<Gc>::new().get(c),
+        Gc::Control | Gc::Format | Gc::LineSeparator | Gc::ParagraphSeparator
+    )
 }
 
 /// Longest role name accepted: the width of `roles.name` (64 characters),
@@ -401,6 +459,115 @@ mod tests {
             "ann@.com",
         ] {
             assert!(Email::parse("email", bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    /// What the mail library would send to: the mailbox it reads from `raw`.
+    fn mailbox_of(raw: &str) -> Option<String> {
+        raw.parse::<lettre::message::Mailbox>()
+            .ok()
+            .map(|mailbox| mailbox.email.to_string())
+    }
+
+    #[test]
+    fn emails_the_mail_library_reads_as_another_mailbox_are_refused() {
+        for other in [
+            "<v@x.com>",
+            "Vic <v@x.com>",
+            "\"Vic\" <v@x.com>",
+            "v(c)@x.com",
+            "(c)v@x.com",
+            "v@x.com (comment)",
+            "\"a b\"@x.com",
+            "\"v\"@x.com",
+            "v@[127.0.0.1]",
+        ] {
+            let err = Email::parse("email", other).expect_err(other);
+            assert_eq!(err.field, "email");
+            assert!(err.description.contains("not a valid email address"), "{err:?}");
+        }
+        // The mail library reads these as another mailbox than the one
+        // stored, or (comments, quoted local parts) as none it can send to.
+        assert_eq!(mailbox_of("<v@x.com>").as_deref(), Some("v@x.com"));
+        assert_eq!(mailbox_of("Vic <v@x.com>").as_deref(), Some("v@x.com"));
+        assert_eq!(mailbox_of("v(c)@x.com"), None);
+        assert_eq!(mailbox_of("\"a b\"@x.com"), None);
+    }
+
+    #[test]
+    fn accepted_emails_are_the_mailbox_the_mail_library_sends_to() {
+        for good in [
+            "ann@example.com",
+            "Ann.Lee+news@Mail.Example.COM",
+            "o'neil@example.co.uk",
+            "x_y-z@sub-domain.example",
+            "a!#$%&'*+-/=?^_`{|}~z@example.com",
+            "1@2.example.com",
+            "ann@xn--bcher-kva.example",
+        ] {
+            let email = Email::parse("email", good).expect(good);
+            assert_eq!(
+                mailbox_of(email.as_str()).as_deref(),
+                Some(email.as_str()),
+                "{good}"
+            );
+        }
+        let longest = format!("{}@example.com", "d".repeat(MAX_EMAIL_LEN - "@example.com".len()));
+        assert!(Email::parse("email", &longest).is_ok(), "the longest address");
+        for bad in [
+            ".ann@example.com",
+            "ann.@example.com",
+            "a..nn@example.com",
+            "ann@-example.com",
+            "ann@example-.com",
+            "ann@example.com.",
+            "ann@1.2.3.4",
+            "ann@exa_mple.com",
+            "jos\u{e9}@example.com",
+            "ann@b\u{fc}cher.example",
+            "\u{212a}@example.com",
+            "a\u{200b}nn@example.com",
+            "ann;bob@example.com",
+            "ann,bob@example.com",
+            "ann\\bob@example.com",
+        ] {
+            assert!(Email::parse("email", bad).is_err(), "{bad:?} should be refused");
+        }
+        let label = "l".repeat(63);
+        assert!(Email::parse("email", &format!("a@{label}.com")).is_ok());
+        assert!(Email::parse("email", &format!("a@{label}l.com")).is_err());
+    }
+
+    #[test]
+    fn names_refuse_control_and_format_characters() {
+        assert_eq!(parse_name("name", "  Ann Lee ").unwrap(), "Ann Lee");
+        for good in [
+            "Jos\u{e9} \u{4e2d}\u{6587}",
+            "\u{645}\u{62d}\u{645}\u{62f}",
+            "O'Neil-Smith",
+            "Zo\u{eb} \u{1f600}",
+        ] {
+            assert_eq!(parse_name("name", good).as_deref(), Ok(good), "{good:?}");
+        }
+        for bad in [
+            "Oli\u{202e}aivl",
+            "a\u{202a}b",
+            "a\u{2066}b\u{2069}",
+            "a\u{200b}b",
+            "a\u{200d}b",
+            "a\u{200e}b",
+            "a\u{feff}b",
+            "a\u{ad}b",
+            "a\u{e0041}b",
+            "a\nb",
+            "a\u{7f}b",
+            "a\u{85}b",
+            "a\u{2028}b",
+        ] {
+            let err = parse_name("invitee_name", bad).expect_err(bad);
+            assert_eq!(err.field, "invitee_name");
+            assert!(err.description.contains("format characters"), "{err:?}");
+            assert!(RoleName::parse("role", bad).is_err(), "{bad:?}");
         }
     }
 

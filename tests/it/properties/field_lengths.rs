@@ -106,6 +106,73 @@ async fn a_decline_by_the_longest_email_is_logged(app: TestApp) {
     assert_eq!(entry.target, address);
 }
 
+/// Shapes: an email is a bare `local@host` address, so the mailbox stored
+/// and shown is the one mail goes to (`<v@x.com>` would be mailed to
+/// `v@x.com`), and a name holds no control or format characters (a bidi
+/// override shows "Olivia" for another name). Refused as INVALID_ARGUMENT
+/// naming each field, writing nothing.
+async fn emails_and_names_mean_what_they_show(app: TestApp) {
+    app.account("acme", "owner").await;
+    let mut client = app.client.clone();
+    let before = app.table_counts().await;
+    for (email, name) in [
+        ("<v@x.com>", "Oli\u{202e}aivl"),
+        ("Vic <v@x.com>", "a\u{2066}b\u{2069}"),
+        ("v(c)@x.com", "Z\u{200d}oe"),
+        ("\"a b\"@x.com", "Ann\u{200b}"),
+    ] {
+        let status = expect_code(
+            client
+                .invite(pb::InviteRequest {
+                    actor_user_id: "owner".into(),
+                    account_id: "acme".into(),
+                    email: email.into(),
+                    invitee_name: name.into(),
+                    role: "viewer".into(),
+                    ..Default::default()
+                })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(bad_fields(&status), ["email", "invitee_name"], "{email} {name:?}");
+        assert!(
+            status.message().contains("not a valid email address"),
+            "{status:?}"
+        );
+
+        let mut owner = crate::support::person("newcomer");
+        owner.email = email.into();
+        owner.name = name.into();
+        let status = expect_code(
+            client
+                .create_account(pb::CreateAccountRequest {
+                    name: name.into(),
+                    ..crate::support::create_account("beta", owner)
+                })
+                .await,
+            Code::InvalidArgument,
+        );
+        assert_eq!(
+            bad_fields(&status),
+            ["name", "owner.email", "owner.name"],
+            "{email} {name:?}"
+        );
+    }
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+    // The plain forms of the same are fine.
+    client
+        .invite(pb::InviteRequest {
+            actor_user_id: "owner".into(),
+            account_id: "acme".into(),
+            email: "v@x.com".into(),
+            invitee_name: "Olivia \u{645}\u{62d}\u{645}\u{62f}".into(),
+            role: "viewer".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("a bare address and a name in two scripts");
+}
+
 /// Limits: ShareTemplate names at most 1,000 chosen children, and the
 /// activity entry lists every one of them, longest ids included.
 async fn sharing_with_many_children_is_logged_whole(app: TestApp) {
@@ -283,6 +350,7 @@ async fn a_check_pairs_a_permission_with_a_resource_of_its_area(app: TestApp) {
 crate::on_both_databases!(
     role_descriptions_fit_their_column,
     a_decline_by_the_longest_email_is_logged,
+    emails_and_names_mean_what_they_show,
     sharing_with_many_children_is_logged_whole,
     refusals_echo_a_bounded_part_of_the_input,
     a_check_pairs_a_permission_with_a_resource_of_its_area,
