@@ -55,6 +55,8 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT_SECS: u64 = 20;
 /// Default interval between looks at files read again when they change
 /// (the TLS certificate and key, the API key file).
 pub const DEFAULT_RELOAD_INTERVAL_MS: u64 = 5000;
+/// Shortest API key accepted, in bytes: `openssl rand -hex 32` makes 64.
+pub const DEFAULT_API_KEY_MIN_LENGTH: usize = 32;
 /// Default time a client has to complete its TLS handshake.
 pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
 
@@ -179,6 +181,11 @@ pub struct Config {
     /// read again when it changes (a bad version keeps the keys in force).
     #[arg(long, env = "ACCESS_API_KEYS_FILE")]
     pub api_keys_file: Option<PathBuf>,
+    /// Shortest API key accepted, in bytes: a shorter key presented is
+    /// refused like an unknown one, before it is hashed, even when its hash
+    /// is configured.
+    #[arg(long, env = "ACCESS_API_KEY_MIN_LENGTH", default_value_t = DEFAULT_API_KEY_MIN_LENGTH)]
+    pub api_key_min_length: usize,
     /// PEM certificate chain of the gRPC listener (server certificate first);
     /// with ACCESS_TLS_KEY_FILE it turns TLS on. Read again when it changes.
     #[arg(long, env = "ACCESS_TLS_CERT_FILE", requires = "tls_key_file")]
@@ -318,6 +325,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             api_keys: None,
             api_keys_file: None,
+            api_key_min_length: DEFAULT_API_KEY_MIN_LENGTH,
             tls_cert_file: None,
             tls_key_file: None,
             tls_client_ca_file: None,

@@ -106,6 +106,7 @@ pub fn credentials(config: &Config) -> anyhow::Result<Credentials> {
     let credentials = Credentials {
         keys: Arc::new(keys),
         identities: Arc::new(identities),
+        min_key_len: config.api_key_min_length,
     };
     anyhow::ensure!(
         !credentials.is_open() || config.listen_addr.ip().is_loopback(),

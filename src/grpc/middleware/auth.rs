@@ -73,6 +73,9 @@ pub struct Credentials {
     pub keys: Arc<Reloading<ApiKeys>>,
     /// The client certificate identities that stand for keys.
     pub identities: Arc<ClientIdentities>,
+    /// Shortest key accepted, in bytes (ACCESS_API_KEY_MIN_LENGTH): a
+    /// shorter one is unknown, whatever its hash.
+    pub min_key_len: usize,
 }
 
 impl Credentials {
@@ -81,6 +84,7 @@ impl Credentials {
         Self {
             keys: Arc::new(Reloading::fixed(ApiKeys::default())),
             identities: Arc::new(ClientIdentities::default()),
+            min_key_len: crate::config::DEFAULT_API_KEY_MIN_LENGTH,
         }
     }
 
@@ -141,13 +145,20 @@ impl Authenticate {
             .split_at_checked(7)
             .ok_or(AuthRefusal::Malformed)?;
         // The scheme is case-insensitive (RFC 9110 11.1).
-        if !scheme.eq_ignore_ascii_case(b"bearer ") || key.trim_ascii().is_empty() {
+        let key = key.trim_ascii();
+        if !scheme.eq_ignore_ascii_case(b"bearer ") || key.is_empty() {
             return Err(AuthRefusal::Malformed);
+        }
+        // Only hashes are configured, so a short key cannot be refused when
+        // it is configured: it is refused when presented, before it is
+        // hashed, as unknown (a guess hears nothing about the minimum).
+        if key.len() < self.credentials.min_key_len {
+            return Err(AuthRefusal::Unknown);
         }
         self.credentials
             .keys
             .current()
-            .identify(key.trim_ascii())
+            .identify(key)
             .ok_or(AuthRefusal::Unknown)
     }
 }
@@ -204,12 +215,28 @@ mod tests {
         builder.body(()).expect("request")
     }
 
-    fn keyed() -> Authenticate {
-        let text = format!("app:check:{}", ApiKeys::hash_of("secret"));
+    /// The key of `app`: as long as the minimum, as an operator's would be.
+    const KEY: &str = "app-key-0123456789abcdef01234567";
+
+    /// Authentication by keys alone, each `(name, scopes, key)`, with keys
+    /// at least `min_key_len` bytes long.
+    fn keyed_by(keys: &[(&str, &str, &str)], min_key_len: usize) -> Authenticate {
+        let text: Vec<String> = keys
+            .iter()
+            .map(|(name, scopes, key)| format!("{name}:{scopes}:{}", ApiKeys::hash_of(key)))
+            .collect();
         Authenticate::new(Credentials {
-            keys: Arc::new(Reloading::fixed(ApiKeys::parse(&text).expect("keys"))),
+            keys: Arc::new(Reloading::fixed(ApiKeys::parse(&text.join(",")).expect("keys"))),
             identities: Arc::new(ClientIdentities::default()),
+            min_key_len,
         })
+    }
+
+    fn keyed() -> Authenticate {
+        keyed_by(
+            &[("app", "check", KEY)],
+            crate::config::DEFAULT_API_KEY_MIN_LENGTH,
+        )
     }
 
     fn refusal(result: Result<http::Request<()>, BoxError>) -> String {
@@ -222,13 +249,17 @@ mod tests {
     fn the_bearer_key_decides_and_the_caller_reaches_the_handler() {
         let mut auth = keyed();
         let authorize = "/access.v1.AccessService/Authorize";
-        for header in ["Bearer secret", "bearer secret", "BEARER  secret "] {
-            let passed = auth.check(request(authorize, Some(header))).expect(header);
+        for header in [
+            format!("Bearer {KEY}"),
+            format!("bearer {KEY}"),
+            format!("BEARER  {KEY} "),
+        ] {
+            let passed = auth.check(request(authorize, Some(&header))).expect(&header);
             let caller = passed.extensions().get::<Caller>().expect("caller inserted");
             assert_eq!(caller.name(), "app");
         }
         assert_eq!(refusal(auth.check(request(authorize, None))), "Missing");
-        for header in ["secret", "Basic secret", "Bearer ", "Bearer"] {
+        for header in [KEY, &format!("Basic {KEY}"), "Bearer ", "Bearer"] {
             assert_eq!(
                 refusal(auth.check(request(authorize, Some(header)))),
                 "Malformed",
@@ -240,12 +271,18 @@ mod tests {
             "Unknown"
         );
         assert!(
-            refusal(auth.check(request("/access.v1.AccessService/Invite", Some("Bearer secret"))))
-                .starts_with("MissingScope")
+            refusal(auth.check(request(
+                "/access.v1.AccessService/Invite",
+                Some(&format!("Bearer {KEY}"))
+            )))
+            .starts_with("MissingScope")
         );
         assert!(
-            refusal(auth.check(request("/access.v1.AccessService/Nope", Some("Bearer secret"))))
-                .starts_with("UnknownMethod")
+            refusal(auth.check(request(
+                "/access.v1.AccessService/Nope",
+                Some(&format!("Bearer {KEY}"))
+            )))
+            .starts_with("UnknownMethod")
         );
         assert_eq!(
             refusal(auth.check(request("/access.v1.AccessService/Nope", None))),
@@ -257,12 +294,13 @@ mod tests {
     #[test]
     fn a_mapped_client_certificate_stands_for_a_key_and_a_key_wins() {
         use crate::grpc::middleware::Credential;
-        let keys = ApiKeys::parse(&format!("app:check:{}", ApiKeys::hash_of("secret"))).expect("keys");
+        let keys = ApiKeys::parse(&format!("app:check:{}", ApiKeys::hash_of(KEY))).expect("keys");
         let mut auth = Authenticate::new(Credentials {
             keys: Arc::new(Reloading::fixed(keys)),
             identities: Arc::new(
                 ClientIdentities::parse("billing:platform:spiffe://corp/billing").expect("ids"),
             ),
+            min_key_len: crate::config::DEFAULT_API_KEY_MIN_LENGTH,
         });
         let over_tls = |identity: Option<&str>, authorization: Option<&str>| {
             let mut request = request("/access.v1.AccessService/CreateAccount", authorization);
@@ -289,8 +327,35 @@ mod tests {
         assert_eq!(refusal(auth.check(over_tls(None, None))), "Missing");
         // The key decides alone: `app` holds `check` only, whatever the certificate holds.
         assert!(
-            refusal(auth.check(over_tls(Some("spiffe://corp/billing"), Some("Bearer secret"))))
-                .starts_with("MissingScope")
+            refusal(auth.check(over_tls(
+                Some("spiffe://corp/billing"),
+                Some(&format!("Bearer {KEY}"))
+            )))
+            .starts_with("MissingScope")
+        );
+    }
+
+    #[test]
+    fn a_key_shorter_than_the_minimum_is_unknown_though_its_hash_is_configured() {
+        let authorize = "/access.v1.AccessService/Authorize";
+        let short = &KEY[..31];
+        let mut auth = keyed_by(&[("app", "check", KEY), ("short", "check", short)], 32);
+        assert!(
+            auth.check(request(authorize, Some(&format!("Bearer {KEY}"))))
+                .is_ok()
+        );
+        assert_eq!(
+            refusal(auth.check(request(authorize, Some(&format!("Bearer {short}"))))),
+            "Unknown"
+        );
+        // Its hash matches: a lower minimum lets it in.
+        let mut lenient = keyed_by(&[("short", "check", short)], 31);
+        let passed = lenient
+            .check(request(authorize, Some(&format!("Bearer {short}"))))
+            .expect("as long as the minimum");
+        assert_eq!(
+            passed.extensions().get::<Caller>().map(Caller::name),
+            Some("short")
         );
     }
 

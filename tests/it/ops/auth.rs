@@ -36,7 +36,7 @@ async fn call(channel: &Channel, key: Option<&str>, method: &str) -> Result<(), 
 /// No key, a malformed header or a key the server does not know: UNAUTHENTICATED
 /// with the reason, on a check RPC and an admin RPC alike, and nothing is written.
 async fn calls_without_a_valid_key_are_unauthenticated(app: TestApp) {
-    app.client_with_key("platform-secret")
+    app.client_with_key("platform-secret-long-enough-for-tests")
         .create_account(create_account("acme", person("owner")))
         .await
         .expect("the platform creates an account");
@@ -66,9 +66,10 @@ async fn calls_without_a_valid_key_are_unauthenticated(app: TestApp) {
         "API_KEY_MISSING",
     );
     let mut basic = tonic::Request::new(check("owner", "acme", "campaigns.view", None));
-    basic
-        .metadata_mut()
-        .insert("authorization", "Basic check-secret".parse().expect("ascii"));
+    basic.metadata_mut().insert(
+        "authorization",
+        "Basic check-secret-long-enough-for-tests".parse().expect("ascii"),
+    );
     assert_refused(
         app.client.clone().authorize(basic).await,
         Code::Unauthenticated,
@@ -84,9 +85,18 @@ async fn each_rpc_needs_its_scope(app: TestApp) {
     let before = app.table_counts().await;
     for (method, scope) in METHOD_SCOPES {
         let (lacking, holding) = match scope {
-            KeyScope::Check => ("no-check-secret", "check-secret"),
-            KeyScope::Admin => ("no-admin-secret", "new-admin-secret"),
-            KeyScope::Platform => ("no-platform-secret", "platform-secret"),
+            KeyScope::Check => (
+                "no-check-secret-long-enough-for-tests",
+                "check-secret-long-enough-for-tests",
+            ),
+            KeyScope::Admin => (
+                "no-admin-secret-long-enough-for-tests",
+                "new-admin-secret-long-enough-for-tests",
+            ),
+            KeyScope::Platform => (
+                "no-platform-secret-long-enough-for-tests",
+                "platform-secret-long-enough-for-tests",
+            ),
         };
         let status = assert_refused_for(
             call(&app.channel, Some(lacking), method).await,
@@ -124,12 +134,12 @@ async fn each_rpc_needs_its_scope(app: TestApp) {
 
 /// The campaign service's key decides, and administers nothing.
 async fn a_check_key_cannot_administer(app: TestApp) {
-    let admin = app.client_with_key("new-admin-secret");
-    app.client_with_key("platform-secret")
+    let admin = app.client_with_key("new-admin-secret-long-enough-for-tests");
+    app.client_with_key("platform-secret-long-enough-for-tests")
         .create_account(create_account("acme", person("owner")))
         .await
         .expect("the platform creates an account");
-    let campaigns = app.client_with_key("check-secret");
+    let campaigns = app.client_with_key("check-secret-long-enough-for-tests");
     let answer = campaigns
         .clone()
         .authorize(check("owner", "acme", "campaigns.view", None))
@@ -166,11 +176,14 @@ async fn a_check_key_cannot_administer(app: TestApp) {
 /// Rotation: the old and the new key of the web app both work while both are
 /// configured; a key rotated out (no longer configured) is unknown.
 async fn rotated_keys_both_work(app: TestApp) {
-    app.client_with_key("platform-secret")
+    app.client_with_key("platform-secret-long-enough-for-tests")
         .create_account(create_account("acme", person("owner")))
         .await
         .expect("the platform creates an account");
-    for key in ["old-admin-secret", "new-admin-secret"] {
+    for key in [
+        "old-admin-secret-long-enough-for-tests",
+        "new-admin-secret-long-enough-for-tests",
+    ] {
         app.client_with_key(key)
             .get_account(pb::GetAccountRequest {
                 account_id: "acme".into(),
@@ -180,7 +193,7 @@ async fn rotated_keys_both_work(app: TestApp) {
             .unwrap_or_else(|status| panic!("{key}: {status:?}"));
     }
     assert_refused(
-        app.client_with_key("older-admin-secret")
+        app.client_with_key("older-admin-secret-long-enough-for-tests")
             .get_account(pb::GetAccountRequest {
                 account_id: "acme".into(),
                 ..Default::default()
@@ -212,7 +225,12 @@ async fn health_and_reflection_need_no_key(app: TestApp) {
         "API_KEY_MISSING",
     );
     assert_refused(
-        call(&app.channel, Some("check-secret"), "NoSuchMethod").await,
+        call(
+            &app.channel,
+            Some("check-secret-long-enough-for-tests"),
+            "NoSuchMethod",
+        )
+        .await,
         Code::Unimplemented,
         "METHOD_UNKNOWN",
     );
@@ -225,6 +243,77 @@ crate::on_both_databases!(
     a_check_key_cannot_administer,
     rotated_keys_both_work,
     health_and_reflection_need_no_key,
+);
+
+/// The key of `short` (an admin key): configured by its hash like any
+/// other, but shorter than ACCESS_API_KEY_MIN_LENGTH (32 bytes by default).
+const SHORT_KEY: &str = "short-secret";
+
+/// The keys of a keyed server, and `short`'s.
+fn keys_and_a_short_one(config: &mut Config) {
+    crate::support::keys(config);
+    let short = crate::support::api_keys(&[("short", "admin", SHORT_KEY)]);
+    config.api_keys = Some(format!("{},{short}", config.api_keys.take().unwrap_or_default()));
+}
+
+/// Reads `acme` with `key`.
+async fn get_acme(app: &TestApp, key: &str) -> Result<(), Status> {
+    app.client_with_key(key)
+        .get_account(pb::GetAccountRequest {
+            account_id: "acme".into(),
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+}
+
+/// A key shorter than the minimum is refused as unknown, though its hash
+/// is configured, on every RPC: a key short enough to guess is no key.
+async fn a_key_shorter_than_the_minimum_is_unknown(app: TestApp) {
+    app.client_with_key("platform-secret-long-enough-for-tests")
+        .create_account(create_account("acme", person("owner")))
+        .await
+        .expect("the platform creates an account");
+    let before = app.table_counts().await;
+    for method in ["Authorize", "Invite", "CreateAccount"] {
+        assert_refused_for(
+            call(&app.channel, Some(SHORT_KEY), method).await,
+            Code::Unauthenticated,
+            "API_KEY_UNKNOWN",
+            method,
+        );
+    }
+    assert_refused(
+        get_acme(&app, SHORT_KEY).await,
+        Code::Unauthenticated,
+        "API_KEY_UNKNOWN",
+    );
+    get_acme(&app, "new-admin-secret-long-enough-for-tests")
+        .await
+        .expect("a key as long as the minimum");
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+}
+
+/// The same key passes a minimum it meets: the refusal above was its length.
+async fn a_lower_minimum_lets_the_short_key_in(app: TestApp) {
+    app.client_with_key("platform-secret-long-enough-for-tests")
+        .create_account(create_account("acme", person("owner")))
+        .await
+        .expect("the platform creates an account");
+    get_acme(&app, SHORT_KEY).await.expect("as long as the minimum");
+}
+
+crate::on_both_databases!(
+    mod short_key, |config| crate::ops::auth::keys_and_a_short_one(config);
+    a_key_shorter_than_the_minimum_is_unknown,
+);
+
+crate::on_both_databases!(
+    mod lower_minimum, |config| {
+        crate::ops::auth::keys_and_a_short_one(config);
+        config.api_key_min_length = crate::ops::auth::SHORT_KEY.len();
+    };
+    a_lower_minimum_lets_the_short_key_in,
 );
 
 /// With no key configured, the server refuses to listen anywhere but on

@@ -180,7 +180,11 @@ fn mtls(files: &Files, server_ca: &Ca, client_ca: &Ca, auth: ClientAuth) -> impl
              billing:platform:spiffe://corp.example/ns/billing/sa/provisioner"
                 .to_owned(),
         );
-        config.api_keys = Some(api_keys(&[("web", "admin+platform", "web-secret")]));
+        config.api_keys = Some(api_keys(&[(
+            "web",
+            "admin+platform",
+            "web-secret-long-enough-for-tests",
+        )]));
     }
 }
 
@@ -268,11 +272,17 @@ async fn client_certificates_stand_for_keys(kind: Db) {
     assert_eq!(error_reason(&refused), "CLIENT_IDENTITY_UNKNOWN");
     // An API key still works on that connection, and decides alone.
     client
-        .create_account(keyed("web-secret", create_account("globex", person("owner"))))
+        .create_account(keyed(
+            "web-secret-long-enough-for-tests",
+            create_account("globex", person("owner")),
+        ))
         .await
         .expect("an API key alongside the certificate");
     let refused = client
-        .create_account(keyed("wrong-secret", create_account("initech", person("owner"))))
+        .create_account(keyed(
+            "wrong-secret-long-enough-for-tests",
+            create_account("initech", person("owner")),
+        ))
         .await
         .expect_err("a wrong key is not rescued by the certificate");
     assert_eq!(error_reason(&refused), "API_KEY_UNKNOWN");
@@ -293,7 +303,10 @@ async fn optional_client_certificates_leave_keys_to_the_others(kind: Db) {
     assert_eq!(refused.code(), Code::Unauthenticated);
     assert_eq!(error_reason(&refused), "API_KEY_MISSING");
     client
-        .create_account(keyed("web-secret", create_account("acme", person("owner"))))
+        .create_account(keyed(
+            "web-secret-long-enough-for-tests",
+            create_account("acme", person("owner")),
+        ))
         .await
         .expect("an API key without a certificate");
     let campaigns = client_ca.client_uri("spiffe://corp.example/ns/mail/sa/campaigns");
@@ -357,7 +370,10 @@ async fn a_replaced_client_ca_reaches_new_connections(kind: Db) {
 /// keeps the keys in force.
 async fn the_api_key_file_is_read_again_when_it_changes(kind: Db) {
     let files = Files::new();
-    let path = files.put("keys", &api_keys(&[("web-1", "platform", "first-secret")]));
+    let path = files.put(
+        "keys",
+        &api_keys(&[("web-1", "platform", "first-secret-long-enough-for-tests")]),
+    );
     let app = TestApp::spawn_with(kind, |config| {
         config.api_keys_file = Some(path.clone());
         config.reload_interval_ms = 0;
@@ -365,18 +381,30 @@ async fn the_api_key_file_is_read_again_when_it_changes(kind: Db) {
     .await;
     let mut client = app.client.clone();
     client
-        .create_account(keyed("first-secret", create_account("a1", person("owner"))))
+        .create_account(keyed(
+            "first-secret-long-enough-for-tests",
+            create_account("a1", person("owner")),
+        ))
         .await
         .expect("the first key works");
 
-    files.put("keys", &api_keys(&[("web-2", "platform", "second-secret")]));
+    files.put(
+        "keys",
+        &api_keys(&[("web-2", "platform", "second-secret-long-enough-for-tests")]),
+    );
     let refused = client
-        .create_account(keyed("first-secret", create_account("a2", person("owner"))))
+        .create_account(keyed(
+            "first-secret-long-enough-for-tests",
+            create_account("a2", person("owner")),
+        ))
         .await
         .expect_err("the rotated-out key");
     assert_eq!(error_reason(&refused), "API_KEY_UNKNOWN");
     client
-        .create_account(keyed("second-secret", create_account("a3", person("owner"))))
+        .create_account(keyed(
+            "second-secret-long-enough-for-tests",
+            create_account("a3", person("owner")),
+        ))
         .await
         .expect("the rotated-in key works without a restart");
 
@@ -384,7 +412,7 @@ async fn the_api_key_file_is_read_again_when_it_changes(kind: Db) {
         files.put("keys", bad);
         client
             .create_account(keyed(
-                "second-secret",
+                "second-secret-long-enough-for-tests",
                 create_account(&format!("a{}", bad.len()), person("owner")),
             ))
             .await

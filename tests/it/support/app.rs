@@ -218,13 +218,25 @@ pub fn api_keys(keys: &[(&str, &str, &str)]) -> String {
 /// holding everything but one scope each.
 pub fn keys(config: &mut Config) {
     config.api_keys = Some(api_keys(&[
-        ("campaigns", "check", "check-secret"),
-        ("web-2026-10", "admin", "old-admin-secret"),
-        ("web-2026-11", "admin", "new-admin-secret"),
-        ("billing", "platform", "platform-secret"),
-        ("no-check", "admin+platform", "no-check-secret"),
-        ("no-admin", "check+platform", "no-admin-secret"),
-        ("no-platform", "check+admin", "no-platform-secret"),
+        ("campaigns", "check", "check-secret-long-enough-for-tests"),
+        ("web-2026-10", "admin", "old-admin-secret-long-enough-for-tests"),
+        ("web-2026-11", "admin", "new-admin-secret-long-enough-for-tests"),
+        ("billing", "platform", "platform-secret-long-enough-for-tests"),
+        (
+            "no-check",
+            "admin+platform",
+            "no-check-secret-long-enough-for-tests",
+        ),
+        (
+            "no-admin",
+            "check+platform",
+            "no-admin-secret-long-enough-for-tests",
+        ),
+        (
+            "no-platform",
+            "check+admin",
+            "no-platform-secret-long-enough-for-tests",
+        ),
     ]));
 }
 

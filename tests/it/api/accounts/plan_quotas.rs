@@ -31,14 +31,14 @@ fn refused_as_closed<T: std::fmt::Debug>(result: Result<T, Status>, what: &str) 
 /// key is refused whoever it acts for (the owner, an accountant holding
 /// billing.edit); bad values name their field; the log names the key.
 async fn only_the_platform_sets_limits(app: TestApp) {
-    let web = app.client_with_key("web-secret");
-    let billing = app.client_with_key("billing-secret");
+    let web = app.client_with_key("web-secret-long-enough-for-tests");
+    let billing = app.client_with_key("billing-secret-long-enough-for-tests");
     let limits = |account: &str, max_members, max_restricted_members| pb::SetAccountLimitsRequest {
         account_id: account.into(),
         max_members,
         max_restricted_members,
     };
-    app.client_with_key("billing-secret")
+    app.client_with_key("billing-secret-long-enough-for-tests")
         .create_account(create_account("acme", person("owner")))
         .await
         .expect("the platform creates the account");
@@ -96,7 +96,7 @@ async fn only_the_platform_sets_limits(app: TestApp) {
         (Some(10), Some(2))
     );
     let stored = app
-        .client_with_key("web-secret")
+        .client_with_key("web-secret-long-enough-for-tests")
         .get_account(pb::GetAccountRequest {
             account_id: "acme".into(),
             ..Default::default()
@@ -582,8 +582,8 @@ async fn closing_a_parent_ends_the_parent_owners_reach(app: TestApp) {
 /// only, the reason and the key's name in the log, then as closed as
 /// CloseAccount leaves it; refusals write nothing.
 async fn the_platform_closes_an_account_itself(app: TestApp) {
-    let web = app.client_with_key("web-secret");
-    let billing = app.client_with_key("billing-secret");
+    let web = app.client_with_key("web-secret-long-enough-for-tests");
+    let billing = app.client_with_key("billing-secret-long-enough-for-tests");
     let close = |account: &str, reason: &str| pb::CloseAccountAsPlatformRequest {
         account_id: account.into(),
         reason: reason.into(),
@@ -630,7 +630,7 @@ async fn the_platform_closes_an_account_itself(app: TestApp) {
     );
     assert!(!response.consistency_token.is_empty());
     let answer = app
-        .client_with_key("web-secret")
+        .client_with_key("web-secret-long-enough-for-tests")
         .authorize(crate::support::check("owner", "acme", "account.view", None))
         .await
         .expect("a decision")
@@ -662,8 +662,8 @@ async fn the_platform_closes_an_account_itself(app: TestApp) {
 
 crate::on_both_databases!(
     mod keyed, |config| config.api_keys = Some(crate::support::api_keys(&[
-        ("web", "admin+check", "web-secret"),
-        ("billing", "platform", "billing-secret"),
+        ("web", "admin+check", "web-secret-long-enough-for-tests"),
+        ("billing", "platform", "billing-secret-long-enough-for-tests"),
     ]));
     only_the_platform_sets_limits,
     the_platform_closes_an_account_itself

@@ -121,9 +121,18 @@ fn every_rpc_has_a_row() {
 /// The keys of [`crate::support::keys`] that hold and that lack `scope`.
 fn keys_for(scope: KeyScope) -> (&'static str, &'static str) {
     match scope {
-        KeyScope::Check => ("check-secret", "no-check-secret"),
-        KeyScope::Admin => ("new-admin-secret", "no-admin-secret"),
-        KeyScope::Platform => ("platform-secret", "no-platform-secret"),
+        KeyScope::Check => (
+            "check-secret-long-enough-for-tests",
+            "no-check-secret-long-enough-for-tests",
+        ),
+        KeyScope::Admin => (
+            "new-admin-secret-long-enough-for-tests",
+            "no-admin-secret-long-enough-for-tests",
+        ),
+        KeyScope::Platform => (
+            "platform-secret-long-enough-for-tests",
+            "no-platform-secret-long-enough-for-tests",
+        ),
     }
 }
 
