@@ -177,6 +177,7 @@ impl App {
             db: db.clone(),
             statements: statements.clone(),
             routes: routes(),
+            api_key_reload_failures: credentials.keys.failures(),
         });
         let metrics_listener = match config.metrics_addr {
             Some(addr) => Some(MetricsListener::bind(addr).await?),

@@ -7,14 +7,17 @@
 //! `stat` of each file, and a read only when a file's modification time, size
 //! or inode changed. No background task, so nothing to stop, and a server that
 //! gets no traffic reads nothing. A file that no longer parses keeps the
-//! previous value in force, and the log says why; it is not tried again until
-//! the files change again.
+//! previous value in force, the log says why (an error: a rotation or a
+//! revocation did not take) and [`Reloading::failures`] counts it; it is not
+//! tried again until the files change again.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
+
+use prometheus_client::metrics::counter::Counter;
 
 /// What identifies one version of a file: replaced (renamed over, or a
 /// Kubernetes Secret's symlink swapped) or rewritten, one of these changes.
@@ -55,6 +58,8 @@ pub struct Reloading<T> {
     /// When the files may be looked at next: one caller per interval does.
     next_check: AtomicU64,
     state: RwLock<State<T>>,
+    /// Versions of the files that could not be used (shared with the metrics).
+    failures: Counter,
 }
 
 struct State<T> {
@@ -87,6 +92,7 @@ impl<T> Reloading<T> {
                 value: Arc::new(value),
                 stamps: Vec::new(),
             }),
+            failures: Counter::default(),
         }
     }
 
@@ -114,7 +120,15 @@ impl<T> Reloading<T> {
                 value: Arc::new(value),
                 stamps,
             }),
+            failures: Counter::default(),
         })
+    }
+
+    /// How many changed versions of the files could not be used, so the
+    /// previous value stayed in force: the same counter, shared, for the
+    /// metrics to export.
+    pub fn failures(&self) -> Counter {
+        self.failures.clone()
     }
 
     /// The value in force, after reading the files again if they changed
@@ -164,7 +178,8 @@ impl<T> Reloading<T> {
             Err(err) => {
                 // Not tried again until the files change again: one line per bad version.
                 state.stamps = stamps;
-                tracing::warn!(
+                self.failures.inc();
+                tracing::error!(
                     files = ?self.paths,
                     error = format!("{err:#}"),
                     "{} changed but cannot be used: keeping the previous version in force",
@@ -210,12 +225,18 @@ mod tests {
         assert_eq!(*value.current(), 1);
         replace(&path, "2");
         assert_eq!(*value.current(), 2);
+        assert_eq!(value.failures().get(), 0);
         replace(&path, "not a number");
         assert_eq!(*value.current(), 2, "a bad file keeps the previous value");
+        assert_eq!(value.failures().get(), 1, "and is counted");
+        assert_eq!(*value.current(), 2);
+        assert_eq!(value.failures().get(), 1, "once per version");
         std::fs::remove_file(&path).expect("remove");
         assert_eq!(*value.current(), 2, "a missing file too");
+        assert_eq!(value.failures().get(), 2);
         replace(&path, "3");
         assert_eq!(*value.current(), 3);
+        assert_eq!(value.failures().get(), 2);
         let _ = std::fs::remove_file(&path);
     }
 

@@ -13,6 +13,7 @@ mod stored;
 use std::sync::Arc;
 
 use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 use sea_orm::DatabaseConnection;
 
@@ -39,6 +40,9 @@ pub struct Sources {
     pub statements: StatementCounter,
     /// The methods the server serves, which label the request metrics.
     pub routes: Routes,
+    /// Versions of ACCESS_API_KEYS_FILE that could not be used (always 0
+    /// for keys configured inline).
+    pub api_key_reload_failures: Counter,
 }
 
 /// Every metric of one service instance.
@@ -55,6 +59,11 @@ impl Metrics {
         let rpc = RpcMetrics::register(&mut registry, sources.routes);
         let stored = StoredGauges::register(&mut registry, sources.db.clone());
         pool_wait::register(&mut registry);
+        registry.register(
+            "access_api_keys_reload_failures",
+            "Changed versions of ACCESS_API_KEYS_FILE that could not be used (unreadable, malformed or empty), so the keys in force stayed: a rotation or a revocation that did not take",
+            sources.api_key_reload_failures,
+        );
         registry.register_collector(Box::new(StateCollector {
             cache: sources.cache,
             redis: sources.redis,

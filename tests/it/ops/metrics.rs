@@ -367,6 +367,45 @@ async fn no_endpoint_unless_configured() {
     assert_eq!(app.metrics_addr, None);
 }
 
+/// A version of ACCESS_API_KEYS_FILE that cannot be used keeps the keys in
+/// force, and is counted: a rotation or revocation that did not take shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_files_that_fail_to_reload_are_counted() {
+    let key = "web-secret-long-enough-for-tests";
+    let files = crate::support::pki::Files::new();
+    let path = files.put(
+        "keys",
+        &crate::support::api_keys(&[("web", "admin+platform", key)]),
+    );
+    let app = TestApp::spawn_with(Db::Sqlite, |config| {
+        config.api_keys_file = Some(path.clone());
+        config.reload_interval_ms = 0;
+        config.metrics_addr = Some("127.0.0.1:0".parse().expect("address"));
+    })
+    .await;
+    let addr = app.metrics_addr.expect("ACCESS_METRICS_ADDR is set");
+    let get = || async {
+        app.client_with_key(key)
+            .get_account(access_service::grpc::pb::GetAccountRequest {
+                account_id: "acme".into(),
+                ..Default::default()
+            })
+            .await
+    };
+    let failures = |scrape: &Scrape| scrape.value("access_api_keys_reload_failures_total", &[]);
+    let _ = get().await;
+    assert_eq!(failures(&scrape(addr).await), 0.0);
+    for (bad, count) in [("web:admin:not-a-hash", 1.0), ("# emptied by mistake\n", 2.0)] {
+        files.put("keys", bad);
+        let answer = get().await;
+        assert!(
+            !matches!(&answer, Err(status) if status.code() == Code::Unauthenticated),
+            "{bad:?}: the keys in force stay: {answer:?}"
+        );
+        assert_eq!(failures(&scrape(addr).await), count, "{bad:?}");
+    }
+}
+
 /// Redis as the cache sees it: trusted while this replica's lease is live,
 /// untrusted once Redis goes away; and the protocol's own counters.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
