@@ -8,7 +8,7 @@ use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
     AccessFacts, Account, ActorSession, BatchDecisions, Check, CheckBatch, Consistency, Decision,
-    EffectivePermissions, Grounds, Reason,
+    EffectivePermissions, Grounds, Reason, Resource,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
@@ -130,6 +130,25 @@ impl UseCases {
             ))
         } else {
             Err(refusal(reason, actor, account, permission))
+        }
+    }
+
+    /// [`require`](Self::require) for an act on one resource: the resource
+    /// must also lie inside the actor's scope of its type (rule 2, as
+    /// Authorize judges a check naming it), else `OUT_OF_SCOPE`.
+    pub(super) async fn require_on(
+        &self,
+        tx: &dyn Transaction,
+        actor: &UserId,
+        account: &AccountId,
+        permission: Permission,
+        resource: &Resource,
+    ) -> DomainResult<EffectivePermissions> {
+        let grants = self.require(tx, actor, account, permission).await?;
+        if grants.scopes.allows(resource) {
+            Ok(grants)
+        } else {
+            Err(refusal(Reason::OutOfScope, actor, account, permission))
         }
     }
 
