@@ -29,6 +29,15 @@ fn acts_as_parent_owner(owns_account: bool, owned_parent_state: Option<AccountSt
     !owns_account && owned_parent_state == Some(AccountState::Open)
 }
 
+/// Rule 3, the one place it is written: an account that requires
+/// two-factor holds back a session that has not passed it. Authorize applies
+/// it to a member's standing; a person acting on their own membership
+/// (leaving, signing in, asking for access) meets it through
+/// `UseCases::require_session`.
+pub fn two_factor_withheld(require_two_factor: bool, mfa_verified: bool) -> bool {
+    require_two_factor && !mfa_verified
+}
+
 /// The user's standing in the account the facts describe (rules 1, 3 and
 /// 4), for a session that did or did not pass two-factor.
 pub fn standing(facts: &AccessFacts, mfa_verified: bool) -> Standing<'_> {
@@ -77,7 +86,7 @@ pub fn standing(facts: &AccessFacts, mfa_verified: bool) -> Standing<'_> {
     };
     // Rule 3, checked after membership so a stranger learns nothing about
     // the policy; the refusal still names the role (and parent) it stops.
-    if account.require_two_factor && !mfa_verified {
+    if two_factor_withheld(account.require_two_factor, mfa_verified) {
         standing.refusal = Some(Reason::MfaRequired);
         standing.permissions = PermissionSet::EMPTY;
         standing.scopes = None;

@@ -43,7 +43,8 @@ pub struct ListAccessRequests {
 }
 
 impl UseCases {
-    /// Files a request; a second request for the same permission returns the pending one.
+    /// Files a request; a second request for the same permission returns the
+    /// pending one. The requester acts, in the session the caller vouches for (rule 3).
     #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.user_id, account_id = %cmd.account_id, permission = %cmd.permission))]
     pub async fn request_access(&self, cmd: RequestAccess) -> DomainResult<Written<AccessRequest>> {
         let now = super::now();
@@ -83,6 +84,7 @@ impl UseCases {
                 ));
             }
         };
+        self.require_session(&cmd.user_id, &account, "request access in")?;
         if member
             .role
             .permissions

@@ -8,7 +8,7 @@ use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
     AccessFacts, Account, ActorSession, BatchDecisions, Check, CheckBatch, Consistency, Decision,
-    EffectivePermissions, Grounds, Reason,
+    EffectivePermissions, Grounds, Reason, Resource,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
@@ -133,6 +133,39 @@ impl UseCases {
         }
     }
 
+    /// [`require`](Self::require) for an act on one resource: the resource
+    /// must also lie inside the actor's scope of its type (rule 2, as
+    /// Authorize judges a check naming it), else `OUT_OF_SCOPE`.
+    pub(super) async fn require_on(
+        &self,
+        tx: &dyn Transaction,
+        actor: &UserId,
+        account: &AccountId,
+        permission: Permission,
+        resource: &Resource,
+    ) -> DomainResult<EffectivePermissions> {
+        let grants = self.require(tx, actor, account, permission).await?;
+        if grants.scopes.allows(resource) {
+            Ok(grants)
+        } else {
+            Err(refusal(Reason::OutOfScope, actor, account, permission))
+        }
+    }
+
+    /// Rule 3 for a person acting on their own membership (leaving,
+    /// recording a sign-in, asking for access), who needs no permission to
+    /// do it: in `account`, which requires two-factor, a session that has not
+    /// passed it is refused as [`UseCases::require`] refuses it (MFA_REQUIRED).
+    /// Called once the person is known to be tied to the account, so a
+    /// stranger learns nothing about the policy.
+    pub(super) fn require_session(&self, person: &UserId, account: &Account, verb: &str) -> DomainResult<()> {
+        if decision::two_factor_withheld(account.require_two_factor, self.session.mfa_verified) {
+            Err(mfa_required(person, &format!("{verb} account '{}'", account.id)))
+        } else {
+            Ok(())
+        }
+    }
+
     /// For something found by its own opaque id (an invitation, an access
     /// request): a caller with no tie to the account holding it learns
     /// nothing, not even that it exists, so the refusal is `kind` not found.
@@ -212,13 +245,7 @@ fn refusal(reason: Reason, actor: &UserId, account: &AccountId, permission: Perm
         Reason::AccountNotFound => return DomainError::not_found("account", account.as_str()),
         Reason::AccountClosed => return closed_error(account),
         Reason::MfaRequired => {
-            return DomainError::denied(
-                ErrorReason::MfaRequired,
-                format!(
-                    "user '{actor}' may not {permission} in account '{account}' (MFA_REQUIRED): the account \
-                     requires two-factor, and the actor's session has not been vouched as having passed it"
-                ),
-            );
+            return mfa_required(actor, &format!("{permission} in account '{account}'"));
         }
         // Callers refuse only what the decision denied: this would be a bug.
         Reason::Allowed => {
@@ -236,5 +263,17 @@ fn refusal(reason: Reason, actor: &UserId, account: &AccountId, permission: Perm
     DomainError::denied(
         denied,
         format!("user '{actor}' may not {permission} in account '{account}' ({denied})"),
+    )
+}
+
+/// The error for an actor whose session has not passed the two-factor an
+/// account requires, refused `act` (what they tried, and where).
+fn mfa_required(actor: &UserId, act: &str) -> DomainError {
+    DomainError::denied(
+        ErrorReason::MfaRequired,
+        format!(
+            "user '{actor}' may not {act} (MFA_REQUIRED): the account requires two-factor, \
+             and the actor's session has not been vouched as having passed it"
+        ),
     )
 }

@@ -286,17 +286,19 @@ impl UseCases {
         Ok(Written::new((), token))
     }
 
-    /// The caller leaves an account; the owner cannot (rule 8).
+    /// The caller leaves an account; the owner cannot (rule 8), and in an
+    /// account requiring two-factor only a session that passed it may (rule 3).
     #[tracing::instrument(skip(self), fields(user_id = %user, account_id = %account_id))]
     pub async fn leave_account(&self, user: &UserId, account_id: &AccountId) -> DomainResult<Written<()>> {
         let now = super::now();
         let tx = self.store.begin().await?;
         // A closed account keeps its data as it was: nobody leaves it either.
-        self.lock_open_account(tx.as_ref(), account_id).await?;
+        let account = self.lock_open_account(tx.as_ref(), account_id).await?;
         let member = tx
             .membership(account_id, user)
             .await?
             .ok_or_else(|| DomainError::not_found("member", user.as_str()))?;
+        self.require_session(user, &account, "leave")?;
         if member.is_owner {
             return Err(DomainError::precondition(
                 ErrorReason::OwnerCannotLeave,
@@ -384,7 +386,8 @@ impl UseCases {
         Ok(Written::new(account, token))
     }
 
-    /// Records a member's sign-in to an account (shown as "last sign-in").
+    /// Records a member's sign-in to an account (shown as "last sign-in"):
+    /// one that passed two-factor, where the account requires it (rule 3).
     #[tracing::instrument(skip(self), fields(user_id = %user, account_id = %account_id))]
     pub async fn record_sign_in(
         &self,
@@ -393,9 +396,11 @@ impl UseCases {
     ) -> DomainResult<Written<DateTime<Utc>>> {
         let now = super::now();
         let tx = self.store.begin().await?;
-        self.lock_open_account(tx.as_ref(), account_id).await?;
+        let account = self.lock_open_account(tx.as_ref(), account_id).await?;
         match tx.membership_status(account_id, user).await? {
-            Some(MembershipStatus::Active) => {}
+            // Signing in is acting in the account: a session that has not
+            // passed the two-factor it requires is no sign-in to record.
+            Some(MembershipStatus::Active) => self.require_session(user, &account, "sign in to")?,
             // The member is the subject here, as in TransferOwnership and
             // Invite: FAILED_PRECONDITION MEMBER_DEACTIVATED. MEMBERSHIP_INACTIVE
             // is the actor's refusal (PERMISSION_DENIED); one reason, one code.

@@ -125,7 +125,8 @@ pub struct ListSharedResources {
 }
 
 impl UseCases {
-    /// Shares a parent account's resource with all or chosen children.
+    /// Shares a parent account's resource with all or chosen children; a
+    /// member scoped on its type only within their scope (rule 5).
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, resource_id = %cmd.resource.id))]
     pub async fn share_resource(&self, cmd: ShareResource) -> DomainResult<Written<SharedResource>> {
         let now = super::now();
@@ -143,8 +144,14 @@ impl UseCases {
                 ),
             ));
         }
-        self.require(tx.as_ref(), &cmd.actor, &account.id, kind.share_permission())
-            .await?;
+        self.require_on(
+            tx.as_ref(),
+            &cmd.actor,
+            &account.id,
+            kind.share_permission(),
+            &resource,
+        )
+        .await?;
         let children = tx.child_account_ids(&account.id).await?;
         for child in &cmd.children {
             if !children.contains(child) {
@@ -211,19 +218,24 @@ impl UseCases {
         Ok(Written::new(shared, token))
     }
 
-    /// Stops sharing a resource with every child.
+    /// Stops sharing a resource with every child; a member scoped on its
+    /// type only within their scope, as sharing.
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, resource_id = %cmd.resource.id))]
     pub async fn unshare_resource(&self, cmd: UnshareResource) -> DomainResult<Written<()>> {
         let now = super::now();
         let kind = cmd.resource.kind;
         let tx = self.store.begin().await?;
+        let resource = cmd.resource.resource();
         let account = self.lock_open_account(tx.as_ref(), &cmd.account_id).await?;
-        self.require(tx.as_ref(), &cmd.actor, &account.id, kind.share_permission())
-            .await?;
-        if !tx
-            .delete_shared_resource(&account.id, &cmd.resource.resource())
-            .await?
-        {
+        self.require_on(
+            tx.as_ref(),
+            &cmd.actor,
+            &account.id,
+            kind.share_permission(),
+            &resource,
+        )
+        .await?;
+        if !tx.delete_shared_resource(&account.id, &resource).await? {
             let what = match kind {
                 Shareable::Template => "shared template",
                 Shareable::SuppressionList => "shared suppression list",
@@ -242,7 +254,8 @@ impl UseCases {
         Ok(Written::new((), token))
     }
 
-    /// For a parent: what it shares. For a child: what its parent shares with it.
+    /// For a parent: what it shares. For a child: what its parent shares with
+    /// it. A member scoped on the type sees only the shares of their ids.
     #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_shared_resources(
         &self,
@@ -253,15 +266,16 @@ impl UseCases {
             .account(&query.account_id)
             .await?
             .ok_or_else(|| DomainError::not_found("account", query.account_id.as_str()))?;
-        self.require(
-            tx.as_ref(),
-            &query.actor,
-            &account.id,
-            query.kind.view_permission(),
-        )
-        .await?;
+        let grants = self
+            .require(
+                tx.as_ref(),
+                &query.actor,
+                &account.id,
+                query.kind.view_permission(),
+            )
+            .await?;
         let resource_type = query.kind.resource_type();
-        let shared = match &account.parent_id {
+        let mut shared = match &account.parent_id {
             None => tx.shared_resources_from(&account.id, resource_type).await?,
             Some(parent) => tx
                 .shared_resources_from(parent, resource_type)
@@ -271,6 +285,8 @@ impl UseCases {
                 .collect(),
         };
         drop(tx);
+        // A member scoped on the type sees only the shares of their ids.
+        shared.retain(|s| grants.scopes.allows(&s.resource));
         let (rows, next_page_token) = query.page.apply(shared, |s| s.resource.id.as_str().to_owned());
         Ok(Page {
             rows,

@@ -14,12 +14,13 @@ impl GrpcHandlers {
         &self,
         request: Request<pb::RequestAccessRequest>,
     ) -> Result<pb::RequestAccessResponse, Status> {
+        let use_cases = self.acting(&request)?;
         let cmd = RequestAccess::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), Some(&cmd.user_id));
         let Written {
             value: access_request,
             token,
-        } = self.use_cases.request_access(cmd).await?;
+        } = use_cases.request_access(cmd).await?;
         Ok(pb::RequestAccessResponse {
             access_request: Some(access_request.into()),
             consistency_token: convert::token_to_pb(&token),

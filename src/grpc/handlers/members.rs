@@ -98,9 +98,10 @@ impl GrpcHandlers {
         &self,
         request: Request<pb::LeaveAccountRequest>,
     ) -> Result<pb::LeaveAccountResponse, Status> {
+        let use_cases = self.acting(&request)?;
         let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
         record_subject(Some(&account_id), Some(&user_id));
-        let Written { value: (), token } = self.use_cases.leave_account(&user_id, &account_id).await?;
+        let Written { value: (), token } = use_cases.leave_account(&user_id, &account_id).await?;
         Ok(pb::LeaveAccountResponse {
             consistency_token: convert::token_to_pb(&token),
         })
@@ -133,9 +134,10 @@ impl GrpcHandlers {
         &self,
         request: Request<pb::RecordSignInRequest>,
     ) -> Result<pb::RecordSignInResponse, Status> {
+        let use_cases = self.acting(&request)?;
         let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
         record_subject(Some(&account_id), Some(&user_id));
-        let Written { value: at, token } = self.use_cases.record_sign_in(&user_id, &account_id).await?;
+        let Written { value: at, token } = use_cases.record_sign_in(&user_id, &account_id).await?;
         Ok(pb::RecordSignInResponse {
             sign_in_time: Some(convert::timestamp(at)),
             consistency_token: convert::token_to_pb(&token),

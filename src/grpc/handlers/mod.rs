@@ -67,7 +67,9 @@ impl GrpcHandlers {
 
     /// The use cases for an admin call, acting in the actor's session as the
     /// request's metadata vouches for it (rule 3; absent means two-factor not
-    /// passed). Every RPC that names an `actor_user_id` starts here.
+    /// passed). Every RPC that names an `actor_user_id` starts here, and so
+    /// do those whose `user_id` acts on their own membership (LeaveAccount,
+    /// RecordSignIn, RequestAccess).
     fn acting<T>(&self, request: &Request<T>) -> Result<UseCases, Status> {
         Ok(self
             .use_cases

@@ -4,7 +4,7 @@
 
 use access_service::domain::model::MAX_SHARED_CHILDREN;
 use access_service::grpc::pb;
-use access_service::grpc::pb::ResourceType::List;
+use access_service::grpc::pb::ResourceType::{List, SuppressionList, Template};
 
 use crate::support::{TestApp, scope, share};
 
@@ -15,7 +15,8 @@ use crate::support::{TestApp, scope, share};
 /// (campaigns.view) held by "helper"; custom role "lister" (campaigns.view
 /// and lists.view, so a list scope narrows it: rule 6) held by "narrow"
 /// scoped to list 4, within the lead's reach. "other" is owned by
-/// "stranger", with viewer "ostaff". "team" (owner "boss", viewer "tviewer")
+/// "stranger", with viewer "ostaff". "team" (owner "boss", viewer "tviewer",
+/// power user "tscoped" scoped to template "t2" and suppression list "s2")
 /// has the child "child-a" (owner "owner-a") and shares template "t1" and
 /// suppression list "s1" with every child.
 /// "shut" (owner "shutter") is closed. "secure" (owner "sowner", admin
@@ -170,6 +171,14 @@ impl Fixture {
             .expect("ox invited");
 
         app.member("boss", "team", "tviewer", "viewer", vec![]).await;
+        app.member(
+            "boss",
+            "team",
+            "tscoped",
+            "power_user",
+            vec![scope(SuppressionList, &["s2"]), scope(Template, &["t2"])],
+        )
+        .await;
         app.client
             .clone()
             .share_template(share("boss", "team", "t1", &[]))

@@ -222,7 +222,12 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 precondition("OWNER_CANNOT_LEAVE"),
             )
             .case("not a member", leave("stranger", "acme"), missing("member"))
-            .case("an unknown account", leave("helper", "nope"), missing("account")),
+            .case("an unknown account", leave("helper", "nope"), missing("account"))
+            .case(
+                "leaving a two-factor account without it",
+                leave("sadmin", "secure"),
+                denied("MFA_REQUIRED"),
+            ),
         Row::new("TransferOwnership", transfer("owner", "acme", "admin"))
             .case(
                 "empty",
@@ -280,6 +285,11 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 "a deactivated member",
                 sign_in("deact", "acme"),
                 precondition("MEMBER_DEACTIVATED"),
+            )
+            .case(
+                "a sign-in to a two-factor account without it",
+                sign_in("sadmin", "secure"),
+                denied("MFA_REQUIRED"),
             )
             .case(
                 "an oversized user id",

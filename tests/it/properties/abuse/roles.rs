@@ -279,6 +279,11 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 denied("MEMBERSHIP_INACTIVE"),
             )
             .case(
+                "in a two-factor account without it",
+                ask("sadmin", "secure", "lists.edit"),
+                denied("MFA_REQUIRED"),
+            )
+            .case(
                 "an unknown account",
                 ask("helper", "nope", "lists.edit"),
                 missing("account"),

@@ -1,7 +1,7 @@
 //! Rows of the sharing RPCs (docs/domain.md rule 5), one mechanism for
 //! templates and suppression lists: children of another team, too many
-//! children, a child sharing up; and a template's id, which names no
-//! suppression list.
+//! children, a child sharing up; a member scoped to other ids; and a
+//! template's id, which names no suppression list.
 
 use access_service::grpc::pb;
 
@@ -78,6 +78,11 @@ fn suppression_list_rows() -> Vec<Row> {
             lacks(),
         )
         .case(
+            "a member scoped to another list",
+            share_suppression_list("tscoped", "team", "s1", &[]),
+            denied("OUT_OF_SCOPE"),
+        )
+        .case(
             "another account's",
             share_suppression_list("owner", "team", "s2", &[]),
             denied("NOT_A_MEMBER"),
@@ -132,6 +137,11 @@ fn suppression_list_rows() -> Vec<Row> {
             lacks(),
         )
         .case(
+            "a member scoped to another list",
+            unshare_suppression_list("tscoped", "team", "s1"),
+            denied("OUT_OF_SCOPE"),
+        )
+        .case(
             "another account's",
             unshare_suppression_list("owner", "team", "s1"),
             denied("NOT_A_MEMBER"),
@@ -169,6 +179,11 @@ fn suppression_list_rows() -> Vec<Row> {
             "a member without suppressions.view",
             list_suppression_lists("tviewer", "team"),
             lacks(),
+        )
+        .read::<_, pb::ListSharedSuppressionListsResponse>(
+            "a member scoped to another list: not the shared one",
+            list_suppression_lists("tscoped", "team"),
+            answers("shared_suppression_lists: []"),
         )
         .case(
             "as a deactivated member",
@@ -254,6 +269,11 @@ fn template_rows() -> Vec<Row> {
                 lacks(),
             )
             .case(
+                "a member scoped to another template",
+                share("tscoped", "team", "t1", &[]),
+                denied("OUT_OF_SCOPE"),
+            )
+            .case(
                 "another account's",
                 share("owner", "team", "t2", &[]),
                 denied("NOT_A_MEMBER"),
@@ -285,6 +305,11 @@ fn template_rows() -> Vec<Row> {
                 lacks(),
             )
             .case(
+                "a member scoped to another template",
+                unshare_template("tscoped", "team", "t1"),
+                denied("OUT_OF_SCOPE"),
+            )
+            .case(
                 "another account's",
                 unshare_template("owner", "team", "t1"),
                 denied("NOT_A_MEMBER"),
@@ -312,6 +337,11 @@ fn template_rows() -> Vec<Row> {
                     ..list_shared_templates("boss", "team")
                 },
                 bad(&["page_token"]),
+            )
+            .read::<_, pb::ListSharedTemplatesResponse>(
+                "a member scoped to another template: not the shared one",
+                list_shared_templates("tscoped", "team"),
+                answers("shared_templates: []"),
             ),
     ]
 }
