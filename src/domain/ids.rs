@@ -269,14 +269,19 @@ fn parse_bounded_name(field: &str, raw: &str, max: usize) -> Result<String, Fiel
 /// Whether a character has no place in a one-line name: a control
 /// character (general category Cc), a line or paragraph separator (Zl, Zp),
 /// or a format character (Cf: bidi embeddings, overrides and isolates,
-/// zero-width spaces and joiners, the soft hyphen...), which would let a
-/// name read differently from what it holds ("Olivia" shown for
-/// "Oli\u{202e}aivl"), or two different names look the same.
+/// zero-width spaces, the soft hyphen...), which would let a name read
+/// differently from what it holds ("Olivia" shown for "Oli\u{202e}aivl"),
+/// or two different names look the same. The zero-width non-joiner and
+/// joiner are format characters too, but names need them: Persian and
+/// Indic spelling, and emoji sequences.
 fn is_invisible(c: char) -> bool {
     use icu_properties::CodePointMapData;
     use icu_properties::props::GeneralCategory as Gc;
     if c.is_ascii() {
         return c.is_ascii_control();
+    }
+    if matches!(c, '\u{200c}' | '\u{200d}') {
+        return false;
     }
     matches!(
         CodePointMapData::<Gc>::new().get(c),
@@ -546,6 +551,8 @@ mod tests {
             "\u{645}\u{62d}\u{645}\u{62f}",
             "O'Neil-Smith",
             "Zo\u{eb} \u{1f600}",
+            "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}",
+            "Ada \u{1f469}\u{200d}\u{1f4bb}",
         ] {
             assert_eq!(parse_name("name", good).as_deref(), Ok(good), "{good:?}");
         }
@@ -554,7 +561,6 @@ mod tests {
             "a\u{202a}b",
             "a\u{2066}b\u{2069}",
             "a\u{200b}b",
-            "a\u{200d}b",
             "a\u{200e}b",
             "a\u{feff}b",
             "a\u{ad}b",

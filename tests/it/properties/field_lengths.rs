@@ -118,7 +118,7 @@ async fn emails_and_names_mean_what_they_show(app: TestApp) {
     for (email, name) in [
         ("<v@x.com>", "Oli\u{202e}aivl"),
         ("Vic <v@x.com>", "a\u{2066}b\u{2069}"),
-        ("v(c)@x.com", "Z\u{200d}oe"),
+        ("v(c)@x.com", "Zo\u{ad}e"),
         ("\"a b\"@x.com", "Ann\u{200b}"),
     ] {
         let status = expect_code(
