@@ -79,12 +79,13 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// Authentication off: no key, no identity.
+    /// Authentication off: no key, no identity (so no key length to hold
+    /// a presented key to: every caller is local).
     pub fn none() -> Self {
         Self {
             keys: Arc::new(Reloading::fixed(ApiKeys::default())),
             identities: Arc::new(ClientIdentities::default()),
-            min_key_len: crate::config::DEFAULT_API_KEY_MIN_LENGTH,
+            min_key_len: 0,
         }
     }
 
@@ -215,6 +216,9 @@ mod tests {
         builder.body(()).expect("request")
     }
 
+    /// The configuration's default minimum (ACCESS_API_KEY_MIN_LENGTH).
+    const MIN_KEY_LEN: usize = 32;
+
     /// The key of `app`: as long as the minimum, as an operator's would be.
     const KEY: &str = "app-key-0123456789abcdef01234567";
 
@@ -233,10 +237,7 @@ mod tests {
     }
 
     fn keyed() -> Authenticate {
-        keyed_by(
-            &[("app", "check", KEY)],
-            crate::config::DEFAULT_API_KEY_MIN_LENGTH,
-        )
+        keyed_by(&[("app", "check", KEY)], MIN_KEY_LEN)
     }
 
     fn refusal(result: Result<http::Request<()>, BoxError>) -> String {
@@ -300,7 +301,7 @@ mod tests {
             identities: Arc::new(
                 ClientIdentities::parse("billing:platform:spiffe://corp/billing").expect("ids"),
             ),
-            min_key_len: crate::config::DEFAULT_API_KEY_MIN_LENGTH,
+            min_key_len: MIN_KEY_LEN,
         });
         let over_tls = |identity: Option<&str>, authorization: Option<&str>| {
             let mut request = request("/access.v1.AccessService/CreateAccount", authorization);
