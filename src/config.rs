@@ -202,8 +202,10 @@ pub struct Config {
     #[arg(long, env = "ACCESS_TLS_CLIENT_AUTH", value_enum, default_value_t = ClientAuth::Required)]
     pub tls_client_auth: ClientAuth,
     /// Client certificate identities that stand for API keys, as
-    /// `name:scope+scope:identity` entries separated by commas or new lines
-    /// (identity: URI SAN, else DNS SAN, else CN). Needs a client CA.
+    /// `name:scope+scope:type:value` entries separated by commas or new lines,
+    /// the type saying which of the certificate's names the value is matched
+    /// against: `uri` (a URI SAN), `dns` (a DNS SAN) or `cn` (the subject CN).
+    /// An entry without a type is refused. Needs a client CA.
     #[arg(long, env = "ACCESS_TLS_CLIENT_IDENTITIES")]
     pub tls_client_identities: Option<String>,
     /// Time a client has to complete its TLS handshake, in milliseconds.

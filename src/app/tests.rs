@@ -97,7 +97,7 @@ fn without_keys_only_loopback_may_listen() {
         // A client certificate identity is authentication too.
         let mapped = Config {
             tls_client_ca_file: Some("ca.pem".into()),
-            tls_client_identities: Some("billing:platform:spiffe://corp.example/billing".into()),
+            tls_client_identities: Some("billing:platform:uri:spiffe://corp.example/billing".into()),
             ..config
         };
         assert!(

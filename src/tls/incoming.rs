@@ -18,7 +18,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::{Connected, TcpConnectInfo, TcpIncoming};
 
-use super::identity::identity_of;
+use super::identity::{CertificateNames, names_of};
 
 /// Handshakes may be waiting to be served at once before accepting pauses.
 const READY_CONNECTIONS: usize = 64;
@@ -89,14 +89,14 @@ impl TlsConn {
         // Read once per connection, not per request. The certificate was
         // verified against the client CA by the handshake (rustls presents
         // no peer certificate it has not verified).
-        let client_identity = session
+        let client_names = session
             .peer_certificates()
             .and_then(|chain| chain.first())
-            .and_then(|cert| identity_of(cert))
-            .map(Arc::from);
+            .and_then(|cert| names_of(cert))
+            .map(Arc::new);
         let info = TlsConnectionInfo {
             tcp: tcp.connect_info(),
-            client_identity,
+            client_names,
         };
         Self { stream, info }
     }
@@ -114,9 +114,9 @@ impl TlsConn {
 pub struct TlsConnectionInfo {
     /// The TCP addresses.
     pub tcp: TcpConnectInfo,
-    /// The identity of the client's verified certificate (see
-    /// [`super::identity_of`]), when it presented one.
-    pub client_identity: Option<Arc<str>>,
+    /// The names of the client's verified certificate (see
+    /// [`super::names_of`]), when it presented one that holds any.
+    pub client_names: Option<Arc<CertificateNames>>,
 }
 
 impl Connected for TlsConn {

@@ -1,8 +1,8 @@
 //! TLS on the gRPC listener (rustls with ring, no OpenSSL): the server's
 //! certificate chain and key from PEM files, read again when they change;
 //! optionally client certificates (mTLS) checked against a CA, read again
-//! too (`client_ca.rs`), whose verified identity can stand for an API key (see
-//! `grpc::middleware::ClientIdentities`).
+//! too (`client_ca.rs`), whose verified names (URI SANs, DNS SANs, CN, each
+//! typed) can stand for an API key (see `grpc::middleware::ClientIdentities`).
 
 mod client_ca;
 mod identity;
@@ -22,7 +22,7 @@ use rustls::sign::CertifiedKey;
 use tokio_rustls::TlsAcceptor;
 
 use client_ca::ReloadingClientVerifier;
-pub use identity::identity_of;
+pub use identity::{CertificateNames, names_of};
 pub use incoming::{TlsConn, TlsConnectionInfo, incoming};
 
 pub use crate::config::ClientAuth;

@@ -10,7 +10,7 @@ use tower::BoxError;
 use tower::filter::{FilterLayer, Predicate};
 
 use super::api_keys::{ApiKeys, Caller};
-use super::client_identities::{ClientIdentities, MAX_IDENTITY_LEN};
+use super::client_identities::{ClientIdentities, MAX_IDENTITY_LEN, Unmatched};
 use super::key_scopes::{KeyScope, scope_of};
 use crate::reload::Reloading;
 use crate::tls::TlsConnectionInfo;
@@ -38,13 +38,21 @@ pub enum AuthRefusal {
     /// The key matches no configured key (or one that was rotated out).
     #[error("unknown API key: it matches no key this server is configured with")]
     Unknown,
-    /// The client certificate was verified, but its identity is mapped to no
-    /// caller (ACCESS_TLS_CLIENT_IDENTITIES).
+    /// The client certificate was verified, but none of its names is mapped
+    /// to a caller (ACCESS_TLS_CLIENT_IDENTITIES), with its type. It holds
+    /// the certificate's names, typed (`uri:…, dns:…, cn:…`).
     #[error(
-        "the client certificate's identity '{0}' is mapped to no caller on this server: \
-         present an API key, or ask for the identity to be configured"
+        "no name of the client certificate ({0}) is mapped to a caller on this server: \
+         present an API key, or ask for one of them to be configured"
     )]
     UnknownIdentity(String),
+    /// The client certificate's names match the identities of more than one
+    /// caller: it stands for none of them.
+    #[error(
+        "the client certificate's names ({0}) match the identities of more than one caller on \
+         this server, so it stands for none: present an API key, or ask for the configuration to be fixed"
+    )]
+    AmbiguousIdentity(String),
     /// The key is valid but lacks the scope the method needs.
     #[error("caller '{caller}' lacks the '{needed}' scope, which {method} needs")]
     MissingScope {
@@ -133,12 +141,16 @@ impl Authenticate {
         // A key presented wins over the connection's certificate: it is the
         // more specific claim (a shared sidecar certificate, a per-caller key).
         let Some(value) = headers.get(http::header::AUTHORIZATION) else {
-            let identity = extensions
+            let names = extensions
                 .get::<TlsConnectionInfo>()
-                .and_then(|tls| tls.client_identity.as_deref())
+                .and_then(|tls| tls.client_names.as_deref())
                 .ok_or(AuthRefusal::Missing)?;
-            return self.credentials.identities.identify(identity).ok_or_else(|| {
-                AuthRefusal::UnknownIdentity(identity.chars().take(MAX_IDENTITY_LEN).collect())
+            return self.credentials.identities.identify(names).map_err(|unmatched| {
+                let names = names.to_string().chars().take(MAX_IDENTITY_LEN).collect();
+                match unmatched {
+                    Unmatched::Unknown => AuthRefusal::UnknownIdentity(names),
+                    Unmatched::Ambiguous => AuthRefusal::AmbiguousIdentity(names),
+                }
             });
         };
         let (scheme, key) = value
@@ -299,23 +311,29 @@ mod tests {
         let mut auth = Authenticate::new(Credentials {
             keys: Arc::new(Reloading::fixed(keys)),
             identities: Arc::new(
-                ClientIdentities::parse("billing:platform:spiffe://corp/billing").expect("ids"),
+                ClientIdentities::parse("billing:platform:uri:spiffe://corp/billing\nweb:check:dns:web.corp")
+                    .expect("ids"),
             ),
             min_key_len: MIN_KEY_LEN,
         });
-        let over_tls = |identity: Option<&str>, authorization: Option<&str>| {
+        use crate::tls::CertificateNames;
+        let uri = |uri: &str| CertificateNames {
+            uris: vec![uri.into()],
+            ..CertificateNames::default()
+        };
+        let over_tls = |names: Option<CertificateNames>, authorization: Option<&str>| {
             let mut request = request("/access.v1.AccessService/CreateAccount", authorization);
             request.extensions_mut().insert(TlsConnectionInfo {
                 tcp: tonic::transport::server::TcpConnectInfo {
                     local_addr: None,
                     remote_addr: None,
                 },
-                client_identity: identity.map(Arc::from),
+                client_names: names.map(Arc::new),
             });
             request
         };
         let passed = auth
-            .check(over_tls(Some("spiffe://corp/billing"), None))
+            .check(over_tls(Some(uri("spiffe://corp/billing")), None))
             .expect("the mapped identity holds `platform`");
         let caller = passed.extensions().get::<Caller>().expect("caller inserted");
         assert_eq!(
@@ -323,13 +341,29 @@ mod tests {
             ("billing", Credential::ClientCertificate)
         );
         assert!(
-            refusal(auth.check(over_tls(Some("spiffe://corp/other"), None))).starts_with("UnknownIdentity")
+            refusal(auth.check(over_tls(Some(uri("spiffe://corp/other")), None)))
+                .starts_with("UnknownIdentity")
         );
+        // A DNS name that reads like the configured URI is not that URI.
+        let impostor = CertificateNames {
+            dns_names: vec!["spiffe://corp/billing".into()],
+            common_names: vec!["spiffe://corp/billing".into()],
+            ..CertificateNames::default()
+        };
+        assert_eq!(
+            refusal(auth.check(over_tls(Some(impostor), None))),
+            "UnknownIdentity(\"dns:spiffe://corp/billing, cn:spiffe://corp/billing\")"
+        );
+        let both = CertificateNames {
+            dns_names: vec!["web.corp".into()],
+            ..uri("spiffe://corp/billing")
+        };
+        assert!(refusal(auth.check(over_tls(Some(both), None))).starts_with("AmbiguousIdentity"));
         assert_eq!(refusal(auth.check(over_tls(None, None))), "Missing");
         // The key decides alone: `app` holds `check` only, whatever the certificate holds.
         assert!(
             refusal(auth.check(over_tls(
-                Some("spiffe://corp/billing"),
+                Some(uri("spiffe://corp/billing")),
                 Some(&format!("Bearer {KEY}"))
             )))
             .starts_with("MissingScope")

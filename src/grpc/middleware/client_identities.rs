@@ -1,40 +1,125 @@
-//! Client certificate identities that stand for API keys (mTLS): a verified
-//! certificate's identity (see `tls::identity_of`: URI SAN such as a SPIFFE
-//! id, else DNS SAN, else CN) mapped to a caller name and scopes.
+//! Client certificate identities that stand for API keys (mTLS): one name
+//! of a verified certificate, of the type the entry names, mapped to a
+//! caller name and scopes.
 //!
 //! Configuration format (ACCESS_TLS_CLIENT_IDENTITIES), the API keys' style:
-//! entries separated by commas or new lines, each `name:scope+scope:identity`
-//! (the identity is everything after the second ':', so URIs fit); `#`
-//! starts a comment.
+//! entries separated by commas or new lines, each `name:scope+scope:type:value`;
+//! `#` starts a comment. The type says which of the certificate's names the
+//! value is matched against, and only those:
+//!
+//! - `uri:` a URI subject alternative name, such as a SPIFFE id (exact);
+//! - `dns:` a DNS subject alternative name (ASCII case ignored);
+//! - `cn:` the subject's common name (exact), only when an entry asks for it.
+//!
+//! Every URI SAN and DNS SAN of a certificate is a candidate; a DNS name or a
+//! CN that reads like a configured URI does not match it. A certificate
+//! whose names match the entries of two callers is refused. An entry
+//! without a type is refused at start-up.
 //!
 //! ```text
-//! billing:platform:spiffe://corp.example/ns/billing/sa/provisioner
-//! campaigns:check:campaigns.internal.example
+//! billing:platform:uri:spiffe://corp.example/ns/billing/sa/provisioner
+//! campaigns:check:dns:campaigns.internal.example
 //! ```
 
 use std::fmt;
 
-use anyhow::{Context, ensure};
+use anyhow::{Context, bail, ensure};
 
 use super::api_keys::{Caller, Credential, entries, parse_caller};
+use crate::tls::CertificateNames;
 
-/// Longest identity accepted in the configuration (and echoed in refusals).
+/// Longest identity value accepted in the configuration, and longest
+/// description of a certificate's names echoed in a refusal.
 pub const MAX_IDENTITY_LEN: usize = 512;
+
+/// The entry shape, as refusals describe it.
+const SHAPE: &str = "name:scope+scope:type:value";
+
+/// Which of a certificate's names an entry is matched against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentityType {
+    /// A URI subject alternative name (`uri:`).
+    Uri,
+    /// A DNS subject alternative name (`dns:`).
+    Dns,
+    /// The subject's common name (`cn:`).
+    Cn,
+}
+
+impl IdentityType {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "uri" => Some(Self::Uri),
+            "dns" => Some(Self::Dns),
+            "cn" => Some(Self::Cn),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Uri => "uri",
+            Self::Dns => "dns",
+            Self::Cn => "cn",
+        }
+    }
+}
+
+/// One configured identity: a typed name and the caller it stands for.
+#[derive(Clone)]
+struct Entry {
+    kind: IdentityType,
+    value: Box<str>,
+    caller: Caller,
+}
+
+impl Entry {
+    fn matches(&self, names: &CertificateNames) -> bool {
+        let value = &*self.value;
+        match self.kind {
+            IdentityType::Uri => names.uris.iter().any(|uri| **uri == *value),
+            IdentityType::Dns => names.dns_names.iter().any(|dns| dns.eq_ignore_ascii_case(value)),
+            IdentityType::Cn => names.common_names.iter().any(|cn| **cn == *value),
+        }
+    }
+
+    /// Whether `self` and `other` name the same identity.
+    fn same_identity(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && match self.kind {
+                IdentityType::Dns => self.value.eq_ignore_ascii_case(&other.value),
+                IdentityType::Uri | IdentityType::Cn => self.value == other.value,
+            }
+    }
+}
+
+/// Why a certificate stands for no caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unmatched {
+    /// None of its names is configured (with its type).
+    Unknown,
+    /// Its names match the entries of more than one caller.
+    Ambiguous,
+}
 
 /// The configured identities; empty when none is mapped.
 #[derive(Clone, Default)]
 pub struct ClientIdentities {
-    entries: Vec<(Box<str>, Caller)>,
+    entries: Vec<Entry>,
 }
 
 impl fmt::Debug for ClientIdentities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(
-                self.entries
-                    .iter()
-                    .map(|(identity, caller)| format!("{}:{}:{identity}", caller.name(), caller.scopes())),
-            )
+            .entries(self.entries.iter().map(|entry| {
+                format!(
+                    "{}:{}:{}:{}",
+                    entry.caller.name(),
+                    entry.caller.scopes(),
+                    entry.kind.as_str(),
+                    entry.value
+                )
+            }))
             .finish()
     }
 }
@@ -42,26 +127,21 @@ impl fmt::Debug for ClientIdentities {
 impl ClientIdentities {
     /// Parses the configuration format described at the top of this module.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let mut parsed: Vec<(Box<str>, Caller)> = Vec::new();
-        for (index, entry) in entries(text).enumerate() {
-            let (caller, identity) =
-                parse_caller(entry, Credential::ClientCertificate, "name:scope+scope:identity")
-                    .with_context(|| format!("client identity entry {}", index + 1))?;
-            let name = caller.name();
+        let mut parsed: Vec<Entry> = Vec::new();
+        for (index, text) in entries(text).enumerate() {
+            let entry = parse_entry(text).with_context(|| format!("client identity entry {}", index + 1))?;
+            let name = entry.caller.name();
             ensure!(
-                !identity.is_empty() && identity.len() <= MAX_IDENTITY_LEN,
-                "client identity entry {}: '{name}' needs an identity of 1 to {MAX_IDENTITY_LEN} bytes",
-                index + 1
+                parsed.iter().all(|other| !other.same_identity(&entry)),
+                "the client identity of '{name}' ({}:{}) is configured twice: one identity, one caller",
+                entry.kind.as_str(),
+                entry.value
             );
             ensure!(
-                parsed.iter().all(|(other, _)| **other != *identity),
-                "the client identity of '{name}' is configured twice: one identity, one caller"
-            );
-            ensure!(
-                parsed.iter().all(|(_, other)| other.name() != name),
+                parsed.iter().all(|other| other.caller.name() != name),
                 "client identity name '{name}' is configured twice"
             );
-            parsed.push((Box::from(identity), caller));
+            parsed.push(entry);
         }
         Ok(Self { entries: parsed })
     }
@@ -71,13 +151,55 @@ impl ClientIdentities {
         self.entries.is_empty()
     }
 
-    /// The caller a verified certificate identity stands for (exact match).
-    pub fn identify(&self, identity: &str) -> Option<Caller> {
-        self.entries
-            .iter()
-            .find(|(known, _)| **known == *identity)
-            .map(|(_, caller)| caller.clone())
+    /// The caller a verified certificate's names stand for: the one caller
+    /// whose entry one of them matches, with the entry's type.
+    pub fn identify(&self, names: &CertificateNames) -> Result<Caller, Unmatched> {
+        let mut matched = self.entries.iter().filter(|entry| entry.matches(names));
+        let entry = matched.next().ok_or(Unmatched::Unknown)?;
+        if matched.next().is_some() {
+            return Err(Unmatched::Ambiguous);
+        }
+        Ok(entry.caller.clone())
     }
+}
+
+fn parse_entry(text: &str) -> anyhow::Result<Entry> {
+    let (caller, identity) = parse_caller(text, Credential::ClientCertificate, SHAPE)?;
+    let name = caller.name();
+    let typed = identity
+        .split_once(':')
+        .and_then(|(kind, value)| Some((IdentityType::parse(kind.trim())?, value.trim())));
+    let Some((kind, value)) = typed else {
+        bail!(
+            "'{name}': the identity must name its type: uri:<URI SAN>, dns:<DNS SAN> or cn:<subject CN> \
+             (for example {name}:{}:uri:spiffe://corp.example/ns/billing/sa/api); an identity without a \
+             type is not accepted",
+            caller.scopes()
+        );
+    };
+    ensure!(
+        !value.is_empty() && value.len() <= MAX_IDENTITY_LEN,
+        "'{name}' needs an identity of 1 to {MAX_IDENTITY_LEN} bytes after '{}:'",
+        kind.as_str()
+    );
+    match kind {
+        IdentityType::Uri => ensure!(
+            value.contains(':'),
+            "'{name}': a uri: identity is a URI with a scheme, such as spiffe://corp.example/ns/billing/sa/api"
+        ),
+        IdentityType::Dns => ensure!(
+            value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '*')),
+            "'{name}': a dns: identity is a DNS name (letters, digits, '-', '.'), such as billing.corp.example"
+        ),
+        IdentityType::Cn => {}
+    }
+    Ok(Entry {
+        kind,
+        value: Box::from(value),
+        caller,
+    })
 }
 
 #[cfg(test)]
@@ -85,13 +207,26 @@ mod tests {
     use super::*;
     use crate::grpc::middleware::KeyScope;
 
+    fn names(uris: &[&str], dns_names: &[&str], common_names: &[&str]) -> CertificateNames {
+        let boxed = |names: &[&str]| names.iter().map(|name| Box::from(*name)).collect();
+        CertificateNames {
+            uris: boxed(uris),
+            dns_names: boxed(dns_names),
+            common_names: boxed(common_names),
+        }
+    }
+
+    fn name_of(ids: &ClientIdentities, names: &CertificateNames) -> Result<String, Unmatched> {
+        ids.identify(names).map(|caller| caller.name().to_owned())
+    }
+
     #[test]
     fn identities_map_to_named_callers_with_scopes() {
-        let text = "# platform\nbilling:platform+check:spiffe://corp.example/ns/billing/sa/api\n\
-                    campaigns : check : campaigns.internal.example";
+        let text = "# platform\nbilling:platform+check:uri:spiffe://corp.example/ns/billing/sa/api\n\
+                    campaigns : check : dns : campaigns.internal.example, mailer:check:cn:Mailer Service";
         let ids = ClientIdentities::parse(text).expect("parses");
         let billing = ids
-            .identify("spiffe://corp.example/ns/billing/sa/api")
+            .identify(&names(&["spiffe://corp.example/ns/billing/sa/api"], &[], &["x"]))
             .expect("mapped");
         assert_eq!(billing.name(), "billing");
         assert_eq!(billing.credential(), Credential::ClientCertificate);
@@ -101,25 +236,88 @@ mod tests {
                 && !billing.holds(KeyScope::Admin)
         );
         assert_eq!(
-            ids.identify("campaigns.internal.example")
-                .map(|c| c.name().to_owned()),
-            Some("campaigns".into())
+            name_of(&ids, &names(&[], &["campaigns.internal.example"], &[])),
+            Ok("campaigns".into())
         );
-        assert_eq!(ids.identify("spiffe://corp.example/ns/billing/sa"), None);
+        assert_eq!(
+            name_of(&ids, &names(&[], &["Campaigns.Internal.Example"], &[])),
+            Ok("campaigns".into()),
+            "DNS names ignore ASCII case"
+        );
+        assert_eq!(
+            name_of(&ids, &names(&[], &[], &["Mailer Service"])),
+            Ok("mailer".into())
+        );
+        assert_eq!(
+            name_of(&ids, &names(&["spiffe://corp.example/ns/billing/sa"], &[], &[])),
+            Err(Unmatched::Unknown)
+        );
         assert!(ClientIdentities::parse("").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn every_uri_and_dns_name_is_a_candidate() {
+        let ids =
+            ClientIdentities::parse("billing:platform:uri:spiffe://corp/billing,web:check:dns:web.corp")
+                .expect("parses");
+        let later_uri = names(&["spiffe://corp/other", "spiffe://corp/billing"], &[], &[]);
+        assert_eq!(name_of(&ids, &later_uri), Ok("billing".into()));
+        let later_dns = names(&[], &["a.corp", "web.corp"], &[]);
+        assert_eq!(name_of(&ids, &later_dns), Ok("web".into()));
+    }
+
+    #[test]
+    fn a_name_matches_only_entries_of_its_type() {
+        let ids = ClientIdentities::parse(
+            "billing:platform:uri:spiffe://corp/billing\nweb:check:dns:web.corp\nops:check:cn:ops",
+        )
+        .expect("parses");
+        for impostor in [
+            names(&[], &["spiffe://corp/billing"], &[]),
+            names(&[], &[], &["spiffe://corp/billing"]),
+            names(&["web.corp"], &[], &["web.corp"]),
+            names(&["ops"], &["ops"], &[]),
+        ] {
+            assert_eq!(name_of(&ids, &impostor), Err(Unmatched::Unknown), "{impostor}");
+        }
+    }
+
+    #[test]
+    fn names_that_match_two_callers_match_none() {
+        let ids =
+            ClientIdentities::parse("billing:platform:uri:spiffe://corp/billing,web:check:dns:web.corp")
+                .expect("parses");
+        let both = names(&["spiffe://corp/billing"], &["web.corp"], &[]);
+        assert_eq!(name_of(&ids, &both), Err(Unmatched::Ambiguous));
     }
 
     #[test]
     fn bad_entries_are_refused() {
         for (text, words) in [
             ("billing:platform", "three parts"),
-            ("billing:root:x", "unknown scope 'root'"),
-            ("billing:platform:", "needs an identity"),
-            ("a:check:x,b:check:x", "configured twice"),
-            ("a:check:x,a:check:y", "configured twice"),
+            ("billing:root:uri:x:y", "unknown scope 'root'"),
+            ("billing:platform:uri:", "needs an identity"),
+            ("billing:platform:spiffe://corp/billing", "must name its type"),
+            ("billing:platform:billing.corp", "must name its type"),
+            ("billing:platform:URI:spiffe://corp/billing", "must name its type"),
+            ("billing:platform:uri:billing", "a URI with a scheme"),
+            ("billing:platform:dns:spiffe://corp/billing", "a DNS name"),
+            ("a:check:uri:x:y,b:check:uri:x:y", "configured twice"),
+            ("a:check:dns:a.corp,b:check:dns:A.CORP", "configured twice"),
+            ("a:check:uri:x:y,a:check:uri:x:z", "configured twice"),
         ] {
             let err = format!("{:#}", ClientIdentities::parse(text).expect_err(text));
             assert!(err.contains(words), "{text}: {err}");
         }
+        // One value under two types is two identities.
+        ClientIdentities::parse("a:check:dns:ops.corp,b:check:cn:ops.corp").expect("two identities");
+        let err = format!(
+            "{:#}",
+            ClientIdentities::parse("billing:platform:spiffe://corp/billing").expect_err("untyped")
+        );
+        assert!(
+            err.contains("client identity entry 1") && err.contains("billing:platform:uri:spiffe://"),
+            "the refusal names the fix: {err}"
+        );
     }
 }

@@ -76,7 +76,7 @@ impl From<AuthRefusal> for Status {
             AuthRefusal::Unknown => (Code::Unauthenticated, ErrorReason::ApiKeyUnknown, HashMap::new()),
             // The identity is the certificate's, already verified: naming it
             // tells the operator what to map, and reveals nothing to its holder.
-            AuthRefusal::UnknownIdentity(identity) => (
+            AuthRefusal::UnknownIdentity(identity) | AuthRefusal::AmbiguousIdentity(identity) => (
                 Code::Unauthenticated,
                 ErrorReason::ClientIdentityUnknown,
                 HashMap::from([("identity".to_owned(), identity)]),

@@ -176,8 +176,9 @@ fn mtls(files: &Files, server_ca: &Ca, client_ca: &Ca, auth: ClientAuth) -> impl
         config.tls_client_ca_file = Some(client_ca_file);
         config.tls_client_auth = auth;
         config.tls_client_identities = Some(
-            "campaigns:check:spiffe://corp.example/ns/mail/sa/campaigns\n\
-             billing:platform:spiffe://corp.example/ns/billing/sa/provisioner"
+            "campaigns:check:uri:spiffe://corp.example/ns/mail/sa/campaigns\n\
+             billing:platform:uri:spiffe://corp.example/ns/billing/sa/provisioner\n\
+             console:check:cn:ops console"
                 .to_owned(),
         );
         config.api_keys = Some(api_keys(&[(
@@ -287,6 +288,79 @@ async fn client_certificates_stand_for_keys(kind: Db) {
         .expect_err("a wrong key is not rescued by the certificate");
     assert_eq!(error_reason(&refused), "API_KEY_UNKNOWN");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM accounts").await, 2);
+}
+
+/// A configured identity is matched through its type only: a certificate
+/// whose DNS SAN, or CN, reads like a mapped URI is not that caller; the
+/// right URI SAN among other names is; a CN stands for a caller only under
+/// a `cn:` entry.
+async fn a_name_of_another_type_does_not_stand_for_a_mapped_uri(kind: Db) {
+    let (server_ca, client_ca) = (Ca::new("server CA"), Ca::new("client CA"));
+    let files = Files::new();
+    let app = TestApp::spawn_with(kind, mtls(&files, &server_ca, &client_ca, ClientAuth::Required)).await;
+    let billing_uri = "spiffe://corp.example/ns/billing/sa/provisioner";
+    let dns_impostor = client_ca.issue(
+        "impostor",
+        vec![SanType::DnsName(billing_uri.try_into().expect("IA5"))],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let cn_impostor = client_ca.issue(billing_uri, Vec::new(), ExtendedKeyUsagePurpose::ClientAuth);
+    for (impostor, names) in [
+        (&dns_impostor, format!("dns:{billing_uri}, cn:impostor")),
+        (&cn_impostor, format!("cn:{billing_uri}")),
+    ] {
+        let refused = client_with_cert(app.addr, &server_ca, Some(impostor))
+            .await
+            .create_account(create_account("acme", person("owner")))
+            .await
+            .expect_err("a name of another type is not the mapped URI");
+        assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+        assert_eq!(error_reason(&refused), "CLIENT_IDENTITY_UNKNOWN");
+        assert_eq!(
+            refused
+                .get_details_error_info()
+                .map(|info| info.metadata["identity"].clone()),
+            Some(names)
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM accounts").await, 0);
+
+    // The URI SAN itself, second among the certificate's URIs and beside a
+    // DNS name: billing.
+    let billing = client_ca.issue(
+        "billing",
+        vec![
+            SanType::DnsName("billing.corp.example".try_into().expect("IA5")),
+            SanType::URI("spiffe://corp.example/ns/other".try_into().expect("IA5")),
+            SanType::URI(billing_uri.try_into().expect("IA5")),
+        ],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    client_with_cert(app.addr, &server_ca, Some(&billing))
+        .await
+        .create_account(create_account("acme", person("owner")))
+        .await
+        .expect("the mapped URI SAN stands for billing");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM accounts").await, 1);
+
+    // A `cn:` entry: the CN stands for its caller, a DNS SAN of that text does not.
+    let console = client_ca.issue("ops console", Vec::new(), ExtendedKeyUsagePurpose::ClientAuth);
+    let decided = client_with_cert(app.addr, &server_ca, Some(&console))
+        .await
+        .authorize(some_check())
+        .await;
+    assert_let_through(&decided);
+    let console_dns = client_ca.issue(
+        "someone",
+        vec![SanType::DnsName("ops console".try_into().expect("IA5"))],
+        ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    let refused = client_with_cert(app.addr, &server_ca, Some(&console_dns))
+        .await
+        .authorize(some_check())
+        .await
+        .expect_err("a DNS name is not a CN");
+    assert_eq!(error_reason(&refused), "CLIENT_IDENTITY_UNKNOWN");
 }
 
 /// Optional client certificates: a client without one connects and
@@ -444,30 +518,35 @@ async fn probes_use_the_plaintext_health_port(kind: Db) {
     assert_eq!(refused.code(), Code::Unimplemented, "{refused:?}");
 }
 
-/// Which name of a client certificate is its identity: the URI SAN, else the
-/// DNS SAN, else the common name.
+/// The names of a client certificate, each typed: every URI SAN, every DNS
+/// SAN, the common name.
 #[test]
-fn a_certificate_identity_is_its_uri_then_dns_name_then_cn() {
+fn a_certificate_names_its_uris_dns_names_and_cn() {
     let ca = Ca::new("CA");
     let der = |leaf: &Leaf| der_of(&leaf.cert);
-    let uri = SanType::URI("spiffe://corp.example/a".try_into().expect("IA5"));
-    let dns = SanType::DnsName("a.corp.example".try_into().expect("IA5"));
-    let both = ca.issue(
+    let uri = |uri: &str| SanType::URI(uri.try_into().expect("IA5"));
+    let dns = |dns: &str| SanType::DnsName(dns.try_into().expect("IA5"));
+    let all = ca.issue(
         "cn-a",
-        vec![dns.clone(), uri],
+        vec![
+            dns("a.corp.example"),
+            uri("spiffe://corp.example/a"),
+            dns("b.corp.example"),
+            uri("spiffe://corp.example/b"),
+        ],
         ExtendedKeyUsagePurpose::ClientAuth,
     );
-    let dns_only = ca.issue("cn-a", vec![dns], ExtendedKeyUsagePurpose::ClientAuth);
+    let names = tls::names_of(&der(&all)).expect("names");
+    assert_eq!(
+        names.to_string(),
+        "uri:spiffe://corp.example/a, uri:spiffe://corp.example/b, \
+         dns:a.corp.example, dns:b.corp.example, cn:cn-a"
+    );
     let cn_only = ca.issue("cn-a", Vec::new(), ExtendedKeyUsagePurpose::ClientAuth);
     assert_eq!(
-        tls::identity_of(&der(&both)).as_deref(),
-        Some("spiffe://corp.example/a")
+        tls::names_of(&der(&cn_only)).map(|names| names.to_string()),
+        Some("cn:cn-a".to_owned())
     );
-    assert_eq!(
-        tls::identity_of(&der(&dns_only)).as_deref(),
-        Some("a.corp.example")
-    );
-    assert_eq!(tls::identity_of(&der(&cn_only)).as_deref(), Some("cn-a"));
 }
 
 /// The DER of the first certificate of a PEM text.
@@ -531,7 +610,9 @@ async fn client_identities_alone_allow_a_non_loopback_listener() {
         listen_addr: "0.0.0.0:0".parse().expect("an address"),
         database_url: "sqlite::memory:".to_owned(),
         tls_client_ca_file: Some(files.put("client-ca.pem", &client_ca.pem())),
-        tls_client_identities: Some("campaigns:check:spiffe://corp.example/ns/mail/sa/campaigns".to_owned()),
+        tls_client_identities: Some(
+            "campaigns:check:uri:spiffe://corp.example/ns/mail/sa/campaigns".to_owned(),
+        ),
         ..Config::default()
     };
     files.serve_with(&server_ca.server(), &mut config);
@@ -549,6 +630,30 @@ async fn client_identities_alone_allow_a_non_loopback_listener() {
         .err()
         .expect("refused");
     assert!(format!("{err:#}").contains("not a loopback address"), "{err:#}");
+}
+
+/// Start-up refuses an identity entry that does not name its type (the
+/// old `name:scopes:identity` form), and says how to write it.
+#[tokio::test]
+async fn an_untyped_client_identity_fails_start_up() {
+    let (server_ca, client_ca) = (Ca::new("server CA"), Ca::new("client CA"));
+    let files = Files::new();
+    let mut config = Config {
+        listen_addr: "127.0.0.1:0".parse().expect("an address"),
+        database_url: "sqlite::memory:".to_owned(),
+        tls_client_ca_file: Some(files.put("client-ca.pem", &client_ca.pem())),
+        tls_client_identities: Some("campaigns:check:spiffe://corp.example/ns/mail/sa/campaigns".to_owned()),
+        ..Config::default()
+    };
+    files.serve_with(&server_ca.server(), &mut config);
+    let err = access_service::App::build(config).await.err().expect("refused");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("ACCESS_TLS_CLIENT_IDENTITIES")
+            && message.contains("must name its type")
+            && message.contains("campaigns:check:uri:"),
+        "{message}"
+    );
 }
 
 /// Traces go to an https:// collector: the exporter built from
@@ -617,6 +722,7 @@ crate::on_both_databases!(
     tls_clients_are_served_and_plaintext_ones_are_not,
     a_replaced_certificate_reaches_new_connections,
     client_certificates_stand_for_keys,
+    a_name_of_another_type_does_not_stand_for_a_mapped_uri,
     optional_client_certificates_leave_keys_to_the_others,
     a_replaced_client_ca_reaches_new_connections,
     the_api_key_file_is_read_again_when_it_changes,

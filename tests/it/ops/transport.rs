@@ -66,7 +66,7 @@ async fn tls_connections_keep_tcp_nodelay() {
         "TLS connections must keep TCP_NODELAY"
     );
     assert_eq!(
-        accepted.connect_info().client_identity,
+        accepted.connect_info().client_names,
         None,
         "no client certificate"
     );
