@@ -29,7 +29,7 @@ use crate::email::{Dispatcher, EmailRenderer};
 use crate::grpc::middleware::Credentials;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
-use crate::grpc::{GrpcHandlers, middleware};
+use crate::grpc::{ActorTrust, GrpcHandlers, middleware};
 use crate::metrics::server::MetricsListener;
 use crate::metrics::{self, Metrics, Routes};
 use crate::storage::{self, CacheFence, OutboxStore, SeaStore, StatementCounter};
@@ -62,6 +62,8 @@ pub struct App {
     trace_dispatch: Option<tracing::Dispatch>,
     /// What callers authenticate with; none: authentication off (loopback only).
     credentials: Credentials,
+    /// How the acting person is known (actor tokens or the caller's word).
+    actors: ActorTrust,
     /// TLS on the listener, when configured.
     tls: Option<TlsAcceptor>,
     /// The plaintext health-only listener (ACCESS_HEALTH_ADDR), for probes
@@ -93,6 +95,13 @@ impl App {
         let renderer = Arc::new(settings::email_renderer(&config)?);
         // Before anything is connected: a server that would be open to anyone fails at once.
         let credentials = settings::credentials(&config)?;
+        let actors = settings::actor_trust(&config).await?;
+        tracing::info!(
+            mode = ?config.actors.mode(),
+            issuers = ?config.actors.actor_token_issuers,
+            "who is acting: {}",
+            if actors.require_token { "actor tokens" } else { "the caller's word (tokens verified when sent)" }
+        );
         if credentials.is_open() {
             tracing::warn!(
                 listen_addr = %config.listen_addr,
@@ -204,6 +213,7 @@ impl App {
             DomainSettings {
                 invitation_ttl: config.invitation_ttl(),
                 max_batch_checks: config.max_batch_checks,
+                reauthentication_max_age: config.actors.reauthentication_max_age(),
             },
         );
         let listener = TcpListener::bind(config.listen_addr)
@@ -221,6 +231,7 @@ impl App {
             config,
             incoming: incoming(listener),
             credentials,
+            actors,
             tls,
             health_incoming,
             service,
@@ -335,8 +346,9 @@ impl App {
             ),
             _ => None,
         };
-        let handlers =
-            GrpcHandlers::new(self.service, self.renderer).with_watch_poll(self.config.change_poll());
+        let handlers = GrpcHandlers::new(self.service, self.renderer)
+            .with_watch_poll(self.config.change_poll())
+            .with_actors(self.actors);
         let router = Server::builder()
             // Telemetry: outermost, so the RPC's span covers (and its status
             // code reflects) every refusal of the stack below.

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use actors::{ActorConfig, ActorProofMode};
+
 /// Default listen address: loopback, so a plain `cargo run` exposes nothing.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
 /// Default database: an embedded SQLite file in the working directory.
@@ -275,6 +277,9 @@ pub struct Config {
     /// to other replicas).
     #[arg(long, env = "ACCESS_OUTBOX_DISPATCH", default_value_t = true, action = clap::ArgAction::Set)]
     pub outbox_dispatch: bool,
+    /// Who is acting: actor tokens or the caller's word.
+    #[command(flatten)]
+    pub actors: ActorConfig,
 }
 
 /// How log lines are written (ACCESS_LOG_FORMAT).
@@ -350,6 +355,7 @@ impl Default for Config {
             outbox_poll_ms: DEFAULT_OUTBOX_POLL_MS,
             outbox_retention_days: DEFAULT_OUTBOX_RETENTION_DAYS,
             outbox_dispatch: true,
+            actors: ActorConfig::default(),
         }
     }
 }
@@ -389,6 +395,7 @@ impl std::fmt::Debug for Config {
             .field("outbox_lease_ms", &self.outbox_lease_ms)
             .field("outbox_retention_days", &self.outbox_retention_days)
             .field("outbox_dispatch", &self.outbox_dispatch)
+            .field("actors", &self.actors)
             .finish_non_exhaustive()
     }
 }
@@ -407,6 +414,7 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+mod actors;
 mod settings;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod actor_tokens;
 pub mod app;
 pub mod cache;
 pub mod changes;

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::actor_tokens::{ActorTokenSettings, ActorTokens, KeySource, MfaClaims, UrlSettings};
 use crate::cache::{CacheSettings, LeaseSettings};
 use crate::changes::PublisherSettings;
-use crate::config::Config;
+use crate::config::{ActorProofMode, Config};
 use crate::email::{DispatchSettings, EmailRenderer, RelaySettings};
+use crate::grpc::ActorTrust;
 use crate::grpc::middleware::{ApiKeys, ClientIdentities, Credentials};
 use crate::reload::Reloading;
 use crate::shutdown::ShutdownSettings;
@@ -153,4 +155,51 @@ pub fn tls(config: &Config) -> anyhow::Result<Option<TlsSettings>> {
         client_auth: config.tls_client_auth,
         reload_interval: config.reload_interval(),
     }))
+}
+
+/// How the acting person is known (rule 15): the actor token verifier when
+/// an issuer is configured (its keys fetched or read now), and whether
+/// every call for a person must carry a token.
+pub async fn actor_trust(config: &Config) -> anyhow::Result<ActorTrust> {
+    let actors = &config.actors;
+    let require_token = actors.mode() == ActorProofMode::Token;
+    if !actors.verifies_tokens() {
+        return Ok(ActorTrust {
+            tokens: None,
+            require_token,
+        });
+    }
+    let keys = match (&actors.actor_token_jwks_url, &actors.actor_token_jwks_file) {
+        (Some(url), _) => KeySource::Url(UrlSettings {
+            url: url
+                .parse()
+                .with_context(|| format!("ACCESS_ACTOR_TOKEN_JWKS_URL {url} is not a URL"))?,
+            refresh_floor: Duration::from_secs(actors.actor_token_jwks_refresh_floor_secs),
+            max_age: Duration::from_secs(actors.actor_token_jwks_max_age_secs),
+            timeout: Duration::from_millis(actors.actor_token_jwks_timeout_ms),
+        }),
+        (None, Some(path)) => KeySource::File {
+            path: path.clone(),
+            reload_interval: config.reload_interval(),
+        },
+        (None, None) => {
+            anyhow::bail!("actor tokens need ACCESS_ACTOR_TOKEN_JWKS_URL or ACCESS_ACTOR_TOKEN_JWKS_FILE")
+        }
+    };
+    let tokens = ActorTokens::start(ActorTokenSettings {
+        issuers: actors.actor_token_issuers.clone(),
+        audiences: actors.actor_token_audiences.clone(),
+        keys,
+        leeway: Duration::from_secs(actors.actor_token_leeway_secs),
+        mfa: MfaClaims {
+            amr: actors.actor_token_mfa_amr.clone(),
+            acr: actors.actor_token_mfa_acr.clone(),
+        },
+    })
+    .await
+    .context("actor tokens")?;
+    Ok(ActorTrust {
+        tokens: Some(tokens),
+        require_token,
+    })
 }

@@ -65,6 +65,7 @@ impl Config {
             self.outbox_retention_days,
             self.invitation_ttl_secs
         );
+        self.actors.validate(self.listen_addr.ip().is_loopback())?;
         Ok(())
     }
 

@@ -90,3 +90,65 @@ fn passwords_never_reach_logs() {
     );
     assert_eq!(redact_url("sqlite://x.db?mode=rwc"), "sqlite://x.db?mode=rwc");
 }
+
+fn with_actors(adjust: impl FnOnce(&mut ActorConfig)) -> Config {
+    let mut config = Config::default();
+    adjust(&mut config.actors);
+    config
+}
+
+fn issuer(actors: &mut ActorConfig) {
+    actors.actor_token_issuers = vec!["https://id.example.com/".into()];
+    actors.actor_token_audiences = vec!["access-service".into()];
+    actors.actor_token_jwks_url = Some("https://id.example.com/jwks".into());
+}
+
+#[test]
+fn the_actor_mode_follows_what_is_configured() {
+    assert_eq!(Config::default().actors.mode(), ActorProofMode::CallersWord);
+    assert_eq!(with_actors(issuer).actors.mode(), ActorProofMode::Token);
+    let gateway = with_actors(|a| {
+        issuer(a);
+        a.actor_proof = Some(ActorProofMode::CallersWord);
+    });
+    assert_eq!(gateway.actors.mode(), ActorProofMode::CallersWord);
+}
+
+#[test]
+fn the_callers_word_off_loopback_must_be_asked_for() {
+    let open = Config {
+        listen_addr: "0.0.0.0:50051".parse().expect("addr"),
+        ..Config::default()
+    };
+    let err = open.validate().unwrap_err().to_string();
+    assert!(err.contains("ACCESS_ACTOR_PROOF=callers-word"), "{err}");
+    let mut asked = open.clone();
+    asked.actors.actor_proof = Some(ActorProofMode::CallersWord);
+    assert!(asked.validate().is_ok());
+    let mut tokens = open;
+    issuer(&mut tokens.actors);
+    assert!(tokens.validate().is_ok());
+}
+
+#[test]
+fn actor_token_settings_are_complete_or_refused() {
+    let token_without_issuer = with_actors(|a| a.actor_proof = Some(ActorProofMode::Token));
+    assert!(token_without_issuer.validate().is_err());
+    let no_audience = with_actors(|a| {
+        issuer(a);
+        a.actor_token_audiences.clear();
+    });
+    let err = no_audience.validate().unwrap_err().to_string();
+    assert!(err.contains("ACCESS_ACTOR_TOKEN_AUDIENCES"), "{err}");
+    let wide_leeway = with_actors(|a| {
+        issuer(a);
+        a.actor_token_leeway_secs = 3600;
+    });
+    assert!(wide_leeway.validate().is_err());
+    let empty_issuer = with_actors(|a| {
+        issuer(a);
+        a.actor_token_issuers.push(String::new());
+    });
+    assert!(empty_issuer.validate().is_err());
+    assert!(with_actors(issuer).validate().is_ok());
+}

@@ -43,8 +43,30 @@ reasons! {
     MethodUnknown => "METHOD_UNKNOWN",
     /// A handler that needs the caller ran without the authentication layer.
     NoCaller => "NO_CALLER",
+    /// A call that acts for a person sent no actor token, and the server
+    /// takes the acting person only from a token.
+    ActorTokenMissing => "ACTOR_TOKEN_MISSING",
+    /// The actor token failed verification: signature, algorithm, issuer,
+    /// audience, or a claim this service needs.
+    ActorTokenInvalid => "ACTOR_TOKEN_INVALID",
+    /// The actor token's lifetime is over (or has not begun): get a new one.
+    ActorTokenExpired => "ACTOR_TOKEN_EXPIRED",
+    /// An actor token sent to a server that verifies none.
+    ActorTokensNotAccepted => "ACTOR_TOKENS_NOT_ACCEPTED",
+
+    // UNAVAILABLE.
+    /// The identity provider's signing keys could not be fetched, and none
+    /// is at hand that signed the token.
+    ActorKeysUnavailable => "ACTOR_KEYS_UNAVAILABLE",
 
     // PERMISSION_DENIED.
+    /// The request names an acting person other than the actor token's subject.
+    ActorNotTokenSubject => "ACTOR_NOT_TOKEN_SUBJECT",
+    /// A sensitive act needs a sign-in more recent than the actor token's.
+    ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
+    /// The actor token does not prove the address the act needs (not
+    /// verified by the identity provider, or another address).
+    EmailNotVerified => "EMAIL_NOT_VERIFIED",
     /// The caller's API key lacks the scope the RPC needs.
     ScopeMissing => "SCOPE_MISSING",
     /// Only the parent's owner may watch a team's changes.

@@ -4,7 +4,9 @@ use super::accounts::AccountState;
 use super::consistency::{AccountRevision, ConsistencyToken};
 use super::members::MemberAccess;
 use super::resources::{Resource, ResourceType, Scopes};
-use crate::domain::ids::{AccountId, ResourceId, UserId};
+use chrono::{DateTime, Utc};
+
+use crate::domain::ids::{AccountId, Email, ResourceId, UserId};
 use crate::domain::permissions::{Permission, PermissionSet};
 
 /// What a user may do in one account, as far as the store knows: the input
@@ -161,12 +163,48 @@ pub struct BatchDecisions {
 }
 
 /// Facts about the actor's session on an admin call that the account's
-/// policies depend on (rule 3). The default is a session that proved
+/// policies depend on (rules 3 and 15). The default is a session that proved
 /// nothing: an actor is held to two-factor unless the caller vouches for it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ActorSession {
     /// The actor's session passed two-factor authentication.
     pub mfa_verified: bool,
+    /// How the acting person is known.
+    pub proof: ActorProof,
+}
+
+/// How the service knows who is acting (rule 15).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ActorProof {
+    /// The calling system's word: it authenticated the person itself (the
+    /// caller's-word mode, for a gateway that does, or for development).
+    #[default]
+    CallersWord,
+    /// A token of the platform's identity provider, verified by this service.
+    Token(ProvenActor),
+}
+
+/// What a verified actor token says about the person presenting it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvenActor {
+    /// The token's subject: the acting person.
+    pub subject: UserId,
+    /// When the person last authenticated (`auth_time`), if the token says.
+    pub signed_in_at: Option<DateTime<Utc>>,
+    /// The address the token names, if any.
+    pub email: Option<Email>,
+    /// Whether the identity provider verified that address.
+    pub email_verified: bool,
+}
+
+impl ActorSession {
+    /// The verified token behind this session, if any.
+    pub fn token(&self) -> Option<&ProvenActor> {
+        match &self.proof {
+            ActorProof::Token(proven) => Some(proven),
+            ActorProof::CallersWord => None,
+        }
+    }
 }
 
 /// Everything a user may do in an account.

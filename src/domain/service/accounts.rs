@@ -177,6 +177,9 @@ impl UseCases {
             let token = self.commit(tx).await?;
             return Ok(Written::new(account, token));
         }
+        if !require_two_factor {
+            self.require_recent_sign_in(actor, &format!("turn two-factor off in account '{account_id}'"))?;
+        }
         tx.set_require_two_factor(account_id, require_two_factor).await?;
         tx.append_activity(&activity(
             account_id,
@@ -240,6 +243,7 @@ impl UseCases {
         let account = self.lock_open_account(tx.as_ref(), account_id).await?;
         self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_CLOSE)
             .await?;
+        self.require_recent_sign_in(actor, &format!("close account '{account_id}'"))?;
         self.close(tx, account, actor, AccountClosed::default()).await
     }
 

@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
-use super::{UseCases, closed_error};
+use super::{UseCases, closed_error, now};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
-    AccessFacts, Account, ActorSession, BatchDecisions, Check, CheckBatch, Consistency, Decision,
-    EffectivePermissions, Grounds, Reason, Resource,
+    AccessFacts, Account, BatchDecisions, Check, CheckBatch, Consistency, Decision, EffectivePermissions,
+    Grounds, Reason, Resource,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
+use crate::domain::rules::actors::{self, StaleSignIn};
 use crate::domain::rules::decision;
 
 impl UseCases {
@@ -121,7 +122,7 @@ impl UseCases {
         permission: Permission,
     ) -> DomainResult<EffectivePermissions> {
         let facts = tx.access_facts(account, actor).await?;
-        let reason = actor_decision(&facts, actor, account, permission, self.session).reason;
+        let reason = actor_decision(&facts, actor, account, permission, self.session.mfa_verified).reason;
         if reason == Reason::Allowed {
             Ok(decision::effective_permissions(
                 &facts,
@@ -166,6 +167,36 @@ impl UseCases {
         }
     }
 
+    /// Rule 15: a sensitive act (`act`, for the refusal) needs a sign-in no
+    /// older than the configured age when the actor is proven by a token.
+    /// Called once the actor's permission is established, so the prompt to
+    /// sign in again never comes before a refusal that signing in would not
+    /// lift.
+    pub(super) fn require_recent_sign_in(&self, actor: &UserId, act: &str) -> DomainResult<()> {
+        let max_age = chrono::Duration::from_std(self.settings.reauthentication_max_age)
+            .unwrap_or(chrono::Duration::MAX);
+        let Some(stale) = actors::stale_sign_in(&self.session.proof, now(), max_age) else {
+            return Ok(());
+        };
+        let max_secs = self.settings.reauthentication_max_age.as_secs();
+        let error = DomainError::denied(
+            ErrorReason::ReauthenticationRequired,
+            format!(
+                "user '{actor}' must sign in again to {act}: this act needs a sign-in within the \
+                 last {max_secs} seconds, and the actor token's {}",
+                match stale {
+                    StaleSignIn::Unknown => "carries no auth_time".to_owned(),
+                    StaleSignIn::At(at) => format!("is from {}", at.to_rfc3339()),
+                }
+            ),
+        )
+        .with("max_age_seconds", max_secs);
+        Err(match stale {
+            StaleSignIn::Unknown => error,
+            StaleSignIn::At(at) => error.with("signed_in_at", at.to_rfc3339()),
+        })
+    }
+
     /// For something found by its own opaque id (an invitation, an access
     /// request): a caller with no tie to the account holding it learns
     /// nothing, not even that it exists, so the refusal is `kind` not found.
@@ -198,7 +229,14 @@ impl UseCases {
             return Ok(account.without_owner_contact());
         };
         let facts = tx.access_facts(id, actor).await?;
-        let reason = actor_decision(&facts, actor, id, Permission::ACCOUNT_VIEW, self.session).reason;
+        let reason = actor_decision(
+            &facts,
+            actor,
+            id,
+            Permission::ACCOUNT_VIEW,
+            self.session.mfa_verified,
+        )
+        .reason;
         if reason == Reason::Allowed || (reason == Reason::AccountClosed && tied(&facts)) {
             Ok(account)
         } else if reason == Reason::AccountClosed {
@@ -219,7 +257,7 @@ fn actor_decision(
     actor: &UserId,
     account: &AccountId,
     permission: Permission,
-    session: ActorSession,
+    mfa_verified: bool,
 ) -> Decision {
     decision::decide(
         facts,
@@ -228,7 +266,7 @@ fn actor_decision(
             account_id: account.clone(),
             permission,
             resource: None,
-            mfa_verified: session.mfa_verified,
+            mfa_verified,
         },
     )
 }

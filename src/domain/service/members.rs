@@ -271,6 +271,9 @@ impl UseCases {
             .require(tx.as_ref(), actor, account_id, Permission::USERS_REMOVE)
             .await?;
         let member = target_member(tx.as_ref(), actor, &actor_access, account_id, user, "remove").await?;
+        if member.role.name.as_str() == ADMIN_ROLE {
+            self.require_recent_sign_in(actor, &format!("remove admin '{user}'"))?;
+        }
         tx.delete_membership(account_id, user).await?;
         tx.append_activity(&activity(
             account_id,
@@ -364,6 +367,7 @@ impl UseCases {
                 ),
             ));
         }
+        self.require_recent_sign_in(actor, &format!("transfer ownership of account '{account_id}'"))?;
         let admin = Self::resolve_role(tx.as_ref(), account_id, &RoleName::from_trusted(ADMIN_ROLE)).await?;
         tx.move_ownership(account_id, &old_owner.user_id, new_owner, &admin.id, now)
             .await?;

@@ -53,6 +53,9 @@ pub struct DomainSettings {
     pub invitation_ttl: Duration,
     /// Most checks one BatchAuthorize may carry.
     pub max_batch_checks: usize,
+    /// Longest time since an actor token's sign-in (`auth_time`) for a
+    /// sensitive act (rule 15).
+    pub reauthentication_max_age: Duration,
 }
 
 /// A page of rows and the token for the next one (empty on the last page).

@@ -209,6 +209,7 @@ impl UseCases {
                 ),
             ));
         }
+        self.require_recent_sign_in(actor, &format!("delete role '{name}'"))?;
         tx.delete_role(&role.id).await?;
         tx.append_activity(&activity(
             account_id,

@@ -5,7 +5,7 @@
 use tonic::metadata::MetadataMap;
 
 use crate::domain::DomainError;
-use crate::domain::model::ActorSession;
+use crate::domain::model::{ActorProof, ActorSession};
 
 /// The metadata key saying the actor's session passed two-factor.
 pub const ACTOR_MFA_HEADER: &str = "x-actor-mfa-verified";
@@ -27,7 +27,10 @@ pub fn actor_session(metadata: &MetadataMap) -> Result<ActorSession, DomainError
             ));
         }
     };
-    Ok(ActorSession { mfa_verified })
+    Ok(ActorSession {
+        mfa_verified,
+        proof: ActorProof::CallersWord,
+    })
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@ use crate::grpc::pb;
 impl GrpcHandlers {
     pub(super) async fn request_access(
         &self,
-        request: Request<pb::RequestAccessRequest>,
+        mut request: Request<pb::RequestAccessRequest>,
     ) -> Result<pb::RequestAccessResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let cmd = RequestAccess::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), Some(&cmd.user_id));
         let Written {
@@ -29,9 +29,9 @@ impl GrpcHandlers {
 
     pub(super) async fn decide_access_request(
         &self,
-        request: Request<pb::DecideAccessRequestRequest>,
+        mut request: Request<pb::DecideAccessRequestRequest>,
     ) -> Result<pb::DecideAccessRequestResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let AccessRequestDecision {
             actor,
             access_request_id,
@@ -51,9 +51,9 @@ impl GrpcHandlers {
 
     pub(super) async fn list_access_requests(
         &self,
-        request: Request<pb::ListAccessRequestsRequest>,
+        mut request: Request<pb::ListAccessRequestsRequest>,
     ) -> Result<pb::ListAccessRequestsResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let query = ListAccessRequests::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
         let page = use_cases.list_access_requests(query).await?;

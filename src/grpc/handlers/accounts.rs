@@ -15,9 +15,9 @@ use crate::grpc::pb;
 impl GrpcHandlers {
     pub(super) async fn create_account(
         &self,
-        request: Request<pb::CreateAccountRequest>,
+        mut request: Request<pb::CreateAccountRequest>,
     ) -> Result<pb::CreateAccountResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let cmd = CreateAccount::try_from(request.into_inner())?;
         let Written {
             value: (account, created),
@@ -32,9 +32,9 @@ impl GrpcHandlers {
 
     pub(super) async fn get_account(
         &self,
-        request: Request<pb::GetAccountRequest>,
+        mut request: Request<pb::GetAccountRequest>,
     ) -> Result<pb::GetAccountResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let AccountRead { actor, account_id } = AccountRead::try_from(request.into_inner())?;
         record_subject(Some(&account_id), actor.as_ref());
         let account = use_cases.get_account(actor.as_ref(), &account_id).await?;
@@ -45,9 +45,9 @@ impl GrpcHandlers {
 
     pub(super) async fn update_account_policy(
         &self,
-        request: Request<pb::UpdateAccountPolicyRequest>,
+        mut request: Request<pb::UpdateAccountPolicyRequest>,
     ) -> Result<pb::UpdateAccountPolicyResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let AccountPolicyChange {
             actor,
             account_id,
@@ -89,9 +89,9 @@ impl GrpcHandlers {
 
     pub(super) async fn close_account(
         &self,
-        request: Request<pb::CloseAccountRequest>,
+        mut request: Request<pb::CloseAccountRequest>,
     ) -> Result<pb::CloseAccountResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
         record_subject(Some(&account_id), None);
         let Written {
@@ -127,11 +127,12 @@ impl GrpcHandlers {
 
     pub(super) async fn list_accounts(
         &self,
-        request: Request<pb::ListAccountsRequest>,
+        mut request: Request<pb::ListAccountsRequest>,
     ) -> Result<pb::ListAccountsResponse, Status> {
+        let use_cases = self.acting(&mut request).await?;
         let query = ListAccounts::try_from(request.into_inner())?;
         record_subject(None, Some(&query.user_id));
-        let page = self.use_cases.list_accounts(query).await?;
+        let page = use_cases.list_accounts(query).await?;
         Ok(pb::ListAccountsResponse {
             accounts: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,

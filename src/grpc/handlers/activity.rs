@@ -11,9 +11,9 @@ use crate::grpc::pb;
 impl GrpcHandlers {
     pub(super) async fn list_activity(
         &self,
-        request: Request<pb::ListActivityRequest>,
+        mut request: Request<pb::ListActivityRequest>,
     ) -> Result<pb::ListActivityResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let query = ListActivity::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
         let page = use_cases.list_activity(query).await?;

@@ -21,9 +21,9 @@ use crate::grpc::pb;
 impl GrpcHandlers {
     pub(super) async fn watch_changes(
         &self,
-        request: Request<pb::WatchChangesRequest>,
+        mut request: Request<pb::WatchChangesRequest>,
     ) -> Result<ChangeStream, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let caller = caller_of(&request)?;
         let platform = caller
             .scopes()

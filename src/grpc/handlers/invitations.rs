@@ -16,9 +16,9 @@ use crate::grpc::pb;
 impl GrpcHandlers {
     pub(super) async fn invite(
         &self,
-        request: Request<pb::InviteRequest>,
+        mut request: Request<pb::InviteRequest>,
     ) -> Result<pb::InviteResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let cmd = Invite::try_from(request.into_inner())?;
         let Written { value: issued, token } = use_cases.invite(cmd).await?;
         let now = Utc::now();
@@ -33,9 +33,9 @@ impl GrpcHandlers {
 
     pub(super) async fn preview_invitation_email(
         &self,
-        request: Request<pb::PreviewInvitationEmailRequest>,
+        mut request: Request<pb::PreviewInvitationEmailRequest>,
     ) -> Result<pb::PreviewInvitationEmailResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let within = |err: DomainError| err.nested_in("invite");
         let cmd = Invite::try_from(request.into_inner().invite.unwrap_or_default()).map_err(within)?;
         let message = use_cases.preview_invitation(cmd).await.map_err(within)?;
@@ -48,13 +48,14 @@ impl GrpcHandlers {
 
     pub(super) async fn accept_invitation(
         &self,
-        request: Request<pb::AcceptInvitationRequest>,
+        mut request: Request<pb::AcceptInvitationRequest>,
     ) -> Result<pb::AcceptInvitationResponse, Status> {
+        let use_cases = self.acting(&mut request).await?;
         let cmd = AcceptInvitation::try_from(request.into_inner())?;
         let Written {
             value: accepted,
             token,
-        } = self.use_cases.accept_invitation(cmd).await?;
+        } = use_cases.accept_invitation(cmd).await?;
         let now = Utc::now();
         let (invitations, members): (Vec<_>, Vec<_>) = accepted
             .into_iter()
@@ -73,13 +74,14 @@ impl GrpcHandlers {
 
     pub(super) async fn decline_invitation(
         &self,
-        request: Request<pb::DeclineInvitationRequest>,
+        mut request: Request<pb::DeclineInvitationRequest>,
     ) -> Result<pb::DeclineInvitationResponse, Status> {
+        let use_cases = self.acting(&mut request).await?;
         let invitation_token = InvitationToken::try_from(request.into_inner())?;
         let Written {
             value: declined,
             token,
-        } = self.use_cases.decline_invitation(&invitation_token).await?;
+        } = use_cases.decline_invitation(&invitation_token).await?;
         let now = Utc::now();
         Ok(pb::DeclineInvitationResponse {
             invitations: declined.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
@@ -89,9 +91,9 @@ impl GrpcHandlers {
 
     pub(super) async fn resend_invitation(
         &self,
-        request: Request<pb::ResendInvitationRequest>,
+        mut request: Request<pb::ResendInvitationRequest>,
     ) -> Result<pb::ResendInvitationResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
         let Written {
             value: (invitation, secret),
@@ -106,9 +108,9 @@ impl GrpcHandlers {
 
     pub(super) async fn revoke_invitation(
         &self,
-        request: Request<pb::RevokeInvitationRequest>,
+        mut request: Request<pb::RevokeInvitationRequest>,
     ) -> Result<pb::RevokeInvitationResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
         let Written {
             value: invitation,
@@ -122,9 +124,9 @@ impl GrpcHandlers {
 
     pub(super) async fn update_invitation(
         &self,
-        request: Request<pb::UpdateInvitationRequest>,
+        mut request: Request<pb::UpdateInvitationRequest>,
     ) -> Result<pb::UpdateInvitationResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let cmd = UpdateInvitation::try_from(request.into_inner())?;
         let Written {
             value: invitation,
@@ -138,9 +140,9 @@ impl GrpcHandlers {
 
     pub(super) async fn list_invitations(
         &self,
-        request: Request<pb::ListInvitationsRequest>,
+        mut request: Request<pb::ListInvitationsRequest>,
     ) -> Result<pb::ListInvitationsResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let query = ListInvitations::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
         let page = use_cases.list_invitations(query).await?;

@@ -13,9 +13,9 @@ use crate::grpc::pb;
 impl GrpcHandlers {
     pub(super) async fn list_users(
         &self,
-        request: Request<pb::ListUsersRequest>,
+        mut request: Request<pb::ListUsersRequest>,
     ) -> Result<pb::ListUsersResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let query = ListUsers::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
         let page = use_cases.list_users(query).await?;
@@ -27,9 +27,9 @@ impl GrpcHandlers {
 
     pub(super) async fn update_member(
         &self,
-        request: Request<pb::UpdateMemberRequest>,
+        mut request: Request<pb::UpdateMemberRequest>,
     ) -> Result<pb::UpdateMemberResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let cmd = UpdateMember::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), Some(&cmd.user_id));
         let Written { value: member, token } = use_cases.update_member(cmd).await?;
@@ -41,9 +41,9 @@ impl GrpcHandlers {
 
     pub(super) async fn deactivate_member(
         &self,
-        request: Request<pb::DeactivateMemberRequest>,
+        mut request: Request<pb::DeactivateMemberRequest>,
     ) -> Result<pb::DeactivateMemberResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let MemberTarget {
             actor,
             account_id,
@@ -60,9 +60,9 @@ impl GrpcHandlers {
 
     pub(super) async fn reactivate_member(
         &self,
-        request: Request<pb::ReactivateMemberRequest>,
+        mut request: Request<pb::ReactivateMemberRequest>,
     ) -> Result<pb::ReactivateMemberResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let MemberTarget {
             actor,
             account_id,
@@ -79,9 +79,9 @@ impl GrpcHandlers {
 
     pub(super) async fn remove_member(
         &self,
-        request: Request<pb::RemoveMemberRequest>,
+        mut request: Request<pb::RemoveMemberRequest>,
     ) -> Result<pb::RemoveMemberResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let MemberTarget {
             actor,
             account_id,
@@ -96,9 +96,9 @@ impl GrpcHandlers {
 
     pub(super) async fn leave_account(
         &self,
-        request: Request<pb::LeaveAccountRequest>,
+        mut request: Request<pb::LeaveAccountRequest>,
     ) -> Result<pb::LeaveAccountResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
         record_subject(Some(&account_id), Some(&user_id));
         let Written { value: (), token } = use_cases.leave_account(&user_id, &account_id).await?;
@@ -109,9 +109,9 @@ impl GrpcHandlers {
 
     pub(super) async fn transfer_ownership(
         &self,
-        request: Request<pb::TransferOwnershipRequest>,
+        mut request: Request<pb::TransferOwnershipRequest>,
     ) -> Result<pb::TransferOwnershipResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let OwnershipTransfer {
             actor,
             account_id,
@@ -132,9 +132,9 @@ impl GrpcHandlers {
 
     pub(super) async fn record_sign_in(
         &self,
-        request: Request<pb::RecordSignInRequest>,
+        mut request: Request<pb::RecordSignInRequest>,
     ) -> Result<pb::RecordSignInResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let UserInAccount { user_id, account_id } = UserInAccount::try_from(request.into_inner())?;
         record_subject(Some(&account_id), Some(&user_id));
         let Written { value: at, token } = use_cases.record_sign_in(&user_id, &account_id).await?;

@@ -18,13 +18,14 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::UseCases;
 use crate::email::EmailRenderer;
-use crate::grpc::convert;
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
+pub use acting::{ACTOR_TOKEN_HEADER, ActorTrust};
 use changes::ChangeStream;
 
 mod access_requests;
 mod accounts;
+mod acting;
 mod activity;
 mod changes;
 mod decisions;
@@ -47,6 +48,8 @@ pub struct GrpcHandlers {
     renderer: Arc<EmailRenderer>,
     /// How often a caught-up WatchChanges reads the log again.
     watch_poll: Duration,
+    /// How the acting person is known: actor tokens, or the caller's word.
+    actors: ActorTrust,
 }
 
 impl GrpcHandlers {
@@ -56,6 +59,7 @@ impl GrpcHandlers {
             use_cases,
             renderer,
             watch_poll: DEFAULT_WATCH_POLL,
+            actors: ActorTrust::default(),
         }
     }
 
@@ -65,15 +69,10 @@ impl GrpcHandlers {
         self
     }
 
-    /// The use cases for an admin call, acting in the actor's session as the
-    /// request's metadata vouches for it (rule 3; absent means two-factor not
-    /// passed). Every RPC that names an `actor_user_id` starts here, and so
-    /// do those whose `user_id` acts on their own membership (LeaveAccount,
-    /// RecordSignIn, RequestAccess).
-    fn acting<T>(&self, request: &Request<T>) -> Result<UseCases, Status> {
-        Ok(self
-            .use_cases
-            .in_session(convert::actor_session(request.metadata())?))
+    /// Sets how this server knows who is acting (rule 15).
+    pub fn with_actors(mut self, actors: ActorTrust) -> Self {
+        self.actors = actors;
+        self
     }
 }
 

@@ -12,9 +12,9 @@ use crate::grpc::pb;
 impl GrpcHandlers {
     pub(super) async fn list_roles(
         &self,
-        request: Request<pb::ListRolesRequest>,
+        mut request: Request<pb::ListRolesRequest>,
     ) -> Result<pb::ListRolesResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let AccountTarget { actor, account_id } = AccountTarget::try_from(request.into_inner())?;
         record_subject(Some(&account_id), None);
         let roles = use_cases.list_roles(&actor, &account_id).await?;
@@ -25,9 +25,9 @@ impl GrpcHandlers {
 
     pub(super) async fn create_role(
         &self,
-        request: Request<pb::CreateRoleRequest>,
+        mut request: Request<pb::CreateRoleRequest>,
     ) -> Result<pb::CreateRoleResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let cmd = CreateRole::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), None);
         let Written { value: role, token } = use_cases.create_role(cmd).await?;
@@ -39,9 +39,9 @@ impl GrpcHandlers {
 
     pub(super) async fn update_role(
         &self,
-        request: Request<pb::UpdateRoleRequest>,
+        mut request: Request<pb::UpdateRoleRequest>,
     ) -> Result<pb::UpdateRoleResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let cmd = UpdateRole::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), None);
         let Written { value: role, token } = use_cases.update_role(cmd).await?;
@@ -53,9 +53,9 @@ impl GrpcHandlers {
 
     pub(super) async fn delete_role(
         &self,
-        request: Request<pb::DeleteRoleRequest>,
+        mut request: Request<pb::DeleteRoleRequest>,
     ) -> Result<pb::DeleteRoleResponse, Status> {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let RoleTarget {
             actor,
             account_id,

@@ -7,6 +7,7 @@
 use tonic::{Request, Status};
 
 use super::GrpcHandlers;
+use super::acting::ActsFor;
 use crate::domain::DomainError;
 use crate::domain::model::{ConsistencyToken, SharedResource, Written};
 use crate::domain::service::{ListSharedResources, Page, ShareResource, UnshareResource};
@@ -80,22 +81,24 @@ impl GrpcHandlers {
     }
 
     /// Shares the resource of the type the request names.
-    async fn share<R>(&self, request: Request<R>) -> Result<Written<SharedResource>, Status>
+    async fn share<R>(&self, mut request: Request<R>) -> Result<Written<SharedResource>, Status>
     where
+        R: ActsFor,
         ShareResource: TryFrom<R, Error = DomainError>,
     {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let cmd = ShareResource::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), None);
         Ok(use_cases.share_resource(cmd).await?)
     }
 
     /// Stops sharing the resource of the type the request names; the write's token.
-    async fn unshare<R>(&self, request: Request<R>) -> Result<ConsistencyToken, Status>
+    async fn unshare<R>(&self, mut request: Request<R>) -> Result<ConsistencyToken, Status>
     where
+        R: ActsFor,
         UnshareResource: TryFrom<R, Error = DomainError>,
     {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let cmd = UnshareResource::try_from(request.into_inner())?;
         record_subject(Some(&cmd.account_id), None);
         let Written { value: (), token } = use_cases.unshare_resource(cmd).await?;
@@ -103,11 +106,12 @@ impl GrpcHandlers {
     }
 
     /// A page of what the account shares of the type the request names.
-    async fn list_shared<R>(&self, request: Request<R>) -> Result<Page<SharedResource>, Status>
+    async fn list_shared<R>(&self, mut request: Request<R>) -> Result<Page<SharedResource>, Status>
     where
+        R: ActsFor,
         ListSharedResources: TryFrom<R, Error = DomainError>,
     {
-        let use_cases = self.acting(&request)?;
+        let use_cases = self.acting(&mut request).await?;
         let query = ListSharedResources::try_from(request.into_inner())?;
         record_subject(Some(&query.account_id), None);
         Ok(use_cases.list_shared_resources(query).await?)

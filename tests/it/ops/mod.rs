@@ -3,6 +3,7 @@
 //! meets the servers it leans on when they fail (Redis, MySQL, the SMTP
 //! relay of the email dispatcher).
 
+mod actor_tokens;
 mod auth;
 mod cache_faults;
 mod email;

@@ -13,6 +13,7 @@ mod requests;
 mod tables;
 
 pub mod cluster;
+pub mod issuer;
 pub mod locks;
 pub mod mail_server;
 pub mod pki;

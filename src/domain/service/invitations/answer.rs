@@ -3,11 +3,12 @@
 
 use super::{AcceptInvitation, Accepted, not_pending, unknown_token};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
-use crate::domain::ids::{AccountId, InvitationToken, UserId};
+use crate::domain::ids::{AccountId, Email, InvitationToken, UserId};
 use crate::domain::model::{AccountState, Invitation, InvitationState, MemberRow, MemberRowStatus, Written};
 use crate::domain::model::{ActivityDetails, InvitationAccepted, InvitationNamed};
 use crate::domain::permissions::PermissionSet;
 use crate::domain::ports::NewMembership;
+use crate::domain::rules::actors;
 use crate::domain::rules::people::Claim;
 use crate::domain::service::{UseCases, activity, closed_error, now};
 
@@ -16,6 +17,13 @@ impl UseCases {
     #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.person.user_id))]
     pub async fn accept_invitation(&self, cmd: AcceptInvitation) -> DomainResult<Written<Accepted>> {
         let now = now();
+        // Rule 15: with a verified actor token, the identity provider (not
+        // the caller) says the address is the person's.
+        if let Some(proven) = self.session.token()
+            && !actors::proves_email(proven, &cmd.person.email)
+        {
+            return Err(email_not_proven(&cmd.person.email));
+        }
         let token_hash = cmd.token.hash();
         let tx = self.store.begin().await?;
         let first_read = tx.invitations_by_token_hash(&token_hash).await?;
@@ -154,6 +162,11 @@ impl UseCases {
         if pending.is_empty() {
             return Err(not_pending(first, now));
         }
+        if let Some(proven) = self.session.token()
+            && let Some(other) = pending.iter().find(|i| !actors::proves_email(proven, &i.email))
+        {
+            return Err(email_not_proven(&other.email));
+        }
         let mut declined = Vec::with_capacity(pending.len());
         for mut invitation in pending {
             tx.finish_invitation(&invitation.id, InvitationState::Declined, None, now)
@@ -175,4 +188,16 @@ impl UseCases {
         let revisions = self.commit(tx).await?;
         Ok(Written::new(declined, revisions))
     }
+}
+
+/// The refusal of an answer whose actor token does not prove `email`, the
+/// invited address (rule 15).
+fn email_not_proven(email: &Email) -> DomainError {
+    DomainError::denied(
+        ErrorReason::EmailNotVerified,
+        format!(
+            "the actor token does not prove the address {email}: sign in at the identity provider \
+             with the invited address, verified there, and try again"
+        ),
+    )
 }

@@ -1,0 +1,57 @@
+//! Actor tokens (docs/domain.md rule 15): the acting person is the subject
+//! of a token from the platform's identity provider, verified against a
+//! real issuer of the test's own (its keys served over HTTP from a port of
+//! its own, or from a file); two-factor, the sign-in time and the proof of
+//! an address come from the token.
+
+mod acts;
+mod keys;
+mod verification;
+
+use access_service::grpc::ACTOR_TOKEN_HEADER;
+use access_service::grpc::pb;
+use serde_json::json;
+
+use crate::support::issuer::TestIssuer;
+use crate::support::{Db, TestApp, create_account, person};
+
+/// `message` sent for the person `token` proves.
+pub fn as_actor<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert(ACTOR_TOKEN_HEADER, token.parse().expect("an ASCII token"));
+    request
+}
+
+/// A server in the token mode for `issuer`, with account `acme` owned by
+/// `owner` (created by the platform: no person acts, so no token).
+pub async fn token_server(kind: Db, issuer: &TestIssuer) -> TestApp {
+    let app = TestApp::spawn_with(kind, |config| issuer.configure(config)).await;
+    app.client
+        .clone()
+        .create_account(create_account("acme", person("owner")))
+        .await
+        .expect("the platform creates an account without a token");
+    app
+}
+
+/// ListUsers of `acme` for whoever `token` proves, the actor left for the token to fill.
+pub async fn list_users_as(app: &TestApp, token: &str) -> Result<pb::ListUsersResponse, tonic::Status> {
+    app.client
+        .clone()
+        .list_users(as_actor(
+            pb::ListUsersRequest {
+                account_id: "acme".into(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// The usual claims with a second factor.
+pub fn with_mfa() -> serde_json::Value {
+    json!({ "amr": ["pwd", "mfa"] })
+}
