@@ -98,12 +98,35 @@ pub struct Cli {
 }
 
 /// The binary's subcommands.
-#[derive(Clone, Copy, Debug, Subcommand)]
+#[derive(Clone, Debug, Subcommand)]
 pub enum Command {
     /// Serve the gRPC API (the default).
     Serve,
     /// Apply database migrations and seed the built-in roles, then exit.
     Migrate,
+    /// Print an actor token made with a local development key, for trying
+    /// the token mode on loopback (the server accepts its issuer there only).
+    DevToken(DevTokenArgs),
+}
+
+/// `access-service dev-token`: what the token says.
+#[derive(Clone, Debug, Args)]
+pub struct DevTokenArgs {
+    /// The person the token proves (its `sub`).
+    #[arg(long)]
+    pub sub: String,
+    /// Their address, stated as verified; `<sub>@example.com` when omitted.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// The session passed two-factor (`amr` holds `mfa`).
+    #[arg(long)]
+    pub mfa: bool,
+    /// Seconds the token lives.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl_secs: i64,
+    /// Where the development key and its JWKS are kept (made the first time).
+    #[arg(long, default_value = ".access-service-dev")]
+    pub dir: PathBuf,
 }
 
 /// Every setting of the service.

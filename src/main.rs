@@ -1,5 +1,5 @@
 //! The `access-service` binary: parses the command line and runs `serve`
-//! (the default) or `migrate`.
+//! (the default), `migrate` or `dev-token`.
 
 use clap::Parser;
 
@@ -23,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Migrate => app::migrate(&cli.config).await,
+        Command::DevToken(args) => app::dev_token(&args),
     }
 }
 

@@ -12,6 +12,7 @@
 //! checks: Authorize does not read them.
 
 mod claims;
+pub mod dev;
 mod jwks;
 mod keys;
 

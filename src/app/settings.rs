@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::actor_tokens::{ActorTokenSettings, ActorTokens, KeySource, MfaClaims, UrlSettings};
+use crate::actor_tokens::{ActorTokenSettings, ActorTokens, KeySource, MfaClaims, UrlSettings, dev};
 use crate::cache::{CacheSettings, LeaseSettings};
 use crate::changes::PublisherSettings;
 use crate::config::{ActorProofMode, Config};
@@ -169,6 +169,17 @@ pub async fn actor_trust(config: &Config) -> anyhow::Result<ActorTrust> {
             require_token,
         });
     }
+    anyhow::ensure!(
+        !actors
+            .actor_token_issuers
+            .iter()
+            .any(|issuer| issuer == dev::DEV_ISSUER)
+            || config.listen_addr.ip().is_loopback(),
+        "ACCESS_ACTOR_TOKEN_ISSUERS names {}, the issuer of `access-service dev-token`: a development \
+         key vouches for nobody off loopback, and {} is not a loopback address",
+        dev::DEV_ISSUER,
+        config.listen_addr
+    );
     let keys = match (&actors.actor_token_jwks_url, &actors.actor_token_jwks_file) {
         (Some(url), _) => KeySource::Url(UrlSettings {
             url: url

@@ -327,6 +327,9 @@ async fn without_keys_only_loopback_is_served() {
             database_url: "mysql://nobody:nothing@127.0.0.1:1/none".into(),
             ..Config::default()
         };
+        // Who is acting is settled (a gateway's word), so the keys are what is refused.
+        let mut config = config;
+        config.actors.actor_proof = Some(access_service::config::ActorProofMode::CallersWord);
         let err = match App::build(config).await {
             Ok(_) => panic!("{addr}: built without keys on a non-loopback address"),
             Err(err) => format!("{err:#}"),
