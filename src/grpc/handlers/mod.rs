@@ -19,6 +19,7 @@ use tonic::{Request, Response, Status};
 use crate::domain::UseCases;
 use crate::email::EmailRenderer;
 use crate::grpc::convert;
+use crate::grpc::middleware::caller_of;
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 use changes::ChangeStream;
@@ -72,8 +73,17 @@ impl GrpcHandlers {
     /// RecordSignIn, RequestAccess).
     fn acting<T>(&self, request: &Request<T>) -> Result<UseCases, Status> {
         Ok(self
-            .use_cases
+            .calling(request)?
             .in_session(convert::actor_session(request.metadata())?))
+    }
+
+    /// The use cases serving the request's caller, the API key or client
+    /// certificate identity the authentication layer found: every activity
+    /// entry they write records it beside the actor. Every RPC that writes
+    /// starts here (through [`Self::acting`] when it names an actor); the
+    /// handlers' own `use_cases` would record the service itself.
+    fn calling<T>(&self, request: &Request<T>) -> Result<UseCases, Status> {
+        Ok(self.use_cases.via(convert::via(&caller_of(request)?)))
     }
 }
 
