@@ -200,7 +200,7 @@ impl Publisher {
 }
 
 /// How many fields one stream entry has.
-const EVENT_FIELDS: usize = 8;
+const EVENT_FIELDS: usize = 10;
 
 /// One change as a stream entry: the fields of `access.v1.ChangeEvent`,
 /// every value a string.
@@ -212,6 +212,8 @@ fn event_fields(row: &ActivityRecord) -> [(&'static str, String); EVENT_FIELDS] 
         ("kind", row.entry.action().as_str().to_owned()),
         ("target", row.entry.target.clone()),
         ("actor_user_id", row.entry.actor.as_str().to_owned()),
+        ("via_name", row.entry.via.name().to_owned()),
+        ("via_kind", row.entry.via.kind().as_str().to_owned()),
         (
             "create_time",
             row.entry.at.to_rfc3339_opts(SecondsFormat::Millis, true),

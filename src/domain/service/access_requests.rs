@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Page, UseCases, activity, name_of};
+use super::{Page, UseCases, name_of};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccessRequestId, AccountId, UserId};
 use crate::domain::model::{
@@ -115,7 +115,7 @@ impl UseCases {
             decided_at: None,
         };
         tx.insert_access_request(&request).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &cmd.account_id,
             &cmd.user_id,
             cmd.permission.name(),
@@ -196,7 +196,7 @@ impl UseCases {
         } else {
             ActivityDetails::AccessRequestReject
         };
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &account_id,
             actor,
             request.user_id.as_str(),

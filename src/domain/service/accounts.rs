@@ -1,7 +1,7 @@
 //! Accounts: create, read, close, the two-factor policy, the plan quotas
 //! (rule 14 of docs/domain.md) and the accounts a user can switch to.
 
-use super::{Page, UseCases, activity, closed_error};
+use super::{Page, UseCases, closed_error};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::PlatformActor;
@@ -142,7 +142,7 @@ impl UseCases {
         })
         .await?;
         let actor = cmd.actor.as_ref().unwrap_or(&cmd.owner.user_id);
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &account.id,
             actor,
             account.id.as_str(),
@@ -181,7 +181,7 @@ impl UseCases {
             self.require_recent_sign_in(actor, &format!("turn two-factor off in account '{account_id}'"))?;
         }
         tx.set_require_two_factor(account_id, require_two_factor).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             account_id,
             actor,
             account_id.as_str(),
@@ -275,7 +275,7 @@ impl UseCases {
     ) -> DomainResult<Written<Account>> {
         let now = super::now();
         tx.close_account(&account.id, now).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &account.id,
             actor,
             account.id.as_str(),
@@ -305,7 +305,7 @@ impl UseCases {
         let seats = tx.seats(account_id).await?;
         quotas::limits_refused(account_id, limits, &seats)?;
         tx.set_limits(account_id, limits).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             account_id,
             &platform.as_actor(),
             account_id.as_str(),

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Page, UseCases, activity, name_of};
+use super::{Page, UseCases, name_of};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::model::{
@@ -156,7 +156,7 @@ impl UseCases {
         };
         tx.update_membership(&account.id, &cmd.user_id, &change, now)
             .await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &account.id,
             &cmd.actor,
             cmd.user_id.as_str(),
@@ -220,7 +220,7 @@ impl UseCases {
             ..MembershipChange::default()
         };
         tx.update_membership(account_id, user, &change, now).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             account_id,
             actor,
             user.as_str(),
@@ -275,7 +275,7 @@ impl UseCases {
             self.require_recent_sign_in(actor, &format!("remove admin '{user}'"))?;
         }
         tx.delete_membership(account_id, user).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             account_id,
             actor,
             user.as_str(),
@@ -309,7 +309,7 @@ impl UseCases {
             ));
         }
         tx.delete_membership(account_id, user).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             account_id,
             user,
             user.as_str(),
@@ -371,7 +371,7 @@ impl UseCases {
         let admin = Self::resolve_role(tx.as_ref(), account_id, &RoleName::from_trusted(ADMIN_ROLE)).await?;
         tx.move_ownership(account_id, &old_owner.user_id, new_owner, &admin.id, now)
             .await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             account_id,
             actor,
             new_owner.as_str(),
@@ -417,7 +417,7 @@ impl UseCases {
             None => return Err(DomainError::not_found("member", user.as_str())),
         }
         tx.record_sign_in(account_id, user, now).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             account_id,
             user,
             user.as_str(),

@@ -42,7 +42,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
-    Account, AccountState, ActivityDetails, ActivityEntry, ActorSession, ConsistencyToken,
+    Account, AccountState, ActivityDetails, ActivityEntry, ActorSession, ConsistencyToken, Via,
 };
 use crate::domain::ports::{FactsCache, Reads, Store, Transaction};
 
@@ -78,6 +78,9 @@ pub struct UseCases {
     /// The session of the actor on whose behalf these use cases run (rule
     /// 3): unverified unless [`UseCases::in_session`] says otherwise.
     session: ActorSession,
+    /// The caller these use cases serve, recorded on every activity entry
+    /// they write: the service itself unless [`UseCases::via`] names one.
+    via: Via,
 }
 
 /// The current time at the store's precision (milliseconds), so what a
@@ -85,22 +88,6 @@ pub struct UseCases {
 fn now() -> DateTime<Utc> {
     use chrono::SubsecRound;
     Utc::now().trunc_subsecs(3)
-}
-
-fn activity(
-    account_id: &AccountId,
-    actor: &UserId,
-    target: impl Into<String>,
-    details: ActivityDetails,
-    at: DateTime<Utc>,
-) -> ActivityEntry {
-    ActivityEntry {
-        account_id: account_id.clone(),
-        actor: actor.clone(),
-        target: target.into(),
-        details,
-        at,
-    }
 }
 
 /// A person's display name (or their id when the store has none) and
@@ -135,6 +122,36 @@ impl UseCases {
             cache,
             settings,
             session: ActorSession::default(),
+            via: Via::service(),
+        }
+    }
+
+    /// These use cases serving the caller `via`: every activity entry they
+    /// write records it beside the actor. Without it they record the service
+    /// itself ([`Via::service`]), which is right only for writes no caller
+    /// asked for.
+    #[must_use]
+    pub fn via(&self, via: Via) -> Self {
+        Self { via, ..self.clone() }
+    }
+
+    /// The activity entry of a change this use case makes, recording the
+    /// caller it serves.
+    fn activity(
+        &self,
+        account_id: &AccountId,
+        actor: &UserId,
+        target: impl Into<String>,
+        details: ActivityDetails,
+        at: DateTime<Utc>,
+    ) -> ActivityEntry {
+        ActivityEntry {
+            account_id: account_id.clone(),
+            actor: actor.clone(),
+            via: self.via.clone(),
+            target: target.into(),
+            details,
+            at,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Custom roles: list, create, update, delete.
 
-use super::{UseCases, activity};
+use super::UseCases;
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::model::{ActivityDetails, RolePermissions};
@@ -124,7 +124,7 @@ impl UseCases {
             restricted: true,
         };
         tx.insert_role(&cmd.account_id, &role, now).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &cmd.account_id,
             &cmd.actor,
             role.name.as_str(),
@@ -163,7 +163,7 @@ impl UseCases {
             role.description.clone_from(description);
         }
         tx.update_role(&role).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &cmd.account_id,
             &cmd.actor,
             role.name.as_str(),
@@ -211,7 +211,7 @@ impl UseCases {
         }
         self.require_recent_sign_in(actor, &format!("delete role '{name}'"))?;
         tx.delete_role(&role.id).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             account_id,
             actor,
             name.as_str(),

@@ -3,7 +3,7 @@
 //! children's side. One mechanism for both types; [`Shareable`] says what
 //! differs between them.
 
-use super::{Page, UseCases, activity};
+use super::{Page, UseCases};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::model::{ActivityDetails, Resource, ResourceType, SharedResource, SharedWith, Written};
@@ -199,20 +199,22 @@ impl UseCases {
             created_at: now,
         };
         tx.save_shared_resource(&shared).await?;
-        tx.append_activity(&activity(
-            &account.id,
-            &cmd.actor,
-            shared.resource.id.as_str(),
-            kind.shared(SharedWith {
-                all_children: shared.all_children,
-                children: shared
-                    .child_account_ids
-                    .iter()
-                    .map(AccountId::to_string)
-                    .collect(),
-            }),
-            now,
-        ))
+        tx.append_activity(
+            &self.activity(
+                &account.id,
+                &cmd.actor,
+                shared.resource.id.as_str(),
+                kind.shared(SharedWith {
+                    all_children: shared.all_children,
+                    children: shared
+                        .child_account_ids
+                        .iter()
+                        .map(AccountId::to_string)
+                        .collect(),
+                }),
+                now,
+            ),
+        )
         .await?;
         let token = self.commit(tx).await?;
         Ok(Written::new(shared, token))
@@ -242,7 +244,7 @@ impl UseCases {
             };
             return Err(DomainError::not_found(what, cmd.resource.id.as_str()));
         }
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &account.id,
             &cmd.actor,
             cmd.resource.id.as_str(),

@@ -101,6 +101,7 @@ impl From<ActivityRecord> for pb::ActivityEntry {
             action: record.entry.action().as_str().to_owned(),
             target: record.entry.target,
             details_json: record.entry.details.json().to_string(),
+            via: Some(record.entry.via.into()),
             create_time: Some(timestamp(record.entry.at)),
             revision: record.revision,
         }

@@ -80,6 +80,7 @@ impl From<ActivityRecord> for pb::ChangeEvent {
             actor_user_id: record.entry.actor.to_string(),
             create_time: Some(timestamp(record.entry.at)),
             details_json: record.entry.details.json().to_string(),
+            via: Some(record.entry.via.into()),
         }
     }
 }

@@ -18,6 +18,7 @@ mod members;
 mod roles;
 mod session;
 mod sharing;
+mod via;
 
 use std::fmt;
 
@@ -34,6 +35,7 @@ pub use invitations::{InvitationTarget, invitation_to_pb, preview_to_pb};
 pub use members::{MemberTarget, OwnershipTransfer, UserInAccount};
 pub use roles::RoleTarget;
 pub use session::{ACTOR_MFA_HEADER, actor_session};
+pub use via::via;
 
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;

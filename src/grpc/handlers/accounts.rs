@@ -72,13 +72,13 @@ impl GrpcHandlers {
     ) -> Result<pb::SetAccountLimitsResponse, Status> {
         // The layer let only a `platform` key through; its name is the actor.
         let platform = PlatformActor::new(caller_of(&request)?.name());
+        let use_cases = self.calling(&request)?;
         let AccountLimitsChange { account_id, limits } = AccountLimitsChange::try_from(request.into_inner())?;
         record_subject(Some(&account_id), None);
         let Written {
             value: account,
             token,
-        } = self
-            .use_cases
+        } = use_cases
             .set_account_limits(&platform, &account_id, limits)
             .await?;
         Ok(pb::SetAccountLimitsResponse {
@@ -110,13 +110,13 @@ impl GrpcHandlers {
     ) -> Result<pb::CloseAccountAsPlatformResponse, Status> {
         // The layer let only a `platform` key through; its name is the actor.
         let platform = PlatformActor::new(caller_of(&request)?.name());
+        let use_cases = self.calling(&request)?;
         let PlatformClose { account_id, reason } = PlatformClose::try_from(request.into_inner())?;
         record_subject(Some(&account_id), None);
         let Written {
             value: account,
             token,
-        } = self
-            .use_cases
+        } = use_cases
             .close_account_as_platform(&platform, &account_id, &reason)
             .await?;
         Ok(pb::CloseAccountAsPlatformResponse {

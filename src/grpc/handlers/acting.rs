@@ -269,7 +269,7 @@ impl GrpcHandlers {
             }
             Acting::Unnamed => {}
         }
-        Ok(self.use_cases.in_session(ActorSession {
+        Ok(self.calling(request)?.in_session(ActorSession {
             mfa_verified: verified.mfa_verified,
             proof: ActorProof::Token(verified.proven),
         }))

@@ -18,6 +18,8 @@ use tonic::{Request, Response, Status};
 
 use crate::domain::UseCases;
 use crate::email::EmailRenderer;
+use crate::grpc::convert;
+use crate::grpc::middleware::caller_of;
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 pub use acting::{ACTOR_TOKEN_HEADER, ActorTrust};
@@ -73,6 +75,15 @@ impl GrpcHandlers {
     pub fn with_actors(mut self, actors: ActorTrust) -> Self {
         self.actors = actors;
         self
+    }
+
+    /// The use cases serving the request's caller, the API key or client
+    /// certificate identity the authentication layer found: every activity
+    /// entry they write records it beside the actor. Every RPC that writes
+    /// starts here (through [`Self::acting`] when it acts for a person); the
+    /// handlers' own `use_cases` would record the service itself.
+    fn calling<T>(&self, request: &Request<T>) -> Result<UseCases, Status> {
+        Ok(self.use_cases.via(convert::via(&caller_of(request)?)))
     }
 }
 

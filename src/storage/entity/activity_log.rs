@@ -15,6 +15,11 @@ pub struct Model {
     pub revision: i64,
     pub account_id: String,
     pub actor: String,
+    /// The caller's kind (`ViaKind`'s storage name); NULL on entries logged
+    /// before callers were recorded.
+    pub via_kind: Option<String>,
+    /// The caller's configured name; NULL with `via_kind`.
+    pub via_name: Option<String>,
     pub action: String,
     pub target: String,
     #[sea_orm(column_type = "Text")]

@@ -16,6 +16,7 @@ mod m20261201_000011_change_stream;
 mod m20261201_000012_shared_resources;
 mod m20261201_000013_invitation_indexes;
 mod m20261201_000014_outbox_indexes;
+mod m20261202_000015_activity_via;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
 /// `acme`), as SQLite's default already is.
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_shared_resources::Migration),
             Box::new(m20261201_000013_invitation_indexes::Migration),
             Box::new(m20261201_000014_outbox_indexes::Migration),
+            Box::new(m20261202_000015_activity_via::Migration),
         ]
     }
 }

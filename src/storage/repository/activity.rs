@@ -11,7 +11,7 @@ use sea_orm::{
 use crate::domain::ids::{AccountId, ActivityId, UserId};
 use crate::domain::model::{
     ActivityAction, ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, ChangeScope, StoredDetails,
-    WriteReceipt,
+    Via, ViaKind, WriteReceipt,
 };
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{accounts, activity_log};
@@ -61,6 +61,11 @@ fn to_record(row: activity_log::Model) -> DomainResult<ActivityRecord> {
             at: time(row.created_at)?,
             account_id: AccountId::from_trusted(row.account_id),
             actor: UserId::from_trusted(row.actor),
+            // NULL on entries logged before callers were recorded: unknown.
+            via: Via::new(
+                ViaKind::from_storage(row.via_kind.as_deref()),
+                row.via_name.as_deref().unwrap_or_default(),
+            ),
             target: row.target,
             details: StoredDetails::new(action, json),
         },
@@ -207,6 +212,8 @@ pub(super) async fn append_activities(
             revision: Set(revision),
             account_id: Set(entry.account_id.as_str().to_owned()),
             actor: Set(entry.actor.as_str().to_owned()),
+            via_kind: Set(Some(entry.via.kind().as_str().to_owned())),
+            via_name: Set(Some(entry.via.name().to_owned())),
             action: Set(entry.action().as_str().to_owned()),
             target: Set(entry.target.chars().take(255).collect()),
             details: Set(entry.details.to_json().to_string()),

@@ -1,5 +1,7 @@
 //! ListActivity and the activity log: docs/domain.md rule 12 (every mutation writes one entry).
 
+mod callers;
+
 use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
@@ -32,6 +34,17 @@ async fn logs_one<T>(
         app.activity_count(account, action).await,
         of_action + 1,
         "the entry is {action} in {account}"
+    );
+    // No key configured: the caller is the local one, never the service's
+    // own name (which a handler that forgot its caller would record).
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) AS n FROM activity_log WHERE id = (SELECT MAX(id) FROM activity_log) \
+             AND via_kind = 'local' AND via_name = 'local'"
+        )
+        .await,
+        1,
+        "{action} records the caller it came through"
     );
     value
 }
@@ -612,6 +625,10 @@ async fn entries_of_an_older_shape_are_listed_as_stored(app: TestApp) {
         (listed[1].target.as_str(), listed[1].actor_user_id.as_str()),
         ("bob", "owner")
     );
+    // Written without a caller (the columns NULL): unknown, not a guess.
+    let via = |entry: &pb::ActivityEntry| entry.via.as_ref().map(|via| (via.name.clone(), via.kind()));
+    assert_eq!(via(&listed[0]), Some((String::new(), pb::ViaKind::Unknown)));
+    assert_eq!(via(&listed[2]), Some(("local".to_owned(), pb::ViaKind::Local)));
 }
 
 /// Rule 12: ListActivity filters by actor, action and a time window (start inclusive, end exclusive).

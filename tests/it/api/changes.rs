@@ -267,6 +267,12 @@ async fn consumer_group_sees_every_change_once_in_order(kind: Db) {
     assert_eq!(removal["kind"], "member.remove");
     assert_eq!(removal["target"], "lee");
     assert_eq!(removal["actor_user_id"], "olivia");
+    // No key configured: every change came through the local caller.
+    assert!(
+        seen.iter()
+            .all(|e| e["via_kind"] == "local" && e["via_name"] == "local"),
+        "{seen:?}"
+    );
     assert_eq!(
         removal["revision"],
         revision(&app, "acme").await.to_string(),

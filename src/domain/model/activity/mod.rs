@@ -1,6 +1,7 @@
 //! The activity log (rule 12 in docs/domain.md): what the use cases record.
 
 use crate::domain::ids::{AccountId, ActivityId, UserId};
+use crate::domain::model::Via;
 use chrono::{DateTime, Utc};
 
 mod details;
@@ -177,8 +178,11 @@ impl std::fmt::Display for PlatformActor {
 pub struct ActivityEntry<D = ActivityDetails> {
     /// The account it happened in.
     pub account_id: AccountId,
-    /// Who did it.
+    /// Who did it: the person (or the platform) on whose behalf.
     pub actor: UserId,
+    /// The caller it came through: the API key or client certificate
+    /// identity that vouched for the actor, or the service itself.
+    pub via: Via,
     /// What it was done to (a user id, an email, a template id).
     pub target: String,
     /// What was done, with the facts of that action.

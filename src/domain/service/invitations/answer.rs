@@ -10,7 +10,7 @@ use crate::domain::permissions::PermissionSet;
 use crate::domain::ports::NewMembership;
 use crate::domain::rules::actors;
 use crate::domain::rules::people::Claim;
-use crate::domain::service::{UseCases, activity, closed_error, now};
+use crate::domain::service::{UseCases, closed_error, now};
 
 impl UseCases {
     /// Turns the pending invitations a token opens into memberships of the accepting person.
@@ -100,7 +100,7 @@ impl UseCases {
                 now,
             )
             .await?;
-            tx.append_activity(&activity(
+            tx.append_activity(&self.activity(
                 &invitation.account_id,
                 &cmd.person.user_id,
                 cmd.person.user_id.as_str(),
@@ -172,7 +172,7 @@ impl UseCases {
             tx.finish_invitation(&invitation.id, InvitationState::Declined, None, now)
                 .await?;
             // The invitee may have no user id yet: the log names them by email.
-            tx.append_activity(&activity(
+            tx.append_activity(&self.activity(
                 &invitation.account_id,
                 &UserId::from_trusted(invitation.email.as_str().to_owned()),
                 invitation.email.as_str(),

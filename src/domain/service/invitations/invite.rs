@@ -14,7 +14,7 @@ use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
 use crate::domain::rules::guards;
 use crate::domain::rules::quotas::SeatChange;
-use crate::domain::service::{UseCases, activity, closed_error, now, ttl};
+use crate::domain::service::{UseCases, closed_error, now, ttl};
 
 /// How the vetting reads the invitation's accounts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,7 +181,7 @@ impl UseCases {
                     .await?;
                 existing.expires_at = expires_at;
                 existing.send_count += 1;
-                tx.append_activity(&activity(
+                tx.append_activity(&self.activity(
                     &account.id,
                     &cmd.actor,
                     cmd.email.as_str(),
@@ -223,7 +223,7 @@ impl UseCases {
                 delivery: None,
             };
             tx.insert_invitation(&invitation, &role.id, &token_hash).await?;
-            tx.append_activity(&activity(
+            tx.append_activity(&self.activity(
                 &account.id,
                 &cmd.actor,
                 cmd.email.as_str(),

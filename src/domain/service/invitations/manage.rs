@@ -18,7 +18,7 @@ use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::ports::Transaction;
 use crate::domain::rules::guards;
 use crate::domain::rules::quotas::SeatChange;
-use crate::domain::service::{Page, UseCases, activity, now, ttl};
+use crate::domain::service::{Page, UseCases, now, ttl};
 
 /// Changes a pending invitation.
 #[derive(Clone, Debug)]
@@ -99,7 +99,7 @@ impl UseCases {
         tx.reissue_invitation(id, &token.hash(), expires_at, now).await?;
         invitation.expires_at = expires_at;
         invitation.send_count += 1;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &account.id,
             actor,
             invitation.email.as_str(),
@@ -143,7 +143,7 @@ impl UseCases {
             .await?;
         tx.finish_invitation(id, InvitationState::Revoked, None, now)
             .await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &account.id,
             actor,
             invitation.email.as_str(),
@@ -195,7 +195,7 @@ impl UseCases {
         )
         .await?;
         tx.update_invitation(&invitation.id, &role, &scopes, now).await?;
-        tx.append_activity(&activity(
+        tx.append_activity(&self.activity(
             &account.id,
             &cmd.actor,
             invitation.email.as_str(),
