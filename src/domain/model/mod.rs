@@ -13,6 +13,7 @@ mod members;
 mod outbox;
 mod resources;
 mod sharing;
+mod tenants;
 
 pub use access_requests::*;
 pub use accounts::*;
@@ -25,3 +26,4 @@ pub use members::*;
 pub use outbox::*;
 pub use resources::*;
 pub use sharing::*;
+pub use tenants::*;

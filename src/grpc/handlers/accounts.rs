@@ -72,13 +72,13 @@ impl GrpcHandlers {
     ) -> Result<pb::SetAccountLimitsResponse, Status> {
         // The layer let only a `platform` key through; its name is the actor.
         let platform = PlatformActor::new(caller_of(&request)?.name());
+        let use_cases = self.serving(&request)?;
         let AccountLimitsChange { account_id, limits } = AccountLimitsChange::try_from(request.into_inner())?;
         record_subject(Some(&account_id), None);
         let Written {
             value: account,
             token,
-        } = self
-            .use_cases
+        } = use_cases
             .set_account_limits(&platform, &account_id, limits)
             .await?;
         Ok(pb::SetAccountLimitsResponse {
@@ -110,13 +110,13 @@ impl GrpcHandlers {
     ) -> Result<pb::CloseAccountAsPlatformResponse, Status> {
         // The layer let only a `platform` key through; its name is the actor.
         let platform = PlatformActor::new(caller_of(&request)?.name());
+        let use_cases = self.serving(&request)?;
         let PlatformClose { account_id, reason } = PlatformClose::try_from(request.into_inner())?;
         record_subject(Some(&account_id), None);
         let Written {
             value: account,
             token,
-        } = self
-            .use_cases
+        } = use_cases
             .close_account_as_platform(&platform, &account_id, &reason)
             .await?;
         Ok(pb::CloseAccountAsPlatformResponse {
@@ -129,9 +129,10 @@ impl GrpcHandlers {
         &self,
         request: Request<pb::ListAccountsRequest>,
     ) -> Result<pb::ListAccountsResponse, Status> {
+        let use_cases = self.serving(&request)?;
         let query = ListAccounts::try_from(request.into_inner())?;
         record_subject(None, Some(&query.user_id));
-        let page = self.use_cases.list_accounts(query).await?;
+        let page = use_cases.list_accounts(query).await?;
         Ok(pb::ListAccountsResponse {
             accounts: page.rows.into_iter().map(Into::into).collect(),
             next_page_token: page.next_page_token,

@@ -50,11 +50,12 @@ impl GrpcHandlers {
         &self,
         request: Request<pb::AcceptInvitationRequest>,
     ) -> Result<pb::AcceptInvitationResponse, Status> {
+        let use_cases = self.serving(&request)?;
         let cmd = AcceptInvitation::try_from(request.into_inner())?;
         let Written {
             value: accepted,
             token,
-        } = self.use_cases.accept_invitation(cmd).await?;
+        } = use_cases.accept_invitation(cmd).await?;
         let now = Utc::now();
         let (invitations, members): (Vec<_>, Vec<_>) = accepted
             .into_iter()
@@ -75,11 +76,12 @@ impl GrpcHandlers {
         &self,
         request: Request<pb::DeclineInvitationRequest>,
     ) -> Result<pb::DeclineInvitationResponse, Status> {
+        let use_cases = self.serving(&request)?;
         let invitation_token = InvitationToken::try_from(request.into_inner())?;
         let Written {
             value: declined,
             token,
-        } = self.use_cases.decline_invitation(&invitation_token).await?;
+        } = use_cases.decline_invitation(&invitation_token).await?;
         let now = Utc::now();
         Ok(pb::DeclineInvitationResponse {
             invitations: declined.into_iter().map(|i| invitation_to_pb(i, now)).collect(),

@@ -19,6 +19,7 @@ use tonic::{Request, Response, Status};
 use crate::domain::UseCases;
 use crate::email::EmailRenderer;
 use crate::grpc::convert;
+use crate::grpc::middleware::Caller;
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 use changes::ChangeStream;
@@ -36,12 +37,42 @@ mod sharing;
 /// How often a caught-up WatchChanges reads the log again, unless configured.
 pub const DEFAULT_WATCH_POLL: Duration = Duration::from_millis(200);
 
+/// The use cases before a request's caller is known, behind a private field:
+/// a handler can reach them only through [`GrpcHandlers::serving`], which
+/// limits them to the tenants of the request's caller, so no RPC can forget to.
+mod unbound {
+    use crate::domain::UseCases;
+    use crate::domain::model::Tenants;
+    use crate::domain::service::DomainSettings;
+
+    /// The use cases serving every tenant, until a caller's are known.
+    #[derive(Clone)]
+    pub(super) struct EveryTenant(UseCases);
+
+    impl EveryTenant {
+        pub(super) fn new(use_cases: UseCases) -> Self {
+            Self(use_cases)
+        }
+
+        /// The use cases for a caller serving `tenants`.
+        pub(super) fn serving(&self, tenants: &Tenants) -> UseCases {
+            self.0.for_tenants(tenants.clone())
+        }
+
+        /// The domain's settings (batch bounds, for validation before any call).
+        pub(super) fn settings(&self) -> &DomainSettings {
+            self.0.settings()
+        }
+    }
+}
+
 /// The handlers: serve the proto's `access.v1.AccessService` by calling the
 /// domain's [`UseCases`].
 #[derive(Clone)]
 pub struct GrpcHandlers {
-    /// The domain's use cases (`domain::UseCases`), which hold the rules.
-    use_cases: UseCases,
+    /// The domain's use cases (`domain::UseCases`), which hold the rules;
+    /// reached through [`GrpcHandlers::serving`] only.
+    use_cases: unbound::EveryTenant,
     /// The email templates, for PreviewInvitationEmail (the dispatcher
     /// renders what it sends with the same ones).
     renderer: Arc<EmailRenderer>,
@@ -53,7 +84,7 @@ impl GrpcHandlers {
     /// Wraps the use cases and the email templates.
     pub fn new(use_cases: UseCases, renderer: Arc<EmailRenderer>) -> Self {
         Self {
-            use_cases,
+            use_cases: unbound::EveryTenant::new(use_cases),
             renderer,
             watch_poll: DEFAULT_WATCH_POLL,
         }
@@ -72,8 +103,20 @@ impl GrpcHandlers {
     /// RecordSignIn, RequestAccess).
     fn acting<T>(&self, request: &Request<T>) -> Result<UseCases, Status> {
         Ok(self
-            .use_cases
+            .serving(request)?
             .in_session(convert::actor_session(request.metadata())?))
+    }
+
+    /// The use cases for the request's caller: limited to the tenants its
+    /// API key or certificate identity serves (the domain refuses every
+    /// account outside them, `domain/service/tenants.rs`). Every handler
+    /// starts here, or at [`acting`](Self::acting), which does.
+    fn serving<T>(&self, request: &Request<T>) -> Result<UseCases, Status> {
+        let caller = request
+            .extensions()
+            .get::<Caller>()
+            .ok_or_else(|| Status::from(crate::grpc::middleware::AuthRefusal::NoCaller))?;
+        Ok(self.use_cases.serving(caller.tenants()))
     }
 }
 
