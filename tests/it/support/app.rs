@@ -255,7 +255,7 @@ pub const WEB_KEY: &str = "new-web-secret-long-enough-for-tests";
 pub const OLD_WEB_KEY: &str = "old-web-secret-long-enough-for-tests";
 
 /// Keys bound to tenants, each holding every scope: `(name, scopes[tenants], secret)`.
-pub const TENANT_KEYS: [(&str, &str, &str); 2] = [
+pub const TENANT_KEYS: [(&str, &str, &str); 3] = [
     // The `other` account only (a team root of its own in the abuse fixture).
     (
         "other-portal",
@@ -264,7 +264,12 @@ pub const TENANT_KEYS: [(&str, &str, &str); 2] = [
     ),
     // The `team` team: its root and every child.
     ("team-portal", "check+read+write+platform[team]", TEAM_KEY),
+    // The child `child-a` of `team` only.
+    ("child-portal", "check+read+write+platform[child-a]", CHILD_KEY),
 ];
+
+/// The key of `child-portal`, bound to the child account `child-a`.
+pub const CHILD_KEY: &str = "child-tenant-secret-long-enough-for-tests";
 
 /// The key of `other-portal`, bound to the account `other`.
 pub const OTHER_TENANT_KEY: &str = "other-tenant-secret-long-enough-for-tests";
