@@ -72,7 +72,10 @@ mod tests {
         assert!(tenants.serves(&id("team"), None));
         assert!(tenants.serves(&id("child"), Some(&id("team"))));
         assert!(tenants.serves(&id("solo"), None));
-        assert!(!tenants.serves(&id("other"), None), "an unknown account is not served");
+        assert!(
+            !tenants.serves(&id("other"), None),
+            "an unknown account is not served"
+        );
         assert!(!tenants.serves(&id("child"), Some(&id("other"))));
         // A listed child serves that child only, not its parent or siblings.
         let child = Tenants::only([id("child")]).expect("not empty");

@@ -266,8 +266,7 @@ impl UseCases {
         let tx = self.store.begin().await?;
         let account = tx.account(&query.account_id).await?;
         self.within_tenants_read(&query.account_id, account.as_ref())?;
-        let account =
-            account.ok_or_else(|| DomainError::not_found("account", query.account_id.as_str()))?;
+        let account = account.ok_or_else(|| DomainError::not_found("account", query.account_id.as_str()))?;
         let grants = self
             .require(
                 tx.as_ref(),

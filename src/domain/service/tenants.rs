@@ -52,10 +52,7 @@ impl UseCases {
     /// [`within_tenants`](Self::within_tenants) with the facts of a decision
     /// about `account`, which hold its parent.
     pub(super) fn within_tenants_facts(&self, account: &AccountId, facts: &AccessFacts) -> DomainResult<()> {
-        self.within_tenants(
-            account,
-            facts.account.as_ref().and_then(|a| a.parent_id.as_ref()),
-        )
+        self.within_tenants(account, facts.account.as_ref().and_then(|a| a.parent_id.as_ref()))
     }
 
     /// [`within_tenants`](Self::within_tenants) for an account a use case has

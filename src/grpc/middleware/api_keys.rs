@@ -206,7 +206,9 @@ pub(super) fn parse_caller<'a>(
     shape: &str,
 ) -> anyhow::Result<(Caller, &'a str)> {
     let three_parts = || format!("must read {shape} (three parts separated by ':')");
-    let (name, after_name) = entry.split_once(':').ok_or_else(|| anyhow::anyhow!(three_parts()))?;
+    let (name, after_name) = entry
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!(three_parts()))?;
     let name = name.trim();
     ensure!(
         !name.is_empty()
@@ -218,7 +220,9 @@ pub(super) fn parse_caller<'a>(
     );
     // A '[' before the next ':' opens the tenants; account ids may hold ':'
     // themselves, so the list ends at its ']', not at a ':'.
-    let opens = after_name.find('[').filter(|at| after_name.find(':').is_none_or(|colon| *at < colon));
+    let opens = after_name
+        .find('[')
+        .filter(|at| after_name.find(':').is_none_or(|colon| *at < colon));
     let (scopes, tenants, rest) = match opens {
         Some(at) => {
             let (scopes, list) = after_name.split_at(at);
@@ -226,12 +230,16 @@ pub(super) fn parse_caller<'a>(
                 bail!("'{name}': the tenants opened with '[' have no closing ']'");
             };
             let Some(rest) = after.trim_start().strip_prefix(':') else {
-                bail!("'{name}': must read {shape} with the tenants in brackets after the scopes, such as {name}:read+write[acme globex]:...");
+                bail!(
+                    "'{name}': must read {shape} with the tenants in brackets after the scopes, such as {name}:read+write[acme globex]:..."
+                );
             };
             (scopes, Some(parse_tenants(name, list)?), rest)
         }
         None => {
-            let (scopes, rest) = after_name.split_once(':').ok_or_else(|| anyhow::anyhow!(three_parts()))?;
+            let (scopes, rest) = after_name
+                .split_once(':')
+                .ok_or_else(|| anyhow::anyhow!(three_parts()))?;
             (scopes, None, rest)
         }
     };
@@ -409,9 +417,18 @@ mod tests {
             (format!("web:read[]:{hash}"), "brackets are empty"),
             (format!("web:read[  ]:{hash}"), "brackets are empty"),
             (format!("web:read[acme:{hash}"), "no closing ']'"),
-            (format!("web:read[acme]x:{hash}"), "tenants in brackets after the scopes"),
-            ("web:read[acme]".to_owned(), "tenants in brackets after the scopes"),
-            (format!("web:read[{}]:{hash}", "a".repeat(129)), "is not an account id"),
+            (
+                format!("web:read[acme]x:{hash}"),
+                "tenants in brackets after the scopes",
+            ),
+            (
+                "web:read[acme]".to_owned(),
+                "tenants in brackets after the scopes",
+            ),
+            (
+                format!("web:read[{}]:{hash}", "a".repeat(129)),
+                "is not an account id",
+            ),
             (
                 format!("web:read[{}]:{hash}", vec!["t"; 1001].join(" ")),
                 "at most 1000",

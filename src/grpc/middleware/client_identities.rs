@@ -114,7 +114,12 @@ impl fmt::Debug for ClientIdentities {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
             .entries(self.entries.iter().map(|entry| {
-                format!("{}:{}:{}", entry.caller.describe(), entry.kind.as_str(), entry.value)
+                format!(
+                    "{}:{}:{}",
+                    entry.caller.describe(),
+                    entry.kind.as_str(),
+                    entry.value
+                )
             }))
             .finish()
     }
@@ -253,15 +258,16 @@ mod tests {
 
     #[test]
     fn an_identity_may_be_bound_to_tenants() {
-        let ids = ClientIdentities::parse(
-            "acme:read+write[acme]:uri:spiffe://corp/acme\nall:read:dns:all.corp",
-        )
-        .expect("parses");
+        let ids =
+            ClientIdentities::parse("acme:read+write[acme]:uri:spiffe://corp/acme\nall:read:dns:all.corp")
+                .expect("parses");
         assert_eq!(
             format!("{ids:?}"),
             r#"["acme:read+write[acme]:uri:spiffe://corp/acme", "all:read:dns:all.corp"]"#
         );
-        let acme = ids.identify(&names(&["spiffe://corp/acme"], &[], &[])).expect("mapped");
+        let acme = ids
+            .identify(&names(&["spiffe://corp/acme"], &[], &[]))
+            .expect("mapped");
         let id = |raw: &str| crate::domain::ids::AccountId::from_trusted(raw.to_owned());
         assert!(acme.tenants().serves(&id("acme"), None));
         assert!(!acme.tenants().serves(&id("globex"), None));
@@ -271,7 +277,10 @@ mod tests {
             "{:#}",
             ClientIdentities::parse("acme:read[]:uri:spiffe://corp/acme").expect_err("empty")
         );
-        assert!(err.contains("client identity entry 1") && err.contains("brackets are empty"), "{err}");
+        assert!(
+            err.contains("client identity entry 1") && err.contains("brackets are empty"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -249,7 +249,10 @@ mod tests {
             Some(KeyScope::Platform)
         );
         assert_eq!(scope_of("/access.v1.AccessService/Invite"), Some(KeyScope::Write));
-        assert_eq!(scope_of("/access.v1.AccessService/ListUsers"), Some(KeyScope::Read));
+        assert_eq!(
+            scope_of("/access.v1.AccessService/ListUsers"),
+            Some(KeyScope::Read)
+        );
         for path in [
             "/access.v1.AccessService/NoSuchMethod",
             "/access.v1.AccessService/",
@@ -273,7 +276,10 @@ mod tests {
         assert_eq!(KeyScopes::all().to_string(), "check+read+write+platform");
         for scope in KeyScope::ALL {
             assert_eq!(KeyScope::parse(scope.as_str()), Some(scope));
-            assert_eq!(KeyScopes::parse_name(scope.as_str()), Some(KeyScopes::default().with(scope)));
+            assert_eq!(
+                KeyScopes::parse_name(scope.as_str()),
+                Some(KeyScopes::default().with(scope))
+            );
         }
         assert_eq!(KeyScope::parse("Read"), None);
         assert_eq!(KeyScope::parse("admin"), None, "admin is no scope of its own");

@@ -4,8 +4,8 @@
 //! The refusals of every RPC reaching outside are in the abuse catalogue
 //! (`properties/abuse/tenants.rs`).
 
-use access_service::grpc::pb;
 use access_service::grpc::middleware::ApiKeys;
+use access_service::grpc::pb;
 use access_service::{App, Config};
 use tonic::Code;
 
@@ -44,7 +44,9 @@ async fn a_team_key_reaches_the_team_and_its_children(app: TestApp) {
         assert!(answer.allowed, "{account}: {answer:?}");
     }
     assert_refused(
-        team.clone().authorize(check("owner", "acme", "account.view", None)).await,
+        team.clone()
+            .authorize(check("owner", "acme", "account.view", None))
+            .await,
         Code::PermissionDenied,
         OUTSIDE,
     );
@@ -62,7 +64,9 @@ async fn a_team_key_reaches_the_team_and_its_children(app: TestApp) {
             .allowed
     );
     assert_refused(
-        team.clone().create_account(create_account("root-new", person("x"))).await,
+        team.clone()
+            .create_account(create_account("root-new", person("x")))
+            .await,
         Code::PermissionDenied,
         OUTSIDE,
     );
@@ -80,21 +84,24 @@ async fn a_team_key_reaches_the_team_and_its_children(app: TestApp) {
         user: Some(person("newbie")),
     };
     assert_refused(
-        keyed.client_with_key(OTHER_TENANT_KEY).accept_invitation(accept.clone()).await,
+        keyed
+            .client_with_key(OTHER_TENANT_KEY)
+            .accept_invitation(accept.clone())
+            .await,
         Code::NotFound,
         "INVITATION_TOKEN_UNKNOWN",
     );
-    team.clone().accept_invitation(accept).await.expect("the team's key accepts");
+    team.clone()
+        .accept_invitation(accept)
+        .await
+        .expect("the team's key accepts");
     let users = team
         .clone()
         .list_users(list_users("owner-a", "child-a"))
         .await
         .expect("lists a child's users")
         .into_inner();
-    assert!(
-        users.users.iter().any(|u| u.user_id == "newbie"),
-        "{users:?}"
-    );
+    assert!(users.users.iter().any(|u| u.user_id == "newbie"), "{users:?}");
 }
 
 /// A key bound to a child serves that child only: not its parent, not a sibling.
@@ -113,7 +120,10 @@ async fn a_child_key_reaches_that_child_only(app: TestApp) {
     );
     for account in ["team", "child-b"] {
         assert_refused(
-            child.clone().authorize(check("boss", account, "account.view", None)).await,
+            child
+                .clone()
+                .authorize(check("boss", account, "account.view", None))
+                .await,
             Code::PermissionDenied,
             OUTSIDE,
         );
@@ -178,7 +188,11 @@ async fn the_deprecated_admin_scope_is_read_and_write(app: TestApp) {
         .await
         .expect("write");
     for refused in [
-        legacy.clone().authorize(check("owner", "acme", "account.view", None)).await.map(|_| ()),
+        legacy
+            .clone()
+            .authorize(check("owner", "acme", "account.view", None))
+            .await
+            .map(|_| ()),
         legacy
             .clone()
             .create_account(create_account("fresh", person("f")))
@@ -204,7 +218,10 @@ async fn bad_tenant_lists_stop_start_up() {
     for (keys, words) in [
         (format!("web:read[]:{hash}"), "brackets are empty"),
         (format!("web:read[acme:{hash}"), "no closing ']'"),
-        (format!("ok:check:{hash}\nweb:read[acme] x:{hash}"), "API key entry 2"),
+        (
+            format!("ok:check:{hash}\nweb:read[acme] x:{hash}"),
+            "API key entry 2",
+        ),
     ] {
         let config = Config {
             listen_addr: "127.0.0.1:0".parse().expect("an address"),

@@ -180,8 +180,7 @@ async fn rotated_keys_both_work(app: TestApp) {
         .create_account(create_account("acme", person("owner")))
         .await
         .expect("the platform creates an account");
-    for key in [
-        OLD_WEB_KEY, WEB_KEY] {
+    for key in [OLD_WEB_KEY, WEB_KEY] {
         app.client_with_key(key)
             .get_account(pb::GetAccountRequest {
                 account_id: "acme".into(),

@@ -147,7 +147,11 @@ impl UseCases {
         ids.dedup();
         for id in &ids {
             // A token of another tenant opens nothing for this caller.
-            if tx.account(id).await?.is_some_and(|account| !self.serves(&account)) {
+            if tx
+                .account(id)
+                .await?
+                .is_some_and(|account| !self.serves(&account))
+            {
                 return Err(unknown_token());
             }
             self.lock_open_account(tx.as_ref(), id).await?;

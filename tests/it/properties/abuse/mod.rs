@@ -134,14 +134,8 @@ fn keys_for(scope: KeyScope) -> (&'static str, &'static str) {
             "check-secret-long-enough-for-tests",
             "no-check-secret-long-enough-for-tests",
         ),
-        KeyScope::Read => (
-            crate::support::WEB_KEY,
-            "no-read-secret-long-enough-for-tests",
-        ),
-        KeyScope::Write => (
-            crate::support::WEB_KEY,
-            "no-write-secret-long-enough-for-tests",
-        ),
+        KeyScope::Read => (crate::support::WEB_KEY, "no-read-secret-long-enough-for-tests"),
+        KeyScope::Write => (crate::support::WEB_KEY, "no-write-secret-long-enough-for-tests"),
         KeyScope::Platform => (
             "platform-secret-long-enough-for-tests",
             "no-platform-secret-long-enough-for-tests",

@@ -11,9 +11,9 @@ use access_service::grpc::pb;
 
 use super::{Expect, Fixture, Row, answers, denied, missing};
 use crate::support::{
-    OTHER_TENANT_KEY, check, create_child, create_account, leave, list_accounts, list_shared_templates,
-    list_users, person, remove, resend, share, share_suppression_list, sign_in, transfer,
-    unshare_suppression_list, update_role, deactivate, reactivate,
+    OTHER_TENANT_KEY, check, create_account, create_child, deactivate, leave, list_accounts,
+    list_shared_templates, list_users, person, reactivate, remove, resend, share, share_suppression_list,
+    sign_in, transfer, unshare_suppression_list, update_role,
 };
 
 const KEY: &str = OTHER_TENANT_KEY;
@@ -67,9 +67,24 @@ fn invite(account: &str) -> pb::InviteRequest {
 pub(super) fn add(row: Row, fx: &Fixture) -> Row {
     match row.method {
         "CreateAccount" => row
-            .outside(KEY, "a new team root", create_account("fresh", person("fresh-owner")), outside())
-            .outside(KEY, "a child of another team", create_child("fresh", "fo", "acme", "owner"), outside())
-            .outside(KEY, "a child of no account", create_child("fresh", "fo", "nowhere", "owner"), outside())
+            .outside(
+                KEY,
+                "a new team root",
+                create_account("fresh", person("fresh-owner")),
+                outside(),
+            )
+            .outside(
+                KEY,
+                "a child of another team",
+                create_child("fresh", "fo", "acme", "owner"),
+                outside(),
+            )
+            .outside(
+                KEY,
+                "a child of no account",
+                create_child("fresh", "fo", "nowhere", "owner"),
+                outside(),
+            )
             .outside(
                 KEY,
                 "another tenant's id, under its own account",
@@ -113,7 +128,9 @@ pub(super) fn add(row: Row, fx: &Fixture) -> Row {
             list_accounts("owner", 0, ""),
             answers("accounts: []"),
         ),
-        "Authorize" => naming(row, |account| check(owner_of(account), account, "campaigns.view", None)),
+        "Authorize" => naming(row, |account| {
+            check(owner_of(account), account, "campaigns.view", None)
+        }),
         "BatchAuthorize" => naming(row, |account| pb::BatchAuthorizeRequest {
             checks: vec![
                 check("stranger", "other", "campaigns.view", None),
@@ -204,7 +221,12 @@ pub(super) fn add(row: Row, fx: &Fixture) -> Row {
             permissions: vec!["campaigns.view".into()],
         }),
         "UpdateRole" => naming(row, |account| {
-            update_role(owner_of(account), account, "helper", &["campaigns.view", "lists.view"])
+            update_role(
+                owner_of(account),
+                account,
+                "helper",
+                &["campaigns.view", "lists.view"],
+            )
         }),
         "DeleteRole" => naming(row, |account| pb::DeleteRoleRequest {
             actor_user_id: owner_of(account).into(),
@@ -262,8 +284,18 @@ pub(super) fn add(row: Row, fx: &Fixture) -> Row {
             outside(),
         ),
         "ShareTemplate" => naming(row, |account| share(owner_of(account), account, "t9", &[]))
-            .outside(KEY, "to another team's child", share("stranger", "other", "t9", &["child-a"]), outside())
-            .outside(KEY, "to no account", share("stranger", "other", "t9", &["nowhere"]), outside()),
+            .outside(
+                KEY,
+                "to another team's child",
+                share("stranger", "other", "t9", &["child-a"]),
+                outside(),
+            )
+            .outside(
+                KEY,
+                "to no account",
+                share("stranger", "other", "t9", &["nowhere"]),
+                outside(),
+            ),
         "UnshareTemplate" => naming(row, |account| pb::UnshareTemplateRequest {
             actor_user_id: owner_of(account).into(),
             account_id: account.into(),
