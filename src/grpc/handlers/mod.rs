@@ -11,6 +11,7 @@
 //! types differ, so a delegation whose area method went missing fails to
 //! compile instead of calling itself.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +42,8 @@ pub const DEFAULT_WATCH_POLL: Duration = Duration::from_millis(200);
 /// a handler can reach them only through [`GrpcHandlers::serving`], which
 /// limits them to the tenants of the request's caller, so no RPC can forget to.
 mod unbound {
+    use std::borrow::Cow;
+
     use crate::domain::UseCases;
     use crate::domain::model::Tenants;
     use crate::domain::service::DomainSettings;
@@ -54,9 +57,14 @@ mod unbound {
             Self(use_cases)
         }
 
-        /// The use cases for a caller serving `tenants`.
-        pub(super) fn serving(&self, tenants: &Tenants) -> UseCases {
-            self.0.for_tenants(tenants.clone())
+        /// The use cases for a caller serving `tenants`: these very ones for
+        /// a caller serving every tenant (a check copies nothing).
+        pub(super) fn serving(&self, tenants: &Tenants) -> Cow<'_, UseCases> {
+            if tenants.is_every() {
+                Cow::Borrowed(&self.0)
+            } else {
+                Cow::Owned(self.0.for_tenants(tenants.clone()))
+            }
         }
 
         /// The domain's settings (batch bounds, for validation before any call).
@@ -111,7 +119,7 @@ impl GrpcHandlers {
     /// API key or certificate identity serves (the domain refuses every
     /// account outside them, `domain/service/tenants.rs`). Every handler
     /// starts here, or at [`acting`](Self::acting), which does.
-    fn serving<T>(&self, request: &Request<T>) -> Result<UseCases, Status> {
+    fn serving<T>(&self, request: &Request<T>) -> Result<Cow<'_, UseCases>, Status> {
         let caller = request
             .extensions()
             .get::<Caller>()
