@@ -86,7 +86,7 @@ fn without_keys_only_loopback_may_listen() {
         let err = settings::credentials(&config).unwrap_err().to_string();
         assert!(err.contains("no API key") && err.contains(addr), "{err}");
         let keyed = Config {
-            api_keys: Some(format!("web:admin:{}", ApiKeys::hash_of("k"))),
+            api_keys: Some(format!("web:read+write:{}", ApiKeys::hash_of("k"))),
             ..config.clone()
         };
         assert_eq!(
@@ -115,7 +115,7 @@ fn without_keys_only_loopback_may_listen() {
 
 #[test]
 fn keys_come_from_one_place() {
-    let line = format!("web:admin:{}", ApiKeys::hash_of("k"));
+    let line = format!("web:read+write:{}", ApiKeys::hash_of("k"));
     let path = std::env::temp_dir().join(format!("access-keys-{}", uuid::Uuid::new_v4().simple()));
     std::fs::write(&path, format!("# rotated 2026-11\n{line}\n")).unwrap();
     let from_file = Config {

@@ -69,6 +69,9 @@ reasons! {
     EmailNotVerified => "EMAIL_NOT_VERIFIED",
     /// The caller's API key lacks the scope the RPC needs.
     ScopeMissing => "SCOPE_MISSING",
+    /// The caller (its API key or client certificate identity) is bound to
+    /// tenants, and the account named is not one of them (or does not exist).
+    OutsideCallerTenants => "OUTSIDE_CALLER_TENANTS",
     /// Only the parent's owner may watch a team's changes.
     TeamOwnerOnly => "TEAM_OWNER_ONLY",
     /// The actor would hand out more than the actor holds.

@@ -13,6 +13,7 @@ mod members;
 mod outbox;
 mod resources;
 mod sharing;
+mod tenants;
 mod via;
 
 pub use access_requests::*;
@@ -26,4 +27,5 @@ pub use members::*;
 pub use outbox::*;
 pub use resources::*;
 pub use sharing::*;
+pub use tenants::*;
 pub use via::*;

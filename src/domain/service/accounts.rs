@@ -1,6 +1,7 @@
 //! Accounts: create, read, close, the two-factor policy, the plan quotas
 //! (rule 14 of docs/domain.md) and the accounts a user can switch to.
 
+use super::tenants::root_outside_tenants;
 use super::{Page, UseCases, closed_error};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
@@ -55,6 +56,7 @@ impl UseCases {
                     .ok_or_else(|| {
                         DomainError::Internal("account vanished after a duplicate insert".into())
                     })?;
+                self.within_tenants_read(&existing.id, Some(&existing))?;
                 Self::same_creation(&existing, &cmd).map(|()| Written::unchanged((existing, false)))
             }
             other => other,
@@ -88,18 +90,24 @@ impl UseCases {
 
     async fn try_create_account(&self, cmd: &CreateAccount) -> DomainResult<Written<(Account, bool)>> {
         let now = super::now();
+        // A caller bound to tenants creates children of its teams only: a
+        // new team root would be a tenant it does not serve.
+        if cmd.parent_id.is_none() && !self.tenants.is_every() {
+            return Err(root_outside_tenants());
+        }
         let tx = self.store.begin().await?;
         if let Some(id) = &cmd.account_id
             && let Some(existing) = tx.lock_account(id).await?
         {
+            self.within_tenants_read(id, Some(&existing))?;
             Self::same_creation(&existing, cmd)?;
             return Ok(Written::unchanged((existing, false)));
         }
         if let Some(parent_id) = &cmd.parent_id {
-            let parent = tx
-                .lock_account(parent_id)
-                .await?
-                .ok_or_else(|| DomainError::not_found("parent account", parent_id.as_str()))?;
+            let parent = tx.lock_account(parent_id).await?;
+            self.within_tenants_read(parent_id, parent.as_ref())?;
+            let parent =
+                parent.ok_or_else(|| DomainError::not_found("parent account", parent_id.as_str()))?;
             if let Some(grandparent) = &parent.parent_id {
                 return Err(DomainError::precondition(
                     ErrorReason::NestedChildAccount,
@@ -210,7 +218,9 @@ impl UseCases {
         quotas::seats_refused(account, &seats, change)
     }
 
-    /// The open accounts a user can switch to, children reached as parent owner included.
+    /// The open accounts a user can switch to, children reached as parent
+    /// owner included; only those the caller serves when it is bound to
+    /// tenants (the others are not its to show, nor their number).
     #[tracing::instrument(skip(self, query), fields(user_id = %query.user_id))]
     pub async fn list_accounts(&self, query: ListAccounts) -> DomainResult<Page<AccountAccess>> {
         // Nothing proves the caller is that user: owners are named by id only.
@@ -219,6 +229,7 @@ impl UseCases {
             .accounts_of(&query.user_id)
             .await?
             .into_iter()
+            .filter(|access| self.serves(&access.account))
             .map(|access| AccountAccess {
                 account: access.account.without_owner_contact(),
                 ..access

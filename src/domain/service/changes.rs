@@ -54,6 +54,15 @@ pub fn every_account_is_the_platforms() -> DomainError {
     .with("scope", "platform")
 }
 
+/// The refusal of a watch of every account to a caller bound to tenants.
+fn every_account_outside_tenants() -> DomainError {
+    DomainError::denied(
+        ErrorReason::OutsideCallerTenants,
+        "this caller's API key or certificate identity is bound to tenants: it may watch an account \
+         or a team it serves, not every account",
+    )
+}
+
 impl UseCases {
     /// Checks that the watcher may watch the scope and finds where the watch
     /// resumes. Nothing is read yet.
@@ -120,6 +129,14 @@ impl UseCases {
         watcher: &Watcher,
         scope: &ChangeScope,
     ) -> DomainResult<()> {
+        match scope {
+            ChangeScope::All if !self.tenants().is_every() => return Err(every_account_outside_tenants()),
+            ChangeScope::All => {}
+            // A team's changes are its children's too: the parent's tenant covers them.
+            ChangeScope::Account(account) | ChangeScope::Team(account) => {
+                self.within_tenants_of(tx, account).await?;
+            }
+        }
         let actor = match watcher {
             Watcher::Platform(_) => return Ok(()),
             Watcher::Member(actor) => actor,

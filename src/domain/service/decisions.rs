@@ -16,18 +16,23 @@ use crate::domain::rules::actors::{self, StaleSignIn};
 use crate::domain::rules::decision;
 
 impl UseCases {
-    /// The facts of one (account, user) pair, as fresh as `consistency` requires.
+    /// The facts of one (account, user) pair, as fresh as `consistency`
+    /// requires; refused when the account is outside the caller's tenants
+    /// (judged from the facts themselves: no read of its own).
     async fn facts_of(
         &self,
         account: &AccountId,
         user: &UserId,
         consistency: &Consistency,
     ) -> DomainResult<Arc<AccessFacts>> {
-        self.cache
+        let facts = self
+            .cache
             .access_facts_of(&[(account, user)], consistency)
             .await?
             .pop()
-            .ok_or_else(|| DomainError::Internal("the cache returned no facts for the pair".into()))
+            .ok_or_else(|| DomainError::Internal("the cache returned no facts for the pair".into()))?;
+        self.within_tenants_facts(account, &facts)?;
+        Ok(facts)
     }
 
     /// Answers one check (deny by default; errors surface as errors, which the
@@ -54,6 +59,11 @@ impl UseCases {
         let facts = self.cache.access_facts_of(&pairs, consistency).await?;
         if facts.len() != pairs.len() {
             return Err(DomainError::Internal("the cache returned too few facts".into()));
+        }
+        // One account outside the caller's tenants refuses the whole batch,
+        // before anything is judged.
+        for ((account, _), facts) in pairs.iter().zip(&facts) {
+            self.within_tenants_facts(account, facts)?;
         }
         // Standings by pair and two-factor state: slot 2 × pair + mfa.
         let mut slots: Vec<Option<usize>> = vec![None; 2 * pairs.len()];
@@ -122,6 +132,7 @@ impl UseCases {
         permission: Permission,
     ) -> DomainResult<EffectivePermissions> {
         let facts = tx.access_facts(account, actor).await?;
+        self.within_tenants_facts(account, &facts)?;
         let reason = actor_decision(&facts, actor, account, permission, self.session.mfa_verified).reason;
         if reason == Reason::Allowed {
             Ok(decision::effective_permissions(
@@ -199,7 +210,8 @@ impl UseCases {
 
     /// For something found by its own opaque id (an invitation, an access
     /// request): a caller with no tie to the account holding it learns
-    /// nothing, not even that it exists, so the refusal is `kind` not found.
+    /// nothing, not even that it exists, so the refusal is `kind` not found;
+    /// so is the refusal of an account outside the caller's tenants.
     pub(super) async fn hide_from_strangers(
         &self,
         tx: &dyn Transaction,
@@ -209,7 +221,7 @@ impl UseCases {
         id: &str,
     ) -> DomainResult<()> {
         let facts = tx.access_facts(account, actor).await?;
-        if tied(&facts) {
+        if tied(&facts) && self.within_tenants_facts(account, &facts).is_ok() {
             Ok(())
         } else {
             Err(DomainError::not_found(kind, id))
@@ -221,10 +233,9 @@ impl UseCases {
     /// only when nobody asks.
     pub async fn get_account(&self, actor: Option<&UserId>, id: &AccountId) -> DomainResult<Account> {
         let tx = self.store.begin().await?;
-        let account = tx
-            .account(id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("account", id.as_str()))?;
+        let account = tx.account(id).await?;
+        self.within_tenants_read(id, account.as_ref())?;
+        let account = account.ok_or_else(|| DomainError::not_found("account", id.as_str()))?;
         let Some(actor) = actor else {
             return Ok(account.without_owner_contact());
         };

@@ -22,6 +22,7 @@ mod members;
 mod people;
 mod roles;
 mod sharing;
+mod tenants;
 
 pub use access_requests::{ListAccessRequests, RequestAccess};
 pub use accounts::{CreateAccount, ListAccounts};
@@ -42,7 +43,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
-    Account, AccountState, ActivityDetails, ActivityEntry, ActorSession, ConsistencyToken, Via,
+    Account, AccountState, ActivityDetails, ActivityEntry, ActorSession, ConsistencyToken, Tenants, Via,
 };
 use crate::domain::ports::{FactsCache, Reads, Store, Transaction};
 
@@ -81,6 +82,9 @@ pub struct UseCases {
     /// The caller these use cases serve, recorded on every activity entry
     /// they write: the service itself unless [`UseCases::via`] names one.
     via: Via,
+    /// The tenants of the caller these use cases serve: every account
+    /// unless [`UseCases::for_tenants`] says otherwise (`tenants.rs`).
+    tenants: Tenants,
 }
 
 /// The current time at the store's precision (milliseconds), so what a
@@ -123,6 +127,7 @@ impl UseCases {
             settings,
             session: ActorSession::default(),
             via: Via::service(),
+            tenants: Tenants::Every,
         }
     }
 
@@ -180,12 +185,12 @@ impl UseCases {
         &self.settings
     }
 
-    /// Locks an account for a change; refuses unknown and closed accounts.
+    /// Locks an account for a change; refuses accounts outside the caller's
+    /// tenants (known or not), then unknown and closed accounts.
     async fn lock_open_account(&self, tx: &dyn Transaction, id: &AccountId) -> DomainResult<Account> {
-        let account = tx
-            .lock_account(id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("account", id.as_str()))?;
+        let account = tx.lock_account(id).await?;
+        self.within_tenants_read(id, account.as_ref())?;
+        let account = account.ok_or_else(|| DomainError::not_found("account", id.as_str()))?;
         if account.state == AccountState::Closed {
             return Err(closed_error(id));
         }

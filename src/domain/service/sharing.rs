@@ -155,6 +155,8 @@ impl UseCases {
         let children = tx.child_account_ids(&account.id).await?;
         for child in &cmd.children {
             if !children.contains(child) {
+                // Whether another tenant's account exists is not this caller's to learn.
+                self.within_tenants_of(tx.as_ref(), child).await?;
                 return match tx.account(child).await? {
                     None => Err(DomainError::not_found("child account", child.as_str())),
                     Some(_) => Err(DomainError::precondition(
@@ -264,10 +266,9 @@ impl UseCases {
         query: ListSharedResources,
     ) -> DomainResult<Page<SharedResource>> {
         let tx = self.store.begin().await?;
-        let account = tx
-            .account(&query.account_id)
-            .await?
-            .ok_or_else(|| DomainError::not_found("account", query.account_id.as_str()))?;
+        let account = tx.account(&query.account_id).await?;
+        self.within_tenants_read(&query.account_id, account.as_ref())?;
+        let account = account.ok_or_else(|| DomainError::not_found("account", query.account_id.as_str()))?;
         let grants = self
             .require(
                 tx.as_ref(),

@@ -245,11 +245,10 @@ impl GrpcHandlers {
                 if mfa_header {
                     return Err(ActorRefusal::MfaHeaderWithToken.into());
                 }
-                return Ok(self.use_cases.in_session(ActorSession::default()));
+                return Ok(self.calling(request)?.in_session(ActorSession::default()));
             }
-            return Ok(self
-                .use_cases
-                .in_session(convert::actor_session(request.metadata())?));
+            let session = convert::actor_session(request.metadata())?;
+            return Ok(self.calling(request)?.in_session(session));
         };
         if mfa_header {
             return Err(ActorRefusal::MfaHeaderWithToken.into());

@@ -1,5 +1,6 @@
 //! Decisions: Authorize, its batch, and a user's effective permissions.
-//! They act for no admin, so none starts from `acting`.
+//! They act for no admin, so none starts from `acting`; each starts from
+//! `serving`, which holds them to the caller's tenants.
 
 use tonic::{Request, Status};
 
@@ -13,9 +14,10 @@ impl GrpcHandlers {
         &self,
         request: Request<pb::AuthorizeRequest>,
     ) -> Result<pb::AuthorizeResponse, Status> {
+        let use_cases = self.serving(&request)?;
         let AuthorizeQuery { check, consistency } = AuthorizeQuery::try_from(request.into_inner())?;
         record_subject(Some(&check.account_id), Some(&check.user_id));
-        let decision = self.use_cases.authorize(&check, &consistency).await?;
+        let decision = use_cases.authorize(&check, &consistency).await?;
         Ok(decision.into())
     }
 
@@ -23,9 +25,10 @@ impl GrpcHandlers {
         &self,
         request: Request<pb::BatchAuthorizeRequest>,
     ) -> Result<pb::BatchAuthorizeResponse, Status> {
+        let use_cases = self.serving(&request)?;
         let BatchQuery { checks, consistency } =
             convert::batch(request.into_inner(), self.use_cases.settings().max_batch_checks)?;
-        let decisions = self.use_cases.batch_authorize(&checks, &consistency).await?;
+        let decisions = use_cases.batch_authorize(&checks, &consistency).await?;
         Ok(pb::BatchAuthorizeResponse {
             results: convert::batch_results(decisions)?,
         })
@@ -35,6 +38,7 @@ impl GrpcHandlers {
         &self,
         request: Request<pb::GetEffectivePermissionsRequest>,
     ) -> Result<pb::GetEffectivePermissionsResponse, Status> {
+        let use_cases = self.serving(&request)?;
         let EffectiveQuery {
             user_id,
             account_id,
@@ -42,8 +46,7 @@ impl GrpcHandlers {
             consistency,
         } = EffectiveQuery::try_from(request.into_inner())?;
         record_subject(Some(&account_id), Some(&user_id));
-        let effective = self
-            .use_cases
+        let effective = use_cases
             .effective_permissions(&user_id, &account_id, mfa_verified, &consistency)
             .await?;
         Ok(effective.into())

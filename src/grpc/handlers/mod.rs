@@ -11,6 +11,7 @@
 //! types differ, so a delegation whose area method went missing fails to
 //! compile instead of calling itself.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use tonic::{Request, Response, Status};
 use crate::domain::UseCases;
 use crate::email::EmailRenderer;
 use crate::grpc::convert;
-use crate::grpc::middleware::caller_of;
+use crate::grpc::middleware::{Caller, caller_of};
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 pub use acting::{ACTOR_TOKEN_HEADER, ActorTrust};
@@ -39,12 +40,49 @@ mod sharing;
 /// How often a caught-up WatchChanges reads the log again, unless configured.
 pub const DEFAULT_WATCH_POLL: Duration = Duration::from_millis(200);
 
+/// The use cases before a request's caller is known, behind a private field:
+/// a handler can reach them only through [`GrpcHandlers::serving`], which
+/// limits them to the tenants of the request's caller, so no RPC can forget to.
+mod unbound {
+    use std::borrow::Cow;
+
+    use crate::domain::UseCases;
+    use crate::domain::model::Tenants;
+    use crate::domain::service::DomainSettings;
+
+    /// The use cases serving every tenant, until a caller's are known.
+    #[derive(Clone)]
+    pub(super) struct EveryTenant(UseCases);
+
+    impl EveryTenant {
+        pub(super) fn new(use_cases: UseCases) -> Self {
+            Self(use_cases)
+        }
+
+        /// The use cases for a caller serving `tenants`: these very ones for
+        /// a caller serving every tenant (a check copies nothing).
+        pub(super) fn serving(&self, tenants: &Tenants) -> Cow<'_, UseCases> {
+            if tenants.is_every() {
+                Cow::Borrowed(&self.0)
+            } else {
+                Cow::Owned(self.0.for_tenants(tenants.clone()))
+            }
+        }
+
+        /// The domain's settings (batch bounds, for validation before any call).
+        pub(super) fn settings(&self) -> &DomainSettings {
+            self.0.settings()
+        }
+    }
+}
+
 /// The handlers: serve the proto's `access.v1.AccessService` by calling the
 /// domain's [`UseCases`].
 #[derive(Clone)]
 pub struct GrpcHandlers {
-    /// The domain's use cases (`domain::UseCases`), which hold the rules.
-    use_cases: UseCases,
+    /// The domain's use cases (`domain::UseCases`), which hold the rules;
+    /// reached through [`GrpcHandlers::serving`] only.
+    use_cases: unbound::EveryTenant,
     /// The email templates, for PreviewInvitationEmail (the dispatcher
     /// renders what it sends with the same ones).
     renderer: Arc<EmailRenderer>,
@@ -58,7 +96,7 @@ impl GrpcHandlers {
     /// Wraps the use cases and the email templates.
     pub fn new(use_cases: UseCases, renderer: Arc<EmailRenderer>) -> Self {
         Self {
-            use_cases,
+            use_cases: unbound::EveryTenant::new(use_cases),
             renderer,
             watch_poll: DEFAULT_WATCH_POLL,
             actors: ActorTrust::default(),
@@ -77,13 +115,24 @@ impl GrpcHandlers {
         self
     }
 
-    /// The use cases serving the request's caller, the API key or client
-    /// certificate identity the authentication layer found: every activity
-    /// entry they write records it beside the actor. Every RPC that writes
-    /// starts here (through [`Self::acting`] when it acts for a person); the
-    /// handlers' own `use_cases` would record the service itself.
+    /// The use cases serving the request's caller, limited to its tenants
+    /// ([`serving`](Self::serving)), that record it on every activity entry
+    /// they write beside the actor. Every RPC that writes starts here
+    /// (through [`Self::acting`] when it acts for a person).
     fn calling<T>(&self, request: &Request<T>) -> Result<UseCases, Status> {
-        Ok(self.use_cases.via(convert::via(&caller_of(request)?)))
+        Ok(self.serving(request)?.via(convert::via(&caller_of(request)?)))
+    }
+
+    /// The use cases for the request's caller: limited to the tenants its
+    /// API key or certificate identity serves (the domain refuses every
+    /// account outside them, `domain/service/tenants.rs`). Every handler
+    /// starts here, or at [`calling`](Self::calling) or [`acting`](Self::acting), which do.
+    fn serving<T>(&self, request: &Request<T>) -> Result<Cow<'_, UseCases>, Status> {
+        let caller = request
+            .extensions()
+            .get::<Caller>()
+            .ok_or_else(|| Status::from(crate::grpc::middleware::AuthRefusal::NoCaller))?;
+        Ok(self.use_cases.serving(caller.tenants()))
     }
 }
 

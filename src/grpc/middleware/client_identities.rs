@@ -4,7 +4,9 @@
 //!
 //! Configuration format (ACCESS_TLS_CLIENT_IDENTITIES), the API keys' style:
 //! entries separated by commas or new lines, each `name:scope+scope:type:value`;
-//! `#` starts a comment. The type says which of the certificate's names the
+//! `#` starts a comment. An identity may be bound to tenants as a key is,
+//! account ids in brackets after its scopes (`name:read+write[acme]:type:value`).
+//! The type says which of the certificate's names the
 //! value is matched against, and only those:
 //!
 //! - `uri:` a URI subject alternative name, such as a SPIFFE id (exact);
@@ -113,9 +115,8 @@ impl fmt::Debug for ClientIdentities {
         f.debug_list()
             .entries(self.entries.iter().map(|entry| {
                 format!(
-                    "{}:{}:{}:{}",
-                    entry.caller.name(),
-                    entry.caller.scopes(),
+                    "{}:{}:{}",
+                    entry.caller.describe(),
                     entry.kind.as_str(),
                     entry.value
                 )
@@ -233,7 +234,7 @@ mod tests {
         assert!(
             billing.holds(KeyScope::Platform)
                 && billing.holds(KeyScope::Check)
-                && !billing.holds(KeyScope::Admin)
+                && !billing.holds(KeyScope::Write)
         );
         assert_eq!(
             name_of(&ids, &names(&[], &["campaigns.internal.example"], &[])),
@@ -253,6 +254,33 @@ mod tests {
             Err(Unmatched::Unknown)
         );
         assert!(ClientIdentities::parse("").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn an_identity_may_be_bound_to_tenants() {
+        let ids =
+            ClientIdentities::parse("acme:read+write[acme]:uri:spiffe://corp/acme\nall:read:dns:all.corp")
+                .expect("parses");
+        assert_eq!(
+            format!("{ids:?}"),
+            r#"["acme:read+write[acme]:uri:spiffe://corp/acme", "all:read:dns:all.corp"]"#
+        );
+        let acme = ids
+            .identify(&names(&["spiffe://corp/acme"], &[], &[]))
+            .expect("mapped");
+        let id = |raw: &str| crate::domain::ids::AccountId::from_trusted(raw.to_owned());
+        assert!(acme.tenants().serves(&id("acme"), None));
+        assert!(!acme.tenants().serves(&id("globex"), None));
+        let all = ids.identify(&names(&[], &["all.corp"], &[])).expect("mapped");
+        assert!(all.tenants().is_every());
+        let err = format!(
+            "{:#}",
+            ClientIdentities::parse("acme:read[]:uri:spiffe://corp/acme").expect_err("empty")
+        );
+        assert!(
+            err.contains("client identity entry 1") && err.contains("brackets are empty"),
+            "{err}"
+        );
     }
 
     #[test]

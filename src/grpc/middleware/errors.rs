@@ -154,14 +154,14 @@ mod tests {
         }
         let status = status(Box::new(AuthRefusal::MissingScope {
             caller: "campaigns".into(),
-            needed: KeyScope::Admin,
+            needed: KeyScope::Write,
             method: "Invite".into(),
         }))
         .expect("a status");
         assert_eq!(status.code(), Code::PermissionDenied);
-        assert!(status.message().contains("'admin' scope"), "{}", status.message());
+        assert!(status.message().contains("'write' scope"), "{}", status.message());
         let info = status.get_details_error_info().expect("error info");
         assert_eq!(info.reason, "SCOPE_MISSING");
-        assert_eq!(info.metadata.get("scope").map(String::as_str), Some("admin"));
+        assert_eq!(info.metadata.get("scope").map(String::as_str), Some("write"));
     }
 }

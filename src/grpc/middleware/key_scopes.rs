@@ -10,28 +10,39 @@ use std::fmt;
 pub enum KeyScope {
     /// Ask for decisions: what the campaign and billing services get.
     Check,
-    /// Manage accounts, members, roles, invitations, templates and read the
-    /// activity log on behalf of a person: the web app and admin tools.
-    Admin,
-    /// Provision accounts and set their plan quotas: the provisioning and
-    /// billing systems.
+    /// Read accounts, members, roles, invitations, access requests, shares
+    /// and the activity log, watch changes, preview emails: what a person
+    /// sees in the web app, and reporting tools.
+    Read,
+    /// Change them on behalf of a person (the actor): invite, change and
+    /// remove members, roles, policy, shares, access requests; the web app.
+    Write,
+    /// Provision accounts, set their plan quotas, close them for the
+    /// platform, watch every account: the provisioning and billing systems.
     Platform,
 }
 
+/// The scope name that stood for `read` and `write` together, still
+/// accepted in key configuration (with a warning) so that existing entries
+/// keep working with the reach they had.
+pub const DEPRECATED_ADMIN: &str = "admin";
+
 impl KeyScope {
     /// Every scope, in the order they are documented.
-    pub const ALL: [Self; 3] = [Self::Check, Self::Admin, Self::Platform];
+    pub const ALL: [Self; 4] = [Self::Check, Self::Read, Self::Write, Self::Platform];
 
     /// The scope's name in key configuration and in refusals.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Check => "check",
-            Self::Admin => "admin",
+            Self::Read => "read",
+            Self::Write => "write",
             Self::Platform => "platform",
         }
     }
 
-    /// Reads a scope name back (exact, lower case).
+    /// Reads a scope name back (exact, lower case). The deprecated `admin`
+    /// is not a scope: [`KeyScopes::parse_name`] expands it.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|scope| scope.as_str() == name)
     }
@@ -39,8 +50,9 @@ impl KeyScope {
     fn bit(self) -> u8 {
         match self {
             Self::Check => 1,
-            Self::Admin => 2,
-            Self::Platform => 4,
+            Self::Read => 2,
+            Self::Write => 4,
+            Self::Platform => 8,
         }
     }
 }
@@ -75,6 +87,20 @@ impl KeyScopes {
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
+
+    /// The scopes one configured name stands for: a scope, or the
+    /// deprecated `admin` (`read+write`); `None` for an unknown name.
+    pub fn parse_name(name: &str) -> Option<Self> {
+        if name == DEPRECATED_ADMIN {
+            return Some(Self::default().with(KeyScope::Read).with(KeyScope::Write));
+        }
+        KeyScope::parse(name).map(|scope| Self::default().with(scope))
+    }
+
+    /// This set and every scope of `other`.
+    pub fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
 }
 
 impl fmt::Debug for KeyScopes {
@@ -102,66 +128,69 @@ pub const SERVICE: &str = "access.v1.AccessService";
 /// RPC must be added here (a test compares this table with the service's
 /// descriptor); until it is, the authentication layer answers UNIMPLEMENTED.
 ///
-/// CreateAccount is the platform's even for a child account (the platform
-/// creates it when a member asks, and the member's `subaccounts.manage` is
-/// still checked). CloseAccount is a member's act (it needs the actor's
-/// `account.close`); CloseAccountAsPlatform is the same close by the
-/// platform itself, with no member acting.
-/// WatchChanges is an admin call (a person watches an account or a team);
-/// watching every account also needs the `platform` scope, which the
-/// handler checks, since a method has one scope here.
+/// `read` is every call that changes nothing (PreviewInvitationEmail renders
+/// an email it does not send); `write` every change a person makes, their
+/// own included (LeaveAccount, RecordSignIn, RequestAccess, answering an
+/// invitation). CreateAccount is the platform's even for a child account
+/// (the platform creates it when a member asks, and the member's
+/// `subaccounts.manage` is still checked). CloseAccount is a member's act
+/// (it needs the actor's `account.close`); CloseAccountAsPlatform is the
+/// same close by the platform itself, with no member acting. WatchChanges
+/// is a read (a person watches an account or a team); watching every
+/// account also needs the `platform` scope, which the handler checks, since
+/// a method has one scope here.
 pub const METHOD_SCOPES: &[(&str, KeyScope)] = &[
     // Accounts
     ("CreateAccount", KeyScope::Platform),
-    ("GetAccount", KeyScope::Admin),
-    ("UpdateAccountPolicy", KeyScope::Admin),
+    ("GetAccount", KeyScope::Read),
+    ("UpdateAccountPolicy", KeyScope::Write),
     // Quotas come from the plan: the billing system sets them, never a member.
     ("SetAccountLimits", KeyScope::Platform),
-    ("CloseAccount", KeyScope::Admin),
+    ("CloseAccount", KeyScope::Write),
     ("CloseAccountAsPlatform", KeyScope::Platform),
-    ("ListAccounts", KeyScope::Admin),
+    ("ListAccounts", KeyScope::Read),
     // Decisions
     ("Authorize", KeyScope::Check),
     ("BatchAuthorize", KeyScope::Check),
     ("GetEffectivePermissions", KeyScope::Check),
     // Invitations
-    ("Invite", KeyScope::Admin),
-    ("PreviewInvitationEmail", KeyScope::Admin),
-    ("AcceptInvitation", KeyScope::Admin),
-    ("DeclineInvitation", KeyScope::Admin),
-    ("ResendInvitation", KeyScope::Admin),
-    ("RevokeInvitation", KeyScope::Admin),
-    ("UpdateInvitation", KeyScope::Admin),
-    ("ListInvitations", KeyScope::Admin),
+    ("Invite", KeyScope::Write),
+    ("PreviewInvitationEmail", KeyScope::Read),
+    ("AcceptInvitation", KeyScope::Write),
+    ("DeclineInvitation", KeyScope::Write),
+    ("ResendInvitation", KeyScope::Write),
+    ("RevokeInvitation", KeyScope::Write),
+    ("UpdateInvitation", KeyScope::Write),
+    ("ListInvitations", KeyScope::Read),
     // Members
-    ("ListUsers", KeyScope::Admin),
-    ("UpdateMember", KeyScope::Admin),
-    ("DeactivateMember", KeyScope::Admin),
-    ("ReactivateMember", KeyScope::Admin),
-    ("RemoveMember", KeyScope::Admin),
-    ("LeaveAccount", KeyScope::Admin),
-    ("TransferOwnership", KeyScope::Admin),
-    ("RecordSignIn", KeyScope::Admin),
+    ("ListUsers", KeyScope::Read),
+    ("UpdateMember", KeyScope::Write),
+    ("DeactivateMember", KeyScope::Write),
+    ("ReactivateMember", KeyScope::Write),
+    ("RemoveMember", KeyScope::Write),
+    ("LeaveAccount", KeyScope::Write),
+    ("TransferOwnership", KeyScope::Write),
+    ("RecordSignIn", KeyScope::Write),
     // Roles
-    ("ListRoles", KeyScope::Admin),
-    ("CreateRole", KeyScope::Admin),
-    ("UpdateRole", KeyScope::Admin),
-    ("DeleteRole", KeyScope::Admin),
+    ("ListRoles", KeyScope::Read),
+    ("CreateRole", KeyScope::Write),
+    ("UpdateRole", KeyScope::Write),
+    ("DeleteRole", KeyScope::Write),
     // Access requests
-    ("RequestAccess", KeyScope::Admin),
-    ("DecideAccessRequest", KeyScope::Admin),
-    ("ListAccessRequests", KeyScope::Admin),
+    ("RequestAccess", KeyScope::Write),
+    ("DecideAccessRequest", KeyScope::Write),
+    ("ListAccessRequests", KeyScope::Read),
     // Activity
-    ("ListActivity", KeyScope::Admin),
-    ("WatchChanges", KeyScope::Admin),
+    ("ListActivity", KeyScope::Read),
+    ("WatchChanges", KeyScope::Read),
     // Shared templates
-    ("ShareTemplate", KeyScope::Admin),
-    ("UnshareTemplate", KeyScope::Admin),
-    ("ListSharedTemplates", KeyScope::Admin),
+    ("ShareTemplate", KeyScope::Write),
+    ("UnshareTemplate", KeyScope::Write),
+    ("ListSharedTemplates", KeyScope::Read),
     // Shared suppression lists
-    ("ShareSuppressionList", KeyScope::Admin),
-    ("UnshareSuppressionList", KeyScope::Admin),
-    ("ListSharedSuppressionLists", KeyScope::Admin),
+    ("ShareSuppressionList", KeyScope::Write),
+    ("UnshareSuppressionList", KeyScope::Write),
+    ("ListSharedSuppressionLists", KeyScope::Read),
 ];
 
 /// The scope a request path (`/access.v1.AccessService/Authorize`) needs;
@@ -219,7 +248,11 @@ mod tests {
             scope_of("/access.v1.AccessService/SetAccountLimits"),
             Some(KeyScope::Platform)
         );
-        assert_eq!(scope_of("/access.v1.AccessService/Invite"), Some(KeyScope::Admin));
+        assert_eq!(scope_of("/access.v1.AccessService/Invite"), Some(KeyScope::Write));
+        assert_eq!(
+            scope_of("/access.v1.AccessService/ListUsers"),
+            Some(KeyScope::Read)
+        );
         for path in [
             "/access.v1.AccessService/NoSuchMethod",
             "/access.v1.AccessService/",
@@ -238,12 +271,37 @@ mod tests {
             .with(KeyScope::Check)
             .with(KeyScope::Platform);
         assert!(set.contains(KeyScope::Check) && set.contains(KeyScope::Platform));
-        assert!(!set.contains(KeyScope::Admin));
+        assert!(!set.contains(KeyScope::Read) && !set.contains(KeyScope::Write));
         assert_eq!(set.to_string(), "check+platform");
-        assert_eq!(KeyScopes::all().to_string(), "check+admin+platform");
+        assert_eq!(KeyScopes::all().to_string(), "check+read+write+platform");
         for scope in KeyScope::ALL {
             assert_eq!(KeyScope::parse(scope.as_str()), Some(scope));
+            assert_eq!(
+                KeyScopes::parse_name(scope.as_str()),
+                Some(KeyScopes::default().with(scope))
+            );
         }
-        assert_eq!(KeyScope::parse("Admin"), None);
+        assert_eq!(KeyScope::parse("Read"), None);
+        assert_eq!(KeyScope::parse("admin"), None, "admin is no scope of its own");
+        assert_eq!(
+            KeyScopes::parse_name("admin").map(|set| set.to_string()),
+            Some("read+write".into()),
+            "the deprecated admin keeps the reach it had"
+        );
+        assert_eq!(KeyScopes::parse_name("root"), None);
+    }
+
+    #[test]
+    fn reads_change_nothing_and_writes_are_a_persons_changes() {
+        // Every RPC whose name says it only reads needs `read`, and no other does.
+        for (method, scope) in METHOD_SCOPES {
+            let reads = ["Get", "List", "Watch", "Preview"]
+                .iter()
+                .any(|verb| method.starts_with(verb));
+            let decision = matches!(*scope, KeyScope::Check | KeyScope::Platform);
+            if !decision {
+                assert_eq!(reads, *scope == KeyScope::Read, "{method} needs {scope}");
+            }
+        }
     }
 }

@@ -13,3 +13,4 @@ mod members;
 mod roles;
 mod seeds;
 mod sharing;
+mod tenants;

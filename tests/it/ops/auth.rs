@@ -12,7 +12,9 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
-use crate::support::{TestApp, assert_refused, assert_refused_for, check, create_account, person};
+use crate::support::{
+    OLD_WEB_KEY, TestApp, WEB_KEY, assert_refused, assert_refused_for, check, create_account, person,
+};
 
 /// Calls `/access.v1.AccessService/<method>` with an empty message (every
 /// field of the request at its default; the answer's fields are skipped), presenting `key`: the layer decides before any
@@ -89,10 +91,8 @@ async fn each_rpc_needs_its_scope(app: TestApp) {
                 "no-check-secret-long-enough-for-tests",
                 "check-secret-long-enough-for-tests",
             ),
-            KeyScope::Admin => (
-                "no-admin-secret-long-enough-for-tests",
-                "new-admin-secret-long-enough-for-tests",
-            ),
+            KeyScope::Read => ("no-read-secret-long-enough-for-tests", WEB_KEY),
+            KeyScope::Write => ("no-write-secret-long-enough-for-tests", WEB_KEY),
             KeyScope::Platform => (
                 "no-platform-secret-long-enough-for-tests",
                 "platform-secret-long-enough-for-tests",
@@ -134,7 +134,7 @@ async fn each_rpc_needs_its_scope(app: TestApp) {
 
 /// The campaign service's key decides, and administers nothing.
 async fn a_check_key_cannot_administer(app: TestApp) {
-    let admin = app.client_with_key("new-admin-secret-long-enough-for-tests");
+    let admin = app.client_with_key(WEB_KEY);
     app.client_with_key("platform-secret-long-enough-for-tests")
         .create_account(create_account("acme", person("owner")))
         .await
@@ -161,7 +161,7 @@ async fn a_check_key_cannot_administer(app: TestApp) {
         Code::PermissionDenied,
         "SCOPE_MISSING",
     );
-    assert!(status.message().contains("'admin' scope"), "{}", status.message());
+    assert!(status.message().contains("'write' scope"), "{}", status.message());
     assert_eq!(app.activity_count("acme", "invitation.create").await, 0);
     assert_refused(
         admin
@@ -180,10 +180,7 @@ async fn rotated_keys_both_work(app: TestApp) {
         .create_account(create_account("acme", person("owner")))
         .await
         .expect("the platform creates an account");
-    for key in [
-        "old-admin-secret-long-enough-for-tests",
-        "new-admin-secret-long-enough-for-tests",
-    ] {
+    for key in [OLD_WEB_KEY, WEB_KEY] {
         app.client_with_key(key)
             .get_account(pb::GetAccountRequest {
                 account_id: "acme".into(),
@@ -193,7 +190,7 @@ async fn rotated_keys_both_work(app: TestApp) {
             .unwrap_or_else(|status| panic!("{key}: {status:?}"));
     }
     assert_refused(
-        app.client_with_key("older-admin-secret-long-enough-for-tests")
+        app.client_with_key("older-web-secret-long-enough-for-tests")
             .get_account(pb::GetAccountRequest {
                 account_id: "acme".into(),
                 ..Default::default()
@@ -245,14 +242,14 @@ crate::on_both_databases!(
     health_and_reflection_need_no_key,
 );
 
-/// The key of `short` (an admin key): configured by its hash like any
+/// The key of `short` (a read+write key): configured by its hash like any
 /// other, but shorter than ACCESS_API_KEY_MIN_LENGTH (32 bytes by default).
 const SHORT_KEY: &str = "short-secret";
 
 /// The keys of a keyed server, and `short`'s.
 fn keys_and_a_short_one(config: &mut Config) {
     crate::support::keys(config);
-    let short = crate::support::api_keys(&[("short", "admin", SHORT_KEY)]);
+    let short = crate::support::api_keys(&[("short", "read+write", SHORT_KEY)]);
     config.api_keys = Some(format!("{},{short}", config.api_keys.take().unwrap_or_default()));
 }
 
@@ -288,7 +285,7 @@ async fn a_key_shorter_than_the_minimum_is_unknown(app: TestApp) {
         Code::Unauthenticated,
         "API_KEY_UNKNOWN",
     );
-    get_acme(&app, "new-admin-secret-long-enough-for-tests")
+    get_acme(&app, WEB_KEY)
         .await
         .expect("a key as long as the minimum");
     assert_eq!(app.table_counts().await, before, "refusals write nothing");

@@ -375,7 +375,7 @@ async fn api_key_files_that_fail_to_reload_are_counted() {
     let files = crate::support::pki::Files::new();
     let path = files.put(
         "keys",
-        &crate::support::api_keys(&[("web", "admin+platform", key)]),
+        &crate::support::api_keys(&[("web", "read+write+platform", key)]),
     );
     let app = TestApp::spawn_with(Db::Sqlite, |config| {
         config.api_keys_file = Some(path.clone());
@@ -395,7 +395,16 @@ async fn api_key_files_that_fail_to_reload_are_counted() {
     let failures = |scrape: &Scrape| scrape.value("access_api_keys_reload_failures_total", &[]);
     let _ = get().await;
     assert_eq!(failures(&scrape(addr).await), 0.0);
-    for (bad, count) in [("web:admin:not-a-hash", 1.0), ("# emptied by mistake\n", 2.0)] {
+    // The same key bound to no tenant at all: refused, not read as "every tenant".
+    let unbound = format!(
+        "web:read+write+platform[]:{}",
+        access_service::grpc::middleware::ApiKeys::hash_of(key)
+    );
+    for (bad, count) in [
+        ("web:read:not-a-hash", 1.0),
+        ("# emptied by mistake\n", 2.0),
+        (unbound.as_str(), 3.0),
+    ] {
         files.put("keys", bad);
         let answer = get().await;
         assert!(

@@ -183,7 +183,7 @@ fn mtls(files: &Files, server_ca: &Ca, client_ca: &Ca, auth: ClientAuth) -> impl
         );
         config.api_keys = Some(api_keys(&[(
             "web",
-            "admin+platform",
+            "read+write+platform",
             "web-secret-long-enough-for-tests",
         )]));
     }
@@ -220,12 +220,12 @@ async fn client_certificates_stand_for_keys(kind: Db) {
             ..Default::default()
         })
         .await
-        .expect_err("GetAccount needs `admin`");
+        .expect_err("GetAccount needs `read`");
     let platform = client
         .create_account(create_account("acme", person("owner")))
         .await
         .expect_err("CreateAccount needs `platform`");
-    for (refused, scope) in [(admin, "admin"), (platform, "platform")] {
+    for (refused, scope) in [(admin, "read"), (platform, "platform")] {
         assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
         assert_eq!(error_reason(&refused), "SCOPE_MISSING");
         assert_eq!(

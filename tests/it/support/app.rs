@@ -213,32 +213,69 @@ pub fn api_keys(keys: &[(&str, &str, &str)]) -> String {
         .join(",")
 }
 
-/// The API keys of a keyed server (`app.replica_with(keys)`): one per
-/// scope, two of them for the web app (a rotation in progress), and one
-/// holding everything but one scope each.
+/// The API keys of a keyed server (`app.replica_with(keys)`): one for the
+/// check and platform scopes each, two for the web app (read and write; a
+/// rotation in progress), one holding everything but one scope each, and
+/// the tenant-bound keys of [`TENANT_KEYS`].
 pub fn keys(config: &mut Config) {
-    config.api_keys = Some(api_keys(&[
+    let mut keys = vec![
         ("campaigns", "check", "check-secret-long-enough-for-tests"),
-        ("web-2026-10", "admin", "old-admin-secret-long-enough-for-tests"),
-        ("web-2026-11", "admin", "new-admin-secret-long-enough-for-tests"),
+        ("web-2026-10", "read+write", OLD_WEB_KEY),
+        ("web-2026-11", "read+write", WEB_KEY),
         ("billing", "platform", "platform-secret-long-enough-for-tests"),
         (
             "no-check",
-            "admin+platform",
+            "read+write+platform",
             "no-check-secret-long-enough-for-tests",
         ),
         (
-            "no-admin",
-            "check+platform",
-            "no-admin-secret-long-enough-for-tests",
+            "no-read",
+            "check+write+platform",
+            "no-read-secret-long-enough-for-tests",
+        ),
+        (
+            "no-write",
+            "check+read+platform",
+            "no-write-secret-long-enough-for-tests",
         ),
         (
             "no-platform",
-            "check+admin",
+            "check+read+write",
             "no-platform-secret-long-enough-for-tests",
         ),
-    ]));
+    ];
+    keys.extend(TENANT_KEYS);
+    config.api_keys = Some(api_keys(&keys));
 }
+
+/// The web app's key (`read+write`, every tenant).
+pub const WEB_KEY: &str = "new-web-secret-long-enough-for-tests";
+
+/// The web app's previous key, still configured while it rotates.
+pub const OLD_WEB_KEY: &str = "old-web-secret-long-enough-for-tests";
+
+/// Keys bound to tenants, each holding every scope: `(name, scopes[tenants], secret)`.
+pub const TENANT_KEYS: [(&str, &str, &str); 3] = [
+    // The `other` account only (a team root of its own in the abuse fixture).
+    (
+        "other-portal",
+        "check+read+write+platform[other]",
+        OTHER_TENANT_KEY,
+    ),
+    // The `team` team: its root and every child.
+    ("team-portal", "check+read+write+platform[team]", TEAM_KEY),
+    // The child `child-a` of `team` only.
+    ("child-portal", "check+read+write+platform[child-a]", CHILD_KEY),
+];
+
+/// The key of `child-portal`, bound to the child account `child-a`.
+pub const CHILD_KEY: &str = "child-tenant-secret-long-enough-for-tests";
+
+/// The key of `other-portal`, bound to the account `other`.
+pub const OTHER_TENANT_KEY: &str = "other-tenant-secret-long-enough-for-tests";
+
+/// The key of `team-portal`, bound to the team `team`.
+pub const TEAM_KEY: &str = "team-tenant-secret-long-enough-for-tests";
 
 /// A new HTTP/2 connection to the server at `addr`: each Channel built this way
 /// is one TCP connection of its own.

@@ -36,6 +36,10 @@ impl UseCases {
                 .lock_account(id)
                 .await?
                 .ok_or_else(|| DomainError::Internal("invitation of a missing account".into()))?;
+            // A token of another tenant opens nothing for this caller.
+            if !self.serves(&account) {
+                return Err(unknown_token());
+            }
             accounts.push(account);
         }
         // Re-read under the account locks: a concurrent revoke or resend wins or loses as a whole.
@@ -150,6 +154,14 @@ impl UseCases {
         ids.sort();
         ids.dedup();
         for id in &ids {
+            // A token of another tenant opens nothing for this caller.
+            if tx
+                .account(id)
+                .await?
+                .is_some_and(|account| !self.serves(&account))
+            {
+                return Err(unknown_token());
+            }
             self.lock_open_account(tx.as_ref(), id).await?;
         }
         let invitations = tx.invitations_by_token_hash(&token_hash).await?;

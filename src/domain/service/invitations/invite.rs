@@ -76,9 +76,9 @@ impl<'a> Vetting<'a> {
             AccountReads::Plain => {
                 let mut read = Vec::with_capacity(cmd.targets.len());
                 for target in &cmd.targets {
-                    let account = tx
-                        .account(&target.account_id)
-                        .await?
+                    let account = tx.account(&target.account_id).await?;
+                    use_cases.within_tenants_read(&target.account_id, account.as_ref())?;
+                    let account = account
                         .ok_or_else(|| DomainError::not_found("account", target.account_id.as_str()))?;
                     if account.state == AccountState::Closed {
                         return Err(closed_error(&account.id));

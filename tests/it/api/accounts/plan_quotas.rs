@@ -27,7 +27,7 @@ fn refused_as_closed<T: std::fmt::Debug>(result: Result<T, Status>, what: &str) 
 // === SetAccountLimits ===
 
 /// Rule 14: quotas come from the plan, so only the platform sets them: a key
-/// with the `platform` scope (the billing system's). The web app's `admin`
+/// with the `platform` scope (the billing system's). The web app's `read+write`
 /// key is refused whoever it acts for (the owner, an accountant holding
 /// billing.edit); bad values name their field; the log names the key.
 async fn only_the_platform_sets_limits(app: TestApp) {
@@ -662,7 +662,7 @@ async fn the_platform_closes_an_account_itself(app: TestApp) {
 
 crate::on_both_databases!(
     mod keyed, |config| config.api_keys = Some(crate::support::api_keys(&[
-        ("web", "admin+check", "web-secret-long-enough-for-tests"),
+        ("web", "read+write+check", "web-secret-long-enough-for-tests"),
         ("billing", "platform", "billing-secret-long-enough-for-tests"),
     ]));
     only_the_platform_sets_limits,

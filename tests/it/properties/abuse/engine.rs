@@ -255,6 +255,10 @@ pub(super) struct Case {
     pub(super) what: &'static str,
     pub(super) request: Request,
     pub(super) expect: Expect,
+    /// The key it is sent with: `None` for a key holding the RPC's scope
+    /// and every tenant; a tenant-bound key for a case reaching into
+    /// another tenant.
+    pub(super) key: Option<&'static str>,
 }
 
 /// Every abuse of one RPC.
@@ -326,11 +330,57 @@ impl Row {
         self.with(what, Request::answered::<Req, Resp>(request, &[]), expect)
     }
 
+    /// A case sent with `key`, a key bound to tenants (and holding every
+    /// scope), reaching outside them.
+    pub(crate) fn outside<Req: Message + Clone + Send + Sync + 'static>(
+        mut self,
+        key: &'static str,
+        what: &'static str,
+        request: Req,
+        expect: Expect,
+    ) -> Self {
+        let request = if self.sample.streaming {
+            Request::streaming(request, &[])
+        } else {
+            Request::unary(request, &[])
+        };
+        self.cases.push(Case {
+            what,
+            request,
+            expect,
+            key: Some(key),
+        });
+        self
+    }
+
+    /// [`outside`](Self::outside) for a case answered OK whose answer
+    /// `expect` reads (as `Resp`): what a listing shows such a caller.
+    pub(crate) fn outside_read<Req, Resp>(
+        mut self,
+        key: &'static str,
+        what: &'static str,
+        request: Req,
+        expect: Expect,
+    ) -> Self
+    where
+        Req: Message + Clone + Send + Sync + 'static,
+        Resp: Message + Default + std::fmt::Debug + Send + 'static,
+    {
+        self.cases.push(Case {
+            what,
+            request: Request::answered::<Req, Resp>(request, &[]),
+            expect,
+            key: Some(key),
+        });
+        self
+    }
+
     fn with(mut self, what: &'static str, request: Request, expect: Expect) -> Self {
         self.cases.push(Case {
             what,
             request,
             expect,
+            key: None,
         });
         self
     }

@@ -19,6 +19,8 @@
 //! `.case_with` adds metadata (the actor's session); `.read::<_, Response>`
 //! is for a case answered OK, whose answer `answers(text)` reads. Every
 //! ErrorInfo reason a case meets must be in docs/errors.md with its code.
+//! Every row also has cases of a caller bound to tenants reaching into
+//! another tenant (`tenants.rs`), sent with that caller's key.
 
 mod accounts;
 mod changes;
@@ -31,6 +33,7 @@ mod members;
 mod previews;
 mod roles;
 mod sharing;
+mod tenants;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -59,6 +62,7 @@ fn rows(fx: &Fixture) -> Vec<Row> {
     ]
     .into_iter()
     .flatten()
+    .map(|row| tenants::add(row, fx))
     .collect()
 }
 
@@ -105,6 +109,11 @@ fn every_rpc_has_a_row() {
             .find(|(name, _, _)| name == row.method)
             .expect("checked above");
         assert!(!row.cases.is_empty(), "{}: a row without cases", row.method);
+        assert!(
+            row.cases.iter().any(|case| case.key.is_some()),
+            "{}: no case of a caller bound to tenants reaching into another (tenants.rs)",
+            row.method
+        );
         for (what, request) in
             std::iter::once(("sample", &row.sample)).chain(row.cases.iter().map(|c| (c.what, &c.request)))
         {
@@ -125,10 +134,8 @@ fn keys_for(scope: KeyScope) -> (&'static str, &'static str) {
             "check-secret-long-enough-for-tests",
             "no-check-secret-long-enough-for-tests",
         ),
-        KeyScope::Admin => (
-            "new-admin-secret-long-enough-for-tests",
-            "no-admin-secret-long-enough-for-tests",
-        ),
+        KeyScope::Read => (crate::support::WEB_KEY, "no-read-secret-long-enough-for-tests"),
+        KeyScope::Write => (crate::support::WEB_KEY, "no-write-secret-long-enough-for-tests"),
         KeyScope::Platform => (
             "platform-secret-long-enough-for-tests",
             "no-platform-secret-long-enough-for-tests",
@@ -173,11 +180,14 @@ async fn every_abuse_is_refused_precisely_and_writes_nothing(app: TestApp) {
         let runs = auth
             .iter()
             .map(|(what, key, request, expect)| (*what, *key, *request, expect))
-            .chain(
-                row.cases
-                    .iter()
-                    .map(|case| (case.what, Some(holding), &case.request, &case.expect)),
-            );
+            .chain(row.cases.iter().map(|case| {
+                (
+                    case.what,
+                    Some(case.key.unwrap_or(holding)),
+                    &case.request,
+                    &case.expect,
+                )
+            }));
         for (what, key, request, expect) in runs {
             cases += 1;
             let outcome = (request.send)(keyed.channel.clone(), key, path.clone()).await;
