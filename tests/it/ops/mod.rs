@@ -5,6 +5,7 @@
 
 mod auth;
 mod cache_faults;
+mod coherence_faults;
 mod email;
 mod health;
 mod metrics;

@@ -9,6 +9,7 @@ mod calls;
 mod database;
 mod on_both_databases;
 mod plans;
+mod proxy;
 mod requests;
 mod tables;
 
