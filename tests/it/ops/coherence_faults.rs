@@ -5,6 +5,7 @@
 //! replica's connections by what they send (see `support/proxy.rs`). Rule
 //! 11 of docs/domain.md, under the faults docs/consistency.md says it holds.
 
+use access_service::Config;
 use access_service::grpc::pb;
 use pb::DecisionReason as R;
 
@@ -17,34 +18,35 @@ const SUBSCRIBE: &[u8] = b"SUBSCRIBE";
 const REVOKE: &[u8] = b"SADD";
 
 /// Two replicas on a Redis of the test's own, each through a proxy of its
-/// own; A is the writer. Lee is a manager of acme, and B holds his facts.
-struct Pair {
-    a: TestApp,
-    b: TestApp,
-    a_link: TcpProxy,
-    b_link: TcpProxy,
+/// own; A is the writer. B reaches the database directly, whatever A does.
+pub(super) struct Pair {
+    pub a: TestApp,
+    pub b: TestApp,
+    pub a_link: TcpProxy,
+    pub b_link: TcpProxy,
     // Declared last: dropped after the replicas.
     _redis: TestRedis,
 }
 
 impl Pair {
-    async fn start(lease_ms: u64, ack_timeout_ms: u64) -> Self {
+    /// Starts both replicas, A's configuration as `adjust` leaves it (B's
+    /// is A's, but for its Redis link and its database URL).
+    pub async fn start(adjust: impl FnOnce(&mut Config)) -> Self {
         let redis = TestRedis::start().await;
         let a_link = TcpProxy::start(url_addr(&redis.url())).await;
         let b_link = TcpProxy::start(url_addr(&redis.url())).await;
         let a = TestApp::spawn_with(Db::Mysql, |config| {
             config.redis_url = Some(a_link.route(&redis.url()));
-            config.cache_lease_ms = lease_ms;
-            config.cache_ack_timeout_ms = ack_timeout_ms;
+            adjust(config);
         })
         .await;
         let b = a
-            .replica_with(|config| config.redis_url = Some(b_link.route(&redis.url())))
+            .replica_with(|config| {
+                config.redis_url = Some(b_link.route(&redis.url()));
+                config.database_url = a.database_url().to_owned();
+            })
             .await;
         until_trusted(&[&a, &b]).await;
-        a.account("acme", "olivia").await;
-        a.member("olivia", "acme", "lee", "manager", vec![]).await;
-        assert!(b.check("lee", "acme", "campaigns.send").await.allowed);
         Self {
             a,
             b,
@@ -54,8 +56,22 @@ impl Pair {
         }
     }
 
+    /// As [`Pair::start`] with these lease timings; Lee is a manager of
+    /// acme, and B holds his facts.
+    async fn with_lee(lease_ms: u64, ack_timeout_ms: u64) -> Self {
+        let pair = Self::start(|config| {
+            config.cache_lease_ms = lease_ms;
+            config.cache_ack_timeout_ms = ack_timeout_ms;
+        })
+        .await;
+        pair.a.account("acme", "olivia").await;
+        pair.a.member("olivia", "acme", "lee", "manager", vec![]).await;
+        assert!(pair.b.check("lee", "acme", "campaigns.send").await.allowed);
+        pair
+    }
+
     /// B's subscription stays open and hears nothing more; its renewals go on.
-    fn silence_b(&self) {
+    pub fn silence_b(&self) {
         assert_eq!(
             self.b_link.affect(SUBSCRIBE, Mode::DropToClient),
             1,
@@ -64,7 +80,7 @@ impl Pair {
     }
 
     /// Lee's check on B, which must not answer from before his removal.
-    async fn lee_on_b(&self) -> (bool, R) {
+    pub async fn lee_on_b(&self) -> (bool, R) {
         let lee = self.b.check("lee", "acme", "campaigns.send").await;
         (lee.allowed, reason(&lee))
     }
@@ -75,7 +91,7 @@ impl Pair {
 /// passed; B drops its entries at its next renewal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_replica_that_renews_but_hears_nothing_is_revoked_before_the_write_returns() {
-    let pair = Pair::start(1000, 250).await;
+    let pair = Pair::with_lee(1000, 250).await;
     pair.silence_b();
     let before = pair.a.cache_counts();
     pair.a.remove("olivia", "acme", "lee").await.expect("removed");
@@ -97,7 +113,7 @@ async fn a_replica_that_renews_but_hears_nothing_is_revoked_before_the_write_ret
 /// fence read less than a term old, drops its entries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_unconfirmed_revocation_moves_the_fence_before_the_write_returns() {
-    let pair = Pair::start(1000, 250).await;
+    let pair = Pair::with_lee(1000, 250).await;
     pair.silence_b();
     pair.a_link.rule(REVOKE, Mode::Cut);
     let before = pair.a.cache_counts();

@@ -15,3 +15,4 @@ pub mod telemetry;
 mod timeouts_and_concurrency;
 mod tls;
 mod transport;
+mod write_faults;

@@ -71,12 +71,20 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|window| window == needle)
 }
 
+/// Connections whose client sends `needle` take `mode`.
+struct Rule {
+    needle: Vec<u8>,
+    mode: Mode,
+    once: bool,
+}
+
 /// The proxy's settings and its open connections.
 struct State {
     /// The mode of every connection, unless [`Mode::Open`]: then each has its own.
     all: Mode,
-    /// Connections whose client sends the bytes take the mode, now and later.
-    rules: Vec<(Vec<u8>, Mode)>,
+    /// Connections whose client sends the bytes take the mode, now and
+    /// later; a rule marked once applies to one connection, then is dropped.
+    rules: Vec<Rule>,
     /// The next connection whose client sends these bytes loses the reply.
     swallow: Option<Vec<u8>>,
     conns: Vec<Weak<Conn>>,
@@ -106,11 +114,13 @@ impl State {
             sent.extend_from_slice(&chunk[..chunk.len().min(room)]);
             sent.clone()
         };
-        for (needle, mode) in &self.rules {
-            if contains(chunk, needle) || contains(&sent, needle) {
-                *lock(&conn.own) = *mode;
+        self.rules.retain(|rule| {
+            if !(contains(chunk, &rule.needle) || contains(&sent, &rule.needle)) {
+                return true;
             }
-        }
+            *lock(&conn.own) = rule.mode;
+            !rule.once
+        });
         if self
             .swallow
             .as_ref()
@@ -287,8 +297,22 @@ impl TcpProxy {
     /// `needle` later takes `mode` too, before those bytes go anywhere.
     pub fn rule(&self, needle: &[u8], mode: Mode) -> usize {
         let affected = self.affect(needle, mode);
-        lock(&self.state).rules.push((needle.to_vec(), mode));
+        lock(&self.state).rules.push(Rule {
+            needle: needle.to_vec(),
+            mode,
+            once: false,
+        });
         affected
+    }
+
+    /// The next connection whose client sends `needle` (and only that one)
+    /// takes `mode`, before those bytes go anywhere.
+    pub fn rule_once(&self, needle: &[u8], mode: Mode) {
+        lock(&self.state).rules.push(Rule {
+            needle: needle.to_vec(),
+            mode,
+            once: true,
+        });
     }
 
     /// The next time a client sends `needle`, the server gets it, and its
