@@ -78,6 +78,7 @@ impl LeaseSettings {
 pub struct Coherence {
     replica: String,
     keys: Keys,
+    /// The protocol's connection, apart from the lookups' and fills'.
     conn: ConnectionManager,
     client: redis::Client,
     shared: SharedLayer,
@@ -112,6 +113,7 @@ impl Coherence {
     /// Starts the protocol: subscribes, then renews the lease in the background.
     pub fn start(
         client: redis::Client,
+        protocol: ConnectionManager,
         shared: SharedLayer,
         local: Arc<LocalLayer>,
         stats: Arc<CacheStats>,
@@ -121,7 +123,7 @@ impl Coherence {
         let coherence = Arc::new(Self {
             replica: uuid::Uuid::new_v4().simple().to_string(),
             keys: shared.keys().clone(),
-            conn: shared.connection(),
+            conn: protocol,
             client,
             shared,
             local,

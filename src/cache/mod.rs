@@ -105,11 +105,16 @@ impl Cache {
             .set_connection_timeout(Some(io_timeout))
             .set_response_timeout(Some(io_timeout))
             .set_number_of_retries(1);
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
+        // The protocol's own connection: renewals, acknowledgements and
+        // revocations never queue behind lookups and fills, so a busy data
+        // connection cannot make a replica lapse, or a writer revoke one.
+        let protocol = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         let keys = Keys::new(&settings.namespace);
         let layer = SharedLayer::new(conn, keys, settings.ttl, Arc::clone(&cache.stats));
         let coherence = Coherence::start(
             client,
+            protocol,
             layer.clone(),
             Arc::clone(&cache.local),
             Arc::clone(&cache.stats),
