@@ -12,7 +12,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, RwLock, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -54,17 +54,18 @@ const SNIFF_LIMIT: usize = 64 * 1024;
 /// One proxied connection.
 struct Conn {
     /// The first [`SNIFF_LIMIT`] bytes its client sent.
-    sent: Mutex<Vec<u8>>,
+    sent: RwLock<Vec<u8>>,
     /// Its own mode, in force while the proxy as a whole is open.
-    own: Mutex<Mode>,
+    own: RwLock<Mode>,
     /// The mode in force (the proxy's, or its own).
     mode: watch::Sender<Mode>,
     /// Its next reply from the server is thrown away, and the connection cut.
     swallow_next_reply: AtomicBool,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Held for a few instructions, never across an await.
+fn lock<T>(cell: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    cell.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -138,7 +139,7 @@ impl State {
 /// out by what their client sent. Stops (cutting every connection) when dropped.
 pub struct TcpProxy {
     addr: SocketAddr,
-    state: Arc<Mutex<State>>,
+    state: Arc<RwLock<State>>,
     accepting: JoinHandle<()>,
 }
 
@@ -149,7 +150,7 @@ async fn pump(
     mut to: OwnedWriteHalf,
     toward: Toward,
     conn: Arc<Conn>,
-    state: Arc<Mutex<State>>,
+    state: Arc<RwLock<State>>,
 ) {
     let mut mode = conn.mode.subscribe();
     let mut buffer = vec![0_u8; 16 * 1024];
@@ -189,7 +190,7 @@ impl TcpProxy {
     pub async fn start(upstream: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
         let addr = listener.local_addr().expect("proxy address");
-        let state = Arc::new(Mutex::new(State {
+        let state = Arc::new(RwLock::new(State {
             all: Mode::Open,
             rules: Vec::new(),
             swallow: None,
@@ -206,8 +207,8 @@ impl TcpProxy {
                             continue;
                         }
                         let conn = Arc::new(Conn {
-                            sent: Mutex::new(Vec::new()),
-                            own: Mutex::new(Mode::Open),
+                            sent: RwLock::new(Vec::new()),
+                            own: RwLock::new(Mode::Open),
                             mode: watch::Sender::new(state.all),
                             swallow_next_reply: AtomicBool::new(false),
                         });
