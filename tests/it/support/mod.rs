@@ -10,6 +10,7 @@ mod channel;
 mod database;
 mod on_both_databases;
 mod plans;
+mod proxy;
 mod requests;
 mod tables;
 
