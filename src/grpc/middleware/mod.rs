@@ -75,6 +75,14 @@ pub fn layers(
     metrics: RpcMetrics,
     phase: PhaseSignal,
 ) -> Layers {
+    // Off when every request is the one local caller (authentication off),
+    // or when the process-wide limit would refuse first anyway: a refusal
+    // then says UNAVAILABLE, as the process-wide limit's does.
+    let per_caller = if credentials.is_open() || concurrency.per_caller >= concurrency.process {
+        usize::MAX
+    } else {
+        concurrency.per_caller
+    };
     ServiceBuilder::new()
         // Outermost, so it sees every request, even those refused below.
         .layer(RpcMetricsLayer::new(metrics))
@@ -86,7 +94,7 @@ pub fn layers(
         // Right below authentication, which names the caller, and above the
         // process-wide limit: a caller at its own limit is refused without
         // waiting for (or taking) a slot the other callers need.
-        .layer(CallerLimitLayer::new(concurrency.per_caller))
+        .layer(CallerLimitLayer::new(per_caller))
         // Above the limit, so requests waiting for a slot are cut too.
         .layer(DrainLayer::new(phase))
         // Directly above the limit: refuse at once when it is full, instead of

@@ -231,9 +231,10 @@ async fn page_rows<C: ConnectionTrait>(
 /// subqueries on the primary keys, one row's worth each.
 fn detail_bytes(backend: DbBackend, account: &AccountId) -> Expr {
     // MySQL sums integers to DECIMAL; both read back an integer.
-    let integer = match backend {
-        DbBackend::MySql => "SIGNED",
-        _ => "INTEGER",
+    let integer = if backend == DbBackend::MySql {
+        "SIGNED"
+    } else {
+        "INTEGER"
     };
     let sum = |table: &str, column: &str, owner: &str, outer: &str, by_account: bool| {
         let account = if by_account { " AND d.account_id = ?" } else { "" };

@@ -346,4 +346,3 @@ async fn tls_handshakes_in_progress_are_capped() {
     assert!(accepted.is_ok(), "its handshake succeeded");
     client.abort();
 }
-
