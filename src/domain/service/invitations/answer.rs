@@ -71,16 +71,18 @@ impl UseCases {
         }
         // Rule 10: an invitation grants only what its inviter could grant
         // now; one who lost that reach since does not lend it on.
-        for invitation in &live {
+        let mut offers = Vec::with_capacity(live.len());
+        for invitation in live {
             let role = Self::resolve_role(tx.as_ref(), &invitation.account_id, &invitation.role).await?;
-            if !Self::inviter_still_grants(tx.as_ref(), invitation, &role).await? {
-                return Err(inviter_lacks_reach(invitation));
+            if !Self::inviter_still_grants(tx.as_ref(), &invitation, &role).await? {
+                return Err(inviter_lacks_reach(&invitation));
             }
+            offers.push((invitation, role));
         }
         // The token was sent to the address the person claims (checked above).
         Self::ensure_person(tx.as_ref(), &cmd.person, Claim::Proven, now).await?;
-        let mut accepted = Vec::with_capacity(live.len());
-        for mut invitation in live {
+        let mut accepted = Vec::with_capacity(offers.len());
+        for (mut invitation, role) in offers {
             if tx
                 .membership_status(&invitation.account_id, &cmd.person.user_id)
                 .await?
@@ -94,7 +96,6 @@ impl UseCases {
                     ),
                 ));
             }
-            let role = Self::resolve_role(tx.as_ref(), &invitation.account_id, &invitation.role).await?;
             tx.insert_membership(&NewMembership {
                 account_id: invitation.account_id.clone(),
                 user_id: cmd.person.user_id.clone(),
