@@ -41,6 +41,8 @@ pub const DEFAULT_CACHE_TTL_SECS: u64 = 600;
 pub const DEFAULT_CACHE_LEASE_MS: u64 = 1000;
 /// Default wait for acknowledgements before a write revokes leases.
 pub const DEFAULT_CACHE_ACK_TIMEOUT_MS: u64 = 250;
+/// ACCESS_CACHE_ACK_TIMEOUT_MS is at most the lease term divided by this.
+pub const CACHE_ACK_TIMEOUT_RATIO: u64 = 2;
 /// Default name of the change stream (the Redis key is `<namespace>:{<name>}`).
 pub const DEFAULT_CHANGE_STREAM: &str = "changes";
 /// Default cap of the change stream: about this many newest changes are kept.
@@ -176,7 +178,8 @@ pub struct Config {
     /// replica that does not answer (or when Redis is down).
     #[arg(long, env = "ACCESS_CACHE_LEASE_MS", default_value_t = DEFAULT_CACHE_LEASE_MS)]
     pub cache_lease_ms: u64,
-    /// How long a write waits for acknowledgements before revoking the leases of late replicas, in ms.
+    /// How long a write waits for acknowledgements before revoking the leases
+    /// of late replicas, in ms: at most half of ACCESS_CACHE_LEASE_MS.
     #[arg(long, env = "ACCESS_CACHE_ACK_TIMEOUT_MS", default_value_t = DEFAULT_CACHE_ACK_TIMEOUT_MS)]
     pub cache_ack_timeout_ms: u64,
     /// Name of the Redis Stream committed changes are published to (with

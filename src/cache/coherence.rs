@@ -6,35 +6,33 @@
 //! Redis entries, only while its lease is live on its own monotonic clock
 //! and its subscription to the invalidation channel is up, and only on a
 //! renewal made since that subscription began (a Redis that restarted has
-//! lost every lease). A write, after
-//! its commit, bumps the Redis generation of every account it touched,
-//! lists the live leases and publishes its invalidation (one round trip),
-//! then returns only when every replica listed has acknowledged, or its
-//! lease has run out. A replica that does not acknowledge in time has its
-//! lease revoked, so it cannot renew it without first dropping its entries.
-//! When Redis cannot be reached, a write waits one lease term instead: by
-//! then no replica trusts anything it holds. See docs/consistency.md.
+//! lost every lease). A write, after its commit, bumps the Redis generation
+//! of every account it touched, lists the live leases and publishes its
+//! invalidation (one round trip), then returns only when every replica
+//! listed has acknowledged or been let go on Redis's word or the database
+//! fence's ([`writer`]). When Redis cannot be reached, a write moves the
+//! fence and waits one lease term instead: by then no replica trusts
+//! anything it held. See docs/consistency.md.
+
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use redis::Msg;
 use redis::aio::ConnectionManager;
-use redis::{Msg, Value};
 use tokio::sync::{Mutex, Notify, mpsc};
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
-use tracing::Instrument;
 
-use crate::domain::ids::AccountId;
-use crate::domain::model::WriteReceipt;
 use crate::redis_keys::Keys;
 
 use super::Fence;
-use super::codec::{Invalidation, decode_invalidation, encode_invalidation};
+use super::codec::decode_invalidation;
 use super::local::LocalLayer;
-use super::scripts::{FENCE, LEASES, RENEW, REVOKE};
+use super::scripts::{FENCE, RENEW};
 use super::shared::SharedLayer;
 use super::stats::CacheStats;
 
@@ -57,12 +55,30 @@ impl LeaseSettings {
     fn margin(&self) -> Duration {
         self.term / 10
     }
+
+    /// How long a writer waits after moving the fence: every replica has
+    /// read it since, or stopped trusting its entries.
+    fn waited_out(&self) -> Duration {
+        self.term + self.margin()
+    }
+
+    /// The longest a writer waits for one call (a Redis round trip, a move
+    /// of the fence) before it counts the call as failed and goes on.
+    fn patience(&self) -> Duration {
+        self.term / 2
+    }
+
+    /// The pause before a writer tries again what failed.
+    fn retry_pause(&self) -> Duration {
+        self.term / 8
+    }
 }
 
 /// One replica's side of the protocol.
 pub struct Coherence {
     replica: String,
     keys: Keys,
+    /// The protocol's connection, apart from the lookups' and fills'.
     conn: ConnectionManager,
     client: redis::Client,
     shared: SharedLayer,
@@ -93,26 +109,11 @@ pub struct Coherence {
     tasks: OnceLock<[JoinHandle<()>; 3]>,
 }
 
-/// (replica, ms left) pairs from a flat script reply.
-fn replica_times(values: Value) -> Vec<(String, u64)> {
-    let Ok(flat) = redis::from_redis_value::<Vec<Value>>(values) else {
-        return Vec::new();
-    };
-    flat.chunks(2)
-        .filter_map(|pair| match pair {
-            [name, ms] => Some((
-                redis::from_redis_value_ref::<String>(name).ok()?,
-                redis::from_redis_value_ref::<i64>(ms).ok()?.max(0).unsigned_abs(),
-            )),
-            _ => None,
-        })
-        .collect()
-}
-
 impl Coherence {
     /// Starts the protocol: subscribes, then renews the lease in the background.
     pub fn start(
         client: redis::Client,
+        protocol: ConnectionManager,
         shared: SharedLayer,
         local: Arc<LocalLayer>,
         stats: Arc<CacheStats>,
@@ -122,7 +123,7 @@ impl Coherence {
         let coherence = Arc::new(Self {
             replica: uuid::Uuid::new_v4().simple().to_string(),
             keys: shared.keys().clone(),
-            conn: shared.connection(),
+            conn: protocol,
             client,
             shared,
             local,
@@ -240,6 +241,10 @@ impl Coherence {
             return;
         };
         if invalidation.origin == self.replica {
+            // Its own write, heard back: this subscription is alive.
+            if let Some(waiter) = self.waiters.lock().await.get(&invalidation.write_id) {
+                let _ = waiter.send(self.replica.clone());
+            }
             return;
         }
         self.stats.invalidation_received(1);
@@ -373,169 +378,6 @@ impl Coherence {
             }
             self.fence_checked_until_ns
                 .store(self.nanos(sent) + trust, Ordering::Release);
-        }
-    }
-
-    /// After a commit: invalidates the accounts it touched in Redis and on
-    /// every replica, and returns once none can answer from older state.
-    pub async fn written(&self, receipt: &WriteReceipt) {
-        let write_id = self.next_write.fetch_add(1, Ordering::Relaxed);
-        let (acks, mut acked) = mpsc::unbounded_channel();
-        self.waiters.lock().await.insert(write_id, acks);
-        let message = encode_invalidation(&Invalidation {
-            origin: self.replica.clone(),
-            write_id,
-            revisions: receipt.revisions.clone(),
-        });
-        let accounts: Vec<&AccountId> = receipt
-            .revisions
-            .iter()
-            .map(|r| &r.account)
-            .chain(&receipt.children)
-            .collect();
-        if let Some(leases) = self.publish(&accounts, &message).await {
-            self.stats.invalidation_sent(1);
-            self.await_acks(leases, &mut acked).await;
-        }
-        // A write cancelled mid-wait (its caller gone) leaves its entry behind
-        // until the next write with the same id, which never comes: harmless.
-        self.waiters.lock().await.remove(&write_id);
-    }
-
-    /// Invalidates, lists the live leases and publishes, in one round trip,
-    /// retried until it succeeds. When Redis cannot be reached it moves the
-    /// database fence and returns `None` once a whole lease term has passed
-    /// since: by then every replica has either seen the fence and dropped
-    /// its entries, or stopped trusting them.
-    async fn publish(&self, accounts: &[&AccountId], message: &[u8]) -> Option<Vec<(String, u64)>> {
-        let mut started = Instant::now();
-        // Until the fence has moved, only Redis can tell the replicas: keep
-        // trying both (the task runs on even if the caller has gone).
-        let mut fenced = false;
-        loop {
-            let mut pipe = redis::pipe();
-            self.shared.invalidate_into(&mut pipe, accounts);
-            pipe.cmd("EVAL")
-                .arg(LEASES)
-                .arg(1)
-                .arg(self.keys.leases())
-                .arg(&self.replica);
-            pipe.cmd("PUBLISH")
-                .arg(self.keys.invalidations())
-                .arg(message)
-                .ignore();
-            let mut conn = self.conn.clone();
-            let round_trip = pipe
-                .query_async::<Vec<Value>>(&mut conn)
-                .instrument(super::shared::redis_span("invalidate", "EVAL PUBLISH"));
-            match round_trip.await {
-                Ok(mut replies) => return Some(replies.pop().map(replica_times).unwrap_or_default()),
-                Err(err) => {
-                    self.stats.redis_error(1);
-                    if !fenced {
-                        // The other way to reach every replica: they drop
-                        // everything within a term of the fence moving. The
-                        // term counts only from a move that succeeded.
-                        match self.fence.bump().await {
-                            Ok(()) => {
-                                fenced = true;
-                                started = Instant::now();
-                            }
-                            Err(err) => {
-                                tracing::warn!(error = %err, "neither Redis nor the cache fence can be reached; retrying");
-                                tokio::time::sleep(self.settings.renew_every() / 2).await;
-                                continue;
-                            }
-                        }
-                    }
-                    let waited = started.elapsed();
-                    let term = self.settings.term + self.settings.margin();
-                    if waited >= term {
-                        tracing::warn!(error = %err, "Redis unreachable: the write waited out every replica's lease instead of their acknowledgements");
-                        self.stats.write_waited_out(1);
-                        return None;
-                    }
-                    tokio::time::sleep((term - waited).min(self.settings.renew_every() / 2)).await;
-                }
-            }
-        }
-    }
-
-    /// Waits until each leased replica has acknowledged or its lease has run
-    /// out; revokes the leases of those that are late.
-    async fn await_acks(&self, leases: Vec<(String, u64)>, acked: &mut mpsc::UnboundedReceiver<String>) {
-        let margin = self.settings.margin();
-        let now = Instant::now();
-        let mut pending: HashMap<String, Instant> = leases
-            .into_iter()
-            .map(|(replica, ms)| (replica, now + Duration::from_millis(ms) + margin))
-            .collect();
-        let ack_deadline = now + self.settings.ack_timeout;
-        let mut revoked = false;
-        loop {
-            let now = Instant::now();
-            pending.retain(|_, lease_end| *lease_end > now);
-            let Some(&next_lease_end) = pending.values().min() else {
-                return;
-            };
-            if !revoked && now >= ack_deadline {
-                revoked = true;
-                self.revoke(&mut pending).await;
-                continue;
-            }
-            let wake = if revoked {
-                next_lease_end
-            } else {
-                next_lease_end.min(ack_deadline)
-            };
-            tokio::select! {
-                replica = acked.recv() => match replica {
-                    Some(replica) => {
-                        pending.remove(&replica);
-                    }
-                    None => return,
-                },
-                () = tokio::time::sleep_until(wake.into()) => {}
-            }
-        }
-    }
-
-    /// Revokes the pending replicas' leases and waits for the time they
-    /// still have; if Redis cannot be reached, waits a whole term.
-    async fn revoke(&self, pending: &mut HashMap<String, Instant>) {
-        let remember_ms = u64::try_from((self.settings.term * 10).as_millis()).unwrap_or(u64::MAX);
-        let mut script = redis::cmd("EVAL");
-        script
-            .arg(REVOKE)
-            .arg(2)
-            .arg(self.keys.leases())
-            .arg(self.keys.revoked())
-            .arg(remember_ms);
-        for replica in pending.keys() {
-            script.arg(replica);
-        }
-        let now = Instant::now();
-        let margin = self.settings.margin();
-        match script.query_async::<Value>(&mut self.conn.clone()).await {
-            Ok(reply) => {
-                let left: HashMap<String, u64> = replica_times(reply).into_iter().collect();
-                self.stats.revocation(left.len() as u64);
-                tracing::warn!(replicas = ?left.keys().collect::<Vec<_>>(), "replicas did not acknowledge an invalidation in time: leases revoked");
-                pending.retain(|replica, lease_end| match left.get(replica) {
-                    Some(ms) => {
-                        *lease_end = now + Duration::from_millis(*ms) + margin;
-                        true
-                    }
-                    None => false,
-                });
-            }
-            Err(_) => {
-                self.stats.redis_error(1);
-                let until = now + self.settings.term + margin;
-                for lease_end in pending.values_mut() {
-                    *lease_end = until;
-                }
-            }
         }
     }
 }

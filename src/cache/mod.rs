@@ -32,7 +32,7 @@ pub use stats::{CacheCounts, CacheStats};
 
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{AccessFacts, Consistency, ConsistencyToken, WriteReceipt};
-use crate::domain::ports::{FactsCache, Reads, Transaction};
+use crate::domain::ports::{CommitFailed, FactsCache, Reads, Transaction};
 use crate::domain::{DomainError, DomainResult, ErrorReason};
 use crate::redis_keys::Keys;
 
@@ -105,11 +105,16 @@ impl Cache {
             .set_connection_timeout(Some(io_timeout))
             .set_response_timeout(Some(io_timeout))
             .set_number_of_retries(1);
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
+        // The protocol's own connection: renewals, acknowledgements and
+        // revocations never queue behind lookups and fills, so a busy data
+        // connection cannot make a replica lapse, or a writer revoke one.
+        let protocol = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         let keys = Keys::new(&settings.namespace);
         let layer = SharedLayer::new(conn, keys, settings.ttl, Arc::clone(&cache.stats));
         let coherence = Coherence::start(
             client,
+            protocol,
             layer.clone(),
             Arc::clone(&cache.local),
             Arc::clone(&cache.stats),
@@ -284,27 +289,81 @@ impl FactsCache for Cache {
     }
 
     async fn commit_visible_everywhere(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt> {
-        let local = Arc::clone(&self.local);
-        let coherence = self.redis.as_ref().map(|redis| Arc::clone(&redis.coherence));
         // A task of its own: once the commit may have happened, the
         // invalidation must run to its end even if the caller goes away.
-        // The request's span and subscriber go along, so the invalidation's
-        // Redis round trip shows up in the request's trace.
-        let task = tokio::spawn(
-            async move {
-                let receipt = tx.commit().await?;
-                if !receipt.revisions.is_empty() {
-                    local.note(&receipt.revisions);
-                    if let Some(coherence) = coherence {
-                        coherence.written(&receipt).await;
-                    }
+        let invalidation = self.invalidation();
+        self.run_to_end(async move {
+            match tx.commit().await {
+                Ok(receipt) => {
+                    invalidation.run(&receipt).await;
+                    Ok(receipt)
                 }
-                Ok(receipt)
+                // COMMIT failed, but the database may have committed: every
+                // replica hears of the write before the caller hears of the
+                // error, so none answers from older state should it have.
+                Err(CommitFailed {
+                    error,
+                    maybe_committed: Some(receipt),
+                }) => {
+                    invalidation.run(&receipt).await;
+                    Err(error)
+                }
+                Err(CommitFailed {
+                    error,
+                    maybe_committed: None,
+                }) => Err(error),
             }
-            .in_current_span()
-            .with_current_subscriber(),
-        );
-        task.await
+        })
+        .await
+    }
+
+    async fn make_visible_everywhere(&self, receipt: WriteReceipt) -> DomainResult<()> {
+        let invalidation = self.invalidation();
+        self.run_to_end(async move {
+            invalidation.run(&receipt).await;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// What a write tells the layers: its own process's, then every replica's.
+struct Invalidation {
+    local: Arc<LocalLayer>,
+    coherence: Option<Arc<Coherence>>,
+}
+
+impl Invalidation {
+    /// Returns once no layer of any replica serves state older than `receipt`.
+    async fn run(&self, receipt: &WriteReceipt) {
+        if receipt.revisions.is_empty() {
+            return;
+        }
+        self.local.note(&receipt.revisions);
+        if let Some(coherence) = &self.coherence {
+            coherence.written(receipt).await;
+        }
+    }
+}
+
+impl Cache {
+    fn invalidation(&self) -> Invalidation {
+        Invalidation {
+            local: Arc::clone(&self.local),
+            coherence: self.redis.as_ref().map(|redis| Arc::clone(&redis.coherence)),
+        }
+    }
+
+    /// Runs `work` in a task of its own, which a caller that goes away (a
+    /// deadline, a reset connection) cannot cut short, and waits for it.
+    /// The request's span and subscriber go along, so the invalidation's
+    /// Redis round trip shows up in the request's trace.
+    async fn run_to_end<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = DomainResult<T>> + Send + 'static,
+    ) -> DomainResult<T> {
+        tokio::spawn(work.in_current_span().with_current_subscriber())
+            .await
             .map_err(|err| DomainError::Internal(format!("the commit task failed: {err}")))?
     }
 }

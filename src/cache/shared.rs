@@ -70,11 +70,6 @@ impl SharedLayer {
         &self.keys
     }
 
-    /// A handle on the connection (multiplexed: clones share it).
-    pub fn connection(&self) -> ConnectionManager {
-        self.conn.clone()
-    }
-
     /// Looks up every pair in one round trip.
     pub async fn lookup(&self, pairs: &[(&AccountId, &UserId)], epoch: u64) -> RedisResult<Vec<Looked>> {
         let mut pipe = redis::pipe();

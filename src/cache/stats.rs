@@ -17,6 +17,7 @@ pub struct CacheStats {
     acks_received: AtomicU64,
     revocations: AtomicU64,
     writes_waited_out: AtomicU64,
+    fence_moves: AtomicU64,
     lease_renewals: AtomicU64,
     lease_lapses: AtomicU64,
     local_clears: AtomicU64,
@@ -47,6 +48,9 @@ pub struct CacheCounts {
     pub revocations: u64,
     /// Writes that could not reach Redis and waited a whole lease term instead.
     pub writes_waited_out: u64,
+    /// Times a write moved the database's cache fence: Redis could not
+    /// confirm its invalidation or a revocation.
+    pub fence_moves: u64,
     /// Lease renewals that succeeded.
     pub lease_renewals: u64,
     /// Times this process found its lease lapsed or revoked and dropped its entries.
@@ -87,6 +91,7 @@ counters! {
     acks_received => ack_received,
     revocations => revocation,
     writes_waited_out => write_waited_out,
+    fence_moves => fence_move,
     lease_renewals => lease_renewal,
     lease_lapses => lease_lapse,
     local_clears => local_clear,

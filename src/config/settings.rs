@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{Config, MAX_BATCH_CHECKS_LIMIT};
+use super::{CACHE_ACK_TIMEOUT_RATIO, Config, MAX_BATCH_CHECKS_LIMIT};
 
 impl Config {
     /// Refuses settings that would make the service refuse everything.
@@ -47,6 +47,17 @@ impl Config {
         anyhow::ensure!(
             self.max_batch_checks <= MAX_BATCH_CHECKS_LIMIT,
             "ACCESS_MAX_BATCH_CHECKS must be at most {MAX_BATCH_CHECKS_LIMIT}"
+        );
+        // A write waits this long for acknowledgements, then revokes the
+        // late replicas and waits out what their leases have left: an
+        // acknowledgement slower than half a term is a replica in trouble,
+        // not a slow network, and a longer wait only makes every write
+        // behind a dead replica slower.
+        anyhow::ensure!(
+            self.cache_ack_timeout_ms.saturating_mul(CACHE_ACK_TIMEOUT_RATIO) <= self.cache_lease_ms,
+            "ACCESS_CACHE_ACK_TIMEOUT_MS ({}) must be at most 1/{CACHE_ACK_TIMEOUT_RATIO} of ACCESS_CACHE_LEASE_MS ({})",
+            self.cache_ack_timeout_ms,
+            self.cache_lease_ms
         );
         // A lease shorter than an attempt would let a second replica send
         // a message whose first attempt is still running.

@@ -35,6 +35,24 @@ fn an_email_lease_must_outlast_an_smtp_attempt() {
 }
 
 #[test]
+fn the_ack_timeout_is_at_most_half_a_lease_term() {
+    let half = Config {
+        cache_lease_ms: 1000,
+        cache_ack_timeout_ms: 500,
+        ..Config::default()
+    };
+    half.validate().expect("half a term is allowed");
+    for ack in [501, 1000, 2000] {
+        let config = Config {
+            cache_ack_timeout_ms: ack,
+            ..half.clone()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("ACCESS_CACHE_ACK_TIMEOUT_MS"), "{ack}: {err}");
+    }
+}
+
+#[test]
 fn emails_are_kept_longer_than_an_invitation_lives() {
     let config = Config::default();
     assert_eq!(config.outbox_retention(), Some(Duration::from_secs(30 * 86_400)));

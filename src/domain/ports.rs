@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::error::DomainResult;
+use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
@@ -268,7 +268,33 @@ pub trait Transaction: Reads {
     /// Makes every write of the transaction durable at once, bumping the
     /// revision of every account locked or inserted in it (rule 11), and
     /// says what changed.
-    async fn commit(self: Box<Self>) -> DomainResult<WriteReceipt>;
+    async fn commit(self: Box<Self>) -> Result<WriteReceipt, CommitFailed>;
+    /// Ends the transaction writing nothing, and says the revisions the
+    /// accounts it locked have now (with their children): what a retry that
+    /// finds its work done makes visible everywhere again before answering.
+    async fn finish_unchanged(self: Box<Self>) -> DomainResult<WriteReceipt>;
+}
+
+/// A commit that failed: why, and what it would have changed should the
+/// database have made it durable all the same.
+#[derive(Debug)]
+pub struct CommitFailed {
+    /// What went wrong, for the caller.
+    pub error: DomainError,
+    /// Set when COMMIT itself was sent and failed: its outcome is unknown
+    /// (the connection may have been lost after the database committed,
+    /// before its reply came back), so the caches must be told as if it
+    /// had committed. `None`: nothing was committed.
+    pub maybe_committed: Option<WriteReceipt>,
+}
+
+impl From<DomainError> for CommitFailed {
+    fn from(error: DomainError) -> Self {
+        Self {
+            error,
+            maybe_committed: None,
+        }
+    }
 }
 
 /// Where decisions get their facts: the cache layers in front of the store
@@ -290,6 +316,11 @@ pub trait FactsCache: Send + Sync {
     /// deadline, a reset connection): a commit whose invalidation were
     /// dropped would leave replicas answering from older state.
     async fn commit_visible_everywhere(&self, tx: Box<dyn Transaction>) -> DomainResult<WriteReceipt>;
+    /// Returns once no replica can answer from state older than `receipt`,
+    /// whose revisions are committed already: how a retry that finds its
+    /// work done redoes the first call's invalidation, which may still be on
+    /// its way. Runs to its end even if the caller goes away.
+    async fn make_visible_everywhere(&self, receipt: WriteReceipt) -> DomainResult<()>;
 }
 
 /// A message a dispatcher holds the lease of.

@@ -109,6 +109,12 @@ impl Collector for StateCollector {
         )?;
         counter(
             e,
+            "access_cache_fence_moves",
+            "Times this replica's writes moved the database's cache fence because Redis could not confirm an invalidation or a revocation",
+            &[(None, c.fence_moves)],
+        )?;
+        counter(
+            e,
             "access_cache_local_clears",
             "Times this replica dropped every entry of its in-process layer",
             &[(None, c.local_clears)],

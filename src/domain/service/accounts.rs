@@ -42,23 +42,16 @@ pub struct ListAccounts {
 impl UseCases {
     /// Creates an account and its owner membership; a retry with the same id
     /// and owner returns the existing account with `created = false` (and an
-    /// empty token: it changed nothing).
+    /// empty token: it changed nothing), once the account is visible everywhere.
     #[tracing::instrument(skip(self, cmd), fields(account_id = ?cmd.account_id, owner = %cmd.owner.user_id))]
     pub async fn create_account(&self, cmd: CreateAccount) -> DomainResult<Written<(Account, bool)>> {
         match self.try_create_account(&cmd).await {
             // Two concurrent creations with one id: the loser re-reads, and is
             // idempotent when it was the same request.
+            // (Its commit is over: the insert waited for it.) The second try
+            // finds the account, and answers as a retry does.
             Err(DomainError::AlreadyExists { .. }) if cmd.account_id.is_some() => {
-                let id = cmd.account_id.as_ref().map(AccountId::as_str).unwrap_or_default();
-                let existing = self
-                    .store
-                    .account(&AccountId::from_trusted(id.to_owned()))
-                    .await?
-                    .ok_or_else(|| {
-                        DomainError::Internal("account vanished after a duplicate insert".into())
-                    })?;
-                self.within_tenants_read(&existing.id, Some(&existing))?;
-                Self::same_creation(&existing, &cmd).map(|()| Written::unchanged((existing, false)))
+                self.try_create_account(&cmd).await
             }
             other => other,
         }
@@ -102,6 +95,8 @@ impl UseCases {
         {
             self.within_tenants_read(id, Some(&existing))?;
             Self::same_creation(&existing, cmd)?;
+            // The first call's invalidation may still be on its way.
+            self.already_done(tx).await?;
             return Ok(Written::unchanged((existing, false)));
         }
         let parent = if let Some(parent_id) = &cmd.parent_id {
@@ -303,7 +298,9 @@ impl UseCases {
         account_id: &AccountId,
     ) -> DomainResult<Written<Account>> {
         let tx = self.store.begin().await?;
-        let account = self.lock_open_account(tx.as_ref(), account_id).await?;
+        let Some(account) = self.lock_account_to_close(tx.as_ref(), account_id).await? else {
+            return self.closed_already(tx, account_id).await;
+        };
         self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_CLOSE)
             .await?;
         self.require_recent_sign_in(actor, &format!("close account '{account_id}'"))?;
@@ -321,11 +318,20 @@ impl UseCases {
         reason: &str,
     ) -> DomainResult<Written<Account>> {
         let tx = self.store.begin().await?;
-        let account = self.lock_open_account(tx.as_ref(), account_id).await?;
+        let Some(account) = self.lock_account_to_close(tx.as_ref(), account_id).await? else {
+            return self.closed_already(tx, account_id).await;
+        };
         let details = AccountClosed {
             reason: (!reason.is_empty()).then(|| reason.to_owned()),
         };
         self.close(tx, account, &platform.as_actor(), details).await
+    }
+
+    /// Refuses to close a closed account, once its closing (perhaps a first
+    /// call whose invalidation is still on its way) is visible everywhere.
+    async fn closed_already<T>(&self, tx: Box<dyn Transaction>, account_id: &AccountId) -> DomainResult<T> {
+        self.already_done(tx).await?;
+        Err(closed_error(account_id))
     }
 
     /// Closes the locked, open `account` for `actor`, logged with `details`.

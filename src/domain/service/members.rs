@@ -270,7 +270,17 @@ impl UseCases {
         let actor_access = self
             .require(tx.as_ref(), actor, account_id, Permission::USERS_REMOVE)
             .await?;
-        let member = target_member(tx.as_ref(), actor, &actor_access, account_id, user, "remove").await?;
+        let member = match target_member(tx.as_ref(), actor, &actor_access, account_id, user, "remove").await
+        {
+            Ok(member) => member,
+            // Gone already, perhaps by a first call whose invalidation is
+            // still on its way: answered once that is visible everywhere.
+            Err(err @ DomainError::NotFound { .. }) => {
+                self.already_done(tx).await?;
+                return Err(err);
+            }
+            Err(err) => return Err(err),
+        };
         if member.role.name.as_str() == ADMIN_ROLE {
             self.require_recent_sign_in(actor, &format!("remove admin '{user}'"))?;
         }

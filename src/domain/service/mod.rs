@@ -180,9 +180,33 @@ impl UseCases {
         Ok(self.cache.commit_visible_everywhere(tx).await?.token())
     }
 
+    /// Ends a call that finds its work already done (a retry, say) once
+    /// that work is visible everywhere: the first call's invalidation may
+    /// still be on its way, and a caller told "already done" must not then
+    /// read older state from any replica (rule 11). Nothing is written; the
+    /// locked accounts' revisions are announced again.
+    async fn already_done(&self, tx: Box<dyn Transaction>) -> DomainResult<()> {
+        let receipt = tx.finish_unchanged().await?;
+        self.cache.make_visible_everywhere(receipt).await
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &DomainSettings {
         &self.settings
+    }
+
+    /// Locks an account to close it: `None` when it is closed already.
+    /// Refuses accounts outside the caller's tenants (known or not), then
+    /// unknown ones.
+    async fn lock_account_to_close(
+        &self,
+        tx: &dyn Transaction,
+        id: &AccountId,
+    ) -> DomainResult<Option<Account>> {
+        let account = tx.lock_account(id).await?;
+        self.within_tenants_read(id, account.as_ref())?;
+        let account = account.ok_or_else(|| DomainError::not_found("account", id.as_str()))?;
+        Ok((account.state != AccountState::Closed).then_some(account))
     }
 
     /// Locks an account for a change; refuses accounts outside the caller's

@@ -244,6 +244,9 @@ impl UseCases {
                 Shareable::Template => "shared template",
                 Shareable::SuppressionList => "shared suppression list",
             };
+            // Perhaps unshared by a first call whose invalidation is still on
+            // its way: answered once that is visible everywhere.
+            self.already_done(tx).await?;
             return Err(DomainError::not_found(what, cmd.resource.id.as_str()));
         }
         tx.append_activity(&self.activity(

@@ -23,7 +23,7 @@ use crate::grpc::convert;
 use crate::grpc::middleware::{Caller, caller_of};
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
-pub use acting::{ACTOR_TOKEN_HEADER, ActorTrust};
+pub use acting::{ACTOR_TOKEN_HEADER, Acting, ActorTrust, ActsFor};
 use changes::ChangeStream;
 
 mod access_requests;

@@ -291,6 +291,23 @@ pub(super) async fn bump_revisions(
         .exec(txn)
         .await
         .map_err(from_db_err)?;
+    read_revisions(txn, &ids).await
+}
+
+/// The revisions of each of `ids` now, with the children of those accounts:
+/// one statement.
+pub(super) async fn current_revisions(
+    txn: &DatabaseTransaction,
+    ids: &[AccountId],
+) -> DomainResult<WriteReceipt> {
+    if ids.is_empty() {
+        return Ok(WriteReceipt::default());
+    }
+    let ids: Vec<&str> = ids.iter().map(AccountId::as_str).collect();
+    read_revisions(txn, &ids).await
+}
+
+async fn read_revisions(txn: &DatabaseTransaction, ids: &[&str]) -> DomainResult<WriteReceipt> {
     let rows: Vec<(String, Option<String>, i64)> = accounts::Entity::find()
         .select_only()
         .column(accounts::Column::Id)

@@ -40,7 +40,7 @@ use crate::domain::model::{
     Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
 };
 use crate::domain::permissions::Permission;
-use crate::domain::ports::{MembershipChange, NewMembership, Reads, Store, Transaction};
+use crate::domain::ports::{CommitFailed, MembershipChange, NewMembership, Reads, Store, Transaction};
 use crate::domain::rules::member_list::MemberPageQuery;
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::error::from_db_err;
@@ -435,12 +435,30 @@ impl Transaction for SeaTransaction {
         outbox::enqueue(&self.txn, message).await
     }
 
-    async fn commit(self: Box<Self>) -> DomainResult<WriteReceipt> {
+    async fn commit(self: Box<Self>) -> Result<WriteReceipt, CommitFailed> {
         let written = std::mem::take(&mut *self.written.lock().await);
         let receipt = accounts::bump_revisions(&self.txn, &written).await?;
         let entries = std::mem::take(&mut *self.activity.lock().await);
         activity::append_activities(&self.txn, &entries, &receipt).await?;
-        self.txn.commit().await.map_err(from_db_err)?;
+        if let Err(err) = self.txn.commit().await {
+            // The database may have committed before the connection failed.
+            tracing::warn!(error = %err, "COMMIT failed: its outcome is unknown");
+            return Err(CommitFailed {
+                error: DomainError::Unavailable(
+                    "the database did not confirm the commit: the change may or may not have been made; \
+                     read it back before retrying"
+                        .into(),
+                ),
+                maybe_committed: Some(receipt),
+            });
+        }
+        Ok(receipt)
+    }
+
+    async fn finish_unchanged(self: Box<Self>) -> DomainResult<WriteReceipt> {
+        let locked = std::mem::take(&mut *self.written.lock().await);
+        let receipt = accounts::current_revisions(&self.txn, &locked).await?;
+        self.txn.rollback().await.map_err(from_db_err)?;
         Ok(receipt)
     }
 }

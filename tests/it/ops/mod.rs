@@ -6,6 +6,7 @@
 mod actor_tokens;
 mod auth;
 mod cache_faults;
+mod coherence_faults;
 mod email;
 mod health;
 mod metrics;
@@ -15,3 +16,4 @@ pub mod telemetry;
 mod timeouts_and_concurrency;
 mod tls;
 mod transport;
+mod write_faults;

@@ -17,6 +17,7 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+use super::channel::{Client, TestChannel};
 use super::database::{Db, TestDb};
 
 /// A running server and a client connected to it.
@@ -27,7 +28,8 @@ pub struct TestApp {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Where its plaintext health-only listener is, when configured.
     pub health_addr: Option<std::net::SocketAddr>,
-    pub client: AccessServiceClient<Channel>,
+    /// Sends through [`TestChannel`]: plain, or adding actor tokens.
+    pub client: Client,
     pub channel: Channel,
     /// A direct connection for assertions on what was (not) written.
     pub db: DatabaseConnection,
@@ -117,7 +119,7 @@ impl TestApp {
             addr,
             metrics_addr,
             health_addr,
-            client: AccessServiceClient::new(channel.clone()),
+            client: AccessServiceClient::new(TestChannel::plain(channel.clone())),
             channel,
             db,
             statements,
@@ -127,6 +129,14 @@ impl TestApp {
             served: Some(served),
             database,
         }
+    }
+
+    /// This server's client from now on sends, with each call for a person,
+    /// a token from `issuer` for the person the request names (the server
+    /// must be in the token mode for `issuer`: `issuer.configure`).
+    pub fn acting_with_tokens(mut self, issuer: std::sync::Arc<super::issuer::TestIssuer>) -> Self {
+        self.client = AccessServiceClient::new(TestChannel::minting(self.channel.clone(), issuer));
+        self
     }
 
     /// Signals shutdown, as SIGTERM does, and returns the server's task,

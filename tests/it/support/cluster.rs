@@ -1,10 +1,10 @@
 //! Several replicas and the servers they lean on, owned by the test: a
 //! unique namespace on the shared Redis, a Redis of the test's own that it
-//! can stop and start again, a TCP proxy it can cut, and a load of Authorize
-//! calls whose every answer is recorded with the phase its call started in.
+//! can stop and start again, TCP proxies it can break a connection at a
+//! time ([`TcpProxy`]), and a load of Authorize calls whose every answer is
+//! recorded with the phase its call started in.
 //! Replicas themselves are [`TestApp::replica`].
 
-use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -13,13 +13,13 @@ use std::time::Duration;
 use access_service::Config;
 use access_service::grpc::pb;
 use access_service::grpc::pb::access_service_client::AccessServiceClient;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tonic::Code;
 
 use crate::support::{TestApp, reason};
+
+pub use super::proxy::{Mode, TcpProxy, url_addr};
 
 /// How long a wait for something that must happen may last before the test
 /// gives up: a guard against hanging, never an assertion about speed.
@@ -179,135 +179,6 @@ impl Drop for TestRedis {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-// === A TCP proxy the test can cut ===
-
-/// What a [`TcpProxy`] does with its connections.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Link {
-    /// Forwards both ways.
-    Open,
-    /// Holds every byte, keeping connections open: the peers hear nothing.
-    Frozen,
-    /// Drops every connection and closes new ones at once.
-    Cut,
-}
-
-/// A TCP proxy on a free loopback port to `upstream`. Cut, it drops every
-/// open connection and closes new ones as soon as they are accepted (the
-/// peer sees the connection end, as when a server goes away); frozen, it
-/// keeps connections open but forwards nothing (as when packets are lost);
-/// restored, it forwards again. Stops when dropped.
-pub struct TcpProxy {
-    addr: SocketAddr,
-    link: watch::Sender<Link>,
-    accepting: JoinHandle<()>,
-}
-
-/// Copies `from` to `to` until either ends or the link is cut; holds what
-/// it read while the link is frozen.
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    mut link: watch::Receiver<Link>,
-) {
-    let mut buffer = vec![0_u8; 16 * 1024];
-    loop {
-        let read = match from.read(&mut buffer).await {
-            Ok(0) | Err(_) => return,
-            Ok(read) => read,
-        };
-        let open = link
-            .wait_for(|link| *link != Link::Frozen)
-            .await
-            .is_ok_and(|link| *link == Link::Open);
-        if !open || to.write_all(&buffer[..read]).await.is_err() {
-            return;
-        }
-    }
-}
-
-impl TcpProxy {
-    pub async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
-        let addr = listener.local_addr().expect("proxy address");
-        let (link, watching) = watch::channel(Link::Open);
-        let accepting = tokio::spawn(async move {
-            while let Ok((inbound, _)) = listener.accept().await {
-                let mut link = watching.clone();
-                if *link.borrow_and_update() == Link::Cut {
-                    drop(inbound);
-                    continue;
-                }
-                tokio::spawn(async move {
-                    let Ok(outbound) = TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    let _ = inbound.set_nodelay(true);
-                    let _ = outbound.set_nodelay(true);
-                    let (in_read, in_write) = inbound.into_split();
-                    let (out_read, out_write) = outbound.into_split();
-                    // Either direction ending ends both (dropping both sockets).
-                    tokio::select! {
-                        () = pump(in_read, out_write, link.clone()) => {}
-                        () = pump(out_read, in_write, link.clone()) => {}
-                        _ = link.wait_for(|link| *link == Link::Cut) => {}
-                    }
-                });
-            }
-        });
-        Self {
-            addr,
-            link,
-            accepting,
-        }
-    }
-
-    /// `url` with its host and port replaced by the proxy's.
-    pub fn route(&self, url: &str) -> String {
-        let (start, end) = authority(url);
-        format!("{}{}{}", &url[..start], self.addr, &url[end..])
-    }
-
-    /// Drops every open connection and refuses new ones.
-    pub fn cut(&self) {
-        self.link.send_replace(Link::Cut);
-    }
-
-    /// Keeps connections open but forwards nothing until restored.
-    pub fn freeze(&self) {
-        self.link.send_replace(Link::Frozen);
-    }
-
-    /// Forwards again (new connections, and held bytes if frozen).
-    pub fn restore(&self) {
-        self.link.send_replace(Link::Open);
-    }
-}
-
-impl Drop for TcpProxy {
-    fn drop(&mut self) {
-        self.cut();
-        self.accepting.abort();
-    }
-}
-
-/// Where the `host:port` of a URL (scheme://[user:password@]host:port/...) starts and ends.
-fn authority(url: &str) -> (usize, usize) {
-    let start = url
-        .rfind('@')
-        .map_or_else(|| url.find("://").map_or(0, |i| i + 3), |i| i + 1);
-    let end = url[start..].find('/').map_or(url.len(), |i| start + i);
-    (start, end)
-}
-
-/// The address in a URL whose host is an IP address.
-pub fn url_addr(url: &str) -> SocketAddr {
-    let (start, end) = authority(url);
-    url[start..end]
-        .parse()
-        .expect("an IP address and port in the URL")
 }
 
 // === A recorded load of Authorize calls ===

@@ -6,9 +6,11 @@
 mod app;
 mod asserts;
 mod calls;
+mod channel;
 mod database;
 mod on_both_databases;
 mod plans;
+mod proxy;
 mod requests;
 mod tables;
 
@@ -21,5 +23,6 @@ pub mod pki;
 pub use app::*;
 pub use asserts::*;
 pub use calls::scoped_lead;
+pub use channel::Client;
 pub use database::*;
 pub use requests::*;

@@ -15,7 +15,7 @@ use crate::support::pki::{Ca, Files, tls_channel};
 use crate::support::{Db, TestApp, api_keys, create_account, email, keys, person};
 
 /// The web app's key and the billing system's, as `support::keys` configures them.
-const WEB: &str = "new-admin-secret-long-enough-for-tests";
+const WEB: &str = crate::support::WEB_KEY;
 const BILLING: &str = "platform-secret-long-enough-for-tests";
 /// A key whose name is as long as a name may be.
 const LONGEST_SECRET: &str = "longest-name-secret-long-enough-for-tests";
@@ -27,7 +27,7 @@ fn longest_name() -> String {
 /// The keys of `support::keys`, and one with the longest name a key may have.
 fn keyed(config: &mut Config) {
     keys(config);
-    let longest = api_keys(&[(&longest_name(), "admin", LONGEST_SECRET)]);
+    let longest = api_keys(&[(&longest_name(), "read+write", LONGEST_SECRET)]);
     config.api_keys = config.api_keys.take().map(|keys| format!("{keys},{longest}"));
 }
 
@@ -200,7 +200,7 @@ async fn a_client_certificate_is_named_beside_the_actor(kind: Db) {
         config.tls_client_ca_file = Some(client_ca_file);
         config.tls_client_auth = ClientAuth::Required;
         config.tls_client_identities =
-            Some("console:admin+platform:uri:spiffe://corp.example/ns/ops/sa/console".to_owned());
+            Some("console:read+write+platform:uri:spiffe://corp.example/ns/ops/sa/console".to_owned());
     })
     .await;
     let console = client_ca.client_uri("spiffe://corp.example/ns/ops/sa/console");

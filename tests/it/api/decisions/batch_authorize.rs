@@ -2,11 +2,9 @@
 //! whatever it reads, each answer must be the one Authorize gives alone.
 
 use access_service::grpc::pb;
-use access_service::grpc::pb::access_service_client::AccessServiceClient;
 use pb::ResourceType::{List, Template};
-use tonic::transport::Channel;
 
-use crate::support::{TestApp, check, scope, share};
+use crate::support::{Client, TestApp, check, scope, share};
 
 /// A team with two children and every kind of membership a decision tells
 /// apart: built-in and custom roles, extra grants, scopes, a deactivated
@@ -86,10 +84,7 @@ fn varied_checks() -> Vec<pb::AuthorizeRequest> {
 }
 
 /// The answer Authorize gives each check alone, in order.
-async fn alone(
-    client: &mut AccessServiceClient<Channel>,
-    checks: &[pb::AuthorizeRequest],
-) -> Vec<pb::AuthorizeResponse> {
+async fn alone(client: &mut Client, checks: &[pb::AuthorizeRequest]) -> Vec<pb::AuthorizeResponse> {
     let mut answers = Vec::with_capacity(checks.len());
     for request in checks {
         answers.push(

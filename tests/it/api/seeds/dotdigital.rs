@@ -11,7 +11,7 @@ use crate::support::{TestApp, assert_refused, list_users, person, reason, share,
 /// dotdigital: a parent account with child accounts; the parent owner works in every
 /// child, managed users only where they were given access; templates shared down
 /// (read-only in the children), never up or sideways; changing a child's owner.
-async fn dotdigital_users_and_teams(app: TestApp) {
+pub(super) async fn dotdigital_users_and_teams(app: TestApp) {
     let mut client = app.client.clone();
     app.account("dd", "dd-owner").await;
     app.member("dd-owner", "dd", "dd-user", "admin", vec![]).await;

@@ -9,7 +9,7 @@ use crate::support::{TestApp, assert_refused, email, expect_code, list_users, re
 
 /// Mailchimp: owner, admin, manager, author, viewer; changing levels; ownership
 /// transfer to an admin; leaving an account; admins removed only by someone else.
-async fn mailchimp_user_levels(app: TestApp) {
+pub(super) async fn mailchimp_user_levels(app: TestApp) {
     app.account("mc", "mc-owner").await;
     let mut client = app.client.clone();
     let invitation = client

@@ -12,7 +12,7 @@ use crate::support::{TestApp, assert_refused, email, list_users, reason, scope};
 /// Mailigen: Account Manager, List Manager (chosen lists), Collaborator, Watcher,
 /// Custom; the user list order; access requests; deactivate and activate; names and
 /// emails stay the user's own; switching accounts; the activity log.
-async fn mailigen_user_management(app: TestApp) {
+pub(super) async fn mailigen_user_management(app: TestApp) {
     let mut client = app.client.clone();
     app.account("mg", "mg-owner").await;
     app.member("mg-owner", "mg", "mg-am", "account_manager", vec![])

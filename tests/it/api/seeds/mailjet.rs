@@ -11,7 +11,7 @@ use crate::support::{TestApp, assert_refused, assert_refused_for, email, list_us
 /// Mailjet: predefined roles (Manager = power_user, Accountant, Developer, Marketer,
 /// Designer), custom roles, one invitation for the master and sub-accounts, deleting
 /// access while the invitation is pending, and the plan's number of "accesses".
-async fn mailjet_account_sharing(app: TestApp) {
+pub(super) async fn mailjet_account_sharing(app: TestApp) {
     let mut client = app.client.clone();
     app.account("mj", "mj-owner").await;
     app.child_account("mj-sub1", "mj-owner", "mj", "mj-owner").await;

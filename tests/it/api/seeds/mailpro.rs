@@ -10,7 +10,7 @@ use crate::support::{TestApp, assert_refused, assert_refused_for, list_users, re
 /// Mailpro: the master account (owner) and an account manager; sub-users with limited
 /// access; extra permissions approved or rejected; staff turnover; only the master
 /// account closes the account.
-async fn mailpro_multi_user_account(app: TestApp) {
+pub(super) async fn mailpro_multi_user_account(app: TestApp) {
     app.account("mp", "mp-owner").await;
     app.member("mp-owner", "mp", "mp-am", "account_manager", vec![])
         .await;

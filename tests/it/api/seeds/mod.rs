@@ -74,3 +74,48 @@ fn owned(triples: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
         .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
         .collect()
 }
+
+/// The five stories again, on a server in the token mode: the tests' client
+/// sends with each call for a person a token for the person the request
+/// names (support/channel.rs), as a web app holding its users' tokens would,
+/// and every answer must be the one the caller's word gets.
+mod token_mode {
+    use std::sync::Arc;
+
+    use crate::support::issuer::TestIssuer;
+    use crate::support::{Db, TestApp};
+
+    async fn in_token_mode(kind: Db) -> TestApp {
+        let issuer = Arc::new(TestIssuer::rsa().await);
+        TestApp::spawn_with(kind, |config| issuer.configure(config))
+            .await
+            .acting_with_tokens(issuer)
+    }
+
+    macro_rules! stories {
+        ($($name:ident => $story:path,)*) => {$(
+            mod $name {
+                use super::in_token_mode;
+                use crate::support::Db;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    $story(in_token_mode(Db::Sqlite).await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mysql() {
+                    $story(in_token_mode(Db::Mysql).await).await;
+                }
+            }
+        )*};
+    }
+
+    stories! {
+        dotdigital => crate::api::seeds::dotdigital::dotdigital_users_and_teams,
+        mailchimp => crate::api::seeds::mailchimp::mailchimp_user_levels,
+        mailigen => crate::api::seeds::mailigen::mailigen_user_management,
+        mailjet => crate::api::seeds::mailjet::mailjet_account_sharing,
+        mailpro => crate::api::seeds::mailpro::mailpro_multi_user_account,
+    }
+}

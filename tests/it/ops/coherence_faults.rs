@@ -1,0 +1,240 @@
+//! The coherence protocol when one connection fails and the others work:
+//! a replica whose invalidation subscription hears nothing while its lease
+//! renewals go on, a writer whose revocations never reach Redis. Each test
+//! owns its Redis and the proxies in front of it, and singles out a
+//! replica's connections by what they send (see `support/proxy.rs`). Rule
+//! 11 of docs/domain.md, under the faults docs/consistency.md says it holds.
+
+use std::time::Duration;
+
+use access_service::Config;
+use access_service::grpc::pb;
+use pb::DecisionReason as R;
+
+use crate::support::cluster::{Mode, TcpProxy, TestRedis, until_trusted, url_addr};
+use crate::support::{Db, TestApp, reason};
+
+/// What a replica's invalidation subscription sends, and nothing else does.
+const SUBSCRIBE: &[u8] = b"SUBSCRIBE";
+/// What the revocation script sends, and no other command of the protocol.
+const REVOKE: &[u8] = b"SADD";
+/// What a lease renewal sends, and no lookup or fill.
+const RENEW: &[u8] = b"ZADD";
+/// What a lookup sends, and no command of the protocol.
+const LOOKUP: &[u8] = b"HGET";
+
+/// Two replicas on a Redis of the test's own, each through a proxy of its
+/// own; A is the writer. B reaches the database directly, whatever A does.
+pub(super) struct Pair {
+    pub a: TestApp,
+    pub b: TestApp,
+    pub a_link: TcpProxy,
+    pub b_link: TcpProxy,
+    // Declared last: dropped after the replicas.
+    _redis: TestRedis,
+}
+
+impl Pair {
+    /// Starts both replicas, A's configuration as `adjust` leaves it (B's
+    /// is A's, but for its Redis link and its database URL).
+    pub async fn start(adjust: impl FnOnce(&mut Config)) -> Self {
+        let redis = TestRedis::start().await;
+        let a_link = TcpProxy::start(url_addr(&redis.url())).await;
+        let b_link = TcpProxy::start(url_addr(&redis.url())).await;
+        let a = TestApp::spawn_with(Db::Mysql, |config| {
+            config.redis_url = Some(a_link.route(&redis.url()));
+            adjust(config);
+        })
+        .await;
+        let b = a
+            .replica_with(|config| {
+                config.redis_url = Some(b_link.route(&redis.url()));
+                config.database_url = a.database_url().to_owned();
+            })
+            .await;
+        until_trusted(&[&a, &b]).await;
+        Self {
+            a,
+            b,
+            a_link,
+            b_link,
+            _redis: redis,
+        }
+    }
+
+    /// As [`Pair::start`] with these lease timings; Lee is a manager of
+    /// acme, and B holds his facts.
+    async fn with_lee(lease_ms: u64, ack_timeout_ms: u64) -> Self {
+        let pair = Self::start(|config| {
+            config.cache_lease_ms = lease_ms;
+            config.cache_ack_timeout_ms = ack_timeout_ms;
+        })
+        .await;
+        pair.a.account("acme", "olivia").await;
+        pair.a.member("olivia", "acme", "lee", "manager", vec![]).await;
+        assert!(pair.b.check("lee", "acme", "campaigns.send").await.allowed);
+        pair
+    }
+
+    /// B's subscription stays open and hears nothing more; its renewals go on.
+    pub fn silence_b(&self) {
+        assert_eq!(
+            self.b_link.affect(SUBSCRIBE, Mode::DropToClient),
+            1,
+            "B has one subscription connection"
+        );
+    }
+
+    /// Lee's check on B, which must not answer from before his removal.
+    pub async fn lee_on_b(&self) -> (bool, R) {
+        let lee = self.b.check("lee", "acme", "campaigns.send").await;
+        (lee.allowed, reason(&lee))
+    }
+}
+
+/// B never acknowledges (its subscription is silent) but renews its lease:
+/// the write revokes it, and returns only once what B's lease had left has
+/// passed; B drops its entries at its next renewal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_that_renews_but_hears_nothing_is_revoked_before_the_write_returns() {
+    let pair = Pair::with_lee(1000, 250).await;
+    pair.silence_b();
+    let before = pair.a.cache_counts();
+    pair.a.remove("olivia", "acme", "lee").await.expect("removed");
+    let after = pair.a.cache_counts();
+    assert_eq!(
+        pair.lee_on_b().await,
+        (false, R::NotAMember),
+        "B answered from an entry older than the removal, which had returned"
+    );
+    assert_eq!(after.revocations, before.revocations + 1, "B's lease was revoked");
+    assert_eq!(after.fence_moves, before.fence_moves);
+}
+
+/// As above, but Redis never confirms the revocation: the connection that
+/// sends it is cut (`Mode::Cut`), or it stays open and the request never
+/// arrives, so no reply comes (`Mode::DropToServer`), again on every retry.
+/// The writer may not stop waiting for B on the strength of a revocation
+/// Redis did not confirm, nor on the time B's lease had left, since B keeps
+/// renewing it. It moves the database fence and waits a term from there: B,
+/// which trusts its cache only on a fence read less than a term old, drops
+/// its entries.
+async fn an_unconfirmed_revocation_moves_the_fence(failure: Mode) {
+    let pair = Pair::with_lee(1000, 250).await;
+    pair.silence_b();
+    pair.a_link.rule(REVOKE, failure);
+    let before = pair.a.cache_counts();
+    pair.a.remove("olivia", "acme", "lee").await.expect("removed");
+    let after = pair.a.cache_counts();
+    assert!(
+        pair.b.cache().trusted(),
+        "B kept its lease and its subscription open"
+    );
+    assert_eq!(
+        pair.lee_on_b().await,
+        (false, R::NotAMember),
+        "{failure:?}: B answered from an entry older than the removal, which had returned"
+    );
+    assert_eq!(after.fence_moves, before.fence_moves + 1, "A moved the fence");
+    assert_eq!(
+        after.revocations, before.revocations,
+        "no revocation was confirmed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revocation_whose_connection_is_cut_moves_the_fence_before_the_write_returns() {
+    an_unconfirmed_revocation_moves_the_fence(Mode::Cut).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revocation_that_gets_no_reply_moves_the_fence_before_the_write_returns() {
+    an_unconfirmed_revocation_moves_the_fence(Mode::DropToServer).await;
+}
+
+/// B's protocol connection (renewals, acknowledgements) is slow, each
+/// message a tenth of a term late, well within the ack timeout: the write
+/// waits for B's acknowledgement and revokes nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_acknowledgement_within_the_ack_timeout_revokes_nobody() {
+    let pair = Pair::with_lee(1000, 500).await;
+    assert_eq!(
+        pair.b_link
+            .affect(RENEW, Mode::Delayed(Duration::from_millis(100))),
+        1,
+        "B's renewals go on one connection"
+    );
+    let before = pair.a.cache_counts();
+    pair.a.remove("olivia", "acme", "lee").await.expect("removed");
+    let after = pair.a.cache_counts();
+    assert_eq!(
+        (after.acks_received - before.acks_received, after.revocations),
+        (1, before.revocations),
+        "B's acknowledgement came in time"
+    );
+    assert_eq!(pair.lee_on_b().await, (false, R::NotAMember));
+}
+
+/// A's own subscription goes silent (it stays open): A hears neither its
+/// own invalidations nor B's acknowledgements, which come on it. Its first
+/// write revokes B, which it cannot tell from a dead replica, and finds it
+/// did not hear itself: it subscribes again, so its next write hears B's
+/// acknowledgement and revokes nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_writer_that_does_not_hear_itself_subscribes_again() {
+    let pair = Pair::with_lee(1000, 250).await;
+    assert_eq!(
+        pair.a_link.affect(SUBSCRIBE, Mode::DropToClient),
+        1,
+        "A has one subscription connection"
+    );
+    let before = pair.a.cache_counts();
+    pair.a.remove("olivia", "acme", "lee").await.expect("removed");
+    let first = pair.a.cache_counts();
+    assert_eq!(
+        first.revocations,
+        before.revocations + 1,
+        "the first write revoked B, whose acknowledgement A could not hear"
+    );
+    assert_eq!(pair.lee_on_b().await, (false, R::NotAMember));
+
+    until_trusted(&[&pair.a, &pair.b]).await;
+    pair.a.account("globex", "gary").await;
+    let second = pair.a.cache_counts();
+    assert_eq!(
+        (second.revocations, second.acks_received - first.acks_received),
+        (first.revocations, 1),
+        "the second write heard B's acknowledgement: A subscribed again"
+    );
+}
+
+/// B's lookups stall (the connection they go on is frozen, as behind a
+/// burst of large fills on a busy Redis): B's lease renewals, on a
+/// connection of their own, go on, so B keeps trusting its cache instead of
+/// lapsing and wiping it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lookups_that_stall_do_not_hold_up_lease_renewals() {
+    let pair = Pair::with_lee(1000, 250).await;
+    let before = pair.b.cache_counts();
+    assert_eq!(
+        pair.b_link.affect(LOOKUP, Mode::Frozen),
+        1,
+        "B's lookups go on one connection"
+    );
+    let renewed = async {
+        while pair.b.cache_counts().lease_renewals < before.lease_renewals + 8 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    // Eight renewals take two terms: ten seconds is far more.
+    let renewed = tokio::time::timeout(Duration::from_secs(10), renewed).await;
+    let after = pair.b.cache_counts();
+    let trusted = pair.b.cache().trusted();
+    pair.b_link.restore();
+    assert!(
+        renewed.is_ok(),
+        "B renewed its lease while its lookups stalled: {before:?} -> {after:?}"
+    );
+    assert!(trusted, "B trusts its cache");
+    assert_eq!(after.lease_lapses, before.lease_lapses, "B's lease never lapsed");
+}
