@@ -16,14 +16,15 @@ use anyhow::Context;
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tonic::transport::Server;
+use tokio_stream::StreamExt;
 use tonic::transport::server::TcpIncoming;
 
 use crate::actor_tokens::dev::{self, DevToken};
 use crate::cache::{Cache, CacheStats};
 use crate::changes::{ChangePublisher, PublisherSettings};
-use crate::config::{Config, DevTokenArgs, MAX_BATCH_CHECKS_LIMIT, redact_url};
+use crate::config::{Config, DevTokenArgs, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, redact_url};
 use crate::domain::UseCases;
+use crate::domain::model::{MAX_SCOPE_IDS, ResourceType};
 use crate::domain::ports::{FactsCache, Reads, Store};
 use crate::domain::service::DomainSettings;
 use crate::email::{Dispatcher, EmailRenderer};
@@ -39,10 +40,16 @@ use crate::{shutdown, telemetry, tls};
 mod settings;
 #[cfg(test)]
 mod tests;
+mod transport;
+
+pub use transport::{Aged, TransportSettings, incoming};
 
 // The facts of the largest BatchAuthorize are read in one statement, so
 // they are one consistent snapshot.
 const _: () = assert!(storage::MAX_PAIRS >= MAX_BATCH_CHECKS_LIMIT);
+
+// The most scope ids in total is every type at its own most.
+const _: () = assert!(MAX_SCOPE_IDS_LIMIT == ResourceType::ALL.len() * MAX_SCOPE_IDS);
 
 /// How long the email dispatcher gets to finish the email in flight once
 /// serving has ended: part of the 10 s the Helm chart's termination grace
@@ -215,22 +222,25 @@ impl App {
                 invitation_ttl: config.invitation_ttl(),
                 max_batch_checks: config.max_batch_checks,
                 reauthentication_max_age: config.actors.reauthentication_max_age(),
+                max_pending_invitations: config.max_pending_invitations,
+                max_page_bytes: config.max_page_bytes,
             },
         );
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
         let health_incoming = match config.health_addr {
-            Some(addr) => {
-                Some(incoming(TcpListener::bind(addr).await.with_context(|| {
-                    format!("cannot listen on ACCESS_HEALTH_ADDR {addr}")
-                })?))
-            }
+            Some(addr) => Some(incoming(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on ACCESS_HEALTH_ADDR {addr}"))?,
+                Some(config.tcp_keepalive()),
+            )),
             None => None,
         };
         Ok(Self {
+            incoming: incoming(listener, Some(config.tcp_keepalive())),
             config,
-            incoming: incoming(listener),
             credentials,
             actors,
             tls,
@@ -295,7 +305,13 @@ impl App {
     /// deadline, the cache lease given back.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
+        let transport = settings::transport(&self.config);
+        let limits = settings::message_limits(&self.config);
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        // Open to anyone (probes carry no key): bounded like the API.
+        let health_service = health_service
+            .max_decoding_message_size(limits.request)
+            .max_encoding_message_size(limits.response);
         health_reporter
             .set_serving::<AccessServiceServer<GrpcHandlers>>()
             .await;
@@ -304,13 +320,17 @@ impl App {
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+            .build_v1()?
+            .max_decoding_message_size(limits.request)
+            .max_encoding_message_size(limits.response);
         let reflection_v1alpha = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             // google.rpc error details, so grpcurl can print BadRequest and ErrorInfo.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()?;
+            .build_v1alpha()?
+            .max_decoding_message_size(limits.request)
+            .max_encoding_message_size(limits.response);
         let (stop_accepting, deadline, phase) = shutdown::begin(
             settings::shutdown_settings(&self.config),
             health_reporter,
@@ -318,7 +338,10 @@ impl App {
         );
         let layers = middleware::layers(
             self.credentials,
-            self.config.max_concurrent_requests,
+            middleware::Concurrency {
+                process: self.config.max_concurrent_requests,
+                per_caller: self.config.max_concurrent_requests_per_caller(),
+            },
             self.config.request_timeout(),
             self.metrics.rpc(),
             phase,
@@ -332,7 +355,8 @@ impl App {
         // stopped once the main server has drained.
         let health_server = self.health_incoming.map(|health_incoming| {
             tracing::info!(addr = ?health_incoming.local_addr().ok(), "serving grpc.health.v1.Health (plaintext)");
-            let health = Server::builder()
+            let health = transport
+                .server()
                 .add_service(health_service.clone())
                 .serve_with_incoming(health_incoming);
             AbortOnDrop(tokio::spawn(health))
@@ -349,8 +373,10 @@ impl App {
         };
         let handlers = GrpcHandlers::new(self.service, self.renderer)
             .with_watch_poll(self.config.change_poll())
-            .with_actors(self.actors);
-        let router = Server::builder()
+            .with_actors(self.actors)
+            .with_max_scope_ids(self.config.max_scope_ids);
+        let router = transport
+            .server()
             // Telemetry: outermost, so the RPC's span covers (and its status
             // code reflects) every refusal of the stack below.
             .layer(middleware::RpcSpanLayer::new(self.trace_dispatch))
@@ -358,17 +384,35 @@ impl App {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(AccessServiceServer::new(handlers));
+            .add_service(
+                AccessServiceServer::new(handlers)
+                    // tonic's default is 4 MiB per message, times every request in flight.
+                    .max_decoding_message_size(limits.request)
+                    .max_encoding_message_size(limits.response),
+            );
+        let lifetime = transport.lifetime();
         let served = match self.tls {
             Some(acceptor) => {
-                let connections = tls::incoming(self.incoming, acceptor, self.config.tls_handshake_timeout());
+                let connections = tls::incoming(
+                    self.incoming,
+                    acceptor,
+                    self.config.tls_handshake_timeout(),
+                    self.config.tls_max_concurrent_handshakes,
+                )
+                .map(move |accepted| accepted.map(|conn| Aged::new(conn, lifetime)));
                 deadline
                     .enforce(router.serve_with_incoming_shutdown(connections, stop_accepting))
                     .await
             }
             None => {
                 deadline
-                    .enforce(router.serve_with_incoming_shutdown(self.incoming, stop_accepting))
+                    .enforce(
+                        router.serve_with_incoming_shutdown(
+                            self.incoming
+                                .map(move |accepted| accepted.map(|conn| Aged::new(conn, lifetime))),
+                            stop_accepting,
+                        ),
+                    )
                     .await
             }
         };
@@ -522,13 +566,4 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// The connections the server serves: those `listener` accepts, each with
-/// TCP_NODELAY. We serve our own listener (bound in `build`, so port 0 works),
-/// and tonic's `tcp_nodelay` applies only to listeners it binds; without it
-/// each small response waits ~40 ms on Nagle's algorithm and the client's
-/// delayed ACK. Public so a test can read the option on an accepted socket.
-pub fn incoming(listener: TcpListener) -> TcpIncoming {
-    TcpIncoming::from(listener).with_nodelay(Some(true))
 }

@@ -27,6 +27,9 @@ pub const DEFAULT_MAX_BATCH_CHECKS: usize = 100;
 /// Largest ACCESS_MAX_BATCH_CHECKS: the facts of a batch are read in one
 /// statement (one consistent snapshot) of at most this many pairs.
 pub const MAX_BATCH_CHECKS_LIMIT: usize = 128;
+/// Largest ACCESS_MAX_SCOPE_IDS: every resource type scoped to the most
+/// ids one type may list.
+pub const MAX_SCOPE_IDS_LIMIT: usize = 6 * 1000;
 /// Default per-request time limit.
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
 /// Default process-wide concurrent requests.
@@ -63,6 +66,40 @@ pub const DEFAULT_RELOAD_INTERVAL_MS: u64 = 5000;
 pub const DEFAULT_API_KEY_MIN_LENGTH: usize = 32;
 /// Default time a client has to complete its TLS handshake.
 pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
+/// Default most TLS handshakes in progress at once.
+pub const DEFAULT_TLS_MAX_CONCURRENT_HANDSHAKES: usize = 256;
+/// Default most HTTP/2 streams open at once on one connection (RFC 9113
+/// recommends no fewer than 100).
+pub const DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Default pause between the server's HTTP/2 PINGs on a connection.
+pub const DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS: u64 = 30_000;
+/// Default wait for a PING's acknowledgement before the connection is closed.
+pub const DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS: u64 = 10_000;
+/// Default idle time before TCP keepalive probes, and between them.
+pub const DEFAULT_TCP_KEEPALIVE_SECS: u64 = 60;
+/// Default age at which a connection is asked to go away (GOAWAY), as
+/// SpiceDB does, so clients spread over replicas the autoscaler adds.
+pub const DEFAULT_MAX_CONNECTION_AGE_SECS: u64 = 30;
+/// Default time a connection asked to go away has to finish its streams.
+pub const DEFAULT_MAX_CONNECTION_AGE_GRACE_SECS: u64 = 10;
+/// Default largest request message: 256 KiB (the largest valid Invite is
+/// far smaller).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// Smallest ACCESS_MAX_REQUEST_BYTES accepted: below it, valid requests
+/// (a BatchAuthorize of the largest size) would not fit.
+pub const MIN_MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Default largest response message: 4 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// Default most bytes of rows one ListUsers page carries: 1 MiB.
+pub const DEFAULT_MAX_PAGE_BYTES: usize = 1024 * 1024;
+/// Default most requests one caller (API key or client identity) has in
+/// flight at once: a quarter of the process-wide default.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CALLER: usize = 256;
+/// Default most scope ids one membership, or one account of an invitation,
+/// lists over every resource type together.
+pub const DEFAULT_MAX_SCOPE_IDS: usize = 1000;
+/// Default most pending invitations (expired ones included) one account holds.
+pub const DEFAULT_MAX_PENDING_INVITATIONS: usize = 1000;
 
 /// Default sender of the service's emails.
 pub const DEFAULT_MAIL_FROM: &str = "Access Service <no-reply@localhost>";
@@ -239,6 +276,57 @@ pub struct Config {
     /// Time a client has to complete its TLS handshake, in milliseconds.
     #[arg(long, env = "ACCESS_TLS_HANDSHAKE_TIMEOUT_MS", default_value_t = DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS)]
     pub tls_handshake_timeout_ms: u64,
+    /// Most TLS handshakes in progress at once; past it, accepting waits
+    /// (new connections queue in the kernel's backlog) until one ends.
+    #[arg(long, env = "ACCESS_TLS_MAX_CONCURRENT_HANDSHAKES", default_value_t = DEFAULT_TLS_MAX_CONCURRENT_HANDSHAKES)]
+    pub tls_max_concurrent_handshakes: usize,
+    /// Most HTTP/2 streams (calls, open WatchChanges included) one connection
+    /// may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+    #[arg(long, env = "ACCESS_HTTP2_MAX_CONCURRENT_STREAMS", default_value_t = DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS)]
+    pub http2_max_concurrent_streams: u32,
+    /// Pause between the server's HTTP/2 PINGs on each connection, in milliseconds.
+    #[arg(long, env = "ACCESS_HTTP2_KEEPALIVE_INTERVAL_MS", default_value_t = DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS)]
+    pub http2_keepalive_interval_ms: u64,
+    /// How long a PING may go unacknowledged before the connection (and
+    /// every stream on it) is closed, in milliseconds.
+    #[arg(long, env = "ACCESS_HTTP2_KEEPALIVE_TIMEOUT_MS", default_value_t = DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS)]
+    pub http2_keepalive_timeout_ms: u64,
+    /// Idle time before TCP keepalive probes start on an accepted
+    /// connection, and the pause between probes, in seconds.
+    #[arg(long, env = "ACCESS_TCP_KEEPALIVE_SECS", default_value_t = DEFAULT_TCP_KEEPALIVE_SECS)]
+    pub tcp_keepalive_secs: u64,
+    /// Age in seconds at which a connection is asked to go away (HTTP/2
+    /// GOAWAY), so long-lived clients reconnect and spread over replicas.
+    #[arg(long, env = "ACCESS_MAX_CONNECTION_AGE_SECS", default_value_t = DEFAULT_MAX_CONNECTION_AGE_SECS)]
+    pub max_connection_age_secs: u64,
+    /// Seconds a connection asked to go away has to finish its streams
+    /// before it is closed.
+    #[arg(long, env = "ACCESS_MAX_CONNECTION_AGE_GRACE_SECS", default_value_t = DEFAULT_MAX_CONNECTION_AGE_GRACE_SECS)]
+    pub max_connection_age_grace_secs: u64,
+    /// Largest request message accepted, in bytes (RESOURCE_EXHAUSTED past it).
+    #[arg(long, env = "ACCESS_MAX_REQUEST_BYTES", default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
+    pub max_request_bytes: usize,
+    /// Largest response message sent, in bytes; must exceed ACCESS_MAX_PAGE_BYTES.
+    #[arg(long, env = "ACCESS_MAX_RESPONSE_BYTES", default_value_t = DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: usize,
+    /// Most bytes of rows one ListUsers page carries (estimated from the
+    /// rows' text and scope ids); a page reaching it ends early, with a
+    /// next_page_token.
+    #[arg(long, env = "ACCESS_MAX_PAGE_BYTES", default_value_t = DEFAULT_MAX_PAGE_BYTES)]
+    pub max_page_bytes: usize,
+    /// Most requests one caller (API key or client certificate identity)
+    /// has in flight at once, at most ACCESS_MAX_CONCURRENT_REQUESTS; more
+    /// are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "ACCESS_MAX_CONCURRENT_REQUESTS_PER_CALLER", default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CALLER)]
+    pub max_concurrent_requests_per_caller: usize,
+    /// Most scope ids one membership, or one account of an invitation,
+    /// lists over every resource type together.
+    #[arg(long, env = "ACCESS_MAX_SCOPE_IDS", default_value_t = DEFAULT_MAX_SCOPE_IDS)]
+    pub max_scope_ids: usize,
+    /// Most pending invitations (expired ones included) one account holds,
+    /// whatever its plan allows.
+    #[arg(long, env = "ACCESS_MAX_PENDING_INVITATIONS", default_value_t = DEFAULT_MAX_PENDING_INVITATIONS)]
+    pub max_pending_invitations: usize,
     /// How often files read again when they change (TLS certificate and key,
     /// client CA, ACCESS_API_KEYS_FILE) are looked at, at most, in milliseconds.
     #[arg(long, env = "ACCESS_RELOAD_INTERVAL_MS", default_value_t = DEFAULT_RELOAD_INTERVAL_MS)]
@@ -365,6 +453,19 @@ impl Default for Config {
             tls_client_auth: ClientAuth::Required,
             tls_client_identities: None,
             tls_handshake_timeout_ms: DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
+            tls_max_concurrent_handshakes: DEFAULT_TLS_MAX_CONCURRENT_HANDSHAKES,
+            http2_max_concurrent_streams: DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
+            http2_keepalive_interval_ms: DEFAULT_HTTP2_KEEPALIVE_INTERVAL_MS,
+            http2_keepalive_timeout_ms: DEFAULT_HTTP2_KEEPALIVE_TIMEOUT_MS,
+            tcp_keepalive_secs: DEFAULT_TCP_KEEPALIVE_SECS,
+            max_connection_age_secs: DEFAULT_MAX_CONNECTION_AGE_SECS,
+            max_connection_age_grace_secs: DEFAULT_MAX_CONNECTION_AGE_GRACE_SECS,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
+            max_concurrent_requests_per_caller: DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CALLER,
+            max_scope_ids: DEFAULT_MAX_SCOPE_IDS,
+            max_pending_invitations: DEFAULT_MAX_PENDING_INVITATIONS,
             reload_interval_ms: DEFAULT_RELOAD_INTERVAL_MS,
             health_addr: None,
             metrics_addr: None,
@@ -397,6 +498,14 @@ impl std::fmt::Debug for Config {
             .field("max_batch_checks", &self.max_batch_checks)
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field(
+                "max_concurrent_requests_per_caller",
+                &self.max_concurrent_requests_per_caller,
+            )
+            .field("http2_max_concurrent_streams", &self.http2_max_concurrent_streams)
+            .field("max_connection_age_secs", &self.max_connection_age_secs)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .field("max_page_bytes", &self.max_page_bytes)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_namespace", &self.redis_namespace)
             .field("cache_max_bytes", &self.cache_max_bytes)

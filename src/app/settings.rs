@@ -18,6 +18,8 @@ use crate::reload::Reloading;
 use crate::shutdown::ShutdownSettings;
 use crate::tls::TlsSettings;
 
+use super::TransportSettings;
+
 /// Most changes the publisher appends with one script.
 const PUBLISH_BATCH: usize = 500;
 
@@ -68,6 +70,35 @@ pub fn change_publisher(config: &Config) -> Option<PublisherSettings> {
         poll: config.change_poll(),
         batch: PUBLISH_BATCH,
     })
+}
+
+/// How connections are kept and bounded.
+pub fn transport(config: &Config) -> TransportSettings {
+    TransportSettings {
+        max_concurrent_streams: config.http2_max_concurrent_streams,
+        http2_keepalive_interval: config.http2_keepalive_interval(),
+        http2_keepalive_timeout: config.http2_keepalive_timeout(),
+        tcp_keepalive: config.tcp_keepalive(),
+        max_connection_age: config.max_connection_age(),
+        max_connection_age_grace: config.max_connection_age_grace(),
+    }
+}
+
+/// The largest messages every service decodes and encodes.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageLimits {
+    /// Largest request message, in bytes.
+    pub request: usize,
+    /// Largest response message, in bytes.
+    pub response: usize,
+}
+
+/// The message limits of ACCESS_MAX_REQUEST_BYTES and ACCESS_MAX_RESPONSE_BYTES.
+pub fn message_limits(config: &Config) -> MessageLimits {
+    MessageLimits {
+        request: config.max_request_bytes,
+        response: config.max_response_bytes,
+    }
 }
 
 /// The shutdown sequence's timings.

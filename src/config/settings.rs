@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use super::{CACHE_ACK_TIMEOUT_RATIO, Config, MAX_BATCH_CHECKS_LIMIT};
+use super::{
+    CACHE_ACK_TIMEOUT_RATIO, Config, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, MIN_MAX_REQUEST_BYTES,
+};
 
 impl Config {
     /// Refuses settings that would make the service refuse everything.
@@ -31,6 +33,38 @@ impl Config {
             ("ACCESS_OUTBOX_POLL_MS", self.outbox_poll_ms),
             ("ACCESS_CHANGE_STREAM_MAX_LEN", self.change_stream_max_len),
             ("ACCESS_CHANGE_POLL_MS", self.change_poll_ms),
+            (
+                "ACCESS_TLS_MAX_CONCURRENT_HANDSHAKES",
+                self.tls_max_concurrent_handshakes as u64,
+            ),
+            (
+                "ACCESS_HTTP2_MAX_CONCURRENT_STREAMS",
+                u64::from(self.http2_max_concurrent_streams),
+            ),
+            (
+                "ACCESS_HTTP2_KEEPALIVE_INTERVAL_MS",
+                self.http2_keepalive_interval_ms,
+            ),
+            (
+                "ACCESS_HTTP2_KEEPALIVE_TIMEOUT_MS",
+                self.http2_keepalive_timeout_ms,
+            ),
+            ("ACCESS_TCP_KEEPALIVE_SECS", self.tcp_keepalive_secs),
+            ("ACCESS_MAX_CONNECTION_AGE_SECS", self.max_connection_age_secs),
+            (
+                "ACCESS_MAX_CONNECTION_AGE_GRACE_SECS",
+                self.max_connection_age_grace_secs,
+            ),
+            ("ACCESS_MAX_PAGE_BYTES", self.max_page_bytes as u64),
+            (
+                "ACCESS_MAX_CONCURRENT_REQUESTS_PER_CALLER",
+                self.max_concurrent_requests_per_caller as u64,
+            ),
+            ("ACCESS_MAX_SCOPE_IDS", self.max_scope_ids as u64),
+            (
+                "ACCESS_MAX_PENDING_INVITATIONS",
+                self.max_pending_invitations as u64,
+            ),
         ];
         for (name, value) in positive {
             anyhow::ensure!(value > 0, "{name} must be greater than 0");
@@ -58,6 +92,21 @@ impl Config {
             "ACCESS_CACHE_ACK_TIMEOUT_MS ({}) must be at most 1/{CACHE_ACK_TIMEOUT_RATIO} of ACCESS_CACHE_LEASE_MS ({})",
             self.cache_ack_timeout_ms,
             self.cache_lease_ms
+        );
+        anyhow::ensure!(
+            self.max_scope_ids <= MAX_SCOPE_IDS_LIMIT,
+            "ACCESS_MAX_SCOPE_IDS must be at most {MAX_SCOPE_IDS_LIMIT}"
+        );
+        anyhow::ensure!(
+            self.max_request_bytes >= MIN_MAX_REQUEST_BYTES,
+            "ACCESS_MAX_REQUEST_BYTES must be at least {MIN_MAX_REQUEST_BYTES}"
+        );
+        // A full page must still fit in one response.
+        anyhow::ensure!(
+            self.max_response_bytes > self.max_page_bytes,
+            "ACCESS_MAX_RESPONSE_BYTES ({}) must be greater than ACCESS_MAX_PAGE_BYTES ({})",
+            self.max_response_bytes,
+            self.max_page_bytes
         );
         // A lease shorter than an attempt would let a second replica send
         // a message whose first attempt is still running.
@@ -95,6 +144,38 @@ impl Config {
     /// The time a client has to complete its TLS handshake.
     pub fn tls_handshake_timeout(&self) -> Duration {
         Duration::from_millis(self.tls_handshake_timeout_ms)
+    }
+
+    /// Requests one caller may have in flight: its own limit, never more
+    /// than the process-wide one (a lowered process-wide limit lowers it too).
+    pub fn max_concurrent_requests_per_caller(&self) -> usize {
+        self.max_concurrent_requests_per_caller
+            .min(self.max_concurrent_requests)
+    }
+
+    /// The pause between the server's HTTP/2 PINGs.
+    pub fn http2_keepalive_interval(&self) -> Duration {
+        Duration::from_millis(self.http2_keepalive_interval_ms)
+    }
+
+    /// How long a PING may go unacknowledged.
+    pub fn http2_keepalive_timeout(&self) -> Duration {
+        Duration::from_millis(self.http2_keepalive_timeout_ms)
+    }
+
+    /// Idle time before TCP keepalive probes, and between them.
+    pub fn tcp_keepalive(&self) -> Duration {
+        Duration::from_secs(self.tcp_keepalive_secs)
+    }
+
+    /// The age at which a connection is asked to go away.
+    pub fn max_connection_age(&self) -> Duration {
+        Duration::from_secs(self.max_connection_age_secs)
+    }
+
+    /// The time a connection asked to go away has to finish its streams.
+    pub fn max_connection_age_grace(&self) -> Duration {
+        Duration::from_secs(self.max_connection_age_grace_secs)
     }
 
     /// How often reloadable files are looked at.

@@ -170,3 +170,59 @@ fn actor_token_settings_are_complete_or_refused() {
     assert!(empty_issuer.validate().is_err());
     assert!(with_actors(issuer).validate().is_ok());
 }
+
+#[test]
+fn bounds_are_validated_and_the_per_caller_limit_follows_the_process_wide_one() {
+    for (config, setting) in [
+        (
+            Config {
+                max_scope_ids: MAX_SCOPE_IDS_LIMIT + 1,
+                ..Config::default()
+            },
+            "ACCESS_MAX_SCOPE_IDS",
+        ),
+        (
+            Config {
+                max_request_bytes: MIN_MAX_REQUEST_BYTES - 1,
+                ..Config::default()
+            },
+            "ACCESS_MAX_REQUEST_BYTES",
+        ),
+        (
+            Config {
+                max_response_bytes: DEFAULT_MAX_PAGE_BYTES,
+                ..Config::default()
+            },
+            "ACCESS_MAX_RESPONSE_BYTES",
+        ),
+        (
+            Config {
+                max_connection_age_secs: 0,
+                ..Config::default()
+            },
+            "ACCESS_MAX_CONNECTION_AGE_SECS",
+        ),
+        (
+            Config {
+                tls_max_concurrent_handshakes: 0,
+                ..Config::default()
+            },
+            "ACCESS_TLS_MAX_CONCURRENT_HANDSHAKES",
+        ),
+    ] {
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(setting), "{err}");
+    }
+    let lowered = Config {
+        max_concurrent_requests: 10,
+        ..Config::default()
+    };
+    lowered
+        .validate()
+        .expect("a lower process-wide limit is no error");
+    assert_eq!(lowered.max_concurrent_requests_per_caller(), 10);
+    assert_eq!(
+        Config::default().max_concurrent_requests_per_caller(),
+        DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CALLER
+    );
+}

@@ -12,12 +12,12 @@ use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, Invitati
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
     ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery, Identity, Invitation,
-    InvitationPageQuery, InvitationState, MemberRow, Membership, MembershipStatus, OutboxMessage, Person,
-    Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, StoredFacts, WriteReceipt,
+    InvitationPageQuery, InvitationState, Membership, MembershipStatus, OutboxMessage, Person, Resource,
+    ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, StoredFacts, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::rules::decision::accessible_accounts;
-use crate::domain::rules::member_list::MemberPageQuery;
+use crate::domain::rules::member_list::{MemberPageQuery, MemberPageRows};
 
 /// Reads, available both on the store and inside a transaction (where they
 /// see the transaction's own writes and locks).
@@ -61,9 +61,11 @@ pub trait Reads: Send + Sync {
     /// account's size: the order, the filters and the cut are the store's to
     /// run where the rows are.
     async fn member_page(&self, account: &AccountId, query: &MemberPageQuery)
-    -> DomainResult<Vec<MemberRow>>;
+    -> DomainResult<MemberPageRows>;
     /// Seats in use: active members and pending (even expired) invitations.
     async fn seats(&self, account: &AccountId) -> DomainResult<Vec<Seat>>;
+    /// How many pending (possibly expired) invitations `account` holds.
+    async fn pending_invitation_count(&self, account: &AccountId) -> DomainResult<usize>;
     /// The pending (possibly expired) invitation of `email` to `account`.
     async fn pending_invitation(
         &self,

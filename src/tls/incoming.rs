@@ -1,7 +1,9 @@
 //! The TLS connections the server serves: TCP connections accepted by the
 //! same [`TcpIncoming`] as without TLS (so TCP_NODELAY stays set, see
 //! `app::incoming`), each handshake run in a task of its own so that a slow
-//! or silent client never holds up the others.
+//! or silent client never holds up the others, and at most a configured
+//! number of them at once, so a flood of silent clients holds a bounded
+//! number of tasks and buffers.
 
 use std::io;
 use std::pin::Pin;
@@ -11,7 +13,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_stream::StreamExt;
@@ -29,17 +31,31 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 /// The connections `tcp` accepts, once their TLS handshake with `acceptor`
 /// has succeeded within `handshake_timeout`. A failed handshake (a
 /// plaintext client, a refused client certificate) closes that connection
-/// and is logged; the listener keeps serving. The accepting task ends, and
-/// the listener closes, when the server drops the stream.
+/// and is logged; the listener keeps serving. With `max_handshakes` in
+/// progress, no connection is accepted until one of them ends: the next
+/// clients wait in the kernel's backlog rather than in this process. The
+/// accepting task ends, and the listener closes, when the server drops the
+/// stream.
 pub fn incoming(
     tcp: TcpIncoming,
     acceptor: TlsAcceptor,
     handshake_timeout: Duration,
+    max_handshakes: usize,
 ) -> ReceiverStream<io::Result<TlsConn>> {
     let (ready, connections) = mpsc::channel(READY_CONNECTIONS);
+    let handshakes = Arc::new(Semaphore::new(max_handshakes));
     tokio::spawn(async move {
         let mut tcp = tcp;
         loop {
+            // Before accepting: the slot is taken while the connection is
+            // still in the backlog, not after it holds memory here.
+            let slot = tokio::select! {
+                () = ready.closed() => break,
+                slot = Arc::clone(&handshakes).acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
+                },
+            };
             let accepted = tokio::select! {
                 () = ready.closed() => break,
                 accepted = tcp.next() => accepted,
@@ -60,7 +76,11 @@ pub fn incoming(
             let ready = ready.clone();
             tokio::spawn(async move {
                 let peer = stream.peer_addr().ok();
-                match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                let handshake = tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await;
+                // The handshake is over: a connection waiting to be served
+                // no longer holds a slot.
+                drop(slot);
+                match handshake {
                     Ok(Ok(tls)) => {
                         let _ = ready.send(Ok(TlsConn::new(tls))).await;
                     }

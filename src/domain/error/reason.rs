@@ -181,6 +181,12 @@ reasons! {
     MemberLimitReached => "MEMBER_LIMIT_REACHED",
     /// The plan's quota of restricted-role members is full.
     RestrictedRoleLimitReached => "RESTRICTED_ROLE_LIMIT_REACHED",
+    /// The account holds the most pending invitations the server allows,
+    /// whatever its plan.
+    PendingInvitationLimitReached => "PENDING_INVITATION_LIMIT_REACHED",
+    /// The caller (its API key or client certificate identity) has the most
+    /// requests in flight the server allows one caller.
+    CallerConcurrencyLimit => "CALLER_CONCURRENCY_LIMIT",
 }
 
 impl std::fmt::Display for ErrorReason {

@@ -140,6 +140,11 @@ impl Scopes {
             .is_none_or(|ids| ids.contains(&resource.id))
     }
 
+    /// How many ids every type's scope lists together.
+    pub fn id_count(&self) -> usize {
+        self.0.values().map(BTreeSet::len).sum()
+    }
+
     /// Whether no type is scoped.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -117,8 +117,21 @@ pub struct MemberPageQuery {
     pub after: Option<MemberListKey>,
     /// Rows wanted; the store returns at most this many, in list order.
     pub limit: usize,
+    /// Most bytes the page's rows may carry (their text, scope ids and
+    /// grants, as the store estimates them): the store stops before the
+    /// row that would pass it, though never before the first.
+    pub max_bytes: usize,
     /// Invitations whose expiry is at or before this instant are expired.
     pub now: DateTime<Utc>,
+}
+
+/// The rows a store read for one page.
+#[derive(Clone, Debug, Default)]
+pub struct MemberPageRows {
+    /// At most the query's limit, in list order.
+    pub rows: Vec<MemberRow>,
+    /// The store stopped at the query's byte budget: rows follow the last one.
+    pub cut_at_budget: bool,
 }
 
 impl MemberPageQuery {

@@ -454,6 +454,7 @@ impl UseCases {
                 .transpose()?,
             // One row more than the page says whether another page follows.
             limit: query.page.size + 1,
+            max_bytes: self.settings.max_page_bytes,
             now,
         };
         let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
@@ -463,11 +464,14 @@ impl UseCases {
             // other request naming a role does (INVALID_ARGUMENT on `role`).
             Self::resolve_role(tx.as_ref(), &query.account_id, role).await?;
         }
-        let rows = tx.member_page(&query.account_id, &page).await?;
+        let read = tx.member_page(&query.account_id, &page).await?;
         drop(tx);
-        let (rows, next_page_token) = query.page.cut(rows, |row| {
-            MemberListKey::of(row).map(|key| key.encode()).unwrap_or_default()
-        });
+        let key = |row: &MemberRow| MemberListKey::of(row).map(|key| key.encode()).unwrap_or_default();
+        let (rows, next_page_token) = if read.cut_at_budget {
+            query.page.cut_short(read.rows, key)
+        } else {
+            query.page.cut(read.rows, key)
+        };
         Ok(Page {
             rows,
             next_page_token,

@@ -57,6 +57,11 @@ pub struct DomainSettings {
     /// Longest time since an actor token's sign-in (`auth_time`) for a
     /// sensitive act (rule 15).
     pub reauthentication_max_age: Duration,
+    /// Most pending invitations (expired ones included) one account holds,
+    /// whatever its plan.
+    pub max_pending_invitations: usize,
+    /// Most bytes of rows one ListUsers page carries.
+    pub max_page_bytes: usize,
 }
 
 /// A page of rows and the token for the next one (empty on the last page).

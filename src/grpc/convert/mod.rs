@@ -162,6 +162,23 @@ fn scopes(v: &mut Violations, name: &dyn fmt::Display, raw: &[pb::Scope]) -> Opt
     v.check(named(Scopes::build("scopes", entries), || name.to_string()))
 }
 
+/// Refuses scopes listing more than `max` ids over every type together
+/// (ACCESS_MAX_SCOPE_IDS), as the field `field` of the request: each id is
+/// stored, cached and listed with its membership or invitation.
+pub fn scope_ids_refused(max: usize, field: &str, scopes: Option<&Scopes>) -> Result<(), DomainError> {
+    match scopes {
+        Some(scopes) if scopes.id_count() > max => Err(DomainError::invalid(
+            field,
+            format!(
+                "lists {} scope ids: at most {max} in total over every resource type (a role without \
+                 scopes, or a custom role, may fit better)",
+                scopes.id_count()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn scopes_to_pb(scopes: &Scopes) -> Vec<pb::Scope> {
     scopes
         .iter()

@@ -20,6 +20,7 @@ impl GrpcHandlers {
     ) -> Result<pb::InviteResponse, Status> {
         let use_cases = self.acting(&mut request).await?;
         let cmd = Invite::try_from(request.into_inner())?;
+        self.scope_ids_refused(&cmd)?;
         let Written { value: issued, token } = use_cases.invite(cmd).await?;
         let now = Utc::now();
         let mut invitations = issued.invitations.into_iter().map(|i| invitation_to_pb(i, now));
@@ -38,6 +39,7 @@ impl GrpcHandlers {
         let use_cases = self.acting(&mut request).await?;
         let within = |err: DomainError| err.nested_in("invite");
         let cmd = Invite::try_from(request.into_inner().invite.unwrap_or_default()).map_err(within)?;
+        self.scope_ids_refused(&cmd).map_err(within)?;
         let message = use_cases.preview_invitation(cmd).await.map_err(within)?;
         let email = self
             .renderer
@@ -128,6 +130,7 @@ impl GrpcHandlers {
     ) -> Result<pb::UpdateInvitationResponse, Status> {
         let use_cases = self.acting(&mut request).await?;
         let cmd = UpdateInvitation::try_from(request.into_inner())?;
+        convert::scope_ids_refused(self.max_scope_ids, "scopes.scopes", cmd.scopes.as_ref())?;
         let Written {
             value: invitation,
             token,
@@ -151,5 +154,20 @@ impl GrpcHandlers {
             invitations: page.rows.into_iter().map(|i| invitation_to_pb(i, now)).collect(),
             next_page_token: page.next_page_token,
         })
+    }
+}
+
+impl GrpcHandlers {
+    /// Refuses an invitation one of whose accounts lists more scope ids
+    /// than ACCESS_MAX_SCOPE_IDS, naming that account's field.
+    fn scope_ids_refused(&self, cmd: &Invite) -> Result<(), DomainError> {
+        for (i, target) in cmd.targets.iter().enumerate() {
+            let field = match i {
+                0 => "scopes".to_owned(),
+                i => format!("additional_accounts[{}].scopes", i - 1),
+            };
+            convert::scope_ids_refused(self.max_scope_ids, &field, Some(&target.scopes))?;
+        }
+        Ok(())
     }
 }

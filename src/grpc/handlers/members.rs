@@ -31,6 +31,7 @@ impl GrpcHandlers {
     ) -> Result<pb::UpdateMemberResponse, Status> {
         let use_cases = self.acting(&mut request).await?;
         let cmd = UpdateMember::try_from(request.into_inner())?;
+        convert::scope_ids_refused(self.max_scope_ids, "scopes.scopes", cmd.scopes.as_ref())?;
         record_subject(Some(&cmd.account_id), Some(&cmd.user_id));
         let Written { value: member, token } = use_cases.update_member(cmd).await?;
         Ok(pb::UpdateMemberResponse {

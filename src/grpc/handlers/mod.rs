@@ -18,6 +18,7 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use crate::domain::UseCases;
+use crate::domain::model::MAX_SCOPE_IDS;
 use crate::email::EmailRenderer;
 use crate::grpc::convert;
 use crate::grpc::middleware::{Caller, caller_of};
@@ -90,6 +91,9 @@ pub struct GrpcHandlers {
     watch_poll: Duration,
     /// How the acting person is known: actor tokens, or the caller's word.
     actors: ActorTrust,
+    /// Most scope ids one membership, or one account of an invitation,
+    /// lists over every type (ACCESS_MAX_SCOPE_IDS).
+    max_scope_ids: usize,
 }
 
 impl GrpcHandlers {
@@ -100,7 +104,15 @@ impl GrpcHandlers {
             renderer,
             watch_poll: DEFAULT_WATCH_POLL,
             actors: ActorTrust::default(),
+            max_scope_ids: MAX_SCOPE_IDS,
         }
+    }
+
+    /// Sets the most scope ids one membership, or one account of an
+    /// invitation, may list over every type.
+    pub fn with_max_scope_ids(mut self, max: usize) -> Self {
+        self.max_scope_ids = max;
+        self
     }
 
     /// Sets how often a caught-up WatchChanges reads the log again.

@@ -24,6 +24,7 @@ use anyhow::{Context, bail, ensure};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::caller_limit::InFlight;
 use super::key_scopes::{DEPRECATED_ADMIN, KeyScope, KeyScopes};
 use crate::domain::ids::AccountId;
 use crate::domain::model::Tenants;
@@ -54,6 +55,8 @@ pub struct Caller {
     scopes: KeyScopes,
     tenants: Tenants,
     credential: Credential,
+    /// Its requests in flight, shared by every request of this key.
+    in_flight: InFlight,
 }
 
 impl Caller {
@@ -65,6 +68,7 @@ impl Caller {
             scopes: KeyScopes::all(),
             tenants: Tenants::Every,
             credential: Credential::None,
+            in_flight: InFlight::default(),
         }
     }
 
@@ -76,6 +80,11 @@ impl Caller {
     /// How the caller authenticated.
     pub fn credential(&self) -> Credential {
         self.credential
+    }
+
+    /// Its requests in flight (ACCESS_MAX_CONCURRENT_REQUESTS_PER_CALLER).
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
     }
 
     /// The key's scopes.
@@ -268,6 +277,7 @@ pub(super) fn parse_caller<'a>(
         scopes: set,
         tenants: tenants.unwrap_or_default(),
         credential,
+        in_flight: InFlight::default(),
     };
     Ok((caller, rest.trim()))
 }

@@ -9,6 +9,7 @@ use tower::load_shed::error::Overloaded;
 use tower::timeout::error::Elapsed;
 
 use super::auth::AuthRefusal;
+use super::caller_limit::CallerBusy;
 use super::drain::ShuttingDown;
 use crate::domain::ErrorReason;
 use crate::grpc::status::with_error_info;
@@ -25,6 +26,8 @@ enum Refusal {
     Auth(AuthRefusal),
     /// The shutdown deadline passed before the request finished.
     ShuttingDown,
+    /// The caller had its own limit of requests in flight.
+    CallerBusy(CallerBusy),
 }
 
 impl Refusal {
@@ -36,6 +39,8 @@ impl Refusal {
             Ok(Self::Overloaded)
         } else if err.is::<ShuttingDown>() {
             Ok(Self::ShuttingDown)
+        } else if err.is::<CallerBusy>() {
+            err.downcast::<CallerBusy>().map(|busy| Self::CallerBusy(*busy))
         } else {
             err.downcast::<AuthRefusal>().map(|refusal| Self::Auth(*refusal))
         }
@@ -58,6 +63,15 @@ impl From<Refusal> for Status {
             // UNAVAILABLE again: another replica can answer the retry.
             Refusal::ShuttingDown => Status::unavailable(
                 "the server is shutting down and its deadline for in-flight requests passed; retry",
+            ),
+            // RESOURCE_EXHAUSTED, not UNAVAILABLE: the caller's own quota is
+            // full, another replica would say the same; clients do not retry
+            // it blindly.
+            Refusal::CallerBusy(busy) => with_error_info(
+                Code::ResourceExhausted,
+                ErrorReason::CallerConcurrencyLimit,
+                HashMap::from([("limit".to_owned(), busy.limit.to_string())]),
+                busy.to_string(),
             ),
         }
     }
@@ -134,6 +148,15 @@ mod tests {
             status(Box::new(ShuttingDown)).map(|s| s.code()),
             Some(Code::Unavailable)
         );
+        let busy = status(Box::new(CallerBusy {
+            caller: "campaigns".into(),
+            limit: 3,
+        }))
+        .expect("a status");
+        assert_eq!(busy.code(), Code::ResourceExhausted);
+        let info = busy.get_details_error_info().expect("error info");
+        assert_eq!(info.reason, "CALLER_CONCURRENCY_LIMIT");
+        assert_eq!(info.metadata.get("limit").map(String::as_str), Some("3"));
         let other: BoxError = "broken pipe".into();
         assert_eq!(to_status(other).to_string(), "broken pipe");
     }

@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod auth;
+mod caller_limit;
 mod client_identities;
 mod drain;
 mod errors;
@@ -22,6 +23,7 @@ use tower::{BoxError, ServiceBuilder};
 
 pub use api_keys::{ApiKeys, Caller, Credential, MAX_KEY_NAME_LEN};
 pub use auth::{AuthRefusal, Authenticate, Credentials, caller_of};
+pub use caller_limit::{CallerBusy, CallerLimitLayer, InFlight};
 pub use client_identities::{ClientIdentities, MAX_IDENTITY_LEN};
 pub use drain::{DrainBody, DrainLayer, Phase, PhaseSignal, ShuttingDown};
 pub use errors::to_status;
@@ -41,25 +43,46 @@ pub type Layers = Stack<
             Stack<
                 DrainLayer,
                 Stack<
-                    FilterLayer<Authenticate>,
-                    Stack<MapErrLayer<fn(BoxError) -> BoxError>, Stack<RpcMetricsLayer, Identity>>,
+                    CallerLimitLayer,
+                    Stack<
+                        FilterLayer<Authenticate>,
+                        Stack<MapErrLayer<fn(BoxError) -> BoxError>, Stack<RpcMetricsLayer, Identity>>,
+                    >,
                 >,
             >,
         >,
     >,
 >;
 
+/// How many requests may be in flight: in the whole process, and per caller.
+#[derive(Clone, Copy, Debug)]
+pub struct Concurrency {
+    /// Process-wide (ACCESS_MAX_CONCURRENT_REQUESTS).
+    pub process: usize,
+    /// Per caller (ACCESS_MAX_CONCURRENT_REQUESTS_PER_CALLER).
+    pub per_caller: usize,
+}
+
 /// Builds the stack: every request counted in `metrics`, callers
 /// authenticated by `credentials` (none: every caller holds every scope), at
-/// most `max_concurrent_requests` in flight in the whole process, each
-/// bounded to `request_timeout`, and ended as the shutdown sequence moves `phase`.
+/// most `concurrency.per_caller` in flight per caller and
+/// `concurrency.process` in the whole process, each bounded to
+/// `request_timeout`, and ended as the shutdown sequence moves `phase`.
 pub fn layers(
     credentials: Credentials,
-    max_concurrent_requests: usize,
+    concurrency: Concurrency,
     request_timeout: Duration,
     metrics: RpcMetrics,
     phase: PhaseSignal,
 ) -> Layers {
+    // Off when every request is the one local caller (authentication off),
+    // or when the process-wide limit would refuse first anyway: a refusal
+    // then says UNAVAILABLE, as the process-wide limit's does.
+    let per_caller = if credentials.is_open() || concurrency.per_caller >= concurrency.process {
+        usize::MAX
+    } else {
+        concurrency.per_caller
+    };
     ServiceBuilder::new()
         // Outermost, so it sees every request, even those refused below.
         .layer(RpcMetricsLayer::new(metrics))
@@ -68,6 +91,10 @@ pub fn layers(
         // Before the limit: a caller without a valid key never takes a slot
         // (one SHA-256 per request is cheaper than queueing it).
         .layer(auth::layer(credentials))
+        // Right below authentication, which names the caller, and above the
+        // process-wide limit: a caller at its own limit is refused without
+        // waiting for (or taking) a slot the other callers need.
+        .layer(CallerLimitLayer::new(per_caller))
         // Above the limit, so requests waiting for a slot are cut too.
         .layer(DrainLayer::new(phase))
         // Directly above the limit: refuse at once when it is full, instead of
@@ -75,7 +102,7 @@ pub fn layers(
         .load_shed()
         // One process-wide cap: tonic wraps the services in this stack once and
         // clones the result per connection; the clones share one semaphore.
-        .concurrency_limit(max_concurrent_requests)
+        .concurrency_limit(concurrency.process)
         // Innermost: bound each request's own time (answered DEADLINE_EXCEEDED
         // by `to_status`; tonic's built-in timeout would answer CANCELLED).
         .timeout(request_timeout)

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Statement, UpdateMany,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, ExprTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement, UpdateMany,
 };
 
 use crate::domain::DomainResult;
@@ -126,6 +126,18 @@ pub(super) async fn page<C: ConnectionTrait>(
             .limit(u64::try_from(query.limit).unwrap_or(u64::MAX)),
     )
     .await
+}
+
+/// Counted on the pending-email unique index: the column is set exactly
+/// while an invitation is pending.
+pub(super) async fn pending_count<C: ConnectionTrait>(c: &C, account: &AccountId) -> DomainResult<usize> {
+    let count = invitations::Entity::find()
+        .filter(invitations::Column::AccountId.eq(account.as_str()))
+        .filter(invitations::Column::PendingEmail.is_not_null())
+        .count(c)
+        .await
+        .map_err(from_db_err)?;
+    Ok(usize::try_from(count).unwrap_or(usize::MAX))
 }
 
 pub(super) async fn pending_invitation<C: ConnectionTrait>(

@@ -10,16 +10,20 @@
 //! their names (at most `limit` rows a band) and cut to `limit` again. Emails
 //! compare byte-wise on both databases (`utf8mb4_bin`, SQLite's BINARY), as
 //! `MemberRow::sort_key` compares them in memory.
+//!
+//! The page's rows carry the bytes of their scope ids and grants (summed by
+//! the first statement, without reading them), so the page stops at its
+//! byte budget before the second statement reads any scope.
 
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Asterisk, Condition, Expr, JoinType, Order, Query, SelectStatement, UnionType};
-use sea_orm::{ConnectionTrait, ExprTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DbBackend, ExprTrait, QueryResult};
 
 use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
 use crate::domain::model::{MemberRow, MemberRowStatus, MembershipStatus, Scopes};
 use crate::domain::permissions::{Permission, PermissionSet};
-use crate::domain::rules::member_list::{MemberBand, MemberPageQuery};
+use crate::domain::rules::member_list::{MemberBand, MemberPageQuery, MemberPageRows};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{
     invitation_scopes, invitations, membership_grants, membership_scopes, memberships, roles, users,
@@ -44,6 +48,14 @@ const LAST_SIGN_IN_AT: &str = "last_sign_in_at";
 const INVITATION_ID: &str = "invitation_id";
 const EXPIRES_AT: &str = "expires_at";
 const INVITEE_NAME: &str = "invitee_name";
+const DETAIL_BYTES: &str = "detail_bytes";
+
+/// What a row costs beyond its text and details, in bytes: its times,
+/// status and flags, and the framing of its fields in the response.
+const ROW_OVERHEAD: usize = 64;
+/// What each scope id or grant costs beyond its own bytes: its type or its
+/// framing in the response, and its place in the row's sets.
+const DETAIL_OVERHEAD: i64 = 8;
 
 /// The stored invitation state of a pending invitation.
 const PENDING: &str = "pending";
@@ -185,9 +197,10 @@ async fn page_rows<C: ConnectionTrait>(
         merged.union(UnionType::All, band);
     }
     // The names of the page's members and roles, joined on at most one page
-    // per band.
+    // per band, and the bytes of each row's scopes and grants.
     let page = Query::select()
         .column((PAGE, Asterisk))
+        .expr_as(detail_bytes(c.get_database_backend(), account), DETAIL_BYTES)
         .expr_as(Expr::col((users::Entity, users::Column::Name)), NAME)
         .expr_as(
             Expr::col((PAGE, INVITATION_ROLE)).if_null(Expr::col((roles::Entity, roles::Column::Name))),
@@ -211,6 +224,53 @@ async fn page_rows<C: ConnectionTrait>(
     c.query_all_raw(c.get_database_backend().build(&page))
         .await
         .map_err(from_db_err)
+}
+
+/// The bytes of a page row's scope ids and grants (a member's) or scope ids
+/// (an invitation's), summed where they are stored: three correlated
+/// subqueries on the primary keys, one row's worth each.
+fn detail_bytes(backend: DbBackend, account: &AccountId) -> Expr {
+    // MySQL sums integers to DECIMAL; both read back an integer.
+    let integer = if backend == DbBackend::MySql {
+        "SIGNED"
+    } else {
+        "INTEGER"
+    };
+    let sum = |table: &str, column: &str, owner: &str, outer: &str, by_account: bool| {
+        let account = if by_account { " AND d.account_id = ?" } else { "" };
+        format!(
+            "COALESCE((SELECT SUM(LENGTH(d.{column}) + {DETAIL_OVERHEAD}) FROM {table} d \
+             WHERE d.{owner} = {PAGE}.{outer}{account}), 0)"
+        )
+    };
+    Expr::cust_with_values(
+        format!(
+            "CAST({} + {} + {} AS {integer})",
+            sum("membership_scopes", "resource_id", "user_id", USER_ID, true),
+            sum("membership_grants", "permission", "user_id", USER_ID, true),
+            sum(
+                "invitation_scopes",
+                "resource_id",
+                "invitation_id",
+                INVITATION_ID,
+                false
+            ),
+        ),
+        [account.as_str(), account.as_str()],
+    )
+}
+
+/// The bytes a page row will carry: its text, its details, its overhead.
+fn row_bytes(row: &QueryResult) -> DomainResult<usize> {
+    let mut bytes = ROW_OVERHEAD;
+    for column in [EMAIL, NAME, ROLE, USER_ID, INVITED_BY, INVITATION_ID] {
+        let text = row.try_get::<Option<String>>("", column).map_err(from_db_err)?;
+        bytes += text.map_or(0, |text| text.len());
+    }
+    let details = row
+        .try_get::<Option<i64>>("", DETAIL_BYTES)
+        .map_err(from_db_err)?;
+    Ok(bytes.saturating_add(details.and_then(|d| usize::try_from(d).ok()).unwrap_or(0)))
 }
 
 /// Scopes and grants of the page's members and scopes of its invitations,
@@ -316,8 +376,21 @@ pub(super) async fn member_page<C: ConnectionTrait>(
     c: &C,
     account: &AccountId,
     query: &MemberPageQuery,
-) -> DomainResult<Vec<MemberRow>> {
-    let rows = page_rows(c, account, query).await?;
+) -> DomainResult<MemberPageRows> {
+    let mut rows = page_rows(c, account, query).await?;
+    // The rows that fit the budget, the first whatever it holds (a row is
+    // bounded by ACCESS_MAX_SCOPE_IDS).
+    let mut bytes = 0_usize;
+    let mut fit = 0;
+    for row in &rows {
+        bytes = bytes.saturating_add(row_bytes(row)?);
+        if fit > 0 && bytes > query.max_bytes {
+            break;
+        }
+        fit += 1;
+    }
+    let cut_at_budget = fit < rows.len();
+    rows.truncate(fit);
     let mut user_ids = Vec::new();
     let mut invitation_ids = Vec::new();
     for row in &rows {
@@ -330,7 +403,8 @@ pub(super) async fn member_page<C: ConnectionTrait>(
     }
     let (mut member_scopes, mut grants, mut invitation_scopes) =
         details(c, account, &user_ids, &invitation_ids).await?;
-    rows.into_iter()
+    let rows = rows
+        .into_iter()
         .map(|row| {
             let text = |column: &str| row.try_get::<Option<String>>("", column).map_err(from_db_err);
             let number = |column: &str| row.try_get::<Option<i64>>("", column).map_err(from_db_err);
@@ -384,5 +458,6 @@ pub(super) async fn member_page<C: ConnectionTrait>(
                 user_id: Some(UserId::from_trusted(user_id)),
             })
         })
-        .collect()
+        .collect::<DomainResult<Vec<MemberRow>>>()?;
+    Ok(MemberPageRows { rows, cut_at_budget })
 }

@@ -36,12 +36,12 @@ use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, Invitati
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
     ActivityFilter, ActivityRecord, ChangeQuery, Delivery, Identity, Invitation, InvitationPageQuery,
-    InvitationState, MemberRow, Membership, MembershipStatus, OutboxMessage, Person, Resource, ResourceType,
-    Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
+    InvitationState, Membership, MembershipStatus, OutboxMessage, Person, Resource, ResourceType, Role,
+    RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{CommitFailed, MembershipChange, NewMembership, Reads, Store, Transaction};
-use crate::domain::rules::member_list::MemberPageQuery;
+use crate::domain::rules::member_list::{MemberPageQuery, MemberPageRows};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::error::from_db_err;
 
@@ -184,12 +184,16 @@ impl<T: Connection> Reads for T {
         &self,
         account: &AccountId,
         query: &MemberPageQuery,
-    ) -> DomainResult<Vec<MemberRow>> {
+    ) -> DomainResult<MemberPageRows> {
         member_list::member_page(self.conn(), account, query).await
     }
 
     async fn seats(&self, account: &AccountId) -> DomainResult<Vec<Seat>> {
         members::seats(self.conn(), account).await
+    }
+
+    async fn pending_invitation_count(&self, account: &AccountId) -> DomainResult<usize> {
+        invitations::pending_count(self.conn(), account).await
     }
 
     async fn pending_invitation(

@@ -681,9 +681,10 @@ async fn traces_reach_an_https_collector() {
         .expect("a port");
     let addr = listener.local_addr().expect("the collector's address");
     let connections = tls::incoming(
-        access_service::app::incoming(listener),
+        access_service::app::incoming(listener, None),
         tls::acceptor(&settings).expect("the collector's TLS"),
         Duration::from_secs(5),
+        16,
     );
     let received = crate::ops::telemetry::Received::default();
     let collector = tokio::spawn(

@@ -4,6 +4,7 @@
 
 mod abuse;
 mod actor_session;
+mod bounds;
 mod cache_costs;
 mod concurrency;
 mod consistency;

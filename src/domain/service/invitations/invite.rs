@@ -213,6 +213,7 @@ impl UseCases {
                 },
             )
             .await?;
+            pending_invitations_refused(tx.as_ref(), account, self.settings.max_pending_invitations).await?;
             let invitation = Invitation {
                 id: InvitationId::generate(),
                 account_id: account.id.clone(),
@@ -319,4 +320,27 @@ impl UseCases {
         };
         invitation_message(tx.as_ref(), &notice, None, now).await
     }
+}
+
+/// Refuses one more pending invitation to `account` when it holds `max`
+/// already, plan or no plan: each is stored, listed and mailed.
+async fn pending_invitations_refused(
+    tx: &dyn Transaction,
+    account: &Account,
+    max: usize,
+) -> DomainResult<()> {
+    let pending = tx.pending_invitation_count(&account.id).await?;
+    if pending < max {
+        return Ok(());
+    }
+    Err(DomainError::exhausted(
+        ErrorReason::PendingInvitationLimitReached,
+        format!(
+            "account '{}' has {pending} pending invitations, the most this server allows: revoke some, \
+             or wait for them to be accepted or declined",
+            account.id
+        ),
+    )
+    .with("limit", max)
+    .with("current", pending))
 }

@@ -64,6 +64,8 @@ fn the_table_gives_each_reason_one_code() {
         ("INVITATION_TOKEN_UNKNOWN", "NotFound"),
         ("OWNER_ONLY_PERMISSION", "FailedPrecondition"),
         ("MEMBER_LIMIT_REACHED", "ResourceExhausted"),
+        ("PENDING_INVITATION_LIMIT_REACHED", "ResourceExhausted"),
+        ("CALLER_CONCURRENCY_LIMIT", "ResourceExhausted"),
     ] {
         assert_eq!(codes.get(reason).map(String::as_str), Some(code), "{reason}");
     }

@@ -87,6 +87,14 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 bad(&["message"]),
             )
             .case(
+                "1,200 scope ids over two types (each type within its own 1,000)",
+                pb::InviteRequest {
+                    scopes: many_scope_ids(),
+                    ..invite("owner", "acme", "new@example.com", "manager")
+                },
+                bad(&["scopes"]),
+            )
+            .case(
                 "an oversized invitee name",
                 pb::InviteRequest {
                     invitee_name: long(201),
@@ -472,4 +480,14 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 bad(&["page_size"]),
             ),
     ]
+}
+
+/// 600 list ids and 600 campaign ids: within each type's cap, over the
+/// default total (ACCESS_MAX_SCOPE_IDS, 1,000).
+fn many_scope_ids() -> Vec<pb::Scope> {
+    let ids = |prefix: &str| (0..600).map(|i| format!("{prefix}-{i}")).collect::<Vec<_>>();
+    let (lists, campaigns) = (ids("list"), ids("campaign"));
+    let lists: Vec<&str> = lists.iter().map(String::as_str).collect();
+    let campaigns: Vec<&str> = campaigns.iter().map(String::as_str).collect();
+    vec![scope(List, &lists), scope(pb::ResourceType::Campaign, &campaigns)]
 }
