@@ -210,20 +210,24 @@ pub trait Transaction: Reads {
         role_id: &str,
         token_hash: &str,
     ) -> DomainResult<()>;
-    /// Gives a pending invitation a new token and expiry, and counts one more send.
+    /// Gives a pending invitation a new token and expiry, and counts one
+    /// more send; `invited_by` is who sent it this time.
     async fn reissue_invitation(
         &self,
         id: &InvitationId,
         token_hash: &str,
         expires_at: DateTime<Utc>,
+        invited_by: &UserId,
         at: DateTime<Utc>,
     ) -> DomainResult<()>;
-    /// Changes the role and scopes a pending invitation offers.
+    /// Changes the role and scopes a pending invitation offers;
+    /// `invited_by` is who offers them now.
     async fn update_invitation(
         &self,
         id: &InvitationId,
         role: &Role,
         scopes: &Scopes,
+        invited_by: &UserId,
         at: DateTime<Utc>,
     ) -> DomainResult<()>;
     /// Ends a pending invitation: accepted (by `user`), revoked or declined.

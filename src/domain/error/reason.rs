@@ -136,6 +136,9 @@ reasons! {
     AccountClosed => "ACCOUNT_CLOSED",
     /// An account created under a child account (teams are one level deep).
     NestedChildAccount => "NESTED_CHILD_ACCOUNT",
+    /// A child account's owner named who is neither its creator nor an
+    /// active member of the parent, by someone other than the parent's owner.
+    ChildOwnerNotInTeam => "CHILD_OWNER_NOT_IN_TEAM",
     /// A seat limit set below the seats in use.
     LimitBelowUsage => "LIMIT_BELOW_USAGE",
     /// A user id registered with another email address.
@@ -160,6 +163,8 @@ reasons! {
     InvitationDeclined => "INVITATION_DECLINED",
     /// The token's invitations are expired.
     InvitationExpired => "INVITATION_EXPIRED",
+    /// The person who sent the invitation no longer holds what it offers.
+    InviterLacksReach => "INVITER_LACKS_REACH",
     /// An invitation pending for the same person with other terms.
     InvitationPendingWithOtherTerms => "INVITATION_PENDING_WITH_OTHER_TERMS",
     /// One invitation naming accounts that are not one team.

@@ -8,6 +8,7 @@ use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::PlatformActor;
 use crate::domain::model::{Account, AccountAccess, AccountLimits, AccountState, Person, Scopes, Written};
 use crate::domain::model::{AccountClosed, AccountCreated, ActivityDetails, LimitsChanged, PolicyChanged};
+use crate::domain::model::{EffectivePermissions, MembershipStatus};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{OWNER_ROLE, Permission};
 use crate::domain::ports::{NewMembership, Transaction};
@@ -98,7 +99,7 @@ impl UseCases {
             self.already_done(tx).await?;
             return Ok(Written::unchanged((existing, false)));
         }
-        if let Some(parent_id) = &cmd.parent_id {
+        let parent = if let Some(parent_id) = &cmd.parent_id {
             let parent = tx.lock_account(parent_id).await?;
             self.within_tenants_read(parent_id, parent.as_ref())?;
             let parent =
@@ -117,9 +118,15 @@ impl UseCases {
             let actor = cmd.actor.as_ref().ok_or_else(|| {
                 DomainError::invalid("actor_user_id", "is required when parent_account_id is set")
             })?;
-            self.require(tx.as_ref(), actor, parent_id, Permission::SUBACCOUNTS_MANAGE)
+            let creator = self
+                .require(tx.as_ref(), actor, parent_id, Permission::SUBACCOUNTS_MANAGE)
                 .await?;
-        }
+            self.child_owner_refused(tx.as_ref(), &parent, actor, &creator, &cmd.owner.user_id)
+                .await?;
+            Some(parent)
+        } else {
+            None
+        };
         // Nothing proves the owner's address yet: see `Claim::Unproven`.
         Self::ensure_person(tx.as_ref(), &cmd.owner, Claim::Unproven, now).await?;
         let account = Account {
@@ -129,7 +136,9 @@ impl UseCases {
             state: AccountState::Open,
             owner: cmd.owner.clone(),
             require_two_factor: false,
-            limits: AccountLimits::default(),
+            // Rule 16: a child starts on its team's plan; the platform sets
+            // others with SetAccountLimits when the plan says so.
+            limits: parent.map(|parent| parent.limits).unwrap_or_default(),
             created_at: now,
             closed_at: None,
         };
@@ -159,6 +168,49 @@ impl UseCases {
         .await?;
         let token = self.commit(tx).await?;
         Ok(Written::new((account, true), token))
+    }
+
+    /// Rule 16: who may create a child of `parent`, and for whom. `creator`
+    /// is what `actor` holds there (`subaccounts.manage` among it). A
+    /// child's owner holds everything in it, so a creator narrowed to some
+    /// resources would make a workspace past their narrowing; and naming a
+    /// stranger as owner would bring a person into the team without an
+    /// invitation, which only the parent's owner, who answers for the whole
+    /// team, may do.
+    async fn child_owner_refused(
+        &self,
+        tx: &dyn Transaction,
+        parent: &Account,
+        actor: &UserId,
+        creator: &EffectivePermissions,
+        owner: &UserId,
+    ) -> DomainResult<()> {
+        if !creator.scopes.is_empty() {
+            return Err(DomainError::denied(
+                ErrorReason::PrivilegeEscalation,
+                format!(
+                    "you cannot grant what you do not hold yourself: a child account's owner holds \
+                     everything there, and your reach in account '{}' is limited to chosen resources",
+                    parent.id
+                ),
+            ));
+        }
+        if owner == actor || &parent.owner.user_id == actor {
+            return Ok(());
+        }
+        if tx.membership_status(&parent.id, owner).await? == Some(MembershipStatus::Active) {
+            return Ok(());
+        }
+        Err(DomainError::precondition(
+            ErrorReason::ChildOwnerNotInTeam,
+            format!(
+                "the owner of a new child of account '{parent}' must be you or an active member of \
+                 '{parent}' (only its owner names someone else): invite '{owner}' to '{parent}' \
+                 first, or create the account yourself and transfer its ownership once they \
+                 have joined it",
+                parent = parent.id
+            ),
+        ))
     }
 
     /// Turns the two-factor requirement on or off (rule 3 of docs/domain.md).

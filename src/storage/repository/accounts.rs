@@ -195,14 +195,15 @@ pub(super) async fn child_account_ids<C: ConnectionTrait>(
 }
 
 pub(super) async fn insert_account(txn: &DatabaseTransaction, account: &Account) -> DomainResult<()> {
+    let limits = account.limits;
     accounts::Entity::insert(accounts::ActiveModel {
         id: Set(account.id.as_str().to_owned()),
         name: Set(account.name.clone()),
         parent_id: Set(account.parent_id.as_ref().map(|p| p.as_str().to_owned())),
         state: Set(OPEN.to_owned()),
         require_two_factor: Set(account.require_two_factor),
-        max_members: Set(None),
-        max_restricted_members: Set(None),
+        max_members: Set(limit_column(limits.max_members)),
+        max_restricted_members: Set(limit_column(limits.max_restricted_members)),
         created_at: Set(millis(account.created_at)),
         closed_at: Set(None),
         // The commit that inserts it bumps it to 1 (see `bump_revisions`).
@@ -228,20 +229,24 @@ pub(super) async fn set_require_two_factor(
     expect_one(result.rows_affected, "update the account policy")
 }
 
+/// A quota as its column stores it (a quota past the column's range is as good as none).
+fn limit_column(limit: Option<u32>) -> Option<i32> {
+    limit.map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+}
+
 pub(super) async fn set_limits(
     txn: &DatabaseTransaction,
     account: &AccountId,
     limits: AccountLimits,
 ) -> DomainResult<()> {
-    let to_column = |limit: Option<u32>| limit.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
     let result = accounts::Entity::update_many()
         .col_expr(
             accounts::Column::MaxMembers,
-            Expr::value(to_column(limits.max_members)),
+            Expr::value(limit_column(limits.max_members)),
         )
         .col_expr(
             accounts::Column::MaxRestrictedMembers,
-            Expr::value(to_column(limits.max_restricted_members)),
+            Expr::value(limit_column(limits.max_restricted_members)),
         )
         .filter(accounts::Column::Id.eq(account.as_str()))
         .exec(txn)

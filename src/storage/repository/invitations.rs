@@ -212,10 +212,12 @@ pub(super) async fn reissue_invitation(
     id: &InvitationId,
     token_hash: &str,
     expires_at: DateTime<Utc>,
+    invited_by: &UserId,
     at: DateTime<Utc>,
 ) -> DomainResult<()> {
     let update = invitations::Entity::update_many()
         .col_expr(invitations::Column::TokenHash, Expr::value(token_hash))
+        .col_expr(invitations::Column::InvitedBy, Expr::value(invited_by.as_str()))
         .col_expr(invitations::Column::ExpiresAt, Expr::value(millis(expires_at)))
         .col_expr(
             invitations::Column::SendCount,
@@ -229,9 +231,11 @@ pub(super) async fn update_invitation(
     id: &InvitationId,
     role: &Role,
     scopes: &Scopes,
+    invited_by: &UserId,
     at: DateTime<Utc>,
 ) -> DomainResult<()> {
     let update = invitations::Entity::update_many()
+        .col_expr(invitations::Column::InvitedBy, Expr::value(invited_by.as_str()))
         .col_expr(invitations::Column::RoleId, Expr::value(role.id.as_str()))
         .col_expr(invitations::Column::RoleName, Expr::value(role.name.as_str()));
     update_pending(txn, id, at, update, "update a pending invitation").await?;

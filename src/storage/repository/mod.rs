@@ -355,9 +355,10 @@ impl Transaction for SeaTransaction {
         id: &InvitationId,
         token_hash: &str,
         expires_at: DateTime<Utc>,
+        invited_by: &UserId,
         at: DateTime<Utc>,
     ) -> DomainResult<()> {
-        invitations::reissue_invitation(&self.txn, id, token_hash, expires_at, at).await
+        invitations::reissue_invitation(&self.txn, id, token_hash, expires_at, invited_by, at).await
     }
 
     async fn update_invitation(
@@ -365,9 +366,10 @@ impl Transaction for SeaTransaction {
         id: &InvitationId,
         role: &Role,
         scopes: &Scopes,
+        invited_by: &UserId,
         at: DateTime<Utc>,
     ) -> DomainResult<()> {
-        invitations::update_invitation(&self.txn, id, role, scopes, at).await
+        invitations::update_invitation(&self.txn, id, role, scopes, invited_by, at).await
     }
 
     async fn finish_invitation(

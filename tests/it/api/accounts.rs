@@ -1,5 +1,6 @@
 //! CreateAccount and GetAccount: generated ids, idempotent retries, teams one level deep, bad input.
 
+mod children;
 mod plan_quotas;
 
 use access_service::grpc::pb;

@@ -1,7 +1,7 @@
 //! The invitee's answer: accept (every pending invitation the token opens
 //! becomes a membership) or decline.
 
-use super::{AcceptInvitation, Accepted, not_pending, unknown_token};
+use super::{AcceptInvitation, Accepted, inviter_lacks_reach, not_pending, unknown_token};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, Email, InvitationToken, UserId};
 use crate::domain::model::{AccountState, Invitation, InvitationState, MemberRow, MemberRowStatus, Written};
@@ -69,10 +69,20 @@ impl UseCases {
         if let Some(closed) = accounts.iter().find(|a| a.state == AccountState::Closed) {
             return Err(closed_error(&closed.id));
         }
+        // Rule 10: an invitation grants only what its inviter could grant
+        // now; one who lost that reach since does not lend it on.
+        let mut offers = Vec::with_capacity(live.len());
+        for invitation in live {
+            let role = Self::resolve_role(tx.as_ref(), &invitation.account_id, &invitation.role).await?;
+            if !Self::inviter_still_grants(tx.as_ref(), &invitation, &role).await? {
+                return Err(inviter_lacks_reach(&invitation));
+            }
+            offers.push((invitation, role));
+        }
         // The token was sent to the address the person claims (checked above).
         Self::ensure_person(tx.as_ref(), &cmd.person, Claim::Proven, now).await?;
-        let mut accepted = Vec::with_capacity(live.len());
-        for mut invitation in live {
+        let mut accepted = Vec::with_capacity(offers.len());
+        for (mut invitation, role) in offers {
             if tx
                 .membership_status(&invitation.account_id, &cmd.person.user_id)
                 .await?
@@ -86,7 +96,6 @@ impl UseCases {
                     ),
                 ));
             }
-            let role = Self::resolve_role(tx.as_ref(), &invitation.account_id, &invitation.role).await?;
             tx.insert_membership(&NewMembership {
                 account_id: invitation.account_id.clone(),
                 user_id: cmd.person.user_id.clone(),

@@ -172,13 +172,19 @@ impl UseCases {
                     return Err(pending_with_other_terms(&existing));
                 }
                 // Rule 10: a live pending invitation is returned as it is, unless
-                // a resend is asked for; an expired one is revived with a new token.
-                if existing.effective_state(now) == InvitationState::Pending && !cmd.resend_if_pending {
+                // a resend is asked for or its inviter can no longer grant it
+                // (it could not be accepted); an expired one is revived with a
+                // new token. A reissued invitation is the actor's from then on.
+                if existing.effective_state(now) == InvitationState::Pending
+                    && !cmd.resend_if_pending
+                    && Self::inviter_still_grants(tx.as_ref(), &existing, &role).await?
+                {
                     invitations.push(existing);
                     continue;
                 }
-                tx.reissue_invitation(&existing.id, &token_hash, expires_at, now)
+                tx.reissue_invitation(&existing.id, &token_hash, expires_at, &cmd.actor, now)
                     .await?;
+                existing.invited_by = cmd.actor.clone();
                 existing.expires_at = expires_at;
                 existing.send_count += 1;
                 tx.append_activity(&self.activity(

@@ -96,7 +96,11 @@ impl UseCases {
             .await?;
         let token = InvitationToken::generate()?;
         let expires_at = now + ttl(&self.settings)?;
-        tx.reissue_invitation(id, &token.hash(), expires_at, now).await?;
+        // Resending vouches for the offer anew: the resender is its inviter
+        // now, whose reach acceptance judges (rule 10).
+        tx.reissue_invitation(id, &token.hash(), expires_at, actor, now)
+            .await?;
+        invitation.invited_by = actor.clone();
         invitation.expires_at = expires_at;
         invitation.send_count += 1;
         tx.append_activity(&self.activity(
@@ -194,7 +198,9 @@ impl UseCases {
             },
         )
         .await?;
-        tx.update_invitation(&invitation.id, &role, &scopes, now).await?;
+        // The offer is the actor's now, whose reach acceptance judges (rule 10).
+        tx.update_invitation(&invitation.id, &role, &scopes, &cmd.actor, now)
+            .await?;
         tx.append_activity(&self.activity(
             &account.id,
             &cmd.actor,
@@ -210,6 +216,7 @@ impl UseCases {
         let token = self.commit(tx).await?;
         invitation.role = role.name;
         invitation.scopes = scopes;
+        invitation.invited_by = cmd.actor;
         Ok(Written::new(invitation, token))
     }
 

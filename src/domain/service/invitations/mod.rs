@@ -13,10 +13,14 @@ pub use manage::UpdateInvitation;
 
 use chrono::Utc;
 
-use crate::domain::error::{DomainError, ErrorReason};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, Email, InvitationToken, RoleName, UserId};
-use crate::domain::model::{Account, Invitation, InvitationState, MemberRow, Scopes};
+use crate::domain::model::{Account, Invitation, InvitationState, MemberRow, Reason, Role, Scopes};
 use crate::domain::page::PageRequest;
+use crate::domain::permissions::{Permission, PermissionSet};
+use crate::domain::ports::Transaction;
+use crate::domain::rules::{decision, guards};
+use crate::domain::service::UseCases;
 
 /// One account of an invitation, with its role and scopes.
 #[derive(Clone, Debug)]
@@ -156,4 +160,39 @@ fn not_one_team() -> DomainError {
 /// The team an account belongs to: its parent, or itself when top-level.
 fn team_root(account: &Account) -> &AccountId {
     account.parent_id.as_ref().unwrap_or(&account.id)
+}
+
+impl UseCases {
+    /// Rule 10: whether the invitation's inviter, as they stand now, could
+    /// still send it: an active member (or the parent's owner) holding
+    /// `users.invite` who covers the `role` and scopes it offers (rule 6).
+    /// Judged on their standing, not a session (they are not acting), so an
+    /// account's two-factor requirement does not count against them.
+    async fn inviter_still_grants(
+        tx: &dyn Transaction,
+        invitation: &Invitation,
+        role: &Role,
+    ) -> DomainResult<bool> {
+        let facts = tx
+            .access_facts(&invitation.account_id, &invitation.invited_by)
+            .await?;
+        let inviter = decision::effective_permissions(&facts, &invitation.account_id, true);
+        Ok(inviter.reason == Reason::Allowed
+            && inviter.permissions.contains(Permission::USERS_INVITE)
+            && guards::check_grantable(&inviter, role, PermissionSet::EMPTY, &invitation.scopes).is_ok())
+    }
+}
+
+/// Rule 10: the invitation's inviter no longer holds what it offers
+/// (demoted, narrowed, deactivated or removed since), and nobody who does
+/// has sent it again.
+fn inviter_lacks_reach(invitation: &Invitation) -> DomainError {
+    DomainError::precondition(
+        ErrorReason::InviterLacksReach,
+        format!(
+            "this invitation to account '{}' can no longer be accepted: the person who sent it no \
+             longer holds what it offers; ask the account's administrator to send it again",
+            invitation.account_id
+        ),
+    )
 }

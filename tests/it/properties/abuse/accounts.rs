@@ -121,6 +121,16 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 lacks(),
             )
             .case(
+                "escalation: a power user scoped in the parent adds a child of their own (rule 16)",
+                create_child("fresh", "tscoped", "team", "tscoped"),
+                denied("PRIVILEGE_ESCALATION"),
+            )
+            .case(
+                "a child owned by someone outside the team, named by a member (rule 16)",
+                create_child("fresh", "fresh-owner", "team", "tpower"),
+                precondition("CHILD_OWNER_NOT_IN_TEAM"),
+            )
+            .case(
                 "a child under a child",
                 create_child("fresh", "fresh-owner", "child-a", "owner-a"),
                 precondition("NESTED_CHILD_ACCOUNT"),

@@ -11,12 +11,14 @@ use crate::support::{TestApp, scope, share};
 /// Ids and tokens the rows name. People of "acme" (owner "owner"): "admin"
 /// (admin), "viewer" (viewer, with a pending request for lists.edit),
 /// "lead" (custom role list_lead, scoped to list 4, with a pending request
-/// for reports.view), "deact" (a deactivated admin); custom role "helper"
+/// for reports.view), "deact" (a deactivated admin, whose invitation of
+/// "orphan" is still pending); custom role "helper"
 /// (campaigns.view) held by "helper"; custom role "lister" (campaigns.view
 /// and lists.view, so a list scope narrows it: rule 6) held by "narrow"
 /// scoped to list 4, within the lead's reach. "other" is owned by
 /// "stranger", with viewer "ostaff". "team" (owner "boss", viewer "tviewer",
-/// power user "tscoped" scoped to template "t2" and suppression list "s2")
+/// power user "tscoped" scoped to template "t2" and suppression list "s2",
+/// unscoped power user "tpower")
 /// has the child "child-a" (owner "owner-a") and shares template "t1" and
 /// suppression list "s1" with every child.
 /// "shut" (owner "shutter") is closed. "secure" (owner "sowner", admin
@@ -44,6 +46,8 @@ pub(crate) struct Fixture {
     pub declined_token: String,
     /// A pending invitation of the account "other".
     pub other_invitation_id: String,
+    /// A pending invitation sent by "deact" before being deactivated.
+    pub orphan_token: String,
     /// viewer's pending request for lists.edit in acme.
     pub request_id: String,
     /// ostaff's pending request in other.
@@ -73,6 +77,7 @@ impl Fixture {
             declined_id: id(),
             declined_token: id(),
             other_invitation_id: id(),
+            orphan_token: id(),
             request_id: id(),
             other_request_id: id(),
             decided_request_id: id(),
@@ -121,6 +126,10 @@ impl Fixture {
         app.member("owner", "acme", "narrow", "lister", vec![scope(List, &["4"])])
             .await;
         app.member("owner", "acme", "deact", "admin", vec![]).await;
+        let orphan = app
+            .invite("deact", "acme", "orphan", "viewer", vec![])
+            .await
+            .expect("orphan invited");
         app.deactivate("owner", "acme", "deact")
             .await
             .expect("deact deactivated");
@@ -171,6 +180,7 @@ impl Fixture {
             .expect("ox invited");
 
         app.member("boss", "team", "tviewer", "viewer", vec![]).await;
+        app.member("boss", "team", "tpower", "power_user", vec![]).await;
         app.member(
             "boss",
             "team",
@@ -229,6 +239,7 @@ impl Fixture {
             declined_id: id_of(&declined),
             declined_token: declined.token,
             other_invitation_id: id_of(&other_invitation),
+            orphan_token: orphan.token,
             request_id: request.id,
             other_request_id: other_request.id,
             decided_request_id: decided.id,

@@ -251,6 +251,11 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 denied("INVITATION_EMAIL_MISMATCH"),
             )
             .case(
+                "an invitation from an admin deactivated since (rule 10)",
+                accept(&fx.orphan_token, "orphan"),
+                precondition("INVITER_LACKS_REACH"),
+            )
+            .case(
                 "an oversized name",
                 pb::AcceptInvitationRequest {
                     token: fx.pending_token.clone(),
