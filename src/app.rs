@@ -21,7 +21,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::actor_tokens::dev::{self, DevToken};
 use crate::cache::{Cache, CacheStats};
-use crate::changes::{ChangePublisher, PublisherSettings};
+use crate::changes::{ChangeFeed, ChangePublisher, PublisherSettings};
 use crate::config::{Config, DevTokenArgs, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, redact_url};
 use crate::domain::UseCases;
 use crate::domain::model::{MAX_SCOPE_IDS, ResourceType};
@@ -31,7 +31,7 @@ use crate::email::{Dispatcher, EmailRenderer};
 use crate::grpc::middleware::Credentials;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
 use crate::grpc::pb::access_service_server::AccessServiceServer;
-use crate::grpc::{ActorTrust, GrpcHandlers, middleware};
+use crate::grpc::{ActorTrust, GrpcHandlers, Watches, middleware};
 use crate::metrics::server::MetricsListener;
 use crate::metrics::{self, Metrics, Routes};
 use crate::storage::{self, CacheFence, OutboxStore, SeaStore, StatementCounter};
@@ -88,6 +88,9 @@ pub struct App {
     /// The log the change publisher reads (a pool of its own) and its
     /// settings, when changes are published to Redis.
     change_publisher: Option<(Arc<dyn Reads>, PublisherSettings)>,
+    /// The feed every watch follows, the log it reads (a pool of its own)
+    /// and where it starts: the newest change when the App was built.
+    change_feed: (ChangeFeed, Arc<dyn Reads>, i64),
 }
 
 impl App {
@@ -188,6 +191,18 @@ impl App {
             }
             None => None,
         };
+        // A pool of its own, as the publisher's; its start is read before
+        // serving, so no watch can begin before the feed's first change.
+        let change_feed = {
+            let (log_db, _) = connect(&config, 1)
+                .await
+                .context("cannot connect to the database for the change feed")?;
+            let log = Arc::new(SeaStore::new(log_db)) as Arc<dyn Reads>;
+            let head = ChangeFeed::head(log.as_ref())
+                .await
+                .context("cannot read where the change feed starts")?;
+            (ChangeFeed::new(config.watch.watch_buffer), log, head)
+        };
         let metrics = Metrics::new(metrics::Sources {
             cache: Arc::clone(&cache),
             redis: config.redis_url.is_some(),
@@ -195,6 +210,7 @@ impl App {
             statements: statements.clone(),
             routes: routes(),
             api_key_reload_failures: credentials.keys.failures(),
+            change_feed_reads: change_feed.0.reads(),
         });
         let metrics_listener = match config.metrics_addr {
             Some(addr) => Some(MetricsListener::bind(addr).await?),
@@ -254,6 +270,7 @@ impl App {
             renderer,
             dispatcher,
             change_publisher,
+            change_feed,
         })
     }
 
@@ -371,8 +388,14 @@ impl App {
             ),
             _ => None,
         };
-        let handlers = GrpcHandlers::new(self.service, self.renderer)
-            .with_watch_poll(self.config.change_poll())
+        let (feed, feed_log, feed_head) = self.change_feed;
+        let feed_task = feed.start(feed_log, feed_head, settings::feed_settings(&self.config));
+        let watches = Watches::new(
+            feed,
+            settings::watch_settings(&self.config),
+            self.metrics.watches(),
+        );
+        let handlers = GrpcHandlers::new(self.service, self.renderer, watches)
             .with_actors(self.actors)
             .with_max_scope_ids(self.config.max_scope_ids);
         let router = transport
@@ -423,6 +446,8 @@ impl App {
         if let Some(dispatcher) = dispatcher {
             dispatcher.stop(DISPATCHER_STOP).await;
         }
+        // Every watch has ended with the server.
+        feed_task.stop().await;
         served?;
         // Give the lease back: writers on other replicas stop waiting for us.
         self.cache.stop().await;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use actors::{ActorConfig, ActorProofMode};
+pub use watch::WatchConfig;
 
 /// Default listen address: loopback, so a plain `cargo run` exposes nothing.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
@@ -50,7 +51,7 @@ pub const CACHE_ACK_TIMEOUT_RATIO: u64 = 2;
 pub const DEFAULT_CHANGE_STREAM: &str = "changes";
 /// Default cap of the change stream: about this many newest changes are kept.
 pub const DEFAULT_CHANGE_STREAM_MAX_LEN: u64 = 100_000;
-/// Default pause of the change publisher and WatchChanges once caught up.
+/// Default pause of the change publisher and the watches' feed once caught up.
 pub const DEFAULT_CHANGE_POLL_MS: u64 = 200;
 /// Default log filter.
 pub const DEFAULT_LOG_FILTER: &str = "info";
@@ -226,7 +227,8 @@ pub struct Config {
     /// About how many newest changes the stream keeps (XADD MAXLEN ~).
     #[arg(long, env = "ACCESS_CHANGE_STREAM_MAX_LEN", default_value_t = DEFAULT_CHANGE_STREAM_MAX_LEN)]
     pub change_stream_max_len: u64,
-    /// How often, in ms, the publisher and a caught-up WatchChanges look for new changes.
+    /// How often, in ms, the publisher and the feed every WatchChanges of
+    /// this replica follows look for new changes.
     #[arg(long, env = "ACCESS_CHANGE_POLL_MS", default_value_t = DEFAULT_CHANGE_POLL_MS)]
     pub change_poll_ms: u64,
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `access_service=debug`.
@@ -394,6 +396,9 @@ pub struct Config {
     /// Who is acting: actor tokens or the caller's word.
     #[command(flatten)]
     pub actors: ActorConfig,
+    /// WatchChanges streams: how many, how far behind, how long.
+    #[command(flatten)]
+    pub watch: WatchConfig,
 }
 
 /// How log lines are written (ACCESS_LOG_FORMAT).
@@ -483,6 +488,7 @@ impl Default for Config {
             outbox_retention_days: DEFAULT_OUTBOX_RETENTION_DAYS,
             outbox_dispatch: true,
             actors: ActorConfig::default(),
+            watch: WatchConfig::default(),
         }
     }
 }
@@ -531,6 +537,7 @@ impl std::fmt::Debug for Config {
             .field("outbox_retention_days", &self.outbox_retention_days)
             .field("outbox_dispatch", &self.outbox_dispatch)
             .field("actors", &self.actors)
+            .field("watch", &self.watch)
             .finish_non_exhaustive()
     }
 }
@@ -553,3 +560,4 @@ mod actors;
 mod settings;
 #[cfg(test)]
 mod tests;
+mod watch;

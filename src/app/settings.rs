@@ -9,11 +9,11 @@ use anyhow::Context;
 
 use crate::actor_tokens::{ActorTokenSettings, ActorTokens, KeySource, MfaClaims, UrlSettings, dev};
 use crate::cache::{CacheSettings, LeaseSettings};
-use crate::changes::PublisherSettings;
+use crate::changes::{FeedSettings, PublisherSettings};
 use crate::config::{ActorProofMode, Config};
 use crate::email::{DispatchSettings, EmailRenderer, RelaySettings};
-use crate::grpc::ActorTrust;
 use crate::grpc::middleware::{ApiKeys, ClientIdentities, Credentials};
+use crate::grpc::{ActorTrust, WatchSettings};
 use crate::reload::Reloading;
 use crate::shutdown::ShutdownSettings;
 use crate::tls::TlsSettings;
@@ -70,6 +70,25 @@ pub fn change_publisher(config: &Config) -> Option<PublisherSettings> {
         poll: config.change_poll(),
         batch: PUBLISH_BATCH,
     })
+}
+
+/// How the feed every watch follows reads the log.
+pub fn feed_settings(config: &Config) -> FeedSettings {
+    FeedSettings {
+        poll: config.change_poll(),
+        page: config.watch.watch_page_size,
+    }
+}
+
+/// The bounds of every watch.
+pub fn watch_settings(config: &Config) -> WatchSettings {
+    WatchSettings {
+        max_open: config.watch.watch_max_open,
+        max_open_per_caller: config.watch.max_open_per_caller(),
+        buffer: config.watch.watch_buffer,
+        max_age: config.watch.max_age(),
+        page: config.watch.watch_page_size,
+    }
 }
 
 /// How connections are kept and bounded.

@@ -126,6 +126,7 @@ impl Config {
             self.invitation_ttl_secs
         );
         self.actors.validate(self.listen_addr.ip().is_loopback())?;
+        self.watch.validate(self.max_connection_age_grace_secs)?;
         Ok(())
     }
 
@@ -193,7 +194,7 @@ impl Config {
         Duration::from_millis(self.request_timeout_ms)
     }
 
-    /// How often the publisher and a caught-up WatchChanges read the log again.
+    /// How often the publisher and the watches' feed read the log again.
     pub fn change_poll(&self) -> Duration {
         Duration::from_millis(self.change_poll_ms)
     }

@@ -11,9 +11,9 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
-    ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery, Identity, Invitation,
-    InvitationPageQuery, InvitationState, Membership, MembershipStatus, OutboxMessage, Person, Resource,
-    ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, StoredFacts, WriteReceipt,
+    ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery, FedChange, Identity,
+    Invitation, InvitationPageQuery, InvitationState, Membership, MembershipStatus, OutboxMessage, Person,
+    Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, StoredFacts, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::rules::decision::accessible_accounts;
@@ -120,6 +120,13 @@ pub trait Reads: Send + Sync {
     /// The account and internal position of the change with this id; `None`
     /// when no change has it.
     async fn change_position(&self, id: &ActivityId) -> DomainResult<Option<(AccountId, i64)>>;
+    /// Changes of every account after the internal position `after_seq`,
+    /// in commit order, at most `limit`, each with its account's team
+    /// parent, in one statement: what a replica's feed reads once for every
+    /// watch.
+    async fn fed_changes(&self, after_seq: i64, limit: usize) -> DomainResult<Vec<FedChange>>;
+    /// The internal position of the newest change; 0 while there is none.
+    async fn last_change_seq(&self) -> DomainResult<i64>;
 }
 
 /// The store: reads, and transactions for writes.

@@ -15,4 +15,4 @@ pub mod pb {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("access_v1_descriptor");
 }
 
-pub use handlers::{ACTOR_TOKEN_HEADER, Acting, ActorTrust, ActsFor, GrpcHandlers};
+pub use handlers::{ACTOR_TOKEN_HEADER, Acting, ActorTrust, ActsFor, GrpcHandlers, WatchSettings, Watches};

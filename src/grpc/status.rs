@@ -88,6 +88,13 @@ impl From<DomainError> for Status {
                 message,
                 metadata,
             } => with_reason(Code::ResourceExhausted, reason, metadata, message),
+            // ABORTED, not UNAVAILABLE: the same request again would start
+            // over; the client resumes from the position in the metadata.
+            DomainError::Aborted {
+                reason,
+                message,
+                metadata,
+            } => with_reason(Code::Aborted, reason, metadata, message),
             DomainError::Unavailable(message) => Status::unavailable(message),
             DomainError::Internal(cause) => {
                 // The cause may hold SQL or internals: log it, tell the client only that it happened.

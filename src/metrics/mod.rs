@@ -1,6 +1,6 @@
 //! Prometheus metrics (docs/operations.md, Metrics): requests by gRPC method and status code,
 //! the cache's counters and trust, the database pool and the waits for it,
-//! invitations by state, the outbox's emails.
+//! invitations by state, the outbox's emails, the open watches.
 //! Encoded by the Prometheus org's `prometheus-client` in the text
 //! exposition format and served on ACCESS_METRICS_ADDR ([`server`]).
 
@@ -9,6 +9,7 @@ mod rpc;
 pub mod server;
 mod state;
 mod stored;
+mod watch;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use sea_orm::DatabaseConnection;
 
 pub use pool_wait::pool_wait;
 pub use rpc::{Route, Routes, RpcMetrics, code_name};
+pub use watch::{WatchEnd, WatchMetrics};
 
 use crate::cache::Cache;
 use crate::storage::StatementCounter;
@@ -43,6 +45,8 @@ pub struct Sources {
     /// Versions of ACCESS_API_KEYS_FILE that could not be used (always 0
     /// for keys configured inline).
     pub api_key_reload_failures: Counter,
+    /// Reads of the log by the change feed the watches follow.
+    pub change_feed_reads: Counter,
 }
 
 /// Every metric of one service instance.
@@ -50,6 +54,7 @@ pub struct Metrics {
     registry: Registry,
     rpc: RpcMetrics,
     stored: StoredGauges,
+    watches: WatchMetrics,
 }
 
 impl Metrics {
@@ -59,6 +64,7 @@ impl Metrics {
         let rpc = RpcMetrics::register(&mut registry, sources.routes);
         let stored = StoredGauges::register(&mut registry, sources.db.clone());
         pool_wait::register(&mut registry);
+        let watches = WatchMetrics::register(&mut registry, sources.change_feed_reads);
         registry.register(
             "access_api_keys_reload_failures",
             "Changed versions of ACCESS_API_KEYS_FILE that could not be used (unreadable, malformed or empty), so the keys in force stayed: a rotation or a revocation that did not take",
@@ -74,12 +80,18 @@ impl Metrics {
             registry,
             rpc,
             stored,
+            watches,
         })
     }
 
     /// Where the request-metrics layer records.
     pub fn rpc(&self) -> RpcMetrics {
         self.rpc.clone()
+    }
+
+    /// Where the WatchChanges streams record.
+    pub fn watches(&self) -> WatchMetrics {
+        self.watches.clone()
     }
 
     /// The current values in the Prometheus text format (version 0.0.4).

@@ -129,6 +129,17 @@ pub enum DomainError {
         /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
         metadata: ErrorMetadata,
     },
+    /// Something long-lived (a watch) the server ended on purpose, to be
+    /// resumed from where its metadata says.
+    #[error("{message}")]
+    Aborted {
+        /// Stable machine-readable reason.
+        reason: ErrorReason,
+        /// Why it ended and how to go on.
+        message: String,
+        /// Where to resume, for a program (google.rpc.ErrorInfo.metadata).
+        metadata: ErrorMetadata,
+    },
     /// A dependency (the database) cannot be reached; retrying may help.
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
@@ -224,6 +235,15 @@ impl DomainError {
         }
     }
 
+    /// Ended on purpose; resume where the metadata says.
+    pub fn aborted(reason: ErrorReason, message: impl Into<String>) -> Self {
+        Self::Aborted {
+            reason,
+            message: message.into(),
+            metadata: ErrorMetadata::default(),
+        }
+    }
+
     /// The same error for a message nested in a request at `path`
     /// (PreviewInvitationEmail's `invite`): each bad field is named from the
     /// request the caller sent (`invite.email`), as docs/errors.md asks.
@@ -255,7 +275,8 @@ impl DomainError {
             Self::AlreadyExists { metadata, .. }
             | Self::FailedPrecondition { metadata, .. }
             | Self::PermissionDenied { metadata, .. }
-            | Self::ResourceExhausted { metadata, .. } => Some(metadata),
+            | Self::ResourceExhausted { metadata, .. }
+            | Self::Aborted { metadata, .. } => Some(metadata),
             Self::InvalidArgument(_)
             | Self::NotFound { .. }
             | Self::SecretNotFound { .. }
@@ -269,7 +290,8 @@ impl DomainError {
             Self::AlreadyExists { metadata, .. }
             | Self::FailedPrecondition { metadata, .. }
             | Self::PermissionDenied { metadata, .. }
-            | Self::ResourceExhausted { metadata, .. } => Some(metadata),
+            | Self::ResourceExhausted { metadata, .. }
+            | Self::Aborted { metadata, .. } => Some(metadata),
             Self::InvalidArgument(_)
             | Self::NotFound { .. }
             | Self::SecretNotFound { .. }

@@ -187,6 +187,16 @@ reasons! {
     /// The caller (its API key or client certificate identity) has the most
     /// requests in flight the server allows one caller.
     CallerConcurrencyLimit => "CALLER_CONCURRENCY_LIMIT",
+    /// The replica has the most WatchChanges streams open it allows.
+    WatchLimitReached => "WATCH_LIMIT_REACHED",
+    /// The caller has the most WatchChanges streams open the replica
+    /// allows one caller.
+    CallerWatchLimit => "CALLER_WATCH_LIMIT",
+    /// A watch fell further behind the replica's new changes than it may;
+    /// resume from the position given.
+    WatchReaderTooSlow => "WATCH_READER_TOO_SLOW",
+    /// A watch reached its maximum age; resume from the position given.
+    WatchMaxAge => "WATCH_MAX_AGE",
 }
 
 impl std::fmt::Display for ErrorReason {

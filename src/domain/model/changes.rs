@@ -1,7 +1,8 @@
 //! The change stream's queries (WatchChanges and the Redis publisher): the
 //! changes of the activity log (rule 12 of docs/domain.md), read in commit
-//! order.
+//! order, and what a watch is owed of the changes every watch shares.
 
+use super::ActivityRecord;
 use crate::domain::ids::AccountId;
 
 /// Whose changes a change query or a watch reads.
@@ -16,6 +17,18 @@ pub enum ChangeScope {
     All,
 }
 
+impl ChangeScope {
+    /// Whether a change of `account`, whose team parent is `parent`, is in
+    /// this scope.
+    pub fn covers(&self, account: &AccountId, parent: Option<&AccountId>) -> bool {
+        match self {
+            Self::Account(watched) => watched == account,
+            Self::Team(team) => team == account || parent == Some(team),
+            Self::All => true,
+        }
+    }
+}
+
 /// Which changes to read: those of a scope after a point, in commit order.
 #[derive(Clone, Debug)]
 pub struct ChangeQuery {
@@ -25,4 +38,30 @@ pub struct ChangeQuery {
     pub after_revision: Option<u64>,
     /// Only changes after this internal position ([`ActivityRecord::seq`](super::ActivityRecord::seq)).
     pub after_seq: Option<i64>,
+}
+
+impl ChangeQuery {
+    /// Whether `change` is one this query reads: in its scope, above its
+    /// revision, after its position. The same test the store's query
+    /// applies, for changes read once for every watch.
+    pub fn admits(&self, change: &FedChange) -> bool {
+        let record = &change.record;
+        self.after_seq.is_none_or(|after| record.seq > after)
+            && self.after_revision.is_none_or(|after| record.revision > after)
+            && self
+                .scope
+                .covers(&record.entry.account_id, change.parent.as_ref())
+    }
+}
+
+/// A committed change as a replica's feed reads it once for every watch:
+/// the record, and the team parent of its account (a team watch's scope
+/// is the parent and its children, so the child's parent says whether the
+/// change is the team's).
+#[derive(Clone, Debug)]
+pub struct FedChange {
+    /// The change.
+    pub record: ActivityRecord,
+    /// The parent of the change's account, when it is a team child.
+    pub parent: Option<AccountId>,
 }

@@ -1,12 +1,16 @@
 //! The change stream as a caller reads it (WatchChanges): who may watch
-//! what, where a watch resumes, and each batch it reads. The loop that
-//! follows new commits is the gRPC layer's (it owns the stream); the Redis
-//! publisher reads the same log through the same port.
+//! what, where a watch resumes, each page it reads while catching up and
+//! what it is owed of the changes a replica reads once for every watch.
+//! The stream itself (catching up, then following the replica's feed) is
+//! the gRPC layer's; the Redis publisher reads the same log through the
+//! same port.
+
+use std::sync::Arc;
 
 use super::UseCases;
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{ActivityId, UserId};
-use crate::domain::model::{ActivityRecord, ChangeQuery, ChangeScope, PlatformActor};
+use crate::domain::model::{ActivityRecord, ChangeQuery, ChangeScope, FedChange, PlatformActor};
 use crate::domain::permissions::Permission;
 
 /// Who watches.
@@ -42,6 +46,100 @@ pub struct Watch {
     pub watcher: Watcher,
     /// The next read.
     pub query: ChangeQuery,
+    /// Where the watch stands, as its caller would resume it.
+    pub position: WatchPosition,
+}
+
+/// Where a watch stands, in the terms of a request that resumes it: the
+/// last change it passed on, or, before any, the position it was asked to
+/// start from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchPosition {
+    /// No change passed on and none named: resume with the same request.
+    Start,
+    /// One account, no change passed on since this revision.
+    AfterRevision(u64),
+    /// After this change.
+    AfterId(ActivityId),
+}
+
+/// Why the server ends a watch that has not failed: the watcher resumes
+/// from the position the end carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchCut {
+    /// It fell more than `buffer` changes behind the replica's new changes.
+    TooSlow {
+        /// How far a watch may fall behind (ACCESS_WATCH_BUFFER).
+        buffer: usize,
+    },
+    /// It lived its `max_age_secs`.
+    MaxAge {
+        /// The longest life of a watch (ACCESS_WATCH_MAX_AGE_SECS).
+        max_age_secs: u64,
+    },
+}
+
+impl Watch {
+    /// The end of this watch for `why`, carrying where to resume: after
+    /// the last change it passed on (`resume_after_id`), or, before any,
+    /// from where it was asked to start (`resume_after_revision`, or
+    /// nothing: the same request).
+    pub fn cut(&self, why: WatchCut) -> DomainError {
+        let resume = match &self.position {
+            WatchPosition::AfterId(_) => "resume with after_id set to resume_after_id",
+            WatchPosition::AfterRevision(_) => "resume with after_revision set to resume_after_revision",
+            WatchPosition::Start => "resume with the same request (no change was sent yet)",
+        };
+        let error = match why {
+            WatchCut::TooSlow { buffer } => DomainError::aborted(
+                ErrorReason::WatchReaderTooSlow,
+                format!(
+                    "this watch fell more than {buffer} changes behind the server's new changes (the \
+                     reader is too slow, so the server stopped buffering for it): {resume}; nothing is \
+                     missed or repeated"
+                ),
+            )
+            .with("buffer", buffer),
+            WatchCut::MaxAge { max_age_secs } => DomainError::aborted(
+                ErrorReason::WatchMaxAge,
+                format!(
+                    "this watch reached its maximum age of {max_age_secs} s: {resume}; nothing is missed \
+                     or repeated"
+                ),
+            )
+            .with("max_age_seconds", max_age_secs),
+        };
+        match &self.position {
+            WatchPosition::AfterId(id) => error.with("resume_after_id", id.as_str()),
+            WatchPosition::AfterRevision(revision) => error.with("resume_after_revision", revision),
+            WatchPosition::Start => error,
+        }
+    }
+}
+
+/// The refusal of a watch past the replica's cap of `limit` open watches.
+pub fn watch_limit_reached(limit: usize) -> DomainError {
+    DomainError::exhausted(
+        ErrorReason::WatchLimitReached,
+        format!(
+            "this server has {limit} watches open, its limit: retry later, or on another replica \
+             (WatchChanges streams end on their own after a while)"
+        ),
+    )
+    .with("limit", limit)
+}
+
+/// The refusal of a watch past `caller`'s cap of `limit` open watches.
+pub fn caller_watch_limit(caller: &str, limit: usize) -> DomainError {
+    DomainError::exhausted(
+        ErrorReason::CallerWatchLimit,
+        format!(
+            "caller '{}' has {limit} watches open on this server, its limit: close one first (one watch \
+             of a team or of every account covers many)",
+            crate::domain::error::echo(caller)
+        ),
+    )
+    .with("limit", limit)
 }
 
 /// The refusal of a watch of every account without the platform scope
@@ -98,6 +196,11 @@ impl UseCases {
                 Some(seq)
             }
         };
+        let position = match (&request.after, request.after_revision) {
+            (Some(id), _) => WatchPosition::AfterId(id.clone()),
+            (None, Some(revision)) => WatchPosition::AfterRevision(revision),
+            (None, None) => WatchPosition::Start,
+        };
         Ok(Watch {
             watcher: request.watcher,
             query: ChangeQuery {
@@ -105,22 +208,54 @@ impl UseCases {
                 after_revision: request.after_revision,
                 after_seq,
             },
+            position,
         })
     }
 
-    /// The next changes of a watch, at most `limit`, oldest first, and moves
-    /// the watch past them. The watcher's right is checked again whenever
-    /// there is something to send: a member removed while watching stops
-    /// seeing changes (PERMISSION_DENIED ends the stream).
+    /// The next changes of a watch read from the store, at most `limit`,
+    /// oldest first (how a watch catches up), and moves the watch past them.
     pub async fn next_changes(&self, watch: &mut Watch, limit: usize) -> DomainResult<Vec<ActivityRecord>> {
         let rows = self.store.changes(&watch.query, limit).await?;
-        if let Some(last) = rows.last() {
+        self.pass_on(watch, rows).await
+    }
+
+    /// Of changes read once for every watch (oldest first), the ones `watch`
+    /// is owed: in its scope and after its position. Moves the watch past them.
+    pub async fn owed_changes(
+        &self,
+        watch: &mut Watch,
+        fed: &[Arc<FedChange>],
+    ) -> DomainResult<Vec<ActivityRecord>> {
+        let owed = fed
+            .iter()
+            .filter(|change| watch.query.admits(change))
+            .map(|change| change.record.clone())
+            .collect();
+        self.pass_on(watch, owed).await
+    }
+
+    /// Hands `changes` to the watcher and moves the watch past them. A
+    /// person's right is checked again whenever there is something to
+    /// send: a member removed while watching stops seeing changes
+    /// (PERMISSION_DENIED ends the stream). The platform's is not: its
+    /// key's tenants are fixed for the watch, and an account never changes
+    /// parent, so what it passed once it passes for good.
+    async fn pass_on(
+        &self,
+        watch: &mut Watch,
+        changes: Vec<ActivityRecord>,
+    ) -> DomainResult<Vec<ActivityRecord>> {
+        let Some(last) = changes.last() else {
+            return Ok(changes);
+        };
+        if let Watcher::Member(_) = watch.watcher {
             let tx = self.store.begin().await?;
             self.may_watch(tx.as_ref(), &watch.watcher, &watch.query.scope)
                 .await?;
-            watch.query.after_seq = Some(last.seq);
         }
-        Ok(rows)
+        watch.query.after_seq = Some(last.seq);
+        watch.position = WatchPosition::AfterId(last.id.clone());
+        Ok(changes)
     }
 
     async fn may_watch(

@@ -27,7 +27,10 @@ mod tenants;
 pub use access_requests::{ListAccessRequests, RequestAccess};
 pub use accounts::{CreateAccount, ListAccounts};
 pub use activity::ListActivity;
-pub use changes::{Watch, WatchChanges, Watcher, every_account_is_the_platforms};
+pub use changes::{
+    Watch, WatchChanges, WatchCut, WatchPosition, Watcher, caller_watch_limit,
+    every_account_is_the_platforms, watch_limit_reached,
+};
 pub use invitations::{
     AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations, UpdateInvitation,
 };

@@ -1,30 +1,80 @@
-//! The change stream: WatchChanges, and the stream it answers with, which
-//! reads the log from the database in batches, in commit order, and follows
-//! new commits by polling, until the caller hangs up. Polling the source of truth, rather than listening to Redis, keeps
-//! the stream exact when Redis is down and needs no second ordering to
-//! reconcile with the database's.
+//! The change stream: WatchChanges, and the stream it answers with
+//! (`changes/follow.rs`), which catches up from the database a page at a
+//! time, then follows the replica's feed of new changes (`crate::changes`):
+//! one reader of the log per replica, however many watches are open.
+//! Reading the database, the source of truth, rather than listening to
+//! Redis keeps the stream exact when Redis is down and needs no second
+//! ordering to reconcile with the database's.
+//!
+//! Every watch is bounded: caps on the watches open on the replica and per
+//! caller (`changes/open.rs`), how far one may fall behind the feed, and
+//! how long one lives. A watch the server ends on purpose ends with
+//! ABORTED and the position to resume from.
+
+mod follow;
+mod open;
 
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Status};
 
 use super::GrpcHandlers;
-use crate::domain::UseCases;
+use crate::changes::ChangeFeed;
 use crate::domain::model::{ChangeScope, PlatformActor};
-use crate::domain::service::Watch;
 use crate::grpc::convert;
 use crate::grpc::middleware::{KeyScope, caller_of, record_subject};
 use crate::grpc::pb;
+use crate::metrics::WatchMetrics;
+pub use follow::ChangeStream;
+use open::OpenWatches;
+
+/// The bounds of every watch (the ACCESS_WATCH_* settings).
+#[derive(Clone, Copy, Debug)]
+pub struct WatchSettings {
+    /// Most watches open on the replica.
+    pub max_open: usize,
+    /// Most watches one caller has open on the replica.
+    pub max_open_per_caller: usize,
+    /// How many changes a watch may fall behind the feed (the feed's capacity).
+    pub buffer: usize,
+    /// The longest life of one watch.
+    pub max_age: Duration,
+    /// Most changes one read of the log returns.
+    pub page: usize,
+}
+
+/// What every watch of the replica shares: the feed it follows, the counts
+/// its caps hold, its bounds.
+#[derive(Clone, Debug)]
+pub struct Watches {
+    feed: ChangeFeed,
+    open: OpenWatches,
+    settings: WatchSettings,
+    metrics: WatchMetrics,
+}
+
+impl Watches {
+    /// Watches following `feed` (whose capacity is `settings.buffer`),
+    /// bounded by `settings`, recorded in `metrics`.
+    pub fn new(feed: ChangeFeed, settings: WatchSettings, metrics: WatchMetrics) -> Self {
+        Self {
+            feed,
+            open: OpenWatches::new(settings.max_open, settings.max_open_per_caller, metrics.clone()),
+            settings,
+            metrics,
+        }
+    }
+}
 
 impl GrpcHandlers {
     pub(super) async fn watch_changes(
         &self,
         mut request: Request<pb::WatchChangesRequest>,
     ) -> Result<ChangeStream, Status> {
-        let use_cases = self.acting(&mut request).await?;
         let caller = caller_of(&request)?;
+        // Before anything else: a watch past a cap costs no database work.
+        let held = self.watches.open.hold(&caller)?;
+        let use_cases = self.acting(&mut request).await?;
         let platform = caller
             .scopes()
             .contains(KeyScope::Platform)
@@ -34,47 +84,6 @@ impl GrpcHandlers {
             record_subject(Some(account), None);
         }
         let watch = use_cases.watch_changes(watch).await?;
-        Ok(follow(use_cases, watch, self.watch_poll))
+        Ok(follow::follow(use_cases, watch, &self.watches, held))
     }
-}
-
-/// Most changes read from the database at once.
-const BATCH: usize = 200;
-
-/// The stream WatchChanges answers with.
-pub type ChangeStream = ReceiverStream<Result<pb::WatchChangesResponse, Status>>;
-
-/// Starts following `watch`, reading again every `poll` once caught up.
-/// The task ends when the caller goes away or on the first error (sent as
-/// the stream's status: a watcher who lost the right is PERMISSION_DENIED).
-fn follow(use_cases: UseCases, mut watch: Watch, poll: Duration) -> ChangeStream {
-    // A small buffer: a slow reader slows the reads, never grows the memory.
-    let (tx, rx) = mpsc::channel(BATCH);
-    tokio::spawn(async move {
-        loop {
-            let rows = match use_cases.next_changes(&mut watch, BATCH).await {
-                Ok(rows) => rows,
-                Err(err) => {
-                    let _ = tx.send(Err(Status::from(err))).await;
-                    return;
-                }
-            };
-            let caught_up = rows.len() < BATCH;
-            for row in rows {
-                let event = pb::WatchChangesResponse {
-                    event: Some(row.into()),
-                };
-                if tx.send(Ok(event)).await.is_err() {
-                    return;
-                }
-            }
-            if caught_up {
-                tokio::select! {
-                    () = tx.closed() => return,
-                    () = tokio::time::sleep(poll) => {}
-                }
-            }
-        }
-    });
-    ReceiverStream::new(rx)
 }

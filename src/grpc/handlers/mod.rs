@@ -13,7 +13,6 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
@@ -26,6 +25,7 @@ use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
 pub use acting::{ACTOR_TOKEN_HEADER, Acting, ActorTrust, ActsFor};
 use changes::ChangeStream;
+pub use changes::{WatchSettings, Watches};
 
 mod access_requests;
 mod accounts;
@@ -37,9 +37,6 @@ mod invitations;
 mod members;
 mod roles;
 mod sharing;
-
-/// How often a caught-up WatchChanges reads the log again, unless configured.
-pub const DEFAULT_WATCH_POLL: Duration = Duration::from_millis(200);
 
 /// The use cases before a request's caller is known, behind a private field:
 /// a handler can reach them only through [`GrpcHandlers::serving`], which
@@ -87,8 +84,8 @@ pub struct GrpcHandlers {
     /// The email templates, for PreviewInvitationEmail (the dispatcher
     /// renders what it sends with the same ones).
     renderer: Arc<EmailRenderer>,
-    /// How often a caught-up WatchChanges reads the log again.
-    watch_poll: Duration,
+    /// What every WatchChanges shares: the replica's feed, the caps, the bounds.
+    watches: Watches,
     /// How the acting person is known: actor tokens, or the caller's word.
     actors: ActorTrust,
     /// Most scope ids one membership, or one account of an invitation,
@@ -97,12 +94,12 @@ pub struct GrpcHandlers {
 }
 
 impl GrpcHandlers {
-    /// Wraps the use cases and the email templates.
-    pub fn new(use_cases: UseCases, renderer: Arc<EmailRenderer>) -> Self {
+    /// Wraps the use cases, the email templates and what the watches share.
+    pub fn new(use_cases: UseCases, renderer: Arc<EmailRenderer>, watches: Watches) -> Self {
         Self {
             use_cases: unbound::EveryTenant::new(use_cases),
             renderer,
-            watch_poll: DEFAULT_WATCH_POLL,
+            watches,
             actors: ActorTrust::default(),
             max_scope_ids: MAX_SCOPE_IDS,
         }
@@ -112,12 +109,6 @@ impl GrpcHandlers {
     /// invitation, may list over every type.
     pub fn with_max_scope_ids(mut self, max: usize) -> Self {
         self.max_scope_ids = max;
-        self
-    }
-
-    /// Sets how often a caught-up WatchChanges reads the log again.
-    pub fn with_watch_poll(mut self, poll: Duration) -> Self {
-        self.watch_poll = poll;
         self
     }
 

@@ -57,6 +57,8 @@ pub struct Caller {
     credential: Credential,
     /// Its requests in flight, shared by every request of this key.
     in_flight: InFlight,
+    /// Its open WatchChanges streams, shared likewise.
+    watching: InFlight,
 }
 
 impl Caller {
@@ -69,6 +71,7 @@ impl Caller {
             tenants: Tenants::Every,
             credential: Credential::None,
             in_flight: InFlight::default(),
+            watching: InFlight::default(),
         }
     }
 
@@ -85,6 +88,11 @@ impl Caller {
     /// Its requests in flight (ACCESS_MAX_CONCURRENT_REQUESTS_PER_CALLER).
     pub fn in_flight(&self) -> &InFlight {
         &self.in_flight
+    }
+
+    /// Its open watches (ACCESS_WATCH_MAX_OPEN_PER_CALLER).
+    pub fn watching(&self) -> &InFlight {
+        &self.watching
     }
 
     /// The key's scopes.
@@ -278,6 +286,7 @@ pub(super) fn parse_caller<'a>(
         tenants: tenants.unwrap_or_default(),
         credential,
         in_flight: InFlight::default(),
+        watching: InFlight::default(),
     };
     Ok((caller, rest.trim()))
 }

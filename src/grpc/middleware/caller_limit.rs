@@ -15,9 +15,9 @@ use tower::{BoxError, Layer, Service};
 
 use super::api_keys::Caller;
 
-/// The requests a caller has in flight: one counter per configured key or
-/// identity, shared by its clones. Not part of who the caller is: two
-/// callers are equal whatever their counts.
+/// What a caller holds (its requests in flight, its open watches): one
+/// counter per configured key or identity, shared by its clones. Not part
+/// of who the caller is: two callers are equal whatever their counts.
 #[derive(Clone, Debug, Default)]
 pub struct InFlight(Arc<AtomicUsize>);
 
@@ -30,8 +30,8 @@ impl PartialEq for InFlight {
 impl Eq for InFlight {}
 
 impl InFlight {
-    /// A slot, when fewer than `max` requests hold one.
-    fn take(&self, max: usize) -> Option<Slot> {
+    /// A slot, when fewer than `max` hold one.
+    pub fn take(&self, max: usize) -> Option<Slot> {
         let taken = self
             .0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
@@ -41,13 +41,13 @@ impl InFlight {
         taken.then(|| Slot(Arc::clone(&self.0)))
     }
 
-    /// Requests in flight now.
+    /// Held now.
     pub fn count(&self) -> usize {
         self.0.load(Ordering::Acquire)
     }
 }
 
-/// One request's place in its caller's count, given back when dropped.
+/// One place in a caller's count, given back when dropped.
 #[derive(Debug)]
 pub struct Slot(Arc<AtomicUsize>);
 

@@ -18,6 +18,8 @@ use tokio::sync::watch;
 use tonic::Status;
 use tower::{BoxError, Layer, Service};
 
+use super::STREAMS;
+
 /// Where the server is in its life, as the shutdown sequence moves it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -31,12 +33,6 @@ pub enum Phase {
 
 /// The phase, as the shutdown sequence publishes it.
 pub type PhaseSignal = watch::Receiver<Phase>;
-
-/// The streams that end as soon as the server drains.
-const ENDLESS: &[&str] = &[
-    "/grpc.health.v1.Health/Watch",
-    "/access.v1.AccessService/WatchChanges",
-];
 
 /// The refusal of a request cut by the shutdown deadline.
 #[derive(Debug)]
@@ -104,7 +100,8 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let end = if ENDLESS.contains(&request.uri().path()) {
+        // The streams end as soon as the server drains.
+        let end = if STREAMS.contains(&request.uri().path()) {
             Phase::Draining
         } else {
             Phase::Cut

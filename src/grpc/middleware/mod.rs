@@ -23,15 +23,22 @@ use tower::{BoxError, ServiceBuilder};
 
 pub use api_keys::{ApiKeys, Caller, Credential, MAX_KEY_NAME_LEN};
 pub use auth::{AuthRefusal, Authenticate, Credentials, caller_of};
-pub use caller_limit::{CallerBusy, CallerLimitLayer, InFlight};
+pub use caller_limit::{CallerBusy, CallerLimitLayer, InFlight, Slot};
 pub use client_identities::{ClientIdentities, MAX_IDENTITY_LEN};
 pub use drain::{DrainBody, DrainLayer, Phase, PhaseSignal, ShuttingDown};
 pub use errors::to_status;
 pub use key_scopes::{KeyScope, KeyScopes, METHOD_SCOPES, SERVICE, scope_of};
 pub use metrics::{MeteredBody, RpcMetricsLayer};
-pub use trace::{RpcSpan, RpcSpanLayer, record_subject};
+pub use trace::{RpcSpan, RpcSpanLayer, SpanBody, record_subject};
 
 use crate::metrics::RpcMetrics;
+
+/// The server-streaming methods: they end only when their caller or the
+/// server ends them, not when a handler returns.
+const STREAMS: &[&str] = &[
+    "/grpc.health.v1.Health/Watch",
+    "/access.v1.AccessService/WatchChanges",
+];
 
 /// The type of the stack [`layers`] builds, named so `App` can hand it to tonic.
 pub type Layers = Stack<

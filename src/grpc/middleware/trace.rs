@@ -2,11 +2,17 @@
 //! `traceparent` (and `tracestate`) metadata is its parent, so a check shows
 //! up inside the trace of the request that caused it. Health checks and
 //! reflection pass untraced: probes every few seconds would bury the traces.
+//!
+//! A unary RPC's span ends with its answer. A stream's (WatchChanges) lasts
+//! as long as the stream: its response body holds the span, works inside
+//! it, and records the status its trailers end with, or CANCELLED when the
+//! client goes before that.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use http_body::{Body, Frame, SizeHint};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tonic::codegen::http;
@@ -15,6 +21,7 @@ use tracing::instrument::{Instrument, WithSubscriber};
 use tracing::{Dispatch, Span, dispatcher, field};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use super::STREAMS;
 use crate::domain::ids::{AccountId, UserId};
 
 /// Wraps every traced RPC in its span (see the module doc).
@@ -58,7 +65,7 @@ where
     S::Error: Into<BoxError>,
     S::Future: Send + 'static,
 {
-    type Response = http::Response<R>;
+    type Response = http::Response<SpanBody<R>>;
     type Error = BoxError;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
@@ -72,8 +79,14 @@ where
             .filter(|span| !span.is_disabled());
         let Some(span) = span else {
             let untraced = self.inner.call(request);
-            return Box::pin(async move { untraced.await.map_err(Into::into) });
+            return Box::pin(async move {
+                untraced
+                    .await
+                    .map(|response| response.map(SpanBody::untraced))
+                    .map_err(Into::into)
+            });
         };
+        let streaming = STREAMS.contains(&request.uri().path());
         // Fails only when no OpenTelemetry layer is installed (tracing off):
         // the span then has no parent to take.
         let _ = span.set_parent(TraceContextPropagator::new().extract(&Metadata(request.headers())));
@@ -81,15 +94,99 @@ where
         // the current subscriber, reports to the same dispatch.
         let future = dispatcher::with_default(&self.dispatch, || span.in_scope(|| self.inner.call(request)));
         let outcome = span.clone();
+        let dispatch = self.dispatch.clone();
         Box::pin(
             async move {
                 let result = future.await.map_err(Into::into);
-                record_status(&outcome, &result);
-                result
+                match result {
+                    // A stream under way: its status comes in its trailers,
+                    // and its span lasts until then.
+                    Ok(response) if streaming && status_in_headers(&response).is_none() => {
+                        Ok(response.map(|body| SpanBody::traced(body, outcome, dispatch)))
+                    }
+                    result => {
+                        record_status(&outcome, &result);
+                        result.map(|response| response.map(SpanBody::untraced))
+                    }
+                }
             }
             .instrument(span)
             .with_subscriber(self.dispatch.clone()),
         )
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body, holding its RPC's span when the RPC is a stream.
+    pub struct SpanBody<B> {
+        #[pin]
+        inner: B,
+        // A stream's span and where it reports, until the stream ends:
+        // entered around each poll, so the stream's own work (its reads of
+        // the database) shows inside it.
+        span: Option<(Span, Dispatch)>,
+    }
+
+    impl<B> PinnedDrop for SpanBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            // Dropped before its trailers: the client went away.
+            if let Some((span, _)) = this.project().span.take() {
+                record_code(&span, tonic::Code::Cancelled as i32);
+            }
+        }
+    }
+}
+
+impl<B> SpanBody<B> {
+    /// A body whose span, if any, ended with its answer.
+    fn untraced(inner: B) -> Self {
+        Self { inner, span: None }
+    }
+
+    /// A stream's body, which ends `span` when it ends.
+    fn traced(inner: B, span: Span, dispatch: Dispatch) -> Self {
+        Self {
+            inner,
+            span: Some((span, dispatch)),
+        }
+    }
+}
+
+impl<B: Body> Body for SpanBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        let Some((span, dispatch)) = this.span.as_ref() else {
+            return this.inner.poll_frame(cx);
+        };
+        let inner = this.inner;
+        let polled = dispatcher::with_default(dispatch, || span.in_scope(|| inner.poll_frame(cx)));
+        let code = match &polled {
+            Poll::Pending => return polled,
+            Poll::Ready(Some(Ok(frame))) => match frame.trailers_ref() {
+                Some(trailers) => grpc_status(trailers).unwrap_or(tonic::Code::Unknown as i32),
+                None => return polled,
+            },
+            Poll::Ready(Some(Err(_))) => tonic::Code::Unknown as i32,
+            Poll::Ready(None) => tonic::Code::Ok as i32,
+        };
+        if let Some((span, _)) = this.span.take() {
+            record_code(&span, code);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -115,23 +212,36 @@ fn rpc_span(path: &str) -> Option<Span> {
     ))
 }
 
-/// Records the gRPC status of the answer, and marks the span failed for the
-/// codes that are the server's fault (OpenTelemetry's gRPC conventions): a
-/// denied or invalid request is the caller's business, not an error here.
+/// The `grpc-status` of headers or trailers, when they carry one.
+fn grpc_status(headers: &http::HeaderMap) -> Option<i32> {
+    headers
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+}
+
+/// The status of an answer given trailers-only (an error, in its headers).
+fn status_in_headers<R>(response: &http::Response<R>) -> Option<i32> {
+    grpc_status(response.headers())
+}
+
+/// Records the gRPC status of the answer.
 fn record_status<R>(span: &Span, result: &Result<http::Response<R>, BoxError>) {
     let code = match result {
         // An error is answered trailers-only, its status in the headers; a
         // success carries it in trailers (these unary RPCs end right after).
-        Ok(response) => response
-            .headers()
-            .get("grpc-status")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<i32>().ok())
-            .unwrap_or(tonic::Code::Ok as i32),
+        Ok(response) => status_in_headers(response).unwrap_or(tonic::Code::Ok as i32),
         Err(err) => err
             .downcast_ref::<tonic::Status>()
             .map_or(tonic::Code::Unknown, tonic::Status::code) as i32,
     };
+    record_code(span, code);
+}
+
+/// Records `code` on the span, and marks the span failed for the codes that
+/// are the server's fault (OpenTelemetry's gRPC conventions): a denied or
+/// invalid request is the caller's business, not an error here.
+fn record_code(span: &Span, code: i32) {
     span.record("rpc.grpc.status_code", code);
     let server_fault = matches!(
         tonic::Code::from_i32(code),

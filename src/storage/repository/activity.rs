@@ -4,14 +4,14 @@
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, Select, Statement,
 };
 
 use crate::domain::ids::{AccountId, ActivityId, UserId};
 use crate::domain::model::{
-    ActivityAction, ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, ChangeScope, StoredDetails,
-    Via, ViaKind, WriteReceipt,
+    ActivityAction, ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, ChangeScope, FedChange,
+    StoredDetails, Via, ViaKind, WriteReceipt,
 };
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{accounts, activity_log};
@@ -151,6 +151,71 @@ pub(super) async fn changes<C: ConnectionTrait>(
         select = select.filter(activity_log::Column::Id.gt(seq));
     }
     records(c, select.order_by_asc(activity_log::Column::Id), limit).await
+}
+
+/// A change with its account's team parent, as one row.
+struct FedRow {
+    row: activity_log::Model,
+    parent_id: Option<String>,
+}
+
+impl FromQueryResult for FedRow {
+    fn from_query_result(result: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            row: activity_log::Model::from_query_result(result, pre)?,
+            parent_id: result.try_get(pre, "parent_id")?,
+        })
+    }
+}
+
+/// Changes of every account after `after_seq`, oldest first, each with its
+/// account's parent read in the same statement (accounts never change
+/// parent, so the parent read now is the one the change was made under).
+pub(super) async fn fed_changes<C: ConnectionTrait>(
+    c: &C,
+    after_seq: i64,
+    limit: usize,
+) -> DomainResult<Vec<FedChange>> {
+    let parent = Query::select()
+        .column((accounts::Entity, accounts::Column::ParentId))
+        .from(accounts::Entity)
+        .and_where(
+            Expr::col((accounts::Entity, accounts::Column::Id))
+                .equals((activity_log::Entity, activity_log::Column::AccountId)),
+        )
+        .to_owned();
+    activity_log::Entity::find()
+        .expr_as(Expr::SubQuery(None, Box::new(parent.into())), "parent_id")
+        .filter(activity_log::Column::Revision.gt(0))
+        .filter(activity_log::Column::Id.gt(after_seq))
+        .order_by_asc(activity_log::Column::Id)
+        .limit(u64::try_from(limit).unwrap_or(u64::MAX))
+        .into_model::<FedRow>()
+        .all(c)
+        .await
+        .map_err(from_db_err)?
+        .into_iter()
+        .map(|fed| {
+            Ok(FedChange {
+                record: to_record(fed.row)?,
+                parent: fed.parent_id.map(AccountId::from_trusted),
+            })
+        })
+        .collect()
+}
+
+/// The position of the newest entry of the log (0 when it is empty): every
+/// change after it is newer. MAX of the primary key, which both databases
+/// read from the index's end.
+pub(super) async fn last_change_seq<C: ConnectionTrait>(c: &C) -> DomainResult<i64> {
+    let newest: Option<Option<i64>> = activity_log::Entity::find()
+        .select_only()
+        .column_as(activity_log::Column::Id.max(), "newest")
+        .into_tuple()
+        .one(c)
+        .await
+        .map_err(from_db_err)?;
+    Ok(newest.flatten().unwrap_or(0))
 }
 
 /// The account and internal position of the change with this id, if it is one.

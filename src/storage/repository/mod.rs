@@ -35,9 +35,9 @@ pub use outbox::{OutboxCounts, OutboxStore, outbox_counts, queued_after_statemen
 use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
-    ActivityFilter, ActivityRecord, ChangeQuery, Delivery, Identity, Invitation, InvitationPageQuery,
-    InvitationState, Membership, MembershipStatus, OutboxMessage, Person, Resource, ResourceType, Role,
-    RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
+    ActivityFilter, ActivityRecord, ChangeQuery, Delivery, FedChange, Identity, Invitation,
+    InvitationPageQuery, InvitationState, Membership, MembershipStatus, OutboxMessage, Person, Resource,
+    ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::{CommitFailed, MembershipChange, NewMembership, Reads, Store, Transaction};
@@ -263,6 +263,14 @@ impl<T: Connection> Reads for T {
 
     async fn change_position(&self, id: &ActivityId) -> DomainResult<Option<(AccountId, i64)>> {
         activity::change_position(self.conn(), id).await
+    }
+
+    async fn fed_changes(&self, after_seq: i64, limit: usize) -> DomainResult<Vec<FedChange>> {
+        activity::fed_changes(self.conn(), after_seq, limit).await
+    }
+
+    async fn last_change_seq(&self) -> DomainResult<i64> {
+        activity::last_change_seq(self.conn()).await
     }
 }
 
