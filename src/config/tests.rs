@@ -226,3 +226,43 @@ fn bounds_are_validated_and_the_per_caller_limit_follows_the_process_wide_one() 
         DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CALLER
     );
 }
+
+#[test]
+fn watch_bounds_are_checked_against_each_other() {
+    let with_watch = |adjust: fn(&mut WatchConfig)| {
+        let mut config = Config::default();
+        adjust(&mut config.watch);
+        config.validate().map_err(|err| err.to_string())
+    };
+    assert!(with_watch(|_| {}).is_ok());
+    let err = with_watch(|watch| watch.watch_max_open = 0).unwrap_err();
+    assert!(err.contains("ACCESS_WATCH_MAX_OPEN"), "{err}");
+    // A feed's page must not overrun a watch that keeps up.
+    let err = with_watch(|watch| {
+        watch.watch_page_size = 100;
+        watch.watch_buffer = 199;
+    })
+    .unwrap_err();
+    assert!(err.contains("ACCESS_WATCH_BUFFER"), "{err}");
+    let err = with_watch(|watch| watch.watch_page_size = 1001).unwrap_err();
+    assert!(err.contains("ACCESS_WATCH_PAGE_SIZE"), "{err}");
+    // A watch ends itself before its connection's grace runs out.
+    let err = with_watch(|watch| watch.watch_max_age_secs = 11).unwrap_err();
+    assert!(err.contains("ACCESS_MAX_CONNECTION_AGE_GRACE_SECS"), "{err}");
+    let config = Config {
+        max_connection_age_grace_secs: 30,
+        watch: WatchConfig {
+            watch_max_age_secs: 30,
+            ..WatchConfig::default()
+        },
+        ..Config::default()
+    };
+    assert!(config.validate().is_ok());
+    // A caller's cap is never above the replica's.
+    let config = WatchConfig {
+        watch_max_open: 10,
+        watch_max_open_per_caller: 50,
+        ..WatchConfig::default()
+    };
+    assert_eq!(config.max_open_per_caller(), 10);
+}

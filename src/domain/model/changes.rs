@@ -65,3 +65,71 @@ pub struct FedChange {
     /// The parent of the change's account, when it is a team child.
     pub parent: Option<AccountId>,
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::ids::{ActivityId, UserId};
+    use crate::domain::model::{ActivityAction, ActivityEntry, StoredDetails, Via, ViaKind};
+
+    fn change(seq: i64, account: &str, revision: u64, parent: Option<&str>) -> FedChange {
+        FedChange {
+            record: ActivityRecord {
+                id: ActivityId::from_trusted(format!("{seq:032x}")),
+                seq,
+                revision,
+                entry: ActivityEntry {
+                    at: Utc::now(),
+                    account_id: AccountId::from_trusted(account.to_owned()),
+                    actor: UserId::from_trusted("u".to_owned()),
+                    via: Via::new(ViaKind::Local, "local"),
+                    target: String::new(),
+                    details: StoredDetails::new(ActivityAction::AccountCreate, serde_json::json!({})),
+                },
+            },
+            parent: parent.map(|p| AccountId::from_trusted(p.to_owned())),
+        }
+    }
+
+    fn query(scope: ChangeScope, after_revision: Option<u64>, after_seq: Option<i64>) -> ChangeQuery {
+        ChangeQuery {
+            scope,
+            after_revision,
+            after_seq,
+        }
+    }
+
+    fn account(id: &str) -> AccountId {
+        AccountId::from_trusted(id.to_owned())
+    }
+
+    #[test]
+    fn a_scope_covers_its_account_its_team_or_everything() {
+        let (team, child, other) = (account("team"), account("child"), account("other"));
+        assert!(ChangeScope::Account(child.clone()).covers(&child, Some(&team)));
+        assert!(!ChangeScope::Account(team.clone()).covers(&child, Some(&team)));
+        assert!(ChangeScope::Team(team.clone()).covers(&team, None));
+        assert!(ChangeScope::Team(team.clone()).covers(&child, Some(&team)));
+        assert!(!ChangeScope::Team(team.clone()).covers(&other, None));
+        assert!(!ChangeScope::Team(child.clone()).covers(&team, None));
+        assert!(ChangeScope::All.covers(&other, None));
+    }
+
+    #[test]
+    fn a_query_admits_what_the_store_would_read() {
+        let fed = change(10, "acme", 5, None);
+        assert!(query(ChangeScope::All, None, None).admits(&fed));
+        assert!(query(ChangeScope::All, None, Some(9)).admits(&fed));
+        assert!(
+            !query(ChangeScope::All, None, Some(10)).admits(&fed),
+            "at the position: had already"
+        );
+        assert!(query(ChangeScope::Account(account("acme")), Some(4), None).admits(&fed));
+        assert!(!query(ChangeScope::Account(account("acme")), Some(5), None).admits(&fed));
+        assert!(!query(ChangeScope::Account(account("globex")), None, None).admits(&fed));
+        let child = change(11, "acme-eu", 1, Some("acme"));
+        assert!(query(ChangeScope::Team(account("acme")), None, Some(10)).admits(&child));
+    }
+}

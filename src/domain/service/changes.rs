@@ -303,3 +303,46 @@ impl UseCases {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::AccountId;
+
+    fn watch(position: WatchPosition) -> Watch {
+        Watch {
+            watcher: Watcher::Member(UserId::from_trusted("olivia".to_owned())),
+            query: ChangeQuery {
+                scope: ChangeScope::Account(AccountId::from_trusted("acme".to_owned())),
+                after_revision: None,
+                after_seq: None,
+            },
+            position,
+        }
+    }
+
+    #[test]
+    fn a_cut_carries_where_to_resume() {
+        let id = ActivityId::from_trusted("0123456789abcdef0123456789abcdef".to_owned());
+        let cut = watch(WatchPosition::AfterId(id)).cut(WatchCut::TooSlow { buffer: 8 });
+        let DomainError::Aborted { reason, metadata, .. } = &cut else {
+            panic!("{cut:?}")
+        };
+        assert_eq!(*reason, ErrorReason::WatchReaderTooSlow);
+        assert_eq!(metadata.get("buffer"), Some("8"));
+        assert_eq!(
+            metadata.get("resume_after_id"),
+            Some("0123456789abcdef0123456789abcdef")
+        );
+        let cut = watch(WatchPosition::AfterRevision(7)).cut(WatchCut::MaxAge { max_age_secs: 10 });
+        let metadata = cut.metadata().expect("metadata");
+        assert_eq!(metadata.get("resume_after_revision"), Some("7"));
+        assert_eq!(metadata.get("max_age_seconds"), Some("10"));
+        assert_eq!(metadata.get("resume_after_id"), None);
+        let cut = watch(WatchPosition::Start).cut(WatchCut::MaxAge { max_age_secs: 10 });
+        let metadata = cut.metadata().expect("metadata");
+        assert_eq!(metadata.get("resume_after_id"), None);
+        assert_eq!(metadata.get("resume_after_revision"), None);
+        assert!(cut.to_string().contains("same request"), "{cut}");
+    }
+}

@@ -4,6 +4,9 @@
 //! log's earlier entries opaque ids. Real Redis (a namespace of the test's
 //! own on the shared one, or a Redis the test starts), both databases.
 
+mod bounds;
+mod following;
+
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Traces: an in-process OTLP collector (the collector's TraceService over
 //! tonic) receives what the server exports, and the test checks the span
-//! tree of one Authorize against the caller's `traceparent`.
+//! tree of one Authorize against the caller's `traceparent`, and a watch's
+//! span against its stream.
 //!
 //! The tracer provider and the collector are process-wide (statement spans
 //! use OpenTelemetry's global tracer, and the exporter's connection belongs
@@ -331,6 +332,93 @@ async fn a_refused_rpc_records_its_code(kind: Db) {
         Some((refused.code() as i32).to_string()),
         "{rpc:?}"
     );
+}
+
+/// A stream's span lasts as long as the stream: WatchChanges' span is not
+/// over while the watch follows the log, holds the statements the watch
+/// sends after its first event (the watcher's right, checked again when a
+/// change arrives), and ends with the status the stream ended with
+/// (ABORTED, at the watch's maximum age: 1 s here).
+async fn a_watch_is_traced_until_it_ends(kind: Db) {
+    const WATCH: &str = "access.v1.AccessService/WatchChanges";
+    let app = TestApp::spawn_traced(
+        kind,
+        |config| config.watch.watch_max_age_secs = 1,
+        Some(telemetry::trace_dispatch(&collector().provider)),
+    )
+    .await;
+    app.account("acme", "olivia").await;
+    let caller = CallerTrace::new();
+    let mut stream = app
+        .client
+        .clone()
+        .watch_changes(caller.with(pb::WatchChangesRequest {
+            actor_user_id: "olivia".into(),
+            account_id: "acme".into(),
+            ..Default::default()
+        }))
+        .await
+        .expect("watch starts")
+        .into_inner();
+    stream.message().await.expect("the history").expect("an event");
+    let following = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    assert!(
+        !names(&spans_of(&caller.trace_id).await).contains(&WATCH),
+        "the span ended while the watch went on"
+    );
+    app.member("olivia", "acme", "lee", "viewer", vec![]).await;
+    let end = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match stream.message().await {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("the watch ended without a status"),
+                Err(status) => return status,
+            }
+        }
+    })
+    .await
+    .expect("the watch ends at its maximum age");
+    assert_eq!(end.code(), tonic::Code::Aborted, "{end:?}");
+
+    let spans = wait_for(&caller.trace_id, WATCH).await;
+    let rpc = spans
+        .iter()
+        .find(|span| span.name == WATCH)
+        .expect("the RPC's span");
+    assert_eq!(
+        attribute(rpc, "rpc.grpc.status_code"),
+        Some((tonic::Code::Aborted as i32).to_string()),
+        "{rpc:?}"
+    );
+    let later: Vec<&Span> = spans
+        .iter()
+        .filter(|span| attribute(span, "db.system.name").is_some())
+        .filter(|span| u128::from(span.start_time_unix_nano) > following)
+        .collect();
+    assert!(
+        !later.is_empty(),
+        "no statement after the first event: {:?}",
+        names(&spans)
+    );
+    for statement in later {
+        assert!(
+            descends_from(statement, rpc, &spans),
+            "{statement:?} is not under the watch's span"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_is_traced_until_it_ends_on_sqlite() {
+    a_watch_is_traced_until_it_ends(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_is_traced_until_it_ends_on_mysql() {
+    a_watch_is_traced_until_it_ends(Db::Mysql).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -281,6 +281,8 @@ async fn streams_past_the_grace_period_are_cut() {
     let app = TestApp::spawn_with(Db::Sqlite, |config| {
         config.max_connection_age_secs = 1;
         config.max_connection_age_grace_secs = 1;
+        // A watch may live no longer than the grace.
+        config.watch.watch_max_age_secs = 1;
     })
     .await;
     let mut watch = open_watch(app.channel.clone()).await;

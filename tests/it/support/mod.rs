@@ -19,6 +19,7 @@ pub mod issuer;
 pub mod locks;
 pub mod mail_server;
 pub mod pki;
+pub mod scrape;
 
 pub use app::*;
 pub use asserts::*;

@@ -1,12 +1,25 @@
 //! The row of WatchChanges (server-streaming: a refusal ends the call before
 //! any change is sent): scopes named twice or not at all, positions of no
 //! change, watchers without users.view, a team watched by anyone but its
-//! owner, every account watched without the platform scope.
+//! owner, every account watched without the platform scope, a watch past
+//! the caps on open watches.
 
 use access_service::grpc::pb;
 
 use super::fixture::long;
-use super::{Fixture, Row, bad, denied, lacks, missing, precondition};
+use super::{Fixture, Row, bad, denied, exhausted, lacks, missing, precondition};
+use crate::support::{OLD_WEB_KEY, WEB_KEY};
+
+/// The catalogue's server holds at most this many watches open...
+pub(super) const MAX_OPEN: usize = 4;
+/// ...and this many of one caller.
+pub(super) const MAX_OPEN_PER_CALLER: usize = 2;
+
+// The two callers the server-wide case holds fill it.
+const _: () = assert!(MAX_OPEN == 2 * MAX_OPEN_PER_CALLER);
+
+/// A third caller holding the read scope (and check and platform).
+const THIRD_READER: &str = "no-write-secret-long-enough-for-tests";
 
 fn watch(actor: &str, account: &str) -> pb::WatchChangesRequest {
     pb::WatchChangesRequest {
@@ -115,6 +128,20 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 "every account, no actor, without the platform scope",
                 watch_all(""),
                 denied("SCOPE_MISSING"),
+            )
+            .holding(
+                WEB_KEY,
+                "a watch past its caller's cap on open watches",
+                &[(WEB_KEY, MAX_OPEN_PER_CALLER)],
+                watch("owner", "acme"),
+                exhausted("CALLER_WATCH_LIMIT"),
+            )
+            .holding(
+                THIRD_READER,
+                "a watch past the server's cap on open watches",
+                &[(WEB_KEY, MAX_OPEN_PER_CALLER), (OLD_WEB_KEY, MAX_OPEN_PER_CALLER)],
+                watch("owner", "acme"),
+                exhausted("WATCH_LIMIT_REACHED"),
             ),
     ]
 }

@@ -76,9 +76,39 @@ impl Request {
     where
         Req: Message + Clone + Send + Sync + 'static,
     {
+        Self::streaming_holding(request, metadata, &[])
+    }
+
+    /// A server-streaming request sent while `holds` streams of the same
+    /// request are open, each `(key, how many)`: what a caller past a cap
+    /// on open streams gets. They are opened first, one after the other,
+    /// and closed once the outcome is in.
+    fn streaming_holding<Req>(request: Req, metadata: Metadata, holds: Holds) -> Self
+    where
+        Req: Message + Clone + Send + Sync + 'static,
+    {
         let send: Sender = Arc::new(move |channel, key, path| {
             let request = request.clone();
             Box::pin(async move {
+                let mut held = Vec::new();
+                for (holder, n) in holds {
+                    for _ in 0..*n {
+                        let (mut grpc, path) = ready(channel.clone(), path.clone()).await?;
+                        let open = grpc
+                            .server_streaming::<Req, (), _>(
+                                keyed(request.clone(), Some(holder), metadata),
+                                path,
+                                tonic_prost::ProstCodec::default(),
+                            )
+                            .await;
+                        held.push(open.map_err(|status| {
+                            Status::new(
+                                status.code(),
+                                format!("a stream the case holds was refused: {}", status.message()),
+                            )
+                        })?);
+                    }
+                }
                 let (mut grpc, path) = ready(channel, path).await?;
                 let mut stream = grpc
                     .server_streaming::<Req, (), _>(
@@ -88,10 +118,12 @@ impl Request {
                     )
                     .await?
                     .into_inner();
-                match tokio::time::timeout(Duration::from_secs(5), stream.message()).await {
+                let outcome = match tokio::time::timeout(Duration::from_secs(5), stream.message()).await {
                     Ok(first) => first.map(|message| format!("{message:?}")),
                     Err(_) => Ok("a stream that stayed open".to_owned()),
-                }
+                };
+                drop(held);
+                outcome
             })
         });
         Self {
@@ -101,6 +133,9 @@ impl Request {
         }
     }
 }
+
+/// Streams a case holds open while it is sent: `(key, how many)`.
+pub(super) type Holds = &'static [(&'static str, usize)];
 
 /// A client on `channel` ready to call `path`.
 async fn ready(
@@ -240,6 +275,11 @@ pub(crate) fn precondition(reason: &'static str) -> Expect {
     Expect::Refused(Code::FailedPrecondition, reason)
 }
 
+/// `RESOURCE_EXHAUSTED` with `reason`.
+pub(crate) fn exhausted(reason: &'static str) -> Expect {
+    Expect::Refused(Code::ResourceExhausted, reason)
+}
+
 /// `ALREADY_EXISTS` with `reason`.
 pub(crate) fn exists(reason: &'static str) -> Expect {
     Expect::Refused(Code::AlreadyExists, reason)
@@ -369,6 +409,26 @@ impl Row {
         self.cases.push(Case {
             what,
             request: Request::answered::<Req, Resp>(request, &[]),
+            expect,
+            key: Some(key),
+        });
+        self
+    }
+
+    /// A case of a server-streaming row sent with `key` while `holds`
+    /// streams of the same request are open: a cap on open streams.
+    pub(crate) fn holding<Req: Message + Clone + Send + Sync + 'static>(
+        mut self,
+        key: &'static str,
+        what: &'static str,
+        holds: Holds,
+        request: Req,
+        expect: Expect,
+    ) -> Self {
+        assert!(self.sample.streaming, "{what}: only a stream is held open");
+        self.cases.push(Case {
+            what,
+            request: Request::streaming_holding(request, &[], holds),
             expect,
             key: Some(key),
         });

@@ -66,6 +66,10 @@ fn the_table_gives_each_reason_one_code() {
         ("MEMBER_LIMIT_REACHED", "ResourceExhausted"),
         ("PENDING_INVITATION_LIMIT_REACHED", "ResourceExhausted"),
         ("CALLER_CONCURRENCY_LIMIT", "ResourceExhausted"),
+        ("WATCH_LIMIT_REACHED", "ResourceExhausted"),
+        ("CALLER_WATCH_LIMIT", "ResourceExhausted"),
+        ("WATCH_READER_TOO_SLOW", "Aborted"),
+        ("WATCH_MAX_AGE", "Aborted"),
     ] {
         assert_eq!(codes.get(reason).map(String::as_str), Some(code), "{reason}");
     }

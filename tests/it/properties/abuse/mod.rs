@@ -44,7 +44,7 @@ use prost_types::FileDescriptorSet;
 use tonic::Code;
 
 use crate::support::{TestApp, error_reason};
-pub(crate) use engine::{Expect, Row, answers, bad, denied, exists, lacks, missing, precondition};
+pub(crate) use engine::{Expect, Row, answers, bad, denied, exhausted, exists, lacks, missing, precondition};
 use errors_table::documented_codes;
 pub(crate) use fixture::Fixture;
 
@@ -148,7 +148,15 @@ fn keys_for(scope: KeyScope) -> (&'static str, &'static str) {
 /// and that nothing was written; reports every case that failed at once.
 async fn every_abuse_is_refused_precisely_and_writes_nothing(app: TestApp) {
     let fx = Fixture::seed(&app).await;
-    let keyed = app.replica_with(crate::support::keys).await;
+    let keyed = app
+        .replica_with(|config| {
+            crate::support::keys(config);
+            // The gauge of open watches, waited on after each stream.
+            config.metrics_addr = Some("127.0.0.1:0".parse().expect("an address"));
+            config.watch.watch_max_open = changes::MAX_OPEN;
+            config.watch.watch_max_open_per_caller = changes::MAX_OPEN_PER_CALLER;
+        })
+        .await;
     let mut failures = Vec::new();
     let mut cases = 0;
     // One reason, one code: every case that answered a reason, by reason.
@@ -191,6 +199,11 @@ async fn every_abuse_is_refused_precisely_and_writes_nothing(app: TestApp) {
         for (what, key, request, expect) in runs {
             cases += 1;
             let outcome = (request.send)(keyed.channel.clone(), key, path.clone()).await;
+            if request.streaming {
+                // Its streams closed, and let go by the server, so the next
+                // case finds no cap on open watches taken.
+                until_no_watches(&keyed).await;
+            }
             if let Err(why) = expect.judge(&outcome) {
                 failures.push(format!("{} / {what}: expected {expect}, {why}", row.method));
             }
@@ -246,6 +259,17 @@ async fn every_abuse_is_refused_precisely_and_writes_nothing(app: TestApp) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Waits until the server holds no watch open (failing after a minute).
+async fn until_no_watches(app: &TestApp) {
+    for _ in 0..3000 {
+        if app.metric("access_watches_open", &[]).await == 0.0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the server still holds watches a minute after their clients closed them");
 }
 
 /// The tables whose counts differ: (table, before, after).
