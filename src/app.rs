@@ -191,12 +191,18 @@ impl App {
             }
             None => None,
         };
-        // A pool of its own, as the publisher's; its start is read before
-        // serving, so no watch can begin before the feed's first change.
+        // A pool of its own, as the publisher's (but for an in-memory
+        // database, which only the requests' pool holds); its start is read
+        // before serving, so no watch can begin before the feed's first change.
         let change_feed = {
-            let (log_db, _) = connect(&config, 1)
-                .await
-                .context("cannot connect to the database for the change feed")?;
+            let log_db = if storage::in_memory(&config.database_url) {
+                db.clone()
+            } else {
+                connect(&config, 1)
+                    .await
+                    .context("cannot connect to the database for the change feed")?
+                    .0
+            };
             let log = Arc::new(SeaStore::new(log_db)) as Arc<dyn Reads>;
             let head = ChangeFeed::head(log.as_ref())
                 .await

@@ -82,6 +82,13 @@ pub async fn connect(
     Ok((db, counter))
 }
 
+/// Whether `url` names an in-memory SQLite database: each connection pool
+/// would have a database of its own, so whatever reads what the requests
+/// wrote must read through their pool.
+pub fn in_memory(url: &str) -> bool {
+    url.starts_with("sqlite:") && (url.contains(":memory:") || url.contains("mode=memory"))
+}
+
 /// The name and attributes of a statement's span (OpenTelemetry database
 /// conventions). The SQL has placeholders, never the values.
 fn statement_span(system: &'static str, sql: &str) -> (String, Vec<opentelemetry::KeyValue>) {

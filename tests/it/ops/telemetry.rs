@@ -341,7 +341,7 @@ async fn a_refused_rpc_records_its_code(kind: Db) {
 /// (ABORTED, at the watch's maximum age: 1 s here).
 async fn a_watch_is_traced_until_it_ends(kind: Db) {
     const WATCH: &str = "access.v1.AccessService/WatchChanges";
-    let app = TestApp::spawn_traced(
+    let mut app = TestApp::spawn_traced(
         kind,
         |config| config.watch.watch_max_age_secs = 1,
         Some(telemetry::trace_dispatch(&collector().provider)),
@@ -382,6 +382,15 @@ async fn a_watch_is_traced_until_it_ends(kind: Db) {
     .await
     .expect("the watch ends at its maximum age");
     assert_eq!(end.code(), tonic::Code::Aborted, "{end:?}");
+    // Read once the server has stopped: SQLite's connection threads run
+    // outside this App's own subscriber (`App::with_trace_dispatch`), which
+    // keeps the spans they entered open until they stop. The status on the
+    // span is the stream's last word, recorded when it ended.
+    tokio::time::timeout(Duration::from_secs(60), app.shut_down())
+        .await
+        .expect("the server stops")
+        .expect("the server task ends")
+        .expect("the server stops cleanly");
 
     let spans = wait_for(&caller.trace_id, WATCH).await;
     let rpc = spans

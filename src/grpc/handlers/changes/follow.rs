@@ -30,9 +30,9 @@ use tonic::Status;
 use super::Watches;
 use super::open::Held;
 use crate::changes::ChangeFeed;
-use crate::domain::UseCases;
 use crate::domain::model::{ActivityRecord, FedChange};
 use crate::domain::service::{Watch, WatchCut};
+use crate::domain::{DomainError, UseCases};
 use crate::grpc::pb;
 use crate::metrics::{WatchEnd, WatchMetrics};
 
@@ -133,7 +133,14 @@ impl Following {
         let mut fed = match live.recv().await {
             Ok(change) => vec![change],
             Err(RecvError::Lagged(_)) => return Err(self.too_slow()),
-            Err(RecvError::Closed) => return Err(Status::unavailable("the server is shutting down; retry")),
+            // The feed stopped: the server is stopping.
+            Err(RecvError::Closed) => {
+                return Err(DomainError::Unavailable(
+                    "the server is shutting down: resume on another replica from the last change handled"
+                        .into(),
+                )
+                .into());
+            }
         };
         // What else is there already: one check of the watcher's right for all of it.
         while fed.len() < self.page {
