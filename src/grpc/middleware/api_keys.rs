@@ -55,10 +55,9 @@ pub struct Caller {
     scopes: KeyScopes,
     tenants: Tenants,
     credential: Credential,
-    /// Its requests in flight, shared by every request of this key.
+    /// Its requests in flight and open watches, shared by every request
+    /// of this key.
     in_flight: InFlight,
-    /// Its open WatchChanges streams, shared likewise.
-    watching: InFlight,
 }
 
 impl Caller {
@@ -71,7 +70,6 @@ impl Caller {
             tenants: Tenants::Every,
             credential: Credential::None,
             in_flight: InFlight::default(),
-            watching: InFlight::default(),
         }
     }
 
@@ -85,14 +83,10 @@ impl Caller {
         self.credential
     }
 
-    /// Its requests in flight (ACCESS_MAX_CONCURRENT_REQUESTS_PER_CALLER).
+    /// Its requests in flight (ACCESS_MAX_CONCURRENT_REQUESTS_PER_CALLER)
+    /// and open watches (ACCESS_WATCH_MAX_OPEN_PER_CALLER).
     pub fn in_flight(&self) -> &InFlight {
         &self.in_flight
-    }
-
-    /// Its open watches (ACCESS_WATCH_MAX_OPEN_PER_CALLER).
-    pub fn watching(&self) -> &InFlight {
-        &self.watching
     }
 
     /// The key's scopes.
@@ -286,7 +280,6 @@ pub(super) fn parse_caller<'a>(
         tenants: tenants.unwrap_or_default(),
         credential,
         in_flight: InFlight::default(),
-        watching: InFlight::default(),
     };
     Ok((caller, rest.trim()))
 }

@@ -15,11 +15,35 @@ use tower::{BoxError, Layer, Service};
 
 use super::api_keys::Caller;
 
-/// What a caller holds (its requests in flight, its open watches): one
-/// counter per configured key or identity, shared by its clones. Not part
-/// of who the caller is: two callers are equal whatever their counts.
+/// What a caller holds: its requests in flight and its open watches, one
+/// pair of counters per configured key or identity, shared by its clones
+/// behind one pointer (a request clones its caller: one reference count,
+/// however many counters). Not part of who the caller is: two callers are
+/// equal whatever their counts.
 #[derive(Clone, Debug, Default)]
-pub struct InFlight(Arc<AtomicUsize>);
+pub struct InFlight(Arc<Counts>);
+
+#[derive(Debug, Default)]
+struct Counts {
+    requests: AtomicUsize,
+    watches: AtomicUsize,
+}
+
+/// Which of a caller's counters a slot is in.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Request,
+    Watch,
+}
+
+impl Counts {
+    fn of(&self, kind: Kind) -> &AtomicUsize {
+        match kind {
+            Kind::Request => &self.requests,
+            Kind::Watch => &self.watches,
+        }
+    }
+}
 
 impl PartialEq for InFlight {
     fn eq(&self, _other: &Self) -> bool {
@@ -30,30 +54,45 @@ impl PartialEq for InFlight {
 impl Eq for InFlight {}
 
 impl InFlight {
-    /// A slot, when fewer than `max` hold one.
-    pub fn take(&self, max: usize) -> Option<Slot> {
+    /// A request's slot, when fewer than `max` requests hold one.
+    fn take(&self, max: usize) -> Option<Slot> {
+        self.take_of(Kind::Request, max)
+    }
+
+    /// An open watch's slot, when fewer than `max` watches hold one.
+    pub fn take_watch(&self, max: usize) -> Option<Slot> {
+        self.take_of(Kind::Watch, max)
+    }
+
+    fn take_of(&self, kind: Kind, max: usize) -> Option<Slot> {
         let taken = self
             .0
+            .of(kind)
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
                 (now < max).then_some(now + 1)
             })
             .is_ok();
-        taken.then(|| Slot(Arc::clone(&self.0)))
+        taken.then(|| Slot(Arc::clone(&self.0), kind))
     }
 
-    /// Held now.
+    /// Requests in flight now.
     pub fn count(&self) -> usize {
-        self.0.load(Ordering::Acquire)
+        self.0.requests.load(Ordering::Acquire)
+    }
+
+    /// Watches open now.
+    pub fn watches(&self) -> usize {
+        self.0.watches.load(Ordering::Acquire)
     }
 }
 
 /// One place in a caller's count, given back when dropped.
 #[derive(Debug)]
-pub struct Slot(Arc<AtomicUsize>);
+pub struct Slot(Arc<Counts>, Kind);
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.of(self.1).fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -171,6 +210,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn watches_are_counted_apart_from_requests() {
+        let in_flight = InFlight::default();
+        let request = in_flight.take(1).expect("a slot");
+        let watch = in_flight.take_watch(1).expect("a watch's own slot");
+        assert!(in_flight.take_watch(1).is_none(), "one of one held");
+        assert_eq!((in_flight.count(), in_flight.watches()), (1, 1));
+        drop(watch);
+        assert_eq!((in_flight.count(), in_flight.watches()), (1, 0));
+        drop(request);
+        assert_eq!(in_flight.count(), 0);
+    }
 
     #[test]
     fn slots_are_counted_and_given_back() {

@@ -18,6 +18,7 @@
 //! the watch's position, and is skipped.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -26,13 +27,14 @@ use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::Instant;
 use tonic::Status;
+use tracing::instrument::{Instrument, WithSubscriber};
 
 use super::Watches;
 use super::open::Held;
 use crate::changes::ChangeFeed;
 use crate::domain::model::{ActivityRecord, FedChange};
 use crate::domain::service::{Watch, WatchCut};
-use crate::domain::{DomainError, UseCases};
+use crate::domain::{DomainError, DomainResult, UseCases};
 use crate::grpc::pb;
 use crate::metrics::{WatchEnd, WatchMetrics};
 
@@ -124,7 +126,13 @@ impl Following {
         let Some(live) = self.live.as_mut() else {
             // Subscribed before the read (see the module doc).
             let subscription = self.feed.subscribe();
-            let records = self.use_cases.next_changes(&mut self.watch, self.page).await?;
+            let page = self.page;
+            let records = self
+                .run_to_end(move |use_cases, mut watch| async move {
+                    let records = use_cases.next_changes(&mut watch, page).await;
+                    (watch, records)
+                })
+                .await?;
             if records.len() < self.page {
                 self.live = Some(subscription);
             }
@@ -150,7 +158,30 @@ impl Following {
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
-        Ok(self.use_cases.owed_changes(&mut self.watch, &fed).await?)
+        self.run_to_end(move |use_cases, mut watch| async move {
+            let records = use_cases.owed_changes(&mut watch, &fed).await;
+            (watch, records)
+        })
+        .await
+    }
+
+    /// Runs `work` (a read of the database, with the watch as it stands) in
+    /// a task of its own, which the stream being dropped (its client gone)
+    /// cannot cut short: a transaction cut in the middle of a statement
+    /// would go back to the pool still open. Its span and subscriber go
+    /// along, so its statements show in the watch's trace. Takes the watch
+    /// as `work` leaves it.
+    async fn run_to_end<F, Fut>(&mut self, work: F) -> Result<Vec<ActivityRecord>, Status>
+    where
+        F: FnOnce(UseCases, Watch) -> Fut,
+        Fut: Future<Output = (Watch, DomainResult<Vec<ActivityRecord>>)> + Send + 'static,
+    {
+        let running = work(self.use_cases.clone(), self.watch.clone());
+        let (watch, records) = tokio::spawn(running.in_current_span().with_current_subscriber())
+            .await
+            .map_err(|err| DomainError::Internal(format!("a watch's read failed: {err}")))?;
+        self.watch = watch;
+        Ok(records?)
     }
 
     fn too_slow(&self) -> Status {

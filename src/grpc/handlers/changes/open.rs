@@ -57,8 +57,8 @@ impl OpenWatches {
         let counted = caller.credential() != Credential::None && self.per_caller < self.max;
         let slot = if counted {
             let slot = caller
-                .watching()
-                .take(self.per_caller)
+                .in_flight()
+                .take_watch(self.per_caller)
                 .ok_or_else(|| caller_watch_limit(caller.name(), self.per_caller))?;
             Some(slot)
         } else {
