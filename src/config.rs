@@ -296,7 +296,8 @@ pub struct Config {
     #[arg(long, env = "ACCESS_TCP_KEEPALIVE_SECS", default_value_t = DEFAULT_TCP_KEEPALIVE_SECS)]
     pub tcp_keepalive_secs: u64,
     /// Age in seconds at which a connection is asked to go away (HTTP/2
-    /// GOAWAY), so long-lived clients reconnect and spread over replicas.
+    /// GOAWAY), so long-lived clients reconnect and spread over replicas;
+    /// 0 keeps connections for as long as clients do.
     #[arg(long, env = "ACCESS_MAX_CONNECTION_AGE_SECS", default_value_t = DEFAULT_MAX_CONNECTION_AGE_SECS)]
     pub max_connection_age_secs: u64,
     /// Seconds a connection asked to go away has to finish its streams

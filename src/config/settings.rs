@@ -50,7 +50,6 @@ impl Config {
                 self.http2_keepalive_timeout_ms,
             ),
             ("ACCESS_TCP_KEEPALIVE_SECS", self.tcp_keepalive_secs),
-            ("ACCESS_MAX_CONNECTION_AGE_SECS", self.max_connection_age_secs),
             (
                 "ACCESS_MAX_CONNECTION_AGE_GRACE_SECS",
                 self.max_connection_age_grace_secs,
@@ -168,9 +167,10 @@ impl Config {
         Duration::from_secs(self.tcp_keepalive_secs)
     }
 
-    /// The age at which a connection is asked to go away.
-    pub fn max_connection_age(&self) -> Duration {
-        Duration::from_secs(self.max_connection_age_secs)
+    /// The age at which a connection is asked to go away; `None` (0) keeps
+    /// connections for as long as clients do.
+    pub fn max_connection_age(&self) -> Option<Duration> {
+        (self.max_connection_age_secs > 0).then(|| Duration::from_secs(self.max_connection_age_secs))
     }
 
     /// The time a connection asked to go away has to finish its streams.

@@ -197,10 +197,10 @@ fn bounds_are_validated_and_the_per_caller_limit_follows_the_process_wide_one() 
         ),
         (
             Config {
-                max_connection_age_secs: 0,
+                max_connection_age_grace_secs: 0,
                 ..Config::default()
             },
-            "ACCESS_MAX_CONNECTION_AGE_SECS",
+            "ACCESS_MAX_CONNECTION_AGE_GRACE_SECS",
         ),
         (
             Config {

@@ -23,6 +23,6 @@ pub mod pki;
 pub use app::*;
 pub use asserts::*;
 pub use calls::scoped_lead;
-pub use channel::Client;
+pub use channel::{Client, never_sent};
 pub use database::*;
 pub use requests::*;
