@@ -337,6 +337,13 @@ impl Coherence {
     /// anything again. Trust needs a fence read sent less than a term ago, so
     /// a writer that moved the fence and waited a term has reached every
     /// replica that still trusts its cache, with or without Redis.
+    ///
+    /// Each read also brings the changes committed since the last one
+    /// ([`Fence::read`]): their revisions are noted before trust is
+    /// extended, so no replica trusts an entry older than a change
+    /// committed a read ago, whether or not its writer lived to invalidate
+    /// it; and Redis's entries of the accounts no invalidation had told of
+    /// are dropped, for the replicas that start later.
     async fn watch_fence(self: Arc<Self>) {
         let mut ticks = tokio::time::interval(self.settings.renew_every());
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -347,14 +354,16 @@ impl Coherence {
                 .as_nanos(),
         )
         .unwrap_or(0);
+        // The change log's position this replica has read through.
+        let mut log: Option<i64> = None;
         loop {
             ticks.tick().await;
             let sent = Instant::now();
-            let Ok(Ok(generation)) =
-                tokio::time::timeout(self.settings.renew_every(), self.fence.read()).await
+            let Ok(Ok(read)) = tokio::time::timeout(self.settings.renew_every(), self.fence.read(log)).await
             else {
                 continue;
             };
+            let generation = read.generation;
             if self.fence_seen.load(Ordering::Acquire) != generation {
                 let mut script = redis::cmd("EVAL");
                 script
@@ -376,8 +385,44 @@ impl Coherence {
                 self.local.clear();
                 self.fence_seen.store(generation, Ordering::Release);
             }
+            self.heard_from_log(&read.written, log.is_some()).await;
+            log = Some(read.through);
+            if !read.complete {
+                // Further behind than one read: no trust until caught up.
+                ticks.reset_immediately();
+                continue;
+            }
             self.fence_checked_until_ns
                 .store(self.nanos(sent) + trust, Ordering::Release);
+        }
+    }
+
+    /// Notes the revisions of changes read in the log that no invalidation
+    /// has told this replica of, and, unless this is the replica's first
+    /// read (which looks back before it started), drops Redis's entries of
+    /// their accounts, as their writer would have.
+    async fn heard_from_log(&self, written: &[crate::domain::model::AccountRevision], repair: bool) {
+        let unheard = self.local.unheard(written);
+        if unheard.is_empty() {
+            return;
+        }
+        self.local.note(&unheard);
+        if !repair {
+            return;
+        }
+        self.stats.write_found_in_log(unheard.len() as u64);
+        let mut accounts: Vec<&crate::domain::ids::AccountId> = unheard.iter().map(|r| &r.account).collect();
+        accounts.sort();
+        accounts.dedup();
+        let mut pipe = redis::pipe();
+        self.shared.invalidate_into(&mut pipe, &accounts);
+        let mut conn = self.conn.clone();
+        let dropped =
+            tokio::time::timeout(self.settings.renew_every(), pipe.query_async::<()>(&mut conn)).await;
+        if !matches!(dropped, Ok(Ok(()))) {
+            // The other replicas read the same change and try too; each of
+            // them refuses the old entries already, having noted the revision.
+            self.stats.redis_error(1);
         }
     }
 }

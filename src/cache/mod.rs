@@ -27,7 +27,7 @@ use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
 
 pub use coherence::LeaseSettings;
-pub use fence::Fence;
+pub use fence::{Fence, FenceRead};
 pub use stats::{CacheCounts, CacheStats};
 
 use crate::domain::ids::{AccountId, UserId};

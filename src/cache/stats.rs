@@ -18,6 +18,7 @@ pub struct CacheStats {
     revocations: AtomicU64,
     writes_waited_out: AtomicU64,
     fence_moves: AtomicU64,
+    writes_found_in_log: AtomicU64,
     lease_renewals: AtomicU64,
     lease_lapses: AtomicU64,
     local_clears: AtomicU64,
@@ -51,6 +52,10 @@ pub struct CacheCounts {
     /// Times a write moved the database's cache fence: Redis could not
     /// confirm its invalidation or a revocation.
     pub fence_moves: u64,
+    /// Revisions this process read in the change log before any
+    /// invalidation told it of them (a writer slow, or dead after its
+    /// COMMIT): it dropped the older entries itself, and Redis's.
+    pub writes_found_in_log: u64,
     /// Lease renewals that succeeded.
     pub lease_renewals: u64,
     /// Times this process found its lease lapsed or revoked and dropped its entries.
@@ -92,6 +97,7 @@ counters! {
     revocations => revocation,
     writes_waited_out => write_waited_out,
     fence_moves => fence_move,
+    writes_found_in_log => write_found_in_log,
     lease_renewals => lease_renewal,
     lease_lapses => lease_lapse,
     local_clears => local_clear,

@@ -115,6 +115,12 @@ impl Collector for StateCollector {
         )?;
         counter(
             e,
+            "access_cache_writes_found_in_log",
+            "Revisions this replica read in the change log before any invalidation told it of them (a writer slow, or dead after its COMMIT)",
+            &[(None, c.writes_found_in_log)],
+        )?;
+        counter(
+            e,
             "access_cache_local_clears",
             "Times this replica dropped every entry of its in-process layer",
             &[(None, c.local_clears)],

@@ -31,7 +31,7 @@ pub(super) struct Pair {
     pub a_link: TcpProxy,
     pub b_link: TcpProxy,
     // Declared last: dropped after the replicas.
-    _redis: TestRedis,
+    pub redis: TestRedis,
 }
 
 impl Pair {
@@ -58,7 +58,7 @@ impl Pair {
             b,
             a_link,
             b_link,
-            _redis: redis,
+            redis,
         }
     }
 
