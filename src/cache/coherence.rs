@@ -202,6 +202,10 @@ impl Coherence {
                 tokio::time::sleep(self.settings.renew_every()).await;
                 continue;
             };
+            if !self.eviction_is_safe().await {
+                tokio::time::sleep(self.settings.term).await;
+                continue;
+            }
             // A new subscription voids the trust granted before it: the old
             // connection may have dropped because Redis restarted, empty,
             // and writers wait only for replicas whose lease Redis holds.
@@ -221,6 +225,47 @@ impl Coherence {
                 }
             }
             tracing::warn!(replica = %self.replica, "cache invalidation subscription lost; not trusting cached entries until it is back");
+        }
+    }
+
+    /// Whether Redis keeps the protocol's keys until they expire: an
+    /// eviction policy that may drop the lease set (or the revoked set)
+    /// makes every replica's lease vanish at once, and writers stop waiting
+    /// for anyone. Only `noeviction` is safe; with another, this replica
+    /// never trusts its cache (every check reads the database) and says so.
+    /// A Redis that does not let us read its configuration (a managed one,
+    /// or an ACL without CONFIG) is taken at its operator's word, with a
+    /// warning: docs/operations.md asks for `noeviction`.
+    async fn eviction_is_safe(&self) -> bool {
+        let mut conn = self.conn.clone();
+        let mut config_get = redis::cmd("CONFIG");
+        config_get.arg("GET").arg("maxmemory-policy");
+        let asked = config_get.query_async::<Vec<String>>(&mut conn);
+        match tokio::time::timeout(self.settings.renew_every(), asked).await {
+            Ok(Ok(reply)) => match reply.get(1).map(String::as_str) {
+                Some("noeviction") => true,
+                policy => {
+                    tracing::error!(
+                        replica = %self.replica,
+                        policy = policy.unwrap_or("unknown"),
+                        "Redis may evict the cache's leases (maxmemory-policy is not noeviction): \
+                         not trusting cached entries; set maxmemory-policy noeviction"
+                    );
+                    false
+                }
+            },
+            Ok(Err(err)) => {
+                tracing::warn!(
+                    replica = %self.replica,
+                    error = %err,
+                    "cannot read Redis's maxmemory-policy; it must be noeviction"
+                );
+                true
+            }
+            Err(_) => {
+                self.stats.redis_error(1);
+                false
+            }
         }
     }
 

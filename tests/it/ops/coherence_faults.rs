@@ -238,3 +238,54 @@ async fn lookups_that_stall_do_not_hold_up_lease_renewals() {
     assert!(trusted, "B trusts its cache");
     assert_eq!(after.lease_lapses, before.lease_lapses, "B's lease never lapsed");
 }
+
+/// A Redis that may evict keys under memory pressure could drop the lease
+/// set, and with it every replica's lease, at once: a replica on such a
+/// Redis never trusts its cache (every check reads the database), and
+/// trusts it once the policy is `noeviction`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_that_may_evict_the_leases_is_not_trusted() {
+    let redis = TestRedis::start().await;
+    let mut admin = redis::Client::open(redis.url())
+        .expect("a client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    let set_policy = |policy: &'static str| {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxmemory-policy")
+            .arg(policy)
+            .to_owned()
+    };
+    set_policy("allkeys-lru")
+        .query_async::<()>(&mut admin)
+        .await
+        .expect("policy set");
+    let app = TestApp::spawn_with(Db::Sqlite, |config| {
+        config.redis_url = Some(redis.url());
+        config.cache_lease_ms = 400;
+        config.cache_ack_timeout_ms = 100;
+    })
+    .await;
+    app.account("acme", "olivia").await;
+    for _ in 0..3 {
+        app.check("olivia", "acme", "campaigns.send").await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert!(
+        !app.cache().trusted(),
+        "the cache is not trusted on an allkeys-lru Redis"
+    );
+    let counts = app.cache_counts();
+    assert_eq!(
+        counts.local_hits + counts.redis_hits,
+        0,
+        "every check read the database"
+    );
+    set_policy("noeviction")
+        .query_async::<()>(&mut admin)
+        .await
+        .expect("policy set");
+    until_trusted(&[&app]).await;
+}
