@@ -3,8 +3,8 @@
 //! The guarantee: once a write has returned to its caller, no replica
 //! answers from an entry older than that write. Each replica holds a lease
 //! in Redis (renewed every `term / 4`) and trusts its local entries, and
-//! Redis entries, only while its lease is live on its own monotonic clock
-//! and its subscription to the invalidation channel is up, and only on a
+//! Redis entries, only while its lease is live on its own clock (one that
+//! counts time suspended, [`super::clock`]) and its subscription to the invalidation channel is up, and only on a
 //! renewal made since that subscription began (a Redis that restarted has
 //! lost every lease). A write, after its commit, bumps the Redis generation
 //! of every account it touched, lists the live leases and publishes its
@@ -19,7 +19,7 @@ mod writer;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::Msg;
 use redis::aio::ConnectionManager;
@@ -85,7 +85,6 @@ pub struct Coherence {
     local: Arc<LocalLayer>,
     stats: Arc<CacheStats>,
     settings: LeaseSettings,
-    base: Instant,
     trusted_until_ns: AtomicU64,
     /// The subscription `trusted_until_ns` was granted on: trust lasts only
     /// as long as that subscription.
@@ -129,7 +128,6 @@ impl Coherence {
             local,
             stats,
             settings,
-            base: Instant::now(),
             trusted_until_ns: AtomicU64::new(0),
             trusted_on: AtomicU64::new(0),
             subscribed: AtomicBool::new(false),
@@ -151,16 +149,12 @@ impl Coherence {
         coherence
     }
 
-    fn nanos(&self, at: Instant) -> u64 {
-        u64::try_from(at.duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
-    }
-
     /// Whether this replica may answer from its entries (and Redis's) now:
     /// subscribed, and its lease renewed on this subscription and live.
     pub fn trusted(&self) -> bool {
         self.subscribed.load(Ordering::Acquire)
             && self.trusted_on.load(Ordering::Acquire) == self.subscriptions.load(Ordering::Acquire)
-            && self.nanos(Instant::now())
+            && super::clock::now_ns()
                 < self
                     .trusted_until_ns
                     .load(Ordering::Acquire)
@@ -319,7 +313,7 @@ impl Coherence {
                 continue;
             }
             let subscription = self.subscriptions.load(Ordering::Acquire);
-            let sent = Instant::now();
+            let sent = super::clock::now_ns();
             let renewal = redis::cmd("EVAL")
                 .arg(RENEW)
                 .arg(3)
@@ -346,8 +340,7 @@ impl Coherence {
             };
             self.stats.lease_renewal(1);
             let lost = self.renewal_lost.swap(false, Ordering::AcqRel);
-            let lapsed =
-                status != 0 || lost || self.nanos(sent) >= self.trusted_until_ns.load(Ordering::Acquire);
+            let lapsed = status != 0 || lost || sent >= self.trusted_until_ns.load(Ordering::Acquire);
             // fetch_max: a fence move may have raised it meanwhile.
             let epoch_moved = self.epoch.fetch_max(epoch, Ordering::AcqRel) < epoch;
             if lapsed || epoch_moved {
@@ -362,7 +355,7 @@ impl Coherence {
                 self.resubscribe.notify_one();
                 continue;
             }
-            let until = self.nanos(sent)
+            let until = sent
                 + u64::try_from(
                     self.settings
                         .term
@@ -403,7 +396,7 @@ impl Coherence {
         let mut log: Option<i64> = None;
         loop {
             ticks.tick().await;
-            let sent = Instant::now();
+            let sent = super::clock::now_ns();
             let Ok(Ok(read)) = tokio::time::timeout(self.settings.renew_every(), self.fence.read(log)).await
             else {
                 continue;
@@ -437,8 +430,7 @@ impl Coherence {
                 ticks.reset_immediately();
                 continue;
             }
-            self.fence_checked_until_ns
-                .store(self.nanos(sent) + trust, Ordering::Release);
+            self.fence_checked_until_ns.store(sent + trust, Ordering::Release);
         }
     }
 

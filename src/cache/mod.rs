@@ -10,6 +10,7 @@
 //! With no Redis configured (one replica, the embedded default) the local
 //! layer is invalidated in-process, synchronously.
 
+mod clock;
 mod codec;
 mod coherence;
 mod fence;
