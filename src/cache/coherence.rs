@@ -397,8 +397,11 @@ impl Coherence {
         loop {
             ticks.tick().await;
             let sent = super::clock::now_ns();
-            let Ok(Ok(read)) = tokio::time::timeout(self.settings.renew_every(), self.fence.read(log)).await
-            else {
+            // A slow read still extends trust (from when it was sent), so it
+            // gets as long as that trust would last: a database slower than
+            // a quarter term must not turn every replica's cache off at once.
+            let patience = self.settings.term.saturating_sub(self.settings.margin());
+            let Ok(Ok(read)) = tokio::time::timeout(patience, self.fence.read(log)).await else {
                 continue;
             };
             let generation = read.generation;

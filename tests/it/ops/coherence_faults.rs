@@ -289,3 +289,37 @@ async fn a_redis_that_may_evict_the_leases_is_not_trusted() {
         .expect("policy set");
     until_trusted(&[&app]).await;
 }
+
+/// A database slower than a quarter term (each fence read takes about 340
+/// ms of a 1 s term) slows the fence reads but does not turn the cache off:
+/// each read still extends trust from when it was sent, so C stays trusted
+/// throughout and keeps answering from memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_fence_read_keeps_the_cache_trusted() {
+    let pair = Pair::start(|_| {}).await;
+    let mysql = TcpProxy::start(url_addr(&crate::support::mysql_admin_url())).await;
+    let c = pair
+        .a
+        .replica_with(|config| {
+            config.redis_url = Some(pair.redis.url());
+            config.database_url = mysql.route(pair.a.database_url());
+        })
+        .await;
+    until_trusted(&[&c]).await;
+    // The fence's pool, apart from the requests': its connections are the
+    // ones that have read the fence.
+    assert!(
+        mysql.rule(
+            b"cache_fence",
+            Mode::Delayed(std::time::Duration::from_millis(40))
+        ) > 0,
+        "C reads the fence through the proxy"
+    );
+    let lapses = c.cache_counts().lease_lapses;
+    let until = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < until {
+        assert!(c.cache().trusted(), "a slow fence read turned C's cache off");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(c.cache_counts().lease_lapses, lapses);
+}
