@@ -162,8 +162,9 @@ impl App {
                     .await
                     .context("cannot connect to the database for the cache fence")?;
                 let fence = Arc::new(CacheFence::new(fence_db));
-                Cache::with_redis(Arc::clone(&store) as Arc<dyn Reads>, url, &cache_settings, fence)
-                    .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?
+                let client = crate::redis_client::client(url, &config.redis_tls)
+                    .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?;
+                Cache::with_redis(Arc::clone(&store) as Arc<dyn Reads>, client, &cache_settings, fence)?
             }
             None => Cache::in_process(Arc::clone(&store) as Arc<dyn Reads>, &cache_settings),
         });
@@ -366,8 +367,13 @@ impl App {
         tracing::info!(%addr, transport = tls_state, "serving access.v1.AccessService (gRPC, health, reflection)");
         let publisher = match (self.change_publisher, &self.config.redis_url) {
             (Some((log, settings)), Some(url)) => Some(
-                ChangePublisher::start(url, &self.config.redis_namespace, log, settings)
-                    .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?,
+                ChangePublisher::start(
+                    crate::redis_client::client(url, &self.config.redis_tls)
+                        .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?,
+                    &self.config.redis_namespace,
+                    log,
+                    settings,
+                )?,
             ),
             _ => None,
         };

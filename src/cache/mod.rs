@@ -87,18 +87,17 @@ impl Cache {
         }
     }
 
-    /// Both layers in front of `store`, over the Redis at `url`, with the
+    /// Both layers in front of `store`, over the Redis `client` reaches, with the
     /// database's cache `fence` as the second channel to the other replicas.
     /// Starts even when Redis is down: checks then read the database until
     /// it is back.
     pub fn with_redis(
         store: Arc<dyn Reads>,
-        url: &str,
+        client: redis::Client,
         settings: &CacheSettings,
         fence: Arc<dyn Fence>,
     ) -> anyhow::Result<Self> {
         let mut cache = Self::in_process(store, settings);
-        let client = redis::Client::open(url)?;
         // Short timeouts: a Redis that does not answer must cost a check
         // little more than the database read it falls back to.
         let io_timeout = (settings.leases.term / 4).max(Duration::from_millis(50));

@@ -125,6 +125,7 @@ impl Config {
             self.invitation_ttl_secs
         );
         self.actors.validate(self.listen_addr.ip().is_loopback())?;
+        self.redis_tls.validate(self.redis_url.as_deref())?;
         Ok(())
     }
 

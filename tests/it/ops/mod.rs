@@ -11,6 +11,7 @@ mod email;
 mod health;
 mod metrics;
 mod migrations;
+mod redis_tls;
 mod shutdown;
 pub mod telemetry;
 mod timeouts_and_concurrency;
