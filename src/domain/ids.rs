@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::domain::error::{DomainError, FieldViolation, echo};
+use crate::domain::error::{DomainError, ErrorReason, FieldViolation, echo};
 
 /// Longest id accepted, in bytes: ids are stored in 128-byte columns.
 pub const MAX_ID_LEN: usize = 128;
@@ -261,7 +261,8 @@ fn parse_bounded_name(field: &str, raw: &str, max: usize) -> Result<String, Fiel
         return Err(FieldViolation::new(
             field,
             "must not contain control or format characters (line breaks, bidi overrides, zero-width characters)",
-        ));
+        )
+        .with_reason(ErrorReason::InvisibleCharacter));
     }
     Ok(value.to_owned())
 }
@@ -398,9 +399,26 @@ fn parse_text(field: &str, raw: &str, max: usize) -> Result<String, FieldViolati
     Ok(value.to_owned())
 }
 
-/// Parses an optional free-text note.
+/// Parses an optional free-text note, which an email quotes (the
+/// invitation's message, an access request's note): plain text over lines,
+/// with none of the characters that would make it read otherwise than it
+/// is ([`is_invisible`]: a bidi override turning a link around, a
+/// zero-width space hiding one) in an email sent from the platform's domain.
 pub fn parse_note(field: &str, raw: &str) -> Result<String, FieldViolation> {
-    parse_text(field, raw, MAX_NOTE_LEN)
+    let value = parse_text(field, raw, MAX_NOTE_LEN)?;
+    if value
+        .chars()
+        .any(|c| !matches!(c, '\n' | '\r' | '\t') && is_invisible(c))
+    {
+        return Err(FieldViolation::new(
+            field,
+            "must be plain text: line breaks and tabs are kept, but no other control character and no \
+             format character (bidi overrides and isolates, zero-width spaces, the byte order mark, line \
+             and paragraph separators)",
+        )
+        .with_reason(ErrorReason::InvisibleCharacter));
+    }
+    Ok(value)
 }
 
 /// Parses an optional role description.
@@ -574,6 +592,33 @@ mod tests {
             assert_eq!(err.field, "invitee_name");
             assert!(err.description.contains("format characters"), "{err:?}");
             assert!(RoleName::parse("role", bad).is_err(), "{bad:?}");
+            assert_eq!(err.reason, Some(ErrorReason::InvisibleCharacter));
+        }
+    }
+
+    #[test]
+    fn notes_keep_lines_and_refuse_what_reads_otherwise() {
+        let kept = "Welcome!\n\n\tThe lists team \u{1f469}\u{200d}\u{1f4bb}\r\nhttps://example.com";
+        assert_eq!(parse_note("message", kept).as_deref(), Ok(kept));
+        assert_eq!(parse_note("message", "  hi  ").as_deref(), Ok("hi"));
+        for bad in [
+            "see moc.elgoog\u{202e}//:sptth",
+            "a\u{2066}b\u{2069}",
+            "click\u{200b}here",
+            "a\u{feff}b",
+            "a\u{ad}b",
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "bell\u{7}",
+            "a\u{1b}[31mred",
+            "a\u{85}b",
+        ] {
+            let err = parse_note("message", bad).expect_err(bad);
+            assert_eq!(
+                (err.field.as_str(), err.reason),
+                ("message", Some(ErrorReason::InvisibleCharacter)),
+                "{bad:?}"
+            );
         }
     }
 

@@ -140,6 +140,7 @@ fn keys_for(scope: KeyScope) -> (&'static str, &'static str) {
             "platform-secret-long-enough-for-tests",
             "no-platform-secret-long-enough-for-tests",
         ),
+        KeyScope::InvitationTokens => panic!("no RPC needs invitation_tokens"),
     }
 }
 
