@@ -115,6 +115,10 @@ impl UseCases {
         }
         let counters: Vec<EmailCounter<'_>> = counted.iter().map(|(counter, _)| *counter).collect();
         tx.lock_email_counters(&counters).await?;
+        // The time once the turn came: every email counted below was
+        // written before it (its transaction committed before this one could
+        // lock), while the request's own time may be older than some of them.
+        let now = now.max(super::now());
         // The one that frees last: retrying before it would be refused again.
         let mut full: Option<(EmailCounter<'_>, RateLimit, DateTime<Utc>)> = None;
         for (counter, limit) in counted {
@@ -137,7 +141,7 @@ impl UseCases {
             EmailCounter::Actor(id) => format!("'{id}'"),
             EmailCounter::Recipient(email) => format!("the address '{email}'"),
         };
-        let wait = until(now, free_at);
+        let wait = until(now, free_at).min(limit.window);
         Err(DomainError::exhausted(
             ErrorReason::EmailRateLimited,
             format!(
