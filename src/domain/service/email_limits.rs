@@ -44,26 +44,6 @@ pub struct EmailLimits {
     pub rejected_request_quiet: Duration,
 }
 
-impl EmailLimits {
-    /// No limit at all (for tools that seed data in bulk).
-    pub const NONE: Self = Self {
-        per_account: RateLimit {
-            max: 0,
-            window: Duration::ZERO,
-        },
-        per_actor: RateLimit {
-            max: 0,
-            window: Duration::ZERO,
-        },
-        per_recipient: RateLimit {
-            max: 0,
-            window: Duration::ZERO,
-        },
-        resend_cooldown: Duration::ZERO,
-        rejected_request_quiet: Duration::ZERO,
-    };
-}
-
 /// `at` minus `span`, saturating (a window reaching before the epoch counts everything).
 fn before(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(span)
