@@ -153,11 +153,14 @@ impl UseCases {
         let Some(last) = tx.latest_invitation_email(&invitation.id).await? else {
             return Ok(());
         };
+        // As in `within_email_limits`: the latest email may have been written
+        // by a request that started after this one, then held its account.
+        let now = now.max(super::now());
         let ready = last + chrono::Duration::from_std(cooldown).unwrap_or_default();
         if now >= ready {
             return Ok(());
         }
-        let wait = until(now, ready);
+        let wait = until(now, ready).min(cooldown);
         Err(DomainError::exhausted(
             ErrorReason::ResendCooldown,
             format!(
