@@ -212,7 +212,7 @@ impl App {
                 .as_deref()
                 .map(redact_url)
                 .as_deref()
-                .unwrap_or("none (emails go to the log and stay queued)"),
+                .unwrap_or("none: a development install, emails are only logged (accept links without their token) and stay queued"),
             dispatch = config.outbox_dispatch,
             "email ready"
         );
@@ -225,6 +225,8 @@ impl App {
                 reauthentication_max_age: config.actors.reauthentication_max_age(),
                 max_pending_invitations: config.max_pending_invitations,
                 max_page_bytes: config.max_page_bytes,
+                email: settings::email_limits(&config),
+                outbox_keeps_tokens: settings::outbox_keeps_tokens(&config),
             },
         );
         let listener = TcpListener::bind(config.listen_addr)
@@ -362,7 +364,10 @@ impl App {
                 .serve_with_incoming(health_incoming);
             AbortOnDrop(tokio::spawn(health))
         });
-        let dispatcher = self.dispatcher.map(Dispatcher::spawn);
+        let dispatch = self.trace_dispatch.clone();
+        let dispatcher = self
+            .dispatcher
+            .map(|dispatcher| dispatcher.spawn_logging_to(dispatch));
         let tls_state = if self.tls.is_some() { "TLS" } else { "plaintext" };
         tracing::info!(%addr, transport = tls_state, "serving access.v1.AccessService (gRPC, health, reflection)");
         let publisher = match (self.change_publisher, &self.config.redis_url) {

@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use actors::{ActorConfig, ActorProofMode};
 pub use redis_tls::RedisTlsConfig;
+pub use email::EmailBounds;
 
 /// Default listen address: loopback, so a plain `cargo run` exposes nothing.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
@@ -399,6 +400,9 @@ pub struct Config {
     /// Who is acting: actor tokens or the caller's word.
     #[command(flatten)]
     pub actors: ActorConfig,
+    /// How far the emails may go: development without a relay, rate limits.
+    #[command(flatten)]
+    pub email: EmailBounds,
 }
 
 /// How log lines are written (ACCESS_LOG_FORMAT).
@@ -489,6 +493,7 @@ impl Default for Config {
             outbox_retention_days: DEFAULT_OUTBOX_RETENTION_DAYS,
             outbox_dispatch: true,
             actors: ActorConfig::default(),
+            email: EmailBounds::default(),
         }
     }
 }
@@ -538,6 +543,7 @@ impl std::fmt::Debug for Config {
             .field("outbox_retention_days", &self.outbox_retention_days)
             .field("outbox_dispatch", &self.outbox_dispatch)
             .field("actors", &self.actors)
+            .field("email", &self.email)
             .finish_non_exhaustive()
     }
 }
@@ -558,6 +564,7 @@ pub fn redact_url(url: &str) -> String {
 
 mod actors;
 mod redis_tls;
+mod email;
 mod settings;
 #[cfg(test)]
 mod tests;

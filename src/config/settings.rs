@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{
     CACHE_ACK_TIMEOUT_RATIO, Config, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, MIN_MAX_REQUEST_BYTES,
+    email,
 };
 
 impl Config {
@@ -126,6 +127,13 @@ impl Config {
         );
         self.actors.validate(self.listen_addr.ip().is_loopback())?;
         self.redis_tls.validate(self.redis_url.as_deref())?;
+        self.email.validate(&email::Delivery {
+            relay: self.smtp_url.is_some(),
+            invite_url_base: &self.invite_url_base,
+            invitation_ttl_secs: self.invitation_ttl_secs,
+            loopback: self.listen_addr.ip().is_loopback(),
+            retention: self.outbox_retention(),
+        })?;
         Ok(())
     }
 

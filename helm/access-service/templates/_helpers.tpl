@@ -103,6 +103,42 @@ answer from stale entries after a write served by the other one.
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}
 {{- end }}
+{{- include "access-service.validateEmail" . }}
+{{- end }}
+
+{{/*
+The emails, as the service judges them off loopback: they leave by a relay
+with an https accept link (it carries the invitation's secret), unless the
+install says it is a development one, which then has no relay; the limits'
+windows fit in what the outbox keeps, and the resend cooldown in an
+invitation's life.
+*/}}
+{{- define "access-service.validateEmail" -}}
+{{- $dev := .Values.smtp.developmentWithoutRelay }}
+{{- $loopback := include "access-service.loopback" . }}
+{{- if and $dev .Values.smtp.existingSecret }}
+{{- fail "smtp.developmentWithoutRelay is for an install without a relay, but smtp.existingSecret is set: unset one of the two" }}
+{{- end }}
+{{- if not (or .Values.smtp.existingSecret $dev $loopback) }}
+{{- fail "smtp.existingSecret is empty: without an SMTP relay no email is sent, and access-service refuses to start off loopback; create a Secret holding ACCESS_SMTP_URL and name it in smtp.existingSecret, or set smtp.developmentWithoutRelay: true for a development install (emails are then only logged, without their tokens)" }}
+{{- end }}
+{{- if not .Values.config.inviteUrlBase }}
+{{- fail "config.inviteUrlBase is empty: set the web app's invitation accept page (https://app.example.com/invitations/accept); the emailed link adds token=<secret> to it" }}
+{{- end }}
+{{- if not (or $dev $loopback (hasPrefix "https://" .Values.config.inviteUrlBase)) }}
+{{- fail (printf "config.inviteUrlBase %q must be an https:// URL (the web app's accept page): the accept link carries the invitation's secret token" .Values.config.inviteUrlBase) }}
+{{- end }}
+{{- with .Values.config }}
+{{- $retention := mul (int64 .outboxRetentionDays) 86400 }}
+{{- range $name, $window := dict "emailLimitPerAccountWindowSecs" (list .emailLimitPerAccount .emailLimitPerAccountWindowSecs) "emailLimitPerActorWindowSecs" (list .emailLimitPerActor .emailLimitPerActorWindowSecs) "emailLimitPerRecipientWindowSecs" (list .emailLimitPerRecipient .emailLimitPerRecipientWindowSecs) }}
+{{- if and (gt (int64 (index $window 0)) 0) (gt $retention 0) (gt (int64 (index $window 1)) $retention) }}
+{{- fail (printf "config.%s (%d) must be at most config.outboxRetentionDays (%d s): the limit counts the emails the outbox keeps" $name (int64 (index $window 1)) $retention) }}
+{{- end }}
+{{- end }}
+{{- if ge (int64 .invitationResendCooldownSecs) (int64 .invitationTtlSecs) }}
+{{- fail (printf "config.invitationResendCooldownSecs (%d) must be shorter than config.invitationTtlSecs (%d): an expired invitation could not be sent again" (int64 .invitationResendCooldownSecs) (int64 .invitationTtlSecs)) }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*

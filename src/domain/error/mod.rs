@@ -128,6 +128,9 @@ pub enum DomainError {
         message: String,
         /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
         metadata: ErrorMetadata,
+        /// When a limit that frees itself with time (a rate) lets the same
+        /// request through: after this long (google.rpc.RetryInfo).
+        retry_after: Option<std::time::Duration>,
     },
     /// A dependency (the database) cannot be reached; retrying may help.
     #[error("temporarily unavailable: {0}")]
@@ -221,7 +224,20 @@ impl DomainError {
             reason,
             message: message.into(),
             metadata: ErrorMetadata::default(),
+            retry_after: None,
         }
+    }
+
+    /// The same refusal, saying the request passes after `delay` (a rate
+    /// limit's window moving on). Only a [`ResourceExhausted`] carries it.
+    ///
+    /// [`ResourceExhausted`]: Self::ResourceExhausted
+    #[must_use]
+    pub fn retry_after(mut self, delay: std::time::Duration) -> Self {
+        if let Self::ResourceExhausted { retry_after, .. } = &mut self {
+            *retry_after = Some(delay);
+        }
+        self
     }
 
     /// The same error for a message nested in a request at `path`

@@ -8,6 +8,7 @@ mod auth;
 mod cache_faults;
 mod coherence_faults;
 mod email;
+mod email_tokens;
 mod health;
 mod metrics;
 mod migrations;

@@ -17,6 +17,7 @@ mod tables;
 pub mod cluster;
 pub mod issuer;
 pub mod locks;
+pub mod logs;
 pub mod mail_server;
 pub mod pki;
 
