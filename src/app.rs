@@ -20,7 +20,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::server::TcpIncoming;
 
 use crate::actor_tokens::dev::{self, DevToken};
-use crate::cache::{Cache, CacheStats};
+use crate::cache::{Cache, CacheStats, EntryKeys};
 use crate::changes::{ChangePublisher, PublisherSettings};
 use crate::config::{Config, DevTokenArgs, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, redact_url};
 use crate::domain::UseCases;
@@ -162,9 +162,27 @@ impl App {
                     .await
                     .context("cannot connect to the database for the cache fence")?;
                 let fence = Arc::new(CacheFence::new(fence_db));
-                let client = crate::redis_client::client(url, &config.redis_tls)
+                let client = crate::redis_client::client(url, &config.redis_security)
                     .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?;
-                Cache::with_redis(Arc::clone(&store) as Arc<dyn Reads>, client, &cache_settings, fence)?
+                let signatures = match &config.redis_security.redis_entry_keys_file {
+                    Some(path) => EntryKeys::from_file(path)?,
+                    None => {
+                        if !config.listen_addr.ip().is_loopback() {
+                            tracing::warn!(
+                                "cache entries in Redis are not signed: whoever can write to that Redis can \
+                                 plant an allow; set ACCESS_REDIS_ENTRY_KEYS_FILE"
+                            );
+                        }
+                        EntryKeys::unsigned()
+                    }
+                };
+                Cache::with_redis(
+                    Arc::clone(&store) as Arc<dyn Reads>,
+                    client,
+                    &cache_settings,
+                    fence,
+                    signatures,
+                )?
             }
             None => Cache::in_process(Arc::clone(&store) as Arc<dyn Reads>, &cache_settings),
         });
@@ -371,15 +389,13 @@ impl App {
         let tls_state = if self.tls.is_some() { "TLS" } else { "plaintext" };
         tracing::info!(%addr, transport = tls_state, "serving access.v1.AccessService (gRPC, health, reflection)");
         let publisher = match (self.change_publisher, &self.config.redis_url) {
-            (Some((log, settings)), Some(url)) => Some(
-                ChangePublisher::start(
-                    crate::redis_client::client(url, &self.config.redis_tls)
-                        .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?,
-                    &self.config.redis_namespace,
-                    log,
-                    settings,
-                )?,
-            ),
+            (Some((log, settings)), Some(url)) => Some(ChangePublisher::start(
+                crate::redis_client::client(url, &self.config.redis_security)
+                    .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?,
+                &self.config.redis_namespace,
+                log,
+                settings,
+            )?),
             _ => None,
         };
         let handlers = GrpcHandlers::new(self.service, self.renderer)

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use actors::{ActorConfig, ActorProofMode};
-pub use redis_tls::RedisTlsConfig;
 pub use email::EmailBounds;
+pub use redis_security::RedisSecurityConfig;
 
 /// Default listen address: loopback, so a plain `cargo run` exposes nothing.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
@@ -206,7 +206,7 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// TLS to Redis (with a rediss:// URL).
     #[command(flatten)]
-    pub redis_tls: RedisTlsConfig,
+    pub redis_security: RedisSecurityConfig,
     /// Prefix of every Redis key and channel, so deployments can share a Redis.
     #[arg(long, env = "ACCESS_REDIS_NAMESPACE", default_value = DEFAULT_REDIS_NAMESPACE)]
     pub redis_namespace: String,
@@ -443,7 +443,7 @@ impl Default for Config {
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             redis_url: None,
-            redis_tls: RedisTlsConfig::default(),
+            redis_security: RedisSecurityConfig::default(),
             redis_namespace: DEFAULT_REDIS_NAMESPACE.to_owned(),
             cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             cache_ttl_secs: DEFAULT_CACHE_TTL_SECS,
@@ -518,7 +518,7 @@ impl std::fmt::Debug for Config {
             .field("max_request_bytes", &self.max_request_bytes)
             .field("max_page_bytes", &self.max_page_bytes)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
-            .field("redis_tls", &self.redis_tls)
+            .field("redis_security", &self.redis_security)
             .field("redis_namespace", &self.redis_namespace)
             .field("cache_max_bytes", &self.cache_max_bytes)
             .field("cache_lease_ms", &self.cache_lease_ms)
@@ -563,8 +563,8 @@ pub fn redact_url(url: &str) -> String {
 }
 
 mod actors;
-mod redis_tls;
 mod email;
+mod redis_security;
 mod settings;
 #[cfg(test)]
 mod tests;

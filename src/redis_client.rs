@@ -5,11 +5,11 @@
 
 use anyhow::Context;
 
-use crate::config::RedisTlsConfig;
+use crate::config::RedisSecurityConfig;
 
 /// A client of the Redis at `url`; reads the TLS files now, so a bad one
 /// fails start-up rather than the first connection.
-pub fn client(url: &str, tls: &RedisTlsConfig) -> anyhow::Result<redis::Client> {
+pub fn client(url: &str, tls: &RedisSecurityConfig) -> anyhow::Result<redis::Client> {
     if !tls.any() {
         return Ok(redis::Client::open(url)?);
     }
@@ -30,6 +30,9 @@ pub fn client(url: &str, tls: &RedisTlsConfig) -> anyhow::Result<redis::Client> 
     };
     Ok(redis::Client::build_with_tls(
         url,
-        redis::TlsCertificates { client_tls, root_cert },
+        redis::TlsCertificates {
+            client_tls,
+            root_cert,
+        },
     )?)
 }

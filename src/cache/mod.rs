@@ -17,6 +17,7 @@ mod fence;
 mod local;
 mod scripts;
 mod shared;
+mod signing;
 mod stats;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use tracing::instrument::WithSubscriber;
 
 pub use coherence::LeaseSettings;
 pub use fence::{Fence, FenceRead};
+pub use signing::EntryKeys;
 pub use stats::{CacheCounts, CacheStats};
 
 use crate::domain::ids::{AccountId, UserId};
@@ -96,6 +98,7 @@ impl Cache {
         client: redis::Client,
         settings: &CacheSettings,
         fence: Arc<dyn Fence>,
+        signatures: EntryKeys,
     ) -> anyhow::Result<Self> {
         let mut cache = Self::in_process(store, settings);
         // Short timeouts: a Redis that does not answer must cost a check
@@ -111,7 +114,13 @@ impl Cache {
         // connection cannot make a replica lapse, or a writer revoke one.
         let protocol = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         let keys = Keys::new(&settings.namespace);
-        let layer = SharedLayer::new(conn, keys, settings.ttl, Arc::clone(&cache.stats));
+        let layer = SharedLayer::new(
+            conn,
+            keys,
+            settings.ttl,
+            Arc::clone(&cache.stats),
+            Arc::new(signatures),
+        );
         let coherence = Coherence::start(
             client,
             protocol,

@@ -12,6 +12,7 @@ pub struct CacheStats {
     redis_reads: AtomicU64,
     redis_fills: AtomicU64,
     redis_errors: AtomicU64,
+    redis_entries_refused: AtomicU64,
     invalidations_sent: AtomicU64,
     invalidations_received: AtomicU64,
     acks_received: AtomicU64,
@@ -39,6 +40,9 @@ pub struct CacheCounts {
     pub redis_fills: u64,
     /// Redis commands that failed (the answer then came from the database).
     pub redis_errors: u64,
+    /// Redis entries whose signature no key accepted (planted, or moved
+    /// from another key): read from the database instead.
+    pub redis_entries_refused: u64,
     /// Invalidations this process published for its writes.
     pub invalidations_sent: u64,
     /// Invalidations this process received from other replicas.
@@ -91,6 +95,7 @@ counters! {
     redis_reads => redis_read,
     redis_fills => redis_fill,
     redis_errors => redis_error,
+    redis_entries_refused => redis_entry_refused,
     invalidations_sent => invalidation_sent,
     invalidations_received => invalidation_received,
     acks_received => ack_received,

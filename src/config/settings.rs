@@ -126,7 +126,7 @@ impl Config {
             self.invitation_ttl_secs
         );
         self.actors.validate(self.listen_addr.ip().is_loopback())?;
-        self.redis_tls.validate(self.redis_url.as_deref())?;
+        self.redis_security.validate(self.redis_url.as_deref())?;
         self.email.validate(&email::Delivery {
             relay: self.smtp_url.is_some(),
             invite_url_base: &self.invite_url_base,

@@ -12,7 +12,7 @@ mod email_tokens;
 mod health;
 mod metrics;
 mod migrations;
-mod redis_tls;
+mod redis_security;
 mod shutdown;
 pub mod telemetry;
 mod timeouts_and_concurrency;
