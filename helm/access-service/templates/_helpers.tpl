@@ -25,23 +25,19 @@ name, else "<release>-<chart>". Truncated to 63 characters (DNS label).
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Labels of every object: the chart's, then commonLabels. */}}
+{{/*
+Labels of every object: the chart's, then commonLabels (whose schema
+refuses the chart's own names, so none appears twice). The migration and
+test pods, which the Service must not select, add commonLabels to a set of
+their own.
+*/}}
 {{- define "access-service.labels" -}}
 helm.sh/chart: {{ include "access-service.chart" . }}
 {{ include "access-service.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
-{{- include "access-service.commonLabels" . }}
-{{- end }}
-
-{{/*
-commonLabels alone (each line led by a newline), for objects whose labels
-are not the full set (the migration and test pods, which the Service must
-not select). The schema refuses the chart's own label names there.
-*/}}
-{{- define "access-service.commonLabels" -}}
-{{- range $name, $value := .Values.commonLabels }}
-{{ $name }}: {{ $value | quote }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
 {{- end }}
 {{- end }}
 
@@ -180,7 +176,7 @@ credentials, extraEnv, the helm test.
 {{- fail "the helm test cannot pass the TLS handshake: tls.clientAuth is required, so the test needs a client certificate; set test.tls.existingSecret, test.tls.certKey and test.tls.keyKey, or test.enabled: false" }}
 {{- end }}
 {{- end }}
-{{- if and .Values.test.tls.existingSecret (ne (empty .Values.test.tls.certKey) (empty .Values.test.tls.keyKey)) }}
+{{- if ne (empty .Values.test.tls.certKey) (empty .Values.test.tls.keyKey) }}
 {{- fail "test.tls.certKey and test.tls.keyKey go together" }}
 {{- end }}
 {{- end }}
