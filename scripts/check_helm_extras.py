@@ -4,6 +4,8 @@ helm test, the migration's own credentials, the image digest, Redis TLS files
 and Chart.yaml's metadata. Each check takes the rendered objects and the
 merged values and returns the problems it finds (empty: none)."""
 
+from urllib.parse import urlsplit
+
 import yaml
 
 # The ports the service's pods serve, by name.
@@ -152,17 +154,22 @@ def network_policy(by_kind, merged):
             problems.append(f"egress rule {rule}: one TCP port each")
             continue
         by_port.setdefault(rule["ports"][0]["port"], []).append(rule)
+    urls = {"otlp": merged["otel"]["endpoint"], "jwks": merged["actors"]["jwksUrl"]}
     expected_rules = 0
     for target, on in used.items():
         if not on:
             continue
         expected_rules += 1
         wanted = values["egress"][target]
+        port = wanted.get("port")  # Helm drops a null value's key
+        if port is None:  # the port of the URL, else its scheme's
+            url = urlsplit(urls[target])
+            port = url.port or (443 if url.scheme == "https" else 80)
         peers = [{"ipBlock": {"cidr": c}} for c in wanted["cidrs"]] + wanted["peers"]
-        rule = {"ports": [{"port": wanted["port"], "protocol": "TCP"}]}
+        rule = {"ports": [{"port": port, "protocol": "TCP"}]}
         if peers:
             rule["to"] = peers
-        if rule not in by_port.get(wanted["port"], []):
+        if rule not in by_port.get(port, []):
             problems.append(f"egress to {target} is not {rule}")
     if sum(len(rules) for rules in by_port.values()) != expected_rules:
         problems.append(f"egress opens {sorted(by_port)} while the chart uses "
