@@ -25,12 +25,20 @@ name, else "<release>-<chart>". Truncated to 63 characters (DNS label).
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Labels of every object. */}}
+{{/*
+Labels of every object: the chart's, then commonLabels (whose schema
+refuses the chart's own names, so none appears twice). The migration and
+test pods, which the Service must not select, add commonLabels to a set of
+their own.
+*/}}
 {{- define "access-service.labels" -}}
 helm.sh/chart: {{ include "access-service.chart" . }}
 {{ include "access-service.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/* Labels that select the service's pods (never change them on upgrade). */}}
@@ -48,13 +56,44 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* repository:tag, or repository@digest when a digest is given. */}}
+{{/*
+repository:tag, or repository@digest when a digest is given (the digest
+wins: the tag is then only informative).
+*/}}
 {{- define "access-service.image" -}}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
 {{- else }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+{{- end }}
+
+{{/* The helm test's image, chosen the same way. */}}
+{{- define "access-service.testImage" -}}
+{{- with .Values.test.image }}
+{{- if .digest }}
+{{- printf "%s@%s" .repository .digest }}
+{{- else }}
+{{- printf "%s:%s" .repository .tag }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret and key of the migration Job's ACCESS_DATABASE_URL: its own
+(a user allowed DDL) when migration.database.existingSecret is set, else the
+runtime's.
+*/}}
+{{- define "access-service.migrationDatabaseSecret" -}}
+{{- default .Values.database.existingSecret .Values.migration.database.existingSecret }}
+{{- end }}
+{{- define "access-service.migrationDatabaseKey" -}}
+{{- if .Values.migration.database.existingSecret }}{{ .Values.migration.database.key }}{{ else }}{{ .Values.database.key }}{{ end }}
+{{- end }}
+
+{{/* Where the Redis TLS Secret is mounted. */}}
+{{- define "access-service.redisTlsDir" -}}
+/etc/access-service/redis-tls
 {{- end }}
 
 {{/* Whether a Redis URL secret is configured. */}}
@@ -104,6 +143,42 @@ answer from stale entries after a write served by the other one.
 {{- fail "autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}
 {{- end }}
 {{- include "access-service.validateEmail" . }}
+{{- include "access-service.validateExtras" . }}
+{{- end }}
+
+{{/*
+The options added around the service: Redis TLS files, the migration's own
+credentials, extraEnv, the helm test.
+*/}}
+{{- define "access-service.validateExtras" -}}
+{{- with .Values.redis.tls }}
+{{- if and .existingSecret (not $.Values.redis.existingSecret) }}
+{{- fail "redis.tls.existingSecret needs redis.existingSecret (a rediss:// ACCESS_REDIS_URL): without Redis the files would be ignored, and the service refuses them" }}
+{{- end }}
+{{- if and .existingSecret (ne (empty .certKey) (empty .keyKey)) }}
+{{- fail "redis.tls.certKey and redis.tls.keyKey go together: set both (a client certificate and its key) or neither" }}
+{{- end }}
+{{- if and .existingSecret (not (or .caKey .certKey)) }}
+{{- fail "redis.tls.existingSecret is set but caKey, certKey and keyKey are all empty: name the keys to mount, or unset existingSecret" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.migration.database.existingSecret (not .Values.migration.enabled) }}
+{{- fail "migration.database.existingSecret is set but migration.enabled is false: the pods then migrate at start-up with the runtime's credentials (database.existingSecret), which need DDL rights; turn the migration Job on or unset migration.database.existingSecret" }}
+{{- end }}
+{{- $reserved := list "ACCESS_LISTEN_ADDR" "ACCESS_AUTO_MIGRATE" "ACCESS_METRICS_ADDR" "ACCESS_DATABASE_URL" "ACCESS_REDIS_URL" "ACCESS_SMTP_URL" "ACCESS_API_KEYS_FILE" "ACCESS_REDIS_CA_FILE" "ACCESS_REDIS_CLIENT_CERT_FILE" "ACCESS_REDIS_CLIENT_KEY_FILE" }}
+{{- range .Values.extraEnv }}
+{{- if has .name $reserved }}
+{{- fail (printf "extraEnv sets %s, which the chart sets itself from its values: set it there (a name twice in env is ambiguous to kubectl apply)" .name) }}
+{{- end }}
+{{- end }}
+{{- with .Values.tls }}
+{{- if and $.Values.test.enabled .existingSecret .clientCaKey (eq .clientAuth "required") (not $.Values.test.tls.certKey) }}
+{{- fail "the helm test cannot pass the TLS handshake: tls.clientAuth is required, so the test needs a client certificate; set test.tls.existingSecret, test.tls.certKey and test.tls.keyKey, or test.enabled: false" }}
+{{- end }}
+{{- end }}
+{{- if ne (empty .Values.test.tls.certKey) (empty .Values.test.tls.keyKey) }}
+{{- fail "test.tls.certKey and test.tls.keyKey go together" }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -157,6 +232,20 @@ always, the Redis URL, the SMTP relay URL and the API keys when configured.
     secretKeyRef:
       name: {{ .Values.redis.existingSecret }}
       key: {{ .Values.redis.key }}
+{{- with .Values.redis.tls }}
+{{- if .existingSecret }}
+{{- if .caKey }}
+- name: ACCESS_REDIS_CA_FILE
+  value: {{ printf "%s/%s" (include "access-service.redisTlsDir" $) .caKey | quote }}
+{{- end }}
+{{- if .certKey }}
+- name: ACCESS_REDIS_CLIENT_CERT_FILE
+  value: {{ printf "%s/%s" (include "access-service.redisTlsDir" $) .certKey | quote }}
+- name: ACCESS_REDIS_CLIENT_KEY_FILE
+  value: {{ printf "%s/%s" (include "access-service.redisTlsDir" $) .keyKey | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if .Values.smtp.existingSecret }}
 - name: ACCESS_SMTP_URL
@@ -198,4 +287,13 @@ kubelet's gRPC probe does not speak TLS), else the gRPC port.
 */}}
 {{- define "access-service.probePort" -}}
 {{- if .Values.tls.existingSecret }}{{ int .Values.tls.healthPort }}{{ else }}{{ int .Values.containerPort }}{{ end }}
+{{- end }}
+
+{{/*
+Labels of the helm test's pod, which the NetworkPolicy lets in; not the
+selector labels (the Service must not route to it).
+*/}}
+{{- define "access-service.testSelectorLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test
 {{- end }}
