@@ -272,6 +272,23 @@ def redis_tls(deployment, merged):
     return problems
 
 
+def redis_entry_keys(deployment, merged):
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {name: e.get("value") for name, e in _env(container).items()}
+    values = merged["redis"]["entryKeys"]
+    on = bool(values["existingSecret"] and merged["redis"]["existingSecret"])
+    variable = "ACCESS_REDIS_ENTRY_KEYS_FILE"
+    if (variable in env) != on:
+        return [f"{variable} must be set exactly when redis.entryKeys.existingSecret and redis.existingSecret are"]
+    if not on:
+        return []
+    directory, _ = env[variable].rsplit("/", 1)
+    if _secret_mounts(pod, container).get(directory) != (values["existingSecret"], True):
+        return [f"{variable} {env[variable]} is not in a read-only mount of Secret {values['existingSecret']}"]
+    return []
+
+
 def chart_metadata(path):
     with open(f"{path}/Chart.yaml") as f:
         chart = yaml.safe_load(f)
@@ -297,4 +314,5 @@ def check_all(objects, merged, app_version, release, namespace):
     problems += database_credentials(by_kind, merged)
     problems += images(by_kind, merged, app_version)
     problems += redis_tls(deployment, merged)
+    problems += redis_entry_keys(deployment, merged)
     return problems

@@ -96,6 +96,11 @@ runtime's.
 /etc/access-service/redis-tls
 {{- end }}
 
+{{/* Where the Secret of the keys that sign Redis entries is mounted. */}}
+{{- define "access-service.redisEntryKeysDir" -}}
+/etc/access-service/redis-entry-keys
+{{- end }}
+
 {{/* Whether a Redis URL secret is configured. */}}
 {{- define "access-service.hasRedis" -}}
 {{- if .Values.redis.existingSecret }}true{{ end }}
@@ -162,10 +167,13 @@ credentials, extraEnv, the helm test.
 {{- fail "redis.tls.existingSecret is set but caKey, certKey and keyKey are all empty: name the keys to mount, or unset existingSecret" }}
 {{- end }}
 {{- end }}
+{{- if and .Values.redis.entryKeys.existingSecret (not .Values.redis.existingSecret) }}
+{{- fail "redis.entryKeys.existingSecret needs redis.existingSecret: without Redis there are no entries to sign" }}
+{{- end }}
 {{- if and .Values.migration.database.existingSecret (not .Values.migration.enabled) }}
 {{- fail "migration.database.existingSecret is set but migration.enabled is false: the pods then migrate at start-up with the runtime's credentials (database.existingSecret), which need DDL rights; turn the migration Job on or unset migration.database.existingSecret" }}
 {{- end }}
-{{- $reserved := list "ACCESS_LISTEN_ADDR" "ACCESS_AUTO_MIGRATE" "ACCESS_METRICS_ADDR" "ACCESS_DATABASE_URL" "ACCESS_REDIS_URL" "ACCESS_SMTP_URL" "ACCESS_API_KEYS_FILE" "ACCESS_REDIS_CA_FILE" "ACCESS_REDIS_CLIENT_CERT_FILE" "ACCESS_REDIS_CLIENT_KEY_FILE" }}
+{{- $reserved := list "ACCESS_LISTEN_ADDR" "ACCESS_AUTO_MIGRATE" "ACCESS_METRICS_ADDR" "ACCESS_DATABASE_URL" "ACCESS_REDIS_URL" "ACCESS_SMTP_URL" "ACCESS_API_KEYS_FILE" "ACCESS_REDIS_CA_FILE" "ACCESS_REDIS_CLIENT_CERT_FILE" "ACCESS_REDIS_CLIENT_KEY_FILE" "ACCESS_REDIS_ENTRY_KEYS_FILE" }}
 {{- range .Values.extraEnv }}
 {{- if has .name $reserved }}
 {{- fail (printf "extraEnv sets %s, which the chart sets itself from its values: set it there (a name twice in env is ambiguous to kubectl apply)" .name) }}
@@ -245,6 +253,10 @@ always, the Redis URL, the SMTP relay URL and the API keys when configured.
   value: {{ printf "%s/%s" (include "access-service.redisTlsDir" $) .keyKey | quote }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- if .Values.redis.entryKeys.existingSecret }}
+- name: ACCESS_REDIS_ENTRY_KEYS_FILE
+  value: {{ printf "%s/keys" (include "access-service.redisEntryKeysDir" .) | quote }}
 {{- end }}
 {{- end }}
 {{- if .Values.smtp.existingSecret }}
