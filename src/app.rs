@@ -20,7 +20,7 @@ use tokio_stream::StreamExt;
 use tonic::transport::server::TcpIncoming;
 
 use crate::actor_tokens::dev::{self, DevToken};
-use crate::cache::{Cache, CacheStats};
+use crate::cache::{Cache, CacheStats, EntryKeys};
 use crate::changes::{ChangeFeed, ChangePublisher, PublisherSettings};
 use crate::config::{Config, DevTokenArgs, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, redact_url};
 use crate::domain::UseCases;
@@ -165,8 +165,27 @@ impl App {
                     .await
                     .context("cannot connect to the database for the cache fence")?;
                 let fence = Arc::new(CacheFence::new(fence_db));
-                Cache::with_redis(Arc::clone(&store) as Arc<dyn Reads>, url, &cache_settings, fence)
-                    .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?
+                let client = crate::redis_client::client(url, &config.redis_security)
+                    .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?;
+                let signatures = match &config.redis_security.redis_entry_keys_file {
+                    Some(path) => EntryKeys::from_file(path)?,
+                    None => {
+                        if !config.listen_addr.ip().is_loopback() {
+                            tracing::warn!(
+                                "cache entries in Redis are not signed: whoever can write to that Redis can \
+                                 plant an allow; set ACCESS_REDIS_ENTRY_KEYS_FILE"
+                            );
+                        }
+                        EntryKeys::unsigned()
+                    }
+                };
+                Cache::with_redis(
+                    Arc::clone(&store) as Arc<dyn Reads>,
+                    client,
+                    &cache_settings,
+                    fence,
+                    signatures,
+                )?
             }
             None => Cache::in_process(Arc::clone(&store) as Arc<dyn Reads>, &cache_settings),
         });
@@ -233,7 +252,7 @@ impl App {
                 .as_deref()
                 .map(redact_url)
                 .as_deref()
-                .unwrap_or("none (emails go to the log and stay queued)"),
+                .unwrap_or("none: a development install, emails are only logged (accept links without their token) and stay queued"),
             dispatch = config.outbox_dispatch,
             "email ready"
         );
@@ -246,6 +265,8 @@ impl App {
                 reauthentication_max_age: config.actors.reauthentication_max_age(),
                 max_pending_invitations: config.max_pending_invitations,
                 max_page_bytes: config.max_page_bytes,
+                email: settings::email_limits(&config),
+                outbox_keeps_tokens: settings::outbox_keeps_tokens(&config),
             },
         );
         let listener = TcpListener::bind(config.listen_addr)
@@ -384,14 +405,20 @@ impl App {
                 .serve_with_incoming(health_incoming);
             AbortOnDrop(tokio::spawn(health))
         });
-        let dispatcher = self.dispatcher.map(Dispatcher::spawn);
+        let dispatch = self.trace_dispatch.clone();
+        let dispatcher = self
+            .dispatcher
+            .map(|dispatcher| dispatcher.spawn_logging_to(dispatch));
         let tls_state = if self.tls.is_some() { "TLS" } else { "plaintext" };
         tracing::info!(%addr, transport = tls_state, "serving access.v1.AccessService (gRPC, health, reflection)");
         let publisher = match (self.change_publisher, &self.config.redis_url) {
-            (Some((log, settings)), Some(url)) => Some(
-                ChangePublisher::start(url, &self.config.redis_namespace, log, settings)
+            (Some((log, settings)), Some(url)) => Some(ChangePublisher::start(
+                crate::redis_client::client(url, &self.config.redis_security)
                     .with_context(|| format!("bad ACCESS_REDIS_URL {}", redact_url(url)))?,
-            ),
+                &self.config.redis_namespace,
+                log,
+                settings,
+            )?),
             _ => None,
         };
         let (feed, feed_log, feed_head) = self.change_feed;

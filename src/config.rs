@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use actors::{ActorConfig, ActorProofMode};
+pub use email::EmailBounds;
+pub use redis_security::RedisSecurityConfig;
 pub use watch::WatchConfig;
 
 /// Default listen address: loopback, so a plain `cargo run` exposes nothing.
@@ -203,6 +205,9 @@ pub struct Config {
     /// in-process cache only.
     #[arg(long, env = "ACCESS_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// TLS to Redis (with a rediss:// URL).
+    #[command(flatten)]
+    pub redis_security: RedisSecurityConfig,
     /// Prefix of every Redis key and channel, so deployments can share a Redis.
     #[arg(long, env = "ACCESS_REDIS_NAMESPACE", default_value = DEFAULT_REDIS_NAMESPACE)]
     pub redis_namespace: String,
@@ -298,7 +303,8 @@ pub struct Config {
     #[arg(long, env = "ACCESS_TCP_KEEPALIVE_SECS", default_value_t = DEFAULT_TCP_KEEPALIVE_SECS)]
     pub tcp_keepalive_secs: u64,
     /// Age in seconds at which a connection is asked to go away (HTTP/2
-    /// GOAWAY), so long-lived clients reconnect and spread over replicas.
+    /// GOAWAY), so long-lived clients reconnect and spread over replicas;
+    /// 0 keeps connections for as long as clients do.
     #[arg(long, env = "ACCESS_MAX_CONNECTION_AGE_SECS", default_value_t = DEFAULT_MAX_CONNECTION_AGE_SECS)]
     pub max_connection_age_secs: u64,
     /// Seconds a connection asked to go away has to finish its streams
@@ -396,6 +402,9 @@ pub struct Config {
     /// Who is acting: actor tokens or the caller's word.
     #[command(flatten)]
     pub actors: ActorConfig,
+    /// How far the emails may go: development without a relay, rate limits.
+    #[command(flatten)]
+    pub email: EmailBounds,
     /// WatchChanges streams: how many, how far behind, how long.
     #[command(flatten)]
     pub watch: WatchConfig,
@@ -439,6 +448,7 @@ impl Default for Config {
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             redis_url: None,
+            redis_security: RedisSecurityConfig::default(),
             redis_namespace: DEFAULT_REDIS_NAMESPACE.to_owned(),
             cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             cache_ttl_secs: DEFAULT_CACHE_TTL_SECS,
@@ -488,6 +498,7 @@ impl Default for Config {
             outbox_retention_days: DEFAULT_OUTBOX_RETENTION_DAYS,
             outbox_dispatch: true,
             actors: ActorConfig::default(),
+            email: EmailBounds::default(),
             watch: WatchConfig::default(),
         }
     }
@@ -513,6 +524,7 @@ impl std::fmt::Debug for Config {
             .field("max_request_bytes", &self.max_request_bytes)
             .field("max_page_bytes", &self.max_page_bytes)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_security", &self.redis_security)
             .field("redis_namespace", &self.redis_namespace)
             .field("cache_max_bytes", &self.cache_max_bytes)
             .field("cache_lease_ms", &self.cache_lease_ms)
@@ -537,6 +549,7 @@ impl std::fmt::Debug for Config {
             .field("outbox_retention_days", &self.outbox_retention_days)
             .field("outbox_dispatch", &self.outbox_dispatch)
             .field("actors", &self.actors)
+            .field("email", &self.email)
             .field("watch", &self.watch)
             .finish_non_exhaustive()
     }
@@ -557,6 +570,8 @@ pub fn redact_url(url: &str) -> String {
 }
 
 mod actors;
+mod email;
+mod redis_security;
 mod settings;
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod email;
 pub mod grpc;
 pub mod metrics;
+pub mod redis_client;
 pub mod redis_keys;
 pub mod reload;
 pub mod shutdown;

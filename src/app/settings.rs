@@ -11,6 +11,7 @@ use crate::actor_tokens::{ActorTokenSettings, ActorTokens, KeySource, MfaClaims,
 use crate::cache::{CacheSettings, LeaseSettings};
 use crate::changes::{FeedSettings, PublisherSettings};
 use crate::config::{ActorProofMode, Config};
+use crate::domain::service::{EmailLimits, RateLimit};
 use crate::email::{DispatchSettings, EmailRenderer, RelaySettings};
 use crate::grpc::middleware::{ApiKeys, ClientIdentities, Credentials};
 use crate::grpc::{ActorTrust, WatchSettings};
@@ -34,6 +35,39 @@ pub fn relay(config: &Config) -> Option<RelaySettings> {
         url: url.clone(),
         timeout: config.smtp_timeout(),
     })
+}
+
+/// The limits on the emails callers can make the service write.
+pub fn email_limits(config: &Config) -> EmailLimits {
+    let email = &config.email;
+    let limit = |max: u32, window_secs: u64| RateLimit {
+        max,
+        window: Duration::from_secs(window_secs),
+    };
+    EmailLimits {
+        per_account: limit(
+            email.email_limit_per_account,
+            email.email_limit_per_account_window_secs,
+        ),
+        per_actor: limit(
+            email.email_limit_per_actor,
+            email.email_limit_per_actor_window_secs,
+        ),
+        per_recipient: limit(
+            email.email_limit_per_recipient,
+            email.email_limit_per_recipient_window_secs,
+        ),
+        resend_cooldown: Duration::from_secs(email.invitation_resend_cooldown_secs),
+        rejected_request_quiet: Duration::from_secs(email.rejected_request_quiet_secs),
+    }
+}
+
+/// Whether invitation emails keep their raw token in the outbox: only when
+/// they will be sent, by this process (a relay) or by other replicas
+/// (dispatching is off here). A process that dispatches without a relay
+/// only logs them, and the token would wait in the database for nothing.
+pub fn outbox_keeps_tokens(config: &Config) -> bool {
+    config.smtp_url.is_some() || !config.outbox_dispatch
 }
 
 /// How the outbox dispatcher paces itself.

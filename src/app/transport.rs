@@ -31,27 +31,32 @@ pub struct TransportSettings {
     pub http2_keepalive_timeout: Duration,
     /// Idle time before TCP keepalive probes, and between them.
     pub tcp_keepalive: Duration,
-    /// Age at which a connection is sent GOAWAY.
-    pub max_connection_age: Duration,
+    /// Age at which a connection is sent GOAWAY; `None` keeps connections
+    /// for as long as the client does.
+    pub max_connection_age: Option<Duration>,
     /// Time after the GOAWAY before the connection is closed, streams or not.
     pub max_connection_age_grace: Duration,
 }
 
 impl TransportSettings {
-    /// The longest a connection lives: its age, then its grace.
-    pub fn lifetime(&self) -> Duration {
+    /// The longest a connection lives: its age, then its grace; `None`
+    /// without a maximum age.
+    pub fn lifetime(&self) -> Option<Duration> {
         self.max_connection_age
-            .saturating_add(self.max_connection_age_grace)
+            .map(|age| age.saturating_add(self.max_connection_age_grace))
     }
 
     /// A server builder with these HTTP/2 settings.
     pub fn server(&self) -> Server {
-        Server::builder()
+        let server = Server::builder()
             .max_concurrent_streams(self.max_concurrent_streams)
             .http2_keepalive_interval(Some(self.http2_keepalive_interval))
-            .http2_keepalive_timeout(Some(self.http2_keepalive_timeout))
+            .http2_keepalive_timeout(Some(self.http2_keepalive_timeout));
+        match self.max_connection_age {
             // GOAWAY at this age; the cut after the grace is `Aged`'s.
-            .max_connection_age(self.max_connection_age)
+            Some(age) => server.max_connection_age(age),
+            None => server,
+        }
     }
 }
 
@@ -72,20 +77,20 @@ pub fn incoming(listener: TcpListener, tcp_keepalive: Option<Duration>) -> TcpIn
 /// so hyper drops it with whatever streams it still carries.
 pub struct Aged<IO> {
     io: IO,
-    end: Pin<Box<Sleep>>,
+    end: Option<Pin<Box<Sleep>>>,
 }
 
 impl<IO> Aged<IO> {
-    /// `io`, ending `lifetime` from now.
-    pub fn new(io: IO, lifetime: Duration) -> Self {
-        // Far in the future rather than an overflow when a setting is huge.
-        let end = Instant::now()
-            .checked_add(lifetime)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400));
-        Self {
-            io,
-            end: Box::pin(tokio::time::sleep_until(end)),
-        }
+    /// `io`, ending `lifetime` from now; never ending without one.
+    pub fn new(io: IO, lifetime: Option<Duration>) -> Self {
+        let end = lifetime.map(|lifetime| {
+            // Far in the future rather than an overflow when a setting is huge.
+            let end = Instant::now()
+                .checked_add(lifetime)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400));
+            Box::pin(tokio::time::sleep_until(end))
+        });
+        Self { io, end }
     }
 
     /// The connection under the age limit (its socket options, its addresses).
@@ -96,7 +101,10 @@ impl<IO> Aged<IO> {
     /// Ready with an error once the lifetime is over; registers the waker
     /// otherwise, so a connection waiting on a silent peer is woken to end.
     fn poll_over(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
-        self.end.as_mut().poll(cx).map(|()| {
+        let Some(end) = self.end.as_mut() else {
+            return Poll::Pending;
+        };
+        end.as_mut().poll(cx).map(|()| {
             io::Error::new(
                 io::ErrorKind::TimedOut,
                 "the connection outlived its maximum age and grace period",

@@ -3,8 +3,8 @@
 //! The guarantee: once a write has returned to its caller, no replica
 //! answers from an entry older than that write. Each replica holds a lease
 //! in Redis (renewed every `term / 4`) and trusts its local entries, and
-//! Redis entries, only while its lease is live on its own monotonic clock
-//! and its subscription to the invalidation channel is up, and only on a
+//! Redis entries, only while its lease is live on its own clock (one that
+//! counts time suspended, [`super::clock`]) and its subscription to the invalidation channel is up, and only on a
 //! renewal made since that subscription began (a Redis that restarted has
 //! lost every lease). A write, after its commit, bumps the Redis generation
 //! of every account it touched, lists the live leases and publishes its
@@ -19,7 +19,7 @@ mod writer;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::Msg;
 use redis::aio::ConnectionManager;
@@ -85,7 +85,6 @@ pub struct Coherence {
     local: Arc<LocalLayer>,
     stats: Arc<CacheStats>,
     settings: LeaseSettings,
-    base: Instant,
     trusted_until_ns: AtomicU64,
     /// The subscription `trusted_until_ns` was granted on: trust lasts only
     /// as long as that subscription.
@@ -129,7 +128,6 @@ impl Coherence {
             local,
             stats,
             settings,
-            base: Instant::now(),
             trusted_until_ns: AtomicU64::new(0),
             trusted_on: AtomicU64::new(0),
             subscribed: AtomicBool::new(false),
@@ -151,16 +149,12 @@ impl Coherence {
         coherence
     }
 
-    fn nanos(&self, at: Instant) -> u64 {
-        u64::try_from(at.duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
-    }
-
     /// Whether this replica may answer from its entries (and Redis's) now:
     /// subscribed, and its lease renewed on this subscription and live.
     pub fn trusted(&self) -> bool {
         self.subscribed.load(Ordering::Acquire)
             && self.trusted_on.load(Ordering::Acquire) == self.subscriptions.load(Ordering::Acquire)
-            && self.nanos(Instant::now())
+            && super::clock::now_ns()
                 < self
                     .trusted_until_ns
                     .load(Ordering::Acquire)
@@ -202,6 +196,10 @@ impl Coherence {
                 tokio::time::sleep(self.settings.renew_every()).await;
                 continue;
             };
+            if !self.eviction_is_safe().await {
+                tokio::time::sleep(self.settings.term).await;
+                continue;
+            }
             // A new subscription voids the trust granted before it: the old
             // connection may have dropped because Redis restarted, empty,
             // and writers wait only for replicas whose lease Redis holds.
@@ -221,6 +219,47 @@ impl Coherence {
                 }
             }
             tracing::warn!(replica = %self.replica, "cache invalidation subscription lost; not trusting cached entries until it is back");
+        }
+    }
+
+    /// Whether Redis keeps the protocol's keys until they expire: an
+    /// eviction policy that may drop the lease set (or the revoked set)
+    /// makes every replica's lease vanish at once, and writers stop waiting
+    /// for anyone. Only `noeviction` is safe; with another, this replica
+    /// never trusts its cache (every check reads the database) and says so.
+    /// A Redis that does not let us read its configuration (a managed one,
+    /// or an ACL without CONFIG) is taken at its operator's word, with a
+    /// warning: docs/operations.md asks for `noeviction`.
+    async fn eviction_is_safe(&self) -> bool {
+        let mut conn = self.conn.clone();
+        let mut config_get = redis::cmd("CONFIG");
+        config_get.arg("GET").arg("maxmemory-policy");
+        let asked = config_get.query_async::<Vec<String>>(&mut conn);
+        match tokio::time::timeout(self.settings.renew_every(), asked).await {
+            Ok(Ok(reply)) => match reply.get(1).map(String::as_str) {
+                Some("noeviction") => true,
+                policy => {
+                    tracing::error!(
+                        replica = %self.replica,
+                        policy = policy.unwrap_or("unknown"),
+                        "Redis may evict the cache's leases (maxmemory-policy is not noeviction): \
+                         not trusting cached entries; set maxmemory-policy noeviction"
+                    );
+                    false
+                }
+            },
+            Ok(Err(err)) => {
+                tracing::warn!(
+                    replica = %self.replica,
+                    error = %err,
+                    "cannot read Redis's maxmemory-policy; it must be noeviction"
+                );
+                true
+            }
+            Err(_) => {
+                self.stats.redis_error(1);
+                false
+            }
         }
     }
 
@@ -274,7 +313,7 @@ impl Coherence {
                 continue;
             }
             let subscription = self.subscriptions.load(Ordering::Acquire);
-            let sent = Instant::now();
+            let sent = super::clock::now_ns();
             let renewal = redis::cmd("EVAL")
                 .arg(RENEW)
                 .arg(3)
@@ -301,8 +340,7 @@ impl Coherence {
             };
             self.stats.lease_renewal(1);
             let lost = self.renewal_lost.swap(false, Ordering::AcqRel);
-            let lapsed =
-                status != 0 || lost || self.nanos(sent) >= self.trusted_until_ns.load(Ordering::Acquire);
+            let lapsed = status != 0 || lost || sent >= self.trusted_until_ns.load(Ordering::Acquire);
             // fetch_max: a fence move may have raised it meanwhile.
             let epoch_moved = self.epoch.fetch_max(epoch, Ordering::AcqRel) < epoch;
             if lapsed || epoch_moved {
@@ -317,7 +355,7 @@ impl Coherence {
                 self.resubscribe.notify_one();
                 continue;
             }
-            let until = self.nanos(sent)
+            let until = sent
                 + u64::try_from(
                     self.settings
                         .term
@@ -337,6 +375,13 @@ impl Coherence {
     /// anything again. Trust needs a fence read sent less than a term ago, so
     /// a writer that moved the fence and waited a term has reached every
     /// replica that still trusts its cache, with or without Redis.
+    ///
+    /// Each read also brings the changes committed since the last one
+    /// ([`Fence::read`]): their revisions are noted before trust is
+    /// extended, so no replica trusts an entry older than a change
+    /// committed a read ago, whether or not its writer lived to invalidate
+    /// it; and Redis's entries of the accounts no invalidation had told of
+    /// are dropped, for the replicas that start later.
     async fn watch_fence(self: Arc<Self>) {
         let mut ticks = tokio::time::interval(self.settings.renew_every());
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -347,14 +392,19 @@ impl Coherence {
                 .as_nanos(),
         )
         .unwrap_or(0);
+        // The change log's position this replica has read through.
+        let mut log: Option<i64> = None;
         loop {
             ticks.tick().await;
-            let sent = Instant::now();
-            let Ok(Ok(generation)) =
-                tokio::time::timeout(self.settings.renew_every(), self.fence.read()).await
-            else {
+            let sent = super::clock::now_ns();
+            // A slow read still extends trust (from when it was sent), so it
+            // gets as long as that trust would last: a database slower than
+            // a quarter term must not turn every replica's cache off at once.
+            let patience = self.settings.term.saturating_sub(self.settings.margin());
+            let Ok(Ok(read)) = tokio::time::timeout(patience, self.fence.read(log)).await else {
                 continue;
             };
+            let generation = read.generation;
             if self.fence_seen.load(Ordering::Acquire) != generation {
                 let mut script = redis::cmd("EVAL");
                 script
@@ -376,8 +426,43 @@ impl Coherence {
                 self.local.clear();
                 self.fence_seen.store(generation, Ordering::Release);
             }
-            self.fence_checked_until_ns
-                .store(self.nanos(sent) + trust, Ordering::Release);
+            self.heard_from_log(&read.written, log.is_some()).await;
+            log = Some(read.through);
+            if !read.complete {
+                // Further behind than one read: no trust until caught up.
+                ticks.reset_immediately();
+                continue;
+            }
+            self.fence_checked_until_ns.store(sent + trust, Ordering::Release);
+        }
+    }
+
+    /// Notes the revisions of changes read in the log that no invalidation
+    /// has told this replica of, and, unless this is the replica's first
+    /// read (which looks back before it started), drops Redis's entries of
+    /// their accounts, as their writer would have.
+    async fn heard_from_log(&self, written: &[crate::domain::model::AccountRevision], repair: bool) {
+        let unheard = self.local.unheard(written);
+        if unheard.is_empty() {
+            return;
+        }
+        self.local.note(&unheard);
+        if !repair {
+            return;
+        }
+        self.stats.write_found_in_log(unheard.len() as u64);
+        let mut accounts: Vec<&crate::domain::ids::AccountId> = unheard.iter().map(|r| &r.account).collect();
+        accounts.sort();
+        accounts.dedup();
+        let mut pipe = redis::pipe();
+        self.shared.invalidate_into(&mut pipe, &accounts);
+        let mut conn = self.conn.clone();
+        let dropped =
+            tokio::time::timeout(self.settings.renew_every(), pipe.query_async::<()>(&mut conn)).await;
+        if !matches!(dropped, Ok(Ok(()))) {
+            // The other replicas read the same change and try too; each of
+            // them refuses the old entries already, having noted the revision.
+            self.stats.redis_error(1);
         }
     }
 }

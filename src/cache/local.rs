@@ -177,6 +177,17 @@ impl LocalLayer {
         }
     }
 
+    /// Those of `revisions` newer than every write of their account this
+    /// process has heard of.
+    pub fn unheard(&self, revisions: &[AccountRevision]) -> Vec<AccountRevision> {
+        let known = self.read();
+        revisions
+            .iter()
+            .filter(|r| r.revision > known.required(&r.account))
+            .cloned()
+            .collect()
+    }
+
     /// A write committed these revisions: older entries are no longer served.
     pub fn note(&self, revisions: &[AccountRevision]) {
         let mut known = self.write();

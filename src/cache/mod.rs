@@ -10,12 +10,14 @@
 //! With no Redis configured (one replica, the embedded default) the local
 //! layer is invalidated in-process, synchronously.
 
+mod clock;
 mod codec;
 mod coherence;
 mod fence;
 mod local;
 mod scripts;
 mod shared;
+mod signing;
 mod stats;
 
 use std::sync::Arc;
@@ -27,7 +29,8 @@ use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
 
 pub use coherence::LeaseSettings;
-pub use fence::Fence;
+pub use fence::{Fence, FenceRead};
+pub use signing::EntryKeys;
 pub use stats::{CacheCounts, CacheStats};
 
 use crate::domain::ids::{AccountId, UserId};
@@ -86,18 +89,18 @@ impl Cache {
         }
     }
 
-    /// Both layers in front of `store`, over the Redis at `url`, with the
+    /// Both layers in front of `store`, over the Redis `client` reaches, with the
     /// database's cache `fence` as the second channel to the other replicas.
     /// Starts even when Redis is down: checks then read the database until
     /// it is back.
     pub fn with_redis(
         store: Arc<dyn Reads>,
-        url: &str,
+        client: redis::Client,
         settings: &CacheSettings,
         fence: Arc<dyn Fence>,
+        signatures: EntryKeys,
     ) -> anyhow::Result<Self> {
         let mut cache = Self::in_process(store, settings);
-        let client = redis::Client::open(url)?;
         // Short timeouts: a Redis that does not answer must cost a check
         // little more than the database read it falls back to.
         let io_timeout = (settings.leases.term / 4).max(Duration::from_millis(50));
@@ -111,7 +114,13 @@ impl Cache {
         // connection cannot make a replica lapse, or a writer revoke one.
         let protocol = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         let keys = Keys::new(&settings.namespace);
-        let layer = SharedLayer::new(conn, keys, settings.ttl, Arc::clone(&cache.stats));
+        let layer = SharedLayer::new(
+            conn,
+            keys,
+            settings.ttl,
+            Arc::clone(&cache.stats),
+            Arc::new(signatures),
+        );
         let coherence = Coherence::start(
             client,
             protocol,

@@ -19,6 +19,7 @@ use crate::redis_keys::Keys;
 
 use super::codec::{Stamp, decode_entry, encode_entry};
 use super::scripts::{FILL, INVALIDATE};
+use super::signing::EntryKeys;
 use super::stats::CacheStats;
 
 /// The span of one Redis round trip (`what` the cache does, the commands
@@ -48,6 +49,7 @@ pub struct SharedLayer {
     keys: Keys,
     ttl: Duration,
     stats: Arc<CacheStats>,
+    signatures: Arc<EntryKeys>,
 }
 
 fn now_ms() -> i64 {
@@ -56,12 +58,19 @@ fn now_ms() -> i64 {
 
 impl SharedLayer {
     /// The layer over a connection.
-    pub fn new(conn: ConnectionManager, keys: Keys, ttl: Duration, stats: Arc<CacheStats>) -> Self {
+    pub fn new(
+        conn: ConnectionManager,
+        keys: Keys,
+        ttl: Duration,
+        stats: Arc<CacheStats>,
+        signatures: Arc<EntryKeys>,
+    ) -> Self {
         Self {
             conn,
             keys,
             ttl,
             stats,
+            signatures,
         }
     }
 
@@ -85,12 +94,22 @@ impl SharedLayer {
         let now = now_ms();
         let mut looked = Vec::with_capacity(pairs.len());
         let mut values = values.into_iter();
-        while let (Some(entry), Some(generation)) = (values.next(), values.next()) {
+        let mut pairs = pairs.iter();
+        while let (Some(entry), Some(generation), Some((account, user))) =
+            (values.next(), values.next(), pairs.next())
+        {
             let generation = redis::from_redis_value::<Option<u64>>(generation)?.unwrap_or(0);
             let entry = redis::from_redis_value::<Option<Vec<u8>>>(entry)?;
             let stamp = Stamp { epoch, generation };
+            let checked = entry.as_deref().and_then(|stored| {
+                let checked = self.signatures.check(account, user, stored);
+                if checked.is_none() {
+                    self.stats.redis_entry_refused(1);
+                }
+                checked
+            });
             looked.push(Looked {
-                facts: entry.and_then(|bytes| decode_entry(&bytes, stamp, now)),
+                facts: checked.and_then(|bytes| decode_entry(bytes, stamp, now)),
                 generation,
             });
         }
@@ -122,7 +141,10 @@ impl SharedLayer {
                 .arg(self.keys.generation(account))
                 .arg(user.as_str())
                 .arg(*generation)
-                .arg(encode_entry(facts, stamp, expires_at))
+                .arg(
+                    self.signatures
+                        .sign(account, user, encode_entry(facts, stamp, expires_at)),
+                )
                 .arg(ttl_ms)
                 .arg(ttl_ms.saturating_mul(2))
                 .ignore();

@@ -12,12 +12,14 @@ pub struct CacheStats {
     redis_reads: AtomicU64,
     redis_fills: AtomicU64,
     redis_errors: AtomicU64,
+    redis_entries_refused: AtomicU64,
     invalidations_sent: AtomicU64,
     invalidations_received: AtomicU64,
     acks_received: AtomicU64,
     revocations: AtomicU64,
     writes_waited_out: AtomicU64,
     fence_moves: AtomicU64,
+    writes_found_in_log: AtomicU64,
     lease_renewals: AtomicU64,
     lease_lapses: AtomicU64,
     local_clears: AtomicU64,
@@ -38,6 +40,9 @@ pub struct CacheCounts {
     pub redis_fills: u64,
     /// Redis commands that failed (the answer then came from the database).
     pub redis_errors: u64,
+    /// Redis entries whose signature no key accepted (planted, or moved
+    /// from another key): read from the database instead.
+    pub redis_entries_refused: u64,
     /// Invalidations this process published for its writes.
     pub invalidations_sent: u64,
     /// Invalidations this process received from other replicas.
@@ -51,6 +56,10 @@ pub struct CacheCounts {
     /// Times a write moved the database's cache fence: Redis could not
     /// confirm its invalidation or a revocation.
     pub fence_moves: u64,
+    /// Revisions this process read in the change log before any
+    /// invalidation told it of them (a writer slow, or dead after its
+    /// COMMIT): it dropped the older entries itself, and Redis's.
+    pub writes_found_in_log: u64,
     /// Lease renewals that succeeded.
     pub lease_renewals: u64,
     /// Times this process found its lease lapsed or revoked and dropped its entries.
@@ -86,12 +95,14 @@ counters! {
     redis_reads => redis_read,
     redis_fills => redis_fill,
     redis_errors => redis_error,
+    redis_entries_refused => redis_entry_refused,
     invalidations_sent => invalidation_sent,
     invalidations_received => invalidation_received,
     acks_received => ack_received,
     revocations => revocation,
     writes_waited_out => write_waited_out,
     fence_moves => fence_move,
+    writes_found_in_log => write_found_in_log,
     lease_renewals => lease_renewal,
     lease_lapses => lease_lapse,
     local_clears => local_clear,

@@ -62,15 +62,14 @@ pub struct ChangePublisher {
 }
 
 impl ChangePublisher {
-    /// Starts publishing the changes `log` reads to the Redis at `url`.
-    /// Starts even when Redis is down: it publishes once it is up.
+    /// Starts publishing the changes `log` reads to the Redis `client`
+    /// reaches. Starts even when Redis is down: it publishes once it is up.
     pub fn start(
-        url: &str,
+        client: redis::Client,
         namespace: &str,
         log: Arc<dyn Reads>,
         settings: PublisherSettings,
     ) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
             .set_response_timeout(Some(Duration::from_secs(2)))

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{
     CACHE_ACK_TIMEOUT_RATIO, Config, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, MIN_MAX_REQUEST_BYTES,
+    email,
 };
 
 impl Config {
@@ -50,7 +51,6 @@ impl Config {
                 self.http2_keepalive_timeout_ms,
             ),
             ("ACCESS_TCP_KEEPALIVE_SECS", self.tcp_keepalive_secs),
-            ("ACCESS_MAX_CONNECTION_AGE_SECS", self.max_connection_age_secs),
             (
                 "ACCESS_MAX_CONNECTION_AGE_GRACE_SECS",
                 self.max_connection_age_grace_secs,
@@ -126,7 +126,18 @@ impl Config {
             self.invitation_ttl_secs
         );
         self.actors.validate(self.listen_addr.ip().is_loopback())?;
-        self.watch.validate(self.max_connection_age_grace_secs)?;
+        self.redis_security.validate(self.redis_url.as_deref())?;
+        self.email.validate(&email::Delivery {
+            relay: self.smtp_url.is_some(),
+            invite_url_base: &self.invite_url_base,
+            invitation_ttl_secs: self.invitation_ttl_secs,
+            loopback: self.listen_addr.ip().is_loopback(),
+            retention: self.outbox_retention(),
+        })?;
+        self.watch.validate(
+            self.max_connection_age()
+                .map(|_| self.max_connection_age_grace_secs),
+        )?;
         Ok(())
     }
 
@@ -169,9 +180,10 @@ impl Config {
         Duration::from_secs(self.tcp_keepalive_secs)
     }
 
-    /// The age at which a connection is asked to go away.
-    pub fn max_connection_age(&self) -> Duration {
-        Duration::from_secs(self.max_connection_age_secs)
+    /// The age at which a connection is asked to go away; `None` (0) keeps
+    /// connections for as long as clients do.
+    pub fn max_connection_age(&self) -> Option<Duration> {
+        (self.max_connection_age_secs > 0).then(|| Duration::from_secs(self.max_connection_age_secs))
     }
 
     /// The time a connection asked to go away has to finish its streams.

@@ -136,6 +136,11 @@ fn the_actor_mode_follows_what_is_configured() {
 fn the_callers_word_off_loopback_must_be_asked_for() {
     let open = Config {
         listen_addr: "0.0.0.0:50051".parse().expect("addr"),
+        // Settled: the emails are not what this judges.
+        email: EmailBounds {
+            development_without_smtp: true,
+            ..EmailBounds::default()
+        },
         ..Config::default()
     };
     let err = open.validate().unwrap_err().to_string();
@@ -197,10 +202,10 @@ fn bounds_are_validated_and_the_per_caller_limit_follows_the_process_wide_one() 
         ),
         (
             Config {
-                max_connection_age_secs: 0,
+                max_connection_age_grace_secs: 0,
                 ..Config::default()
             },
-            "ACCESS_MAX_CONNECTION_AGE_SECS",
+            "ACCESS_MAX_CONNECTION_AGE_GRACE_SECS",
         ),
         (
             Config {
@@ -258,6 +263,16 @@ fn watch_bounds_are_checked_against_each_other() {
         ..Config::default()
     };
     assert!(config.validate().is_ok());
+    // Connections without a maximum age close no watch.
+    let config = Config {
+        max_connection_age_secs: 0,
+        watch: WatchConfig {
+            watch_max_age_secs: 3600,
+            ..WatchConfig::default()
+        },
+        ..Config::default()
+    };
+    assert!(config.validate().is_ok());
     // A caller's cap is never above the replica's.
     let config = WatchConfig {
         watch_max_open: 10,
@@ -265,4 +280,61 @@ fn watch_bounds_are_checked_against_each_other() {
         ..WatchConfig::default()
     };
     assert_eq!(config.max_open_per_caller(), 10);
+}
+
+/// Off loopback the emails must leave by a relay, with https links, unless
+/// the install says it is a development one (and then has no relay).
+#[test]
+fn off_loopback_emails_need_a_relay_and_https_links_or_a_development_install() {
+    let mut off = Config {
+        listen_addr: "0.0.0.0:50051".parse().expect("addr"),
+        ..Config::default()
+    };
+    off.actors.actor_proof = Some(ActorProofMode::CallersWord);
+    let err = off.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("ACCESS_SMTP_URL") && err.contains("ACCESS_DEVELOPMENT_WITHOUT_SMTP=true"),
+        "{err}"
+    );
+    let mut development = off.clone();
+    development.email.development_without_smtp = true;
+    development.validate().expect("a development install, said so");
+    let mut relayed = off.clone();
+    relayed.smtp_url = Some("smtp://relay.example:587?tls=required".into());
+    let err = relayed.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("ACCESS_INVITE_URL_BASE") && err.contains("https://"),
+        "{err}"
+    );
+    relayed.invite_url_base = "https://app.example/invitations/accept".into();
+    relayed.validate().expect("a relay and https links");
+    let mut both = relayed.clone();
+    both.email.development_without_smtp = true;
+    let err = both.validate().unwrap_err().to_string();
+    assert!(err.contains("unset one of the two"), "{err}");
+    // On loopback the defaults stand: nothing leaves the machine.
+    Config::default()
+        .validate()
+        .expect("loopback, no relay, http link");
+}
+
+#[test]
+fn email_limits_are_bounded_by_what_the_outbox_keeps() {
+    let mut config = Config::default();
+    config.email.email_limit_per_recipient_window_secs = 31 * 86_400;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("ACCESS_EMAIL_LIMIT_PER_RECIPIENT_WINDOW_SECS") && err.contains("RETENTION"),
+        "{err}"
+    );
+    config.email.email_limit_per_recipient = 0;
+    config.validate().expect("no limit, no window to judge");
+    let mut config = Config::default();
+    config.email.email_limit_per_actor_window_secs = 0;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("ACCESS_EMAIL_LIMIT_PER_ACTOR_WINDOW_SECS"), "{err}");
+    let mut config = Config::default();
+    config.email.invitation_resend_cooldown_secs = config.invitation_ttl_secs;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("ACCESS_INVITATION_RESEND_COOLDOWN_SECS"), "{err}");
 }

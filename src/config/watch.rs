@@ -41,8 +41,9 @@ pub struct WatchConfig {
     #[arg(long, env = "ACCESS_WATCH_BUFFER", default_value_t = DEFAULT_WATCH_BUFFER)]
     pub watch_buffer: usize,
     /// Seconds after which a watch ends (ABORTED, WATCH_MAX_AGE) with the
-    /// position to resume from; at most ACCESS_MAX_CONNECTION_AGE_GRACE_SECS,
-    /// so a watch always ends itself before its connection is closed.
+    /// position to resume from; at most ACCESS_MAX_CONNECTION_AGE_GRACE_SECS
+    /// while connections have a maximum age, so a watch always ends itself
+    /// before its connection is closed.
     #[arg(long, env = "ACCESS_WATCH_MAX_AGE_SECS", default_value_t = DEFAULT_WATCH_MAX_AGE_SECS)]
     pub watch_max_age_secs: u64,
     /// Most changes one read of the log returns: a watch catching up reads
@@ -65,8 +66,9 @@ impl Default for WatchConfig {
 
 impl WatchConfig {
     /// Refuses settings a watch could not keep; `connection_grace_secs` is
-    /// ACCESS_MAX_CONNECTION_AGE_GRACE_SECS.
-    pub fn validate(&self, connection_grace_secs: u64) -> anyhow::Result<()> {
+    /// ACCESS_MAX_CONNECTION_AGE_GRACE_SECS when connections have a maximum
+    /// age (None when they live on).
+    pub fn validate(&self, connection_grace_secs: Option<u64>) -> anyhow::Result<()> {
         for (name, value) in [
             ("ACCESS_WATCH_MAX_OPEN", self.watch_max_open as u64),
             (
@@ -95,11 +97,11 @@ impl WatchConfig {
         // the connection is closed a grace later: a watch no older than the
         // grace ends, with its resume position, before that.
         anyhow::ensure!(
-            self.watch_max_age_secs <= connection_grace_secs,
+            connection_grace_secs.is_none_or(|grace| self.watch_max_age_secs <= grace),
             "ACCESS_WATCH_MAX_AGE_SECS ({}) must be at most ACCESS_MAX_CONNECTION_AGE_GRACE_SECS ({}): \
              a watch must end, with the position to resume from, before its connection is closed",
             self.watch_max_age_secs,
-            connection_grace_secs
+            connection_grace_secs.unwrap_or_default()
         );
         Ok(())
     }

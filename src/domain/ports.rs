@@ -11,9 +11,10 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
-    ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery, FedChange, Identity,
-    Invitation, InvitationPageQuery, InvitationState, Membership, MembershipStatus, OutboxMessage, Person,
-    Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, StoredFacts, WriteReceipt,
+    ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery, EmailCounter,
+    FedChange, Identity, Invitation, InvitationPageQuery, InvitationState, Membership, MembershipStatus,
+    OutboxMessage, Person, Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource,
+    StoredFacts, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::rules::decision::accessible_accounts;
@@ -274,6 +275,22 @@ pub trait Transaction: Reads {
     /// Writes a message to the outbox, to be sent once (and only if) the
     /// transaction commits.
     async fn enqueue_message(&self, message: &OutboxMessage) -> DomainResult<()>;
+    /// Serialises, until this transaction ends and across replicas, every
+    /// transaction counting the emails of these counters: one that counts
+    /// them next waits here, so the counts this one reads stay true until
+    /// its own email is written (or it rolls back).
+    async fn lock_email_counters(&self, counters: &[EmailCounter<'_>]) -> DomainResult<()>;
+    /// When the `nth` newest email (1 is the newest) that `counter` counts,
+    /// of those written after `since`, was written; `None` when fewer were.
+    async fn nth_newest_email(
+        &self,
+        counter: EmailCounter<'_>,
+        since: DateTime<Utc>,
+        nth: u32,
+    ) -> DomainResult<Option<DateTime<Utc>>>;
+    /// When the newest email offering this invitation was written; `None`
+    /// when the outbox keeps none.
+    async fn latest_invitation_email(&self, id: &InvitationId) -> DomainResult<Option<DateTime<Utc>>>;
     /// Makes every write of the transaction durable at once, bumping the
     /// revision of every account locked or inserted in it (rule 11), and
     /// says what changed.

@@ -10,9 +10,12 @@
 //!   (ACCESS_OUTBOX_BACKOFF_MS doubled per attempt, at most
 //!   ACCESS_OUTBOX_BACKOFF_MAX_MS); after ACCESS_OUTBOX_MAX_ATTEMPTS (or a
 //!   permanent 5xx refusal) the message is `failed`.
-//! - Sent or failed for good, the row's raw invitation token is erased.
+//! - Sent or failed for good, the row's raw invitation token is erased. An
+//!   invitation written without its token (by a process that had no relay,
+//!   so kept none) cannot be sent: it fails at once, saying to resend it.
 //! - Without ACCESS_SMTP_URL nothing is sent: each queued message is
-//!   written to the log (once per process), and stays queued in the outbox.
+//!   written to the log (once per process), its accept link without the
+//!   token (the log names the invitations instead), and stays queued.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,8 +25,8 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::templates::EmailRenderer;
-use crate::domain::model::{OutboxMessage, StoredFacts};
+use super::templates::{EmailRenderer, UNLOGGED_TOKEN};
+use crate::domain::model::{MessageKind, OutboxMessage, StoredFacts};
 use crate::domain::ports::{ClaimedMessage, Outbox};
 
 /// Longest error text kept on a row (and shown by ListInvitations).
@@ -139,8 +142,19 @@ impl Dispatcher {
 
     /// Runs until stopped.
     pub fn spawn(self) -> DispatcherHandle {
+        self.spawn_logging_to(None)
+    }
+
+    /// Runs until stopped, its log events going to `dispatch` when given
+    /// (the App's own subscriber, see `App::with_trace_dispatch`), else to
+    /// the subscriber in force.
+    pub fn spawn_logging_to(self, dispatch: Option<tracing::Dispatch>) -> DispatcherHandle {
+        use tracing::instrument::WithSubscriber;
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(self.run(stopped));
+        let task = match dispatch {
+            Some(dispatch) => tokio::spawn(self.run(stopped).with_subscriber(dispatch)),
+            None => tokio::spawn(self.run(stopped)),
+        };
         DispatcherHandle { stop, task }
     }
 
@@ -262,6 +276,14 @@ impl Dispatcher {
         transport: &AsyncSmtpTransport<Tokio1Executor>,
         claimed: &ClaimedMessage,
     ) -> Result<(), (String, bool)> {
+        if claimed.message.kind() == MessageKind::Invitation && claimed.message.token.is_none() {
+            return Err((
+                "written while no SMTP relay was configured, so its accept link's token was not kept: \
+                 resend the invitation"
+                    .to_owned(),
+                true,
+            ));
+        }
         let email = self
             .renderer
             .render(&claimed.message)
@@ -299,16 +321,25 @@ impl Dispatcher {
         !messages.is_empty()
     }
 
-    /// Writes one queued message to the log, as it would be sent.
+    /// Writes one queued message to the log, as it would be sent but for
+    /// the accept link's token, which no log line carries (the line names
+    /// the invitations instead): logs are read by more people, and kept
+    /// longer, than the invitee's inbox.
     fn show(&self, message: &OutboxMessage<StoredFacts>) {
-        match self.renderer.render(message) {
+        let shown = OutboxMessage {
+            token: Some(UNLOGGED_TOKEN.to_owned()),
+            ..message.clone()
+        };
+        let invitations: Vec<&str> = message.invitation_ids.iter().map(|id| id.as_str()).collect();
+        match self.renderer.render(&shown) {
             Ok(email) => tracing::info!(
                 message = %message.id,
                 kind = message.kind().as_str(),
+                invitations = ?invitations,
                 to = %email.to,
                 subject = %email.subject,
                 text = %email.text,
-                "outbox message (no ACCESS_SMTP_URL: not sent, kept queued)"
+                "outbox message (no ACCESS_SMTP_URL: not sent, kept queued; the accept link's token is not logged)"
             ),
             Err(err) => {
                 tracing::warn!(message = %message.id, error = %err, "outbox: cannot render a message")

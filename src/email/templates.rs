@@ -14,6 +14,10 @@ use crate::domain::model::{MessageKind, OutboxMessage, StoredFacts};
 /// exists before the invitation is written).
 pub const PREVIEW_TOKEN: &str = "PREVIEW-TOKEN";
 
+/// What the accept link carries in place of the token when an email is
+/// written to the log (no relay configured): the token is never logged.
+pub const UNLOGGED_TOKEN: &str = "TOKEN-NOT-LOGGED";
+
 /// Each kind's three templates, by name: `<kind>.subject.txt`, `<kind>.txt`,
 /// `<kind>.html`. The `.html` ones are HTML-escaped (minijinja picks the
 /// escaping from the name).

@@ -34,6 +34,14 @@ pub(crate) fn with_error_info(
     Status::with_error_details(code, bounded(&message, MAX_MESSAGE_CHARS), details)
 }
 
+/// `status` with a google.rpc.RetryInfo saying the request passes after
+/// `delay`, beside the details it has.
+fn with_retry_info(status: Status, delay: std::time::Duration) -> Status {
+    let mut details = status.get_error_details();
+    details.set_retry_info(Some(delay));
+    Status::with_error_details(status.code(), status.message(), details)
+}
+
 impl From<DomainError> for Status {
     fn from(err: DomainError) -> Self {
         match err {
@@ -87,7 +95,14 @@ impl From<DomainError> for Status {
                 reason,
                 message,
                 metadata,
-            } => with_reason(Code::ResourceExhausted, reason, metadata, message),
+                retry_after,
+            } => {
+                let status = with_reason(Code::ResourceExhausted, reason, metadata, message);
+                match retry_after {
+                    Some(delay) => with_retry_info(status, delay),
+                    None => status,
+                }
+            }
             // ABORTED, not UNAVAILABLE: the same request again would start
             // over; the client resumes from the position in the metadata.
             DomainError::Aborted {

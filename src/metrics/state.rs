@@ -115,6 +115,18 @@ impl Collector for StateCollector {
         )?;
         counter(
             e,
+            "access_cache_redis_entries_refused",
+            "Redis entries whose signature no key of ACCESS_REDIS_ENTRY_KEYS_FILE accepted (planted, or moved from another key)",
+            &[(None, c.redis_entries_refused)],
+        )?;
+        counter(
+            e,
+            "access_cache_writes_found_in_log",
+            "Revisions this replica read in the change log before any invalidation told it of them (a writer slow, or dead after its COMMIT)",
+            &[(None, c.writes_found_in_log)],
+        )?;
+        counter(
+            e,
             "access_cache_local_clears",
             "Times this replica dropped every entry of its in-process layer",
             &[(None, c.local_clears)],

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use access_service::config::EmailBounds;
 use access_service::{App, Config};
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, Database};
@@ -51,6 +52,15 @@ pub async fn start(
         redis_url: redis_url.map(str::to_owned),
         // A namespace per run: runs sharing a Redis never meet.
         redis_namespace: format!("bench-{}", uuid::Uuid::new_v4().simple()),
+        // The seed invites thousands of people as one owner, far past the
+        // email limits meant for callers; nothing leaves loopback.
+        email: EmailBounds {
+            email_limit_per_account: 0,
+            email_limit_per_actor: 0,
+            email_limit_per_recipient: 0,
+            invitation_resend_cooldown_secs: 0,
+            ..EmailBounds::default()
+        },
         ..Config::default()
     };
     let mut server = LocalServer {

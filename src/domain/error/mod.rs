@@ -128,6 +128,9 @@ pub enum DomainError {
         message: String,
         /// The facts behind `message`, for a program (google.rpc.ErrorInfo.metadata).
         metadata: ErrorMetadata,
+        /// When a limit that frees itself with time (a rate) lets the same
+        /// request through: after this long (google.rpc.RetryInfo).
+        retry_after: Option<std::time::Duration>,
     },
     /// Something long-lived (a watch) the server ended on purpose, to be
     /// resumed from where its metadata says.
@@ -232,6 +235,7 @@ impl DomainError {
             reason,
             message: message.into(),
             metadata: ErrorMetadata::default(),
+            retry_after: None,
         }
     }
 
@@ -242,6 +246,18 @@ impl DomainError {
             message: message.into(),
             metadata: ErrorMetadata::default(),
         }
+    }
+
+    /// The same refusal, saying the request passes after `delay` (a rate
+    /// limit's window moving on). Only a [`ResourceExhausted`] carries it.
+    ///
+    /// [`ResourceExhausted`]: Self::ResourceExhausted
+    #[must_use]
+    pub fn retry_after(mut self, delay: std::time::Duration) -> Self {
+        if let Self::ResourceExhausted { retry_after, .. } = &mut self {
+            *retry_after = Some(delay);
+        }
+        self
     }
 
     /// The same error for a message nested in a request at `path`

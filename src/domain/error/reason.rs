@@ -100,6 +100,9 @@ reasons! {
     // INVALID_ARGUMENT, on a field violation.
     /// A scope on a resource type the role and extra grants hold no permission for.
     ScopeWithoutPermission => "SCOPE_WITHOUT_PERMISSION",
+    /// Text holding a control or format character (a bidi override, a
+    /// zero-width space...), which would make it read otherwise than it is.
+    InvisibleCharacter => "INVISIBLE_CHARACTER",
 
     // NOT_FOUND.
     /// An invitation token that opens no invitation.
@@ -187,6 +190,12 @@ reasons! {
     /// The caller (its API key or client certificate identity) has the most
     /// requests in flight the server allows one caller.
     CallerConcurrencyLimit => "CALLER_CONCURRENCY_LIMIT",
+    /// An email limit is full (per account, per actor or per recipient):
+    /// the invitation, resend or access request would write one more email
+    /// than it allows in its window.
+    EmailRateLimited => "EMAIL_RATE_LIMITED",
+    /// The invitation was emailed more recently than the resend cooldown.
+    ResendCooldown => "RESEND_COOLDOWN",
     /// The replica has the most WatchChanges streams open it allows.
     WatchLimitReached => "WATCH_LIMIT_REACHED",
     /// The caller has the most WatchChanges streams open the replica

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::ids::{AccountId, Email, InvitationId};
+use crate::domain::ids::{AccountId, Email, InvitationId, UserId};
 
 /// What a message is about; each kind has its own templates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,12 +47,41 @@ impl MessageKind {
     pub fn from_storage(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
+
+    /// The kinds the email limits count: those a caller's request makes
+    /// the service write to someone, and could repeat at will (inviting,
+    /// resending, asking for access). The others follow a decision about
+    /// someone already in the account.
+    pub const LIMITED: [Self; 2] = [Self::Invitation, Self::AccessRequested];
+}
+
+/// Whose emails an email limit counts: every [`MessageKind::LIMITED`]
+/// email of one account, written by one person's acts, or to one address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailCounter<'a> {
+    /// Written for this account.
+    Account(&'a AccountId),
+    /// Written by this person's acts, in any account.
+    Actor(&'a UserId),
+    /// To this address, from any account.
+    Recipient(&'a Email),
+}
+
+impl EmailCounter<'_> {
+    /// The name the refusal gives the limit (`per` in its metadata).
+    pub fn per(&self) -> &'static str {
+        match self {
+            Self::Account(_) => "account",
+            Self::Actor(_) => "actor",
+            Self::Recipient(_) => "recipient",
+        }
+    }
 }
 
 /// A message to send: as the use case writes it to the outbox, with typed
 /// facts (the default), and as the dispatcher reads it back, with the facts
-/// as stored ([`StoredFacts`]).
-#[derive(Clone, Debug)]
+/// as stored ([`StoredFacts`]). Its `Debug` hides the token.
+#[derive(Clone)]
 pub struct OutboxMessage<F = MessageFacts> {
     /// Its id: stable across attempts, so it makes the Message-ID header.
     pub id: String,
@@ -64,8 +93,11 @@ pub struct OutboxMessage<F = MessageFacts> {
     /// expiry...); never a secret.
     pub facts: F,
     /// The raw invitation token the accept link needs: kept in the outbox
-    /// only until the message is sent (or has failed for good).
+    /// only while the message can still be sent (docs/email.md, "The token").
     pub token: Option<String>,
+    /// The person whose act wrote it (the inviter, the resender, the member
+    /// asking for access), for the limits that count emails per actor.
+    pub actor: Option<UserId>,
     /// The invitations the message offers (empty for other kinds).
     pub invitation_ids: Vec<InvitationId>,
     /// When the change was made.
@@ -81,9 +113,26 @@ impl<F> OutboxMessage<F> {
             recipient: recipient.clone(),
             facts,
             token: None,
+            actor: None,
             invitation_ids: Vec::new(),
             created_at: at,
         }
+    }
+}
+
+impl<F: std::fmt::Debug> std::fmt::Debug for OutboxMessage<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A message printed in a log line must not carry the accept link's secret.
+        f.debug_struct("OutboxMessage")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("recipient", &self.recipient)
+            .field("facts", &self.facts)
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .field("actor", &self.actor)
+            .field("invitation_ids", &self.invitation_ids)
+            .field("created_at", &self.created_at)
+            .finish()
     }
 }
 
@@ -102,6 +151,7 @@ impl OutboxMessage {
             recipient: self.recipient,
             facts: StoredFacts::from(&self.facts),
             token: self.token,
+            actor: self.actor,
             invitation_ids: self.invitation_ids,
             created_at: self.created_at,
         }

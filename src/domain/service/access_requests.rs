@@ -96,13 +96,23 @@ impl UseCases {
                 format!("'{}' already holds {}", cmd.user_id, cmd.permission),
             ));
         }
-        if let Some(open) = tx.access_requests(&cmd.account_id).await?.into_iter().find(|r| {
-            r.state == AccessRequestState::Pending
-                && r.user_id == cmd.user_id
-                && r.permission == cmd.permission
-        }) {
-            return Ok(Written::unchanged(open));
+        let earlier = tx.access_requests(&cmd.account_id).await?;
+        let same = |r: &&AccessRequest| r.user_id == cmd.user_id && r.permission == cmd.permission;
+        if let Some(open) = earlier
+            .iter()
+            .filter(same)
+            .find(|r| r.state == AccessRequestState::Pending)
+        {
+            return Ok(Written::unchanged(open.clone()));
         }
+        // Asked again soon after a rejection: filed (the owner sees it in
+        // the list) without emailing the owner again.
+        let quiet = self.settings.email.rejected_request_quiet;
+        let quiet_since = now - chrono::Duration::from_std(quiet).unwrap_or_default();
+        let rejected_lately = !quiet.is_zero()
+            && earlier.iter().filter(same).any(|r| {
+                r.state == AccessRequestState::Rejected && r.decided_at.is_some_and(|at| at > quiet_since)
+            });
         let request = AccessRequest {
             id: AccessRequestId::generate(),
             account_id: cmd.account_id.clone(),
@@ -126,8 +136,11 @@ impl UseCases {
             now,
         ))
         .await?;
-        tx.enqueue_message(&access_requested(tx.as_ref(), &account, &request).await?)
-            .await?;
+        if !rejected_lately {
+            let message = access_requested(tx.as_ref(), &account, &request).await?;
+            self.within_email_limits(tx.as_ref(), &message, now).await?;
+            tx.enqueue_message(&message).await?;
+        }
         let token = self.commit(tx).await?;
         Ok(Written::new(request, token))
     }
@@ -258,12 +271,9 @@ async fn access_requested(
         note: request.note.clone(),
         request_id: request.id.to_string(),
     });
-    Ok(OutboxMessage::new(
-        &account.id,
-        &account.owner.email,
-        facts,
-        request.created_at,
-    ))
+    let mut message = OutboxMessage::new(&account.id, &account.owner.email, facts, request.created_at);
+    message.actor = Some(request.user_id.clone());
+    Ok(message)
 }
 
 /// To the requester: their access request was decided.

@@ -17,6 +17,7 @@ mod accounts;
 mod activity;
 mod changes;
 mod decisions;
+mod email_limits;
 mod invitations;
 mod members;
 mod people;
@@ -31,6 +32,7 @@ pub use changes::{
     Watch, WatchChanges, WatchCut, WatchPosition, Watcher, caller_watch_limit,
     every_account_is_the_platforms, watch_limit_reached,
 };
+pub use email_limits::{EmailLimits, RateLimit};
 pub use invitations::{
     AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations, UpdateInvitation,
 };
@@ -65,6 +67,13 @@ pub struct DomainSettings {
     pub max_pending_invitations: usize,
     /// Most bytes of rows one ListUsers page carries.
     pub max_page_bytes: usize,
+    /// The limits on the emails callers can make the service write.
+    pub email: EmailLimits,
+    /// Whether an invitation's outbox row keeps the raw token its accept
+    /// link needs: only when the email will be sent (a relay is configured
+    /// here, or sending is left to other replicas). Without, the email is
+    /// only logged, so the token would sit in the database for nothing.
+    pub outbox_keeps_tokens: bool,
 }
 
 /// A page of rows and the token for the next one (empty on the last page).

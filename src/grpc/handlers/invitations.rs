@@ -10,7 +10,7 @@ use crate::domain::ids::InvitationToken;
 use crate::domain::model::Written;
 use crate::domain::service::{AcceptInvitation, Invite, ListInvitations, UpdateInvitation};
 use crate::grpc::convert::{self, InvitationTarget, invitation_to_pb};
-use crate::grpc::middleware::record_subject;
+use crate::grpc::middleware::{KeyScope, caller_of, record_subject};
 use crate::grpc::pb;
 
 impl GrpcHandlers {
@@ -19,6 +19,7 @@ impl GrpcHandlers {
         mut request: Request<pb::InviteRequest>,
     ) -> Result<pb::InviteResponse, Status> {
         let use_cases = self.acting(&mut request).await?;
+        let shown = token_shown(&request)?;
         let cmd = Invite::try_from(request.into_inner())?;
         self.scope_ids_refused(&cmd)?;
         let Written { value: issued, token } = use_cases.invite(cmd).await?;
@@ -26,7 +27,11 @@ impl GrpcHandlers {
         let mut invitations = issued.invitations.into_iter().map(|i| invitation_to_pb(i, now));
         Ok(pb::InviteResponse {
             invitation: invitations.next(),
-            token: issued.token.map(InvitationToken::into_secret).unwrap_or_default(),
+            token: issued
+                .token
+                .filter(|_| shown)
+                .map(InvitationToken::into_secret)
+                .unwrap_or_default(),
             additional_invitations: invitations.collect(),
             consistency_token: convert::token_to_pb(&token),
         })
@@ -96,6 +101,7 @@ impl GrpcHandlers {
         mut request: Request<pb::ResendInvitationRequest>,
     ) -> Result<pb::ResendInvitationResponse, Status> {
         let use_cases = self.acting(&mut request).await?;
+        let shown = token_shown(&request)?;
         let InvitationTarget { actor, invitation_id } = InvitationTarget::try_from(request.into_inner())?;
         let Written {
             value: (invitation, secret),
@@ -103,7 +109,11 @@ impl GrpcHandlers {
         } = use_cases.resend_invitation(&actor, &invitation_id).await?;
         Ok(pb::ResendInvitationResponse {
             invitation: Some(invitation_to_pb(invitation, Utc::now())),
-            token: secret.into_secret(),
+            token: if shown {
+                secret.into_secret()
+            } else {
+                String::new()
+            },
             consistency_token: convert::token_to_pb(&token),
         })
     }
@@ -155,6 +165,17 @@ impl GrpcHandlers {
             next_page_token: page.next_page_token,
         })
     }
+}
+
+/// Whether the caller may see the raw invitation token an answer would
+/// carry: only a key (or certificate identity) holding `invitation_tokens`,
+/// a system that delivers invitations itself. Anyone else (the web app
+/// acting for an admin, say) gets an empty token: the secret that makes its
+/// holder a member travels only in the email to the invited address, so a
+/// key acting for an admin cannot mint memberships for addresses it does
+/// not own.
+fn token_shown<T>(request: &Request<T>) -> Result<bool, Status> {
+    Ok(caller_of(request)?.holds(KeyScope::InvitationTokens))
 }
 
 impl GrpcHandlers {

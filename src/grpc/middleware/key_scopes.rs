@@ -20,6 +20,11 @@ pub enum KeyScope {
     /// Provision accounts, set their plan quotas, close them for the
     /// platform, watch every account: the provisioning and billing systems.
     Platform,
+    /// Receive the raw invitation token in the answers of Invite and
+    /// ResendInvitation (with `write`): a system that delivers invitations
+    /// itself. No RPC needs it; without it the answer's token is empty and
+    /// the token only travels in the service's own email.
+    InvitationTokens,
 }
 
 /// The scope name that stood for `read` and `write` together, still
@@ -29,7 +34,13 @@ pub const DEPRECATED_ADMIN: &str = "admin";
 
 impl KeyScope {
     /// Every scope, in the order they are documented.
-    pub const ALL: [Self; 4] = [Self::Check, Self::Read, Self::Write, Self::Platform];
+    pub const ALL: [Self; 5] = [
+        Self::Check,
+        Self::Read,
+        Self::Write,
+        Self::Platform,
+        Self::InvitationTokens,
+    ];
 
     /// The scope's name in key configuration and in refusals.
     pub fn as_str(self) -> &'static str {
@@ -38,6 +49,7 @@ impl KeyScope {
             Self::Read => "read",
             Self::Write => "write",
             Self::Platform => "platform",
+            Self::InvitationTokens => "invitation_tokens",
         }
     }
 
@@ -53,6 +65,7 @@ impl KeyScope {
             Self::Read => 2,
             Self::Write => 4,
             Self::Platform => 8,
+            Self::InvitationTokens => 16,
         }
     }
 }
@@ -273,7 +286,10 @@ mod tests {
         assert!(set.contains(KeyScope::Check) && set.contains(KeyScope::Platform));
         assert!(!set.contains(KeyScope::Read) && !set.contains(KeyScope::Write));
         assert_eq!(set.to_string(), "check+platform");
-        assert_eq!(KeyScopes::all().to_string(), "check+read+write+platform");
+        assert_eq!(
+            KeyScopes::all().to_string(),
+            "check+read+write+platform+invitation_tokens"
+        );
         for scope in KeyScope::ALL {
             assert_eq!(KeyScope::parse(scope.as_str()), Some(scope));
             assert_eq!(

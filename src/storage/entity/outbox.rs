@@ -23,6 +23,7 @@ pub struct Model {
     pub lease_until: Option<i64>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    pub actor_id: Option<String>,
 }
 
 /// No relations are declared: joins are written out in the repository.

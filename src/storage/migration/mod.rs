@@ -17,6 +17,9 @@ mod m20261201_000012_shared_resources;
 mod m20261201_000013_invitation_indexes;
 mod m20261201_000014_outbox_indexes;
 mod m20261202_000015_activity_via;
+mod m20261203_000016_email_limits;
+
+pub use m20261203_000016_email_limits::EMAIL_GATES;
 
 /// Case-sensitive, byte-wise text on MySQL (ids are opaque: `Acme` is not
 /// `acme`), as SQLite's default already is.
@@ -52,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_invitation_indexes::Migration),
             Box::new(m20261201_000014_outbox_indexes::Migration),
             Box::new(m20261202_000015_activity_via::Migration),
+            Box::new(m20261203_000016_email_limits::Migration),
         ]
     }
 }

@@ -1,11 +1,18 @@
-//! The cache fence's two statements (the table: migration
+//! The cache fence's statements (the table: migration
 //! m20261130_000006_cache_fence; the trait and its use: src/cache/fence.rs
-//! and src/cache/coherence.rs).
+//! and src/cache/coherence.rs): its generation, and the change log's
+//! revisions since a position.
 
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, Value};
 
-use crate::cache::Fence;
+use crate::cache::{Fence, FenceRead};
+use crate::domain::ids::AccountId;
+use crate::domain::model::AccountRevision;
+
+/// Most changes one read returns; a replica further behind reads again at
+/// once. Also how far back a replica's first read looks.
+pub const LOG_PAGE: i64 = 10_000;
 
 /// The fence on the service's connection pool.
 #[derive(Clone)]
@@ -18,11 +25,8 @@ impl CacheFence {
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
-}
 
-#[async_trait]
-impl Fence for CacheFence {
-    async fn read(&self) -> anyhow::Result<i64> {
+    async fn generation(&self) -> anyhow::Result<i64> {
         let backend = self.db.get_database_backend();
         let row = self
             .db
@@ -33,6 +37,61 @@ impl Fence for CacheFence {
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("the cache fence row".into()))?;
         Ok(row.try_get_by_index::<i64>(0)?)
+    }
+
+    /// Changes only (revision > 0): they alone are numbered in commit order
+    /// (sign-ins skip the change clock), so "after N" misses none of them.
+    async fn changes(&self, after: Option<i64>) -> anyhow::Result<Vec<(i64, String, i64)>> {
+        let backend = self.db.get_database_backend();
+        let statement = match after {
+            Some(after) => Statement::from_sql_and_values(
+                backend,
+                "SELECT id, account_id, revision FROM activity_log \
+                 WHERE id > ? AND revision > 0 ORDER BY id LIMIT ?",
+                [Value::from(after), Value::from(LOG_PAGE)],
+            ),
+            None => Statement::from_sql_and_values(
+                backend,
+                "SELECT id, account_id, revision FROM activity_log \
+                 WHERE revision > 0 ORDER BY id DESC LIMIT ?",
+                [Value::from(LOG_PAGE)],
+            ),
+        };
+        let mut rows = Vec::new();
+        for row in self.db.query_all_raw(statement).await? {
+            rows.push((
+                row.try_get_by_index::<i64>(0)?,
+                row.try_get_by_index::<String>(1)?,
+                row.try_get_by_index::<i64>(2)?,
+            ));
+        }
+        if after.is_none() {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+}
+
+#[async_trait]
+impl Fence for CacheFence {
+    async fn read(&self, after: Option<i64>) -> anyhow::Result<FenceRead> {
+        let generation = self.generation().await?;
+        let changes = self.changes(after).await?;
+        let complete = after.is_none() || (changes.len() as i64) < LOG_PAGE;
+        let through = changes.last().map_or(after.unwrap_or(0), |(id, _, _)| *id);
+        let written = changes
+            .into_iter()
+            .map(|(_, account, revision)| AccountRevision {
+                account: AccountId::from_trusted(account),
+                revision: u64::try_from(revision).unwrap_or_default(),
+            })
+            .collect();
+        Ok(FenceRead {
+            generation,
+            written,
+            through,
+            complete,
+        })
     }
 
     async fn bump(&self) -> anyhow::Result<()> {

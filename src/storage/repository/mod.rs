@@ -35,7 +35,7 @@ pub use outbox::{OutboxCounts, OutboxStore, outbox_counts, queued_after_statemen
 use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
 use crate::domain::model::{
     AccessFacts, AccessRequest, AccessRequestState, Account, AccountLimits, AccountTie, ActivityEntry,
-    ActivityFilter, ActivityRecord, ChangeQuery, Delivery, FedChange, Identity, Invitation,
+    ActivityFilter, ActivityRecord, ChangeQuery, Delivery, EmailCounter, FedChange, Identity, Invitation,
     InvitationPageQuery, InvitationState, Membership, MembershipStatus, OutboxMessage, Person, Resource,
     ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource, WriteReceipt,
 };
@@ -445,6 +445,23 @@ impl Transaction for SeaTransaction {
 
     async fn enqueue_message(&self, message: &OutboxMessage) -> DomainResult<()> {
         outbox::enqueue(&self.txn, message).await
+    }
+
+    async fn lock_email_counters(&self, counters: &[EmailCounter<'_>]) -> DomainResult<()> {
+        outbox::lock_email_counters(&self.txn, counters).await
+    }
+
+    async fn nth_newest_email(
+        &self,
+        counter: EmailCounter<'_>,
+        since: DateTime<Utc>,
+        nth: u32,
+    ) -> DomainResult<Option<DateTime<Utc>>> {
+        outbox::nth_newest_email(&self.txn, counter, since, nth).await
+    }
+
+    async fn latest_invitation_email(&self, id: &InvitationId) -> DomainResult<Option<DateTime<Utc>>> {
+        outbox::latest_invitation_email(&self.txn, id).await
     }
 
     async fn commit(self: Box<Self>) -> Result<WriteReceipt, CommitFailed> {

@@ -22,12 +22,13 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::domain::ids::{AccountId, Email, InvitationId};
-use crate::domain::model::{Delivery, DeliveryState, MessageKind, OutboxMessage, StoredFacts};
+use crate::domain::ids::{AccountId, Email, InvitationId, UserId};
+use crate::domain::model::{Delivery, DeliveryState, EmailCounter, MessageKind, OutboxMessage, StoredFacts};
 use crate::domain::ports::{ClaimedMessage, Outbox};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::entity::{outbox, outbox_invitations};
 use crate::storage::error::from_db_err;
+use crate::storage::migration::EMAIL_GATES;
 
 use super::codec::{millis, time};
 
@@ -48,6 +49,7 @@ pub(super) async fn enqueue(txn: &DatabaseTransaction, message: &OutboxMessage) 
         lease_until: Set(None),
         created_at: Set(at),
         sent_at: Set(None),
+        actor_id: Set(message.actor.as_ref().map(|actor| actor.as_str().to_owned())),
     })
     .exec_without_returning(txn)
     .await
@@ -64,6 +66,119 @@ pub(super) async fn enqueue(txn: &DatabaseTransaction, message: &OutboxMessage) 
         .map_err(from_db_err)?;
     }
     Ok(())
+}
+
+/// The row of `email_gates` a counter takes its turn on: a stable hash of
+/// what it counts, so every replica picks the same one.
+fn gate_of(counter: EmailCounter<'_>) -> i32 {
+    use sha2::{Digest, Sha256};
+    let (kind, key) = match counter {
+        EmailCounter::Account(id) => ("account", id.as_str()),
+        EmailCounter::Actor(id) => ("actor", id.as_str()),
+        EmailCounter::Recipient(email) => ("recipient", email.as_str()),
+    };
+    let digest = Sha256::new()
+        .chain_update(kind)
+        .chain_update([0])
+        .chain_update(key)
+        .finalize();
+    i32::from(u16::from_be_bytes([digest[0], digest[1]]) % EMAIL_GATES)
+}
+
+/// Locks the gates of `counters` until the transaction ends, in id order
+/// (one statement reading the primary key upwards), so two writes never
+/// hold one each while waiting for the other's. SQLite needs nothing: one
+/// connection runs one transaction at a time.
+pub(super) async fn lock_email_counters(
+    txn: &DatabaseTransaction,
+    counters: &[EmailCounter<'_>],
+) -> DomainResult<()> {
+    if txn.get_database_backend() != DbBackend::MySql || counters.is_empty() {
+        return Ok(());
+    }
+    let mut gates: Vec<i32> = counters.iter().map(|c| gate_of(*c)).collect();
+    gates.sort_unstable();
+    gates.dedup();
+    let marks = vec!["?"; gates.len()].join(", ");
+    let locked = txn
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::MySql,
+            format!("SELECT id FROM email_gates WHERE id IN ({marks}) ORDER BY id FOR UPDATE"),
+            gates.iter().map(|gate| (*gate).into()),
+        ))
+        .await
+        .map_err(from_db_err)?;
+    if locked.len() != gates.len() {
+        return Err(DomainError::Internal(format!(
+            "email_gates holds {} of the {} gates asked for: the migration did not seed it",
+            locked.len(),
+            gates.len()
+        )));
+    }
+    Ok(())
+}
+
+/// When the `nth` newest email `counter` counts was written, of those
+/// written after `since`: one range of the counter's index
+/// (`idx_outbox_{account,actor,recipient}_time`), newest first, stopped
+/// at the `nth` row.
+pub(super) async fn nth_newest_email<C: ConnectionTrait>(
+    c: &C,
+    counter: EmailCounter<'_>,
+    since: DateTime<Utc>,
+    nth: u32,
+) -> DomainResult<Option<DateTime<Utc>>> {
+    let Some(offset) = u64::from(nth).checked_sub(1) else {
+        return Ok(None);
+    };
+    let whose = match counter {
+        EmailCounter::Account(id) => outbox::Column::AccountId.eq(id.as_str()),
+        EmailCounter::Actor(id) => outbox::Column::ActorId.eq(id.as_str()),
+        EmailCounter::Recipient(email) => outbox::Column::Recipient.eq(email.as_str()),
+    };
+    let at: Option<i64> = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::CreatedAt)
+        .filter(whose)
+        .filter(outbox::Column::CreatedAt.gt(millis(since)))
+        .filter(outbox::Column::Kind.is_in(MessageKind::LIMITED.map(MessageKind::as_str)))
+        .order_by_desc(outbox::Column::CreatedAt)
+        .offset(offset)
+        .limit(1)
+        .into_tuple()
+        .one(c)
+        .await
+        .map_err(from_db_err)?;
+    at.map(time).transpose()
+}
+
+/// When the newest email offering invitation `id` was written.
+pub(super) async fn latest_invitation_email<C: ConnectionTrait>(
+    c: &C,
+    id: &InvitationId,
+) -> DomainResult<Option<DateTime<Utc>>> {
+    let messages: Vec<String> = outbox_invitations::Entity::find()
+        .select_only()
+        .column(outbox_invitations::Column::OutboxId)
+        .filter(outbox_invitations::Column::InvitationId.eq(id.as_str()))
+        .into_tuple()
+        .all(c)
+        .await
+        .map_err(from_db_err)?;
+    if messages.is_empty() {
+        return Ok(None);
+    }
+    let at: Option<i64> = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::CreatedAt)
+        .filter(outbox::Column::Id.is_in(messages))
+        .order_by_desc(outbox::Column::CreatedAt)
+        .limit(1)
+        .into_tuple()
+        .one(c)
+        .await
+        .map_err(from_db_err)?;
+    at.map(time).transpose()
 }
 
 /// The delivery of the newest message offering each invitation.
@@ -423,6 +538,7 @@ fn claimed(row: outbox::Model, invitation_ids: Vec<InvitationId>) -> Result<Clai
             recipient: Email::from_trusted(row.recipient),
             facts: StoredFacts::new(kind, facts),
             token: row.token,
+            actor: row.actor_id.map(UserId::from_trusted),
             invitation_ids,
             created_at,
         },

@@ -358,7 +358,88 @@ async fn requests_of_deactivated_members_cannot_be_approved(app: TestApp) {
     );
 }
 
+/// Emails to the owner of `acme` about access requests, so far.
+async fn owner_emails(app: &TestApp) -> i64 {
+    app.count("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'access_requested'")
+        .await
+}
+
+/// Asked again soon after a rejection, a request is filed (the owner sees
+/// it in the list) but the owner is not emailed again; once the rejection
+/// is older than ACCESS_REJECTED_REQUEST_QUIET_SECS (seven days), asking
+/// again emails as the first request did.
+async fn a_request_filed_again_after_a_rejection_does_not_email_the_owner_again(app: TestApp) {
+    app.account("acme", "owner").await;
+    app.member("owner", "acme", "viewer", "viewer", vec![]).await;
+    let first = request(&app, "viewer", "lists.edit").await;
+    assert_eq!(owner_emails(&app).await, 1);
+    app.decide("owner", &first.id, false).await.expect("rejected");
+    let again = request(&app, "viewer", "lists.edit").await;
+    assert_ne!(again.id, first.id, "a new request");
+    assert_eq!(
+        ids(&listed(&app, "owner", State::Pending).await),
+        [again.id.as_str()]
+    );
+    assert_eq!(owner_emails(&app).await, 1, "the owner is not emailed again");
+    // Another permission is another request: it emails.
+    request(&app, "viewer", "templates.view").await;
+    assert_eq!(owner_emails(&app).await, 2);
+    // Seven days and a second after the rejections, asking again emails.
+    app.decide("owner", &again.id, false)
+        .await
+        .expect("rejected again");
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.db,
+        "UPDATE access_requests SET decided_at = decided_at - 604801000 WHERE decided_at IS NOT NULL",
+    )
+    .await
+    .expect("the rejections age");
+    request(&app, "viewer", "lists.edit").await;
+    assert_eq!(owner_emails(&app).await, 3);
+}
+
+/// A member's requests are held to the per-actor email limit (here 2 an
+/// hour), and a note is plain text: a format character is refused on the
+/// field. Refused requests write nothing.
+async fn requests_are_held_to_the_email_limits_and_plain_notes(app: TestApp) {
+    app.account("acme", "owner").await;
+    app.member("owner", "acme", "viewer", "viewer", vec![]).await;
+    let status = expect_code(
+        app.request_access("viewer", "acme", "lists.edit", "please \u{202e}kcilc")
+            .await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(
+        crate::support::violation_reasons(&status),
+        [("note".to_owned(), "INVISIBLE_CHARACTER".to_owned())]
+    );
+    for permission in ["lists.edit", "templates.view"] {
+        app.request_access("viewer", "acme", permission, "for the\nspring campaign")
+            .await
+            .unwrap_or_else(|status| panic!("{permission}: {status:?}"));
+    }
+    let before = app.table_counts().await;
+    let status = assert_refused(
+        app.request_access("viewer", "acme", "campaigns.send", "").await,
+        Code::ResourceExhausted,
+        "EMAIL_RATE_LIMITED",
+    );
+    assert_eq!(
+        error_metadata(&status),
+        ["limit=2", "per=actor", "window_seconds=3600"]
+    );
+    assert!(crate::support::retry_delay(&status).is_some_and(|d| d <= std::time::Duration::from_secs(3600)));
+    assert_eq!(app.table_counts().await, before, "nothing written");
+    assert_eq!(owner_emails(&app).await, 2);
+}
+
 crate::on_both_databases!(
+    mod limited, |config| config.email.email_limit_per_actor = 2;
+    requests_are_held_to_the_email_limits_and_plain_notes,
+);
+
+crate::on_both_databases!(
+    a_request_filed_again_after_a_rejection_does_not_email_the_owner_again,
     an_approved_request_becomes_an_extra_grant,
     rejected_requests_grant_nothing_and_decisions_are_final,
     deciding_needs_users_edit_and_the_permission,

@@ -1,5 +1,6 @@
 //! Invite and AcceptInvitation: docs/domain.md rules 6 (no escalation) and 10 (one live invitation per email).
 
+mod email_limits;
 mod inviter_reach;
 mod lifecycle;
 

@@ -97,6 +97,7 @@ async fn each_rpc_needs_its_scope(app: TestApp) {
                 "no-platform-secret-long-enough-for-tests",
                 "platform-secret-long-enough-for-tests",
             ),
+            KeyScope::InvitationTokens => panic!("{method}: no RPC needs invitation_tokens"),
         };
         let status = assert_refused_for(
             call(&app.channel, Some(lacking), method).await,
@@ -324,9 +325,11 @@ async fn without_keys_only_loopback_is_served() {
             database_url: "mysql://nobody:nothing@127.0.0.1:1/none".into(),
             ..Config::default()
         };
-        // Who is acting is settled (a gateway's word), so the keys are what is refused.
+        // Who is acting is settled (a gateway's word), and the emails (a
+        // development install), so the keys are what is refused.
         let mut config = config;
         config.actors.actor_proof = Some(access_service::config::ActorProofMode::CallersWord);
+        config.email.development_without_smtp = true;
         let err = match App::build(config).await {
             Ok(_) => panic!("{addr}: built without keys on a non-loopback address"),
             Err(err) => format!("{err:#}"),

@@ -31,7 +31,7 @@ pub(super) struct Pair {
     pub a_link: TcpProxy,
     pub b_link: TcpProxy,
     // Declared last: dropped after the replicas.
-    _redis: TestRedis,
+    pub redis: TestRedis,
 }
 
 impl Pair {
@@ -58,7 +58,7 @@ impl Pair {
             b,
             a_link,
             b_link,
-            _redis: redis,
+            redis,
         }
     }
 
@@ -237,4 +237,89 @@ async fn lookups_that_stall_do_not_hold_up_lease_renewals() {
     );
     assert!(trusted, "B trusts its cache");
     assert_eq!(after.lease_lapses, before.lease_lapses, "B's lease never lapsed");
+}
+
+/// A Redis that may evict keys under memory pressure could drop the lease
+/// set, and with it every replica's lease, at once: a replica on such a
+/// Redis never trusts its cache (every check reads the database), and
+/// trusts it once the policy is `noeviction`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_that_may_evict_the_leases_is_not_trusted() {
+    let redis = TestRedis::start().await;
+    let mut admin = redis::Client::open(redis.url())
+        .expect("a client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    let set_policy = |policy: &'static str| {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxmemory-policy")
+            .arg(policy)
+            .to_owned()
+    };
+    set_policy("allkeys-lru")
+        .query_async::<()>(&mut admin)
+        .await
+        .expect("policy set");
+    let app = TestApp::spawn_with(Db::Sqlite, |config| {
+        config.redis_url = Some(redis.url());
+        config.cache_lease_ms = 400;
+        config.cache_ack_timeout_ms = 100;
+    })
+    .await;
+    app.account("acme", "olivia").await;
+    for _ in 0..3 {
+        app.check("olivia", "acme", "campaigns.send").await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert!(
+        !app.cache().trusted(),
+        "the cache is not trusted on an allkeys-lru Redis"
+    );
+    let counts = app.cache_counts();
+    assert_eq!(
+        counts.local_hits + counts.redis_hits,
+        0,
+        "every check read the database"
+    );
+    set_policy("noeviction")
+        .query_async::<()>(&mut admin)
+        .await
+        .expect("policy set");
+    until_trusted(&[&app]).await;
+}
+
+/// A database slower than a quarter term (each fence read takes about 340
+/// ms of a 1 s term) slows the fence reads but does not turn the cache off:
+/// each read still extends trust from when it was sent, so C stays trusted
+/// throughout and keeps answering from memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_fence_read_keeps_the_cache_trusted() {
+    let pair = Pair::start(|_| {}).await;
+    let mysql = TcpProxy::start(url_addr(&crate::support::mysql_admin_url())).await;
+    let c = pair
+        .a
+        .replica_with(|config| {
+            config.redis_url = Some(pair.redis.url());
+            config.database_url = mysql.route(pair.a.database_url());
+        })
+        .await;
+    until_trusted(&[&c]).await;
+    // The fence's pool, apart from the requests': its connections are the
+    // ones that have read the fence.
+    assert!(
+        mysql.rule(
+            b"cache_fence",
+            Mode::Delayed(std::time::Duration::from_millis(40))
+        ) > 0,
+        "C reads the fence through the proxy"
+    );
+    let lapses = c.cache_counts().lease_lapses;
+    let until = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < until {
+        assert!(c.cache().trusted(), "a slow fence read turned C's cache off");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(c.cache_counts().lease_lapses, lapses);
 }

@@ -107,7 +107,7 @@ fn state(delivery: &pb::InvitationDelivery) -> pb::DeliveryState {
 }
 
 /// Every (table, column) whose text contains `needle`, over every table of the database.
-async fn tables_holding(app: &TestApp, needle: &str) -> Vec<String> {
+pub(super) async fn tables_holding(app: &TestApp, needle: &str) -> Vec<String> {
     let backend = app.db.get_database_backend();
     let mysql = app.database_url().starts_with("mysql:");
     let names = |sql: String| {
@@ -536,19 +536,26 @@ async fn each_notifying_change_writes_one_message_and_a_refused_one_none(db: Db)
     assert_eq!(app.table_counts().await, before, "nothing written, no email");
 }
 
-/// With no relay configured (the default), emails are logged, not sent:
-/// they stay queued, attempts 0, the token kept for a relay configured later.
+/// With no relay configured (the default on loopback), emails are logged,
+/// not sent: they stay queued, attempts 0, and the outbox keeps no token
+/// (nothing would send it): the token is only in the Invite answer.
 async fn without_a_relay_messages_stay_queued(db: Db) {
     let app = TestApp::spawn_with(db, |config| config.outbox_poll_ms = 50).await;
     app.account("acme", "owner").await;
     let token = invite(&app).await.token;
+    assert_eq!(token.len(), 64, "the local caller holds every scope");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let delivery = delivery_when(&app, |_| true).await;
     assert_eq!(
         (state(&delivery), delivery.attempts),
         (pb::DeliveryState::Queued, 0)
     );
-    assert_eq!(tables_holding(&app, &token).await, ["outbox.token"]);
+    assert_eq!(tables_holding(&app, &token).await, Vec::<String>::new());
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'invitation' AND token IS NULL")
+            .await,
+        1
+    );
 }
 
 /// The log-only dispatcher polls for queued messages after the last one it

@@ -615,8 +615,10 @@ async fn client_identities_alone_allow_a_non_loopback_listener() {
         ),
         ..Config::default()
     };
-    // Who is acting is settled (a gateway's word): authentication is what is judged.
+    // Who is acting is settled (a gateway's word), and the emails (a
+    // development install): authentication is what is judged.
     config.actors.actor_proof = Some(access_service::config::ActorProofMode::CallersWord);
+    config.email.development_without_smtp = true;
     files.serve_with(&server_ca.server(), &mut config);
     let app = access_service::App::build(config.clone())
         .await

@@ -17,7 +17,7 @@ use tokio_stream::StreamExt;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
-use crate::support::{Db, TestApp};
+use crate::support::{Db, TestApp, never_sent};
 
 /// The sockets `access_service::app::incoming` hands to the server (the one
 /// accept path `App::run_until_stopped` serves) have TCP_NODELAY set.
@@ -272,6 +272,77 @@ async fn an_old_connection_is_sent_away() {
     assert!(ended.is_ok(), "a GOAWAY ends it cleanly: {ended:?}");
 }
 
+/// With ACCESS_MAX_CONNECTION_AGE_SECS=0 connections have no maximum age:
+/// one outlives the age at which the same server with a 1 s maximum ends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_maximum_age_connections_stay() {
+    let app = TestApp::spawn_with(Db::Sqlite, |config| config.max_connection_age_secs = 0).await;
+    let (_send, connection) = h2_connection(app.addr).await;
+    let ended = tokio::time::timeout(Duration::from_secs(3), connection).await;
+    assert!(ended.is_err(), "the connection stays open: {ended:?}");
+}
+
+/// Calls in flight while their connection reaches its maximum age are
+/// answered, or fail without having been sent (and succeed when sent
+/// again): nothing is cut mid-call within the grace period. 32 callers
+/// share one channel over several GOAWAYs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_across_a_goaway_are_answered_or_never_sent() {
+    let app = TestApp::spawn_with(Db::Sqlite, |config| {
+        config.max_connection_age_secs = 1;
+        config.max_connection_age_grace_secs = 30;
+    })
+    .await;
+    // A channel that counts its connections, to see that they were recycled.
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    let addr = app.addr;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("an endpoint")
+        .connect_with_connector(tower::service_fn(move |_: http::Uri| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                let tcp = TcpStream::connect(addr).await?;
+                tcp.set_nodelay(true)?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(tcp))
+            }
+        }))
+        .await
+        .expect("the channel connects");
+    let until = tokio::time::Instant::now() + Duration::from_millis(3_500);
+    let callers = (0..32).map(|_| {
+        let mut client = HealthClient::new(channel.clone());
+        tokio::spawn(async move {
+            let (mut answered, mut resent, mut failed) = (0u32, 0u32, Vec::new());
+            while tokio::time::Instant::now() < until {
+                match client.check(HealthCheckRequest::default()).await {
+                    Ok(_) => answered += 1,
+                    Err(status) if never_sent(&status) => resent += 1,
+                    Err(status) => failed.push(status),
+                }
+            }
+            (answered, resent, failed)
+        })
+    });
+    let (mut answered, mut resent, mut failed) = (0, 0, Vec::new());
+    for caller in callers {
+        let (a, r, f) = caller.await.expect("the caller runs");
+        answered += a;
+        resent += r;
+        failed.extend(f);
+    }
+    assert!(failed.is_empty(), "only never-sent failures: {failed:?}");
+    assert!(answered > 100, "the callers were answered: {answered}");
+    let connections = connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        connections >= 3,
+        "each second's GOAWAY brought a new connection: {connections}"
+    );
+    // Not asserted: how many were never sent; it depends on the timing of
+    // each GOAWAY against the calls queued on the connection.
+    let _ = resent;
+}
+
 /// A stream that outlives the connection's age and grace period is cut
 /// with its connection, and the client's next call, on a new connection,
 /// is served. Without the grace period a stream would hold its
@@ -300,7 +371,18 @@ async fn streams_past_the_grace_period_are_cut() {
         ended.is_err(),
         "cut, not ended by the server's handler: {ended:?}"
     );
-    let _again = open_watch(app.channel.clone()).await;
+    // The next call may be queued on the cut connection before the client
+    // sees it closed: never sent, and sent again on a new connection.
+    for attempt in 1.. {
+        let watch = HealthClient::new(app.channel.clone())
+            .watch(HealthCheckRequest::default())
+            .await;
+        match watch {
+            Ok(_) => break,
+            Err(status) if never_sent(&status) && attempt < 3 => continue,
+            Err(status) => panic!("the watch opens on a new connection: {status:?}"),
+        }
+    }
 }
 
 /// With ACCESS_TLS_MAX_CONCURRENT_HANDSHAKES silent clients in their

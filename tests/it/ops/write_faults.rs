@@ -88,6 +88,66 @@ async fn a_fence_move_that_never_answers_is_given_up_and_tried_again() {
     );
 }
 
+/// A writer that stops for good between its COMMIT and its invalidation
+/// (as a process killed there would): A reaches neither Redis nor, to move
+/// the fence, MySQL, after its removal of Lee committed. No invalidation
+/// ever leaves A; B reads the removal in the change log at its next fence
+/// read, refuses its entry older than it, and drops Redis's, so C, a
+/// replica started afterwards, does not read it there either. Without the
+/// log the entry would live until its TTL (ten minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_whose_writer_stops_after_commit_reaches_every_replica_through_the_log() {
+    let mysql = TcpProxy::start(url_addr(&mysql_admin_url())).await;
+    let pair = Pair::start(|config| {
+        config.database_url = mysql.route(&config.database_url);
+        config.outbox_dispatch = false;
+        config.change_stream = String::new();
+    })
+    .await;
+    pair.a.account("acme", "olivia").await;
+    pair.a.member("olivia", "acme", "lee", "manager", vec![]).await;
+    assert!(pair.b.check("lee", "acme", "campaigns.send").await.allowed);
+    let found_before = pair.b.cache_counts().writes_found_in_log;
+
+    pair.a_link.cut();
+    mysql.rule(b"UPDATE cache_fence", Mode::Frozen);
+    let removal = pair.a.remove("olivia", "acme", "lee");
+    let committed = async {
+        while pair.b.activity_count("acme", "member.remove").await == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        returned = removal => panic!("A's removal returned without reaching Redis or the fence: {returned:?}"),
+        () = committed => {}
+        () = tokio::time::sleep(HANG_GUARD) => panic!("A's removal never committed"),
+    }
+    // A's invalidation is stuck for good: the caller has gone, and every
+    // way A has to tell the other replicas hangs.
+    tokio::time::timeout(HANG_GUARD, async {
+        while pair.b.check("lee", "acme", "campaigns.send").await.allowed {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("B hears of the removal from the log, well before its entry's TTL");
+    assert_eq!(pair.lee_on_b().await, (false, R::NotAMember));
+    assert!(
+        pair.b.cache_counts().writes_found_in_log > found_before,
+        "B found the removal in the log, not through an invalidation"
+    );
+    let c = pair
+        .a
+        .replica_with(|config| {
+            config.redis_url = Some(pair.redis.url());
+            config.database_url = pair.a.database_url().to_owned();
+        })
+        .await;
+    crate::support::cluster::until_trusted(&[&c]).await;
+    let lee_on_c = c.check("lee", "acme", "campaigns.send").await;
+    assert_eq!((lee_on_c.allowed, reason(&lee_on_c)), (false, R::NotAMember));
+}
+
 /// A write whose retry finds the work done.
 #[derive(Clone, Copy, Debug)]
 enum Retried {

@@ -70,6 +70,9 @@ impl TestApp {
             db_max_connections: 8,
             ..Config::default()
         };
+        // Scenarios resend an invitation right after sending it; the
+        // cooldown's own tests (api::invitations::email_limits) set it.
+        config.email.invitation_resend_cooldown_secs = 0;
         adjust(&mut config);
         Self::start(config, database, trace).await
     }
@@ -264,18 +267,27 @@ pub const WEB_KEY: &str = "new-web-secret-long-enough-for-tests";
 /// The web app's previous key, still configured while it rotates.
 pub const OLD_WEB_KEY: &str = "old-web-secret-long-enough-for-tests";
 
-/// Keys bound to tenants, each holding every scope: `(name, scopes[tenants], secret)`.
+/// Keys bound to tenants, each holding every scope (a tenant's portal that
+/// delivers its own invitations): `(name, scopes[tenants], secret)`.
 pub const TENANT_KEYS: [(&str, &str, &str); 3] = [
     // The `other` account only (a team root of its own in the abuse fixture).
     (
         "other-portal",
-        "check+read+write+platform[other]",
+        "check+read+write+platform+invitation_tokens[other]",
         OTHER_TENANT_KEY,
     ),
     // The `team` team: its root and every child.
-    ("team-portal", "check+read+write+platform[team]", TEAM_KEY),
+    (
+        "team-portal",
+        "check+read+write+platform+invitation_tokens[team]",
+        TEAM_KEY,
+    ),
     // The child `child-a` of `team` only.
-    ("child-portal", "check+read+write+platform[child-a]", CHILD_KEY),
+    (
+        "child-portal",
+        "check+read+write+platform+invitation_tokens[child-a]",
+        CHILD_KEY,
+    ),
 ];
 
 /// The key of `child-portal`, bound to the child account `child-a`.

@@ -103,3 +103,21 @@ pub fn error_reason(status: &Status) -> String {
         .map(|info| info.reason)
         .unwrap_or_default()
 }
+
+/// The google.rpc.RetryInfo delay of a status, when it carries one.
+pub fn retry_delay(status: &Status) -> Option<std::time::Duration> {
+    status.get_details_retry_info().and_then(|info| info.retry_delay)
+}
+
+/// The `(field, reason)` of each google.rpc.BadRequest field violation.
+pub fn violation_reasons(status: &Status) -> Vec<(String, String)> {
+    status
+        .get_details_bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .into_iter()
+                .map(|v| (v.field, v.reason))
+                .collect()
+        })
+        .unwrap_or_default()
+}

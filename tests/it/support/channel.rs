@@ -61,16 +61,15 @@ impl tower::Service<http::Request<Body>> for TestChannel {
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let Some(issuer) = self.issuer.clone() else {
-            return Box::pin(tower::Service::call(&mut self.channel, request));
-        };
+        let issuer = self.issuer.clone();
         // The channel that was polled ready takes the call (tower's contract).
         let fresh = self.channel.clone();
         let mut channel = std::mem::replace(&mut self.channel, fresh);
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
             let bytes = body.collect().await.expect("the request's body").to_bytes();
-            if !parts.headers.contains_key(ACTOR_TOKEN_HEADER)
+            if let Some(issuer) = issuer
+                && !parts.headers.contains_key(ACTOR_TOKEN_HEADER)
                 && let Some((person, email)) = person_of(parts.uri.path(), &bytes)
             {
                 let mfa = parts
@@ -86,10 +85,44 @@ impl tower::Service<http::Request<Body>> for TestChannel {
                     .headers
                     .insert(ACTOR_TOKEN_HEADER, token.parse().expect("an ASCII token"));
             }
-            let body = Body::new(Full::new(bytes));
-            tower::Service::call(&mut channel, http::Request::from_parts(parts, body)).await
+            // As grpc-go and grpc-java clients do, a call its connection's
+            // GOAWAY kept from the server is sent again (tonic does not).
+            let mut attempt = 1;
+            loop {
+                let request = http::Request::from_parts(parts.clone(), Body::new(Full::new(bytes.clone())));
+                let answer = tower::ServiceExt::ready(&mut channel).await?.call(request).await;
+                match answer {
+                    Err(err) if attempt < 3 && never_sent(&err) => attempt += 1,
+                    answer => return answer,
+                }
+            }
         })
     }
+}
+
+/// Whether a call failed before the server handled any of it, so sending
+/// it again cannot do it twice: hyper cancels the requests it had queued on
+/// a connection that received GOAWAY (tonic reports CANCELLED), streams
+/// above the GOAWAY's last stream id were not processed (HTTP/2 section
+/// 6.8; tonic reports INTERNAL), and REFUSED_STREAM means the same
+/// (UNAVAILABLE). grpc-go and grpc-java retry these transparently; tonic
+/// does not, so callers on tonic retry them (docs/operations.md).
+pub fn never_sent(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(err) = source {
+        if let Some(hyper) = err.downcast_ref::<hyper::Error>()
+            && hyper.is_canceled()
+        {
+            return true;
+        }
+        if let Some(h2) = err.downcast_ref::<h2::Error>()
+            && ((h2.is_go_away() && h2.is_remote()) || h2.reason() == Some(h2::Reason::REFUSED_STREAM))
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// The person a request names as acting, and the address it claims for

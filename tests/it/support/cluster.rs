@@ -93,7 +93,7 @@ impl Drop for RedisNamespace {
 // === A Redis of the test's own ===
 
 /// A free port on the loopback interface (free when asked; taken a moment later).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")

@@ -182,6 +182,8 @@ impl UseCases {
                     invitations.push(existing);
                     continue;
                 }
+                // Sending it again is a resend, held to the cooldown of its last email.
+                self.resend_cooled_down(tx.as_ref(), &existing, now).await?;
                 tx.reissue_invitation(&existing.id, &token_hash, expires_at, &cmd.actor, now)
                     .await?;
                 existing.invited_by = cmd.actor.clone();
@@ -273,7 +275,9 @@ impl UseCases {
             expires_at,
             resend: resent,
         };
-        let message = invitation_message(tx.as_ref(), &notice, Some(&token), now).await?;
+        let kept = self.settings.outbox_keeps_tokens.then_some(&token);
+        let message = invitation_message(tx.as_ref(), &notice, kept, now).await?;
+        self.within_email_limits(tx.as_ref(), &message, now).await?;
         tx.enqueue_message(&message).await?;
         let revisions = self.commit(tx).await?;
         Ok(Written::new(

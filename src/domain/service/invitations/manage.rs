@@ -94,6 +94,7 @@ impl UseCases {
         let (account, mut invitation, _, _) = self
             .invitation_for_change(tx.as_ref(), actor, id, InvitationChange::Resend)
             .await?;
+        self.resend_cooled_down(tx.as_ref(), &invitation, now).await?;
         let token = InvitationToken::generate()?;
         let expires_at = now + ttl(&self.settings)?;
         // Resending vouches for the offer anew: the resender is its inviter
@@ -127,7 +128,9 @@ impl UseCases {
             expires_at,
             resend: true,
         };
-        let message = invitation_message(tx.as_ref(), &notice, Some(&token), now).await?;
+        let kept = self.settings.outbox_keeps_tokens.then_some(&token);
+        let message = invitation_message(tx.as_ref(), &notice, kept, now).await?;
+        self.within_email_limits(tx.as_ref(), &message, now).await?;
         tx.enqueue_message(&message).await?;
         let revisions = self.commit(tx).await?;
         Ok(Written::new((invitation, token), revisions))

@@ -44,7 +44,8 @@ pub(super) struct InvitationNotice<'a> {
 }
 
 /// The invitation email: to the invitee, with the token the accept link
-/// needs (None in a preview).
+/// needs (None in a preview, and when the outbox keeps no token), written
+/// by the notice's actor.
 pub(super) async fn invitation_message(
     reads: &dyn Reads,
     notice: &InvitationNotice<'_>,
@@ -80,6 +81,7 @@ pub(super) async fn invitation_message(
     });
     let mut message = OutboxMessage::new(&primary.account.id, notice.email, facts, at);
     message.token = token.map(|t| t.clone().into_secret());
+    message.actor = Some(notice.actor.clone());
     message.invitation_ids = notice
         .offers
         .iter()

@@ -24,10 +24,11 @@ fn longest_name() -> String {
     format!("web-{}", "x".repeat(60))
 }
 
-/// The keys of `support::keys`, and one with the longest name a key may have.
+/// The keys of `support::keys`, and one with the longest name a key may
+/// have (a system that delivers its invitations: it receives their tokens).
 fn keyed(config: &mut Config) {
     keys(config);
-    let longest = api_keys(&[(&longest_name(), "read+write", LONGEST_SECRET)]);
+    let longest = api_keys(&[(&longest_name(), "read+write+invitation_tokens", LONGEST_SECRET)]);
     config.api_keys = config.api_keys.take().map(|keys| format!("{keys},{longest}"));
 }
 
@@ -120,17 +121,19 @@ async fn an_api_key_is_named_beside_the_actor(app: TestApp) {
         })
         .await
         .expect("and sets its quotas");
-    let lee = web
-        .clone()
-        .invite(invite("olivia", "acme", "lee"))
-        .await
-        .expect("olivia invites through the web app")
-        .into_inner();
-    longest
+    let max = web
         .clone()
         .invite(invite("olivia", "acme", "max"))
         .await
-        .expect("and through the other key");
+        .expect("olivia invites through the web app")
+        .into_inner();
+    assert_eq!(max.token, "", "the web app's key does not receive tokens");
+    let lee = longest
+        .clone()
+        .invite(invite("olivia", "acme", "lee"))
+        .await
+        .expect("and through the other key")
+        .into_inner();
     web.clone()
         .accept_invitation(pb::AcceptInvitationRequest {
             token: lee.token,

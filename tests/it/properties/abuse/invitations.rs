@@ -95,6 +95,19 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 bad(&["scopes"]),
             )
             .case(
+                "a message with a bidi override",
+                pb::InviteRequest {
+                    message: "open moc.live\u{202e}//:sptth".into(),
+                    ..invite("owner", "acme", "new@example.com", "viewer")
+                },
+                bad(&["message"]),
+            )
+            .case(
+                "past the actor's email limit (one an hour on this server)",
+                invite("owner", "acme", "new@example.com", "viewer"),
+                Expect::Refused(Code::ResourceExhausted, "EMAIL_RATE_LIMITED"),
+            )
+            .case(
                 "an oversized invitee name",
                 pb::InviteRequest {
                     invitee_name: long(201),
@@ -352,6 +365,11 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 "an accepted invitation",
                 resend("owner", &fx.accepted_id),
                 precondition("INVITATION_ALREADY_ACCEPTED"),
+            )
+            .case(
+                "within the cooldown of its last email",
+                resend("owner", &fx.pending_id),
+                Expect::Refused(Code::ResourceExhausted, "RESEND_COOLDOWN"),
             ),
         Row::new("RevokeInvitation", revoke("owner", &fx.pending_id))
             .case(

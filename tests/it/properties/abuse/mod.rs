@@ -140,7 +140,22 @@ fn keys_for(scope: KeyScope) -> (&'static str, &'static str) {
             "platform-secret-long-enough-for-tests",
             "no-platform-secret-long-enough-for-tests",
         ),
+        KeyScope::InvitationTokens => panic!("no RPC needs invitation_tokens"),
     }
+}
+
+/// The replica the cases go to: it requires API keys, its email limits are
+/// full for the fixture's people (one email an hour per actor; an invitation
+/// is not sent again within an hour), and it holds few watches open, so the
+/// rows meet them.
+fn keyed_and_limited(config: &mut access_service::Config) {
+    crate::support::keys(config);
+    config.email.email_limit_per_actor = 1;
+    config.email.invitation_resend_cooldown_secs = 3600;
+    // The gauge of open watches, waited on after each stream.
+    config.metrics_addr = Some("127.0.0.1:0".parse().expect("an address"));
+    config.watch.watch_max_open = changes::MAX_OPEN;
+    config.watch.watch_max_open_per_caller = changes::MAX_OPEN_PER_CALLER;
 }
 
 /// Runs every case of every row against a replica that requires API keys
@@ -148,15 +163,7 @@ fn keys_for(scope: KeyScope) -> (&'static str, &'static str) {
 /// and that nothing was written; reports every case that failed at once.
 async fn every_abuse_is_refused_precisely_and_writes_nothing(app: TestApp) {
     let fx = Fixture::seed(&app).await;
-    let keyed = app
-        .replica_with(|config| {
-            crate::support::keys(config);
-            // The gauge of open watches, waited on after each stream.
-            config.metrics_addr = Some("127.0.0.1:0".parse().expect("an address"));
-            config.watch.watch_max_open = changes::MAX_OPEN;
-            config.watch.watch_max_open_per_caller = changes::MAX_OPEN_PER_CALLER;
-        })
-        .await;
+    let keyed = app.replica_with(keyed_and_limited).await;
     let mut failures = Vec::new();
     let mut cases = 0;
     // One reason, one code: every case that answered a reason, by reason.

@@ -59,6 +59,14 @@ pub(super) fn rows() -> Vec<Row> {
                 bad(&["invite.message"]),
             )
             .case(
+                "a message with a zero-width space",
+                preview(pb::InviteRequest {
+                    message: "click\u{200b}here".into(),
+                    ..fine()
+                }),
+                bad(&["invite.message"]),
+            )
+            .case(
                 "an unknown role",
                 preview(invite("owner", "acme", "new@example.com", "emperor")),
                 bad(&["invite.role"]),

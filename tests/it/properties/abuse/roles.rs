@@ -3,7 +3,7 @@
 use access_service::grpc::pb;
 
 use super::fixture::long;
-use super::{Fixture, Row, bad, denied, exists, lacks, missing, precondition};
+use super::{Expect, Fixture, Row, bad, denied, exists, lacks, missing, precondition};
 
 fn list_roles(actor: &str, account: &str) -> pb::ListRolesRequest {
     pb::ListRolesRequest {
@@ -257,6 +257,19 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                     ..ask("helper", "acme", "lists.edit")
                 },
                 bad(&["note"]),
+            )
+            .case(
+                "a note with a zero-width space",
+                pb::RequestAccessRequest {
+                    note: "click\u{200b}here".into(),
+                    ..ask("helper", "acme", "lists.edit")
+                },
+                bad(&["note"]),
+            )
+            .case(
+                "past the member's email limit (one an hour on this server)",
+                ask("helper", "acme", "lists.edit"),
+                Expect::Refused(tonic::Code::ResourceExhausted, "EMAIL_RATE_LIMITED"),
             )
             .case(
                 "an owner-only permission",
