@@ -21,7 +21,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::actor_tokens::dev::{self, DevToken};
 use crate::cache::{Cache, CacheStats, EntryKeys};
-use crate::changes::{ChangeFeed, ChangePublisher, PublisherSettings};
+use crate::changes::{ChangePublisher, PublisherSettings};
 use crate::config::{Config, DevTokenArgs, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, redact_url};
 use crate::domain::UseCases;
 use crate::domain::model::{MAX_SCOPE_IDS, ResourceType};
@@ -37,6 +37,7 @@ use crate::metrics::{self, Metrics, Routes};
 use crate::storage::{self, CacheFence, OutboxStore, SeaStore, StatementCounter};
 use crate::{shutdown, telemetry, tls};
 
+mod feed;
 mod settings;
 #[cfg(test)]
 mod tests;
@@ -88,9 +89,8 @@ pub struct App {
     /// The log the change publisher reads (a pool of its own) and its
     /// settings, when changes are published to Redis.
     change_publisher: Option<(Arc<dyn Reads>, PublisherSettings)>,
-    /// The feed every watch follows, the log it reads (a pool of its own)
-    /// and where it starts: the newest change when the App was built.
-    change_feed: (ChangeFeed, Arc<dyn Reads>, i64),
+    /// The feed every watch follows, built (its start read), not yet reading.
+    change_feed: feed::Feed,
 }
 
 impl App {
@@ -210,24 +210,7 @@ impl App {
             }
             None => None,
         };
-        // A pool of its own, as the publisher's (but for an in-memory
-        // database, which only the requests' pool holds); its start is read
-        // before serving, so no watch can begin before the feed's first change.
-        let change_feed = {
-            let log_db = if storage::in_memory(&config.database_url) {
-                db.clone()
-            } else {
-                connect(&config, 1)
-                    .await
-                    .context("cannot connect to the database for the change feed")?
-                    .0
-            };
-            let log = Arc::new(SeaStore::new(log_db)) as Arc<dyn Reads>;
-            let head = ChangeFeed::head(log.as_ref())
-                .await
-                .context("cannot read where the change feed starts")?;
-            (ChangeFeed::new(config.watch.watch_buffer), log, head)
-        };
+        let change_feed = feed::Feed::build(&config, &db).await?;
         let metrics = Metrics::new(metrics::Sources {
             cache: Arc::clone(&cache),
             redis: config.redis_url.is_some(),
@@ -235,7 +218,7 @@ impl App {
             statements: statements.clone(),
             routes: routes(),
             api_key_reload_failures: credentials.keys.failures(),
-            change_feed_reads: change_feed.0.reads(),
+            change_feed_reads: change_feed.feed.reads(),
         });
         let metrics_listener = match config.metrics_addr {
             Some(addr) => Some(MetricsListener::bind(addr).await?),
@@ -421,8 +404,7 @@ impl App {
             )?),
             _ => None,
         };
-        let (feed, feed_log, feed_head) = self.change_feed;
-        let feed_task = feed.start(feed_log, feed_head, settings::feed_settings(&self.config));
+        let (feed, feed_task) = self.change_feed.start(&self.config);
         let watches = Watches::new(
             feed,
             settings::watch_settings(&self.config),
