@@ -219,6 +219,7 @@ impl App {
             routes: routes(),
             api_key_reload_failures: credentials.keys.failures(),
             change_feed_reads: change_feed.feed.reads(),
+            change_feed_caught_up_at: change_feed.feed.caught_up_at(),
         });
         let metrics_listener = match config.metrics_addr {
             Some(addr) => Some(MetricsListener::bind(addr).await?),
@@ -412,7 +413,8 @@ impl App {
         );
         let handlers = GrpcHandlers::new(self.service, self.renderer, watches)
             .with_actors(self.actors)
-            .with_max_scope_ids(self.config.max_scope_ids);
+            .with_max_scope_ids(self.config.max_scope_ids)
+            .with_decisions(self.metrics.decisions());
         let router = transport
             .server()
             // Telemetry: outermost, so the RPC's span covers (and its status

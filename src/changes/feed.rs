@@ -12,9 +12,11 @@
 //! (`RecvError::Lagged`) instead of being buffered for.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, SystemTime};
 
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
@@ -40,6 +42,9 @@ pub struct ChangeFeed {
     changes: broadcast::Sender<Arc<FedChange>>,
     /// Reads of the log by the feed's task (one statement each).
     reads: Counter,
+    /// When a read last reached the newest change, in Unix seconds: how
+    /// far behind the feed is, even when nothing is written.
+    caught_up_at: Gauge<f64, AtomicU64>,
 }
 
 impl ChangeFeed {
@@ -49,6 +54,7 @@ impl ChangeFeed {
         Self {
             changes,
             reads: Counter::default(),
+            caught_up_at: Gauge::default(),
         }
     }
 
@@ -61,6 +67,11 @@ impl ChangeFeed {
     /// The reads of the log the feed has made, for the metrics.
     pub fn reads(&self) -> Counter {
         self.reads.clone()
+    }
+
+    /// When a read of the feed last reached the newest change, for the metrics.
+    pub fn caught_up_at(&self) -> Gauge<f64, AtomicU64> {
+        self.caught_up_at.clone()
     }
 
     /// Where the feed starts: the newest change now, read from `log`.
@@ -153,6 +164,12 @@ impl Reader {
             self.head = change.record.seq;
             // Err only when no watch is open: nobody to hand it to.
             let _ = self.feed.changes.send(Arc::new(change));
+        }
+        if read < self.settings.page {
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
+            self.feed.caught_up_at.set(now.as_secs_f64());
         }
         Ok(read)
     }

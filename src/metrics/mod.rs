@@ -1,10 +1,13 @@
 //! Prometheus metrics (docs/operations.md, Metrics): requests by gRPC method and status code,
 //! the cache's counters and trust, the database pool and the waits for it,
-//! invitations by state, the outbox's emails, the open watches.
+//! invitations by state, the outbox's emails, the open watches, Authorize's
+//! answers by reason, the process and the build.
 //! Encoded by the Prometheus org's `prometheus-client` in the text
 //! exposition format and served on ACCESS_METRICS_ADDR ([`server`]).
 
+mod decisions;
 mod pool_wait;
+mod process;
 mod rpc;
 pub mod server;
 mod state;
@@ -12,13 +15,17 @@ mod stored;
 mod watch;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use sea_orm::DatabaseConnection;
 
+pub use decisions::DecisionMetrics;
 pub use pool_wait::pool_wait;
+pub use process::{REVISION, VERSION};
 pub use rpc::{Route, Routes, RpcMetrics, code_name};
 pub use watch::{WatchEnd, WatchMetrics};
 
@@ -47,12 +54,15 @@ pub struct Sources {
     pub api_key_reload_failures: Counter,
     /// Reads of the log by the change feed the watches follow.
     pub change_feed_reads: Counter,
+    /// When the change feed last read up to the newest change.
+    pub change_feed_caught_up_at: Gauge<f64, AtomicU64>,
 }
 
 /// Every metric of one service instance.
 pub struct Metrics {
     registry: Registry,
     rpc: RpcMetrics,
+    decisions: DecisionMetrics,
     stored: StoredGauges,
     watches: WatchMetrics,
 }
@@ -62,9 +72,14 @@ impl Metrics {
     pub fn new(sources: Sources) -> Arc<Self> {
         let mut registry = Registry::default();
         let rpc = RpcMetrics::register(&mut registry, sources.routes);
+        let decisions = DecisionMetrics::register(&mut registry);
         let stored = StoredGauges::register(&mut registry, sources.db.clone());
         pool_wait::register(&mut registry);
-        let watches = WatchMetrics::register(&mut registry, sources.change_feed_reads);
+        let watches = WatchMetrics::register(
+            &mut registry,
+            sources.change_feed_reads,
+            sources.change_feed_caught_up_at,
+        );
         registry.register(
             "access_api_keys_reload_failures",
             "Changed versions of ACCESS_API_KEYS_FILE that could not be used (unreadable, malformed or empty), so the keys in force stayed: a rotation or a revocation that did not take",
@@ -76,9 +91,11 @@ impl Metrics {
             db: sources.db,
             statements: sources.statements,
         }));
+        registry.register_collector(Box::new(process::ProcessCollector));
         Arc::new(Self {
             registry,
             rpc,
+            decisions,
             stored,
             watches,
         })
@@ -87,6 +104,11 @@ impl Metrics {
     /// Where the request-metrics layer records.
     pub fn rpc(&self) -> RpcMetrics {
         self.rpc.clone()
+    }
+
+    /// Where Authorize and BatchAuthorize count their answers.
+    pub fn decisions(&self) -> DecisionMetrics {
+        self.decisions.clone()
     }
 
     /// Where the WatchChanges streams record.

@@ -2,6 +2,8 @@
 //! and why (a reader too slow, the maximum age), so an operator can tell a
 //! cap that refuses too much, or readers that cannot keep up.
 
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -33,8 +35,13 @@ pub struct WatchMetrics {
 }
 
 impl WatchMetrics {
-    /// Registers the watch metrics in `registry`, with the feed's `reads`.
-    pub(super) fn register(registry: &mut Registry, reads: Counter) -> Self {
+    /// Registers the watch metrics in `registry`, with the feed's `reads`
+    /// and the time it last `caught_up_at`.
+    pub(super) fn register(
+        registry: &mut Registry,
+        reads: Counter,
+        caught_up_at: Gauge<f64, AtomicU64>,
+    ) -> Self {
         let metrics = Self::default();
         registry.register(
             "access_watches_open",
@@ -50,6 +57,11 @@ impl WatchMetrics {
             "access_change_feed_reads",
             "Reads of the log by this replica's change feed, the one reader every WatchChanges stream follows (each one statement)",
             reads,
+        );
+        registry.register(
+            "access_change_feed_caught_up_timestamp_seconds",
+            "When this replica's change feed last read up to the newest change, in Unix seconds: time() minus this is how far WatchChanges streams may lag the log",
+            caught_up_at,
         );
         metrics
     }

@@ -18,6 +18,7 @@ impl GrpcHandlers {
         let AuthorizeQuery { check, consistency } = AuthorizeQuery::try_from(request.into_inner())?;
         record_subject(Some(&check.account_id), Some(&check.user_id));
         let decision = use_cases.authorize(&check, &consistency).await?;
+        self.decisions.record(decision.reason, 1);
         Ok(decision.into())
     }
 
@@ -29,6 +30,8 @@ impl GrpcHandlers {
         let BatchQuery { checks, consistency } =
             convert::batch(request.into_inner(), self.use_cases.settings().max_batch_checks)?;
         let decisions = use_cases.batch_authorize(&checks, &consistency).await?;
+        self.decisions
+            .record_all(decisions.answers.iter().map(|(_, reason)| *reason));
         Ok(pb::BatchAuthorizeResponse {
             results: convert::batch_results(decisions)?,
         })

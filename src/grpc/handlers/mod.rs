@@ -23,6 +23,7 @@ use crate::grpc::convert;
 use crate::grpc::middleware::{Caller, caller_of};
 use crate::grpc::pb;
 use crate::grpc::pb::access_service_server::AccessService as AccessServiceRpc;
+use crate::metrics::DecisionMetrics;
 pub use acting::{ACTOR_TOKEN_HEADER, Acting, ActorTrust, ActsFor};
 use changes::ChangeStream;
 pub use changes::{WatchSettings, Watches};
@@ -91,6 +92,8 @@ pub struct GrpcHandlers {
     /// Most scope ids one membership, or one account of an invitation,
     /// lists over every type (ACCESS_MAX_SCOPE_IDS).
     max_scope_ids: usize,
+    /// Where Authorize and BatchAuthorize count their answers by reason.
+    decisions: DecisionMetrics,
 }
 
 impl GrpcHandlers {
@@ -102,7 +105,14 @@ impl GrpcHandlers {
             watches,
             actors: ActorTrust::default(),
             max_scope_ids: MAX_SCOPE_IDS,
+            decisions: DecisionMetrics::unregistered(),
         }
+    }
+
+    /// Counts Authorize's answers into `decisions` (the server's metrics).
+    pub fn with_decisions(mut self, decisions: DecisionMetrics) -> Self {
+        self.decisions = decisions;
+        self
     }
 
     /// Sets the most scope ids one membership, or one account of an

@@ -1,4 +1,5 @@
-//! Counts every RPC and its latency by method and final gRPC status code.
+//! Counts every RPC when it arrives, and when it ends by its final gRPC
+//! status code, with its latency.
 //!
 //! Where the status is depends on how the RPC ended, and all three are read:
 //! - a refusal of an inner layer (load shedding, time limit, shutdown) is an
@@ -75,9 +76,11 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         // Counted as CANCELLED if this future is dropped before an answer.
+        let route = self.metrics.route(request.uri().path());
+        self.metrics.start(route);
         let mut outcome = Outcome {
             metrics: self.metrics.clone(),
-            route: self.metrics.route(request.uri().path()),
+            route,
             started: Instant::now(),
             recorded: false,
         };

@@ -18,15 +18,16 @@ use crate::support::locks::{limit_members, lock_account, wait_for_blocked_statem
 use crate::support::scrape::{Scrape, scrape};
 use crate::support::{Db, TestApp};
 
-fn rpc(method: &str, code: Code) -> [(&'static str, String); 3] {
+fn rpc(method: &str, code: Code) -> [(&'static str, String); 4] {
     [
+        ("grpc_type", "unary".to_owned()),
         ("grpc_service", "access.v1.AccessService".to_owned()),
         ("grpc_method", method.to_owned()),
         ("grpc_code", code_name(code).to_owned()),
     ]
 }
 
-fn labels<'a>(owned: &'a [(&'static str, String); 3]) -> Vec<(&'static str, &'a str)> {
+fn labels<'a, const N: usize>(owned: &'a [(&'static str, String); N]) -> Vec<(&'static str, &'a str)> {
     owned.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -85,19 +86,50 @@ async fn requests_cache_and_invitations_are_exported(app: TestApp) {
     }
     assert_ne!(refused.code(), Code::Ok);
     let unknown_route = [
+        ("grpc_type", "unary"),
         ("grpc_service", "unknown"),
         ("grpc_method", "unknown"),
         ("grpc_code", "UNIMPLEMENTED"),
     ];
     assert_eq!(after.value("grpc_server_handled_total", &unknown_route), 1.0);
     let stream = [
+        ("grpc_type", "bidi_stream"),
         ("grpc_service", "grpc.reflection.v1.ServerReflection"),
         ("grpc_method", "ServerReflectionInfo"),
         ("grpc_code", "OK"),
     ];
     assert_eq!(after.value("grpc_server_handled_total", &stream), 1.0);
-    // The histogram saw the same two checks, in its count and its +Inf bucket.
-    let authorize = rpc("Authorize", Code::Ok);
+    // Started when they arrived: as many as ended, per method; a method
+    // never called shows 0, as go-grpc-prometheus initialises it.
+    let method = |name: &str| {
+        [
+            ("grpc_type", "unary".to_owned()),
+            ("grpc_service", "access.v1.AccessService".to_owned()),
+            ("grpc_method", name.to_owned()),
+        ]
+    };
+    assert_eq!(
+        after.value("grpc_server_started_total", &labels(&method("Invite"))),
+        2.0
+    );
+    assert!(after.has("grpc_server_started_total", &labels(&method("DeleteRole"))));
+    assert_eq!(
+        after.value("grpc_server_started_total", &labels(&method("DeleteRole"))),
+        0.0
+    );
+    let watch = [
+        ("grpc_type", "server_stream"),
+        ("grpc_service", "access.v1.AccessService"),
+        ("grpc_method", "WatchChanges"),
+    ];
+    assert!(after.has("grpc_server_started_total", &watch));
+    assert!(
+        !after.has("grpc_server_handled_total", &watch),
+        "a code's series appears when a call ends with it"
+    );
+    // The histogram, by method without the code as go-grpc-prometheus's,
+    // saw the same two checks, in its count and its +Inf bucket.
+    let authorize = method("Authorize");
     assert_eq!(
         after.value("grpc_server_handling_seconds_count", &labels(&authorize)),
         2.0
@@ -105,6 +137,28 @@ async fn requests_cache_and_invitations_are_exported(app: TestApp) {
     let mut inf = labels(&authorize);
     inf.push(("le", "+Inf"));
     assert_eq!(after.value("grpc_server_handling_seconds_bucket", &inf), 2.0);
+    // The two checks' answers, by reason; the refused Invite is no decision.
+    assert_eq!(
+        after.value(
+            "access_decisions_total",
+            &[("decision", "allow"), ("reason", "ALLOWED")]
+        ),
+        2.0
+    );
+    // The process and the build.
+    assert_eq!(
+        after.value(
+            "access_build_info",
+            &[
+                ("version", access_service::metrics::VERSION),
+                ("revision", access_service::metrics::REVISION)
+            ]
+        ),
+        1.0
+    );
+    assert!(after.value("process_resident_memory_bytes", &[]) > 1_048_576.0);
+    assert!(after.value("process_cpu_seconds_total", &[]) > 0.0);
+    assert!(after.value("process_start_time_seconds", &[]) > 1.7e9);
 
     // The cache's own counters, exported as they are: the repeated check hit.
     let counts = app.cache_counts();

@@ -24,6 +24,15 @@ pub type Labels = BTreeMap<String, String>;
 pub struct Scrape(HashMap<String, Vec<(Labels, f64)>>);
 
 impl Scrape {
+    /// Whether a sample of `name` has `labels` (among others).
+    pub fn has(&self, name: &str, labels: &[(&str, &str)]) -> bool {
+        self.0.get(name).into_iter().flatten().any(|(have, _)| {
+            labels
+                .iter()
+                .all(|(k, v)| have.get(*k).map(String::as_str) == Some(*v))
+        })
+    }
+
     /// The value of the sample `name` whose labels include `labels`; 0 when
     /// none has them (a counter that never moved is not exported yet).
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
