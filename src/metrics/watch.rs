@@ -58,6 +58,11 @@ impl WatchMetrics {
             "Reads of the log by this replica's change feed, the one reader every WatchChanges stream follows (each one statement)",
             reads,
         );
+        // Both reasons from the start, at 0: rate() and alerts see a
+        // series before the first watch ends.
+        for why in [WatchEnd::TooSlow, WatchEnd::MaxAge] {
+            metrics.ended.get_or_create(&[("reason", why.label())]);
+        }
         registry.register(
             "access_change_feed_caught_up_timestamp_seconds",
             "When this replica's change feed last read up to the newest change, in Unix seconds: time() minus this is how far WatchChanges streams may lag the log",

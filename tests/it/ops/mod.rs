@@ -12,6 +12,7 @@ mod email_tokens;
 mod health;
 mod metrics;
 mod migrations;
+mod monitoring;
 mod redis_security;
 mod shutdown;
 pub mod telemetry;

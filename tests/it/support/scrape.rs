@@ -20,10 +20,26 @@ impl TestApp {
 /// One sample of the exposition: its labels and value.
 pub type Labels = BTreeMap<String, String>;
 
-/// A scrape, parsed: samples by name, each with its labels and value.
-pub struct Scrape(HashMap<String, Vec<(Labels, f64)>>);
+/// A scrape, parsed: samples by name, each with its labels and value, and
+/// the type of every family the exposition declares (samples or not).
+pub struct Scrape(HashMap<String, Vec<(Labels, f64)>>, HashMap<String, String>);
 
 impl Scrape {
+    /// Whether `name` is a series this exposition can hold: a family it
+    /// declares (a counter's with `_total`, a histogram's with `_bucket`,
+    /// `_sum` or `_count`), whether or not it has samples yet.
+    pub fn declares(&self, name: &str) -> bool {
+        let kind = |family: &str| self.1.get(family).map(String::as_str);
+        kind(name).is_some()
+            || name
+                .strip_suffix("_total")
+                .is_some_and(|family| kind(family) == Some("counter") || kind(name) == Some("counter"))
+            || ["_bucket", "_sum", "_count"].iter().any(|suffix| {
+                name.strip_suffix(suffix)
+                    .is_some_and(|family| kind(family) == Some("histogram"))
+            })
+    }
+
     /// Whether a sample of `name` has `labels` (among others).
     pub fn has(&self, name: &str, labels: &[(&str, &str)]) -> bool {
         self.0.get(name).into_iter().flatten().any(|(have, _)| {
@@ -111,7 +127,7 @@ fn parse_exposition(text: &str) -> Scrape {
             samples.entry(name.clone()).or_default().push((labels, value));
         }
     }
-    Scrape(samples)
+    Scrape(samples, types)
 }
 
 fn valid_name(name: &str) -> bool {
