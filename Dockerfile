@@ -23,5 +23,9 @@ ENV ACCESS_LISTEN_ADDR=0.0.0.0:50051
 USER 65532:65532
 WORKDIR /home/nonroot
 EXPOSE 50051
+# The image's own health check (Kubernetes uses its gRPC probes instead):
+# asks grpc.health.v1 on ACCESS_HEALTH_ADDR, else the listen address.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s \
+  CMD ["/usr/local/bin/access-service", "health"]
 ENTRYPOINT ["/usr/local/bin/access-service"]
 CMD ["serve"]

@@ -19,10 +19,9 @@ use tokio_rustls::TlsAcceptor;
 use tokio_stream::StreamExt;
 use tonic::transport::server::TcpIncoming;
 
-use crate::actor_tokens::dev::{self, DevToken};
 use crate::cache::{Cache, CacheStats, EntryKeys};
 use crate::changes::{ChangePublisher, PublisherSettings};
-use crate::config::{Config, DevTokenArgs, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, redact_url};
+use crate::config::{Config, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, redact_url};
 use crate::domain::UseCases;
 use crate::domain::model::{MAX_SCOPE_IDS, ResourceType};
 use crate::domain::ports::{FactsCache, Reads, Store};
@@ -37,12 +36,14 @@ use crate::metrics::{self, Metrics, Routes};
 use crate::storage::{self, CacheFence, OutboxStore, SeaStore, StatementCounter};
 use crate::{shutdown, telemetry, tls};
 
+mod commands;
 mod feed;
 mod settings;
 #[cfg(test)]
 mod tests;
 mod transport;
 
+pub use commands::{dev_token, hash_key, health};
 pub use transport::{Aged, TransportSettings, incoming};
 
 // The facts of the largest BatchAuthorize are read in one statement, so
@@ -474,32 +475,6 @@ impl App {
         }
         Ok(())
     }
-}
-
-/// `access-service dev-token`: prints a token made with the local
-/// development key (stdout), and how to start a server that accepts it
-/// (stderr).
-pub fn dev_token(args: &DevTokenArgs) -> anyhow::Result<()> {
-    let token = dev::mint(
-        &args.dir,
-        &DevToken {
-            subject: args.sub.clone(),
-            email: args.email.clone(),
-            mfa: args.mfa,
-            ttl_secs: args.ttl_secs,
-        },
-    )?;
-    let (_, jwks) = dev::dev_files(&args.dir);
-    eprintln!(
-        "a development token for '{}' (loopback servers only); start the server with\n  \
-         ACCESS_ACTOR_TOKEN_ISSUERS={issuer} ACCESS_ACTOR_TOKEN_AUDIENCES={issuer} \
-         ACCESS_ACTOR_TOKEN_JWKS_FILE={} cargo run",
-        args.sub,
-        jwks.display(),
-        issuer = dev::DEV_ISSUER,
-    );
-    println!("{token}");
-    Ok(())
 }
 
 /// `access-service migrate`: applies the migrations (and seeds the

@@ -8,9 +8,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
 pub use actors::{ActorConfig, ActorProofMode};
+pub use cli::{Cli, Command, DevTokenArgs, HashKeyArgs, HealthArgs};
 pub use email::EmailBounds;
 pub use redis_security::RedisSecurityConfig;
 pub use watch::WatchConfig;
@@ -122,54 +123,6 @@ pub const DEFAULT_OUTBOX_LEASE_MS: u64 = 120_000;
 pub const DEFAULT_OUTBOX_POLL_MS: u64 = 1_000;
 /// Default days a sent or failed email is kept: 30.
 pub const DEFAULT_OUTBOX_RETENTION_DAYS: u64 = 30;
-
-/// `access-service [serve|migrate]`.
-#[derive(Debug, Parser)]
-#[command(
-    name = "access-service",
-    version,
-    about = "Who may do what in a multi-user email-marketing account, over gRPC"
-)]
-pub struct Cli {
-    /// What to do; `serve` when omitted.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// Settings shared by every command.
-    #[command(flatten)]
-    pub config: Config,
-}
-
-/// The binary's subcommands.
-#[derive(Clone, Debug, Subcommand)]
-pub enum Command {
-    /// Serve the gRPC API (the default).
-    Serve,
-    /// Apply database migrations and seed the built-in roles, then exit.
-    Migrate,
-    /// Print an actor token made with a local development key, for trying
-    /// the token mode on loopback (the server accepts its issuer there only).
-    DevToken(DevTokenArgs),
-}
-
-/// `access-service dev-token`: what the token says.
-#[derive(Clone, Debug, Args)]
-pub struct DevTokenArgs {
-    /// The person the token proves (its `sub`).
-    #[arg(long)]
-    pub sub: String,
-    /// Their address, stated as verified; `<sub>@example.com` when omitted.
-    #[arg(long)]
-    pub email: Option<String>,
-    /// The session passed two-factor (`amr` holds `mfa`).
-    #[arg(long)]
-    pub mfa: bool,
-    /// Seconds the token lives.
-    #[arg(long, default_value_t = 3600)]
-    pub ttl_secs: i64,
-    /// Where the development key and its JWKS are kept (made the first time).
-    #[arg(long, default_value = ".access-service-dev")]
-    pub dir: PathBuf,
-}
 
 /// Every setting of the service.
 #[derive(Clone, Args)]
@@ -570,6 +523,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 mod actors;
+mod cli;
 mod email;
 mod redis_security;
 mod settings;

@@ -1,5 +1,5 @@
 //! The `access-service` binary: parses the command line and runs `serve`
-//! (the default), `migrate` or `dev-token`.
+//! (the default), `migrate`, `dev-token`, `hash-key` or `health`.
 
 use clap::Parser;
 
@@ -24,6 +24,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => app::migrate(&cli.config).await,
         Command::DevToken(args) => app::dev_token(&args),
+        Command::HashKey(args) => {
+            print!("{}", app::hash_key(&args, &cli.config, std::io::stdin().lock())?);
+            Ok(())
+        }
+        Command::Health(args) => app::health(&args, &cli.config).await,
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use clap::Parser;
+
 use super::*;
 
 #[test]

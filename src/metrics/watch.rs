@@ -61,7 +61,7 @@ impl WatchMetrics {
         // Both reasons from the start, at 0: rate() and alerts see a
         // series before the first watch ends.
         for why in [WatchEnd::TooSlow, WatchEnd::MaxAge] {
-            metrics.ended.get_or_create(&[("reason", why.label())]);
+            let _ = metrics.ended.get_or_create(&[("reason", why.label())]);
         }
         registry.register(
             "access_change_feed_caught_up_timestamp_seconds",

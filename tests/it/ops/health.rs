@@ -60,3 +60,34 @@ async fn reflection_lists_the_service(app: TestApp) {
 }
 
 crate::on_both_databases!(health_reports_serving, reflection_lists_the_service);
+
+/// `access-service health`, the container's HEALTHCHECK: succeeds against
+/// a serving server, for the server and for the service; fails for a
+/// service it does not serve and where nothing listens.
+#[tokio::test]
+async fn the_health_command_tells_serving_from_not() {
+    use access_service::config::HealthArgs;
+
+    let app = TestApp::spawn_with(crate::support::Db::Sqlite, |_| {}).await;
+    let ask = |addr, service: &str| HealthArgs {
+        addr: Some(addr),
+        service: service.to_owned(),
+        timeout_ms: 3_000,
+    };
+    for service in ["", "access.v1.AccessService"] {
+        access_service::app::health(&ask(app.addr, service), &app.config)
+            .await
+            .unwrap_or_else(|err| panic!("'{service}': {err:#}"));
+    }
+    let unknown = access_service::app::health(&ask(app.addr, "no.such.Service"), &app.config)
+        .await
+        .expect_err("not served");
+    assert!(format!("{unknown:#}").contains("did not answer"), "{unknown:#}");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let nobody = free.local_addr().expect("its address");
+    drop(free);
+    let refused = access_service::app::health(&ask(nobody, ""), &app.config)
+        .await
+        .expect_err("nothing listens");
+    assert!(format!("{refused:#}").contains("nothing answers"), "{refused:#}");
+}
