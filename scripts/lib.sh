@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Sourced by the scripts (not run): how they get root, Debian packages, a
-# Python venv of pinned tools under .tools/, and how they probe a port. One
-# place, so every script installs the same way and says so.
+# Python venv of pinned tools under .tools/, and how they probe a port (with
+# a time limit of their own). One place, so every script installs the same
+# way and says so. Only bash and POSIX tools: no GNU-only ones (macOS).
 # Callers set `who` (their name, for messages) and run from the repository root.
 who=${who:-scripts}
 
@@ -81,9 +82,29 @@ PY
   printf '%s' "$pins" >"$venv/.pins"
 }
 
+# with_timeout SECS COMMAND...: COMMAND, killed after SECS seconds (then
+# fails). Bash alone: GNU `timeout` is not on macOS.
+with_timeout() {
+  local secs=$1 pid watcher status
+  shift
+  "$@" &
+  pid=$!
+  (sleep "$secs" && kill "$pid" 2>/dev/null) &
+  watcher=$!
+  status=0
+  wait "$pid" || status=$?
+  kill "$watcher" 2>/dev/null || true
+  wait "$watcher" 2>/dev/null || true
+  return "$status"
+}
+
 # port_open HOST PORT: something accepts TCP connections there (bash's
 # /dev/tcp, so no client is needed).
 port_open() {
   # shellcheck disable=SC2016 # expanded by the inner bash
-  timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" >/dev/null 2>&1
+  with_timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" >/dev/null 2>&1
 }
+
+# The machine's package manager for the servers: Homebrew where it is (macOS,
+# or Linux with brew), else Debian's apt.
+have_brew() { command -v brew >/dev/null 2>&1; }
