@@ -251,6 +251,48 @@ mod tests {
         );
     }
 
+    /// The service config clients load (api/service-config.json) retries
+    /// UNAVAILABLE only on reads, names only RPCs that exist, and places
+    /// every read: a write sent twice could apply twice.
+    #[test]
+    fn the_service_config_retries_exactly_the_reads() {
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../../../api/service-config.json"))
+                .expect("the service config is JSON");
+        let mut retried = BTreeSet::new();
+        for group in config["methodConfig"].as_array().expect("methodConfig") {
+            let names = group["name"].as_array().expect("name");
+            let methods: Vec<&str> = names.iter().filter_map(|name| name["method"].as_str()).collect();
+            for name in names {
+                assert_eq!(name["service"], "access.v1.AccessService", "{name}");
+            }
+            if group.get("retryPolicy").is_some() {
+                assert_eq!(
+                    methods.len(),
+                    names.len(),
+                    "a retried group names each method: {group}"
+                );
+                assert_eq!(
+                    group["retryPolicy"]["retryableStatusCodes"],
+                    serde_json::json!(["UNAVAILABLE"])
+                );
+                retried.extend(methods);
+            }
+        }
+        let reads: BTreeSet<&str> = METHOD_SCOPES
+            .iter()
+            .filter(|(_, scope)| matches!(scope, KeyScope::Check | KeyScope::Read))
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(retried, reads, "retried methods must be exactly the reads");
+        let rpcs = rpcs();
+        assert!(retried.iter().all(|method| rpcs.contains(*method)));
+        assert_eq!(
+            config["loadBalancingConfig"][0]["round_robin"],
+            serde_json::json!({})
+        );
+    }
+
     #[test]
     fn paths_map_to_their_scope_and_nothing_else_does() {
         assert_eq!(
