@@ -3,16 +3,18 @@
 
 use std::time::Duration;
 
+use access_service::Config;
 use access_service::app;
-use access_service::domain::ports::Outbox;
 use access_service::email::PREVIEW_TOKEN;
 use access_service::grpc::pb;
-use access_service::{Config, storage};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 use tonic::Code;
 
 use crate::support::mail_server::{MailServer, free_port, smtp_url};
 use crate::support::{Db, TestApp, assert_refused, email};
+
+mod no_relay;
+mod retention;
 
 crate::on_both_databases!(
     db;
@@ -23,10 +25,6 @@ crate::on_both_databases!(
     a_dispatcher_that_dies_mid_send_is_taken_over_without_a_duplicate,
     a_preview_is_the_email_and_writes_nothing,
     each_notifying_change_writes_one_message_and_a_refused_one_none,
-    without_a_relay_messages_stay_queued,
-    the_log_only_poll_reads_an_index_range_not_the_queue,
-    settled_messages_past_the_retention_are_deleted_with_their_links,
-    a_sending_dispatcher_deletes_what_the_retention_no_longer_keeps,
     one_invitation_to_several_accounts_is_one_email,
 );
 
@@ -35,7 +33,7 @@ async fn app_sending_to(db: Db, smtp: String, max_attempts: u32) -> TestApp {
     TestApp::spawn_with(db, |config| fast_dispatch(config, Some(smtp), max_attempts)).await
 }
 
-fn fast_dispatch(config: &mut Config, smtp: Option<String>, max_attempts: u32) {
+pub(super) fn fast_dispatch(config: &mut Config, smtp: Option<String>, max_attempts: u32) {
     config.smtp_url = smtp;
     config.outbox_poll_ms = 50;
     config.outbox_backoff_ms = 200;
@@ -58,7 +56,7 @@ fn invite_request() -> pb::InviteRequest {
     }
 }
 
-async fn invite(app: &TestApp) -> pb::InviteResponse {
+pub(super) async fn invite(app: &TestApp) -> pb::InviteResponse {
     app.client
         .clone()
         .invite(invite_request())
@@ -83,7 +81,7 @@ async fn invitations(app: &TestApp) -> Vec<pb::Invitation> {
 }
 
 /// The delivery of the one invitation, once `done` holds for it (30 s at most).
-async fn delivery_when(
+pub(super) async fn delivery_when(
     app: &TestApp,
     done: impl Fn(&pb::InvitationDelivery) -> bool,
 ) -> pb::InvitationDelivery {
@@ -102,7 +100,7 @@ async fn delivery_when(
     panic!("the delivery never got there; last seen: {last:?}");
 }
 
-fn state(delivery: &pb::InvitationDelivery) -> pb::DeliveryState {
+pub(super) fn state(delivery: &pb::InvitationDelivery) -> pb::DeliveryState {
     pb::DeliveryState::try_from(delivery.state).expect("known delivery state")
 }
 
@@ -534,254 +532,6 @@ async fn each_notifying_change_writes_one_message_and_a_refused_one_none(db: Db)
     );
     assert!(app.remove("ada", "acme", "ada").await.is_err());
     assert_eq!(app.table_counts().await, before, "nothing written, no email");
-}
-
-/// With no relay configured (the default on loopback), emails are logged,
-/// not sent: they stay queued, attempts 0, and the outbox keeps no token
-/// (nothing would send it): the token is only in the Invite answer.
-async fn without_a_relay_messages_stay_queued(db: Db) {
-    let app = TestApp::spawn_with(db, |config| config.outbox_poll_ms = 50).await;
-    app.account("acme", "owner").await;
-    let token = invite(&app).await.token;
-    assert_eq!(token.len(), 64, "the local caller holds every scope");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let delivery = delivery_when(&app, |_| true).await;
-    assert_eq!(
-        (state(&delivery), delivery.attempts),
-        (pb::DeliveryState::Queued, 0)
-    );
-    assert_eq!(tables_holding(&app, &token).await, Vec::<String>::new());
-    assert_eq!(
-        app.count("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'invitation' AND token IS NULL")
-            .await,
-        1
-    );
-}
-
-/// The log-only dispatcher polls for queued messages after the last one it
-/// showed, every second, for as long as the service runs: the database must
-/// answer from a range of `idx_outbox_queued_order` (migration 14), in
-/// order, never by sorting the whole queue (which cost a quarter of a second
-/// a poll at 100,000 queued messages).
-async fn the_log_only_poll_reads_an_index_range_not_the_queue(db: Db) {
-    let app = TestApp::spawn_with(db, |_| {}).await;
-    app.account("acme", "owner").await;
-    invite(&app).await;
-    // A queue of a size where the plan matters: on a table of a few rows a
-    // scan is as good as any plan, and MySQL rightly picks it.
-    let backend = app.db.get_database_backend();
-    copy_the_queued_message(&app, 2_000).await;
-    if backend == DbBackend::MySql {
-        app.db
-            .execute_unprepared("ANALYZE TABLE outbox, outbox_invitations")
-            .await
-            .expect("analyzed");
-    }
-    // A batch's invitations are read by message id (`with_links`): an
-    // index on both databases (MySQL's is the foreign key's).
-    let links = Statement::from_sql_and_values(
-        backend,
-        "SELECT invitation_id, outbox_id FROM outbox_invitations WHERE outbox_id IN (?, ?)",
-        ["copy-7".into(), "copy-8".into()],
-    );
-    let plan = app.plan(links).await;
-    assert!(
-        plan.iter()
-            .all(|step| !step.starts_with("SCAN") && !step.contains("type=ALL")),
-        "{plan:?}"
-    );
-    // The dispatcher reads on from the last message it showed: near the
-    // queue's end, so the range is short (a position before most of the
-    // queue may rightly be read by its state alone).
-    let newest = app.count("SELECT MAX(created_at) AS n FROM outbox").await;
-    for after in [None, Some((newest, "m".to_owned()))] {
-        let statement = storage::queued_after_statement(backend, after.clone(), 100);
-        let sql = statement.sql.clone();
-        let plan = app.plan(statement).await;
-        // After a message, the range starts there: the rows shown before
-        // are not read again (SQLite names the bound, MySQL says "range").
-        let ranged = |step: &String| match (&after, backend) {
-            (None, _) => true,
-            (Some(_), DbBackend::Sqlite) => step.contains("created_at>"),
-            (Some(_), _) => step.contains("type=range"),
-        };
-        assert!(
-            plan.iter()
-                .any(|step| step.contains("idx_outbox_queued_order") && ranged(step)),
-            "{sql}: {plan:?}"
-        );
-        for step in &plan {
-            assert!(
-                !step.contains("TEMP B-TREE") && !step.contains("filesort") && !step.contains("type=ALL"),
-                "{sql}: {step}"
-            );
-        }
-    }
-}
-
-/// Pruning deletes sent and failed messages written before the cutoff, a
-/// batch at a time, with their invitation links; it keeps newer ones and
-/// every queued one, however old.
-async fn settled_messages_past_the_retention_are_deleted_with_their_links(db: Db) {
-    let app = TestApp::spawn_with(db, |_| {}).await;
-    app.account("acme", "owner").await;
-    invite(&app).await;
-    copy_the_queued_message(&app, 700).await;
-    settle_copies(&app, (1, 550), "sent", 40).await;
-    settle_copies(&app, (551, 600), "failed", 40).await;
-    settle_copies(&app, (601, 650), "sent", 0).await;
-    settle_copies(&app, (651, 700), "queued", 40).await;
-    let outbox = storage::OutboxStore::new(app.db.clone());
-    let cutoff = chrono::Utc::now() - chrono::Duration::days(30);
-    let mut batches = Vec::new();
-    for _ in 0..3 {
-        batches.push(outbox.prune_settled(cutoff, 500).await.expect("pruned"));
-    }
-    assert_eq!(batches, [500, 100, 0]);
-    // The original (queued), 50 recent sent and 50 old queued copies.
-    assert_eq!(app.count("SELECT COUNT(*) AS n FROM outbox").await, 101);
-    let settled_before_cutoff = format!(
-        "SELECT COUNT(*) AS n FROM outbox WHERE state IN ('sent', 'failed') AND created_at < {}",
-        cutoff.timestamp_millis()
-    );
-    assert_eq!(app.count(&settled_before_cutoff).await, 0);
-    assert_eq!(
-        app.count(
-            "SELECT COUNT(*) AS n FROM outbox_invitations l \
-             WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = l.outbox_id)"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        app.count("SELECT COUNT(*) AS n FROM outbox_invitations").await,
-        101
-    );
-}
-
-/// A dispatcher with a relay prunes when it has nothing to send: messages
-/// settled before ACCESS_OUTBOX_RETENTION_DAYS go, the rest stay.
-async fn a_sending_dispatcher_deletes_what_the_retention_no_longer_keeps(db: Db) {
-    let smtp = MailServer::start().await;
-    let app = TestApp::spawn_with(db, |config| config.outbox_dispatch = false).await;
-    app.account("acme", "owner").await;
-    invite(&app).await;
-    // More than one batch (500) past the retention: the backlog goes one
-    // batch per idle round, not one batch every ten minutes.
-    copy_the_queued_message(&app, 1_203).await;
-    settle_copies(&app, (1, 1_201), "sent", 40).await;
-    settle_copies(&app, (1_202, 1_202), "failed", 40).await;
-    settle_copies(&app, (1_203, 1_203), "sent", 20).await;
-    let mut config = app.config.clone();
-    fast_dispatch(&mut config, Some(smtp.url()), 5);
-    assert_eq!(config.outbox_retention_days, 30, "the default");
-    // As the server builds it: on SQLite it shares the requests' pool.
-    let dispatcher = app::email_dispatcher(&config, Some(&app.db))
-        .await
-        .expect("dispatcher")
-        .spawn();
-    let kept = "SELECT COUNT(*) AS n FROM outbox";
-    for _ in 0..200 {
-        if app.count(kept).await == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    dispatcher.stop(Duration::from_secs(5)).await;
-    // The invitation's own email (sent meanwhile) and the copy of 20 days.
-    assert_eq!(
-        app.count("SELECT COUNT(*) AS n FROM outbox WHERE state = 'sent' AND (id = 'copy-1203' OR id NOT LIKE 'copy-%')")
-            .await,
-        2
-    );
-    assert_eq!(app.count(kept).await, 2);
-    assert_eq!(app.count("SELECT COUNT(*) AS n FROM outbox_invitations").await, 2);
-}
-
-/// Adds `copies` queued messages `copy-1`, `copy-2`, ..., each a copy of
-/// the one message queued (offering its invitation), written a millisecond
-/// apart after it.
-async fn copy_the_queued_message(app: &TestApp, copies: usize) {
-    let backend = app.db.get_database_backend();
-    let columns = "account_id, kind, recipient, facts, state, next_attempt_at, created_at";
-    let original = app
-        .db
-        .query_one_raw(Statement::from_string(
-            backend,
-            format!("SELECT {columns} FROM outbox"),
-        ))
-        .await
-        .expect("read")
-        .expect("one message queued");
-    let text = |name: &str| original.try_get::<String>("", name).expect(name);
-    let invitation: String = app
-        .db
-        .query_one_raw(Statement::from_string(
-            backend,
-            "SELECT invitation_id FROM outbox_invitations",
-        ))
-        .await
-        .expect("read")
-        .expect("the message offers an invitation")
-        .try_get("", "invitation_id")
-        .expect("invitation_id");
-    let created: i64 = original.try_get("", "created_at").expect("created_at");
-    for chunk in (1..=copies).collect::<Vec<_>>().chunks(500) {
-        let rows = vec!["(?, ?, ?, ?, ?, 'queued', ?, ?)"; chunk.len()].join(", ");
-        let mut values: Vec<sea_orm::Value> = Vec::new();
-        for &i in chunk {
-            let at = created + i64::try_from(i).expect("small");
-            values.extend([
-                format!("copy-{i}").into(),
-                text("account_id").into(),
-                text("kind").into(),
-                text("recipient").into(),
-                text("facts").into(),
-                at.into(),
-                at.into(),
-            ]);
-        }
-        app.db
-            .execute_raw(Statement::from_sql_and_values(
-                backend,
-                format!("INSERT INTO outbox (id, {columns}) VALUES {rows}"),
-                values,
-            ))
-            .await
-            .expect("copies written");
-        let links = vec!["(?, ?)"; chunk.len()].join(", ");
-        let values: Vec<sea_orm::Value> = chunk
-            .iter()
-            .flat_map(|i| [invitation.clone().into(), format!("copy-{i}").into()])
-            .collect();
-        app.db
-            .execute_raw(Statement::from_sql_and_values(
-                backend,
-                format!("INSERT INTO outbox_invitations (invitation_id, outbox_id) VALUES {links}"),
-                values,
-            ))
-            .await
-            .expect("links written");
-    }
-}
-
-/// Settles copies `first..=last` (see [`copy_the_queued_message`]) as
-/// `state`, created `days_ago` days before they were.
-async fn settle_copies(app: &TestApp, (first, last): (usize, usize), state: &str, days_ago: i64) {
-    let ids: Vec<sea_orm::Value> = (first..=last).map(|i| format!("copy-{i}").into()).collect();
-    let marks = vec!["?"; ids.len()].join(", ");
-    let mut values: Vec<sea_orm::Value> = vec![state.into(), (days_ago * 86_400_000).into()];
-    values.extend(ids);
-    app.db
-        .execute_raw(Statement::from_sql_and_values(
-            app.db.get_database_backend(),
-            format!(
-                "UPDATE outbox SET state = ?, token = NULL, created_at = created_at - ? WHERE id IN ({marks})"
-            ),
-            values,
-        ))
-        .await
-        .expect("settled");
 }
 
 /// One Invite to two accounts of a team (one token) is one email naming
