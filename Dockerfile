@@ -6,6 +6,9 @@
 FROM rust:1.95.0-bookworm AS build
 WORKDIR /src
 COPY . .
+# The source revision access_build_info reports (.git is not in the build
+# context): docker build --build-arg ACCESS_BUILD_REVISION=$(git rev-parse --short=12 HEAD) .
+ARG ACCESS_BUILD_REVISION=unknown
 # protoc comes vendored (build.rs); TLS is rustls, so nothing but libc and
 # libgcc is needed at run time. The caches only speed up rebuilds.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -418,8 +418,10 @@ impl App {
             .with_decisions(self.metrics.decisions());
         let router = transport
             .server()
-            // Telemetry: outermost, so the RPC's span covers (and its status
-            // code reflects) every refusal of the stack below.
+            // gRPC-Web translated first, so everything below sees gRPC.
+            .layer(settings::browser_calls(&self.config)?)
+            // Telemetry: outermost but for that, so the RPC's span covers
+            // (and its status code reflects) every refusal of the stack below.
             .layer(middleware::RpcSpanLayer::new(self.trace_dispatch))
             .layer(layers)
             .add_service(health_service)

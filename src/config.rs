@@ -15,6 +15,7 @@ pub use cli::{Cli, Command, DevTokenArgs, HashKeyArgs, HealthArgs};
 pub use email::EmailBounds;
 pub use redis_security::RedisSecurityConfig;
 pub use watch::WatchConfig;
+pub use web::WebConfig;
 
 /// Default listen address: loopback, so a plain `cargo run` exposes nothing.
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:50051";
@@ -361,6 +362,9 @@ pub struct Config {
     /// WatchChanges streams: how many, how far behind, how long.
     #[command(flatten)]
     pub watch: WatchConfig,
+    /// gRPC-Web for browsers.
+    #[command(flatten)]
+    pub web: WebConfig,
 }
 
 /// How log lines are written (ACCESS_LOG_FORMAT).
@@ -453,6 +457,7 @@ impl Default for Config {
             actors: ActorConfig::default(),
             email: EmailBounds::default(),
             watch: WatchConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -504,6 +509,7 @@ impl std::fmt::Debug for Config {
             .field("actors", &self.actors)
             .field("email", &self.email)
             .field("watch", &self.watch)
+            .field("web", &self.web)
             .finish_non_exhaustive()
     }
 }
@@ -530,3 +536,4 @@ mod settings;
 #[cfg(test)]
 mod tests;
 mod watch;
+mod web;

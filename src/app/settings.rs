@@ -13,7 +13,7 @@ use crate::changes::{FeedSettings, PublisherSettings};
 use crate::config::{ActorProofMode, Config};
 use crate::domain::service::{EmailLimits, RateLimit};
 use crate::email::{DispatchSettings, EmailRenderer, RelaySettings};
-use crate::grpc::middleware::{ApiKeys, ClientIdentities, Credentials};
+use crate::grpc::middleware::{ApiKeys, BrowserCallsLayer, ClientIdentities, Credentials};
 use crate::grpc::{ActorTrust, WatchSettings};
 use crate::reload::Reloading;
 use crate::shutdown::ShutdownSettings;
@@ -134,6 +134,16 @@ pub fn transport(config: &Config) -> TransportSettings {
         tcp_keepalive: config.tcp_keepalive(),
         max_connection_age: config.max_connection_age(),
         max_connection_age_grace: config.max_connection_age_grace(),
+        accept_http1: config.web.grpc_web,
+    }
+}
+
+/// gRPC-Web on the gRPC port, or not (ACCESS_GRPC_WEB*).
+pub fn browser_calls(config: &Config) -> anyhow::Result<BrowserCallsLayer> {
+    if config.web.grpc_web {
+        BrowserCallsLayer::on(&config.web.allowed_origins()?)
+    } else {
+        Ok(BrowserCallsLayer::off())
     }
 }
 

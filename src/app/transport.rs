@@ -36,6 +36,8 @@ pub struct TransportSettings {
     pub max_connection_age: Option<Duration>,
     /// Time after the GOAWAY before the connection is closed, streams or not.
     pub max_connection_age_grace: Duration,
+    /// Serve HTTP/1.1 as well as HTTP/2: gRPC-Web from browsers needs it.
+    pub accept_http1: bool,
 }
 
 impl TransportSettings {
@@ -51,7 +53,8 @@ impl TransportSettings {
         let server = Server::builder()
             .max_concurrent_streams(self.max_concurrent_streams)
             .http2_keepalive_interval(Some(self.http2_keepalive_interval))
-            .http2_keepalive_timeout(Some(self.http2_keepalive_timeout));
+            .http2_keepalive_timeout(Some(self.http2_keepalive_timeout))
+            .accept_http1(self.accept_http1);
         match self.max_connection_age {
             // GOAWAY at this age; the cut after the grace is `Aged`'s.
             Some(age) => server.max_connection_age(age),

@@ -13,6 +13,7 @@ use super::{
 impl Config {
     /// Refuses settings that would make the service refuse everything.
     pub fn validate(&self) -> anyhow::Result<()> {
+        self.web.allowed_origins()?;
         let positive = [
             ("ACCESS_DB_MAX_CONNECTIONS", self.db_max_connections as u64),
             ("ACCESS_INVITATION_TTL_SECS", self.invitation_ttl_secs),

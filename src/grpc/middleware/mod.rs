@@ -10,6 +10,7 @@ mod errors;
 mod key_scopes;
 mod metrics;
 mod trace;
+mod web;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub use errors::to_status;
 pub use key_scopes::{KeyScope, KeyScopes, METHOD_SCOPES, SERVICE, scope_of};
 pub use metrics::{MeteredBody, RpcMetricsLayer};
 pub use trace::{RpcSpan, RpcSpanLayer, SpanBody, record_subject};
+pub use web::{BrowserCalls, BrowserCallsLayer};
 
 use crate::metrics::RpcMetrics;
 

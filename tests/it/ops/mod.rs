@@ -9,6 +9,7 @@ mod cache_faults;
 mod coherence_faults;
 mod email;
 mod email_tokens;
+mod grpc_web;
 mod health;
 mod metrics;
 mod migrations;
