@@ -9,16 +9,19 @@ use std::sync::LazyLock;
 use prost::Message;
 
 use crate::domain::ids::{AccountId, ResourceId};
+use chrono::{DateTime, Utc};
+
 use crate::domain::model::{
-    AccessFacts, AccountFacts, AccountRevision, AccountState, MemberAccess, MembershipStatus, ResourceType,
-    Scopes,
+    AccessEnds, AccessFacts, AccountFacts, AccountRevision, AccountState, MemberAccess, MembershipStatus,
+    ResourceType, Scopes,
 };
-use crate::domain::permissions::{BUILTIN_ROLES, CATALOGUE, PermissionSet};
+use crate::domain::permissions::{BUILTIN_ROLES, CATALOGUE, Permission, PermissionSet};
 
 /// What the facts hold, bumped when a release adds a fact whose absence
-/// would read as "no" (format 2: shared suppression lists, rule 5): an
-/// entry of an older format would say nothing is shared, so it is a miss.
-const FACTS_FORMAT: &[u8] = b"facts-format-2";
+/// would read as "no" (format 2: shared suppression lists, rule 5; format 3:
+/// the ends of access, rule 17): an entry of an older format would say
+/// nothing is shared or nothing ends, so it is a miss.
+const FACTS_FORMAT: &[u8] = b"facts-format-3";
 
 /// FNV-1a of the facts format, of the catalogue's names in order and of each
 /// built-in role's permissions: changes whenever a bit would mean another
@@ -103,6 +106,32 @@ struct MemberPb {
     permissions_high: u64,
     #[prost(message, repeated, tag = "6")]
     scopes: Vec<ScopePb>,
+    /// The membership's end (Unix ms), if it has one.
+    #[prost(int64, optional, tag = "7")]
+    ends_at_ms: Option<i64>,
+    #[prost(message, repeated, tag = "8")]
+    grant_ends: Vec<GrantEndPb>,
+    #[prost(message, repeated, tag = "9")]
+    scope_ends: Vec<ScopeEndPb>,
+}
+
+/// A timed grant: its permission by name (bits are for the stored set).
+#[derive(Clone, PartialEq, Message)]
+struct GrantEndPb {
+    #[prost(string, tag = "1")]
+    permission: String,
+    #[prost(int64, tag = "2")]
+    at_ms: i64,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct ScopeEndPb {
+    #[prost(string, tag = "1")]
+    resource_type: String,
+    #[prost(string, tag = "2")]
+    id: String,
+    #[prost(int64, tag = "3")]
+    at_ms: i64,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -181,6 +210,26 @@ fn facts_to_pb(facts: &AccessFacts) -> FactsPb {
                         ids: ids.iter().map(ToString::to_string).collect(),
                     })
                     .collect(),
+                ends_at_ms: m.ends.membership.map(|at| at.timestamp_millis()),
+                grant_ends: m
+                    .ends
+                    .grants
+                    .iter()
+                    .map(|(permission, at)| GrantEndPb {
+                        permission: permission.name().to_owned(),
+                        at_ms: at.timestamp_millis(),
+                    })
+                    .collect(),
+                scope_ends: m
+                    .ends
+                    .scopes
+                    .iter()
+                    .map(|(resource_type, id, at)| ScopeEndPb {
+                        resource_type: resource_type.as_str().to_owned(),
+                        id: id.to_string(),
+                        at_ms: at.timestamp_millis(),
+                    })
+                    .collect(),
             }
         }),
         owned_parent: match facts.owned_parent_state {
@@ -202,6 +251,31 @@ fn facts_from_pb(pb: FactsPb) -> Option<AccessFacts> {
                     scopes.insert(resource_type, ResourceId::from_trusted(id));
                 }
             }
+            // An end that does not read back makes the whole entry a miss:
+            // dropping it would make the access last for ever.
+            let instant = |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms);
+            let mut ends = AccessEnds {
+                membership: m
+                    .ends_at_ms
+                    .map(instant)
+                    .map(|at| at.ok_or(()))
+                    .transpose()
+                    .ok()?,
+                ..AccessEnds::default()
+            };
+            for grant in m.grant_ends {
+                // A permission this version does not know grants nothing here.
+                if let Some(permission) = Permission::lookup(&grant.permission) {
+                    ends.grants.push((permission, instant(grant.at_ms)?));
+                }
+            }
+            for scope in m.scope_ends {
+                ends.scopes.push((
+                    ResourceType::from_storage(&scope.resource_type)?,
+                    ResourceId::from_trusted(scope.id),
+                    instant(scope.at_ms)?,
+                ));
+            }
             Some(MemberAccess {
                 role: m.role,
                 is_owner: m.is_owner,
@@ -214,6 +288,7 @@ fn facts_from_pb(pb: FactsPb) -> Option<AccessFacts> {
                     u128::from(m.permissions_low) | (u128::from(m.permissions_high) << 64),
                 ),
                 scopes,
+                ends,
             })
         }
     };
@@ -340,6 +415,7 @@ mod tests {
                 status: MembershipStatus::Active,
                 permissions: builtin_role("list_manager").unwrap().permissions(),
                 scopes,
+                ends: AccessEnds::default(),
             }),
             owned_parent_state: Some(AccountState::Closed),
         }
@@ -363,6 +439,28 @@ mod tests {
         assert_eq!(decode_entry(&bytes, other_epoch, 1_000), None);
         assert_eq!(decode_entry(&bytes, stamp, 2_000), None);
         assert_eq!(decode_entry(b"garbage", stamp, 1_000), None);
+    }
+
+    #[test]
+    fn ends_round_trip_to_the_millisecond() {
+        let at = |ms| DateTime::<Utc>::from_timestamp_millis(ms).unwrap();
+        let mut facts = facts();
+        let member = facts.membership.as_mut().unwrap();
+        member.ends = AccessEnds {
+            membership: Some(at(1_800_000_000_123)),
+            grants: vec![(Permission::lookup("lists.export").unwrap(), at(1_800_000_000_456))],
+            scopes: vec![(
+                ResourceType::List,
+                ResourceId::from_trusted("4".into()),
+                at(1_800_000_000_789),
+            )],
+        };
+        let stamp = Stamp {
+            epoch: 1,
+            generation: 1,
+        };
+        let bytes = encode_entry(&facts, stamp, 2_000);
+        assert_eq!(decode_entry(&bytes, stamp, 1_000), Some(facts));
     }
 
     #[test]

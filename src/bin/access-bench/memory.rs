@@ -53,6 +53,7 @@ fn facts(i: usize) -> AccessFacts {
             status: MembershipStatus::Active,
             permissions: builtin_role(role).map(|r| r.permissions()).unwrap_or_default(),
             scopes,
+            ends: Default::default(),
         }),
         owned_parent_state: None,
     }

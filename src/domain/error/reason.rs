@@ -96,6 +96,9 @@ reasons! {
     SharedTemplateReadOnly => "SHARED_TEMPLATE_READ_ONLY",
     /// A suppression list shared by the parent is read-only in a child.
     SharedSuppressionListReadOnly => "SHARED_SUPPRESSION_LIST_READ_ONLY",
+    /// What granted the permission has ended (metadata `ended`: membership,
+    /// grant or scope; `subject`; `ended_at`).
+    AccessExpired => "ACCESS_EXPIRED",
 
     // INVALID_ARGUMENT, on a field violation.
     /// A scope on a resource type the role and extra grants hold no permission for.
@@ -119,6 +122,12 @@ reasons! {
     Duplicate => "DUPLICATE",
 
     // FAILED_PRECONDITION.
+    /// An end time already past (beyond the tolerated clock skew).
+    EndInPast => "END_IN_PAST",
+    /// An end time further ahead than the configured maximum.
+    EndTooFar => "END_TOO_FAR",
+    /// An end time put on the owner's membership, which never ends.
+    OwnerNeverEnds => "OWNER_NEVER_ENDS",
     /// `account.transfer` (owner only) put in a role, grants or a request.
     OwnerOnlyPermission => "OWNER_ONLY_PERMISSION",
     /// The owner role handed out.

@@ -2,6 +2,7 @@
 
 use super::accounts::AccountState;
 use super::consistency::{AccountRevision, ConsistencyToken};
+use super::ends::Expiry;
 use super::members::MemberAccess;
 use super::resources::{Resource, ResourceType, Scopes};
 use chrono::{DateTime, Utc};
@@ -66,6 +67,8 @@ pub enum Reason {
     SharedSuppressionListReadOnly,
     /// No such account.
     AccountNotFound,
+    /// What alone granted it has ended (rule 17).
+    AccessExpired,
 }
 
 impl Reason {
@@ -83,6 +86,7 @@ impl Reason {
             Self::SharedTemplateReadOnly => "SHARED_TEMPLATE_READ_ONLY",
             Self::SharedSuppressionListReadOnly => "SHARED_SUPPRESSION_LIST_READ_ONLY",
             Self::AccountNotFound => "ACCOUNT_NOT_FOUND",
+            Self::AccessExpired => "ACCESS_EXPIRED",
         }
     }
 }
@@ -100,6 +104,8 @@ pub struct Decision {
     pub via_parent: Option<AccountId>,
     /// The revisions of the state the answer was computed from.
     pub computed_at: ConsistencyToken,
+    /// What ended, when the reason is [`Reason::AccessExpired`].
+    pub expired: Option<Expiry>,
 }
 
 /// One authorization question.
@@ -222,6 +228,10 @@ pub struct EffectivePermissions {
     pub via_parent: Option<AccountId>,
     /// The revisions of the state the answer was computed from.
     pub computed_at: ConsistencyToken,
+    /// The ends of what these permissions and scopes come from, earliest
+    /// first (rule 17); with [`Reason::AccessExpired`], the membership's
+    /// own end that passed.
+    pub ends: Vec<Expiry>,
 }
 
 impl AccessFacts {

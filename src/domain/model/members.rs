@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::accounts::Person;
+use super::ends::AccessEnds;
 use super::resources::Scopes;
 use crate::domain::ids::{Email, InvitationId, RoleName, UserId};
 use crate::domain::permissions::PermissionSet;
@@ -93,6 +94,9 @@ pub struct MemberAccess {
     pub permissions: PermissionSet,
     /// Resource restrictions.
     pub scopes: Scopes,
+    /// What of this access ends, and when (rule 17); timed grants are here,
+    /// not in `permissions`.
+    pub ends: AccessEnds,
 }
 
 /// The standing of a row in the user list.

@@ -140,6 +140,20 @@ impl Scopes {
             .is_none_or(|ids| ids.contains(&resource.id))
     }
 
+    /// These scopes without the given entries; a type whose every id is
+    /// taken out stays scoped, to nothing (rule 17: an ended entry never
+    /// widens a scope).
+    #[must_use]
+    pub fn without<'a>(&self, entries: impl IntoIterator<Item = (ResourceType, &'a ResourceId)>) -> Self {
+        let mut kept = self.clone();
+        for (resource_type, id) in entries {
+            if let Some(ids) = kept.0.get_mut(&resource_type) {
+                ids.remove(id);
+            }
+        }
+        kept
+    }
+
     /// How many ids every type's scope lists together.
     pub fn id_count(&self) -> usize {
         self.0.values().map(BTreeSet::len).sum()

@@ -1,9 +1,12 @@
-//! The pure Authorize rule (rules 1–5 of docs/domain.md): facts in, decision out.
+//! The pure Authorize rule (rules 1–5 and 17 of docs/domain.md): facts and
+//! the time in, decision out.
+
+use chrono::{DateTime, Utc};
 
 use crate::domain::ids::AccountId;
 use crate::domain::model::{
-    AccessFacts, AccountAccess, AccountState, AccountTie, Check, Decision, EffectivePermissions,
-    MembershipStatus, Reason, Resource, ResourceType, Scopes,
+    AccessEnds, AccessFacts, AccountAccess, AccountState, AccountTie, Check, Decision, EffectivePermissions,
+    Ended, Expiry, MembershipStatus, Reason, Resource, ResourceType, Scopes, has_passed,
 };
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
 
@@ -11,15 +14,21 @@ use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
 /// and two-factor have been considered: the part of a decision that does not
 /// depend on the permission asked, so a batch works it out once for all the
 /// checks of one (user, account) pair. It borrows from the facts and
-/// allocates nothing.
+/// allocates nothing unless a membership's end has passed.
 pub struct Standing<'a> {
     /// Why every check in this standing is refused, whatever it asks.
     refusal: Option<Reason>,
     role: Option<&'a str>,
+    /// What the membership holds at `now`: timed grants past their end left out.
     permissions: PermissionSet,
     scopes: Option<&'a Scopes>,
+    /// The ends of the membership's timed grants and scope entries (rule 17).
+    ends: Option<&'a AccessEnds>,
+    /// The membership's own end, when it has passed.
+    expired: Option<Expiry>,
     via_parent: Option<&'a AccountId>,
     facts: &'a AccessFacts,
+    now: DateTime<Utc>,
 }
 
 /// Rule 4, the one place it is written: a user who owns an account's parent
@@ -38,16 +47,19 @@ pub fn two_factor_withheld(require_two_factor: bool, mfa_verified: bool) -> bool
     require_two_factor && !mfa_verified
 }
 
-/// The user's standing in the account the facts describe (rules 1, 3 and
-/// 4), for a session that did or did not pass two-factor.
-pub fn standing(facts: &AccessFacts, mfa_verified: bool) -> Standing<'_> {
+/// The user's standing in the account the facts describe (rules 1, 3, 4
+/// and 17), for a session that did or did not pass two-factor, at `now`.
+pub fn standing(facts: &AccessFacts, mfa_verified: bool, now: DateTime<Utc>) -> Standing<'_> {
     let refused = |reason: Reason| Standing {
         refusal: Some(reason),
         role: None,
         permissions: PermissionSet::EMPTY,
         scopes: None,
+        ends: None,
+        expired: None,
         via_parent: None,
         facts,
+        now,
     };
     let Some(account) = &facts.account else {
         return refused(Reason::AccountNotFound);
@@ -62,8 +74,11 @@ pub fn standing(facts: &AccessFacts, mfa_verified: bool) -> Standing<'_> {
             role: Some(OWNER_ROLE),
             permissions: PermissionSet::all(),
             scopes: None,
+            ends: None,
+            expired: None,
             via_parent: account.parent_id.as_ref(),
             facts,
+            now,
         }
     } else {
         match &facts.membership {
@@ -74,13 +89,33 @@ pub fn standing(facts: &AccessFacts, mfa_verified: bool) -> Standing<'_> {
                     ..refused(Reason::MembershipInactive)
                 };
             }
+            // Rule 17: past its end a membership grants nothing; the
+            // owner's never ends, whatever is stored.
+            Some(member)
+                if !member.is_owner && member.ends.membership.is_some_and(|end| has_passed(end, now)) =>
+            {
+                return Standing {
+                    role: Some(&member.role),
+                    expired: member.ends.membership.map(|at| Expiry {
+                        what: Ended::Membership,
+                        at,
+                    }),
+                    ..refused(Reason::AccessExpired)
+                };
+            }
             Some(member) => Standing {
                 refusal: None,
                 role: Some(&member.role),
-                permissions: member.permissions.with_implicit(),
+                permissions: member
+                    .permissions
+                    .union(member.ends.live_grants(now))
+                    .with_implicit(),
                 scopes: Some(&member.scopes),
+                ends: Some(&member.ends),
+                expired: None,
                 via_parent: None,
                 facts,
+                now,
             },
         }
     };
@@ -90,19 +125,30 @@ pub fn standing(facts: &AccessFacts, mfa_verified: bool) -> Standing<'_> {
         standing.refusal = Some(Reason::MfaRequired);
         standing.permissions = PermissionSet::EMPTY;
         standing.scopes = None;
+        standing.ends = None;
     }
     standing
 }
 
 impl<'a> Standing<'a> {
     /// Why a check of `permission` (on `resource`, if it names one) is
-    /// answered the way it is: rules 2 and 5 on top of the standing.
+    /// answered the way it is: rules 2, 5 and 17 on top of the standing.
     pub fn reason(&self, permission: Permission, resource: Option<&Resource>) -> Reason {
+        self.judge(permission, resource).0
+    }
+
+    /// [`reason`](Self::reason), with what ended when the reason is
+    /// [`Reason::AccessExpired`].
+    pub fn judge(&self, permission: Permission, resource: Option<&Resource>) -> (Reason, Option<Expiry>) {
         if let Some(refusal) = self.refusal {
-            return refusal;
+            return (refusal, self.expired.clone());
         }
         if !self.permissions.contains(permission) {
-            return Reason::PermissionNotGranted;
+            // Rule 17: held only through a grant whose end has passed.
+            return match self.ends.and_then(|ends| ends.ended_grant(permission, self.now)) {
+                Some(expiry) => (Reason::AccessExpired, Some(expiry)),
+                None => (Reason::PermissionNotGranted, None),
+            };
         }
         if let Some(resource) = resource {
             // Rule 5: a template or suppression list shared down from the
@@ -110,14 +156,18 @@ impl<'a> Standing<'a> {
             if let Some(read_only) = shared_read_only(resource.resource_type, permission)
                 && self.facts.shared_from_parent(resource)
             {
-                return read_only;
+                return (read_only, None);
             }
             // Rule 2: a check without a resource stays allowed on scoped types.
             if self.scopes.is_some_and(|scopes| !scopes.allows(resource)) {
-                return Reason::OutOfScope;
+                return (Reason::OutOfScope, None);
+            }
+            // Rule 17: an id whose scope entry has ended is out of reach.
+            if let Some(expiry) = self.ends.and_then(|ends| ends.ended_scope(resource, self.now)) {
+                return (Reason::AccessExpired, Some(expiry));
             }
         }
-        Reason::Allowed
+        (Reason::Allowed, None)
     }
 
     /// The role every answer in this standing names, if any.
@@ -177,34 +227,53 @@ fn shared_read_only(resource_type: ResourceType, permission: Permission) -> Opti
     }
 }
 
-/// Decides one check from the facts alone: no I/O, so a decision never
-/// mixes two states of the store.
-pub fn decide(facts: &AccessFacts, check: &Check) -> Decision {
-    let standing = standing(facts, check.mfa_verified);
-    let reason = standing.reason(check.permission, check.resource.as_ref());
+/// Decides one check from the facts and the time alone: no I/O, so a
+/// decision never mixes two states of the store, and no clock, so a cached
+/// fact is judged against the instant of the call, not of its caching.
+pub fn decide(facts: &AccessFacts, check: &Check, now: DateTime<Utc>) -> Decision {
+    let standing = standing(facts, check.mfa_verified, now);
+    let (reason, expired) = standing.judge(check.permission, check.resource.as_ref());
     Decision {
         allowed: reason == Reason::Allowed,
         reason,
         role: standing.role.map(str::to_owned),
         via_parent: standing.via_parent.cloned(),
         computed_at: facts.computed_at(&check.account_id),
+        expired,
     }
 }
 
-/// Everything the user may do in the account, for UIs.
+/// Everything the user may do in the account at `now`, for UIs: a scope
+/// entry past its end is left out of its type's ids (the type stays scoped).
 pub fn effective_permissions(
     facts: &AccessFacts,
     account: &AccountId,
     mfa_verified: bool,
+    now: DateTime<Utc>,
 ) -> EffectivePermissions {
-    let standing = standing(facts, mfa_verified);
+    let standing = standing(facts, mfa_verified, now);
+    let scopes = match (standing.scopes, standing.ends) {
+        (Some(scopes), Some(ends)) => scopes.without(
+            ends.scopes
+                .iter()
+                .filter(|(_, _, end)| has_passed(*end, now))
+                .map(|(t, id, _)| (*t, id)),
+        ),
+        (scopes, _) => scopes.cloned().unwrap_or_default(),
+    };
+    let ends = match (&standing.expired, standing.ends) {
+        (Some(expired), _) => vec![expired.clone()],
+        (None, Some(ends)) => ends.in_force(now),
+        (None, None) => Vec::new(),
+    };
     EffectivePermissions {
         reason: standing.refusal.unwrap_or(Reason::Allowed),
         role: standing.role.map(str::to_owned),
         permissions: standing.permissions,
-        scopes: standing.scopes.cloned().unwrap_or_default(),
+        scopes,
         via_parent: standing.via_parent.cloned(),
         computed_at: facts.computed_at(account),
+        ends,
     }
 }
 
@@ -217,6 +286,16 @@ mod tests {
         Account, AccountFacts, AccountLimits, MemberAccess, OwnMembership, Person, Resource,
     };
     use crate::domain::permissions::builtin_role;
+
+    /// The instant these tests decide at.
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    /// [`super::decide`] at [`t0`].
+    fn decide(facts: &AccessFacts, check: &Check) -> Decision {
+        super::decide(facts, check, t0())
+    }
 
     fn facts(role: &str, status: MembershipStatus) -> AccessFacts {
         AccessFacts {
@@ -235,6 +314,7 @@ mod tests {
                 status,
                 permissions: builtin_role(role).unwrap().permissions(),
                 scopes: Scopes::default(),
+                ends: AccessEnds::default(),
             }),
             owned_parent_state: None,
         }
@@ -371,6 +451,83 @@ mod tests {
         let mut f = facts("viewer", MembershipStatus::Active);
         f.membership.as_mut().unwrap().permissions = PermissionSet::EMPTY;
         assert!(decide(&f, &check("account.view", None)).allowed);
+    }
+
+    fn list(id: &str) -> Option<(ResourceType, &str)> {
+        Some((ResourceType::List, id))
+    }
+
+    #[test]
+    fn an_ended_membership_grants_nothing_and_says_so() {
+        let mut f = facts("admin", MembershipStatus::Active);
+        f.membership.as_mut().unwrap().ends.membership = Some(t0() + chrono::Duration::milliseconds(1));
+        assert!(decide(&f, &check("account.view", None)).allowed);
+        // The end instant itself is past.
+        f.membership.as_mut().unwrap().ends.membership = Some(t0());
+        let d = decide(&f, &check("account.view", None));
+        assert_eq!(
+            (d.allowed, d.reason, d.role.as_deref()),
+            (false, Reason::AccessExpired, Some("admin"))
+        );
+        assert_eq!(
+            d.expired,
+            Some(Expiry {
+                what: Ended::Membership,
+                at: t0()
+            })
+        );
+        let effective = effective_permissions(&f, &AccountId::from_trusted("a".into()), false, t0());
+        assert_eq!(
+            (effective.reason, effective.permissions),
+            (Reason::AccessExpired, PermissionSet::EMPTY)
+        );
+    }
+
+    #[test]
+    fn the_owner_membership_never_ends() {
+        let mut f = facts(OWNER_ROLE, MembershipStatus::Active);
+        f.membership.as_mut().unwrap().ends.membership = Some(t0() - chrono::Duration::days(1));
+        assert!(decide(&f, &check("account.transfer", None)).allowed);
+    }
+
+    #[test]
+    fn an_ended_grant_denies_only_what_it_alone_granted() {
+        let mut f = facts("viewer", MembershipStatus::Active);
+        let export = Permission::lookup("reports.export").unwrap();
+        let view = Permission::lookup("reports.view").unwrap();
+        f.membership.as_mut().unwrap().ends.grants = vec![(export, t0()), (view, t0())];
+        let d = decide(&f, &check("reports.export", None));
+        assert_eq!(d.reason, Reason::AccessExpired);
+        assert_eq!(d.expired.map(|e| e.what), Some(Ended::Grant(export)));
+        // The role still holds reports.view.
+        assert!(decide(&f, &check("reports.view", None)).allowed);
+        f.membership.as_mut().unwrap().ends.grants = vec![(export, t0() + chrono::Duration::seconds(1))];
+        assert!(decide(&f, &check("reports.export", None)).allowed);
+        let effective = effective_permissions(&f, &AccountId::from_trusted("a".into()), false, t0());
+        assert!(effective.permissions.contains(export));
+        assert_eq!(effective.ends.len(), 1);
+    }
+
+    #[test]
+    fn an_ended_scope_entry_never_widens_the_scope() {
+        let mut f = facts("list_manager", MembershipStatus::Active);
+        let four = ResourceId::from_trusted("4".into());
+        let member = f.membership.as_mut().unwrap();
+        member.scopes = Scopes::build("scopes", [(ResourceType::List, vec![four.clone()])]).unwrap();
+        member.ends.scopes = vec![(ResourceType::List, four.clone(), t0())];
+        let d = decide(&f, &check("lists.edit", list("4")));
+        assert_eq!(d.reason, Reason::AccessExpired);
+        assert_eq!(
+            d.expired.map(|e| e.what),
+            Some(Ended::Scope(ResourceType::List, four))
+        );
+        assert_eq!(
+            decide(&f, &check("lists.edit", list("5"))).reason,
+            Reason::OutOfScope
+        );
+        let effective = effective_permissions(&f, &AccountId::from_trusted("a".into()), false, t0());
+        let ids = effective.scopes.ids_of(ResourceType::List).map(|ids| ids.len());
+        assert_eq!(ids, Some(0), "the type stays scoped, to nothing");
     }
 
     fn tie(id: &str, parent: Option<&str>, state: AccountState) -> AccountTie {

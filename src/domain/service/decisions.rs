@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use super::{UseCases, closed_error, now};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{
     AccessFacts, Account, BatchDecisions, Check, CheckBatch, Consistency, Decision, EffectivePermissions,
-    Grounds, Reason, Resource,
+    Ended, Expiry, Grounds, Reason, Resource,
 };
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
@@ -42,7 +44,7 @@ impl UseCases {
         let facts = self
             .facts_of(&check.account_id, &check.user_id, consistency)
             .await?;
-        Ok(decision::decide(&facts, check))
+        Ok(decision::decide(&facts, check, now()))
     }
 
     /// Answers several checks in order from one read of facts for all their
@@ -65,6 +67,8 @@ impl UseCases {
         for ((account, _), facts) in pairs.iter().zip(&facts) {
             self.within_tenants_facts(account, facts)?;
         }
+        // One instant for the whole batch, so its answers agree on what has ended.
+        let now = now();
         // Standings by pair and two-factor state: slot 2 × pair + mfa.
         let mut slots: Vec<Option<usize>> = vec![None; 2 * pairs.len()];
         let mut standings: Vec<decision::Standing<'_>> = Vec::with_capacity(pairs.len());
@@ -80,7 +84,7 @@ impl UseCases {
                 ));
             };
             let index = *slot.get_or_insert_with(|| {
-                let standing = decision::standing(facts, check.mfa_verified);
+                let standing = decision::standing(facts, check.mfa_verified, now);
                 grounds.push(Grounds {
                     role: standing.role().map(str::to_owned),
                     via_parent: standing.via_parent().cloned(),
@@ -105,7 +109,12 @@ impl UseCases {
         consistency: &Consistency,
     ) -> DomainResult<EffectivePermissions> {
         let facts = self.facts_of(account, user, consistency).await?;
-        Ok(decision::effective_permissions(&facts, account, mfa_verified))
+        Ok(decision::effective_permissions(
+            &facts,
+            account,
+            mfa_verified,
+            now(),
+        ))
     }
 
     /// Opens a read of `account` for a listing, refused unless `actor` may see
@@ -133,15 +142,17 @@ impl UseCases {
     ) -> DomainResult<EffectivePermissions> {
         let facts = tx.access_facts(account, actor).await?;
         self.within_tenants_facts(account, &facts)?;
-        let reason = actor_decision(&facts, actor, account, permission, self.session.mfa_verified).reason;
-        if reason == Reason::Allowed {
+        let now = now();
+        let decided = actor_decision(&facts, actor, account, permission, self.session.mfa_verified, now);
+        if decided.reason == Reason::Allowed {
             Ok(decision::effective_permissions(
                 &facts,
                 account,
                 self.session.mfa_verified,
+                now,
             ))
         } else {
-            Err(refusal(reason, actor, account, permission))
+            Err(refusal_of(&decided, actor, account, permission))
         }
     }
 
@@ -240,21 +251,22 @@ impl UseCases {
             return Ok(account.without_owner_contact());
         };
         let facts = tx.access_facts(id, actor).await?;
-        let reason = actor_decision(
+        let decided = actor_decision(
             &facts,
             actor,
             id,
             Permission::ACCOUNT_VIEW,
             self.session.mfa_verified,
-        )
-        .reason;
+            now(),
+        );
+        let reason = decided.reason;
         if reason == Reason::Allowed || (reason == Reason::AccountClosed && tied(&facts)) {
             Ok(account)
         } else if reason == Reason::AccountClosed {
             // A closed account is seen by those tied to it; to anyone else it is no account of theirs.
             Err(refusal(Reason::NotAMember, actor, id, Permission::ACCOUNT_VIEW))
         } else {
-            Err(refusal(reason, actor, id, Permission::ACCOUNT_VIEW))
+            Err(refusal_of(&decided, actor, id, Permission::ACCOUNT_VIEW))
         }
     }
 }
@@ -269,6 +281,7 @@ fn actor_decision(
     account: &AccountId,
     permission: Permission,
     mfa_verified: bool,
+    now: DateTime<Utc>,
 ) -> Decision {
     decision::decide(
         facts,
@@ -279,7 +292,35 @@ fn actor_decision(
             resource: None,
             mfa_verified,
         },
+        now,
     )
+}
+
+/// The error for an actor refused by `decided`: [`refusal`], naming what
+/// ended when the access expired.
+fn refusal_of(
+    decided: &Decision,
+    actor: &UserId,
+    account: &AccountId,
+    permission: Permission,
+) -> DomainError {
+    let error = refusal(decided.reason, actor, account, permission);
+    match &decided.expired {
+        Some(expiry) => expired_details(error, expiry),
+        None => error,
+    }
+}
+
+/// ErrorInfo metadata naming what ended and when.
+pub(super) fn expired_details(error: DomainError, expiry: &Expiry) -> DomainError {
+    let error = error.with("ended", expiry.what.kind()).with(
+        "ended_at",
+        expiry.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    );
+    match expiry.what {
+        Ended::Membership => error,
+        _ => error.with("subject", expiry.what.subject()),
+    }
 }
 
 /// Whether the user has any tie to the account: a membership (of any
@@ -308,6 +349,7 @@ fn refusal(reason: Reason, actor: &UserId, account: &AccountId, permission: Perm
         Reason::OutOfScope => ErrorReason::OutOfScope,
         Reason::SharedTemplateReadOnly => ErrorReason::SharedTemplateReadOnly,
         Reason::SharedSuppressionListReadOnly => ErrorReason::SharedSuppressionListReadOnly,
+        Reason::AccessExpired => ErrorReason::AccessExpired,
     };
     DomainError::denied(
         denied,

@@ -6,13 +6,13 @@ use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 
 use super::consistency::{consistency, token_to_pb};
-use super::{named, present, scopes_to_pb};
+use super::{named, present, scopes_to_pb, timestamp};
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, UserId, Violations};
 use crate::domain::model::{
-    BatchDecisions, Check, CheckBatch, Consistency, ConsistencyToken, Decision, EffectivePermissions,
-    PairCheck, Reason, Resource,
+    BatchDecisions, Check, CheckBatch, Consistency, ConsistencyToken, Decision, EffectivePermissions, Ended,
+    Expiry, PairCheck, Reason, Resource,
 };
 use crate::domain::permissions::Permission;
 use crate::grpc::pb;
@@ -264,6 +264,21 @@ fn reason_to_pb(reason: Reason) -> pb::DecisionReason {
         Reason::SharedTemplateReadOnly => pb::DecisionReason::SharedTemplateReadOnly,
         Reason::SharedSuppressionListReadOnly => pb::DecisionReason::SharedSuppressionListReadOnly,
         Reason::AccountNotFound => pb::DecisionReason::AccountNotFound,
+        Reason::AccessExpired => pb::DecisionReason::AccessExpired,
+    }
+}
+
+/// One end as the API shows it.
+pub fn end_to_pb(expiry: &Expiry) -> pb::AccessEnd {
+    pb::AccessEnd {
+        kind: match expiry.what {
+            Ended::Membership => pb::EndedKind::Membership,
+            Ended::Grant(_) => pb::EndedKind::Grant,
+            Ended::Scope(..) => pb::EndedKind::Scope,
+        }
+        .into(),
+        subject: expiry.what.subject(),
+        end_time: Some(timestamp(expiry.at)),
     }
 }
 
@@ -275,6 +290,7 @@ impl From<Decision> for pb::AuthorizeResponse {
             role: decision.role.unwrap_or_default(),
             via_parent_account_id: decision.via_parent.map(|p| p.to_string()).unwrap_or_default(),
             computed_at: token_to_pb(&decision.computed_at),
+            expired: decision.expired.as_ref().map(end_to_pb),
         }
     }
 }
@@ -353,6 +369,7 @@ impl From<EffectivePermissions> for pb::GetEffectivePermissionsResponse {
             scopes: scopes_to_pb(&effective.scopes),
             via_parent_account_id: effective.via_parent.map(|p| p.to_string()).unwrap_or_default(),
             computed_at: token_to_pb(&effective.computed_at),
+            ends: effective.ends.iter().map(end_to_pb).collect(),
         }
     }
 }

@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
 
 use crate::domain::ids::{AccountId, ResourceId, UserId};
 use crate::domain::model::{
-    AccessFacts, AccountFacts, AccountState, MemberAccess, MembershipStatus, ResourceType, Scopes,
+    AccessEnds, AccessFacts, AccountFacts, AccountState, MemberAccess, MembershipStatus, ResourceType, Scopes,
 };
 use crate::domain::permissions::{BUILTIN_ROLES, Permission, PermissionSet};
 use crate::domain::{DomainError, DomainResult};
@@ -158,6 +158,7 @@ impl Found {
             status,
             permissions,
             scopes,
+            ends: AccessEnds::default(),
         })
     }
 }

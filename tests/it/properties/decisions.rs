@@ -42,6 +42,7 @@ const STORAGE: model::Weights = model::Weights {
     parent: 0.8,
     rule_5: 3,
     broad_roles: 3,
+    ends: false,
 };
 
 fn config(file: &'static str) -> Config {

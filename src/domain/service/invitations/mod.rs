@@ -20,7 +20,7 @@ use crate::domain::page::PageRequest;
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::ports::Transaction;
 use crate::domain::rules::{decision, guards};
-use crate::domain::service::UseCases;
+use crate::domain::service::{UseCases, now};
 
 /// One account of an invitation, with its role and scopes.
 #[derive(Clone, Debug)]
@@ -176,7 +176,7 @@ impl UseCases {
         let facts = tx
             .access_facts(&invitation.account_id, &invitation.invited_by)
             .await?;
-        let inviter = decision::effective_permissions(&facts, &invitation.account_id, true);
+        let inviter = decision::effective_permissions(&facts, &invitation.account_id, true, now());
         Ok(inviter.reason == Reason::Allowed
             && inviter.permissions.contains(Permission::USERS_INVITE)
             && guards::check_grantable(&inviter, role, PermissionSet::EMPTY, &invitation.scopes).is_ok())

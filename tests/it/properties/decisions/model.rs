@@ -148,6 +148,12 @@ pub struct MemberSpec {
     pub grants: BTreeSet<String>,
     /// Scopes: resource type -> ids.
     pub scopes: BTreeMap<String, BTreeSet<String>>,
+    /// Rule 17: the membership's end, if any: whether it has passed.
+    pub ended: Option<bool>,
+    /// Rule 17: extra grants with an end: permission -> whether it has passed.
+    pub timed_grants: BTreeMap<String, bool>,
+    /// Rule 17: scope entries with an end: (type, id) -> whether it has passed.
+    pub scope_ends: BTreeMap<(String, String), bool>,
 }
 
 impl MemberSpec {
@@ -221,19 +227,36 @@ pub fn expect(s: &Scenario) -> Expected {
         if member.deactivated {
             return deny("MEMBERSHIP_INACTIVE");
         }
+        // Rule 17: an ended membership grants nothing; the owner's never ends.
+        if member.ended == Some(true) && !member.is_owner() {
+            return deny("ACCESS_EXPIRED");
+        }
         let mut permissions = match &member.role {
             RoleSpec::Builtin(name) => DOCS.roles[name].clone(),
             RoleSpec::Custom(permissions) => permissions.clone(),
         };
         permissions.extend(member.grants.iter().cloned());
+        permissions.extend(
+            member
+                .timed_grants
+                .iter()
+                .filter(|(_, ended)| !**ended)
+                .map(|(permission, _)| permission.clone()),
+        );
         permissions.insert(IMPLICIT.to_owned());
         (permissions, member.scopes.clone())
     };
+    let member_ends =
+        |f: &dyn Fn(&MemberSpec) -> bool| s.parent != Some(Some(true)) && s.member.as_ref().is_some_and(f);
     // Rule 3, once the user is known to be in.
     if s.two_factor && !s.mfa_verified {
         return deny("MFA_REQUIRED");
     }
     if !permissions.contains(&s.permission) {
+        // Rule 17: held only through a grant that has ended.
+        if member_ends(&|m| m.timed_grants.get(&s.permission) == Some(&true)) {
+            return deny("ACCESS_EXPIRED");
+        }
         return deny("PERMISSION_NOT_GRANTED");
     }
     let Some((kind, id)) = &s.resource else {
@@ -257,6 +280,9 @@ pub fn expect(s: &Scenario) -> Expected {
     // Rule 2: a scoped type allows only the ids in the scope.
     if scopes.get(kind).is_some_and(|ids| !ids.contains(id)) {
         reasons.push("OUT_OF_SCOPE");
+    } else if member_ends(&|m| m.scope_ends.get(&(kind.clone(), id.clone())) == Some(&true)) {
+        // Rule 17: an ended scope entry takes its id out of reach.
+        reasons.push("ACCESS_EXPIRED");
     }
     if reasons.is_empty() {
         Expected {
@@ -284,6 +310,8 @@ pub struct Weights {
     pub rule_5: u32,
     /// Weight of roles holding nearly everything against any role (4).
     pub broad_roles: u32,
+    /// Whether memberships, grants and scope entries carry ends (rule 17).
+    pub ends: bool,
 }
 
 /// Resource ids drawn from a small set, so scopes and shares meet checks.
@@ -327,8 +355,24 @@ fn scopes() -> impl Strategy<Value = BTreeMap<String, BTreeSet<String>>> {
     )
 }
 
+/// Ends of rule 17, when the weights ask for them: the membership's (or
+/// none), timed grants, and for each scope entry an end or none.
+type EndsDraw = (Option<bool>, BTreeMap<String, bool>, Vec<Option<bool>>);
+
+fn ends(weights: Weights) -> BoxedStrategy<EndsDraw> {
+    if !weights.ends {
+        return Just((None, BTreeMap::new(), Vec::new())).boxed();
+    }
+    (
+        prop::option::weighted(0.4, prop::bool::weighted(0.3)),
+        proptest::collection::btree_map(select(grantable()), any::<bool>(), 0..=3),
+        proptest::collection::vec(prop::option::weighted(0.5, any::<bool>()), 6),
+    )
+        .boxed()
+}
+
 /// A membership; the owner's is active, unscoped and has no grants, as the
-/// service keeps it.
+/// service keeps it (and may carry an end, which must not count).
 pub fn member(weights: Weights) -> impl Strategy<Value = MemberSpec> {
     let grantable = grantable();
     (
@@ -336,21 +380,36 @@ pub fn member(weights: Weights) -> impl Strategy<Value = MemberSpec> {
         prop::bool::weighted(0.2),
         subsequence(grantable, 0..=3),
         scopes(),
+        ends(weights),
     )
-        .prop_map(|(role, deactivated, grants, scopes)| {
-            let mut member = MemberSpec {
-                role,
-                deactivated,
-                grants: grants.into_iter().collect(),
-                scopes,
-            };
-            if member.is_owner() {
-                member.deactivated = false;
-                member.grants.clear();
-                member.scopes.clear();
-            }
-            member
-        })
+        .prop_map(
+            |(role, deactivated, grants, scopes, (ended, timed_grants, entry_ends))| {
+                let entries = scopes
+                    .iter()
+                    .flat_map(|(kind, ids)| ids.iter().map(move |id| (kind.clone(), id.clone())));
+                let scope_ends = entries
+                    .zip(entry_ends)
+                    .filter_map(|(entry, end)| end.map(|ended| (entry, ended)))
+                    .collect();
+                let mut member = MemberSpec {
+                    role,
+                    deactivated,
+                    grants: grants.into_iter().collect(),
+                    scopes,
+                    ended,
+                    timed_grants,
+                    scope_ends,
+                };
+                if member.is_owner() {
+                    member.deactivated = false;
+                    member.grants.clear();
+                    member.scopes.clear();
+                    member.timed_grants.clear();
+                    member.scope_ends.clear();
+                }
+                member
+            },
+        )
 }
 
 /// A check: any ([`any_check`]), or one of rule 5's: a template or a

@@ -1,18 +1,19 @@
 //! The pure decision function (`access_service::domain::rules::decision::decide`)
 //! against the reference model of docs/domain.md rules 1-5 (`model.rs`),
 //! over many random scenarios: roles built in and custom, extra grants,
-//! scopes, membership status, two-factor policy, parent ownership and shared
-//! resources. No server: the facts are built as storage would read them, so
+//! scopes, membership status, two-factor policy, parent ownership, shared
+//! resources and the ends of rule 17 (at the end instant and just before). No server: the facts are built as storage would read them, so
 //! it affords thousands of cases. The same model judges the real server in
 //! `../decisions.rs`.
 
+use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
 use access_service::domain::ids::{AccountId, ResourceId, UserId};
 use access_service::domain::model::{
-    AccessFacts, AccountFacts, AccountState, Check, MemberAccess, MembershipStatus, Resource, ResourceType,
-    Scopes,
+    AccessEnds, AccessFacts, AccountFacts, AccountState, Check, MemberAccess, MembershipStatus, Resource,
+    ResourceType, Scopes,
 };
 use access_service::domain::permissions::{OWNER_ROLE, Permission, PermissionSet, builtin_role};
 use access_service::domain::rules::decision::decide;
@@ -70,12 +71,32 @@ fn facts(s: &Scenario) -> AccessFacts {
             ),
             MembershipStatus::Deactivated => (PermissionSet::EMPTY, Scopes::default()),
         };
+        let ends = AccessEnds {
+            membership: member.ended.map(end),
+            grants: member
+                .timed_grants
+                .iter()
+                .map(|(name, ended)| (Permission::lookup(name).expect("a permission"), end(*ended)))
+                .collect(),
+            scopes: member
+                .scope_ends
+                .iter()
+                .map(|((kind, id), ended)| {
+                    (
+                        resource_type(kind),
+                        ResourceId::from_trusted(id.clone()),
+                        end(*ended),
+                    )
+                })
+                .collect(),
+        };
         MemberAccess {
             is_owner: role == OWNER_ROLE,
             role,
             status,
             permissions,
             scopes,
+            ends,
         }
     });
     AccessFacts {
@@ -108,7 +129,23 @@ const EVEN: model::Weights = model::Weights {
     parent: 0.5,
     rule_5: 1,
     broad_roles: 1,
+    ends: true,
 };
+
+/// The instant the property decides at.
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).expect("a valid instant")
+}
+
+/// An end that has passed at [`now`] (the end instant itself: access runs up
+/// to its end, not through it), or one a millisecond ahead.
+fn end(ended: bool) -> DateTime<Utc> {
+    if ended {
+        now()
+    } else {
+        now() + chrono::Duration::milliseconds(1)
+    }
+}
 
 proptest! {
     #![proptest_config(Config {
@@ -135,7 +172,7 @@ proptest! {
             }),
             mfa_verified: s.mfa_verified,
         };
-        let decision = decide(&facts(&s), &check);
+        let decision = decide(&facts(&s), &check, now());
         let expected = model::expect(&s);
         prop_assert_eq!(decision.allowed, expected.allowed, "{:?} -> {:?}", expected, decision);
         prop_assert!(
