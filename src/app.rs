@@ -25,7 +25,7 @@ use crate::config::{Config, MAX_BATCH_CHECKS_LIMIT, MAX_SCOPE_IDS_LIMIT, redact_
 use crate::domain::UseCases;
 use crate::domain::model::{MAX_SCOPE_IDS, ResourceType};
 use crate::domain::ports::{FactsCache, Reads, Store};
-use crate::domain::service::DomainSettings;
+use crate::domain::service::{DomainSettings, EndLimits};
 use crate::email::{Dispatcher, EmailRenderer};
 use crate::grpc::middleware::Credentials;
 use crate::grpc::pb::FILE_DESCRIPTOR_SET;
@@ -252,6 +252,12 @@ impl App {
                 max_page_bytes: config.max_page_bytes,
                 email: settings::email_limits(&config),
                 outbox_keeps_tokens: settings::outbox_keeps_tokens(&config),
+                access_ends: EndLimits {
+                    max_ahead: std::time::Duration::from_secs(
+                        config.max_access_end_days.saturating_mul(86_400),
+                    ),
+                    skew: std::time::Duration::from_millis(config.max_clock_skew_ms),
+                },
             },
         );
         let listener = TcpListener::bind(config.listen_addr)

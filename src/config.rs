@@ -105,6 +105,11 @@ pub const DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CALLER: usize = 256;
 pub const DEFAULT_MAX_SCOPE_IDS: usize = 1000;
 /// Default most pending invitations (expired ones included) one account holds.
 pub const DEFAULT_MAX_PENDING_INVITATIONS: usize = 1000;
+/// Default furthest end an access may be given, in days ahead (rule 17).
+pub const DEFAULT_MAX_ACCESS_END_DAYS: u64 = 366;
+/// Default largest clock difference tolerated between a replica and the
+/// database, and allowed to an end just past (rule 17), in milliseconds.
+pub const DEFAULT_MAX_CLOCK_SKEW_MS: u64 = 2_000;
 
 /// Default sender of the service's emails.
 pub const DEFAULT_MAIL_FROM: &str = "Access Service <no-reply@localhost>";
@@ -289,6 +294,16 @@ pub struct Config {
     /// whatever its plan allows.
     #[arg(long, env = "ACCESS_MAX_PENDING_INVITATIONS", default_value_t = DEFAULT_MAX_PENDING_INVITATIONS)]
     pub max_pending_invitations: usize,
+    /// Furthest end a membership, grant or scope entry may be given, in
+    /// days from now: an end further ahead is refused (END_TOO_FAR).
+    #[arg(long, env = "ACCESS_MAX_ACCESS_END_DAYS", default_value_t = DEFAULT_MAX_ACCESS_END_DAYS)]
+    pub max_access_end_days: u64,
+    /// Largest difference, in milliseconds, between this replica's clock and
+    /// the database's before the replica refuses to start (checked again in
+    /// the fence loop, which then logs an error); also how far in the past
+    /// an end may be given and still be taken (a caller's clock behind ours).
+    #[arg(long, env = "ACCESS_MAX_CLOCK_SKEW_MS", default_value_t = DEFAULT_MAX_CLOCK_SKEW_MS)]
+    pub max_clock_skew_ms: u64,
     /// How often files read again when they change (TLS certificate and key,
     /// client CA, ACCESS_API_KEYS_FILE) are looked at, at most, in milliseconds.
     #[arg(long, env = "ACCESS_RELOAD_INTERVAL_MS", default_value_t = DEFAULT_RELOAD_INTERVAL_MS)]
@@ -438,6 +453,8 @@ impl Default for Config {
             max_concurrent_requests_per_caller: DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CALLER,
             max_scope_ids: DEFAULT_MAX_SCOPE_IDS,
             max_pending_invitations: DEFAULT_MAX_PENDING_INVITATIONS,
+            max_access_end_days: DEFAULT_MAX_ACCESS_END_DAYS,
+            max_clock_skew_ms: DEFAULT_MAX_CLOCK_SKEW_MS,
             reload_interval_ms: DEFAULT_RELOAD_INTERVAL_MS,
             health_addr: None,
             metrics_addr: None,

@@ -66,6 +66,8 @@ impl Config {
                 "ACCESS_MAX_PENDING_INVITATIONS",
                 self.max_pending_invitations as u64,
             ),
+            ("ACCESS_MAX_ACCESS_END_DAYS", self.max_access_end_days),
+            ("ACCESS_MAX_CLOCK_SKEW_MS", self.max_clock_skew_ms),
         ];
         for (name, value) in positive {
             anyhow::ensure!(value > 0, "{name} must be greater than 0");

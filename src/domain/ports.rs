@@ -10,11 +10,11 @@ use chrono::{DateTime, Utc};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::ids::{AccessRequestId, AccountId, ActivityId, Email, InvitationId, RoleName, UserId};
 use crate::domain::model::{
-    AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits, AccountTie,
-    ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery, EmailCounter,
-    FedChange, Identity, Invitation, InvitationPageQuery, InvitationState, Membership, MembershipStatus,
-    OutboxMessage, Person, Resource, ResourceType, Role, RoleHolder, Scopes, Seat, SharedResource,
-    StoredFacts, WriteReceipt,
+    AccessEnds, AccessFacts, AccessRequest, AccessRequestState, Account, AccountAccess, AccountLimits,
+    AccountTie, ActivityEntry, ActivityFilter, ActivityRecord, ChangeQuery, Consistency, Delivery,
+    EmailCounter, FedChange, Identity, Invitation, InvitationPageQuery, InvitationState, Membership,
+    MembershipStatus, OutboxMessage, Person, Resource, ResourceType, Role, RoleHolder, Scopes, Seat,
+    SharedResource, StoredFacts, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::rules::decision::accessible_accounts;
@@ -154,6 +154,8 @@ pub struct NewMembership {
     pub invited_by: Option<UserId>,
     /// Start.
     pub joined_at: DateTime<Utc>,
+    /// When the membership ends, if it does (rule 17).
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 /// A change to a membership; None leaves a part as it is.
@@ -167,6 +169,11 @@ pub struct MembershipChange {
     pub grants: Option<PermissionSet>,
     /// New status.
     pub status: Option<MembershipStatus>,
+    /// The ends after the change, all of them (rule 17): the membership's,
+    /// and those of the grants and scope entries it keeps. Required with new
+    /// grants or scopes, so a rewrite never drops an end (the store refuses
+    /// one without it).
+    pub ends: Option<AccessEnds>,
 }
 
 /// One unit of work: every write of a use case and its activity entry commit together.
@@ -262,9 +269,15 @@ pub trait Transaction: Reads {
         by: &UserId,
         at: DateTime<Utc>,
     ) -> DomainResult<()>;
-    /// Adds one extra grant to a membership (no-op when present).
-    async fn add_grant(&self, account: &AccountId, user: &UserId, permission: Permission)
-    -> DomainResult<()>;
+    /// Adds one extra grant to a membership, ending at `ends_at` if given
+    /// (a grant present already takes that end).
+    async fn add_grant(
+        &self,
+        account: &AccountId,
+        user: &UserId,
+        permission: Permission,
+        ends_at: Option<DateTime<Utc>>,
+    ) -> DomainResult<()>;
     /// Creates or replaces the sharing of one resource.
     async fn save_shared_resource(&self, shared: &SharedResource) -> DomainResult<()>;
     /// Removes the sharing of one resource; false when it was not shared.

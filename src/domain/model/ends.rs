@@ -77,6 +77,11 @@ impl AccessEnds {
         self.membership.is_none() && self.grants.is_empty() && self.scopes.is_empty()
     }
 
+    /// Whether the membership has ended at `now`; the owner's never does.
+    pub fn membership_ended(&self, is_owner: bool, now: DateTime<Utc>) -> bool {
+        !is_owner && self.membership.is_some_and(|end| has_passed(end, now))
+    }
+
     /// The timed grants still in force at `now`.
     pub fn live_grants(&self, now: DateTime<Utc>) -> PermissionSet {
         self.grants
@@ -140,6 +145,11 @@ impl AccessEnds {
             .collect();
         ends.sort_by_key(|expiry| expiry.at);
         ends
+    }
+
+    /// Every end, passed or not, earliest first: what ListUsers shows.
+    pub fn all(&self) -> Vec<Expiry> {
+        self.in_force(DateTime::<Utc>::MIN_UTC)
     }
 
     /// The earliest end still ahead at `now`: the instant before which an

@@ -76,6 +76,8 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When the membership accepting it creates ends, if it does (rule 17).
+    pub member_ends_at: Option<DateTime<Utc>>,
     /// How its latest email is doing; filled in by ListInvitations only
     /// (None elsewhere, and for an invitation no email was written for).
     pub delivery: Option<Delivery>,

@@ -71,8 +71,10 @@ pub struct Membership {
     pub is_owner: bool,
     /// Resource restrictions.
     pub scopes: Scopes,
-    /// Extra grants on top of the role.
+    /// Extra grants on top of the role, timed ones included.
     pub grants: PermissionSet,
+    /// The membership's end and those of its timed grants and scope entries.
+    pub ends: AccessEnds,
     /// Who invited them.
     pub invited_by: Option<UserId>,
     /// When the membership began.
@@ -110,6 +112,8 @@ pub enum MemberRowStatus {
     InvitationExpired,
     /// Deactivated member.
     Deactivated,
+    /// Member whose membership has ended (rule 17), kept until removed or renewed.
+    Expired,
 }
 
 /// One row of an account's user list: a member or a pending invitation.
@@ -137,8 +141,10 @@ pub struct MemberRow {
     pub last_sign_in_at: Option<DateTime<Utc>>,
     /// For invitation rows.
     pub invitation_id: Option<InvitationId>,
-    /// Extra grants on top of the role.
+    /// Extra grants on top of the role, timed ones included.
     pub grants: PermissionSet,
+    /// What of the member's access ends (none for an invitation row).
+    pub ends: AccessEnds,
 }
 
 impl MemberRow {
@@ -146,7 +152,9 @@ impl MemberRow {
     pub fn sort_key(&self) -> (u8, &str) {
         let rank = match (self.is_owner, self.status) {
             (true, _) => 0,
-            (false, MemberRowStatus::Active) => 1,
+            // An ended membership keeps its place: the store orders the
+            // list, and what has ended depends on the instant it is read.
+            (false, MemberRowStatus::Active | MemberRowStatus::Expired) => 1,
             (false, MemberRowStatus::Pending | MemberRowStatus::InvitationExpired) => 2,
             (false, MemberRowStatus::Deactivated) => 3,
         };

@@ -91,9 +91,7 @@ pub fn standing(facts: &AccessFacts, mfa_verified: bool, now: DateTime<Utc>) -> 
             }
             // Rule 17: past its end a membership grants nothing; the
             // owner's never ends, whatever is stored.
-            Some(member)
-                if !member.is_owner && member.ends.membership.is_some_and(|end| has_passed(end, now)) =>
-            {
+            Some(member) if member.ends.membership_ended(member.is_owner, now) => {
                 return Standing {
                     role: Some(&member.role),
                     expired: member.ends.membership.map(|at| Expiry {

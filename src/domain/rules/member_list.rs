@@ -57,7 +57,9 @@ impl MemberBand {
     pub fn statuses(self) -> &'static [MemberRowStatus] {
         match self {
             // The database ties the owner slot to an active membership.
-            Self::Owner | Self::Active => &[MemberRowStatus::Active],
+            Self::Owner => &[MemberRowStatus::Active],
+            // A membership past its end stays in its band (rule 17).
+            Self::Active => &[MemberRowStatus::Active, MemberRowStatus::Expired],
             Self::Invitations => &[MemberRowStatus::Pending, MemberRowStatus::InvitationExpired],
             Self::Deactivated => &[MemberRowStatus::Deactivated],
         }
@@ -121,8 +123,12 @@ pub struct MemberPageQuery {
     /// grants, as the store estimates them): the store stops before the
     /// row that would pass it, though never before the first.
     pub max_bytes: usize,
-    /// Invitations whose expiry is at or before this instant are expired.
+    /// Invitations whose expiry is at or before this instant are expired,
+    /// and so are memberships whose end is (rule 17).
     pub now: DateTime<Utc>,
+    /// Only members whose membership ends after `now` and at or before
+    /// this instant (rule 17: who is about to lose access).
+    pub ends_before: Option<DateTime<Utc>>,
 }
 
 /// The rows a store read for one page.
@@ -139,6 +145,8 @@ impl MemberPageQuery {
     /// filter and does not lie before the key.
     pub fn reads(&self, band: MemberBand) -> bool {
         self.status.is_none_or(|status| band.statuses().contains(&status))
+            // Only a non-owner membership ends.
+            && (self.ends_before.is_none() || band == MemberBand::Active)
             && self.after.as_ref().is_none_or(|after| band >= after.band)
     }
 
@@ -171,6 +179,7 @@ mod tests {
             last_sign_in_at: None,
             invitation_id: None,
             grants: PermissionSet::EMPTY,
+            ends: Default::default(),
         }
     }
 

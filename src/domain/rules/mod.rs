@@ -4,6 +4,7 @@
 
 pub mod actors;
 pub mod decision;
+pub mod ends;
 pub mod guards;
 pub mod member_list;
 pub mod people;

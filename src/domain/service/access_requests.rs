@@ -14,6 +14,7 @@ use crate::domain::model::{
 use crate::domain::page::{NewestFirstKey, PageRequest};
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::ports::Reads;
+use crate::domain::rules::ends::check_end;
 use crate::domain::rules::guards;
 
 /// A member asks for a permission.
@@ -40,6 +41,15 @@ pub struct ListAccessRequests {
     pub state: Option<AccessRequestState>,
     /// Which page.
     pub page: PageRequest,
+}
+
+/// When an approved grant ends (rule 17).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantEnd {
+    /// This many days after the approval.
+    Days(u32),
+    /// At this instant.
+    At(chrono::DateTime<chrono::Utc>),
 }
 
 impl UseCases {
@@ -152,8 +162,21 @@ impl UseCases {
         actor: &UserId,
         id: &AccessRequestId,
         approve: bool,
+        grant_end: Option<GrantEnd>,
     ) -> DomainResult<Written<AccessRequest>> {
         let now = super::now();
+        let ends_at = match grant_end {
+            None => None,
+            Some(GrantEnd::Days(days)) => Some(now + chrono::Duration::days(i64::from(days))),
+            Some(GrantEnd::At(at)) => Some(at),
+        };
+        if let Some(end) = ends_at {
+            let field = match grant_end {
+                Some(GrantEnd::Days(_)) => "grant_days",
+                _ => "grant_end_time",
+            };
+            check_end(field, end, now, self.settings.access_ends)?;
+        }
         let tx = self.store.begin().await?;
         let first_read = tx
             .access_request(id)
@@ -197,7 +220,7 @@ impl UseCases {
                     )
                 })?;
             guards::check_approvable(&actor_access, request.permission, &requester.scopes)?;
-            tx.add_grant(&account_id, &request.user_id, request.permission)
+            tx.add_grant(&account_id, &request.user_id, request.permission, ends_at)
                 .await?;
             AccessRequestState::Approved
         } else {

@@ -144,6 +144,7 @@ impl UseCases {
         };
         tx.insert_account(&account).await?;
         tx.insert_membership(&NewMembership {
+            ends_at: None,
             account_id: account.id.clone(),
             user_id: cmd.owner.user_id.clone(),
             role_id: OWNER_ROLE.to_owned(),

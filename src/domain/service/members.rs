@@ -4,10 +4,12 @@
 use chrono::{DateTime, Utc};
 
 use super::{Page, UseCases, name_of};
-use crate::domain::error::{DomainError, DomainResult, ErrorReason};
+use crate::domain::error::{DomainError, DomainResult, ErrorReason, echo};
+use crate::domain::ids::ResourceId;
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::model::{
-    Account, EffectivePermissions, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes, Written,
+    AccessEnds, Account, EffectivePermissions, Ended, Expiry, MemberRow, MemberRowStatus, Membership,
+    MembershipStatus, ResourceType, Scopes, Written,
 };
 use crate::domain::model::{
     ActivityDetails, MemberRemovedFacts, MemberStanding, MemberUpdated, MessageFacts, OwnershipMoved,
@@ -17,6 +19,7 @@ use crate::domain::model::{OutboxMessage, Person};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
 use crate::domain::ports::{MembershipChange, Reads, Transaction};
+use crate::domain::rules::ends::{EndLimits, check_end, owner_never_ends};
 use crate::domain::rules::guards;
 use crate::domain::rules::member_list::{MemberListKey, MemberPageQuery};
 use crate::domain::rules::quotas::SeatChange;
@@ -36,6 +39,26 @@ pub struct UpdateMember {
     pub scopes: Option<Scopes>,
     /// New extra grants.
     pub grants: Option<PermissionSet>,
+    /// Changes to what ends (rule 17).
+    pub ends: MemberEnds,
+}
+
+/// Changes to the ends of a membership and of its grants and scope entries.
+#[derive(Clone, Debug, Default)]
+pub struct MemberEnds {
+    /// The membership's end: None leaves it; `Some(None)` clears it;
+    /// `Some(Some(end))` sets, moves or extends it.
+    pub membership: Option<Option<DateTime<Utc>>>,
+    /// The ends of extra grants and scope entries, replacing all of theirs:
+    /// None leaves them (dropping those of grants and entries that go).
+    pub entries: Option<Vec<Expiry>>,
+}
+
+impl MemberEnds {
+    /// Whether the call asks for any end at all.
+    fn sets_any(&self) -> bool {
+        matches!(self.membership, Some(Some(_))) || self.entries.as_ref().is_some_and(|e| !e.is_empty())
+    }
 }
 
 /// Lists an account's people.
@@ -51,18 +74,22 @@ pub struct ListUsers {
     pub status: Option<MemberRowStatus>,
     /// Only rows with this role (one the account has).
     pub role: Option<RoleName>,
+    /// Only members whose access ends between now and this instant (rule 17).
+    pub ends_before: Option<DateTime<Utc>>,
 }
 
 /// Roles that may receive ownership (rule 7 of docs/domain.md).
 const TRANSFER_TARGET_ROLES: &[&str] = &[ADMIN_ROLE, "account_manager"];
 
-fn member_row(membership: &Membership, status: MembershipStatus) -> MemberRow {
+fn member_row(membership: &Membership, status: MembershipStatus, now: DateTime<Utc>) -> MemberRow {
+    let ended = membership.ends.membership_ended(membership.is_owner, now);
     MemberRow {
         user_id: Some(membership.person.user_id.clone()),
         name: membership.person.name.clone(),
         email: membership.person.email.clone(),
         role: membership.role.name.to_string(),
         status: match status {
+            MembershipStatus::Active if ended => MemberRowStatus::Expired,
             MembershipStatus::Active => MemberRowStatus::Active,
             MembershipStatus::Deactivated => MemberRowStatus::Deactivated,
         },
@@ -73,6 +100,7 @@ fn member_row(membership: &Membership, status: MembershipStatus) -> MemberRow {
         last_sign_in_at: membership.last_sign_in_at,
         invitation_id: None,
         grants: membership.grants,
+        ends: membership.ends.clone(),
     }
 }
 
@@ -102,6 +130,9 @@ impl UseCases {
             )
             .await?
         };
+        if member.is_owner && cmd.ends.sets_any() {
+            return Err(owner_never_ends("ends"));
+        }
         if member.is_owner {
             return Err(DomainError::precondition(
                 ErrorReason::OwnerProtected,
@@ -130,6 +161,14 @@ impl UseCases {
         };
         guards::scope_without_permission(&role, grants, &scopes, field)?;
         guards::check_grantable(&actor, &role, grants, &scopes)?;
+        let ends = new_ends(
+            &member,
+            &cmd.ends,
+            grants,
+            &scopes,
+            now,
+            self.settings.access_ends,
+        )?;
         if member.status == MembershipStatus::Active {
             self.check_seats(
                 tx.as_ref(),
@@ -141,18 +180,23 @@ impl UseCases {
             )
             .await?;
         }
-        if role.id == member.role.id && scopes == member.scopes && grants == member.grants {
+        if role.id == member.role.id
+            && scopes == member.scopes
+            && grants == member.grants
+            && ends == member.ends
+        {
             // Nothing changes: a retry logs nothing (rule 12), as
             // DeactivateMember does; the commit still reaches every replica.
             let token = self.commit(tx).await?;
             let status = member.status;
-            return Ok(Written::new(member_row(&member, status), token));
+            return Ok(Written::new(member_row(&member, status, now), token));
         }
         let change = MembershipChange {
             role_id: cmd.role.as_ref().map(|_| role.id.clone()),
             scopes: cmd.scopes.clone(),
             grants: cmd.grants,
             status: None,
+            ends: Some(ends.clone()),
         };
         tx.update_membership(&account.id, &cmd.user_id, &change, now)
             .await?;
@@ -174,8 +218,9 @@ impl UseCases {
         updated.role = role;
         updated.scopes = scopes;
         updated.grants = grants;
+        updated.ends = ends;
         let status = updated.status;
-        Ok(Written::new(member_row(&updated, status), token))
+        Ok(Written::new(member_row(&updated, status, now), token))
     }
 
     async fn set_member_status(
@@ -202,7 +247,7 @@ impl UseCases {
             // retry never answers OK while the first call's invalidation may
             // still be on its way.
             let token = self.commit(tx).await?;
-            return Ok(Written::new(member_row(&member, status), token));
+            return Ok(Written::new(member_row(&member, status, now), token));
         }
         if status == MembershipStatus::Active {
             self.check_seats(
@@ -229,7 +274,7 @@ impl UseCases {
         ))
         .await?;
         let token = self.commit(tx).await?;
-        Ok(Written::new(member_row(&member, status), token))
+        Ok(Written::new(member_row(&member, status, now), token))
     }
 
     /// Suspends a member: every check denies with MEMBERSHIP_INACTIVE.
@@ -456,6 +501,7 @@ impl UseCases {
             limit: query.page.size + 1,
             max_bytes: self.settings.max_page_bytes,
             now,
+            ends_before: query.ends_before,
         };
         let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
         if let Some(role) = &query.role {
@@ -531,4 +577,83 @@ async fn member_removed(
         removed_by: remover_name,
     });
     Ok(OutboxMessage::new(&account.id, &member.email, facts, at))
+}
+
+/// The ends a member has after an UpdateMember (rule 17): the membership's
+/// as asked or as it was, and those of the grants and scope entries as asked
+/// or, when not asked, those kept of the grants and entries that stay. Every
+/// end given must lie within the limits and name a grant or entry the
+/// member has after the change.
+fn new_ends(
+    member: &Membership,
+    asked: &MemberEnds,
+    grants: PermissionSet,
+    scopes: &Scopes,
+    now: DateTime<Utc>,
+    limits: EndLimits,
+) -> DomainResult<AccessEnds> {
+    let membership = match asked.membership {
+        Some(Some(end)) => {
+            check_end("access_end.end_time", end, now, limits)?;
+            Some(end)
+        }
+        Some(None) => None,
+        None => member.ends.membership,
+    };
+    let in_scope = |t: ResourceType, id: &ResourceId| scopes.ids_of(t).is_some_and(|ids| ids.contains(id));
+    let mut ends = AccessEnds {
+        membership,
+        ..AccessEnds::default()
+    };
+    match &asked.entries {
+        None => {
+            ends.grants = member
+                .ends
+                .grants
+                .iter()
+                .filter(|(p, _)| grants.contains(*p))
+                .cloned()
+                .collect();
+            ends.scopes = member
+                .ends
+                .scopes
+                .iter()
+                .filter(|(t, id, _)| in_scope(*t, id))
+                .cloned()
+                .collect();
+        }
+        Some(entries) => {
+            for (index, expiry) in entries.iter().enumerate() {
+                let field = format!("entry_ends.ends[{index}]");
+                check_end(&format!("{field}.end_time"), expiry.at, now, limits)?;
+                match &expiry.what {
+                    Ended::Grant(permission) if grants.contains(*permission) => {
+                        ends.grants.push((*permission, expiry.at));
+                    }
+                    Ended::Scope(t, id) if in_scope(*t, id) => ends.scopes.push((*t, id.clone(), expiry.at)),
+                    Ended::Membership => {
+                        return Err(DomainError::invalid(
+                            format!("{field}.kind"),
+                            "the membership's own end goes in access_end",
+                        ));
+                    }
+                    what => {
+                        return Err(DomainError::invalid(
+                            format!("{field}.subject"),
+                            format!(
+                                "the member has no {} '{}' after this change to end",
+                                what.kind(),
+                                echo(&what.subject())
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    ends.grants.sort();
+    ends.grants.dedup_by_key(|(p, _)| *p);
+    ends.scopes.sort();
+    ends.scopes.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    Ok(ends)
 }

@@ -25,7 +25,8 @@ mod roles;
 mod sharing;
 mod tenants;
 
-pub use access_requests::{ListAccessRequests, RequestAccess};
+pub use crate::domain::rules::ends::EndLimits;
+pub use access_requests::{GrantEnd, ListAccessRequests, RequestAccess};
 pub use accounts::{CreateAccount, ListAccounts};
 pub use activity::ListActivity;
 pub use changes::{
@@ -36,7 +37,7 @@ pub use email_limits::{EmailLimits, RateLimit};
 pub use invitations::{
     AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations, UpdateInvitation,
 };
-pub use members::{ListUsers, UpdateMember};
+pub use members::{ListUsers, MemberEnds, UpdateMember};
 pub use roles::{CreateRole, UpdateRole};
 pub use sharing::{ListSharedResources, ShareResource, Shareable, SharedId, UnshareResource};
 
@@ -74,6 +75,8 @@ pub struct DomainSettings {
     /// here, or sending is left to other replicas). Without, the email is
     /// only logged, so the token would sit in the database for nothing.
     pub outbox_keeps_tokens: bool,
+    /// How far ahead an end may be, and how far past (rule 17).
+    pub access_ends: EndLimits,
 }
 
 /// A page of rows and the token for the next one (empty on the last page).

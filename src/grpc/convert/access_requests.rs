@@ -1,12 +1,12 @@
 //! Access requests: a member asks for a permission, an admin decides.
 
-use super::{page, present, timestamp};
+use super::{page, present, time_from_pb, timestamp};
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccessRequestId, AccountId, UserId, Violations, parse_note};
 use crate::domain::model::{AccessRequest, AccessRequestState};
 use crate::domain::permissions::Permission;
-use crate::domain::service::{ListAccessRequests, RequestAccess};
+use crate::domain::service::{GrantEnd, ListAccessRequests, RequestAccess};
 use crate::grpc::pb;
 
 /// DecideAccessRequest: who approves or rejects which request.
@@ -18,6 +18,8 @@ pub struct AccessRequestDecision {
     pub access_request_id: AccessRequestId,
     /// True to grant the permission, false to reject.
     pub approve: bool,
+    /// When an approved grant ends, if it does (rule 17).
+    pub grant_end: Option<GrantEnd>,
 }
 
 impl TryFrom<pb::DecideAccessRequestRequest> for AccessRequestDecision {
@@ -30,11 +32,32 @@ impl TryFrom<pb::DecideAccessRequestRequest> for AccessRequestDecision {
             "access_request_id",
             &raw.access_request_id,
         ));
+        use pb::decide_access_request_request::GrantEnd as Raw;
+        let grant_end = match &raw.grant_end {
+            None => None,
+            Some(_) if !raw.approve => {
+                v.push(FieldViolation::new(
+                    "grant_end",
+                    "an end is for an approval: leave it out when rejecting",
+                ));
+                None
+            }
+            Some(Raw::GrantDays(0)) => {
+                v.push(FieldViolation::new("grant_days", "is 1 or more"));
+                None
+            }
+            Some(Raw::GrantDays(days)) => Some(GrantEnd::Days(*days)),
+            Some(Raw::GrantEndTime(at)) => v
+                .check(time_from_pb("grant_end_time", Some(at)))
+                .flatten()
+                .map(GrantEnd::At),
+        };
         v.finish()?;
         Ok(Self {
             actor: present(actor)?,
             access_request_id: present(access_request_id)?,
             approve: raw.approve,
+            grant_end,
         })
     }
 }

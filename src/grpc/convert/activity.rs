@@ -1,28 +1,12 @@
 //! The activity log: filtered, paged reads of an account's log entries.
 
-use chrono::{DateTime, Utc};
-
-use super::{optional_id, page, present, timestamp};
+use super::{optional_id, page, present, time_from_pb, timestamp};
 use crate::domain::DomainError;
 use crate::domain::error::{FieldViolation, echo};
 use crate::domain::ids::{AccountId, UserId, Violations};
 use crate::domain::model::{ActivityAction, ActivityFilter, ActivityRecord};
 use crate::domain::service::ListActivity;
 use crate::grpc::pb;
-
-fn time_from_pb(
-    field: &str,
-    raw: Option<&prost_types::Timestamp>,
-) -> Result<Option<DateTime<Utc>>, FieldViolation> {
-    match raw {
-        None => Ok(None),
-        Some(ts) => u32::try_from(ts.nanos)
-            .ok()
-            .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
-            .map(Some)
-            .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp")),
-    }
-}
 
 /// The action filter: empty for every action, else an action's exact name.
 /// An unknown name is refused (INVALID_ARGUMENT naming the field): it would

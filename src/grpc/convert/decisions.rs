@@ -6,13 +6,13 @@ use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 
 use super::consistency::{consistency, token_to_pb};
-use super::{named, present, scopes_to_pb, timestamp};
+use super::{named, present, scopes_to_pb, time_from_pb, timestamp};
 use crate::domain::DomainError;
-use crate::domain::error::FieldViolation;
-use crate::domain::ids::{AccountId, UserId, Violations};
+use crate::domain::error::{FieldViolation, echo};
+use crate::domain::ids::{AccountId, ResourceId, UserId, Violations};
 use crate::domain::model::{
     BatchDecisions, Check, CheckBatch, Consistency, ConsistencyToken, Decision, EffectivePermissions, Ended,
-    Expiry, PairCheck, Reason, Resource,
+    Expiry, PairCheck, Reason, Resource, ResourceType,
 };
 use crate::domain::permissions::Permission;
 use crate::grpc::pb;
@@ -266,6 +266,37 @@ fn reason_to_pb(reason: Reason) -> pb::DecisionReason {
         Reason::AccountNotFound => pb::DecisionReason::AccountNotFound,
         Reason::AccessExpired => pb::DecisionReason::AccessExpired,
     }
+}
+
+/// One end of a grant or a scope entry as a request gives it (`field`
+/// locates it): the membership's own end has its own field.
+pub fn end_from_pb(field: &str, raw: &pb::AccessEnd) -> Result<Expiry, FieldViolation> {
+    let at = time_from_pb(&format!("{field}.end_time"), raw.end_time.as_ref())?
+        .ok_or_else(|| FieldViolation::new(format!("{field}.end_time"), "an end needs its end_time"))?;
+    let subject = format!("{field}.subject");
+    let what = match pb::EndedKind::try_from(raw.kind) {
+        Ok(pb::EndedKind::Grant) => Ended::Grant(Permission::parse(&subject, &raw.subject)?),
+        Ok(pb::EndedKind::Scope) => {
+            let (kind, id) = raw.subject.split_once(':').unwrap_or((raw.subject.as_str(), ""));
+            let resource_type = ResourceType::from_storage(kind).ok_or_else(|| {
+                FieldViolation::new(
+                    &subject,
+                    format!(
+                        "'{}' is not type:id of a resource type (list:4)",
+                        echo(&raw.subject)
+                    ),
+                )
+            })?;
+            Ended::Scope(resource_type, ResourceId::parse(&subject, id)?)
+        }
+        _ => {
+            return Err(FieldViolation::new(
+                format!("{field}.kind"),
+                "is ENDED_KIND_GRANT or ENDED_KIND_SCOPE here",
+            ));
+        }
+    };
+    Ok(Expiry { what, at })
 }
 
 /// One end as the API shows it.

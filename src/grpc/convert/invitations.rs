@@ -104,8 +104,13 @@ impl TryFrom<pb::InviteRequest> for Invite {
                 ));
             }
         }
+        let member_ends_at = v.check(super::time_from_pb(
+            "access_end_time",
+            raw.access_end_time.as_ref(),
+        ));
         v.finish()?;
         Ok(Self {
+            member_ends_at: present(member_ends_at)?,
             actor: present(actor)?,
             email: present(email)?,
             targets: targets

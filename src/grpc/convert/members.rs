@@ -1,12 +1,13 @@
 //! Members: list, update, deactivate, reactivate, remove, leave, transfer
 //! ownership and record sign-ins.
 
-use super::{optional_id, page, permission_set, present, scopes, scopes_to_pb, timestamp};
+use super::decisions::{end_from_pb, end_to_pb};
+use super::{optional_id, page, permission_set, present, scopes, scopes_to_pb, time_from_pb, timestamp};
 use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, RoleName, UserId, Violations};
-use crate::domain::model::{MemberRow, MemberRowStatus};
-use crate::domain::service::{ListUsers, UpdateMember};
+use crate::domain::model::{Expiry, MemberRow, MemberRowStatus};
+use crate::domain::service::{ListUsers, MemberEnds, UpdateMember};
 use crate::grpc::pb;
 
 /// An actor acting on another member of an account (DeactivateMember,
@@ -151,10 +152,16 @@ impl TryFrom<pb::UpdateMemberRequest> for UpdateMember {
             }
             None => Some(None),
         };
-        if raw.role.is_empty() && raw.scopes.is_none() && raw.extra_permissions.is_none() {
+        let ends = member_ends(&mut v, raw.access_end.as_ref(), raw.entry_ends.as_ref());
+        if raw.role.is_empty()
+            && raw.scopes.is_none()
+            && raw.extra_permissions.is_none()
+            && raw.access_end.is_none()
+            && raw.entry_ends.is_none()
+        {
             v.push(FieldViolation::new(
                 "role",
-                "name a new role, scopes or extra permissions: there is nothing to change",
+                "name a new role, scopes, extra permissions or ends: there is nothing to change",
             ));
         }
         v.finish()?;
@@ -165,8 +172,48 @@ impl TryFrom<pb::UpdateMemberRequest> for UpdateMember {
             role,
             scopes: present(scopes)?,
             grants: present(grants)?,
+            ends: present(ends)?,
         })
     }
+}
+
+/// UpdateMember's changes to ends (rule 17).
+fn member_ends(
+    v: &mut Violations,
+    access_end: Option<&pb::AccessEndChange>,
+    entry_ends: Option<&pb::AccessEndList>,
+) -> Option<MemberEnds> {
+    use pb::access_end_change::Change;
+    let membership = match access_end.map(|c| c.change.as_ref()) {
+        None => Some(None),
+        Some(Some(Change::EndTime(at))) => v
+            .check(time_from_pb("access_end.end_time", Some(at)))
+            .map(|at| at.map(Some)),
+        Some(Some(Change::Clear(true))) => Some(Some(None)),
+        Some(Some(Change::Clear(false)) | None) => {
+            v.push(FieldViolation::new(
+                "access_end",
+                "set end_time, or clear: true to remove the end",
+            ));
+            None
+        }
+    };
+    let entries = match entry_ends {
+        None => Some(None),
+        Some(list) => {
+            let parsed: Vec<Option<Expiry>> = list
+                .ends
+                .iter()
+                .enumerate()
+                .map(|(index, end)| v.check(end_from_pb(&format!("entry_ends.ends[{index}]"), end)))
+                .collect();
+            parsed.into_iter().collect::<Option<Vec<_>>>().map(Some)
+        }
+    };
+    Some(MemberEnds {
+        membership: membership?,
+        entries: entries?,
+    })
 }
 
 fn status_filter(raw: i32) -> Result<Option<MemberRowStatus>, FieldViolation> {
@@ -176,6 +223,7 @@ fn status_filter(raw: i32) -> Result<Option<MemberRowStatus>, FieldViolation> {
         Ok(pb::MemberStatus::Pending) => Ok(Some(MemberRowStatus::Pending)),
         Ok(pb::MemberStatus::Deactivated) => Ok(Some(MemberRowStatus::Deactivated)),
         Ok(pb::MemberStatus::InvitationExpired) => Ok(Some(MemberRowStatus::InvitationExpired)),
+        Ok(pb::MemberStatus::Expired) => Ok(Some(MemberRowStatus::Expired)),
         Err(_) => Err(FieldViolation::new(
             "status",
             format!("{raw} is not a MemberStatus value"),
@@ -193,6 +241,7 @@ impl TryFrom<pb::ListUsersRequest> for ListUsers {
         let page = page(&mut v, raw.page_size, &raw.page_token);
         let status = v.check(status_filter(raw.status));
         let role = optional_id(&mut v, "role", &raw.role, RoleName::parse);
+        let ends_before = v.check(time_from_pb("ends_before", raw.ends_before.as_ref()));
         v.finish()?;
         Ok(Self {
             actor: present(actor)?,
@@ -200,6 +249,7 @@ impl TryFrom<pb::ListUsersRequest> for ListUsers {
             page: present(page)?,
             status: present(status)?,
             role,
+            ends_before: present(ends_before)?,
         })
     }
 }
@@ -211,6 +261,7 @@ impl From<MemberRow> for pb::Member {
             MemberRowStatus::Pending => pb::MemberStatus::Pending,
             MemberRowStatus::InvitationExpired => pb::MemberStatus::InvitationExpired,
             MemberRowStatus::Deactivated => pb::MemberStatus::Deactivated,
+            MemberRowStatus::Expired => pb::MemberStatus::Expired,
         };
         Self {
             scopes: scopes_to_pb(&row.scopes),
@@ -225,6 +276,7 @@ impl From<MemberRow> for pb::Member {
             last_sign_in_time: row.last_sign_in_at.map(timestamp),
             invitation_id: row.invitation_id.map(|i| i.to_string()).unwrap_or_default(),
             extra_permissions: row.grants.names().into_iter().map(str::to_owned).collect(),
+            ends: row.ends.all().iter().map(end_to_pb).collect(),
         }
     }
 }

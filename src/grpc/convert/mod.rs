@@ -232,6 +232,22 @@ fn person_to_pb(person: &Person) -> pb::Person {
     }
 }
 
+/// An optional instant from a protobuf timestamp; one out of range is a
+/// violation of `field`.
+pub fn time_from_pb(
+    field: &str,
+    raw: Option<&prost_types::Timestamp>,
+) -> Result<Option<DateTime<Utc>>, FieldViolation> {
+    match raw {
+        None => Ok(None),
+        Some(ts) => u32::try_from(ts.nanos)
+            .ok()
+            .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
+            .map(Some)
+            .ok_or_else(|| FieldViolation::new(field, "is not a valid timestamp")),
+    }
+}
+
 /// A protobuf timestamp.
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {

@@ -36,12 +36,13 @@ impl GrpcHandlers {
             actor,
             access_request_id,
             approve,
+            grant_end,
         } = AccessRequestDecision::try_from(request.into_inner())?;
         let Written {
             value: access_request,
             token,
         } = use_cases
-            .decide_access_request(&actor, &access_request_id, approve)
+            .decide_access_request(&actor, &access_request_id, approve, grant_end)
             .await?;
         Ok(pb::DecideAccessRequestResponse {
             access_request: Some(access_request.into()),

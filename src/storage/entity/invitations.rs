@@ -24,6 +24,8 @@ pub struct Model {
     pub updated_at: i64,
     pub accepted_by: Option<String>,
     pub invitee_name: String,
+    /// The end of the membership accepting it creates (Unix ms), if any.
+    pub member_ends_at: Option<i64>,
 }
 
 /// No relations are declared: joins are written out in the repository.

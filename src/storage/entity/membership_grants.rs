@@ -12,6 +12,8 @@ pub struct Model {
     pub user_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub permission: String,
+    /// When this access ends (Unix ms, UTC), if it does.
+    pub ends_at: Option<i64>,
 }
 
 /// No relations are declared: joins are written out in the repository.

@@ -14,6 +14,8 @@ pub struct Model {
     pub resource_type: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub resource_id: String,
+    /// When this access ends (Unix ms, UTC), if it does.
+    pub ends_at: Option<i64>,
 }
 
 /// No relations are declared: joins are written out in the repository.

@@ -19,6 +19,8 @@ pub struct Model {
     pub updated_at: i64,
     /// The member's email, copied from `users` on insert: the user list's order.
     pub email: String,
+    /// When this access ends (Unix ms, UTC), if it does.
+    pub ends_at: Option<i64>,
 }
 
 /// No relations are declared: joins are written out in the repository.

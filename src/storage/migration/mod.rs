@@ -18,6 +18,7 @@ mod m20261201_000013_invitation_indexes;
 mod m20261201_000014_outbox_indexes;
 mod m20261202_000015_activity_via;
 mod m20261203_000016_email_limits;
+mod m20261207_000017_access_ends;
 
 pub use m20261203_000016_email_limits::EMAIL_GATES;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_outbox_indexes::Migration),
             Box::new(m20261202_000015_activity_via::Migration),
             Box::new(m20261203_000016_email_limits::Migration),
+            Box::new(m20261207_000017_access_ends::Migration),
         ]
     }
 }

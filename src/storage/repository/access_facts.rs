@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::sync::OnceLock;
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
 
 use crate::domain::ids::{AccountId, ResourceId, UserId};
@@ -21,7 +22,7 @@ use crate::domain::permissions::{BUILTIN_ROLES, Permission, PermissionSet};
 use crate::domain::{DomainError, DomainResult};
 use crate::storage::error::from_db_err;
 
-use super::codec::{ACTIVE, account_state, membership_status, resource_type};
+use super::codec::{ACTIVE, account_state, membership_status, resource_type, time};
 
 /// Most pairs one statement asks about: a full BatchAuthorize (100 checks by
 /// default) fits in one, with 256 parameters, far below the limits of
@@ -63,10 +64,15 @@ fn size_class(n: usize) -> usize {
 ///   revision, its parent's revision;
 /// - `t`: a resource the account's parent shares into it: its id, its type
 ///   (rule 5);
-/// - `m`: the membership: status, role name, role id, owner;
+/// - `m`: the membership: status, role name, role id, owner, its end;
 /// - `o`: the user owns the account's parent: the parent's state;
 /// - `p`: a permission of a custom role (active memberships only);
-/// - `g`: an extra grant; `s`: a scope (resource type, resource id).
+/// - `g`: an extra grant, its end; `s`: a scope (resource type, resource
+///   id), its end.
+///
+/// An end is `r1`, Unix ms, 0 for none (an end is never set in the past,
+/// so never at the epoch): the ends ride in columns the rows already have,
+/// and expiry adds no statement and no column to Authorize.
 ///
 /// Parameters: the `n` pairs, account then user (see [`bind`]).
 fn facts_sql(n: usize) -> String {
@@ -92,7 +98,7 @@ fn facts_sql(n: usize) -> String {
          WHERE c.id IN (SELECT account_id FROM p) \
          AND (sr.all_children <> 0 OR sc.child_account_id IS NOT NULL) \
          UNION ALL SELECT 'm', m.account_id, m.user_id, m.status, r.name, m.role_id, \
-         CASE WHEN m.owner_slot IS NULL THEN 0 ELSE 1 END, 0, 0 \
+         CASE WHEN m.owner_slot IS NULL THEN 0 ELSE 1 END, COALESCE(m.ends_at, 0), 0 \
          FROM p {member} JOIN roles r ON r.id = m.role_id \
          UNION ALL SELECT 'o', c.id, po.user_id, parent.state, '', '', 0, 0, 0 \
          FROM p JOIN accounts c ON c.id = p.account_id \
@@ -102,9 +108,10 @@ fn facts_sql(n: usize) -> String {
          UNION ALL SELECT 'p', m.account_id, m.user_id, rp.permission, '', '', 0, 0, 0 \
          FROM p {member} JOIN role_permissions rp ON rp.role_id = m.role_id \
          WHERE m.status = '{ACTIVE}' AND m.role_id NOT IN ({builtins}) \
-         UNION ALL SELECT 'g', g.account_id, g.user_id, g.permission, '', '', 0, 0, 0 \
+         UNION ALL SELECT 'g', g.account_id, g.user_id, g.permission, '', '', 0, COALESCE(g.ends_at, 0), 0 \
          FROM p JOIN membership_grants g ON g.account_id = p.account_id AND g.user_id = p.user_id \
-         UNION ALL SELECT 's', s.account_id, s.user_id, s.resource_type, s.resource_id, '', 0, 0, 0 \
+         UNION ALL SELECT 's', s.account_id, s.user_id, s.resource_type, s.resource_id, '', 0, \
+         COALESCE(s.ends_at, 0), 0 \
          FROM p JOIN membership_scopes s ON s.account_id = p.account_id AND s.user_id = p.user_id"
     )
 }
@@ -132,9 +139,11 @@ fn bind(pairs: &[(&str, &str)], class: usize) -> Vec<Value> {
 struct Found {
     /// Status, role name, role id and owner flag, from the `m` row.
     member: Option<(MembershipStatus, String, String, bool)>,
-    /// Permissions of a custom role and extra grants.
+    /// Permissions of a custom role and extra grants without an end.
     stored: PermissionSet,
     scopes: Scopes,
+    /// The membership's end and the ends of its grants and scope entries.
+    ends: AccessEnds,
     owned_parent_state: Option<AccountState>,
 }
 
@@ -142,15 +151,16 @@ impl Found {
     fn access(self) -> Option<MemberAccess> {
         let (status, role, role_id, is_owner) = self.member?;
         // A deactivated member is denied before permissions matter.
-        let (permissions, scopes) = match status {
+        let (permissions, scopes, ends) = match status {
             MembershipStatus::Active => {
                 let role_permissions = BUILTIN_PERMISSIONS.get(role_id.as_str()).copied();
                 (
                     role_permissions.unwrap_or_default().union(self.stored),
                     self.scopes,
+                    self.ends,
                 )
             }
-            MembershipStatus::Deactivated => (PermissionSet::EMPTY, Scopes::default()),
+            MembershipStatus::Deactivated => (PermissionSet::EMPTY, Scopes::default(), AccessEnds::default()),
         };
         Some(MemberAccess {
             role,
@@ -158,7 +168,7 @@ impl Found {
             status,
             permissions,
             scopes,
-            ends: AccessEnds::default(),
+            ends,
         })
     }
 }
@@ -255,16 +265,25 @@ pub(super) async fn access_facts_of<C: ConnectionTrait>(
                     let status = membership_status(&text(&row, 3)?)?;
                     let is_owner = number(&row, 6)? != 0;
                     slot.member = Some((status, text(&row, 4)?, text(&row, 5)?, is_owner));
+                    slot.ends.membership = end(&row)?;
                 }
                 "o" => slot.owned_parent_state = Some(account_state(&text(&row, 3)?)?),
-                "s" => slot.scopes.insert(
-                    resource_type(&text(&row, 3)?)?,
-                    ResourceId::from_trusted(text(&row, 4)?),
-                ),
+                "s" => {
+                    let resource_type = resource_type(&text(&row, 3)?)?;
+                    let id = ResourceId::from_trusted(text(&row, 4)?);
+                    if let Some(end) = end(&row)? {
+                        slot.ends.scopes.push((resource_type, id.clone(), end));
+                    }
+                    slot.scopes.insert(resource_type, id);
+                }
                 // `p` and `g`: names a newer version may know are skipped.
                 _ => {
                     if let Some(permission) = Permission::lookup(&text(&row, 3)?) {
-                        slot.stored.insert(permission);
+                        match end(&row)? {
+                            // A timed grant counts only before its end (rule 17).
+                            Some(end) if kind == "g" => slot.ends.grants.push((permission, end)),
+                            _ => slot.stored.insert(permission),
+                        }
                     }
                 }
             }
@@ -324,6 +343,17 @@ fn placeholder_account() -> (u64, AccountFacts) {
 fn number(row: &QueryResult, index: usize) -> DomainResult<u64> {
     let value = row.try_get_by_index::<i64>(index).map_err(from_db_err)?;
     u64::try_from(value).map_err(|_| DomainError::Internal(format!("negative number in column {index}")))
+}
+
+/// The end in column `r1` of an `m`, `g` or `s` row (0: none).
+fn end(row: &QueryResult) -> DomainResult<Option<DateTime<Utc>>> {
+    match number(row, 7)? {
+        0 => Ok(None),
+        ms => {
+            let ms = i64::try_from(ms).map_err(|_| DomainError::Internal("an end out of range".into()))?;
+            time(ms).map(Some)
+        }
+    }
 }
 
 /// The facts of one (account, user) pair: one statement.

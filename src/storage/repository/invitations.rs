@@ -79,6 +79,7 @@ async fn load<C: ConnectionTrait>(
                 invited_by: UserId::from_trusted(row.invited_by),
                 message: row.message,
                 invitee_name: row.invitee_name,
+                member_ends_at: row.member_ends_at.map(time).transpose()?,
                 delivery: None,
             })
         })
@@ -200,6 +201,7 @@ pub(super) async fn insert_invitation(
         updated_at: Set(millis(invitation.created_at)),
         accepted_by: Set(None),
         invitee_name: Set(invitation.invitee_name.clone()),
+        member_ends_at: Set(invitation.member_ends_at.map(millis)),
     })
     .exec_without_returning(txn)
     .await

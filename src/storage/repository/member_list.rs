@@ -21,7 +21,7 @@ use sea_orm::sea_query::{Asterisk, Condition, Expr, JoinType, Order, Query, Sele
 use sea_orm::{ConnectionTrait, DbBackend, ExprTrait, QueryResult};
 
 use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
-use crate::domain::model::{MemberRow, MemberRowStatus, MembershipStatus, Scopes};
+use crate::domain::model::{AccessEnds, MemberRow, MemberRowStatus, MembershipStatus, Scopes};
 use crate::domain::permissions::{Permission, PermissionSet};
 use crate::domain::rules::member_list::{MemberBand, MemberPageQuery, MemberPageRows};
 use crate::domain::{DomainError, DomainResult};
@@ -31,6 +31,7 @@ use crate::storage::entity::{
 use crate::storage::error::from_db_err;
 
 use super::codec::{ACTIVE, DEACTIVATED, membership_status, millis, resource_type, time};
+use super::members::ends_of;
 
 // Column aliases shared by every band, so the bands can be merged.
 const RANK: &str = "list_rank";
@@ -100,6 +101,26 @@ fn member_band(account: &AccountId, band: MemberBand, query: &MemberPageQuery) -
             .and_where(Expr::col((m, M::Status)).eq(DEACTIVATED))
             .and_where(Expr::col((m, M::OwnerSlot)).is_null()),
     };
+    // Rule 17: past its end an active membership lists as expired.
+    let now = millis(query.now);
+    match (band, query.status) {
+        (MemberBand::Active, Some(MemberRowStatus::Active)) => {
+            select.and_where(
+                Expr::col((m, M::EndsAt))
+                    .is_null()
+                    .or(Expr::col((m, M::EndsAt)).gt(now)),
+            );
+        }
+        (MemberBand::Active, Some(MemberRowStatus::Expired)) => {
+            select.and_where(Expr::col((m, M::EndsAt)).lte(now));
+        }
+        _ => {}
+    }
+    if let Some(before) = query.ends_before {
+        select
+            .and_where(Expr::col((m, M::EndsAt)).gt(now))
+            .and_where(Expr::col((m, M::EndsAt)).lte(millis(before)));
+    }
     if let Some(after) = query.after_email(band) {
         select.and_where(Expr::col((m, M::Email)).gt(after));
     }
@@ -403,6 +424,11 @@ pub(super) async fn member_page<C: ConnectionTrait>(
     }
     let (mut member_scopes, mut grants, mut invitation_scopes) =
         details(c, account, &user_ids, &invitation_ids).await?;
+    let mut member_ends = if user_ids.is_empty() {
+        HashMap::new()
+    } else {
+        ends_of(c, account.as_str(), None).await?
+    };
     let rows = rows
         .into_iter()
         .map(|row| {
@@ -432,12 +458,19 @@ pub(super) async fn member_page<C: ConnectionTrait>(
                     last_sign_in_at: None,
                     invitation_id: Some(InvitationId::from_trusted(invitation_id)),
                     grants: PermissionSet::EMPTY,
+                    ends: AccessEnds::default(),
                 });
             }
             let user_id = text(USER_ID)?.ok_or_else(|| {
                 DomainError::Internal("user list row without user or invitation".to_owned())
             })?;
+            let is_owner = number(OWNER_SLOT)?.is_some();
+            let ends = member_ends.remove(&user_id).unwrap_or_default();
             let status = match membership_status(&text(STATUS)?.unwrap_or_default())? {
+                // Rule 17: listed as expired, not dropped, once its end has passed.
+                MembershipStatus::Active if ends.membership_ended(is_owner, query.now) => {
+                    MemberRowStatus::Expired
+                }
                 MembershipStatus::Active => MemberRowStatus::Active,
                 MembershipStatus::Deactivated => MemberRowStatus::Deactivated,
             };
@@ -448,13 +481,14 @@ pub(super) async fn member_page<C: ConnectionTrait>(
                 email,
                 role,
                 status,
-                is_owner: number(OWNER_SLOT)?.is_some(),
+                is_owner,
                 scopes: member_scopes.remove(&user_id).unwrap_or_default(),
                 invited_by,
                 joined_at: Some(time(joined_at)?),
                 last_sign_in_at: number(LAST_SIGN_IN_AT)?.map(time).transpose()?,
                 invitation_id: None,
                 grants: grants.remove(&user_id).unwrap_or_default(),
+                ends,
                 user_id: Some(UserId::from_trusted(user_id)),
             })
         })

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Ex
 
 use crate::domain::ids::{AccountId, Email, InvitationId, ResourceId, UserId};
 use crate::domain::model::{
-    InvitationState, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes, Seat,
+    AccessEnds, InvitationState, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes, Seat,
 };
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
 use crate::domain::ports::{MembershipChange, NewMembership};
@@ -96,6 +96,10 @@ pub(super) async fn membership<C: ConnectionTrait>(
             .await?
             .remove(&row.user_id)
             .unwrap_or_default(),
+        ends: ends_of(c, &row.account_id, Some(&row.user_id))
+            .await?
+            .remove(&row.user_id)
+            .unwrap_or_default(),
         invited_by: row.invited_by.map(UserId::from_trusted),
         joined_at: time(row.joined_at)?,
         last_sign_in_at: row.last_sign_in_at.map(time).transpose()?,
@@ -140,27 +144,32 @@ pub(super) async fn member_rows<C: ConnectionTrait>(
     };
     let mut member_scopes = membership_scopes_of(c, account.as_str(), None).await?;
     let mut member_grants = grants_of(c, account.as_str(), None).await?;
+    let mut member_ends = ends_of(c, account.as_str(), None).await?;
     let mut invite_scopes = invitation_scopes_of(c, pending.iter().map(|i| i.id.clone()).collect()).await?;
     let mut rows = Vec::with_capacity(members.len() + pending.len());
     for m in members {
         let person = people
             .get(&m.user_id)
             .ok_or_else(|| DomainError::Internal(format!("member '{}' has no user row", m.user_id)))?;
+        let is_owner = m.owner_slot.is_some();
+        let ends = member_ends.remove(&m.user_id).unwrap_or_default();
         rows.push(MemberRow {
             name: person.name.clone(),
             email: Email::from_trusted(person.email.clone()),
             role: role_name(&m.role_id)?,
             status: match membership_status(&m.status)? {
+                MembershipStatus::Active if ends.membership_ended(is_owner, now) => MemberRowStatus::Expired,
                 MembershipStatus::Active => MemberRowStatus::Active,
                 MembershipStatus::Deactivated => MemberRowStatus::Deactivated,
             },
-            is_owner: m.owner_slot.is_some(),
+            is_owner,
             scopes: member_scopes.remove(&m.user_id).unwrap_or_default(),
             invited_by: m.invited_by.map(UserId::from_trusted),
             joined_at: Some(time(m.joined_at)?),
             last_sign_in_at: m.last_sign_in_at.map(time).transpose()?,
             invitation_id: None,
             grants: member_grants.remove(&m.user_id).unwrap_or_default(),
+            ends,
             user_id: Some(UserId::from_trusted(m.user_id)),
         });
     }
@@ -182,6 +191,7 @@ pub(super) async fn member_rows<C: ConnectionTrait>(
             joined_at: None,
             last_sign_in_at: None,
             grants: PermissionSet::EMPTY,
+            ends: AccessEnds::default(),
             invitation_id: Some(InvitationId::from_trusted(i.id)),
         });
     }
@@ -240,6 +250,7 @@ pub(super) async fn insert_membership(txn: &DatabaseTransaction, m: &NewMembersh
         .expr(Expr::val(None::<i64>))
         .expr(Expr::val(millis(m.joined_at)))
         .expr(Expr::col((users::Entity, users::Column::Email)))
+        .expr(Expr::val(m.ends_at.map(millis)))
         .from(users::Entity)
         .and_where(Expr::col((users::Entity, users::Column::Id)).eq(m.user_id.as_str()))
         .to_owned();
@@ -256,6 +267,7 @@ pub(super) async fn insert_membership(txn: &DatabaseTransaction, m: &NewMembersh
             M::LastSignInAt,
             M::UpdatedAt,
             M::Email,
+            M::EndsAt,
         ])
         .select_from(values)
         .map_err(|e| DomainError::Internal(format!("membership insert: {e}")))?
@@ -285,6 +297,17 @@ pub(super) async fn update_membership(
     if let Some(role_id) = &change.role_id {
         update = update.col_expr(memberships::Column::RoleId, Expr::value(role_id.as_str()));
     }
+    if (change.grants.is_some() || change.scopes.is_some()) && change.ends.is_none() {
+        return Err(DomainError::Internal(
+            "new grants or scopes come with their ends, or a rewrite would drop them".into(),
+        ));
+    }
+    if let Some(ends) = &change.ends {
+        update = update.col_expr(
+            memberships::Column::EndsAt,
+            Expr::value(ends.membership.map(millis)),
+        );
+    }
     if let Some(status) = change.status {
         let status = match status {
             MembershipStatus::Active => ACTIVE,
@@ -305,10 +328,116 @@ pub(super) async fn update_membership(
             .await
             .map_err(from_db_err)?;
         for permission in grants.iter() {
-            add_grant(txn, account, user, permission).await?;
+            add_grant(txn, account, user, permission, None).await?;
         }
     }
+    if let Some(ends) = &change.ends {
+        write_ends(txn, account, user, ends).await?;
+    }
     Ok(())
+}
+
+/// Sets the ends of a membership's grants and scope entries: none but those
+/// `ends` names. A grant or entry it names and the membership lacks is no
+/// row to update, and nothing happens to it.
+async fn write_ends(
+    txn: &DatabaseTransaction,
+    account: &AccountId,
+    user: &UserId,
+    ends: &AccessEnds,
+) -> DomainResult<()> {
+    use membership_grants::Column as G;
+    use membership_scopes::Column as S;
+    membership_grants::Entity::update_many()
+        .col_expr(G::EndsAt, Expr::value(None::<i64>))
+        .filter(G::AccountId.eq(account.as_str()))
+        .filter(G::UserId.eq(user.as_str()))
+        .filter(G::EndsAt.is_not_null())
+        .exec(txn)
+        .await
+        .map_err(from_db_err)?;
+    for (permission, at) in &ends.grants {
+        membership_grants::Entity::update_many()
+            .col_expr(G::EndsAt, Expr::value(Some(millis(*at))))
+            .filter(G::AccountId.eq(account.as_str()))
+            .filter(G::UserId.eq(user.as_str()))
+            .filter(G::Permission.eq(permission.name()))
+            .exec(txn)
+            .await
+            .map_err(from_db_err)?;
+    }
+    membership_scopes::Entity::update_many()
+        .col_expr(S::EndsAt, Expr::value(None::<i64>))
+        .filter(S::AccountId.eq(account.as_str()))
+        .filter(S::UserId.eq(user.as_str()))
+        .filter(S::EndsAt.is_not_null())
+        .exec(txn)
+        .await
+        .map_err(from_db_err)?;
+    for (resource_type, id, at) in &ends.scopes {
+        membership_scopes::Entity::update_many()
+            .col_expr(S::EndsAt, Expr::value(Some(millis(*at))))
+            .filter(S::AccountId.eq(account.as_str()))
+            .filter(S::UserId.eq(user.as_str()))
+            .filter(S::ResourceType.eq(resource_type.as_str()))
+            .filter(S::ResourceId.eq(id.as_str()))
+            .exec(txn)
+            .await
+            .map_err(from_db_err)?;
+    }
+    Ok(())
+}
+
+/// The ends of an account's memberships (of one user's, if named), by user:
+/// the membership's own, and those of its grants and scope entries.
+pub(super) async fn ends_of<C: ConnectionTrait>(
+    c: &C,
+    account: &str,
+    user: Option<&str>,
+) -> DomainResult<HashMap<String, AccessEnds>> {
+    let mut by_user: HashMap<String, AccessEnds> = HashMap::new();
+    let mut members = memberships::Entity::find()
+        .filter(memberships::Column::AccountId.eq(account))
+        .filter(memberships::Column::EndsAt.is_not_null());
+    let mut grants = membership_grants::Entity::find()
+        .filter(membership_grants::Column::AccountId.eq(account))
+        .filter(membership_grants::Column::EndsAt.is_not_null());
+    let mut scopes = membership_scopes::Entity::find()
+        .filter(membership_scopes::Column::AccountId.eq(account))
+        .filter(membership_scopes::Column::EndsAt.is_not_null());
+    if let Some(user) = user {
+        members = members.filter(memberships::Column::UserId.eq(user));
+        grants = grants.filter(membership_grants::Column::UserId.eq(user));
+        scopes = scopes.filter(membership_scopes::Column::UserId.eq(user));
+    }
+    for row in members.all(c).await.map_err(from_db_err)? {
+        by_user.entry(row.user_id).or_default().membership = row.ends_at.map(time).transpose()?;
+    }
+    for row in grants.all(c).await.map_err(from_db_err)? {
+        if let (Some(permission), Some(at)) = (Permission::lookup(&row.permission), row.ends_at) {
+            by_user
+                .entry(row.user_id)
+                .or_default()
+                .grants
+                .push((permission, time(at)?));
+        }
+    }
+    for row in scopes.all(c).await.map_err(from_db_err)? {
+        if let Some(at) = row.ends_at {
+            let resource_type = resource_type(&row.resource_type)?;
+            let id = ResourceId::from_trusted(row.resource_id);
+            by_user
+                .entry(row.user_id)
+                .or_default()
+                .scopes
+                .push((resource_type, id, time(at)?));
+        }
+    }
+    for ends in by_user.values_mut() {
+        ends.grants.sort();
+        ends.scopes.sort();
+    }
+    Ok(by_user)
 }
 
 pub(super) async fn delete_membership(
@@ -397,11 +526,13 @@ pub(super) async fn add_grant(
     account: &AccountId,
     user: &UserId,
     permission: Permission,
+    ends_at: Option<DateTime<Utc>>,
 ) -> DomainResult<()> {
     membership_grants::Entity::insert(membership_grants::ActiveModel {
         account_id: Set(account.as_str().to_owned()),
         user_id: Set(user.as_str().to_owned()),
         permission: Set(permission.name().to_owned()),
+        ends_at: Set(ends_at.map(millis)),
     })
     .on_conflict(
         OnConflict::columns([
@@ -409,8 +540,8 @@ pub(super) async fn add_grant(
             membership_grants::Column::UserId,
             membership_grants::Column::Permission,
         ])
-        // A no-op update: portable where MySQL has no ON CONFLICT DO NOTHING.
-        .update_column(membership_grants::Column::Permission)
+        // A grant present already takes the new end (none for ever).
+        .update_column(membership_grants::Column::EndsAt)
         .to_owned(),
     )
     .exec_without_returning(txn)
@@ -438,6 +569,8 @@ pub(super) async fn write_membership_scopes(
             user_id: Set(user.as_str().to_owned()),
             resource_type: Set(t.as_str().to_owned()),
             resource_id: Set(id),
+            // The use case's ends follow (`write_ends`), in the same transaction.
+            ends_at: Set(None),
         })
         .collect();
     if !rows.is_empty() {

@@ -421,8 +421,9 @@ impl Transaction for SeaTransaction {
         account: &AccountId,
         user: &UserId,
         permission: Permission,
+        ends_at: Option<DateTime<Utc>>,
     ) -> DomainResult<()> {
-        members::add_grant(&self.txn, account, user, permission).await
+        members::add_grant(&self.txn, account, user, permission, ends_at).await
     }
 
     async fn save_shared_resource(&self, shared: &SharedResource) -> DomainResult<()> {

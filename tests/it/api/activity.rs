@@ -505,6 +505,7 @@ async fn access_requests_write_one_entry_each(app: TestApp) {
             actor_user_id: "boss".into(),
             access_request_id: request.id,
             approve: true,
+            grant_end: None,
         }),
     )
     .await;

@@ -1,6 +1,7 @@
 //! UpdateMember, Deactivate/Reactivate/RemoveMember, LeaveAccount, TransferOwnership,
 //! RecordSignIn, ListAccounts: docs/domain.md rules 6–9 and 13.
 
+mod ends;
 mod users;
 
 use access_service::grpc::pb;

@@ -205,6 +205,7 @@ async fn removal_racing_an_update_leaves_a_valid_member_or_none(app: TestApp) {
             extra_permissions: Some(pb::PermissionList {
                 permissions: vec!["reports.view".into()],
             }),
+            ..Default::default()
         };
         let mut one = app.client.clone();
         let (updated, removed) = tokio::join!(

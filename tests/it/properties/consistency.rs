@@ -314,6 +314,7 @@ async fn perform(app: &TestApp, scene: &mut Scene, write: Write) -> String {
                     actor_user_id: owner(),
                     access_request_id: scene.request.clone(),
                     approve: true,
+                    grant_end: None,
                 })
                 .await
                 .expect("request approved")

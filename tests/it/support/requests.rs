@@ -145,6 +145,7 @@ pub(super) fn decide(actor: &str, id: &str, approve: bool) -> pb::DecideAccessRe
         actor_user_id: actor.into(),
         access_request_id: id.into(),
         approve,
+        grant_end: None,
     }
 }
 

@@ -4,7 +4,9 @@
 use super::{AcceptInvitation, Accepted, inviter_lacks_reach, not_pending, unknown_token};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, Email, InvitationToken, UserId};
-use crate::domain::model::{AccountState, Invitation, InvitationState, MemberRow, MemberRowStatus, Written};
+use crate::domain::model::{
+    AccessEnds, AccountState, Invitation, InvitationState, MemberRow, MemberRowStatus, Written,
+};
 use crate::domain::model::{ActivityDetails, InvitationAccepted, InvitationNamed};
 use crate::domain::permissions::PermissionSet;
 use crate::domain::ports::NewMembership;
@@ -104,6 +106,7 @@ impl UseCases {
                 scopes: invitation.scopes.clone(),
                 invited_by: Some(invitation.invited_by.clone()),
                 joined_at: now,
+                ends_at: invitation.member_ends_at,
             })
             .await?;
             tx.finish_invitation(
@@ -138,6 +141,10 @@ impl UseCases {
                 last_sign_in_at: None,
                 invitation_id: None,
                 grants: PermissionSet::EMPTY,
+                ends: AccessEnds {
+                    membership: invitation.member_ends_at,
+                    ..AccessEnds::default()
+                },
             };
             accepted.push((invitation, member));
         }

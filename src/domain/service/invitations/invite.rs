@@ -12,6 +12,7 @@ use crate::domain::model::{
 use crate::domain::model::{ActivityDetails, InvitationResent, InvitationTerms};
 use crate::domain::permissions::Permission;
 use crate::domain::ports::Transaction;
+use crate::domain::rules::ends::check_end;
 use crate::domain::rules::guards;
 use crate::domain::rules::quotas::SeatChange;
 use crate::domain::service::{UseCases, closed_error, now, ttl};
@@ -128,6 +129,9 @@ impl UseCases {
     #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, accounts = cmd.targets.len()))]
     pub async fn invite(&self, cmd: Invite) -> DomainResult<Written<IssuedInvitations>> {
         let now = now();
+        if let Some(end) = cmd.member_ends_at {
+            check_end("access_end_time", end, now, self.settings.access_ends)?;
+        }
         let tx = self.store.begin().await?;
         let mut vetting = Vetting::start(self, tx.as_ref(), &cmd, AccountReads::Locked).await?;
         let token = InvitationToken::generate()?;
@@ -229,6 +233,7 @@ impl UseCases {
                 send_count: 1,
                 expires_at,
                 created_at: now,
+                member_ends_at: cmd.member_ends_at,
                 delivery: None,
             };
             tx.insert_invitation(&invitation, &role.id, &token_hash).await?;

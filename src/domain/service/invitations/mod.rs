@@ -48,6 +48,8 @@ pub struct Invite {
     pub invitee_name: String,
     /// Reissue the token of a live pending invitation instead of returning it.
     pub resend_if_pending: bool,
+    /// When the membership accepting it creates ends, if it does (rule 17).
+    pub member_ends_at: Option<chrono::DateTime<Utc>>,
 }
 
 /// Accepts an invitation.

@@ -220,7 +220,7 @@ pub(super) async fn mailigen_user_management(app: TestApp) {
         .iter()
         .map(|r| match (r.is_owner, r.status()) {
             (true, _) => 0,
-            (false, S::Active) => 1,
+            (false, S::Active | S::Expired) => 1,
             (false, S::Pending | S::InvitationExpired) => 2,
             (false, S::Deactivated) => 3,
             (false, S::Unspecified) => 9,

@@ -48,6 +48,7 @@ fn decide(actor: &str, id: &str) -> pb::DecideAccessRequestRequest {
         actor_user_id: actor.into(),
         access_request_id: id.into(),
         approve: true,
+        grant_end: None,
     }
 }
 

@@ -246,6 +246,7 @@ pub(super) fn add(row: Row, fx: &Fixture) -> Row {
                 actor_user_id: "owner".into(),
                 access_request_id: fx.request_id.clone(),
                 approve: true,
+                grant_end: None,
             },
             missing("access request"),
         ),
