@@ -12,6 +12,7 @@ mod decisions;
 mod disclosure;
 mod error_details;
 mod escalation;
+mod expiry;
 mod field_lengths;
 mod identity;
 mod no_silent_no_ops;

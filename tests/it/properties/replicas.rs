@@ -35,9 +35,9 @@ const DURING: usize = 1;
 const AFTER: usize = 2;
 
 /// Two replicas over one MySQL database and one Redis namespace.
-struct Replicas {
-    a: TestApp,
-    b: TestApp,
+pub(super) struct Replicas {
+    pub(super) a: TestApp,
+    pub(super) b: TestApp,
     // Declared last: outlives both servers.
     _namespace: RedisNamespace,
 }
@@ -45,7 +45,7 @@ struct Replicas {
 impl Replicas {
     /// Starts A, then B on A's database and namespace, and waits until both
     /// trust their caches (their leases are live).
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let namespace = RedisNamespace::new();
         let a = TestApp::spawn_with(Db::Mysql, |config| namespace.configure(config)).await;
         let b = a.replica().await;
@@ -57,7 +57,7 @@ impl Replicas {
         }
     }
 
-    fn both(&self) -> [&TestApp; 2] {
+    pub(super) fn both(&self) -> [&TestApp; 2] {
         [&self.a, &self.b]
     }
 }

@@ -235,3 +235,38 @@ pub fn unshare_suppression_list(actor: &str, account: &str, list: &str) -> pb::U
         suppression_list_id: list.into(),
     }
 }
+
+/// A protobuf timestamp of `at`.
+pub fn stamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).expect("nanos fit"),
+    }
+}
+
+/// UpdateMember setting the membership's end.
+pub fn ending(
+    actor: &str,
+    account: &str,
+    user: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> pb::UpdateMemberRequest {
+    pb::UpdateMemberRequest {
+        actor_user_id: actor.into(),
+        account_id: account.into(),
+        user_id: user.into(),
+        access_end: Some(pb::AccessEndChange {
+            change: Some(pb::access_end_change::Change::EndTime(stamp(at))),
+        }),
+        ..Default::default()
+    }
+}
+
+/// An end of a grant or scope entry, as UpdateMember's entry_ends takes it.
+pub fn entry_end(kind: pb::EndedKind, subject: &str, at: chrono::DateTime<chrono::Utc>) -> pb::AccessEnd {
+    pb::AccessEnd {
+        kind: kind.into(),
+        subject: subject.into(),
+        end_time: Some(stamp(at)),
+    }
+}

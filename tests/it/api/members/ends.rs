@@ -12,37 +12,9 @@ use pb::DecisionReason as R;
 use pb::MemberStatus as S;
 use tonic::Code;
 
-use crate::support::{TestApp, assert_refused, error_metadata, list_users, reason, scope};
-
-/// A protobuf timestamp of `at`.
-pub fn stamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).expect("nanos fit"),
-    }
-}
-
-/// UpdateMember setting the membership's end.
-pub fn ending(actor: &str, account: &str, user: &str, at: DateTime<Utc>) -> pb::UpdateMemberRequest {
-    pb::UpdateMemberRequest {
-        actor_user_id: actor.into(),
-        account_id: account.into(),
-        user_id: user.into(),
-        access_end: Some(pb::AccessEndChange {
-            change: Some(pb::access_end_change::Change::EndTime(stamp(at))),
-        }),
-        ..Default::default()
-    }
-}
-
-/// An end of a grant or scope entry, as UpdateMember's entry_ends takes it.
-pub fn entry_end(kind: pb::EndedKind, subject: &str, at: DateTime<Utc>) -> pb::AccessEnd {
-    pb::AccessEnd {
-        kind: kind.into(),
-        subject: subject.into(),
-        end_time: Some(stamp(at)),
-    }
-}
+use crate::support::{
+    TestApp, assert_refused, ending, entry_end, error_metadata, list_users, reason, scope, stamp,
+};
 
 /// Waits until `at` has passed on this machine's clock, the server's too.
 async fn pass(at: DateTime<Utc>) {
