@@ -29,10 +29,17 @@ const AFTER_LAST: u64 = 300;
 /// Tasks calling each replica at once.
 const TASKS_PER_REPLICA: usize = 3;
 
-/// The load's phases: before the first end, after it, after the second.
+/// The load's phases: well before the first end, close to it, after it;
+/// close to the second, after it. A call answered before the phase "close
+/// to" its end must be allowed; one sent after its end must be refused;
+/// between the two, the test's clock reading and the call race (either).
 const BEFORE: usize = 0;
-const FIRST_PASSED: usize = 1;
-const SECOND_PASSED: usize = 2;
+const NEAR_FIRST: usize = 1;
+const FIRST_PASSED: usize = 2;
+const NEAR_SECOND: usize = 3;
+const SECOND_PASSED: usize = 4;
+/// How long before an end the load moves to its "close to" phase.
+const MARGIN: chrono::Duration = chrono::Duration::milliseconds(100);
 
 /// The checks, in the load's order, and the phase from which each must be
 /// refused: the grant's and the scope entry's end first, the membership's
@@ -41,6 +48,7 @@ const GRANT: usize = 0;
 const ENTRY: usize = 1;
 const MEMBERSHIP: usize = 2;
 const ENDS_IN: [usize; 3] = [FIRST_PASSED, FIRST_PASSED, SECOND_PASSED];
+const NEAR: [usize; 3] = [NEAR_FIRST, NEAR_FIRST, NEAR_SECOND];
 
 fn checks() -> Vec<pb::AuthorizeRequest> {
     vec![
@@ -102,8 +110,12 @@ async fn no_replica_allows_a_moment_past_an_end() {
     let before = replicas.both().map(|app| app.cache_counts());
     let load = Load::start(&replicas.both(), &checks, TASKS_PER_REPLICA);
     load.until(BEFORE, BEFORE_FIRST).await;
+    pass(first - MARGIN).await;
+    load.enter(NEAR_FIRST);
     pass(first).await;
     load.enter(FIRST_PASSED);
+    pass(second - MARGIN).await;
+    load.enter(NEAR_SECOND);
     pass(second).await;
     load.enter(SECOND_PASSED);
     load.until(SECOND_PASSED, AFTER_LAST).await;
@@ -120,7 +132,7 @@ async fn no_replica_allows_a_moment_past_an_end() {
     );
     let early: Vec<&Answer> = answers
         .iter()
-        .filter(|answer| answer.answered_in < ENDS_IN[answer.check] && answer.outcome != Ok(R::Allowed))
+        .filter(|answer| answer.answered_in < NEAR[answer.check] && answer.outcome != Ok(R::Allowed))
         .collect();
     assert!(
         early.is_empty(),
