@@ -145,6 +145,14 @@ impl App {
         let (db, statements) = connect(&config, config.db_max_connections)
             .await
             .with_context(|| format!("cannot connect to {}", redact_url(&config.database_url)))?;
+        // Ends are judged on this replica's clock: refuse to serve on one
+        // that is off the database's by more than the stated bound.
+        let skew = storage::check_clock(&db, config.max_clock_skew_ms).await?;
+        tracing::info!(
+            skew_ms = skew,
+            max_ms = config.max_clock_skew_ms,
+            "clock checked against the database"
+        );
         if config.auto_migrate {
             storage::migrate(&db)
                 .await

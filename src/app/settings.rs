@@ -90,6 +90,7 @@ pub fn cache_settings(config: &Config) -> CacheSettings {
         leases: LeaseSettings {
             term: Duration::from_millis(config.cache_lease_ms),
             ack_timeout: Duration::from_millis(config.cache_ack_timeout_ms),
+            max_clock_skew_ms: config.max_clock_skew_ms,
         },
         namespace: config.redis_namespace.clone(),
     }

@@ -43,6 +43,9 @@ pub struct LeaseSettings {
     pub term: Duration,
     /// How long a write waits for acknowledgements before revoking leases.
     pub ack_timeout: Duration,
+    /// Largest clock difference with the database the fence loop lets pass
+    /// without an error in the log (ACCESS_MAX_CLOCK_SKEW_MS).
+    pub max_clock_skew_ms: u64,
 }
 
 impl LeaseSettings {
@@ -425,6 +428,17 @@ impl Coherence {
                 self.epoch.fetch_max(epoch, Ordering::AcqRel);
                 self.local.clear();
                 self.fence_seen.store(generation, Ordering::Release);
+            }
+            if let Some(skew) = read.clock_skew_ms
+                && skew.unsigned_abs() > self.settings.max_clock_skew_ms
+            {
+                tracing::error!(
+                    replica = %self.replica,
+                    skew_ms = skew,
+                    max_ms = self.settings.max_clock_skew_ms,
+                    "this replica's clock is off the database's by more than ACCESS_MAX_CLOCK_SKEW_MS: \
+                     access ends are judged on it, so they come early or late by as much"
+                );
             }
             self.heard_from_log(&read.written, log.is_some()).await;
             log = Some(read.through);

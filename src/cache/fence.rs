@@ -26,6 +26,10 @@ pub struct FenceRead {
     /// Whether `written` reaches the end of the log; when not, the reader
     /// reads again from `through` at once.
     pub complete: bool,
+    /// How far the database's clock was ahead of this replica's, in
+    /// milliseconds, if it could be read: access ends are judged on the
+    /// replica's clock, so the fence loop watches it (docs/consistency.md).
+    pub clock_skew_ms: Option<i64>,
 }
 
 /// A generation in the database, read by every replica every `term / 4`,

@@ -202,3 +202,43 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
         _ => "unknown",
     }
 }
+
+/// The database's clock, in Unix milliseconds, as a SELECT expression of the backend.
+fn clock_sql(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+        // UNIX_TIMESTAMP of NOW is UTC whatever the session's time zone.
+        _ => "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+    }
+}
+
+/// How far the database's clock is ahead of this replica's (negative:
+/// behind), in milliseconds, from one round trip: the database's reading
+/// against the middle of the call on ours. Ends are judged on the replica's
+/// clock (docs/consistency.md, "Time"); this bounds how wrong it may be.
+pub async fn clock_skew_ms(db: &DatabaseConnection) -> anyhow::Result<i64> {
+    let backend = db.get_database_backend();
+    let sent = chrono::Utc::now().timestamp_millis();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            format!("SELECT {}", clock_sql(backend)),
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the database returned no time"))?;
+    let received = chrono::Utc::now().timestamp_millis();
+    let database = row.try_get_by_index::<i64>(0)?;
+    Ok(database - (sent + received) / 2)
+}
+
+/// The skew of [`clock_skew_ms`], refused past `max_ms`: a replica whose
+/// clock is that far off would end access early or late by as much.
+pub async fn check_clock(db: &DatabaseConnection, max_ms: u64) -> anyhow::Result<i64> {
+    let skew = clock_skew_ms(db).await?;
+    anyhow::ensure!(
+        skew.unsigned_abs() <= max_ms,
+        "this machine's clock is {skew} ms off the database's, more than ACCESS_MAX_CLOCK_SKEW_MS \
+         ({max_ms}): access ends are judged on this clock, so fix its time synchronisation (NTP) first"
+    );
+    Ok(skew)
+}

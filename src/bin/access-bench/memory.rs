@@ -72,6 +72,7 @@ pub fn measure(entries: usize) -> anyhow::Result<serde_json::Value> {
             leases: LeaseSettings {
                 term: std::time::Duration::from_secs(1),
                 ack_timeout: std::time::Duration::from_millis(250),
+                max_clock_skew_ms: 2_000,
             },
             namespace: "bench".to_owned(),
         },

@@ -76,6 +76,7 @@ impl CacheFence {
 impl Fence for CacheFence {
     async fn read(&self, after: Option<i64>) -> anyhow::Result<FenceRead> {
         let generation = self.generation().await?;
+        let clock_skew_ms = crate::storage::clock_skew_ms(&self.db).await.ok();
         let changes = self.changes(after).await?;
         let complete = after.is_none() || (changes.len() as i64) < LOG_PAGE;
         let through = changes.last().map_or(after.unwrap_or(0), |(id, _, _)| *id);
@@ -87,6 +88,7 @@ impl Fence for CacheFence {
             })
             .collect();
         Ok(FenceRead {
+            clock_skew_ms,
             generation,
             written,
             through,

@@ -31,7 +31,6 @@ use crate::storage::entity::{
 use crate::storage::error::from_db_err;
 
 use super::codec::{ACTIVE, DEACTIVATED, membership_status, millis, resource_type, time};
-use super::members::ends_of;
 
 // Column aliases shared by every band, so the bands can be merged.
 const RANK: &str = "list_rank";
@@ -49,6 +48,7 @@ const LAST_SIGN_IN_AT: &str = "last_sign_in_at";
 const INVITATION_ID: &str = "invitation_id";
 const EXPIRES_AT: &str = "expires_at";
 const INVITEE_NAME: &str = "invitee_name";
+const ENDS_AT: &str = "ends_at";
 const DETAIL_BYTES: &str = "detail_bytes";
 
 /// What a row costs beyond its text and details, in bytes: its times,
@@ -83,6 +83,7 @@ fn member_band(account: &AccountId, band: MemberBand, query: &MemberPageQuery) -
         .expr_as(Expr::cust("NULL"), INVITATION_ID)
         .expr_as(Expr::cust("NULL"), EXPIRES_AT)
         .expr_as(Expr::cust("NULL"), INVITEE_NAME)
+        .expr_as(Expr::col((m, M::EndsAt)), ENDS_AT)
         .from(m)
         .and_where(Expr::col((m, M::AccountId)).eq(account.as_str()))
         .order_by((m, M::Email), Order::Asc)
@@ -157,6 +158,7 @@ fn invitation_band(account: &AccountId, query: &MemberPageQuery) -> SelectStatem
         .expr_as(Expr::col(I::Id), INVITATION_ID)
         .expr_as(Expr::col(I::ExpiresAt), EXPIRES_AT)
         .expr_as(Expr::col(I::InviteeName), INVITEE_NAME)
+        .expr_as(Expr::cust("NULL"), ENDS_AT)
         .from(invitations::Entity)
         .and_where(Expr::col(I::AccountId).eq(account.as_str()))
         // Set exactly while pending: the unique index's range.
@@ -295,8 +297,9 @@ fn row_bytes(row: &QueryResult) -> DomainResult<usize> {
 }
 
 /// Scopes and grants of the page's members and scopes of its invitations,
-/// in one statement: rows of (kind, owner, a, b) with kind `s` (member
-/// scope), `g` (member grant a) or `i` (invitation scope), type a, id b.
+/// in one statement: rows of (kind, owner, a, b, e) with kind `s` (member
+/// scope), `g` (member grant a) or `i` (invitation scope), type a, id b,
+/// and the end e of a member's grant or scope entry (rule 17).
 async fn details<C: ConnectionTrait>(
     c: &C,
     account: &AccountId,
@@ -306,6 +309,7 @@ async fn details<C: ConnectionTrait>(
     HashMap<String, Scopes>,
     HashMap<String, PermissionSet>,
     HashMap<String, Scopes>,
+    HashMap<String, AccessEnds>,
 )> {
     let mut parts = Vec::new();
     if !users.is_empty() {
@@ -317,6 +321,7 @@ async fn details<C: ConnectionTrait>(
                 .expr_as(Expr::col(S::UserId), "owner")
                 .expr_as(Expr::col(S::ResourceType), "a")
                 .expr_as(Expr::col(S::ResourceId), "b")
+                .expr_as(Expr::col(S::EndsAt), "e")
                 .from(membership_scopes::Entity)
                 .cond_where(
                     Condition::all()
@@ -331,6 +336,7 @@ async fn details<C: ConnectionTrait>(
                 .expr_as(Expr::col(G::UserId), "owner")
                 .expr_as(Expr::col(G::Permission), "a")
                 .expr_as(Expr::val(""), "b")
+                .expr_as(Expr::col(G::EndsAt), "e")
                 .from(membership_grants::Entity)
                 .cond_where(
                     Condition::all()
@@ -348,6 +354,7 @@ async fn details<C: ConnectionTrait>(
                 .expr_as(Expr::col(IS::InvitationId), "owner")
                 .expr_as(Expr::col(IS::ResourceType), "a")
                 .expr_as(Expr::col(IS::ResourceId), "b")
+                .expr_as(Expr::cust("NULL"), "e")
                 .from(invitation_scopes::Entity)
                 .and_where(Expr::col(IS::InvitationId).is_in(invitations.iter().map(String::as_str)))
                 .to_owned(),
@@ -356,9 +363,10 @@ async fn details<C: ConnectionTrait>(
     let mut member_scopes: HashMap<String, Scopes> = HashMap::new();
     let mut grants: HashMap<String, PermissionSet> = HashMap::new();
     let mut invitation_scopes: HashMap<String, Scopes> = HashMap::new();
+    let mut ends: HashMap<String, AccessEnds> = HashMap::new();
     let mut parts = parts.into_iter();
     let Some(mut query) = parts.next() else {
-        return Ok((member_scopes, grants, invitation_scopes));
+        return Ok((member_scopes, grants, invitation_scopes, ends));
     };
     for part in parts {
         query.union(UnionType::All, part);
@@ -370,9 +378,20 @@ async fn details<C: ConnectionTrait>(
     {
         let get = |column: &str| row.try_get::<String>("", column).map_err(from_db_err);
         let (kind, owner, a) = (get("kind")?, get("owner")?, get("a")?);
+        let end = row
+            .try_get::<Option<i64>>("", "e")
+            .map_err(from_db_err)?
+            .map(time)
+            .transpose()?;
         match kind.as_str() {
             "g" => {
                 if let Some(permission) = Permission::lookup(&a) {
+                    if let Some(end) = end {
+                        ends.entry(owner.clone())
+                            .or_default()
+                            .grants
+                            .push((permission, end));
+                    }
                     grants.entry(owner).or_default().insert(permission);
                 }
             }
@@ -382,14 +401,20 @@ async fn details<C: ConnectionTrait>(
                 } else {
                     &mut invitation_scopes
                 };
-                scopes
-                    .entry(owner)
-                    .or_default()
-                    .insert(resource_type(&a)?, ResourceId::from_trusted(get("b")?));
+                let (resource_type, id) = (resource_type(&a)?, ResourceId::from_trusted(get("b")?));
+                if let Some(end) = end {
+                    let entry = (resource_type, id.clone(), end);
+                    ends.entry(owner.clone()).or_default().scopes.push(entry);
+                }
+                scopes.entry(owner).or_default().insert(resource_type, id);
             }
         }
     }
-    Ok((member_scopes, grants, invitation_scopes))
+    for ends in ends.values_mut() {
+        ends.grants.sort();
+        ends.scopes.sort();
+    }
+    Ok((member_scopes, grants, invitation_scopes, ends))
 }
 
 /// One page of the user list (see the module comment).
@@ -422,13 +447,8 @@ pub(super) async fn member_page<C: ConnectionTrait>(
             user_ids.push(id);
         }
     }
-    let (mut member_scopes, mut grants, mut invitation_scopes) =
+    let (mut member_scopes, mut grants, mut invitation_scopes, mut member_ends) =
         details(c, account, &user_ids, &invitation_ids).await?;
-    let mut member_ends = if user_ids.is_empty() {
-        HashMap::new()
-    } else {
-        ends_of(c, account.as_str(), None).await?
-    };
     let rows = rows
         .into_iter()
         .map(|row| {
@@ -465,7 +485,10 @@ pub(super) async fn member_page<C: ConnectionTrait>(
                 DomainError::Internal("user list row without user or invitation".to_owned())
             })?;
             let is_owner = number(OWNER_SLOT)?.is_some();
-            let ends = member_ends.remove(&user_id).unwrap_or_default();
+            let ends = AccessEnds {
+                membership: number(ENDS_AT)?.map(time).transpose()?,
+                ..member_ends.remove(&user_id).unwrap_or_default()
+            };
             let status = match membership_status(&text(STATUS)?.unwrap_or_default())? {
                 // Rule 17: listed as expired, not dropped, once its end has passed.
                 MembershipStatus::Active if ends.membership_ended(is_owner, query.now) => {

@@ -5,7 +5,7 @@
 use access_service::grpc::pb;
 use pb::ResourceType::{List, SuppressionList, Template};
 
-use crate::support::{TestApp, check, list_users, scope, share};
+use crate::support::{TestApp, check, ending, entry_end, list_users, scope, share};
 
 /// A list manager scoped to one list, in an account with a few more members.
 async fn scoped_member(app: &TestApp) {
@@ -218,6 +218,50 @@ async fn suppression_list_checks_in_children_stay_within_the_template_budget(app
     );
 }
 
+/// Rule 17 costs no statement: the ends ride in the rows Authorize and
+/// ListUsers read anyway.
+async fn ends_add_no_statement(app: TestApp) {
+    scoped_member(&app).await;
+    let end = chrono::Utc::now() + chrono::Duration::days(7);
+    app.client
+        .clone()
+        .update_member(pb::UpdateMemberRequest {
+            extra_permissions: Some(pb::PermissionList {
+                permissions: vec!["reports.view".into()],
+            }),
+            entry_ends: Some(pb::AccessEndList {
+                ends: vec![
+                    entry_end(pb::EndedKind::Grant, "reports.view", end),
+                    entry_end(pb::EndedKind::Scope, "list:4", end),
+                ],
+            }),
+            ..ending("olivia", "acme", "lee", end)
+        })
+        .await
+        .expect("ends set");
+    let mut client = app.client.clone();
+    for request in [
+        check("lee", "acme", "lists.edit", Some((List, "4"))),
+        check("lee", "acme", "reports.view", None),
+    ] {
+        let (answer, statements) = app.statements_during(client.authorize(request)).await;
+        assert!(answer.expect("authorize answers").into_inner().allowed);
+        assert!(
+            statements <= 1,
+            "Authorize with ends sent {statements} SQL statements; budget 1"
+        );
+    }
+    let (rows, statements) = app
+        .statements_during(app.users(list_users("olivia", "acme")))
+        .await;
+    let lee = rows.iter().find(|row| row.user_id == "lee").expect("lee listed");
+    assert_eq!(lee.ends.len(), 3);
+    assert!(
+        statements <= LIST_USERS_BUDGET,
+        "ListUsers with ends sent {statements} SQL statements; budget {LIST_USERS_BUDGET}"
+    );
+}
+
 async fn list_users_reads_a_bounded_number_of_statements(app: TestApp) {
     scoped_member(&app).await;
     let (rows, statements) = app
@@ -410,6 +454,7 @@ async fn list_invitations_statements_do_not_grow_with_the_account(app: TestApp) 
 crate::on_both_databases!(
     list_invitations_statements_do_not_grow_with_the_account,
     authorize_reads_a_bounded_number_of_statements,
+    ends_add_no_statement,
     batch_authorize_reads_facts_once_per_pair,
     batch_authorize_statements_do_not_grow_with_pairs,
     template_checks_in_children_add_one_statement,
