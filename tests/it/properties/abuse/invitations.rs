@@ -74,6 +74,16 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 bad(&["email"]),
             )
             .case(
+                "an access end in the past",
+                pb::InviteRequest {
+                    access_end_time: Some(crate::support::stamp(
+                        chrono::Utc::now() - chrono::Duration::days(1),
+                    )),
+                    ..invite("owner", "acme", "new@example.com", "viewer")
+                },
+                precondition("END_IN_PAST"),
+            )
+            .case(
                 "an oversized email",
                 invite("owner", "acme", &format!("{}@example.com", long(250)), "viewer"),
                 bad(&["email"]),

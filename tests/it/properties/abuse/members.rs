@@ -18,6 +18,16 @@ fn update(actor: &str, account: &str, user: &str, role: &str) -> pb::UpdateMembe
     }
 }
 
+/// UpdateMember giving `user` of acme an end `days` from now (negative: past).
+fn ending_in(user: &str, days: i64) -> pb::UpdateMemberRequest {
+    crate::support::ending(
+        "owner",
+        "acme",
+        user,
+        chrono::Utc::now() + chrono::Duration::days(days),
+    )
+}
+
 fn grants(actor: &str, user: &str, permissions: &[&str]) -> pb::UpdateMemberRequest {
     pb::UpdateMemberRequest {
         extra_permissions: Some(pb::PermissionList {
@@ -197,6 +207,50 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 "escalation: an admin re-roles the owner",
                 update("admin", "acme", "owner", "viewer"),
                 precondition("OWNER_PROTECTED"),
+            )
+            .case(
+                "an end in the past",
+                ending_in("helper", -1),
+                precondition("END_IN_PAST"),
+            )
+            .case(
+                "an end too far ahead",
+                ending_in("helper", 100_000),
+                precondition("END_TOO_FAR"),
+            )
+            .case(
+                "an end on the owner",
+                ending_in("owner", 1),
+                precondition("OWNER_NEVER_ENDS"),
+            )
+            .case(
+                "an end on another account's member",
+                ending_in("ostaff", 1),
+                missing("member"),
+            )
+            .case(
+                "an end of a grant the member lacks",
+                pb::UpdateMemberRequest {
+                    entry_ends: Some(pb::AccessEndList {
+                        ends: vec![crate::support::entry_end(
+                            pb::EndedKind::Grant,
+                            "billing.edit",
+                            chrono::Utc::now() + chrono::Duration::days(1),
+                        )],
+                    }),
+                    ..update("owner", "acme", "helper", "")
+                },
+                bad(&["entry_ends.ends[0].subject"]),
+            )
+            .case(
+                "an end of no kind",
+                pb::UpdateMemberRequest {
+                    entry_ends: Some(pb::AccessEndList {
+                        ends: vec![pb::AccessEnd::default()],
+                    }),
+                    ..update("owner", "acme", "helper", "")
+                },
+                bad(&["entry_ends.ends[0].end_time"]),
             ),
         acting_on_a_member(
             Row::new("DeactivateMember", deactivate("owner", "acme", "helper")),

@@ -324,6 +324,24 @@ pub(super) fn rows(fx: &Fixture) -> Vec<Row> {
                 denied("SELF_APPROVAL"),
             )
             .case(
+                "approved for zero days",
+                pb::DecideAccessRequestRequest {
+                    grant_end: Some(pb::decide_access_request_request::GrantEnd::GrantDays(0)),
+                    ..decide("owner", &fx.request_id)
+                },
+                bad(&["grant_days"]),
+            )
+            .case(
+                "approved until a time past",
+                pb::DecideAccessRequestRequest {
+                    grant_end: Some(pb::decide_access_request_request::GrantEnd::GrantEndTime(
+                        crate::support::stamp(chrono::Utc::now() - chrono::Duration::days(1)),
+                    )),
+                    ..decide("owner", &fx.request_id)
+                },
+                precondition("END_IN_PAST"),
+            )
+            .case(
                 "escalation: a helper approves",
                 decide("helper", &fx.request_id),
                 lacks(),
