@@ -3,13 +3,12 @@
 
 use chrono::{DateTime, Utc};
 
+use super::member_ends::{MemberEnds, new_ends};
 use super::{Page, UseCases, name_of};
-use crate::domain::error::{DomainError, DomainResult, ErrorReason, echo};
-use crate::domain::ids::ResourceId;
+use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, RoleName, UserId};
 use crate::domain::model::{
-    AccessEnds, Account, EffectivePermissions, Ended, Expiry, MemberRow, MemberRowStatus, Membership,
-    MembershipStatus, ResourceType, Scopes, Written,
+    Account, EffectivePermissions, MemberRow, MemberRowStatus, Membership, MembershipStatus, Scopes, Written,
 };
 use crate::domain::model::{
     ActivityDetails, MemberRemovedFacts, MemberStanding, MemberUpdated, MessageFacts, OwnershipMoved,
@@ -19,7 +18,7 @@ use crate::domain::model::{OutboxMessage, Person};
 use crate::domain::page::PageRequest;
 use crate::domain::permissions::{ADMIN_ROLE, Permission, PermissionSet};
 use crate::domain::ports::{MembershipChange, Reads, Transaction};
-use crate::domain::rules::ends::{EndLimits, check_end, owner_never_ends};
+use crate::domain::rules::ends::owner_never_ends;
 use crate::domain::rules::guards;
 use crate::domain::rules::member_list::{MemberListKey, MemberPageQuery};
 use crate::domain::rules::quotas::SeatChange;
@@ -43,24 +42,6 @@ pub struct UpdateMember {
     pub ends: MemberEnds,
 }
 
-/// Changes to the ends of a membership and of its grants and scope entries.
-#[derive(Clone, Debug, Default)]
-pub struct MemberEnds {
-    /// The membership's end: None leaves it; `Some(None)` clears it;
-    /// `Some(Some(end))` sets, moves or extends it.
-    pub membership: Option<Option<DateTime<Utc>>>,
-    /// The ends of extra grants and scope entries, replacing all of theirs:
-    /// None leaves them (dropping those of grants and entries that go).
-    pub entries: Option<Vec<Expiry>>,
-}
-
-impl MemberEnds {
-    /// Whether the call asks for any end at all.
-    fn sets_any(&self) -> bool {
-        matches!(self.membership, Some(Some(_))) || self.entries.as_ref().is_some_and(|e| !e.is_empty())
-    }
-}
-
 /// Lists an account's people.
 #[derive(Clone, Debug)]
 pub struct ListUsers {
@@ -74,8 +55,8 @@ pub struct ListUsers {
     pub status: Option<MemberRowStatus>,
     /// Only rows with this role (one the account has).
     pub role: Option<RoleName>,
-    /// Only members whose access ends between now and this instant (rule 17).
-    pub ends_before: Option<DateTime<Utc>>,
+    /// Only members whose access ends within this long from now (rule 17).
+    pub ends_within: Option<chrono::Duration>,
 }
 
 /// Roles that may receive ownership (rule 7 of docs/domain.md).
@@ -501,7 +482,7 @@ impl UseCases {
             limit: query.page.size + 1,
             max_bytes: self.settings.max_page_bytes,
             now,
-            ends_before: query.ends_before,
+            ends_before: query.ends_within.map(|within| now + within),
         };
         let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
         if let Some(role) = &query.role {
@@ -577,83 +558,4 @@ async fn member_removed(
         removed_by: remover_name,
     });
     Ok(OutboxMessage::new(&account.id, &member.email, facts, at))
-}
-
-/// The ends a member has after an UpdateMember (rule 17): the membership's
-/// as asked or as it was, and those of the grants and scope entries as asked
-/// or, when not asked, those kept of the grants and entries that stay. Every
-/// end given must lie within the limits and name a grant or entry the
-/// member has after the change.
-fn new_ends(
-    member: &Membership,
-    asked: &MemberEnds,
-    grants: PermissionSet,
-    scopes: &Scopes,
-    now: DateTime<Utc>,
-    limits: EndLimits,
-) -> DomainResult<AccessEnds> {
-    let membership = match asked.membership {
-        Some(Some(end)) => {
-            check_end("access_end.end_time", end, now, limits)?;
-            Some(end)
-        }
-        Some(None) => None,
-        None => member.ends.membership,
-    };
-    let in_scope = |t: ResourceType, id: &ResourceId| scopes.ids_of(t).is_some_and(|ids| ids.contains(id));
-    let mut ends = AccessEnds {
-        membership,
-        ..AccessEnds::default()
-    };
-    match &asked.entries {
-        None => {
-            ends.grants = member
-                .ends
-                .grants
-                .iter()
-                .filter(|(p, _)| grants.contains(*p))
-                .cloned()
-                .collect();
-            ends.scopes = member
-                .ends
-                .scopes
-                .iter()
-                .filter(|(t, id, _)| in_scope(*t, id))
-                .cloned()
-                .collect();
-        }
-        Some(entries) => {
-            for (index, expiry) in entries.iter().enumerate() {
-                let field = format!("entry_ends.ends[{index}]");
-                check_end(&format!("{field}.end_time"), expiry.at, now, limits)?;
-                match &expiry.what {
-                    Ended::Grant(permission) if grants.contains(*permission) => {
-                        ends.grants.push((*permission, expiry.at));
-                    }
-                    Ended::Scope(t, id) if in_scope(*t, id) => ends.scopes.push((*t, id.clone(), expiry.at)),
-                    Ended::Membership => {
-                        return Err(DomainError::invalid(
-                            format!("{field}.kind"),
-                            "the membership's own end goes in access_end",
-                        ));
-                    }
-                    what => {
-                        return Err(DomainError::invalid(
-                            format!("{field}.subject"),
-                            format!(
-                                "the member has no {} '{}' after this change to end",
-                                what.kind(),
-                                echo(&what.subject())
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    ends.grants.sort();
-    ends.grants.dedup_by_key(|(p, _)| *p);
-    ends.scopes.sort();
-    ends.scopes.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    Ok(ends)
 }

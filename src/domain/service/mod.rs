@@ -19,6 +19,7 @@ mod changes;
 mod decisions;
 mod email_limits;
 mod invitations;
+mod member_ends;
 mod members;
 mod people;
 mod roles;
@@ -37,7 +38,8 @@ pub use email_limits::{EmailLimits, RateLimit};
 pub use invitations::{
     AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations, UpdateInvitation,
 };
-pub use members::{ListUsers, MemberEnds, UpdateMember};
+pub use member_ends::{EndAt, MemberEnds};
+pub use members::{ListUsers, UpdateMember};
 pub use roles::{CreateRole, UpdateRole};
 pub use sharing::{ListSharedResources, ShareResource, Shareable, SharedId, UnshareResource};
 

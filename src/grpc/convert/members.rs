@@ -7,7 +7,7 @@ use crate::domain::DomainError;
 use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, RoleName, UserId, Violations};
 use crate::domain::model::{Expiry, MemberRow, MemberRowStatus};
-use crate::domain::service::{ListUsers, MemberEnds, UpdateMember};
+use crate::domain::service::{EndAt, ListUsers, MemberEnds, UpdateMember};
 use crate::grpc::pb;
 
 /// An actor acting on another member of an account (DeactivateMember,
@@ -188,8 +188,13 @@ fn member_ends(
         None => Some(None),
         Some(Some(Change::EndTime(at))) => v
             .check(time_from_pb("access_end.end_time", Some(at)))
-            .map(|at| at.map(Some)),
+            .map(|at| at.map(|at| Some(EndAt::At(at)))),
         Some(Some(Change::Clear(true))) => Some(Some(None)),
+        Some(Some(Change::Days(days))) if *days > 0 => Some(Some(Some(EndAt::DaysFromNow(*days)))),
+        Some(Some(Change::Days(_))) => {
+            v.push(FieldViolation::new("access_end.days", "is 1 or more"));
+            None
+        }
         Some(Some(Change::Clear(false)) | None) => {
             v.push(FieldViolation::new(
                 "access_end",
@@ -241,7 +246,8 @@ impl TryFrom<pb::ListUsersRequest> for ListUsers {
         let page = page(&mut v, raw.page_size, &raw.page_token);
         let status = v.check(status_filter(raw.status));
         let role = optional_id(&mut v, "role", &raw.role, RoleName::parse);
-        let ends_before = v.check(time_from_pb("ends_before", raw.ends_before.as_ref()));
+        let ends_within =
+            (raw.ends_within_days > 0).then(|| chrono::Duration::days(i64::from(raw.ends_within_days)));
         v.finish()?;
         Ok(Self {
             actor: present(actor)?,
@@ -249,7 +255,7 @@ impl TryFrom<pb::ListUsersRequest> for ListUsers {
             page: present(page)?,
             status: present(status)?,
             role,
-            ends_before: present(ends_before)?,
+            ends_within,
         })
     }
 }

@@ -12,9 +12,7 @@ use pb::DecisionReason as R;
 use pb::MemberStatus as S;
 use tonic::Code;
 
-use crate::support::{
-    TestApp, assert_refused, ending, entry_end, error_metadata, list_users, reason, scope, stamp,
-};
+use crate::support::{TestApp, assert_refused, ending, entry_end, error_metadata, list_users, reason, scope};
 
 /// Waits until `at` has passed on this machine's clock, the server's too.
 async fn pass(at: DateTime<Utc>) {
@@ -156,7 +154,7 @@ async fn list_users_shows_who_expires_within_a_window(app: TestApp) {
     }
     let week = app
         .users(pb::ListUsersRequest {
-            ends_before: Some(stamp(now + chrono::Duration::days(7))),
+            ends_within_days: 7,
             ..list_users("owner", "acme")
         })
         .await;
