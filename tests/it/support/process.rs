@@ -3,7 +3,8 @@
 //! port, configured through its environment as an operator would. Unlike an
 //! in-process [`TestApp`](super::TestApp) it can be paused whole (SIGSTOP:
 //! every task, timer and connection of it at once, as a stalled VM or a
-//! container frozen by its runtime) and resumed, or killed at once.
+//! container frozen by its runtime) and resumed, or killed at once (SIGKILL,
+//! in the middle of whatever it was doing) and started again where it was.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -23,6 +24,8 @@ const START_GUARD: Duration = Duration::from_secs(60);
 /// A running `access-service serve` child process.
 pub struct ReplicaProcess {
     child: Child,
+    env: Vec<(String, String)>,
+    port: u16,
     log: PathBuf,
     paused: bool,
     /// A connection to it (one HTTP/2 connection, opened lazily).
@@ -40,25 +43,19 @@ impl ReplicaProcess {
         let metrics_addr: std::net::SocketAddr =
             format!("127.0.0.1:{}", free_port()).parse().expect("an address");
         let log = std::env::temp_dir().join(format!("access-replica-{}.log", uuid::Uuid::new_v4().simple()));
-        let out = std::fs::File::create(&log).expect("a log file for the replica");
-        let child = Command::new(env!("CARGO_BIN_EXE_access-service"))
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("ACCESS_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("ACCESS_LOG", "warn")
-            .env("ACCESS_METRICS_ADDR", metrics_addr.to_string())
-            .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("the log file, twice"))
-            .stderr(out)
-            .spawn()
-            .expect("the access-service binary starts");
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.clone()))
+            .collect();
+        env.push(("ACCESS_METRICS_ADDR".to_owned(), metrics_addr.to_string()));
+        let child = spawn(port, &env, &log);
         let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
             .expect("valid uri")
             .connect_lazy();
         let mut replica = Self {
             child,
+            env,
+            port,
             log,
             paused: false,
             channel,
@@ -66,6 +63,17 @@ impl ReplicaProcess {
         };
         replica.until_serving().await;
         replica
+    }
+
+    /// Kills the process at once (SIGKILL, paused or not), then starts it
+    /// again with the same settings and ports, and waits until it serves.
+    /// Its channel reconnects by itself.
+    pub async fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.paused = false;
+        self.child = spawn(self.port, &self.env, &self.log);
+        self.until_serving().await;
     }
 
     async fn until_serving(&mut self) {
@@ -134,6 +142,27 @@ impl ReplicaProcess {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// `access-service serve` on `port` with `env`, its output appended to `log`.
+fn spawn(port: u16, env: &[(String, String)], log: &std::path::Path) -> Child {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("a log file for the replica");
+    Command::new(env!("CARGO_BIN_EXE_access-service"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("ACCESS_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("ACCESS_LOG", "warn")
+        .envs(env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("the log file, twice"))
+        .stderr(out)
+        .spawn()
+        .expect("the access-service binary starts")
 }
 
 impl Drop for ReplicaProcess {
