@@ -208,6 +208,8 @@ fn clock_sql(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
         // UNIX_TIMESTAMP of NOW is UTC whatever the session's time zone.
+        DbBackend::MySql => "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+        DbBackend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
         _ => "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
     }
 }

@@ -319,7 +319,7 @@ pub(super) fn expired_details(error: DomainError, expiry: &Expiry) -> DomainErro
     );
     match expiry.what {
         Ended::Membership => error,
-        _ => error.with("subject", expiry.what.subject()),
+        Ended::Grant(_) | Ended::Scope(..) => error.with("subject", expiry.what.subject()),
     }
 }
 

@@ -101,7 +101,7 @@ pub(super) fn new_ends(
                             "the membership's own end goes in access_end",
                         ));
                     }
-                    what => {
+                    what @ (Ended::Grant(_) | Ended::Scope(..)) => {
                         return Err(DomainError::invalid(
                             format!("{field}.subject"),
                             format!(
