@@ -14,13 +14,13 @@
 //! started after an end may be allowed. MySQL only, as `replicas.rs`.
 
 use access_service::grpc::pb;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use pb::DecisionReason as R;
 use pb::ResourceType::List;
 
 use super::replicas::Replicas;
 use crate::support::cluster::{Answer, Load};
-use crate::support::{check, ending, entry_end, scope};
+use crate::support::{check, pass, scope, three_ends};
 
 /// Calls each replica answers before the first end.
 const BEFORE_FIRST: u64 = 100;
@@ -58,15 +58,6 @@ fn checks() -> Vec<pb::AuthorizeRequest> {
     ]
 }
 
-/// Sleeps until this machine's clock has passed `at`.
-async fn pass(at: DateTime<Utc>) {
-    let left = (at - Utc::now()).to_std().unwrap_or_default();
-    tokio::time::sleep(left).await;
-    while Utc::now() <= at {
-        tokio::task::yield_now().await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_replica_allows_a_moment_past_an_end() {
     let replicas = Replicas::start().await;
@@ -84,18 +75,7 @@ async fn no_replica_allows_a_moment_past_an_end() {
     let second = first + chrono::Duration::milliseconds(1000);
     a.client
         .clone()
-        .update_member(pb::UpdateMemberRequest {
-            extra_permissions: Some(pb::PermissionList {
-                permissions: vec!["reports.view".into()],
-            }),
-            entry_ends: Some(pb::AccessEndList {
-                ends: vec![
-                    entry_end(pb::EndedKind::Grant, "reports.view", first),
-                    entry_end(pb::EndedKind::Scope, "list:4", first),
-                ],
-            }),
-            ..ending("olivia", "acme", "lee", second)
-        })
+        .update_member(three_ends("olivia", "acme", "lee", first, second))
         .await
         .expect("ends set");
     let checks = checks();

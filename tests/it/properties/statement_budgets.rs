@@ -5,7 +5,7 @@
 use access_service::grpc::pb;
 use pb::ResourceType::{List, SuppressionList, Template};
 
-use crate::support::{TestApp, check, ending, entry_end, list_users, scope, share};
+use crate::support::{TestApp, check, list_users, scope, share, three_ends};
 
 /// A list manager scoped to one list, in an account with a few more members.
 async fn scoped_member(app: &TestApp) {
@@ -225,18 +225,7 @@ async fn ends_add_no_statement(app: TestApp) {
     let end = chrono::Utc::now() + chrono::Duration::days(7);
     app.client
         .clone()
-        .update_member(pb::UpdateMemberRequest {
-            extra_permissions: Some(pb::PermissionList {
-                permissions: vec!["reports.view".into()],
-            }),
-            entry_ends: Some(pb::AccessEndList {
-                ends: vec![
-                    entry_end(pb::EndedKind::Grant, "reports.view", end),
-                    entry_end(pb::EndedKind::Scope, "list:4", end),
-                ],
-            }),
-            ..ending("olivia", "acme", "lee", end)
-        })
+        .update_member(three_ends("olivia", "acme", "lee", end, end))
         .await
         .expect("ends set");
     let mut client = app.client.clone();

@@ -270,3 +270,36 @@ pub fn entry_end(kind: pb::EndedKind, subject: &str, at: chrono::DateTime<chrono
         end_time: Some(stamp(at)),
     }
 }
+
+/// UpdateMember giving `user` of `account` the extra grant reports.view
+/// and ending it and the scope entry list:4 at `entries_end`, the
+/// membership at `membership_end` (rule 17's three ends at once).
+pub fn three_ends(
+    actor: &str,
+    account: &str,
+    user: &str,
+    entries_end: chrono::DateTime<chrono::Utc>,
+    membership_end: chrono::DateTime<chrono::Utc>,
+) -> pb::UpdateMemberRequest {
+    pb::UpdateMemberRequest {
+        extra_permissions: Some(pb::PermissionList {
+            permissions: vec!["reports.view".into()],
+        }),
+        entry_ends: Some(pb::AccessEndList {
+            ends: vec![
+                entry_end(pb::EndedKind::Grant, "reports.view", entries_end),
+                entry_end(pb::EndedKind::Scope, "list:4", entries_end),
+            ],
+        }),
+        ..ending(actor, account, user, membership_end)
+    }
+}
+
+/// Sleeps until this machine's clock (the servers' too) has passed `at`.
+pub async fn pass(at: chrono::DateTime<chrono::Utc>) {
+    let left = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left).await;
+    while chrono::Utc::now() <= at {
+        tokio::task::yield_now().await;
+    }
+}

@@ -3,22 +3,16 @@
 //! GetEffectivePermissions, and Authorize denying from the end instant on
 //! with ACCESS_EXPIRED naming what ended; the refusals of ends that cannot be.
 
-use std::time::Duration;
-
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::List;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use pb::DecisionReason as R;
 use pb::MemberStatus as S;
 use tonic::Code;
 
-use crate::support::{TestApp, assert_refused, ending, entry_end, error_metadata, list_users, reason, scope};
-
-/// Waits until `at` has passed on this machine's clock, the server's too.
-async fn pass(at: DateTime<Utc>) {
-    let left = (at - Utc::now()).to_std().unwrap_or_default();
-    tokio::time::sleep(left + Duration::from_millis(20)).await;
-}
+use crate::support::{
+    TestApp, assert_refused, ending, error_metadata, list_users, pass, reason, scope, three_ends,
+};
 
 /// Authorize on list `id`.
 async fn on_list(app: &TestApp, user: &str, permission: &str, id: &str) -> pb::AuthorizeResponse {
@@ -41,18 +35,7 @@ async fn access_ends_at_its_instant_and_is_renewed(app: TestApp) {
     let mut client = app.client.clone();
     let first = Utc::now() + chrono::Duration::milliseconds(1500);
     let second = first + chrono::Duration::milliseconds(700);
-    let request = pb::UpdateMemberRequest {
-        extra_permissions: Some(pb::PermissionList {
-            permissions: vec!["reports.view".into()],
-        }),
-        entry_ends: Some(pb::AccessEndList {
-            ends: vec![
-                entry_end(pb::EndedKind::Grant, "reports.view", first),
-                entry_end(pb::EndedKind::Scope, "list:4", first),
-            ],
-        }),
-        ..ending("owner", "acme", "con", second)
-    };
+    let request = three_ends("owner", "acme", "con", first, second);
     let member = client
         .update_member(request)
         .await
