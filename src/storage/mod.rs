@@ -204,7 +204,7 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
 }
 
 /// The database's clock, in Unix milliseconds, as a SELECT expression of the backend.
-fn clock_sql(backend: DbBackend) -> &'static str {
+pub(crate) fn clock_sql(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
         // UNIX_TIMESTAMP of NOW is UTC whatever the session's time zone.
