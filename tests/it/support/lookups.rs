@@ -57,59 +57,67 @@ pub fn lookup_members(
     }
 }
 
+/// Every row of a paged listing: `page` answers the rows and the next
+/// token of the page a token names; each page holds at most `page_size`.
+async fn walk<Row, Page>(page_size: i32, mut page: impl FnMut(String) -> Page) -> Vec<Row>
+where
+    Page: Future<Output = (Vec<Row>, String)>,
+{
+    let mut all = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (rows, next) = page(token).await;
+        assert!(
+            page_size == 0 || rows.len() <= page_size as usize,
+            "a page holds at most page_size entries"
+        );
+        all.extend(rows);
+        if next.is_empty() {
+            return all;
+        }
+        token = next;
+    }
+}
+
 impl TestApp {
     /// Every entry of a LookupAccounts, walked `page_size` at a time.
     pub async fn all_accounts_where(&self, request: pb::LookupAccountsRequest) -> Vec<pb::AccountLookup> {
-        let mut all = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = self
-                .client
-                .clone()
-                .lookup_accounts(pb::LookupAccountsRequest {
-                    page_token: token.clone(),
-                    ..request.clone()
-                })
-                .await
-                .expect("LookupAccounts answers")
-                .into_inner();
-            assert!(
-                request.page_size == 0 || page.accounts.len() <= request.page_size as usize,
-                "a page holds at most page_size entries"
-            );
-            all.extend(page.accounts);
-            if page.next_page_token.is_empty() {
-                return all;
+        walk(request.page_size, |page_token| {
+            let mut client = self.client.clone();
+            let request = pb::LookupAccountsRequest {
+                page_token,
+                ..request.clone()
+            };
+            async move {
+                let page = client
+                    .lookup_accounts(request)
+                    .await
+                    .expect("LookupAccounts answers")
+                    .into_inner();
+                (page.accounts, page.next_page_token)
             }
-            token = page.next_page_token;
-        }
+        })
+        .await
     }
 
     /// Every entry of a LookupMembers, walked `page_size` at a time.
     pub async fn all_members_who(&self, request: pb::LookupMembersRequest) -> Vec<pb::MemberLookup> {
-        let mut all = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = self
-                .client
-                .clone()
-                .lookup_members(pb::LookupMembersRequest {
-                    page_token: token.clone(),
-                    ..request.clone()
-                })
-                .await
-                .expect("LookupMembers answers")
-                .into_inner();
-            assert!(
-                request.page_size == 0 || page.members.len() <= request.page_size as usize,
-                "a page holds at most page_size entries"
-            );
-            all.extend(page.members);
-            if page.next_page_token.is_empty() {
-                return all;
+        walk(request.page_size, |page_token| {
+            let mut client = self.client.clone();
+            let request = pb::LookupMembersRequest {
+                page_token,
+                ..request.clone()
+            };
+            async move {
+                let page = client
+                    .lookup_members(request)
+                    .await
+                    .expect("LookupMembers answers")
+                    .into_inner();
+                (page.members, page.next_page_token)
             }
-            token = page.next_page_token;
-        }
+        })
+        .await
     }
 
     /// The filter LookupResources answers.
