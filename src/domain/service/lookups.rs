@@ -80,10 +80,14 @@ impl UseCases {
     #[tracing::instrument(skip(self, query), fields(user_id = %query.user_id, permission = %query.permission))]
     pub async fn lookup_accounts(&self, query: &LookupAccounts) -> DomainResult<Page<AccountLookup>> {
         let after = query.page.after.clone().map(AccountId::from_trusted);
+        let window = query.page.window();
         let facts = self
             .store
-            .account_facts_of_user(&query.user_id, after.as_ref())
+            .account_facts_of_user(&query.user_id, after.as_ref(), window)
             .await?;
+        let window_end = (facts.len() >= window)
+            .then(|| facts.last().map(|(account, _)| account.as_str().to_owned()))
+            .flatten();
         reached(
             &query.consistency,
             facts.iter().map(|(account, facts)| (account, facts)),
@@ -102,7 +106,10 @@ impl UseCases {
             })
             .take(query.page.size + 1)
             .collect();
-        let (rows, next_page_token) = query.page.cut(rows, |row| row.account.as_str().to_owned());
+        let (rows, next_page_token) =
+            query
+                .page
+                .cut_window(rows, |row| row.account.as_str().to_owned(), window_end);
         Ok(Page {
             rows,
             next_page_token,
@@ -134,11 +141,19 @@ impl UseCases {
 
     /// The people who may do the permission in the account, by user id,
     /// one page at a time: its active members holding it and its parent's
-    /// owner (rule 4), read in one statement straight from the store.
+    /// owner (rule 4), a window of them read in one statement straight from
+    /// the store, as for the accounts.
     #[tracing::instrument(skip(self, query), fields(account_id = %query.account_id, permission = %query.permission))]
     pub async fn lookup_members(&self, query: &LookupMembers) -> DomainResult<MemberPage> {
         let after = query.page.after.clone().map(UserId::from_trusted);
-        let (own, members) = self.store.member_facts(&query.account_id, after.as_ref()).await?;
+        let window = query.page.window();
+        let (own, members) = self
+            .store
+            .member_facts(&query.account_id, after.as_ref(), window)
+            .await?;
+        let window_end = (members.len() >= window)
+            .then(|| members.last().map(|(user, _)| user.as_str().to_owned()))
+            .flatten();
         self.within_tenants_facts(&query.account_id, &own)?;
         if own.account.is_none() {
             return Err(DomainError::not_found("account", query.account_id.as_str()));
@@ -151,7 +166,10 @@ impl UseCases {
             })
             .take(query.page.size + 1)
             .collect();
-        let (rows, next_page_token) = query.page.cut(rows, |row| row.user.as_str().to_owned());
+        let (rows, next_page_token) =
+            query
+                .page
+                .cut_window(rows, |row| row.user.as_str().to_owned(), window_end);
         Ok(MemberPage {
             page: Page {
                 rows,

@@ -26,32 +26,43 @@ impl Slots for Named {
     }
 }
 
-/// The pairs of one user: each account they are a member of (any status),
-/// and each child of an account they own. Parameters: user, after, user, after.
+/// The pairs of one user, the first `limit` by account id after the key:
+/// each account they are a member of (any status), and each child of an
+/// account they own. Parameters: user, after, user, after, limit.
 static ACCOUNTS_SQL: LazyLock<String> = LazyLock::new(|| {
     facts_sql_from(
-        "SELECT m.account_id, m.user_id FROM memberships m \
+        "SELECT account_id, user_id FROM (\
+         SELECT m.account_id AS account_id, m.user_id AS user_id FROM memberships m \
          WHERE m.user_id = ? AND m.account_id > ? \
          UNION SELECT c.id, po.user_id FROM memberships po \
          JOIN accounts c ON c.parent_id = po.account_id \
-         WHERE po.user_id = ? AND po.owner_slot = 1 AND c.id > ?",
+         WHERE po.user_id = ? AND po.owner_slot = 1 AND c.id > ? \
+         ORDER BY account_id LIMIT ?) w",
     )
 });
 
-/// The pairs of one account: its active members, its parent's owner, and a
-/// pair of no user (ids are never empty) so that the account's own facts
-/// are read even when nobody is left after the page key. Parameters:
-/// account, after, account, after, account.
+/// The pairs of one account, the first `limit` by user id after the key:
+/// its active members and its parent's owner; and a pair of no user (ids
+/// are never empty) so that the account's own facts are read even when
+/// nobody is left after the key. Parameters: account, after, account,
+/// after, limit, account.
 static MEMBERS_SQL: LazyLock<String> = LazyLock::new(|| {
     facts_sql_from(&format!(
-        "SELECT m.account_id, m.user_id FROM memberships m \
+        "SELECT account_id, user_id FROM (\
+         SELECT m.account_id AS account_id, m.user_id AS user_id FROM memberships m \
          WHERE m.account_id = ? AND m.status = '{ACTIVE}' AND m.user_id > ? \
          UNION SELECT c.id, po.user_id FROM accounts c \
          JOIN memberships po ON po.account_id = c.parent_id AND po.owner_slot = 1 \
          WHERE c.id = ? AND po.user_id > ? \
-         UNION SELECT ?, ''"
+         ORDER BY user_id LIMIT ?) w \
+         UNION ALL SELECT ?, ''"
     ))
 });
+
+/// A LIMIT parameter: a window never nears `i64::MAX`.
+fn limit_value(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
 
 /// Runs a lookup statement and builds the facts of every pair it selected.
 async fn pairs_facts<C: ConnectionTrait>(
@@ -67,12 +78,13 @@ async fn pairs_facts<C: ConnectionTrait>(
     Ok((accounts, named))
 }
 
-/// The facts of `user` in every account they may reach with an id after
-/// `after`, ordered by account id: one statement.
+/// The facts of `user` in the first `limit` accounts they may reach with
+/// an id after `after`, ordered by account id: one statement.
 pub(super) async fn account_facts_of_user<C: ConnectionTrait>(
     c: &C,
     user: &UserId,
     after: Option<&AccountId>,
+    limit: usize,
 ) -> DomainResult<Vec<(AccountId, AccessFacts)>> {
     let after = after.map_or("", AccountId::as_str);
     let values = vec![
@@ -80,6 +92,7 @@ pub(super) async fn account_facts_of_user<C: ConnectionTrait>(
         Value::from(after),
         Value::from(user.as_str()),
         Value::from(after),
+        Value::from(limit_value(limit)),
     ];
     let (accounts, named) = pairs_facts(c, &ACCOUNTS_SQL, values).await?;
     let mut rows: Vec<(AccountId, AccessFacts)> = named
@@ -95,13 +108,14 @@ pub(super) async fn account_facts_of_user<C: ConnectionTrait>(
     Ok(rows)
 }
 
-/// The facts of every active member of `account`, and of its parent's
-/// owner, with a user id after `after`, ordered by user id; and the facts
-/// of the account itself (no membership): one statement.
+/// The facts of the first `limit` of the active members of `account` and
+/// its parent's owner with a user id after `after`, ordered by user id; and
+/// the facts of the account itself (no membership): one statement.
 pub(super) async fn member_facts<C: ConnectionTrait>(
     c: &C,
     account: &AccountId,
     after: Option<&UserId>,
+    limit: usize,
 ) -> DomainResult<(AccessFacts, Vec<(UserId, AccessFacts)>)> {
     let after = after.map_or("", UserId::as_str);
     let values = vec![
@@ -109,6 +123,7 @@ pub(super) async fn member_facts<C: ConnectionTrait>(
         Value::from(after),
         Value::from(account.as_str()),
         Value::from(after),
+        Value::from(limit_value(limit)),
         Value::from(account.as_str()),
     ];
     let (accounts, named) = pairs_facts(c, &MEMBERS_SQL, values).await?;

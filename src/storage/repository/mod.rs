@@ -245,16 +245,18 @@ impl<T: Connection> Reads for T {
         &self,
         user: &UserId,
         after: Option<&AccountId>,
+        limit: usize,
     ) -> DomainResult<Vec<(AccountId, AccessFacts)>> {
-        lookups::account_facts_of_user(self.conn(), user, after).await
+        lookups::account_facts_of_user(self.conn(), user, after, limit).await
     }
 
     async fn member_facts(
         &self,
         account: &AccountId,
         after: Option<&UserId>,
+        limit: usize,
     ) -> DomainResult<(AccessFacts, Vec<(UserId, AccessFacts)>)> {
-        lookups::member_facts(self.conn(), account, after).await
+        lookups::member_facts(self.conn(), account, after, limit).await
     }
 
     async fn access_request(&self, id: &AccessRequestId) -> DomainResult<Option<AccessRequest>> {

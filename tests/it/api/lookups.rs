@@ -304,7 +304,31 @@ async fn members_of_closed_or_unknown_accounts(app: TestApp) {
     expect_code(unknown, Code::NotFound);
 }
 
+/// A page judges a bounded window of candidates: where the window allows
+/// none, the page is empty and still not the last, and the walk goes on.
+async fn a_short_page_is_not_the_last(app: TestApp) {
+    app.team(&["a"]).await;
+    for i in 0..10 {
+        app.member("owner-a", "child-a", &format!("a{i}"), "viewer", vec![])
+            .await;
+    }
+    let first = app
+        .client
+        .clone()
+        .lookup_members(lookup_members("child-a", "account.transfer", None, 1, ""))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert!(first.members.is_empty(), "{first:?}");
+    assert!(!first.next_page_token.is_empty(), "an empty page is not the last");
+    let all = app
+        .all_members_who(lookup_members("child-a", "account.transfer", None, 1, ""))
+        .await;
+    assert_eq!(users(&all), ["boss", "owner-a"]);
+}
+
 crate::on_both_databases!(
+    a_short_page_is_not_the_last,
     accounts_are_those_authorize_allows,
     accounts_carry_the_filter_of_the_type_asked,
     resources_filter_as_authorize_judges_each,
