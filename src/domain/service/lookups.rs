@@ -74,9 +74,10 @@ fn reached<'a>(
 impl UseCases {
     /// Every account where the user may do the permission, ordered by id,
     /// one page at a time; accounts outside the caller's tenants are left
-    /// out, as ListAccounts leaves them out. The facts of every account
-    /// after the page key are read in one statement, straight from the
-    /// store (the newest state, so any consistency is met).
+    /// out, as ListAccounts leaves them out. The facts of a window of the
+    /// accounts after the page key are read in one statement, straight from
+    /// the store (the newest state, so any consistency is met); a page is
+    /// what the window allows, so it may be short and still not the last.
     #[tracing::instrument(skip(self, query), fields(user_id = %query.user_id, permission = %query.permission))]
     pub async fn lookup_accounts(&self, query: &LookupAccounts) -> DomainResult<Page<AccountLookup>> {
         let after = query.page.after.clone().map(AccountId::from_trusted);

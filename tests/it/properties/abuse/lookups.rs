@@ -5,8 +5,9 @@
 use access_service::grpc::pb;
 use access_service::grpc::pb::ResourceType::{Campaign, List};
 
+use super::decisions::{forged_ahead, fresher_than};
 use super::fixture::long;
-use super::{Fixture, Row, answers, bad, missing};
+use super::{Fixture, Row, answers, bad, missing, precondition};
 use crate::support::{lookup_accounts, lookup_members, lookup_resources};
 
 pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
@@ -48,6 +49,14 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 lookup_accounts("viewer", "campaigns.view", 0, "not-hex"),
                 bad(&["page_token"]),
             )
+            .case(
+                "a forged consistency token ahead of the database",
+                pb::LookupAccountsRequest {
+                    consistency: fresher_than(&forged_ahead()),
+                    ..accounts.clone()
+                },
+                precondition("CONSISTENCY_TOKEN_AHEAD"),
+            )
             .read::<_, pb::LookupAccountsResponse>(
                 "a person with no account",
                 lookup_accounts("nobody", "campaigns.view", 0, ""),
@@ -79,6 +88,14 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                     ..resources.clone()
                 },
                 bad(&["resource_type"]),
+            )
+            .case(
+                "a forged consistency token ahead of the database",
+                pb::LookupResourcesRequest {
+                    consistency: fresher_than(&forged_ahead()),
+                    ..resources.clone()
+                },
+                precondition("CONSISTENCY_TOKEN_AHEAD"),
             )
             .read::<_, pb::LookupResourcesResponse>(
                 "an unknown account",
@@ -115,6 +132,22 @@ pub(super) fn rows(_fx: &Fixture) -> Vec<Row> {
                 "an unknown account",
                 lookup_members("nope", "users.edit", None, 0, ""),
                 missing("account"),
+            )
+            .case(
+                "a garbage consistency token",
+                pb::LookupMembersRequest {
+                    consistency: fresher_than("garbage"),
+                    ..members.clone()
+                },
+                bad(&["consistency.at_least_as_fresh"]),
+            )
+            .case(
+                "a forged consistency token ahead of the database",
+                pb::LookupMembersRequest {
+                    consistency: fresher_than(&forged_ahead()),
+                    ..members.clone()
+                },
+                precondition("CONSISTENCY_TOKEN_AHEAD"),
             )
             .read::<_, pb::LookupMembersResponse>(
                 "a permission nobody but the owner holds",
