@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::ids::AccountId;
+use crate::domain::ids::ResourceId;
 use crate::domain::model::{
     AccessEnds, AccessFacts, AccountAccess, AccountState, AccountTie, Check, Decision, EffectivePermissions,
-    Ended, Expiry, MembershipStatus, Reason, Resource, ResourceType, Scopes, has_passed,
+    Ended, Expiry, MembershipStatus, Reason, Resource, ResourceFilter, ResourceType, Scopes, has_passed,
 };
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
 
@@ -166,6 +167,54 @@ impl<'a> Standing<'a> {
             }
         }
         (Reason::Allowed, None)
+    }
+
+    /// The resources of `resource_type` a check of `permission` is allowed
+    /// on in this standing, all at once: what [`Standing::reason`] says of
+    /// each one (rules 2 and 5), as a filter.
+    pub fn resource_filter(&self, permission: Permission, resource_type: ResourceType) -> ResourceFilter {
+        if self.reason(permission, None) != Reason::Allowed {
+            return ResourceFilter::None;
+        }
+        let shared: &[ResourceId] = match (&self.facts.account, resource_type) {
+            (Some(account), ResourceType::Template) => &account.shared_templates,
+            (Some(account), ResourceType::SuppressionList) => &account.shared_suppression_lists,
+            _ => &[],
+        };
+        // Rule 5: shared resources are refused to what would change them,
+        // and usable (still within a scope) for the rest.
+        let (refused, usable): (&[ResourceId], &[ResourceId]) =
+            if shared_read_only(resource_type, permission).is_some() {
+                (shared, &[])
+            } else {
+                (&[], shared)
+            };
+        match self.scopes.and_then(|scopes| scopes.ids_of(resource_type)) {
+            Some(ids) => ResourceFilter::Only {
+                // Rule 17: an entry past its end is out of reach, as Authorize judges it.
+                ids: ids
+                    .iter()
+                    .filter(|id| refused.binary_search(id).is_err() && !self.entry_ended(resource_type, id))
+                    .cloned()
+                    .collect(),
+                shared: usable
+                    .iter()
+                    .filter(|id| ids.contains(*id) && !self.entry_ended(resource_type, id))
+                    .cloned()
+                    .collect(),
+            },
+            None => ResourceFilter::All {
+                excluded: refused.to_vec(),
+                shared: usable.to_vec(),
+            },
+        }
+    }
+
+    /// Whether the scope entry (`resource_type`, `id`) has ended (rule 17).
+    fn entry_ended(&self, resource_type: ResourceType, id: &ResourceId) -> bool {
+        self.ends
+            .and_then(|ends| ends.scope_end(resource_type, id))
+            .is_some_and(|end| has_passed(end, self.now))
     }
 
     /// The role every answer in this standing names, if any.

@@ -19,6 +19,7 @@ mod changes;
 mod decisions;
 mod email_limits;
 mod invitations;
+mod lookups;
 mod member_ends;
 mod members;
 mod people;
@@ -38,6 +39,7 @@ pub use email_limits::{EmailLimits, RateLimit};
 pub use invitations::{
     AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations, UpdateInvitation,
 };
+pub use lookups::{LookupAccounts, LookupMembers, MemberPage};
 pub use member_ends::{EndAt, MemberEnds};
 pub use members::{ListUsers, UpdateMember};
 pub use roles::{CreateRole, UpdateRole};
