@@ -170,8 +170,16 @@ mod tests {
     #[test]
     fn the_filter_admits_exactly_what_authorize_allows() {
         let scopes = Scopes::build("scopes", [(ResourceType::List, vec![id("4"), id("9")])]).unwrap();
-        let facts = child_member("list_manager", scopes);
+        let mut facts = child_member("list_manager", scopes);
+        // Rule 17: the entry for list 4 has ended; the filter leaves it out.
+        facts.membership.as_mut().unwrap().ends.scopes = vec![(ResourceType::List, id("4"), t0())];
         let account = AccountId::from_trusted("child".into());
+        let edit = Permission::lookup("lists.edit").unwrap();
+        assert!(
+            !resources(&facts, &account, edit, ResourceType::List, false, t0())
+                .filter
+                .admits(&id("4"))
+        );
         for permission in ["lists.edit", "lists.view", "campaigns.send"] {
             let permission = Permission::lookup(permission).unwrap();
             let lookup = resources(&facts, &account, permission, ResourceType::List, false, t0());
@@ -180,7 +188,8 @@ mod tests {
                     resource_type: ResourceType::List,
                     id: id(raw),
                 };
-                let allowed = standing(&facts, false, t0()).reason(permission, Some(&resource)) == Reason::Allowed;
+                let allowed =
+                    standing(&facts, false, t0()).reason(permission, Some(&resource)) == Reason::Allowed;
                 assert_eq!(
                     lookup.filter.admits(&resource.id),
                     allowed,
