@@ -53,7 +53,8 @@ fn logged(format: LogFormat, ansi: bool, log: impl FnOnce()) -> String {
 fn json_lines_carry_the_trace_and_span_ids_of_the_current_span() {
     let mut ids = None;
     let output = logged(LogFormat::Json, false, || {
-        let span = tracing::info_span!("checking", account_id = "acme");
+        // A request's span (only there do traces start).
+        let span = tracing::info_span!(target: "access_service::grpc::middleware::trace", "rpc", account_id = "acme");
         let _entered = span.enter();
         let context = span.context();
         let span_context = context.span().span_context().clone();

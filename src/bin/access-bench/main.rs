@@ -152,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = args
         .server_log
         .as_deref()
-        .map(|filter| access_service::telemetry::init(filter, access_service::config::LogFormat::Text));
+        .map(|filter| access_service::telemetry::init(filter, access_service::config::LogFormat::Text, None));
 
     let (addr, backend, server) = match &args.addr {
         Some(addr) => (addr.clone(), "external server".to_owned(), None),
