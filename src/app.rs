@@ -451,7 +451,11 @@ impl App {
             .layer(settings::browser_calls(&self.config)?)
             // Telemetry: outermost but for that, so the RPC's span covers
             // (and its status code reflects) every refusal of the stack below.
-            .layer(middleware::RpcSpanLayer::new(self.trace_dispatch, sampled))
+            .layer(middleware::RpcSpanLayer::new(
+                self.trace_dispatch,
+                sampled,
+                middleware::RpcConventions::from_opt_in(&self.config.semconv_stability_opt_in),
+            ))
             .layer(layers)
             .add_service(health_service)
             .add_service(reflection_v1)

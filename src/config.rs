@@ -306,6 +306,11 @@ pub struct Config {
     /// Unset: OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, else every request.
     #[arg(long, env = "ACCESS_TRACE_SAMPLE_RATIO", value_parser = parse_ratio)]
     pub trace_sample_ratio: Option<f64>,
+    /// The standard OpenTelemetry migration switch, a comma-separated list:
+    /// `rpc` puts the stable RPC conventions on request spans, `rpc/dup` both
+    /// them and the older experimental names; unset: the older names.
+    #[arg(long, env = "OTEL_SEMCONV_STABILITY_OPT_IN", default_value = "")]
+    pub semconv_stability_opt_in: String,
     /// Address of the Prometheus metrics endpoint (HTTP, GET /metrics); unset: no endpoint.
     #[arg(long, env = "ACCESS_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -422,6 +427,7 @@ impl Default for Config {
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
             log_format: LogFormat::Text,
             trace_sample_ratio: None,
+            semconv_stability_opt_in: String::new(),
             api_keys: None,
             api_keys_file: None,
             api_key_min_length: DEFAULT_API_KEY_MIN_LENGTH,

@@ -34,6 +34,39 @@ pub struct Sampled {
     pub propagator: Arc<dyn TextMapPropagator + Send + Sync>,
 }
 
+/// The attribute names on request spans (OpenTelemetry's RPC semantic
+/// conventions), chosen by OTEL_SEMCONV_STABILITY_OPT_IN as the
+/// conventions' migration guide asks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RpcConventions {
+    /// The experimental names (v1.37 and before): `rpc.system`,
+    /// `rpc.service`, `rpc.method` (the method alone), `rpc.grpc.status_code`
+    /// (a number).
+    #[default]
+    Experimental,
+    /// The stable names (`rpc`): `rpc.system.name`, `rpc.method` (the
+    /// fully-qualified `package.Service/Method`), `rpc.response.status_code`
+    /// (the code's name, `OK`), `error.type` on a server fault.
+    Stable,
+    /// Both (`rpc/dup`); `rpc.method`, named alike in both, takes the stable
+    /// (fully-qualified) value.
+    Both,
+}
+
+impl RpcConventions {
+    /// From the value of OTEL_SEMCONV_STABILITY_OPT_IN (`rpc/dup` wins over `rpc`).
+    pub fn from_opt_in(value: &str) -> Self {
+        let values: Vec<&str> = value.split(',').map(str::trim).collect();
+        if values.contains(&"rpc/dup") {
+            Self::Both
+        } else if values.contains(&"rpc") {
+            Self::Stable
+        } else {
+            Self::Experimental
+        }
+    }
+}
+
 /// Wraps every traced RPC in its span (see the module doc).
 #[derive(Clone)]
 pub struct RpcSpanLayer {
@@ -43,13 +76,19 @@ pub struct RpcSpanLayer {
     /// Sampling, when spans are exported; `None`: a span only when a log
     /// filter asks for it (ACCESS_LOG at `debug`), with no caller's parent.
     sampled: Option<Sampled>,
+    /// The attribute names.
+    conventions: RpcConventions,
 }
 
 impl RpcSpanLayer {
     /// Spans to `dispatch` (else the subscriber in force), sampled by
-    /// `sampled` when they are exported.
-    pub fn new(dispatch: Option<Dispatch>, sampled: Option<Sampled>) -> Self {
-        Self { dispatch, sampled }
+    /// `sampled` when they are exported, named by `conventions`.
+    pub fn new(dispatch: Option<Dispatch>, sampled: Option<Sampled>, conventions: RpcConventions) -> Self {
+        Self {
+            dispatch,
+            sampled,
+            conventions,
+        }
     }
 }
 
@@ -61,6 +100,7 @@ impl<S> Layer<S> for RpcSpanLayer {
             inner,
             dispatch: self.dispatch.clone(),
             sampled: self.sampled.clone(),
+            conventions: self.conventions,
         }
     }
 }
@@ -71,6 +111,7 @@ pub struct RpcSpan<S> {
     inner: S,
     dispatch: Option<Dispatch>,
     sampled: Option<Sampled>,
+    conventions: RpcConventions,
 }
 
 /// Runs `f` with `dispatch` as the default subscriber, when given.
@@ -157,7 +198,8 @@ where
             None => None,
         };
         // Not exported and no log filter at `debug`: the span is disabled.
-        let span = in_dispatch(self.dispatch.as_ref(), || rpc_span(&method));
+        let conventions = self.conventions;
+        let span = in_dispatch(self.dispatch.as_ref(), || rpc_span(&method, conventions));
         if span.is_disabled() {
             return RpcFuture::Untraced {
                 inner: self.inner.call(request),
@@ -298,22 +340,52 @@ impl<'a> RpcMethod<'a> {
     }
 }
 
-/// The span of an RPC, with the OpenTelemetry RPC semantic attributes. At
-/// DEBUG: log lines at the default level do not pay for it.
-/// (`telemetry::InRequest` knows it by its target and name: a trace starts here.)
-fn rpc_span(method: &RpcMethod<'_>) -> Span {
-    tracing::debug_span!(
-        "rpc",
-        otel.name = method.full,
-        otel.kind = "server",
-        otel.status_code = field::Empty,
-        rpc.system = "grpc",
-        rpc.service = method.service,
-        rpc.method = method.method,
-        rpc.grpc.status_code = field::Empty,
-        account_id = field::Empty,
-        user_id = field::Empty,
-    )
+/// The span of an RPC, with the OpenTelemetry RPC semantic attributes
+/// named by `conventions`. At DEBUG: log lines at the default level do not
+/// pay for it. (`telemetry::InRequest` knows it by its target and name: a
+/// trace starts here.)
+fn rpc_span(method: &RpcMethod<'_>, conventions: RpcConventions) -> Span {
+    match conventions {
+        RpcConventions::Experimental => tracing::debug_span!(
+            "rpc",
+            otel.name = method.full,
+            otel.kind = "server",
+            otel.status_code = field::Empty,
+            rpc.system = "grpc",
+            rpc.service = method.service,
+            rpc.method = method.method,
+            rpc.grpc.status_code = field::Empty,
+            account_id = field::Empty,
+            user_id = field::Empty,
+        ),
+        RpcConventions::Stable => tracing::debug_span!(
+            "rpc",
+            otel.name = method.full,
+            otel.kind = "server",
+            otel.status_code = field::Empty,
+            rpc.system.name = "grpc",
+            rpc.method = method.full,
+            rpc.response.status_code = field::Empty,
+            error.r#type = field::Empty,
+            account_id = field::Empty,
+            user_id = field::Empty,
+        ),
+        RpcConventions::Both => tracing::debug_span!(
+            "rpc",
+            otel.name = method.full,
+            otel.kind = "server",
+            otel.status_code = field::Empty,
+            rpc.system = "grpc",
+            rpc.system.name = "grpc",
+            rpc.service = method.service,
+            rpc.method = method.full,
+            rpc.grpc.status_code = field::Empty,
+            rpc.response.status_code = field::Empty,
+            error.r#type = field::Empty,
+            account_id = field::Empty,
+            user_id = field::Empty,
+        ),
+    }
 }
 
 /// The `grpc-status` of headers or trailers, when they carry one.
@@ -346,7 +418,10 @@ fn record_status<R>(span: &Span, result: &Result<http::Response<R>, BoxError>) {
 /// are the server's fault (OpenTelemetry's gRPC conventions): a denied or
 /// invalid request is the caller's business, not an error here.
 fn record_code(span: &Span, code: i32) {
+    // Each convention's field; the one the span does not have is ignored.
     span.record("rpc.grpc.status_code", code);
+    let name = code_name(tonic::Code::from_i32(code));
+    span.record("rpc.response.status_code", name);
     let server_fault = matches!(
         tonic::Code::from_i32(code),
         tonic::Code::Unknown
@@ -358,6 +433,30 @@ fn record_code(span: &Span, code: i32) {
     );
     if server_fault {
         span.record("otel.status_code", "ERROR");
+        span.record("error.type", name);
+    }
+}
+
+/// A gRPC code's name, as the stable conventions' `rpc.response.status_code` has it.
+fn code_name(code: tonic::Code) -> &'static str {
+    match code {
+        tonic::Code::Ok => "OK",
+        tonic::Code::Cancelled => "CANCELLED",
+        tonic::Code::Unknown => "UNKNOWN",
+        tonic::Code::InvalidArgument => "INVALID_ARGUMENT",
+        tonic::Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        tonic::Code::NotFound => "NOT_FOUND",
+        tonic::Code::AlreadyExists => "ALREADY_EXISTS",
+        tonic::Code::PermissionDenied => "PERMISSION_DENIED",
+        tonic::Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        tonic::Code::FailedPrecondition => "FAILED_PRECONDITION",
+        tonic::Code::Aborted => "ABORTED",
+        tonic::Code::OutOfRange => "OUT_OF_RANGE",
+        tonic::Code::Unimplemented => "UNIMPLEMENTED",
+        tonic::Code::Internal => "INTERNAL",
+        tonic::Code::Unavailable => "UNAVAILABLE",
+        tonic::Code::DataLoss => "DATA_LOSS",
+        tonic::Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
