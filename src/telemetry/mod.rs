@@ -1,8 +1,11 @@
 //! Logs and traces. [`init`] installs the process-wide subscriber: log lines
 //! (text or JSON, filtered by ACCESS_LOG) and, when the standard
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set,
-//! OpenTelemetry spans exported over OTLP/gRPC. It returns a guard that
-//! flushes the exporter when dropped.
+//! OpenTelemetry spans exported over OTLP/gRPC, sampled per request before
+//! the request's span is made (`sampling`). It returns a guard that flushes
+//! the exporter when dropped. With no exporter there is no OpenTelemetry
+//! layer, and the request spans (at DEBUG) are made only for a log filter
+//! that asks for them.
 //!
 //! The spans: one per RPC (`grpc::middleware::RpcSpanLayer`, joined to the
 //! caller's W3C `traceparent`), the use cases' `#[instrument]` spans under it,

@@ -2,6 +2,8 @@
 //! `traceparent` (and `tracestate`) metadata is its parent, so a check shows
 //! up inside the trace of the request that caused it. Health checks and
 //! reflection pass untraced: probes every few seconds would bury the traces.
+//! When spans are exported, the sampler decides before the span is made; a
+//! request with no span passes through with nothing added (no allocation).
 //!
 //! A unary RPC's span ends with its answer. A stream's (WatchChanges) lasts
 //! as long as the stream: its response body holds the span, works inside
