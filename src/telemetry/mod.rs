@@ -272,8 +272,10 @@ where
 }
 
 /// The log-line layer writing to `writer`: text (ANSI colours only when
-/// `ansi`, i.e. on a terminal) or JSON lines with the OpenTelemetry trace and
-/// span ids of the current span under `openTelemetry`.
+/// `ansi`, i.e. on a terminal) or JSON lines with the event's message and
+/// fields at the top level, the current span's fields under `span`, and the
+/// OpenTelemetry `trace_id` and `span_id` of a traced request's span, as log
+/// pipelines (Loki, Datadog, GCP, ECS) look for them.
 pub fn log_layer<S, W>(format: LogFormat, ansi: bool, writer: W) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
@@ -284,13 +286,53 @@ where
             .with_ansi(ansi)
             .with_writer(writer)
             .boxed(),
-        LogFormat::Json => json_subscriber::layer()
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_opentelemetry_ids(true)
-            .with_writer(writer)
-            .boxed(),
+        LogFormat::Json => {
+            // The ids are read through the subscriber the layer is part of
+            // (the current one cannot be asked while it handles the event),
+            // of the current span whatever the log filter (a request's span
+            // is at DEBUG, so a warning inside it at `info` still has them).
+            let capture = DispatchCapture::default();
+            let ids = Arc::clone(&capture.0);
+            let span_ids = Arc::clone(&capture.0);
+            let mut layer = json_subscriber::JsonLayer::new(writer);
+            layer
+                .with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime)
+                .with_level("level")
+                .with_target("target")
+                .with_flattened_event()
+                .with_current_span("span");
+            layer.add_dynamic_field("trace_id", move |_event, context| {
+                otel_ids(&ids, context.current_span().id()?.clone()).map(|(trace, _)| trace)
+            });
+            layer.add_dynamic_field("span_id", move |_event, context| {
+                otel_ids(&span_ids, context.current_span().id()?.clone()).map(|(_, span)| span)
+            });
+            layer.and_then(capture).boxed()
+        }
     }
+}
+
+/// The subscriber a layer was registered with.
+type Registered = Arc<OnceLock<tracing::dispatcher::WeakDispatch>>;
+
+/// A layer that only keeps (weakly) the subscriber it is part of.
+#[derive(Default)]
+struct DispatchCapture(Registered);
+
+impl<S: Subscriber> Layer<S> for DispatchCapture {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.0.set(subscriber.downgrade());
+    }
+}
+
+/// The OpenTelemetry trace and span ids (hex) of the span `id`, when it has them.
+fn otel_ids(registered: &Registered, id: tracing::span::Id) -> Option<(String, String)> {
+    let dispatch = registered.get()?.upgrade()?;
+    let context = tracing_opentelemetry::get_otel_context(&id, &dispatch)?;
+    let span = context.span();
+    let ids = span.span_context();
+    ids.is_valid()
+        .then(|| (ids.trace_id().to_string(), ids.span_id().to_string()))
 }
 
 /// Records an already finished client call as a child of the current span:
