@@ -389,27 +389,6 @@ impl Load {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_call_belongs_to_the_window_in_which_it_finishes() {
-        let t0 = Instant::now();
-        let window = Window::new(t0, Duration::from_secs(1), Duration::from_secs(5));
-        let at = |ms: u64| t0 + Duration::from_millis(ms);
-        // Started in the warm-up, finished in it: not recorded.
-        assert_eq!(window.phase(at(900)), Phase::WarmUp);
-        // Started in the warm-up, finished in the window: recorded.
-        assert_eq!(window.phase(at(1_000)), Phase::Measured);
-        assert_eq!(window.phase(at(5_999)), Phase::Measured);
-        // Started in the window, finished after it: late, not recorded.
-        assert_eq!(window.phase(at(6_000)), Phase::Late);
-        assert_eq!(window.phase(at(60_000)), Phase::Late);
-        assert!((window.seconds() - 5.0).abs() < 1e-9);
-    }
-}
-
 /// How many times one call is sent again when the server never saw it.
 const MAX_RESENDS: u32 = 3;
 
@@ -436,4 +415,42 @@ pub fn never_sent(err: &(dyn std::error::Error + 'static)) -> bool {
         source = err.source();
     }
     false
+}
+
+/// Runs `call` again while it fails without the server having seen it (see
+/// [`never_sent`]), at most [`MAX_RESENDS`] times: for the seeding's writes,
+/// which a GOAWAY may meet like any other call.
+pub async fn resending<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let mut resent = 0;
+    loop {
+        match call().await {
+            Err(status) if resent < MAX_RESENDS && never_sent(&status) => resent += 1,
+            result => return result,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_belongs_to_the_window_in_which_it_finishes() {
+        let t0 = Instant::now();
+        let window = Window::new(t0, Duration::from_secs(1), Duration::from_secs(5));
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // Started in the warm-up, finished in it: not recorded.
+        assert_eq!(window.phase(at(900)), Phase::WarmUp);
+        // Started in the warm-up, finished in the window: recorded.
+        assert_eq!(window.phase(at(1_000)), Phase::Measured);
+        assert_eq!(window.phase(at(5_999)), Phase::Measured);
+        // Started in the window, finished after it: late, not recorded.
+        assert_eq!(window.phase(at(6_000)), Phase::Late);
+        assert_eq!(window.phase(at(60_000)), Phase::Late);
+        assert!((window.seconds() - 5.0).abs() < 1e-9);
+    }
 }
