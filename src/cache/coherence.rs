@@ -34,6 +34,7 @@ use super::codec::decode_invalidation;
 use super::local::LocalLayer;
 use super::scripts::{FENCE, RENEW};
 use super::shared::SharedLayer;
+use super::signing::{ack_payload, read_ack};
 use super::stats::CacheStats;
 
 /// Timings of the lease protocol.
@@ -267,12 +268,16 @@ impl Coherence {
         let channel = message.get_channel_name();
         if channel == self.keys.acks(&self.replica) {
             let payload: String = message.get_payload().unwrap_or_default();
-            if let Some((write_id, replica)) = payload.split_once(' ')
-                && let Ok(write_id) = write_id.parse::<u64>()
-                && let Some(waiter) = self.waiters.lock().await.get(&write_id)
-            {
+            let Some((write_id, replica)) = read_ack(self.shared.signatures(), &self.replica, &payload)
+            else {
+                // Forged (or from a replica with other keys): a write must
+                // not stop waiting for a replica on its word.
+                self.stats.ack_refused(1);
+                return;
+            };
+            if let Some(waiter) = self.waiters.lock().await.get(&write_id) {
                 self.stats.ack_received(1);
-                let _ = waiter.send(replica.to_owned());
+                let _ = waiter.send(replica);
             }
             return;
         }
@@ -292,7 +297,12 @@ impl Coherence {
         self.local.note(&invalidation.revisions);
         let ack = redis::cmd("PUBLISH")
             .arg(self.keys.acks(&invalidation.origin))
-            .arg(format!("{} {}", invalidation.write_id, self.replica))
+            .arg(ack_payload(
+                self.shared.signatures(),
+                &invalidation.origin,
+                invalidation.write_id,
+                &self.replica,
+            ))
             .to_owned();
         let mut conn = self.conn.clone();
         tokio::spawn(async move {

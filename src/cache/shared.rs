@@ -79,6 +79,12 @@ impl SharedLayer {
         &self.keys
     }
 
+    /// The signing keys, shared with the coherence protocol (its
+    /// acknowledgements).
+    pub fn signatures(&self) -> &EntryKeys {
+        &self.signatures
+    }
+
     /// Looks up every pair in one round trip.
     pub async fn lookup(&self, pairs: &[(&AccountId, &UserId)], epoch: u64) -> RedisResult<Vec<Looked>> {
         let mut pipe = redis::pipe();

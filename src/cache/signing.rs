@@ -6,6 +6,11 @@
 //!
 //! The account and user are in the tag so that a genuine entry moved to
 //! another key (the owner's facts under a stranger's name) fails too.
+//!
+//! The same keys sign the acknowledgements replicas send a writer: a
+//! writer stops waiting for a replica on its acknowledgement, so one forged
+//! by whoever can publish on Redis would let a write return while that
+//! replica still holds older entries.
 
 use std::path::Path;
 
@@ -90,6 +95,46 @@ impl EntryKeys {
 
 /// What a tag covers: the account and user ids (neither holds a NUL), then
 /// the entry.
+/// The payload of an acknowledgement: `write_id replica`, then a space and
+/// the base64 tag over both and the writer (`origin`) when keys sign.
+pub(super) fn ack_payload(keys: &EntryKeys, origin: &str, write_id: u64, replica: &str) -> String {
+    let mut payload = format!("{write_id} {replica}");
+    if let Some(key) = keys.keys.first() {
+        let tag = hmac::sign(key, &ack_message(origin, write_id, replica));
+        payload.push(' ');
+        payload.push_str(&STANDARD.encode(tag.as_ref()));
+    }
+    payload
+}
+
+/// The write and replica an acknowledgement sent to `origin` names, when
+/// it is well formed and, with keys, its tag verifies under one of them.
+pub(super) fn read_ack(keys: &EntryKeys, origin: &str, payload: &str) -> Option<(u64, String)> {
+    let mut parts = payload.split(' ');
+    let write_id = parts.next()?.parse::<u64>().ok()?;
+    let replica = parts.next()?;
+    let tag = parts.next();
+    if parts.next().is_some() {
+        return None;
+    }
+    if keys.signing() {
+        let tag = STANDARD.decode(tag?).ok()?;
+        let message = ack_message(origin, write_id, replica);
+        if !keys
+            .keys
+            .iter()
+            .any(|key| hmac::verify(key, &message, &tag).is_ok())
+        {
+            return None;
+        }
+    }
+    Some((write_id, replica.to_owned()))
+}
+
+fn ack_message(origin: &str, write_id: u64, replica: &str) -> Vec<u8> {
+    format!("ack\0{origin}\0{write_id}\0{replica}").into_bytes()
+}
+
 fn message(account: &AccountId, user: &UserId, entry: &[u8]) -> Vec<u8> {
     let mut message = Vec::with_capacity(account.as_str().len() + user.as_str().len() + 2 + entry.len());
     message.extend_from_slice(account.as_str().as_bytes());
@@ -133,5 +178,44 @@ mod tests {
         );
         assert_eq!(old.check(&acme, &olivia, b"facts"), None, "unsigned");
         assert_eq!(EntryKeys::unsigned().check(&acme, &olivia, b"x"), Some(&b"x"[..]));
+    }
+
+    #[test]
+    fn an_acknowledgement_is_believed_only_with_a_tag_for_its_writer_write_and_replica() {
+        let signed = keys(&[b"an-entry-key-of-at-least-32-bytes-long"]);
+        let other = keys(&[b"another-key-of-at-least-32-bytes-long!"]);
+        let rotating = keys(&[
+            b"another-key-of-at-least-32-bytes-long!",
+            b"an-entry-key-of-at-least-32-bytes-long",
+        ]);
+        let payload = ack_payload(&signed, "writer", 7, "b");
+        assert_eq!(read_ack(&signed, "writer", &payload), Some((7, "b".to_owned())));
+        assert_eq!(
+            read_ack(&rotating, "writer", &payload),
+            Some((7, "b".to_owned())),
+            "an older key still verifies"
+        );
+        assert_eq!(read_ack(&other, "writer", &payload), None, "another key");
+        assert_eq!(
+            read_ack(&signed, "another-writer", &payload),
+            None,
+            "sent to another writer"
+        );
+        let tag = payload.rsplit(' ').next().unwrap();
+        assert_eq!(
+            read_ack(&signed, "writer", &format!("8 b {tag}")),
+            None,
+            "another write"
+        );
+        assert_eq!(
+            read_ack(&signed, "writer", &format!("7 c {tag}")),
+            None,
+            "another replica"
+        );
+        assert_eq!(read_ack(&signed, "writer", "7 b"), None, "unsigned");
+        let unsigned = EntryKeys::unsigned();
+        assert_eq!(ack_payload(&unsigned, "writer", 7, "b"), "7 b");
+        assert_eq!(read_ack(&unsigned, "writer", "7 b"), Some((7, "b".to_owned())));
+        assert_eq!(read_ack(&unsigned, "writer", "seven b"), None);
     }
 }

@@ -13,6 +13,7 @@ pub struct CacheStats {
     redis_fills: AtomicU64,
     redis_errors: AtomicU64,
     redis_entries_refused: AtomicU64,
+    acks_refused: AtomicU64,
     invalidations_sent: AtomicU64,
     invalidations_received: AtomicU64,
     acks_received: AtomicU64,
@@ -43,6 +44,9 @@ pub struct CacheCounts {
     /// Redis entries whose signature no key accepted (planted, or moved
     /// from another key): read from the database instead.
     pub redis_entries_refused: u64,
+    /// Acknowledgements whose signature no key accepted (forged by whoever
+    /// can publish on Redis): not believed.
+    pub acks_refused: u64,
     /// Invalidations this process published for its writes.
     pub invalidations_sent: u64,
     /// Invalidations this process received from other replicas.
@@ -96,6 +100,7 @@ counters! {
     redis_fills => redis_fill,
     redis_errors => redis_error,
     redis_entries_refused => redis_entry_refused,
+    acks_refused => ack_refused,
     invalidations_sent => invalidation_sent,
     invalidations_received => invalidation_received,
     acks_received => ack_received,

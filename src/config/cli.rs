@@ -69,7 +69,7 @@ pub struct HashKeyArgs {
     /// The key's name, as the metrics and activity entries name the caller.
     #[arg(long)]
     pub name: String,
-    /// Its scopes, `+`-separated: check, read, write, or all.
+    /// Its scopes, `+`-separated: check, read, write, platform, invitation_tokens.
     #[arg(long, default_value = "check")]
     pub scopes: String,
     /// Read the key from stdin (its first line) instead of making a new

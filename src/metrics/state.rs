@@ -121,6 +121,12 @@ impl Collector for StateCollector {
         )?;
         counter(
             e,
+            "access_cache_acks_refused",
+            "Acknowledgements of this replica's writes whose signature no key of ACCESS_REDIS_ENTRY_KEYS_FILE accepted: not believed",
+            &[(None, c.acks_refused)],
+        )?;
+        counter(
+            e,
             "access_cache_writes_found_in_log",
             "Revisions this replica read in the change log before any invalidation told it of them (a writer slow, or dead after its COMMIT)",
             &[(None, c.writes_found_in_log)],

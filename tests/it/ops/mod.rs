@@ -14,6 +14,8 @@ mod health;
 mod metrics;
 mod migrations;
 mod monitoring;
+mod nemesis;
+mod process_faults;
 mod redis_security;
 mod shutdown;
 pub mod telemetry;

@@ -8,12 +8,16 @@
 //! else, or moved from another user's key, is not believed.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rcgen::{ExtendedKeyUsagePurpose, SanType};
 
 use access_service::grpc::pb::DecisionReason as R;
+use access_service::redis_keys::Keys;
 
+use super::coherence_faults::Pair;
 use crate::support::cluster::{TestRedis, free_port, until_trusted};
 use crate::support::pki::{Ca, Files};
 use crate::support::{Db, TestApp, reason};
@@ -167,4 +171,85 @@ async fn entries_not_signed_for_their_own_key_are_not_believed() {
     let after = app.cache_counts();
     assert_eq!(after.redis_entries_refused, before.redis_entries_refused + 2);
     assert_eq!(after.misses, before.misses + 2, "both read the database");
+}
+
+/// B holds Lee's facts and hears no invalidation (its subscription is
+/// silenced) while its lease renews. Whoever can publish on Redis sends A
+/// acknowledgements in B's name for every write id, as fast as it can. A
+/// believes none of them (they are not signed with the replicas' keys): it
+/// revokes B, and B, when the removal has returned, answers from the
+/// database. With unsigned acknowledgements, A would stop waiting for B on
+/// a forged one, and B would still allow Lee.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledgements_not_signed_by_a_replica_are_not_believed() {
+    let files = Files::new();
+    let keys_file = files.put(
+        "entry-keys",
+        "S2V5IGZvciBzaWduaW5nIGNhY2hlIGVudHJpZXMgb2YgdGVzdHMh\n",
+    );
+    let pair = Pair::start(|config| {
+        config.cache_lease_ms = 1000;
+        config.cache_ack_timeout_ms = 250;
+        config.redis_security.redis_entry_keys_file = Some(keys_file);
+    })
+    .await;
+    pair.a.account("acme", "olivia").await;
+    pair.a.member("olivia", "acme", "lee", "manager", vec![]).await;
+    assert!(pair.b.check("lee", "acme", "campaigns.send").await.allowed);
+    pair.silence_b();
+
+    let redis_keys = Keys::new(&pair.a.config.redis_namespace);
+    let mut conn = redis::Client::open(pair.redis.url())
+        .expect("a client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    let replicas: Vec<String> = redis::cmd("ZRANGE")
+        .arg(redis_keys.leases())
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .expect("the leases");
+    assert_eq!(replicas.len(), 2, "A and B hold leases");
+    let forging = Arc::new(AtomicBool::new(true));
+    let forger = {
+        let forging = Arc::clone(&forging);
+        tokio::spawn(async move {
+            let mut sent = 0u64;
+            while forging.load(Ordering::Acquire) {
+                // Each replica's name on the other's channel: one of them is B's to A.
+                for (to, from) in [(&replicas[0], &replicas[1]), (&replicas[1], &replicas[0])] {
+                    let mut pipe = redis::pipe();
+                    for write_id in 1..=64u64 {
+                        pipe.cmd("PUBLISH")
+                            .arg(redis_keys.acks(to))
+                            .arg(format!("{write_id} {from}"))
+                            .ignore();
+                    }
+                    pipe.query_async::<()>(&mut conn).await.expect("published");
+                    sent += 64;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            sent
+        })
+    };
+
+    let before = pair.a.cache_counts();
+    pair.a.remove("olivia", "acme", "lee").await.expect("removed");
+    let after = pair.a.cache_counts();
+    forging.store(false, Ordering::Release);
+    let forged = forger.await.expect("the forger ends");
+
+    assert!(
+        !pair.b.check("lee", "acme", "campaigns.send").await.allowed,
+        "B answered from an entry older than the removal, which had returned"
+    );
+    assert_eq!(after.revocations, before.revocations + 1, "B's lease was revoked");
+    assert!(
+        forged > 0 && after.acks_refused > before.acks_refused,
+        "forged acknowledgements arrived and were refused"
+    );
+    assert_eq!(after.acks_received, before.acks_received, "none was believed");
 }

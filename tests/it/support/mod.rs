@@ -20,6 +20,7 @@ pub mod locks;
 pub mod logs;
 pub mod mail_server;
 pub mod pki;
+pub mod process;
 pub mod scrape;
 
 pub use app::*;
