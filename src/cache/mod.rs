@@ -36,7 +36,7 @@ pub use stats::{CacheCounts, CacheStats};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::model::{AccessFacts, Consistency, ConsistencyToken, WriteReceipt};
 use crate::domain::ports::{CommitFailed, FactsCache, Reads, Transaction};
-use crate::domain::{DomainError, DomainResult, ErrorReason};
+use crate::domain::{DomainError, DomainResult};
 use crate::redis_keys::Keys;
 
 use coherence::Coherence;
@@ -266,12 +266,7 @@ impl FactsCache for Cache {
                     .zip(&read)
                     .any(|((account, _), facts)| !facts.satisfies(account, token))
             {
-                // Only a token this database never issued (forged, or from
-                // another deployment or a restored backup) can be ahead of it.
-                return Err(DomainError::precondition(
-                    ErrorReason::ConsistencyTokenAhead,
-                    "the consistency token names revisions this database has not reached: pass a token this deployment issued",
-                ));
+                return Err(DomainError::token_ahead());
             }
             if let (Some(redis), Some((epoch, seen))) = (&self.redis, &generations) {
                 let items: Vec<_> = asked

@@ -80,6 +80,28 @@ impl PageRequest {
         (rows, next)
     }
 
+    /// How many candidates a lookup judges for one page: a bounded read
+    /// whatever the listing's size, wide enough that a page is seldom short.
+    pub fn window(&self) -> usize {
+        4 * self.size + 1
+    }
+
+    /// Cuts a page out of the rows allowed among a window of candidates read
+    /// in order after the key ([`Self::window`]). When the window was full,
+    /// `window_end` is the key of its last candidate: rows may follow it, so
+    /// a page short of `size` still carries a token, to go on after it.
+    pub fn cut_window<T>(
+        &self,
+        rows: Vec<T>,
+        key: impl Fn(&T) -> String,
+        window_end: Option<String>,
+    ) -> (Vec<T>, String) {
+        if rows.len() > self.size {
+            return self.cut(rows, key);
+        }
+        (rows, window_end.map(hex::encode).unwrap_or_default())
+    }
+
     /// Sorts rows by `key` and cuts one page out of them, with the token for
     /// the next one. Sorting here keeps pages consistent whatever order
     /// (database collation included) the rows arrived in.
@@ -144,6 +166,24 @@ impl NewestFirstKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_window_points_past_itself_however_few_rows_it_allowed() {
+        let request = PageRequest::parse(2, "").unwrap();
+        assert_eq!(request.window(), 9);
+        let key = |row: &&str| (*row).to_owned();
+        // The window was full: rows may follow its last candidate "k8".
+        let (rows, next) = request.cut_window(vec!["k1"], key, Some("k8".to_owned()));
+        assert_eq!((rows, next), (vec!["k1"], hex::encode("k8")));
+        let (rows, next) = request.cut_window(vec![], key, Some("k8".to_owned()));
+        assert_eq!((rows.len(), next), (0, hex::encode("k8")));
+        // More rows than the page: the page ends at its last row.
+        let (rows, next) = request.cut_window(vec!["k1", "k2", "k3"], key, Some("k8".to_owned()));
+        assert_eq!((rows, next), (vec!["k1", "k2"], hex::encode("k2")));
+        // The window was not full: nothing follows.
+        let (rows, next) = request.cut_window(vec!["k1"], key, None);
+        assert_eq!((rows, next), (vec!["k1"], String::new()));
+    }
 
     #[test]
     fn pages_walk_every_row_once() {

@@ -99,6 +99,24 @@ pub trait Reads: Send + Sync {
     /// Every account the user has a membership in (any status) or whose
     /// parent they own (any state), unsorted and unjudged.
     async fn account_ties(&self, user: &UserId) -> DomainResult<Vec<AccountTie>>;
+    /// The facts of `user` in the first `limit` accounts, by id after
+    /// `after`, they have a membership in (any status) or whose parent they
+    /// own: one statement however many accounts (the lookups).
+    async fn account_facts_of_user(
+        &self,
+        user: &UserId,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> DomainResult<Vec<(AccountId, AccessFacts)>>;
+    /// The facts of `account` itself (no membership), and of the first
+    /// `limit`, by user id after `after`, of its active members and its
+    /// parent's owner: one statement however many members (the lookups).
+    async fn member_facts(
+        &self,
+        account: &AccountId,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> DomainResult<(AccessFacts, Vec<(UserId, AccessFacts)>)>;
     /// Accounts where the user has an active membership or owns the open
     /// parent: the ties, judged by the domain's rules (not meant to be overridden).
     async fn accounts_of(&self, user: &UserId) -> DomainResult<Vec<AccountAccess>> {

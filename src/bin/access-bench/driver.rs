@@ -327,6 +327,45 @@ impl Load {
                     .await?;
                 Ok(Outcome::one())
             }
+            Op::LookupResources => {
+                let (user, account) = &data.memberships[n % data.memberships.len()];
+                clients
+                    .access
+                    .lookup_resources(pb::LookupResourcesRequest {
+                        user_id: user.clone(),
+                        account_id: account.clone(),
+                        permission: "lists.edit".to_owned(),
+                        resource_type: pb::ResourceType::List.into(),
+                        ..Default::default()
+                    })
+                    .await?;
+                Ok(Outcome::one())
+            }
+            Op::LookupMembers => {
+                let (account, _) = &data.big_account;
+                clients
+                    .access
+                    .lookup_members(pb::LookupMembersRequest {
+                        account_id: account.clone(),
+                        permission: "campaigns.view".to_owned(),
+                        page_size: 100,
+                        ..Default::default()
+                    })
+                    .await?;
+                Ok(Outcome::one())
+            }
+            Op::LookupAccounts => {
+                clients
+                    .access
+                    .lookup_accounts(pb::LookupAccountsRequest {
+                        user_id: data.roamer.0.clone(),
+                        permission: "campaigns.send".to_owned(),
+                        page_size: 1000,
+                        ..Default::default()
+                    })
+                    .await?;
+                Ok(Outcome::one())
+            }
             Op::ListFirst | Op::ListDeep => {
                 let (account, owner) = &data.big_account;
                 let page_token = if op == Op::ListDeep {

@@ -79,6 +79,9 @@ struct Args {
     /// Members of the one large account whose user list is paged.
     #[arg(long, default_value_t = 10_000)]
     big_account_members: usize,
+    /// Accounts owned by one person, whose LookupAccounts is measured.
+    #[arg(long, default_value_t = 100)]
+    roamer_accounts: usize,
     /// Members of the large account the admin-write scenario changes (kept out of the checks).
     #[arg(long, default_value_t = 100)]
     admin_write_targets: usize,
@@ -113,7 +116,8 @@ struct Args {
     batch_pairs: usize,
     /// Only these scenarios (health always runs, as the floor): authorize,
     /// authorize-redis (with --redis-url), authorize-cold, batch, effective,
-    /// list-first, list-deep, invite, admin-write.
+    /// lookup-resources, lookup-members, lookup-accounts, list-first,
+    /// list-deep, invite, admin-write.
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Where to write the JSON results.
@@ -184,6 +188,7 @@ async fn main() -> anyhow::Result<()> {
         team_children: args.team_children,
         big_account_members: args.big_account_members,
         admin_write_targets: args.admin_write_targets.min(args.big_account_members),
+        roamer_accounts: args.roamer_accounts,
     };
     // A prefix per run: seeding an existing server or database never collides.
     let run = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -255,6 +260,7 @@ async fn main() -> anyhow::Result<()> {
                 "custom_role_every": sizes.custom_role_every,
                 "team_children": sizes.team_children,
                 "big_account_members": sizes.big_account_members,
+                "roamer_accounts": sizes.roamer_accounts,
             },
             "checks": data.keys.len(),
             "batch_pairs": data.pairs.len(),
@@ -294,12 +300,14 @@ async fn main() -> anyhow::Result<()> {
             backend: info.backend.clone(),
             data_set: format!(
                 "{} accounts of {} people (a custom role in one of {}), a team of {} children, \
-                 one account of {} members; seeded in {:.1} min ({} requests, {:.0}/s)",
+                 one account of {} members, one person owning {} accounts; seeded in {:.1} min \
+                 ({} requests, {:.0}/s)",
                 sizes.accounts,
                 sizes.members_per_account,
                 sizes.custom_role_every,
                 sizes.team_children,
                 sizes.big_account_members,
+                sizes.roamer_accounts,
                 seed_secs / 60.0,
                 data.seed_requests,
                 data.seed_requests as f64 / seed_secs,

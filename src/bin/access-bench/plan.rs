@@ -79,6 +79,12 @@ impl Plan {
     pub fn big_member(&self, k: usize) -> String {
         format!("{}-big-m{k}", self.run)
     }
+    pub fn roamer(&self) -> String {
+        format!("{}-roamer", self.run)
+    }
+    pub fn roamer_account(&self, k: usize) -> String {
+        format!("{}-roam-{k}", self.run)
+    }
     pub fn team(&self) -> String {
         format!("{}-team", self.run)
     }

@@ -25,6 +25,13 @@ pub enum Op {
     Batch,
     /// GetEffectivePermissions over every membership.
     Effective,
+    /// LookupResources of lists over every membership (the same cached
+    /// facts as Authorize: warm).
+    LookupResources,
+    /// LookupMembers of the large account, the first page of 100.
+    LookupMembers,
+    /// LookupAccounts of the person who owns `roamer_accounts` accounts.
+    LookupAccounts,
     /// ListUsers, the first page of 100 of the large account.
     ListFirst,
     /// ListUsers, a page of 100 deep in the large account.
@@ -38,7 +45,7 @@ pub enum Op {
 
 impl Op {
     /// Every scenario, in the order they run.
-    pub const ALL: [Op; 11] = [
+    pub const ALL: [Op; 14] = [
         Op::BareHealth,
         Op::Health,
         Op::Authorize,
@@ -46,6 +53,9 @@ impl Op {
         Op::AuthorizeCold,
         Op::Batch,
         Op::Effective,
+        Op::LookupResources,
+        Op::LookupMembers,
+        Op::LookupAccounts,
         Op::ListFirst,
         Op::ListDeep,
         Op::InvitePair,
@@ -62,6 +72,9 @@ impl Op {
             Op::AuthorizeCold => "authorize-cold",
             Op::Batch => "batch",
             Op::Effective => "effective",
+            Op::LookupResources => "lookup-resources",
+            Op::LookupMembers => "lookup-members",
+            Op::LookupAccounts => "lookup-accounts",
             Op::ListFirst => "list-first",
             Op::ListDeep => "list-deep",
             Op::InvitePair => "invite",
@@ -81,6 +94,9 @@ impl Op {
             Op::AuthorizeCold => "Authorize (cold: fully consistent, database every call)".to_owned(),
             Op::Batch => format!("BatchAuthorize of {batch_size} ({batch_pairs} pairs)"),
             Op::Effective => "GetEffectivePermissions".to_owned(),
+            Op::LookupResources => "LookupResources of lists (warm: in-process cache)".to_owned(),
+            Op::LookupMembers => format!("LookupMembers page 1 of the {pages}-page account (100 a page)"),
+            Op::LookupAccounts => format!("LookupAccounts of a person in {} accounts", data.roamer.1),
             Op::ListFirst => format!("ListUsers page 1 of {pages} (100 a page)"),
             Op::ListDeep => format!("ListUsers page {} of {pages}", data.deep_page.1),
             Op::InvitePair => "Invite + AcceptInvitation".to_owned(),
@@ -101,6 +117,9 @@ impl Op {
             | Op::AuthorizeRedis
             | Op::AuthorizeCold
             | Op::Effective
+            | Op::LookupResources
+            | Op::LookupMembers
+            | Op::LookupAccounts
             | Op::ListFirst
             | Op::ListDeep
             | Op::AdminWrite => None,

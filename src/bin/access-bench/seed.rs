@@ -32,6 +32,8 @@ pub struct Sizes {
     pub big_account_members: usize,
     /// Members of the large account kept out of the checks, for the admin-write loop to change.
     pub admin_write_targets: usize,
+    /// Accounts owned by one person, for LookupAccounts.
+    pub roamer_accounts: usize,
 }
 
 /// What was seeded, as the scenarios need it.
@@ -51,6 +53,8 @@ pub struct Dataset {
     pub accounts: Vec<(String, String)>,
     /// The large account and its owner.
     pub big_account: (String, String),
+    /// The person who owns many accounts, and how many.
+    pub roamer: (String, usize),
     /// Members of the large account the admin-write loop changes.
     pub admin_write_targets: Vec<String>,
     /// A page token deep in the large account's user list, and that page's number.
@@ -98,6 +102,7 @@ enum Job {
     Account(usize),
     BigMember(usize),
     TeamChild(usize),
+    RoamerAccount(usize),
 }
 
 /// A person with an email derived from the user id.
@@ -228,6 +233,10 @@ impl Plan {
                 .await?;
                 Ok(1)
             }
+            Job::RoamerAccount(k) => {
+                create_account(client, self.roamer_account(k), &self.roamer(), ("", "")).await?;
+                Ok(1)
+            }
         }
     }
 }
@@ -267,6 +276,7 @@ pub async fn seed(
     let mut jobs: Vec<Job> = (0..plan.sizes.accounts).map(Job::Account).collect();
     jobs.extend((0..plan.sizes.big_account_members).map(Job::BigMember));
     jobs.extend((0..plan.sizes.team_children).map(Job::TeamChild));
+    jobs.extend((0..plan.sizes.roamer_accounts).map(Job::RoamerAccount));
     Rng::new(7).shuffle(&mut jobs);
     let jobs = Arc::new(jobs);
     let next = Arc::new(AtomicUsize::new(0));
@@ -311,6 +321,7 @@ pub async fn seed(
             .map(|i| (plan.account(i), plan.user(i, 0)))
             .collect(),
         big_account: (plan.big(), plan.big_owner()),
+        roamer: (plan.roamer(), plan.sizes.roamer_accounts),
         admin_write_targets: (0..plan.sizes.admin_write_targets.min(plan.sizes.big_account_members))
             .map(|k| plan.big_member(k))
             .collect(),

@@ -211,6 +211,16 @@ impl DomainError {
         }
     }
 
+    /// A consistency token ahead of the database: only a token this
+    /// database never issued (forged, or from another deployment or a
+    /// restored backup) can be.
+    pub fn token_ahead() -> Self {
+        Self::precondition(
+            ErrorReason::ConsistencyTokenAhead,
+            "the consistency token names revisions this database has not reached: pass a token this deployment issued",
+        )
+    }
+
     /// The actor may not do this.
     pub fn denied(reason: ErrorReason, message: impl Into<String>) -> Self {
         Self::PermissionDenied {

@@ -1,9 +1,10 @@
 //! The pure Authorize rule (rules 1–5 of docs/domain.md): facts in, decision out.
 
 use crate::domain::ids::AccountId;
+use crate::domain::ids::ResourceId;
 use crate::domain::model::{
     AccessFacts, AccountAccess, AccountState, AccountTie, Check, Decision, EffectivePermissions,
-    MembershipStatus, Reason, Resource, ResourceType, Scopes,
+    MembershipStatus, Reason, Resource, ResourceFilter, ResourceType, Scopes,
 };
 use crate::domain::permissions::{OWNER_ROLE, Permission, PermissionSet};
 
@@ -118,6 +119,42 @@ impl<'a> Standing<'a> {
             }
         }
         Reason::Allowed
+    }
+
+    /// The resources of `resource_type` a check of `permission` is allowed
+    /// on in this standing, all at once: what [`Standing::reason`] says of
+    /// each one (rules 2 and 5), as a filter.
+    pub fn resource_filter(&self, permission: Permission, resource_type: ResourceType) -> ResourceFilter {
+        if self.reason(permission, None) != Reason::Allowed {
+            return ResourceFilter::None;
+        }
+        let shared: &[ResourceId] = match (&self.facts.account, resource_type) {
+            (Some(account), ResourceType::Template) => &account.shared_templates,
+            (Some(account), ResourceType::SuppressionList) => &account.shared_suppression_lists,
+            _ => &[],
+        };
+        // Rule 5: shared resources are refused to what would change them,
+        // and usable (still within a scope) for the rest.
+        let (refused, usable): (&[ResourceId], &[ResourceId]) =
+            if shared_read_only(resource_type, permission).is_some() {
+                (shared, &[])
+            } else {
+                (&[], shared)
+            };
+        match self.scopes.and_then(|scopes| scopes.ids_of(resource_type)) {
+            Some(ids) => ResourceFilter::Only {
+                ids: ids
+                    .iter()
+                    .filter(|id| refused.binary_search(id).is_err())
+                    .cloned()
+                    .collect(),
+                shared: usable.iter().filter(|id| ids.contains(*id)).cloned().collect(),
+            },
+            None => ResourceFilter::All {
+                excluded: refused.to_vec(),
+                shared: usable.to_vec(),
+            },
+        }
     }
 
     /// The role every answer in this standing names, if any.

@@ -5,6 +5,7 @@
 pub mod actors;
 pub mod decision;
 pub mod guards;
+pub mod lookups;
 pub mod member_list;
 pub mod people;
 pub mod quotas;

@@ -19,7 +19,7 @@ impl UseCases {
     /// The facts of one (account, user) pair, as fresh as `consistency`
     /// requires; refused when the account is outside the caller's tenants
     /// (judged from the facts themselves: no read of its own).
-    async fn facts_of(
+    pub(super) async fn facts_of(
         &self,
         account: &AccountId,
         user: &UserId,

@@ -19,6 +19,7 @@ mod changes;
 mod decisions;
 mod email_limits;
 mod invitations;
+mod lookups;
 mod members;
 mod people;
 mod roles;
@@ -36,6 +37,7 @@ pub use email_limits::{EmailLimits, RateLimit};
 pub use invitations::{
     AcceptInvitation, Accepted, Invite, InviteTarget, IssuedInvitations, ListInvitations, UpdateInvitation,
 };
+pub use lookups::{LookupAccounts, LookupMembers, MemberPage};
 pub use members::{ListUsers, UpdateMember};
 pub use roles::{CreateRole, UpdateRole};
 pub use sharing::{ListSharedResources, ShareResource, Shareable, SharedId, UnshareResource};

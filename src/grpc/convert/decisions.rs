@@ -12,7 +12,7 @@ use crate::domain::error::FieldViolation;
 use crate::domain::ids::{AccountId, UserId, Violations};
 use crate::domain::model::{
     BatchDecisions, Check, CheckBatch, Consistency, ConsistencyToken, Decision, EffectivePermissions,
-    PairCheck, Reason, Resource,
+    PairCheck, Reason, Resource, ResourceType,
 };
 use crate::domain::permissions::Permission;
 use crate::grpc::pb;
@@ -40,7 +40,7 @@ pub fn check(v: &mut Violations, prefix: &dyn fmt::Display, raw: pb::AuthorizeRe
 
 /// What a check asks: its permission, and the resource it names if any,
 /// which must be of a type that permission can be checked on.
-fn question(
+pub(super) fn question(
     v: &mut Violations,
     prefix: &dyn fmt::Display,
     permission: &str,
@@ -53,23 +53,36 @@ fn question(
     if let (Some(permission), Some(Some(resource))) = (permission, &resource)
         && !resource.resource_type.admits(permission)
     {
-        v.push(FieldViolation::new(
+        v.push(type_refused(
             format!("{prefix}resource.type"),
-            format!(
-                "{permission} cannot be checked on a {}: only {} permissions name one",
-                resource.resource_type.as_str(),
-                resource
-                    .resource_type
-                    .areas()
-                    .iter()
-                    .map(|area| format!("{area}.*"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
+            permission,
+            resource.resource_type,
         ));
         return None;
     }
     Some((permission?, resource?))
+}
+
+/// The refusal of `permission` on resources of a type it never names
+/// (a scope on the type would not narrow it), for the field `field`.
+pub(super) fn type_refused(
+    field: String,
+    permission: Permission,
+    resource_type: ResourceType,
+) -> FieldViolation {
+    FieldViolation::new(
+        field,
+        format!(
+            "{permission} cannot be checked on a {}: only {} permissions name one",
+            resource_type.as_str(),
+            resource_type
+                .areas()
+                .iter()
+                .map(|area| format!("{area}.*"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    )
 }
 
 impl TryFrom<pb::AuthorizeRequest> for Check {
@@ -252,7 +265,7 @@ impl TryFrom<pb::GetEffectivePermissionsRequest> for EffectiveQuery {
     }
 }
 
-fn reason_to_pb(reason: Reason) -> pb::DecisionReason {
+pub(super) fn reason_to_pb(reason: Reason) -> pb::DecisionReason {
     match reason {
         Reason::Allowed => pb::DecisionReason::Allowed,
         Reason::NotAMember => pb::DecisionReason::NotAMember,

@@ -35,6 +35,7 @@ mod activity;
 mod changes;
 mod decisions;
 mod invitations;
+mod lookups;
 mod members;
 mod roles;
 mod sharing;
@@ -221,6 +222,28 @@ impl AccessServiceRpc for GrpcHandlers {
         request: Request<pb::GetEffectivePermissionsRequest>,
     ) -> Result<Response<pb::GetEffectivePermissionsResponse>, Status> {
         self.get_effective_permissions(request).await.map(Response::new)
+    }
+
+    // In lookups.rs.
+    async fn lookup_accounts(
+        &self,
+        request: Request<pb::LookupAccountsRequest>,
+    ) -> Result<Response<pb::LookupAccountsResponse>, Status> {
+        self.lookup_accounts(request).await.map(Response::new)
+    }
+
+    async fn lookup_resources(
+        &self,
+        request: Request<pb::LookupResourcesRequest>,
+    ) -> Result<Response<pb::LookupResourcesResponse>, Status> {
+        self.lookup_resources(request).await.map(Response::new)
+    }
+
+    async fn lookup_members(
+        &self,
+        request: Request<pb::LookupMembersRequest>,
+    ) -> Result<Response<pb::LookupMembersResponse>, Status> {
+        self.lookup_members(request).await.map(Response::new)
     }
 
     // In invitations.rs.

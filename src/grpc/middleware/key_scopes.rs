@@ -166,6 +166,11 @@ pub const METHOD_SCOPES: &[(&str, KeyScope)] = &[
     ("Authorize", KeyScope::Check),
     ("BatchAuthorize", KeyScope::Check),
     ("GetEffectivePermissions", KeyScope::Check),
+    // What Authorize would answer about a named person, many at once.
+    ("LookupAccounts", KeyScope::Check),
+    ("LookupResources", KeyScope::Check),
+    // Lists an account's people, which no check reveals: a read.
+    ("LookupMembers", KeyScope::Read),
     // Invitations
     ("Invite", KeyScope::Write),
     ("PreviewInvitationEmail", KeyScope::Read),
@@ -353,7 +358,7 @@ mod tests {
     fn reads_change_nothing_and_writes_are_a_persons_changes() {
         // Every RPC whose name says it only reads needs `read`, and no other does.
         for (method, scope) in METHOD_SCOPES {
-            let reads = ["Get", "List", "Watch", "Preview"]
+            let reads = ["Get", "List", "Lookup", "Watch", "Preview"]
                 .iter()
                 .any(|verb| method.starts_with(verb));
             let decision = matches!(*scope, KeyScope::Check | KeyScope::Platform);

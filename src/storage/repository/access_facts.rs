@@ -70,7 +70,14 @@ fn size_class(n: usize) -> usize {
 ///
 /// Parameters: the `n` pairs, account then user (see [`bind`]).
 fn facts_sql(n: usize) -> String {
-    let pairs = vec!["SELECT ?, ?"; n].join(" UNION ALL ");
+    facts_sql_from(&vec!["SELECT ?, ?"; n].join(" UNION ALL "))
+}
+
+/// The statement of [`facts_sql`] for the pairs a query selects (`pairs`,
+/// two columns: account id, user id), whose parameters are its own: how
+/// the lookups read the facts of every account of a user, or of every
+/// member of an account, in one statement.
+pub(super) fn facts_sql_from(pairs: &str) -> String {
     let builtins: Vec<String> = BUILTIN_ROLES
         .iter()
         .map(|role| format!("'{}'", role.name))
@@ -129,7 +136,7 @@ fn bind(pairs: &[(&str, &str)], class: usize) -> Vec<Value> {
 
 /// What the rows say about one membership.
 #[derive(Default)]
-struct Found {
+pub(super) struct Found {
     /// Status, role name, role id and owner flag, from the `m` row.
     member: Option<(MembershipStatus, String, String, bool)>,
     /// Permissions of a custom role and extra grants.
@@ -168,103 +175,104 @@ fn text(row: &QueryResult, index: usize) -> DomainResult<String> {
         .map_err(from_db_err)
 }
 
-/// The facts of each (account, user) pair, in the order asked; one
-/// statement per [`MAX_PAIRS`] distinct pairs.
-pub(super) async fn access_facts_of<C: ConnectionTrait>(
-    c: &C,
-    pairs: &[(&AccountId, &UserId)],
-) -> DomainResult<Vec<AccessFacts>> {
-    let mut slot_of: HashMap<(&str, &str), usize> = HashMap::with_capacity(pairs.len());
-    let mut distinct: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
-    for (account, user) in pairs {
-        let key = (account.as_str(), user.as_str());
-        slot_of.entry(key).or_insert_with(|| {
-            distinct.push(key);
-            distinct.len() - 1
-        });
+/// Where the rows about one (account, user) pair are gathered.
+pub(super) trait Slots {
+    /// The slot of the pair, or None when the rows are not wanted.
+    fn slot(&mut self, account: &str, user: &str) -> Option<&mut Found>;
+}
+
+/// The slots of pairs asked by id, in the order asked.
+struct Asked<'p> {
+    slot_of: HashMap<(&'p str, &'p str), usize>,
+    found: Vec<Found>,
+}
+
+impl Slots for Asked<'_> {
+    fn slot(&mut self, account: &str, user: &str) -> Option<&mut Found> {
+        self.slot_of
+            .get(&(account, user))
+            .and_then(|&i| self.found.get_mut(i))
     }
-    let mut found: Vec<Found> = distinct.iter().map(|_| Found::default()).collect();
-    let mut accounts: HashMap<String, (u64, AccountFacts)> = HashMap::new();
-    for chunk in distinct.chunks(MAX_PAIRS) {
-        let class = size_class(chunk.len());
-        let statement = Statement::from_sql_and_values(
-            c.get_database_backend(),
-            cached_facts_sql(class),
-            bind(chunk, class),
-        );
-        let rows = c.query_all_raw(statement).await.map_err(from_db_err)?;
-        for row in rows {
-            let kind = text(&row, 0)?;
-            let account = text(&row, 1)?;
-            match kind.as_str() {
-                "a" => {
-                    let parent_id = row
-                        .try_get_by_index::<Option<String>>(3)
-                        .map_err(from_db_err)?
-                        .map(AccountId::from_trusted);
-                    let revision = number(&row, 7)?;
-                    let parent_revision = parent_id.as_ref().map(|_| number(&row, 8)).transpose()?;
-                    let facts = AccountFacts {
-                        parent_id,
-                        parent_revision,
-                        shared_templates: Vec::new(),
-                        shared_suppression_lists: Vec::new(),
-                        state: account_state(&text(&row, 4)?)?,
-                        require_two_factor: number(&row, 6)? != 0,
-                    };
-                    // `t` rows may come first: keep the resources they added.
-                    let entry = accounts.entry(account).or_insert_with(placeholder_account);
-                    let shared_templates = std::mem::take(&mut entry.1.shared_templates);
-                    let shared_suppression_lists = std::mem::take(&mut entry.1.shared_suppression_lists);
-                    *entry = (
-                        revision,
-                        AccountFacts {
-                            shared_templates,
-                            shared_suppression_lists,
-                            ..facts
-                        },
-                    );
-                    continue;
-                }
-                "t" => {
-                    let id = ResourceId::from_trusted(text(&row, 3)?);
-                    let facts = &mut accounts.entry(account).or_insert_with(placeholder_account).1;
-                    match resource_type(&text(&row, 4)?)? {
-                        ResourceType::Template => facts.shared_templates.push(id),
-                        ResourceType::SuppressionList => facts.shared_suppression_lists.push(id),
-                        // Only the two types above are shared (domain::service::sharing).
-                        ResourceType::List
-                        | ResourceType::Campaign
-                        | ResourceType::Automation
-                        | ResourceType::Segment => {}
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            let user = text(&row, 2)?;
-            let Some(slot) = slot_of
-                .get(&(account.as_str(), user.as_str()))
-                .and_then(|&i| found.get_mut(i))
-            else {
+}
+
+/// The account facts the rows name, by account id, with their revision.
+pub(super) type AccountsRead = HashMap<String, (u64, AccountFacts)>;
+
+/// Gathers the rows of a facts statement: account facts into `accounts`,
+/// the rest into the pairs' slots.
+pub(super) fn gather(
+    rows: Vec<QueryResult>,
+    accounts: &mut AccountsRead,
+    slots: &mut impl Slots,
+) -> DomainResult<()> {
+    for row in rows {
+        let kind = text(&row, 0)?;
+        let account = text(&row, 1)?;
+        match kind.as_str() {
+            "a" => {
+                let parent_id = row
+                    .try_get_by_index::<Option<String>>(3)
+                    .map_err(from_db_err)?
+                    .map(AccountId::from_trusted);
+                let revision = number(&row, 7)?;
+                let parent_revision = parent_id.as_ref().map(|_| number(&row, 8)).transpose()?;
+                let facts = AccountFacts {
+                    parent_id,
+                    parent_revision,
+                    shared_templates: Vec::new(),
+                    shared_suppression_lists: Vec::new(),
+                    state: account_state(&text(&row, 4)?)?,
+                    require_two_factor: number(&row, 6)? != 0,
+                };
+                // `t` rows may come first: keep the resources they added.
+                let entry = accounts.entry(account).or_insert_with(placeholder_account);
+                let shared_templates = std::mem::take(&mut entry.1.shared_templates);
+                let shared_suppression_lists = std::mem::take(&mut entry.1.shared_suppression_lists);
+                *entry = (
+                    revision,
+                    AccountFacts {
+                        shared_templates,
+                        shared_suppression_lists,
+                        ..facts
+                    },
+                );
                 continue;
-            };
-            match kind.as_str() {
-                "m" => {
-                    let status = membership_status(&text(&row, 3)?)?;
-                    let is_owner = number(&row, 6)? != 0;
-                    slot.member = Some((status, text(&row, 4)?, text(&row, 5)?, is_owner));
+            }
+            "t" => {
+                let id = ResourceId::from_trusted(text(&row, 3)?);
+                let facts = &mut accounts.entry(account).or_insert_with(placeholder_account).1;
+                match resource_type(&text(&row, 4)?)? {
+                    ResourceType::Template => facts.shared_templates.push(id),
+                    ResourceType::SuppressionList => facts.shared_suppression_lists.push(id),
+                    // Only the two types above are shared (domain::service::sharing).
+                    ResourceType::List
+                    | ResourceType::Campaign
+                    | ResourceType::Automation
+                    | ResourceType::Segment => {}
                 }
-                "o" => slot.owned_parent_state = Some(account_state(&text(&row, 3)?)?),
-                "s" => slot.scopes.insert(
-                    resource_type(&text(&row, 3)?)?,
-                    ResourceId::from_trusted(text(&row, 4)?),
-                ),
-                // `p` and `g`: names a newer version may know are skipped.
-                _ => {
-                    if let Some(permission) = Permission::lookup(&text(&row, 3)?) {
-                        slot.stored.insert(permission);
-                    }
+                continue;
+            }
+            _ => {}
+        }
+        let user = text(&row, 2)?;
+        let Some(slot) = slots.slot(&account, &user) else {
+            continue;
+        };
+        match kind.as_str() {
+            "m" => {
+                let status = membership_status(&text(&row, 3)?)?;
+                let is_owner = number(&row, 6)? != 0;
+                slot.member = Some((status, text(&row, 4)?, text(&row, 5)?, is_owner));
+            }
+            "o" => slot.owned_parent_state = Some(account_state(&text(&row, 3)?)?),
+            "s" => slot.scopes.insert(
+                resource_type(&text(&row, 3)?)?,
+                ResourceId::from_trusted(text(&row, 4)?),
+            ),
+            // `p` and `g`: names a newer version may know are skipped.
+            _ => {
+                if let Some(permission) = Permission::lookup(&text(&row, 3)?) {
+                    slot.stored.insert(permission);
                 }
             }
         }
@@ -275,20 +283,60 @@ pub(super) async fn access_facts_of<C: ConnectionTrait>(
             shared.dedup();
         }
     }
-    let mut built: Vec<AccessFacts> = Vec::with_capacity(distinct.len());
-    for ((account, _), slot) in distinct.iter().zip(found) {
-        built.push(match accounts.get(*account) {
-            // A `t` row without its `a` row cannot happen in one snapshot;
-            // revision 0 would be "no account" anyway.
-            Some((revision, account)) if *revision > 0 => AccessFacts {
-                revision: *revision,
-                account: Some(account.clone()),
-                owned_parent_state: slot.owned_parent_state,
-                membership: slot.access(),
-            },
-            Some(_) | None => AccessFacts::no_account(),
+    Ok(())
+}
+
+/// The facts of one pair once every row is gathered.
+pub(super) fn built(accounts: &AccountsRead, account: &str, slot: Found) -> AccessFacts {
+    match accounts.get(account) {
+        // A `t` row without its `a` row cannot happen in one snapshot;
+        // revision 0 would be "no account" anyway.
+        Some((revision, account)) if *revision > 0 => AccessFacts {
+            revision: *revision,
+            account: Some(account.clone()),
+            owned_parent_state: slot.owned_parent_state,
+            membership: slot.access(),
+        },
+        Some(_) | None => AccessFacts::no_account(),
+    }
+}
+
+/// The facts of each (account, user) pair, in the order asked; one
+/// statement per [`MAX_PAIRS`] distinct pairs.
+pub(super) async fn access_facts_of<C: ConnectionTrait>(
+    c: &C,
+    pairs: &[(&AccountId, &UserId)],
+) -> DomainResult<Vec<AccessFacts>> {
+    let mut distinct: Vec<(&str, &str)> = Vec::with_capacity(pairs.len());
+    let mut asked = Asked {
+        slot_of: HashMap::with_capacity(pairs.len()),
+        found: Vec::new(),
+    };
+    for (account, user) in pairs {
+        let key = (account.as_str(), user.as_str());
+        asked.slot_of.entry(key).or_insert_with(|| {
+            distinct.push(key);
+            distinct.len() - 1
         });
     }
+    asked.found = distinct.iter().map(|_| Found::default()).collect();
+    let mut accounts: AccountsRead = HashMap::new();
+    for chunk in distinct.chunks(MAX_PAIRS) {
+        let class = size_class(chunk.len());
+        let statement = Statement::from_sql_and_values(
+            c.get_database_backend(),
+            cached_facts_sql(class),
+            bind(chunk, class),
+        );
+        let rows = c.query_all_raw(statement).await.map_err(from_db_err)?;
+        gather(rows, &mut accounts, &mut asked)?;
+    }
+    let Asked { slot_of, found } = asked;
+    let built: Vec<AccessFacts> = distinct
+        .iter()
+        .zip(found)
+        .map(|((account, _), slot)| built(&accounts, account, slot))
+        .collect();
     if built.len() == pairs.len() {
         // No pair was asked twice: the facts are already in the order asked.
         return Ok(built);

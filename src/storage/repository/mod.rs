@@ -13,6 +13,7 @@ mod catalogue;
 mod codec;
 mod fence;
 mod invitations;
+mod lookups;
 mod member_list;
 mod members;
 mod outbox;
@@ -238,6 +239,24 @@ impl<T: Connection> Reads for T {
 
     async fn account_ties(&self, user: &UserId) -> DomainResult<Vec<AccountTie>> {
         accounts::account_ties(self.conn(), user).await
+    }
+
+    async fn account_facts_of_user(
+        &self,
+        user: &UserId,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> DomainResult<Vec<(AccountId, AccessFacts)>> {
+        lookups::account_facts_of_user(self.conn(), user, after, limit).await
+    }
+
+    async fn member_facts(
+        &self,
+        account: &AccountId,
+        after: Option<&UserId>,
+        limit: usize,
+    ) -> DomainResult<(AccessFacts, Vec<(UserId, AccessFacts)>)> {
+        lookups::member_facts(self.conn(), account, after, limit).await
     }
 
     async fn access_request(&self, id: &AccessRequestId) -> DomainResult<Option<AccessRequest>> {

@@ -9,6 +9,7 @@ mod activity;
 mod changes;
 mod decisions;
 mod invitations;
+mod lookups;
 mod members;
 mod roles;
 mod seeds;

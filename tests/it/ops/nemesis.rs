@@ -99,6 +99,12 @@ impl Replica {
     }
 }
 
+/// Lets a fault on `link` last, then heals it.
+async fn restore_after(link: &TcpProxy, lasting: Duration) {
+    tokio::time::sleep(lasting).await;
+    link.restore();
+}
+
 /// One write of the workload: `user` made active (reactivated) or not
 /// (deactivated), sent at `start`, answered at `end`; `ok` when it returned
 /// success. A failed write (its replica killed or cut off under it) may or may not have
@@ -359,30 +365,25 @@ async fn no_answer_contradicts_a_returned_write_under_random_faults() {
             Fault::RestartRedis => redis.restart().await,
             Fault::SilenceSubscription => {
                 replica.redis_link.affect(SUBSCRIBE, Mode::DropToClient);
-                tokio::time::sleep(lasting).await;
-                replica.redis_link.restore();
+                restore_after(&replica.redis_link, lasting).await;
             }
             Fault::PartitionFromRedis => {
                 replica.redis_link.freeze();
-                tokio::time::sleep(lasting).await;
-                replica.redis_link.restore();
+                restore_after(&replica.redis_link, lasting).await;
             }
             Fault::StallDatabase => {
                 replica.database_link.freeze();
-                tokio::time::sleep(lasting).await;
-                replica.database_link.restore();
+                restore_after(&replica.database_link, lasting).await;
             }
             Fault::CutDatabase => {
                 replica.database_link.cut();
-                tokio::time::sleep(lasting).await;
-                replica.database_link.restore();
+                restore_after(&replica.database_link, lasting).await;
             }
             Fault::SwallowCommitReply => {
                 // The next COMMIT through this replica is carried out, and its
                 // OK lost with the connection.
                 replica.database_link.cut_after_reply_to(b"COMMIT");
-                tokio::time::sleep(lasting).await;
-                replica.database_link.restore();
+                restore_after(&replica.database_link, lasting).await;
             }
         }
         struck[fault] += 1;

@@ -7,7 +7,7 @@ use access_service::grpc::pb;
 use pb::ResourceType::List;
 
 use crate::support::cluster::{RedisNamespace, until_trusted};
-use crate::support::{Db, TestApp, check, scope};
+use crate::support::{Db, TestApp, check, lookup_resources, scope};
 
 /// Counts the SQL statements and cache events of one Authorize.
 async fn one_check(app: &TestApp, request: pb::AuthorizeRequest) -> (bool, u64, CacheCounts) {
@@ -56,7 +56,42 @@ async fn in_process_warm_check_does_no_io(app: TestApp) {
     assert_eq!((statements, after_write.misses), (1, 1), "{after_write:?}");
 }
 
-crate::on_both_databases!(in_process_warm_check_does_no_io);
+/// LookupResources answers from the facts Authorize reads: once a check
+/// has warmed them, the filter costs no statement and no Redis round trip,
+/// and a cold one costs what a cold check costs.
+async fn warm_resource_lookup_does_no_io(app: TestApp) {
+    scoped_lee(&app).await;
+    let lookup = || async {
+        let before = app.cache_counts();
+        let (answer, statements) = app
+            .statements_during(app.client.clone().lookup_resources(lookup_resources(
+                "lee",
+                "acme",
+                "lists.edit",
+                List,
+            )))
+            .await;
+        let after = app.cache_counts();
+        let filter = answer.expect("LookupResources answers").into_inner().filter;
+        assert_eq!(filter.expect("a filter").resource_ids, ["4"]);
+        (
+            statements,
+            after.misses - before.misses,
+            after.local_hits - before.local_hits,
+            after.redis_reads - before.redis_reads,
+        )
+    };
+    let (statements, misses, _, _) = lookup().await;
+    assert_eq!((statements, misses), (1, 1), "cold: one read of facts");
+    assert_eq!(lookup().await, (0, 0, 1, 0), "warm: no I/O");
+    // Warmed by Authorize, for the same pair: the same cache entry.
+    app.member("olivia", "acme", "ann", "viewer", vec![]).await;
+    let (allowed, _, _) = one_check(&app, check("lee", "acme", "lists.edit", None)).await;
+    assert!(allowed);
+    assert_eq!(lookup().await, (0, 0, 1, 0), "warmed by Authorize: no I/O");
+}
+
+crate::on_both_databases!(in_process_warm_check_does_no_io, warm_resource_lookup_does_no_io);
 
 /// Redis runs beside MySQL in production; these run on MySQL only (SQLite is
 /// the one-process embedded default, where Redis has no reason to be).

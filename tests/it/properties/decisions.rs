@@ -16,6 +16,7 @@
 //! first) under `proptest-regressions/`. The same model judges the pure
 //! decision function, over many more cases, in `decisions/pure.rs`.
 
+mod lookups;
 mod model;
 mod pure;
 

@@ -5,7 +5,7 @@
 use access_service::grpc::pb;
 use pb::ResourceType::{List, SuppressionList, Template};
 
-use crate::support::{TestApp, check, list_users, scope, share};
+use crate::support::{TestApp, check, list_users, lookup_accounts, lookup_members, scope, share};
 
 /// A list manager scoped to one list, in an account with a few more members.
 async fn scoped_member(app: &TestApp) {
@@ -407,7 +407,99 @@ async fn list_invitations_statements_do_not_grow_with_the_account(app: TestApp) 
     }
 }
 
+/// LookupAccounts reads the facts of every account of the person in one
+/// statement, whether they are in two accounts or in twenty, on a page of
+/// one or of all.
+async fn lookup_accounts_statements_do_not_grow_with_the_accounts(app: TestApp) {
+    app.team(&["a", "b"]).await;
+    let mut budget = None;
+    for round in 0..2 {
+        for i in 0..10 {
+            // Owned: invitations to one address are rate limited.
+            app.account(&format!("acct-{round}-{i}"), "lee").await;
+        }
+        for page_size in [1, 0] {
+            let (answer, statements) = app
+                .statements_during(app.client.clone().lookup_accounts(lookup_accounts(
+                    "lee",
+                    "campaigns.send",
+                    page_size,
+                    "",
+                )))
+                .await;
+            assert!(
+                !answer
+                    .expect("LookupAccounts answers")
+                    .into_inner()
+                    .accounts
+                    .is_empty()
+            );
+            assert!(
+                statements <= 1,
+                "LookupAccounts over {} accounts sent {statements} SQL statements; budget 1",
+                10 * (round + 1)
+            );
+            assert_eq!(
+                *budget.get_or_insert(statements),
+                statements,
+                "the count does not grow"
+            );
+        }
+    }
+    let (answer, statements) = app
+        .statements_during(app.client.clone().lookup_accounts(lookup_accounts(
+            "boss",
+            "campaigns.send",
+            0,
+            "",
+        )))
+        .await;
+    assert_eq!(answer.expect("answers").into_inner().accounts.len(), 3);
+    assert!(
+        statements <= 1,
+        "a parent owner's lookup sent {statements}; budget 1"
+    );
+}
+
+/// LookupMembers reads the facts of every member (and of the parent's
+/// owner) in one statement, whatever the account's size.
+async fn lookup_members_statements_do_not_grow_with_the_account(app: TestApp) {
+    app.team(&["a"]).await;
+    for round in 0..2 {
+        for i in 0..10 {
+            let role = if i % 2 == 0 { "admin" } else { "viewer" };
+            app.member("owner-a", "child-a", &format!("m-{round}-{i}"), role, vec![])
+                .await;
+        }
+        for page_size in [1, 0] {
+            let (answer, statements) = app
+                .statements_during(app.client.clone().lookup_members(lookup_members(
+                    "child-a",
+                    "users.edit",
+                    None,
+                    page_size,
+                    "",
+                )))
+                .await;
+            assert!(
+                !answer
+                    .expect("LookupMembers answers")
+                    .into_inner()
+                    .members
+                    .is_empty()
+            );
+            assert!(
+                statements <= 1,
+                "LookupMembers over {} members sent {statements} SQL statements; budget 1",
+                10 * (round + 1) + 2
+            );
+        }
+    }
+}
+
 crate::on_both_databases!(
+    lookup_accounts_statements_do_not_grow_with_the_accounts,
+    lookup_members_statements_do_not_grow_with_the_account,
     list_invitations_statements_do_not_grow_with_the_account,
     authorize_reads_a_bounded_number_of_statements,
     batch_authorize_reads_facts_once_per_pair,

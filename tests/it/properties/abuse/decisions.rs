@@ -39,7 +39,7 @@ struct RevisionPb {
 }
 
 /// A well-formed token naming a revision of acme it will not reach for ages.
-fn forged_ahead() -> String {
+pub(super) fn forged_ahead() -> String {
     use base64::Engine;
     use prost::Message;
     let token = TokenPb {
@@ -51,7 +51,7 @@ fn forged_ahead() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.encode_to_vec())
 }
 
-fn fresher_than(token: &str) -> Option<pb::Consistency> {
+pub(super) fn fresher_than(token: &str) -> Option<pb::Consistency> {
     Some(pb::Consistency {
         requirement: Some(pb::consistency::Requirement::AtLeastAsFresh(token.into())),
     })

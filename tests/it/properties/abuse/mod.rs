@@ -29,6 +29,7 @@ mod engine;
 mod errors_table;
 mod fixture;
 mod invitations;
+mod lookups;
 mod members;
 mod previews;
 mod roles;
@@ -55,6 +56,7 @@ fn rows(fx: &Fixture) -> Vec<Row> {
         changes::rows(fx),
         decisions::rows(fx),
         invitations::rows(fx),
+        lookups::rows(fx),
         members::rows(fx),
         previews::rows(),
         roles::rows(fx),

@@ -8,12 +8,13 @@
 //! and `every_rpc_has_a_row` fails for a row without any.
 
 use access_service::grpc::pb;
+use access_service::grpc::pb::ResourceType::List;
 
 use super::{Expect, Fixture, Row, answers, denied, missing};
 use crate::support::{
     OTHER_TENANT_KEY, check, create_account, create_child, deactivate, leave, list_accounts,
-    list_shared_templates, list_users, person, reactivate, remove, resend, share, share_suppression_list,
-    sign_in, transfer, unshare_suppression_list, update_role,
+    list_shared_templates, list_users, lookup_accounts, lookup_members, lookup_resources, person, reactivate,
+    remove, resend, share, share_suppression_list, sign_in, transfer, unshare_suppression_list, update_role,
 };
 
 const KEY: &str = OTHER_TENANT_KEY;
@@ -142,6 +143,18 @@ pub(super) fn add(row: Row, fx: &Fixture) -> Row {
             user_id: owner_of(account).into(),
             account_id: account.into(),
             ..Default::default()
+        }),
+        "LookupAccounts" => row.outside_read::<_, pb::LookupAccountsResponse>(
+            KEY,
+            "a member of other tenants only: none shown",
+            lookup_accounts("owner", "account.view", 0, ""),
+            answers("accounts: []"),
+        ),
+        "LookupResources" => naming(row, |account| {
+            lookup_resources(owner_of(account), account, "lists.edit", List)
+        }),
+        "LookupMembers" => naming(row, |account| {
+            lookup_members(account, "account.view", None, 0, "")
         }),
         "Invite" => naming(row, invite),
         "PreviewInvitationEmail" => naming(row, |account| pb::PreviewInvitationEmailRequest {
