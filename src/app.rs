@@ -70,6 +70,8 @@ pub struct App {
     /// Telemetry: where this App's request spans go when not to the global
     /// subscriber (see [`App::with_trace_dispatch`]).
     trace_dispatch: Option<tracing::Dispatch>,
+    /// Telemetry: how requests are sampled when spans go to `trace_dispatch`.
+    trace_sampling: telemetry::Sampling,
     /// What callers authenticate with; none: authentication off (loopback only).
     credentials: Credentials,
     /// How the acting person is known (actor tokens or the caller's word).
@@ -291,6 +293,7 @@ impl App {
             statements,
             cache,
             trace_dispatch: None,
+            trace_sampling: telemetry::Sampling::default(),
             metrics,
             metrics_listener,
             renderer,
@@ -305,6 +308,31 @@ impl App {
     pub fn with_trace_dispatch(mut self, dispatch: tracing::Dispatch) -> Self {
         self.trace_dispatch = Some(dispatch);
         self
+    }
+
+    /// Telemetry: samples the requests traced to [`App::with_trace_dispatch`]'s
+    /// subscriber by `sampling` (default: every request a caller does not
+    /// say is unsampled).
+    pub fn with_trace_sampling(mut self, sampling: telemetry::Sampling) -> Self {
+        self.trace_sampling = sampling;
+        self
+    }
+
+    /// How this App samples its requests: its own when its spans go to its
+    /// own subscriber, the process's when OTLP export is on, else none.
+    fn request_sampling(&self) -> Option<middleware::Sampled> {
+        let tracing = match &self.trace_dispatch {
+            Some(_) => telemetry::RequestTracing {
+                sampling: self.trace_sampling,
+                propagator: Arc::new(telemetry::propagator(None).ok()?),
+            },
+            None => telemetry::request_tracing()?,
+        };
+        let sampling = tracing.sampling;
+        Some(middleware::Sampled {
+            sample: Arc::new(move |parent| sampling.sample(parent)),
+            propagator: tracing.propagator,
+        })
     }
 
     /// The address of the metrics endpoint actually bound, when
@@ -379,6 +407,7 @@ impl App {
             health_reporter,
             shutdown,
         );
+        let sampled = self.request_sampling();
         let layers = middleware::layers(
             self.credentials,
             middleware::Concurrency {
@@ -436,7 +465,11 @@ impl App {
             .layer(settings::browser_calls(&self.config)?)
             // Telemetry: outermost but for that, so the RPC's span covers
             // (and its status code reflects) every refusal of the stack below.
-            .layer(middleware::RpcSpanLayer::new(self.trace_dispatch))
+            .layer(middleware::RpcSpanLayer::new(
+                self.trace_dispatch,
+                sampled,
+                middleware::RpcConventions::from_opt_in(&self.config.semconv_stability_opt_in),
+            ))
             .layer(layers)
             .add_service(health_service)
             .add_service(reflection_v1)

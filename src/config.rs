@@ -316,6 +316,16 @@ pub struct Config {
     /// object a line, with the trace and span ids).
     #[arg(long, env = "ACCESS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// With OTLP export on, the share (0 to 1) of the requests that start a
+    /// trace here; a caller's `traceparent` decides for its own requests.
+    /// Unset: OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG, else every request.
+    #[arg(long, env = "ACCESS_TRACE_SAMPLE_RATIO", value_parser = parse_ratio)]
+    pub trace_sample_ratio: Option<f64>,
+    /// The standard OpenTelemetry migration switch, a comma-separated list:
+    /// `rpc` puts the stable RPC conventions on request spans, `rpc/dup` both
+    /// them and the older experimental names; unset: the older names.
+    #[arg(long, env = "OTEL_SEMCONV_STABILITY_OPT_IN", default_value = "")]
+    pub semconv_stability_opt_in: String,
     /// Address of the Prometheus metrics endpoint (HTTP, GET /metrics); unset: no endpoint.
     #[arg(long, env = "ACCESS_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
@@ -431,6 +441,8 @@ impl Default for Config {
             change_poll_ms: DEFAULT_CHANGE_POLL_MS,
             log_filter: DEFAULT_LOG_FILTER.to_owned(),
             log_format: LogFormat::Text,
+            trace_sample_ratio: None,
+            semconv_stability_opt_in: String::new(),
             api_keys: None,
             api_keys_file: None,
             api_key_min_length: DEFAULT_API_KEY_MIN_LENGTH,
@@ -528,6 +540,16 @@ impl std::fmt::Debug for Config {
             .field("watch", &self.watch)
             .field("web", &self.web)
             .finish_non_exhaustive()
+    }
+}
+
+/// A sampling ratio: a number from 0 to 1.
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+        _ => Err(format!(
+            "{text:?} is not a ratio from 0 to 1 (0.01 traces one request in a hundred)"
+        )),
     }
 }
 

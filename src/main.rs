@@ -16,7 +16,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Dropped last, when `main` returns: after `run_until_stopped` (the whole
     // shutdown sequence) has ended, so what the drain logs is flushed too.
-    let _telemetry = telemetry::init(&cli.config.log_filter, cli.config.log_format);
+    let _telemetry = telemetry::init(
+        &cli.config.log_filter,
+        cli.config.log_format,
+        cli.config.trace_sample_ratio,
+    );
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = App::build(cli.config).await?;

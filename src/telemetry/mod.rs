@@ -1,8 +1,11 @@
 //! Logs and traces. [`init`] installs the process-wide subscriber: log lines
 //! (text or JSON, filtered by ACCESS_LOG) and, when the standard
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set,
-//! OpenTelemetry spans exported over OTLP/gRPC. It returns a guard that
-//! flushes the exporter when dropped.
+//! OpenTelemetry spans exported over OTLP/gRPC, sampled per request before
+//! the request's span is made (`sampling`). It returns a guard that flushes
+//! the exporter when dropped. With no exporter there is no OpenTelemetry
+//! layer, and the request spans (at DEBUG) are made only for a log filter
+//! that asks for them.
 //!
 //! The spans: one per RPC (`grpc::middleware::RpcSpanLayer`, joined to the
 //! caller's W3C `traceparent`), the use cases' `#[instrument]` spans under it,
@@ -11,19 +14,20 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
+use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _};
 use opentelemetry::{KeyValue, global};
 use opentelemetry_otlp::WithTonicConfig;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanExporter};
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter};
 use tonic::transport::{Certificate, ClientTlsConfig, Identity};
-use tracing::{Level, Subscriber};
+use tracing::Subscriber;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::filter::{EnvFilter, Targets};
+use tracing_subscriber::filter::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
@@ -32,9 +36,13 @@ use tracing_subscriber::{Layer, Registry};
 
 use crate::config::LogFormat;
 
+mod in_request;
 mod pool_wait;
+mod sampling;
 
+pub use in_request::InRequest;
 pub use pool_wait::pool_wait_layer;
+pub use sampling::{Sampling, propagator, propagator_from_env};
 
 /// The service name on exported spans when neither `OTEL_SERVICE_NAME` nor
 /// `OTEL_RESOURCE_ATTRIBUTES` names one.
@@ -62,42 +70,89 @@ impl Drop for TelemetryGuard {
 
 /// Installs the global subscriber: logs in `format`, filtered by `filter`
 /// (EnvFilter syntax; `RUST_LOG` wins when set), and OTLP trace export when
-/// the standard OTEL_* variables ask for it. Must run inside a Tokio runtime
-/// (the exporter's connection is a task of it). A second call (tests starting
-/// several apps) keeps the first subscriber.
-pub fn init(filter: &str, format: LogFormat) -> TelemetryGuard {
+/// the standard OTEL_* variables ask for it, sampling requests by
+/// `sample_ratio` (ACCESS_TRACE_SAMPLE_RATIO) or the standard sampler
+/// variables. Must run inside a Tokio runtime (the exporter's connection is a
+/// task of it). A second call (tests starting several apps) keeps the first
+/// subscriber.
+pub fn init(filter: &str, format: LogFormat, sample_ratio: Option<f64>) -> TelemetryGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
-    let (exporting, export_error) = match otlp_provider_from_env() {
-        Ok(provider) => (provider, None),
+    let (exporting, export_error) = match otlp_from_env(sample_ratio) {
+        Ok(exporting) => (exporting, None),
         Err(err) => (None, Some(err)),
     };
-    // JSON lines carry trace ids, which only exist where spans go through the
-    // OpenTelemetry layer: with no exporter, spans get ids and go nowhere.
-    let provider = exporting
-        .clone()
-        .or_else(|| (format == LogFormat::Json).then(|| SdkTracerProvider::builder().build()));
-    let traces = provider.map(|provider| trace_layer(provider.tracer(SERVICE_NAME)));
     // Colours only for a person at a terminal who has not asked for none
     // (NO_COLOR): a log file or collector gets plain text.
     let ansi = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let logs = log_layer(format, ansi, std::io::stdout).with_filter(filter);
-    let installed = tracing_subscriber::registry()
-        .with(traces)
-        .with(logs)
-        .with(pool_wait_layer())
-        .try_init()
-        .is_ok();
-    if let Some(provider) = exporting.as_ref().filter(|_| installed) {
+    // Every layer has a filter of its own, so a call site none of them wants
+    // is never asked about again (an unfiltered layer in the stack, even an
+    // empty `Option`, would make every span of every crate, h2's per-poll
+    // ones included, and hand it to the registry). With no exporter there is
+    // no OpenTelemetry layer: JSON lines then carry no trace ids.
+    let base = tracing_subscriber::registry().with(logs).with(pool_wait_layer());
+    let installed = match &exporting {
+        Some(otlp) => base
+            .with(trace_layer(otlp.provider.tracer(SERVICE_NAME)))
+            .try_init()
+            .is_ok(),
+        None => base.try_init().is_ok(),
+    };
+    if let Some(otlp) = exporting.as_ref().filter(|_| installed) {
         // The statement spans (see `finished_client_span`) use the global tracer.
-        global::set_tracer_provider(provider.clone());
-        tracing::info!("exporting traces over OTLP/gRPC (TLS when the endpoint is https://)");
+        global::set_tracer_provider(otlp.provider.clone());
+        let _ = REQUESTS.set(RequestTracing {
+            sampling: otlp.sampling,
+            propagator: Arc::clone(&otlp.propagator),
+        });
+        tracing::info!(
+            parent_based = otlp.sampling.parent_based,
+            ratio = otlp.sampling.ratio,
+            "exporting traces over OTLP (TLS when the endpoint is https://)"
+        );
     }
     if let Some(err) = export_error {
         tracing::error!(error = %err, "OTLP trace export is configured but cannot start; serving without it");
     }
     TelemetryGuard {
-        provider: exporting.filter(|_| installed),
+        provider: exporting.filter(|_| installed).map(|otlp| otlp.provider),
     }
+}
+
+/// How the requests of this process are traced, once [`init`] has started
+/// OTLP export: which are sampled and how a caller's context is read.
+#[derive(Clone)]
+pub struct RequestTracing {
+    /// Which requests get a span.
+    pub sampling: Sampling,
+    /// Reads the caller's trace context (OTEL_PROPAGATORS).
+    pub propagator: Arc<TextMapCompositePropagator>,
+}
+
+static REQUESTS: OnceLock<RequestTracing> = OnceLock::new();
+
+/// The process's request tracing; `None` when nothing exports spans (then a
+/// request makes no span unless a log filter asks for its spans).
+pub fn request_tracing() -> Option<RequestTracing> {
+    REQUESTS.get().cloned()
+}
+
+/// What [`init`] exports with.
+struct Otlp {
+    provider: SdkTracerProvider,
+    sampling: Sampling,
+    propagator: Arc<TextMapCompositePropagator>,
+}
+
+/// The exporter, sampling and propagators the OTEL_* variables ask for.
+fn otlp_from_env(sample_ratio: Option<f64>) -> anyhow::Result<Option<Otlp>> {
+    let sampling = Sampling::from_env(sample_ratio)?;
+    let propagator = Arc::new(propagator_from_env()?);
+    Ok(otlp_provider_from_env()?.map(|provider| Otlp {
+        provider,
+        sampling,
+        propagator,
+    }))
 }
 
 /// The OTLP/gRPC exporting provider when `OTEL_EXPORTER_OTLP_ENDPOINT` or
@@ -195,26 +250,32 @@ pub fn tracer_provider(exporter: impl SpanExporter + 'static) -> SdkTracerProvid
         Resource::builder().with_service_name(SERVICE_NAME).build()
     };
     SdkTracerProvider::builder()
+        // Sampling is decided per request, before its span is made (see
+        // `Sampling`): whatever reaches the SDK is to be kept.
+        .with_sampler(Sampler::AlwaysOn)
         .with_batch_exporter(exporter)
         .with_resource(resource)
         .build()
 }
 
 /// The layer turning this crate's spans into OpenTelemetry spans of `tracer`.
-/// Its own filter: traces do not depend on the log level, and the libraries'
-/// internal spans (SeaORM's, h2's) stay out.
+/// Its own filter ([`InRequest`]): traces do not depend on the log level,
+/// the libraries' internal spans (SeaORM's, h2's) stay out, and every trace
+/// starts at a request's span, so a request not sampled makes none.
 pub fn trace_layer<S>(tracer: SdkTracer) -> impl Layer<S> + Send + Sync
 where
     S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
 {
     tracing_opentelemetry::layer()
         .with_tracer(tracer)
-        .with_filter(Targets::new().with_target("access_service", Level::DEBUG))
+        .with_filter(InRequest::new())
 }
 
 /// The log-line layer writing to `writer`: text (ANSI colours only when
-/// `ansi`, i.e. on a terminal) or JSON lines with the OpenTelemetry trace and
-/// span ids of the current span under `openTelemetry`.
+/// `ansi`, i.e. on a terminal) or JSON lines with the event's message and
+/// fields at the top level, the current span's fields under `span`, and the
+/// OpenTelemetry `trace_id` and `span_id` of a traced request's span, as log
+/// pipelines (Loki, Datadog, GCP, ECS) look for them.
 pub fn log_layer<S, W>(format: LogFormat, ansi: bool, writer: W) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
@@ -225,13 +286,53 @@ where
             .with_ansi(ansi)
             .with_writer(writer)
             .boxed(),
-        LogFormat::Json => json_subscriber::layer()
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_opentelemetry_ids(true)
-            .with_writer(writer)
-            .boxed(),
+        LogFormat::Json => {
+            // The ids are read through the subscriber the layer is part of
+            // (the current one cannot be asked while it handles the event),
+            // of the current span whatever the log filter (a request's span
+            // is at DEBUG, so a warning inside it at `info` still has them).
+            let capture = DispatchCapture::default();
+            let ids = Arc::clone(&capture.0);
+            let span_ids = Arc::clone(&capture.0);
+            let mut layer = json_subscriber::JsonLayer::new(writer);
+            layer
+                .with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime)
+                .with_level("level")
+                .with_target("target")
+                .with_flattened_event()
+                .with_current_span("span");
+            layer.add_dynamic_field("trace_id", move |_event, context| {
+                otel_ids(&ids, context.current_span().id()?.clone()).map(|(trace, _)| trace)
+            });
+            layer.add_dynamic_field("span_id", move |_event, context| {
+                otel_ids(&span_ids, context.current_span().id()?.clone()).map(|(_, span)| span)
+            });
+            layer.and_then(capture).boxed()
+        }
     }
+}
+
+/// The subscriber a layer was registered with.
+type Registered = Arc<OnceLock<tracing::dispatcher::WeakDispatch>>;
+
+/// A layer that only keeps (weakly) the subscriber it is part of.
+#[derive(Default)]
+struct DispatchCapture(Registered);
+
+impl<S: Subscriber> Layer<S> for DispatchCapture {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.0.set(subscriber.downgrade());
+    }
+}
+
+/// The OpenTelemetry trace and span ids (hex) of the span `id`, when it has them.
+fn otel_ids(registered: &Registered, id: tracing::span::Id) -> Option<(String, String)> {
+    let dispatch = registered.get()?.upgrade()?;
+    let context = tracing_opentelemetry::get_otel_context(&id, &dispatch)?;
+    let span = context.span();
+    let ids = span.span_context();
+    ids.is_valid()
+        .then(|| (ids.trace_id().to_string(), ids.span_id().to_string()))
 }
 
 /// Records an already finished client call as a child of the current span:

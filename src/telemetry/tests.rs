@@ -44,7 +44,7 @@ fn logged(format: LogFormat, ansi: bool, log: impl FnOnce()) -> String {
     let provider = SdkTracerProvider::builder().build();
     let subscriber = Registry::default()
         .with(trace_layer(provider.tracer(SERVICE_NAME)))
-        .with(log_layer(format, ansi, Captured(sender)));
+        .with(log_layer(format, ansi, Captured(sender)).with_filter(EnvFilter::new("info")));
     tracing::subscriber::with_default(subscriber, log);
     drain(&received)
 }
@@ -53,7 +53,8 @@ fn logged(format: LogFormat, ansi: bool, log: impl FnOnce()) -> String {
 fn json_lines_carry_the_trace_and_span_ids_of_the_current_span() {
     let mut ids = None;
     let output = logged(LogFormat::Json, false, || {
-        let span = tracing::info_span!("checking", account_id = "acme");
+        // A request's span (only there do traces start).
+        let span = tracing::debug_span!(target: "access_service::grpc::middleware::trace", "rpc", account_id = "acme");
         let _entered = span.enter();
         let context = span.context();
         let span_context = context.span().span_context().clone();
@@ -67,10 +68,14 @@ fn json_lines_carry_the_trace_and_span_ids_of_the_current_span() {
     assert_ne!(trace_id, "00000000000000000000000000000000");
     let line: serde_json::Value =
         serde_json::from_str(output.trim()).unwrap_or_else(|err| panic!("{err}: {output}"));
-    assert_eq!(line["openTelemetry"]["traceId"], trace_id.as_str(), "{line}");
-    assert_eq!(line["openTelemetry"]["spanId"], span_id.as_str(), "{line}");
-    assert_eq!(line["fields"]["message"], "checked", "{line}");
-    assert_eq!(line["span"]["account_id"], "acme", "{line}");
+    assert_eq!(line["trace_id"], trace_id.as_str(), "{line}");
+    assert_eq!(line["span_id"], span_id.as_str(), "{line}");
+    assert_eq!(line["message"], "checked", "{line}");
+    assert_eq!(line["decision"], "allowed", "{line}");
+    assert_eq!(line["level"], "INFO", "{line}");
+    // The request's span is at DEBUG: its fields are not logged at `info`,
+    // its ids are.
+    assert!(line.get("span").is_none(), "{line}");
     assert!(!output.contains('\u{1b}'), "{output}");
 }
 
@@ -79,8 +84,9 @@ fn json_lines_outside_any_span_have_no_ids() {
     let output = logged(LogFormat::Json, false, || tracing::info!("starting"));
     let line: serde_json::Value =
         serde_json::from_str(output.trim()).unwrap_or_else(|err| panic!("{err}: {output}"));
-    assert_eq!(line["fields"]["message"], "starting", "{line}");
-    assert!(line.get("openTelemetry").is_none(), "{line}");
+    assert_eq!(line["message"], "starting", "{line}");
+    assert!(line.get("trace_id").is_none(), "{line}");
+    assert!(line.get("span_id").is_none(), "{line}");
 }
 
 #[test]

@@ -78,6 +78,8 @@ pub struct Load {
     pub channels: Vec<Channel>,
     /// Channels to the second replica (Redis only), when there is one.
     pub replica_channels: Vec<Channel>,
+    /// Connections to the bare tonic health server (the floor), as many as `channels`.
+    pub bare_channels: Vec<Channel>,
     /// The seeded data.
     pub data: Arc<Dataset>,
     /// Not recorded: lets connections, pools and caches settle.
@@ -155,6 +157,7 @@ impl Load {
                 seconds: window.seconds(),
                 background: Some(checks),
                 ratios: Vec::new(),
+                bare_ratios: Vec::new(),
                 // The window's CPU went to the writes and the checks
                 // beside them: per write it would mean nothing.
                 cpu_seconds: {
@@ -175,6 +178,7 @@ impl Load {
             seconds: window.seconds(),
             background: None,
             ratios: Vec::new(),
+            bare_ratios: Vec::new(),
             cpu_seconds: cpu.await.ok().flatten(),
             floor: None,
         }
@@ -189,6 +193,8 @@ impl Load {
         let mut workers = JoinSet::new();
         let channels = if op == Op::AuthorizeRedis && !self.replica_channels.is_empty() {
             &self.replica_channels
+        } else if op == Op::BareHealth {
+            &self.bare_channels
         } else {
             &self.channels
         };
@@ -207,8 +213,16 @@ impl Load {
                         break;
                     }
                     let n = load.counter.fetch_add(1, Ordering::Relaxed);
-                    let call = load.call(op, &mut clients, n);
-                    let Ok(result) = tokio::time::timeout_at(give_up, call).await else {
+                    let call = async {
+                        let mut resent = 0;
+                        loop {
+                            match load.call(op, &mut clients, n).await {
+                                Err(status) if resent < MAX_RESENDS && never_sent(&status) => resent += 1,
+                                result => return (result, resent),
+                            }
+                        }
+                    };
+                    let Ok((result, resent)) = tokio::time::timeout_at(give_up, call).await else {
                         // Dropping the call cancels its stream.
                         sample.abandoned += 1;
                         break;
@@ -226,6 +240,7 @@ impl Load {
                         }
                         Phase::Measured => {}
                     }
+                    sample.resent += u64::from(resent > 0);
                     match result {
                         Ok(outcome) => {
                             sample.ok(finished - begun);
@@ -257,7 +272,8 @@ impl Load {
         let data = &self.data;
         let n = n as usize;
         match op {
-            Op::Health => {
+            // The same call on either server: the worker's channels say which.
+            Op::BareHealth | Op::Health => {
                 clients
                     .health
                     .check(HealthCheckRequest {
@@ -408,6 +424,51 @@ impl Load {
                     .await?;
                 Ok(Outcome::one())
             }
+        }
+    }
+}
+
+/// How many times one call is sent again when the server never saw it.
+const MAX_RESENDS: u32 = 3;
+
+/// Whether a call failed before the server handled any of it, so sending it
+/// again cannot do it twice (docs/operations.md, "Connections that end"):
+/// hyper cancels the requests it had queued on a connection that received
+/// GOAWAY (tonic reports CANCELLED), streams above the GOAWAY's last stream
+/// id were not processed (HTTP/2 section 6.8; tonic reports INTERNAL), and
+/// REFUSED_STREAM means the same. grpc-go and grpc-java resend these
+/// transparently; tonic does not, so its callers do.
+pub fn never_sent(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(err) = source {
+        if let Some(hyper) = err.downcast_ref::<hyper::Error>()
+            && hyper.is_canceled()
+        {
+            return true;
+        }
+        if let Some(h2) = err.downcast_ref::<h2::Error>()
+            && ((h2.is_go_away() && h2.is_remote()) || h2.reason() == Some(h2::Reason::REFUSED_STREAM))
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// Runs `call` again while it fails without the server having seen it (see
+/// [`never_sent`]), at most [`MAX_RESENDS`] times: for the seeding's writes,
+/// which a GOAWAY may meet like any other call.
+pub async fn resending<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let mut resent = 0;
+    loop {
+        match call().await {
+            Err(status) if resent < MAX_RESENDS && never_sent(&status) => resent += 1,
+            result => return result,
         }
     }
 }

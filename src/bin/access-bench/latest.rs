@@ -148,6 +148,7 @@ mod tests {
             seconds: 2.0,
             background: None,
             ratios: vec![0.5],
+            bare_ratios: vec![0.25],
             cpu_seconds: Some(0.001 * f64::from(calls)),
             floor: None,
         }
@@ -195,10 +196,11 @@ mod tests {
         let rows = rows(&block);
         // Header, alignment row, then the three cells in order.
         assert_eq!(rows.len(), 5);
-        assert!(rows.iter().all(|row| row.len() == 12), "{rows:?}");
+        assert!(rows.iter().all(|row| row.len() == 13), "{rows:?}");
         assert_eq!(rows[0][0], "call");
         assert_eq!(rows[0][2], "requests/s");
         assert_eq!(rows[0][9], "× health");
+        assert_eq!(rows[0][10], "× bare");
         let calls: Vec<(&str, &str, &str)> = rows[2..]
             .iter()
             .map(|row| (row[0].as_str(), row[1].as_str(), row[2].as_str()))
@@ -214,7 +216,8 @@ mod tests {
         // p50 of a cell whose calls all took 2 ms, and the batch's gain over single checks.
         assert_eq!(rows[3][3], "2.00");
         assert_eq!(rows[3][9], "0.500");
-        assert!(rows[4][11].starts_with("5000 checks/s"), "{}", rows[4][11]);
+        assert_eq!(rows[3][10], "0.250");
+        assert!(rows[4][12].starts_with("5000 checks/s"), "{}", rows[4][11]);
     }
 
     #[test]
@@ -276,7 +279,7 @@ mod tests {
         assert!(table.starts_with(&empty), "the header is not the writer's");
         let rows = rows(&table);
         assert!(
-            rows.len() > 2 && rows.iter().all(|row| row.len() == 12),
+            rows.len() > 2 && rows.iter().all(|row| row.len() == 13),
             "{rows:?}"
         );
     }

@@ -156,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
     let _telemetry = args
         .server_log
         .as_deref()
-        .map(|filter| access_service::telemetry::init(filter, access_service::config::LogFormat::Text));
+        .map(|filter| access_service::telemetry::init(filter, access_service::config::LogFormat::Text, None));
 
     let (addr, backend, server) = match &args.addr {
         Some(addr) => (addr.clone(), "external server".to_owned(), None),
@@ -175,6 +175,10 @@ async fn main() -> anyhow::Result<()> {
         Some(replica) => server::connect(replica, args.connections).await?,
         None => Vec::new(),
     };
+    // The floor: a tonic server serving grpc.health.v1 and nothing else, in
+    // this process, reached over as many connections as the service.
+    let bare = server::start_bare_health().await?;
+    let bare_channels = server::connect(&bare.addr, args.connections).await?;
     let progress = Progress::start();
 
     let sizes = Sizes {
@@ -215,6 +219,7 @@ async fn main() -> anyhow::Result<()> {
     let load = Arc::new(Load {
         channels,
         replica_channels,
+        bare_channels,
         data: Arc::clone(&data),
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
@@ -346,7 +351,7 @@ fn selected_ops(names: &[String]) -> anyhow::Result<Vec<Op>> {
     }
     Ok(Op::ALL
         .into_iter()
-        .filter(|op| *op == Op::Health || names.iter().any(|name| name == op.key()))
+        .filter(|op| matches!(op, Op::BareHealth | Op::Health) || names.iter().any(|name| name == op.key()))
         .collect())
 }
 
@@ -437,7 +442,7 @@ mod tests {
     #[test]
     fn health_always_runs_first_and_unknown_scenarios_are_refused() {
         let ops = selected_ops(&["batch".to_owned(), "authorize".to_owned()]).unwrap();
-        assert_eq!(ops, vec![Op::Health, Op::Authorize, Op::Batch]);
+        assert_eq!(ops, vec![Op::BareHealth, Op::Health, Op::Authorize, Op::Batch]);
         assert_eq!(selected_ops(&[]).unwrap(), Op::ALL.to_vec());
         assert!(selected_ops(&["authorise".to_owned()]).is_err());
     }

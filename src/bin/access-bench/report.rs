@@ -41,12 +41,13 @@ fn rates(results: &[Measurement], op: Op) -> BTreeMap<usize, f64> {
         .collect()
 }
 
-/// The ratio column: the median of the rounds' ratios to their own health
-/// floor, with the range when there were several rounds.
-fn ratio_text(m: &Measurement) -> String {
-    match rounds::summary(&m.ratios) {
+/// A ratio column: the median of the rounds' ratios to their own floor
+/// (the service's health check, or the bare tonic server's), with the range
+/// when there were several rounds.
+fn ratio_text(ratios: &[f64]) -> String {
+    match rounds::summary(ratios) {
         None => "–".to_owned(),
-        Some((median, _, _)) if m.ratios.len() == 1 => format!("{median:.3}"),
+        Some((median, _, _)) if ratios.len() == 1 => format!("{median:.3}"),
         Some((median, min, max)) => format!("{median:.3} ({min:.2}–{max:.2})"),
     }
 }
@@ -88,6 +89,9 @@ fn note(m: &Measurement, authorize: &BTreeMap<usize, f64>) -> String {
     }
     if let Some(gain) = batch_gain(authorize, m) {
         parts.push(format!("{gain:.1}× the checks/s of single Authorize"));
+    }
+    if m.sample.resent > 0 {
+        parts.push(format!("{} sent again (never sent: GOAWAY)", m.sample.resent));
     }
     let decided = m.sample.allowed + m.sample.denied;
     if decided > 0 {
@@ -132,14 +136,14 @@ fn note(m: &Measurement, authorize: &BTreeMap<usize, f64>) -> String {
 pub fn markdown(results: &[Measurement], titles: &dyn Fn(Op) -> String) -> String {
     let authorize = rates(results, Op::Authorize);
     let mut out = String::from(
-        "| call | in flight | requests/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | × health | CPU µs a call | note |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|---|\n",
+        "| call | in flight | requests/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | × health | × bare | CPU µs a call | note |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|---|\n",
     );
     for m in results {
         let s = &m.sample;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             titles(m.op),
             m.concurrency,
             cell(m.rate(), 0),
@@ -149,7 +153,8 @@ pub fn markdown(results: &[Measurement], titles: &dyn Fn(Op) -> String) -> Strin
             cell(s.quantile_ms(0.999), 2),
             cell(s.max_ms(), 2),
             errors_text(s),
-            ratio_text(m),
+            ratio_text(&m.ratios),
+            ratio_text(&m.bare_ratios),
             cell(m.cpu_us_per_call(), 0),
             note(m, &authorize),
         );
@@ -171,6 +176,7 @@ fn sample_json(sample: &Sample, seconds: f64) -> Value {
         "error_count": sample.error_count(),
         "late": sample.late,
         "abandoned": sample.abandoned,
+        "resent": sample.resent,
         "errors": sample.errors,
     })
 }
@@ -189,6 +195,8 @@ pub fn json(info: &RunInfo, results: &[Measurement], titles: &dyn Fn(Op) -> Stri
             // measured just before it; every round's ratio beside it.
             row["ratio_to_health"] = json!(rounds::summary(&m.ratios).map(|(median, _, _)| median));
             row["ratio_to_health_rounds"] = json!(m.ratios);
+            row["ratio_to_bare_tonic"] = json!(rounds::summary(&m.bare_ratios).map(|(median, _, _)| median));
+            row["ratio_to_bare_tonic_rounds"] = json!(m.bare_ratios);
             row["cpu_us_per_call"] = json!(m.cpu_us_per_call());
             if let Some(unit) = m.op.unit() {
                 row["unit"] = json!(unit);

@@ -1,6 +1,7 @@
-//! Paired rounds: every cell is measured right after a health check cell at
-//! the same concurrency, `rounds` times, and reported pooled with the ratio
-//! of each pair.
+//! Paired rounds: every cell is measured right after two health check cells
+//! at the same concurrency, a bare tonic server's (the machine's floor) and
+//! the service's own, `rounds` times, and reported pooled with the ratios of
+//! each round.
 //!
 //! Server and load generator share the machine's cores with whatever else
 //! runs there, so the machine's speed drifts over a run: two cells measured
@@ -14,21 +15,40 @@ use std::sync::Arc;
 use crate::driver::Load;
 use crate::scenarios::{Measurement, Op};
 
-/// Measures `op` at `concurrency` in `rounds` pairs (health, then `op`) and
-/// pools them: one sample of every recorded call, over the sum of the
-/// windows, with each round's ratio to its own floor.
+/// Measures `op` at `concurrency` in `rounds` rounds (the bare floor, the
+/// service's health check, then `op`) and pools them: one sample of every
+/// recorded call, over the sum of the windows, with each round's ratios to
+/// its own floors.
 pub async fn measure(load: &Arc<Load>, op: Op, concurrency: usize, rounds: usize) -> Measurement {
     let mut pooled: Option<Measurement> = None;
     for _ in 0..rounds.max(1) {
-        let floor = if has_ratio(op) && op != Op::Health {
+        let bare = if has_ratio(op) && op != Op::BareHealth {
+            Some(load.measure(Op::BareHealth, concurrency).await)
+        } else {
+            None
+        };
+        let floor = if has_ratio(op) && op != Op::Health && op != Op::BareHealth {
             Some(load.measure(Op::Health, concurrency).await)
         } else {
             None
         };
         let mut cell = load.measure(op, concurrency).await;
-        cell.ratios = ratio(op, cell.rate(), floor.as_ref().and_then(Measurement::rate))
-            .into_iter()
-            .collect();
+        cell.ratios = ratio(
+            op,
+            Op::Health,
+            cell.rate(),
+            floor.as_ref().and_then(Measurement::rate),
+        )
+        .into_iter()
+        .collect();
+        cell.bare_ratios = ratio(
+            op,
+            Op::BareHealth,
+            cell.rate(),
+            bare.as_ref().and_then(Measurement::rate),
+        )
+        .into_iter()
+        .collect();
         cell.floor = floor.map(|floor| floor.sample);
         pooled = Some(match pooled {
             None => cell,
@@ -48,12 +68,13 @@ fn has_ratio(op: Op) -> bool {
     op != Op::AdminWrite
 }
 
-/// One round's ratio: 1 for the health check itself, none without a floor.
-fn ratio(op: Op, rate: Option<f64>, floor: Option<f64>) -> Option<f64> {
+/// One round's ratio to `floor_op`'s cell: 1 for that floor itself, none
+/// without a floor.
+fn ratio(op: Op, floor_op: Op, rate: Option<f64>, floor: Option<f64>) -> Option<f64> {
     if !has_ratio(op) {
         return None;
     }
-    if op == Op::Health {
+    if op == floor_op {
         return rate.map(|_| 1.0);
     }
     rate.zip(floor.filter(|floor| *floor > 0.0))
@@ -68,6 +89,7 @@ fn pool(into: &mut Measurement, round: &Measurement) {
         background.merge(more);
     }
     into.ratios.extend_from_slice(&round.ratios);
+    into.bare_ratios.extend_from_slice(&round.bare_ratios);
     into.cpu_seconds = into.cpu_seconds.zip(round.cpu_seconds).map(|(a, b)| a + b);
     if let (Some(floor), Some(more)) = (&mut into.floor, &round.floor) {
         floor.merge(more);
@@ -101,11 +123,22 @@ mod tests {
 
     #[test]
     fn a_ratio_needs_a_floor_and_a_comparable_cell() {
-        assert_eq!(ratio(Op::Authorize, Some(800.0), Some(1000.0)), Some(0.8));
-        assert_eq!(ratio(Op::Authorize, Some(800.0), None), None);
-        assert_eq!(ratio(Op::Authorize, Some(800.0), Some(0.0)), None);
-        assert_eq!(ratio(Op::Authorize, None, Some(1000.0)), None);
-        assert_eq!(ratio(Op::Health, Some(900.0), None), Some(1.0));
-        assert_eq!(ratio(Op::AdminWrite, Some(5.0), Some(1000.0)), None);
+        let to_health = |op, rate, floor| ratio(op, Op::Health, rate, floor);
+        assert_eq!(to_health(Op::Authorize, Some(800.0), Some(1000.0)), Some(0.8));
+        assert_eq!(to_health(Op::Authorize, Some(800.0), None), None);
+        assert_eq!(to_health(Op::Authorize, Some(800.0), Some(0.0)), None);
+        assert_eq!(to_health(Op::Authorize, None, Some(1000.0)), None);
+        assert_eq!(to_health(Op::Health, Some(900.0), None), Some(1.0));
+        assert_eq!(to_health(Op::AdminWrite, Some(5.0), Some(1000.0)), None);
+        // The bare server's floor: the service's health check has a ratio to it.
+        assert_eq!(
+            ratio(Op::Health, Op::BareHealth, Some(450.0), Some(1000.0)),
+            Some(0.45)
+        );
+        assert_eq!(
+            ratio(Op::BareHealth, Op::BareHealth, Some(1000.0), None),
+            Some(1.0)
+        );
+        assert_eq!(ratio(Op::BareHealth, Op::Health, Some(1000.0), None), None);
     }
 }

@@ -8,7 +8,11 @@ use crate::stats::Sample;
 /// One kind of call the benchmark measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
-    /// grpc.health.v1.Health/Check: the floor every figure is compared with.
+    /// grpc.health.v1.Health/Check on a bare tonic server in the same
+    /// process, serving nothing else: the machine's floor.
+    BareHealth,
+    /// grpc.health.v1.Health/Check: the service's own floor, through its
+    /// whole layer stack.
     Health,
     /// Authorize over the shuffled keys, every key cached (warm).
     Authorize,
@@ -41,7 +45,8 @@ pub enum Op {
 
 impl Op {
     /// Every scenario, in the order they run.
-    pub const ALL: [Op; 13] = [
+    pub const ALL: [Op; 14] = [
+        Op::BareHealth,
         Op::Health,
         Op::Authorize,
         Op::AuthorizeRedis,
@@ -60,6 +65,7 @@ impl Op {
     /// The name used by `--scenarios` and in the JSON.
     pub fn key(self) -> &'static str {
         match self {
+            Op::BareHealth => "bare-health",
             Op::Health => "health",
             Op::Authorize => "authorize",
             Op::AuthorizeRedis => "authorize-redis",
@@ -80,6 +86,7 @@ impl Op {
     pub fn title(self, data: &Dataset, batch_size: usize, batch_pairs: usize) -> String {
         let pages = data.big_account_pages;
         match self {
+            Op::BareHealth => "bare tonic grpc.health.v1.Health/Check (the floor)".to_owned(),
             Op::Health => "grpc.health.v1.Health/Check".to_owned(),
             // The allowed share is measured, and shown in the note.
             Op::Authorize => "Authorize (warm: in-process cache)".to_owned(),
@@ -104,7 +111,8 @@ impl Op {
         match self {
             Op::Batch => Some("checks"),
             Op::InvitePair => Some("writes"),
-            Op::Health
+            Op::BareHealth
+            | Op::Health
             | Op::Authorize
             | Op::AuthorizeRedis
             | Op::AuthorizeCold
@@ -135,6 +143,9 @@ pub struct Measurement {
     /// the same concurrency, one per round (see `rounds`); empty when the
     /// ratio would compare unlike things (the admin write).
     pub ratios: Vec<f64>,
+    /// The same against the bare tonic server's health check, measured just
+    /// before (see `rounds`).
+    pub bare_ratios: Vec<f64>,
     /// CPU seconds the process spent in the window (see `cpu`); `None` where unknown.
     pub cpu_seconds: Option<f64>,
     /// The health check cells measured just before this one, pooled (see

@@ -13,6 +13,7 @@ use anyhow::Context;
 use tokio::task::JoinSet;
 use tonic::transport::Channel;
 
+use crate::driver::resending;
 use crate::plan::{BIG_ROLES, CUSTOM_PERMISSIONS, CUSTOM_ROLE, Key, Plan, SHARED_TEMPLATES};
 use crate::stats::Progress;
 
@@ -126,16 +127,19 @@ async fn create_account(
     owner: &str,
     parent: (&str, &str),
 ) -> anyhow::Result<()> {
-    client
-        .create_account(pb::CreateAccountRequest {
-            account_id: id.clone(),
-            name: format!("Bench {id}"),
-            owner: Some(person(owner)),
-            parent_account_id: parent.0.to_owned(),
-            actor_user_id: parent.1.to_owned(),
-        })
-        .await
-        .with_context(|| format!("CreateAccount {id}"))?;
+    let request = pb::CreateAccountRequest {
+        account_id: id.clone(),
+        name: format!("Bench {id}"),
+        owner: Some(person(owner)),
+        parent_account_id: parent.0.to_owned(),
+        actor_user_id: parent.1.to_owned(),
+    };
+    resending(|| {
+        let (mut client, request) = (client.clone(), request.clone());
+        async move { client.create_account(request).await }
+    })
+    .await
+    .with_context(|| format!("CreateAccount {id}"))?;
     Ok(())
 }
 
@@ -148,23 +152,29 @@ pub async fn invite_and_accept(
     role: &str,
     scopes: Vec<pb::Scope>,
 ) -> Result<(), tonic::Status> {
-    let invited = client
-        .invite(pb::InviteRequest {
-            actor_user_id: actor.to_owned(),
-            account_id: account.to_owned(),
-            email: format!("{user}@bench.example"),
-            role: role.to_owned(),
-            scopes,
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    client
-        .accept_invitation(pb::AcceptInvitationRequest {
-            token: invited.token,
-            user: Some(person(user)),
-        })
-        .await?;
+    let invite = pb::InviteRequest {
+        actor_user_id: actor.to_owned(),
+        account_id: account.to_owned(),
+        email: format!("{user}@bench.example"),
+        role: role.to_owned(),
+        scopes,
+        ..Default::default()
+    };
+    let invited = resending(|| {
+        let (mut client, request) = (client.clone(), invite.clone());
+        async move { client.invite(request).await }
+    })
+    .await?
+    .into_inner();
+    let accept = pb::AcceptInvitationRequest {
+        token: invited.token,
+        user: Some(person(user)),
+    };
+    resending(|| {
+        let (mut client, request) = (client.clone(), accept.clone());
+        async move { client.accept_invitation(request).await }
+    })
+    .await?;
     Ok(())
 }
 

@@ -167,3 +167,39 @@ pub async fn connect(addr: &str, connections: usize) -> anyhow::Result<Vec<Chann
     anyhow::ensure!(status == 1, "the server is not SERVING (health status {status})");
     Ok(channels)
 }
+
+/// A tonic server serving only grpc.health.v1 (SERVING), on 127.0.0.1:0 in
+/// this process: the floor the benchmark compares every call with. Its
+/// transport is the service's (TCP_NODELAY, tonic's HTTP/2 defaults) without
+/// anything above it. Stops when dropped.
+pub struct BareHealth {
+    /// Where it listens.
+    pub addr: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for BareHealth {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts the [`BareHealth`] server.
+pub async fn start_bare_health() -> anyhow::Result<BareHealth> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind the bare health server")?;
+    let addr = listener.local_addr()?.to_string();
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let task = tokio::spawn(async move {
+        if let Err(err) = tonic::transport::Server::builder()
+            .add_service(health)
+            .serve_with_incoming(incoming)
+            .await
+        {
+            eprintln!("\nthe bare health server stopped: {err}");
+        }
+    });
+    Ok(BareHealth { addr, task })
+}

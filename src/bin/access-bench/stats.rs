@@ -32,6 +32,10 @@ pub struct Sample {
     /// Calls still unanswered when the drain limit after the window ran out;
     /// abandoned, and not recorded either.
     pub abandoned: u64,
+    /// Calls sent again because the server never saw them (a GOAWAY at the
+    /// connection's maximum age, see `driver::never_sent`): each counts once,
+    /// with the time of all its attempts.
+    pub resent: u64,
 }
 
 impl Sample {
@@ -47,6 +51,7 @@ impl Sample {
             denied: 0,
             late: 0,
             abandoned: 0,
+            resent: 0,
         }
     }
 
@@ -73,6 +78,7 @@ impl Sample {
         self.denied += other.denied;
         self.late += other.late;
         self.abandoned += other.abandoned;
+        self.resent += other.resent;
     }
 
     /// Successful calls.

@@ -55,7 +55,7 @@ pub enum GrantEnd {
 impl UseCases {
     /// Files a request; a second request for the same permission returns the
     /// pending one. The requester acts, in the session the caller vouches for (rule 3).
-    #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.user_id, account_id = %cmd.account_id, permission = %cmd.permission))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(user_id = %cmd.user_id, account_id = %cmd.account_id, permission = %cmd.permission))]
     pub async fn request_access(&self, cmd: RequestAccess) -> DomainResult<Written<AccessRequest>> {
         let now = super::now();
         if PermissionSet::owner_only().contains(cmd.permission) {
@@ -156,7 +156,7 @@ impl UseCases {
     }
 
     /// Approves (the permission becomes an extra grant) or rejects a pending request.
-    #[tracing::instrument(skip(self), fields(actor = %actor, request_id = %id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, request_id = %id))]
     pub async fn decide_access_request(
         &self,
         actor: &UserId,
@@ -254,7 +254,7 @@ impl UseCases {
     }
 
     /// The account's access requests, newest first.
-    #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
+    #[tracing::instrument(level = "debug", skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_access_requests(&self, query: ListAccessRequests) -> DomainResult<Page<AccessRequest>> {
         let tx = self.store.begin().await?;
         self.require(

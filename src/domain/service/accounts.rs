@@ -43,7 +43,7 @@ impl UseCases {
     /// Creates an account and its owner membership; a retry with the same id
     /// and owner returns the existing account with `created = false` (and an
     /// empty token: it changed nothing), once the account is visible everywhere.
-    #[tracing::instrument(skip(self, cmd), fields(account_id = ?cmd.account_id, owner = %cmd.owner.user_id))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(account_id = ?cmd.account_id, owner = %cmd.owner.user_id))]
     pub async fn create_account(&self, cmd: CreateAccount) -> DomainResult<Written<(Account, bool)>> {
         match self.try_create_account(&cmd).await {
             // Two concurrent creations with one id: the loser re-reads, and is
@@ -215,7 +215,7 @@ impl UseCases {
     }
 
     /// Turns the two-factor requirement on or off (rule 3 of docs/domain.md).
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, account_id = %account_id))]
     pub async fn update_account_policy(
         &self,
         actor: &UserId,
@@ -269,7 +269,7 @@ impl UseCases {
     /// The open accounts a user can switch to, children reached as parent
     /// owner included; only those the caller serves when it is bound to
     /// tenants (the others are not its to show, nor their number).
-    #[tracing::instrument(skip(self, query), fields(user_id = %query.user_id))]
+    #[tracing::instrument(level = "debug", skip(self, query), fields(user_id = %query.user_id))]
     pub async fn list_accounts(&self, query: ListAccounts) -> DomainResult<Page<AccountAccess>> {
         // Nothing proves the caller is that user: owners are named by id only.
         let accounts = self
@@ -292,7 +292,7 @@ impl UseCases {
 
     /// Closes an account (owner, or anyone holding account.close: Mailchimp admins
     /// yes, Mailigen account managers no). Everything denies afterwards; data stays.
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, account_id = %account_id))]
     pub async fn close_account(
         &self,
         actor: &UserId,
@@ -311,7 +311,7 @@ impl UseCases {
     /// The platform closes an account itself, no member acting (billing after
     /// non-payment, provisioning when a customer leaves); `reason` goes to the
     /// activity log.
-    #[tracing::instrument(skip(self), fields(actor = %platform, account_id = %account_id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %platform, account_id = %account_id))]
     pub async fn close_account_as_platform(
         &self,
         platform: &PlatformActor,
@@ -362,7 +362,7 @@ impl UseCases {
     /// Sets the plan quotas (rule 14): the platform's act, never a member's
     /// (quotas come from the plan the account pays for). Lowering below
     /// current use is refused, naming what must be removed first.
-    #[tracing::instrument(skip(self), fields(actor = %platform, account_id = %account_id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %platform, account_id = %account_id))]
     pub async fn set_account_limits(
         &self,
         platform: &PlatformActor,

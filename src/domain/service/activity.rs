@@ -22,7 +22,7 @@ pub struct ListActivity {
 impl UseCases {
     /// One page of the log; the page token is the (opaque) id of the last
     /// entry seen, so it tells nothing of the history's size.
-    #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
+    #[tracing::instrument(level = "debug", skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_activity(&self, query: ListActivity) -> DomainResult<Page<ActivityRecord>> {
         let tx = self.begin_viewing(&query.actor, &query.account_id).await?;
         let mut filter = query.filter.clone();

@@ -164,7 +164,7 @@ fn every_account_outside_tenants() -> DomainError {
 impl UseCases {
     /// Checks that the watcher may watch the scope and finds where the watch
     /// resumes. Nothing is read yet.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn watch_changes(&self, request: WatchChanges) -> DomainResult<Watch> {
         let tx = self.store.begin().await?;
         self.may_watch(tx.as_ref(), &request.watcher, &request.scope)

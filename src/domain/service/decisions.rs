@@ -39,7 +39,7 @@ impl UseCases {
 
     /// Answers one check (deny by default; errors surface as errors, which the
     /// caller must treat as a deny).
-    #[tracing::instrument(skip(self, check, consistency), fields(user_id = %check.user_id, account_id = %check.account_id, permission = %check.permission))]
+    #[tracing::instrument(level = "debug", skip(self, check, consistency), fields(user_id = %check.user_id, account_id = %check.account_id, permission = %check.permission))]
     pub async fn authorize(&self, check: &Check, consistency: &Consistency) -> DomainResult<Decision> {
         let facts = self
             .facts_of(&check.account_id, &check.user_id, consistency)
@@ -51,7 +51,7 @@ impl UseCases {
     /// distinct (user, account) pairs. Each pair is judged once for each
     /// two-factor state its checks come with; a check then costs a test of
     /// its permission (and resource) against that standing.
-    #[tracing::instrument(skip(self, batch, consistency), fields(checks = batch.checks.len(), pairs = batch.pairs.len()))]
+    #[tracing::instrument(level = "debug", skip(self, batch, consistency), fields(checks = batch.checks.len(), pairs = batch.pairs.len()))]
     pub async fn batch_authorize(
         &self,
         batch: &CheckBatch,
@@ -100,7 +100,7 @@ impl UseCases {
     }
 
     /// Everything `user` may do in `account`.
-    #[tracing::instrument(skip(self, consistency), fields(user_id = %user, account_id = %account))]
+    #[tracing::instrument(level = "debug", skip(self, consistency), fields(user_id = %user, account_id = %account))]
     pub async fn effective_permissions(
         &self,
         user: &UserId,

@@ -78,7 +78,7 @@ impl UseCases {
     /// accounts after the page key are read in one statement, straight from
     /// the store (the newest state, so any consistency is met); a page is
     /// what the window allows, so it may be short and still not the last.
-    #[tracing::instrument(skip(self, query), fields(user_id = %query.user_id, permission = %query.permission))]
+    #[tracing::instrument(level = "debug", skip(self, query), fields(user_id = %query.user_id, permission = %query.permission))]
     pub async fn lookup_accounts(&self, query: &LookupAccounts) -> DomainResult<Page<AccountLookup>> {
         let after = query.page.after.clone().map(AccountId::from_trusted);
         let window = query.page.window();
@@ -122,7 +122,7 @@ impl UseCases {
     /// The resources of `resource_type` the user may act on with
     /// `permission` in `account`, from the facts Authorize reads (the same
     /// cache entry: warm, it costs no I/O).
-    #[tracing::instrument(skip(self, consistency), fields(user_id = %user, account_id = %account, permission = %permission))]
+    #[tracing::instrument(level = "debug", skip(self, consistency), fields(user_id = %user, account_id = %account, permission = %permission))]
     pub async fn lookup_resources(
         &self,
         user: &UserId,
@@ -147,7 +147,7 @@ impl UseCases {
     /// one page at a time: its active members holding it and its parent's
     /// owner (rule 4), a window of them read in one statement straight from
     /// the store, as for the accounts.
-    #[tracing::instrument(skip(self, query), fields(account_id = %query.account_id, permission = %query.permission))]
+    #[tracing::instrument(level = "debug", skip(self, query), fields(account_id = %query.account_id, permission = %query.permission))]
     pub async fn lookup_members(&self, query: &LookupMembers) -> DomainResult<MemberPage> {
         let after = query.page.after.clone().map(UserId::from_trusted);
         let window = query.page.window();

@@ -87,7 +87,7 @@ fn member_row(membership: &Membership, status: MembershipStatus, now: DateTime<U
 
 impl UseCases {
     /// Changes a member's role, scopes or extra grants (never name or email: rule 9).
-    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, user_id = %cmd.user_id))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, user_id = %cmd.user_id))]
     pub async fn update_member(&self, cmd: UpdateMember) -> DomainResult<Written<MemberRow>> {
         let now = super::now();
         let tx = self.store.begin().await?;
@@ -259,7 +259,7 @@ impl UseCases {
     }
 
     /// Suspends a member: every check denies with MEMBERSHIP_INACTIVE.
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account, user_id = %user))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, account_id = %account, user_id = %user))]
     pub async fn deactivate_member(
         &self,
         actor: &UserId,
@@ -271,7 +271,7 @@ impl UseCases {
     }
 
     /// Restores a deactivated member (counts against the member limit again).
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account, user_id = %user))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, account_id = %account, user_id = %user))]
     pub async fn reactivate_member(
         &self,
         actor: &UserId,
@@ -283,7 +283,7 @@ impl UseCases {
     }
 
     /// Deletes another member's membership.
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id, user_id = %user))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, account_id = %account_id, user_id = %user))]
     pub async fn remove_member(
         &self,
         actor: &UserId,
@@ -327,7 +327,7 @@ impl UseCases {
 
     /// The caller leaves an account; the owner cannot (rule 8), and in an
     /// account requiring two-factor only a session that passed it may (rule 3).
-    #[tracing::instrument(skip(self), fields(user_id = %user, account_id = %account_id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(user_id = %user, account_id = %account_id))]
     pub async fn leave_account(&self, user: &UserId, account_id: &AccountId) -> DomainResult<Written<()>> {
         let now = super::now();
         let tx = self.store.begin().await?;
@@ -358,7 +358,7 @@ impl UseCases {
     }
 
     /// Rule 7: ownership goes to an active admin or account manager; the old owner becomes admin.
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id, new_owner = %new_owner))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, account_id = %account_id, new_owner = %new_owner))]
     pub async fn transfer_ownership(
         &self,
         actor: &UserId,
@@ -428,7 +428,7 @@ impl UseCases {
 
     /// Records a member's sign-in to an account (shown as "last sign-in"):
     /// one that passed two-factor, where the account requires it (rule 3).
-    #[tracing::instrument(skip(self), fields(user_id = %user, account_id = %account_id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(user_id = %user, account_id = %account_id))]
     pub async fn record_sign_in(
         &self,
         user: &UserId,
@@ -466,7 +466,7 @@ impl UseCases {
     }
 
     /// The account's people in the order of docs/domain.md rule 13, one page at a time.
-    #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
+    #[tracing::instrument(level = "debug", skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_users(&self, query: ListUsers) -> DomainResult<Page<MemberRow>> {
         let now = super::now();
         let page = MemberPageQuery {

@@ -59,7 +59,7 @@ impl UseCases {
     }
 
     /// Built-in roles, then the account's custom roles, each with its permissions.
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, account_id = %account_id))]
     pub async fn list_roles(&self, actor: &UserId, account_id: &AccountId) -> DomainResult<Vec<Role>> {
         let tx = self.store.begin().await?;
         self.require(tx.as_ref(), actor, account_id, Permission::ACCOUNT_VIEW)
@@ -88,7 +88,7 @@ impl UseCases {
     }
 
     /// Creates a custom role: any subset of what the actor holds, never owner-only permissions.
-    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, role = %cmd.name))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, role = %cmd.name))]
     pub async fn create_role(&self, cmd: CreateRole) -> DomainResult<Written<Role>> {
         let now = super::now();
         guards::owner_only_refused(cmd.permissions, "permissions", OWNER_ONLY_IN_ROLE)?;
@@ -137,7 +137,7 @@ impl UseCases {
     }
 
     /// Changes a custom role; its members hold the new permissions as soon as this returns.
-    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, role = %cmd.name))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, role = %cmd.name))]
     pub async fn update_role(&self, cmd: UpdateRole) -> DomainResult<Written<Role>> {
         let now = super::now();
         if let Some(permissions) = cmd.permissions {
@@ -176,7 +176,7 @@ impl UseCases {
     }
 
     /// Deletes a custom role; refused while members or invitations use it.
-    #[tracing::instrument(skip(self), fields(actor = %actor, account_id = %account_id, role = %name))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, account_id = %account_id, role = %name))]
     pub async fn delete_role(
         &self,
         actor: &UserId,

@@ -127,7 +127,7 @@ pub struct ListSharedResources {
 impl UseCases {
     /// Shares a parent account's resource with all or chosen children; a
     /// member scoped on its type only within their scope (rule 5).
-    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, resource_id = %cmd.resource.id))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, resource_id = %cmd.resource.id))]
     pub async fn share_resource(&self, cmd: ShareResource) -> DomainResult<Written<SharedResource>> {
         let now = super::now();
         let kind = cmd.resource.kind;
@@ -224,7 +224,7 @@ impl UseCases {
 
     /// Stops sharing a resource with every child; a member scoped on its
     /// type only within their scope, as sharing.
-    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, resource_id = %cmd.resource.id))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(actor = %cmd.actor, account_id = %cmd.account_id, resource_id = %cmd.resource.id))]
     pub async fn unshare_resource(&self, cmd: UnshareResource) -> DomainResult<Written<()>> {
         let now = super::now();
         let kind = cmd.resource.kind;
@@ -263,7 +263,7 @@ impl UseCases {
 
     /// For a parent: what it shares. For a child: what its parent shares with
     /// it. A member scoped on the type sees only the shares of their ids.
-    #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
+    #[tracing::instrument(level = "debug", skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_shared_resources(
         &self,
         query: ListSharedResources,

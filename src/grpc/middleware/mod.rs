@@ -30,7 +30,7 @@ pub use drain::{DrainBody, DrainLayer, Phase, PhaseSignal, ShuttingDown};
 pub use errors::to_status;
 pub use key_scopes::{KeyScope, KeyScopes, METHOD_SCOPES, SERVICE, scope_of};
 pub use metrics::{MeteredBody, RpcMetricsLayer};
-pub use trace::{RpcSpan, RpcSpanLayer, SpanBody, record_subject};
+pub use trace::{RpcConventions, RpcFuture, RpcSpan, RpcSpanLayer, Sampled, SpanBody, record_subject};
 pub use web::{BrowserCalls, BrowserCallsLayer};
 
 use crate::metrics::RpcMetrics;

@@ -334,6 +334,53 @@ async fn a_refused_rpc_records_its_code(kind: Db) {
     );
 }
 
+/// With OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup the request's span carries
+/// the stable RPC conventions (rpc.system.name, the fully-qualified
+/// rpc.method, the code's name in rpc.response.status_code) beside the
+/// experimental ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stable_rpc_conventions_are_there_on_opt_in() {
+    for (opt_in, stable, experimental) in [("rpc/dup", true, true), ("rpc", true, false), ("", false, true)] {
+        let app = TestApp::spawn_traced(
+            Db::Sqlite,
+            |config| config.semconv_stability_opt_in = opt_in.to_owned(),
+            Some(telemetry::trace_dispatch(&collector().provider)),
+        )
+        .await;
+        let caller = CallerTrace::new();
+        app.client
+            .clone()
+            .authorize(caller.with(pb::AuthorizeRequest::default()))
+            .await
+            .expect_err("an empty check is refused");
+        let spans = wait_for(&caller.trace_id, "access.v1.AccessService/Authorize").await;
+        let rpc = spans
+            .iter()
+            .find(|span| span.name == "access.v1.AccessService/Authorize")
+            .expect("the RPC's span");
+        let expect = |key: &str, value: &str, present: bool| {
+            assert_eq!(
+                attribute(rpc, key).as_deref(),
+                present.then_some(value),
+                "{key} with {opt_in:?}: {rpc:?}"
+            );
+        };
+        expect("rpc.system.name", "grpc", stable);
+        expect("rpc.response.status_code", "INVALID_ARGUMENT", stable);
+        expect("rpc.system", "grpc", experimental);
+        expect("rpc.service", "access.v1.AccessService", experimental);
+        expect("rpc.grpc.status_code", "3", experimental);
+        let method = if stable {
+            "access.v1.AccessService/Authorize"
+        } else {
+            "Authorize"
+        };
+        expect("rpc.method", method, true);
+        // A caller's mistake is not the server's fault.
+        assert_eq!(attribute(rpc, "error.type"), None, "{rpc:?}");
+    }
+}
+
 /// A stream's span lasts as long as the stream: WatchChanges' span is not
 /// over while the watch follows the log, holds the statements the watch
 /// sends after its first event (the watcher's right, checked again when a

@@ -61,7 +61,8 @@ impl TestApp {
     ) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             // The first test to get here installs the global subscriber.
-            let _telemetry = access_service::telemetry::init("info", access_service::config::LogFormat::Text);
+            let _telemetry =
+                access_service::telemetry::init("info", access_service::config::LogFormat::Text, None);
         }
         let database = Arc::new(TestDb::create(kind).await);
         let mut config = Config {

@@ -16,7 +16,7 @@ use crate::domain::service::{UseCases, closed_error, now};
 
 impl UseCases {
     /// Turns the pending invitations a token opens into memberships of the accepting person.
-    #[tracing::instrument(skip(self, cmd), fields(user_id = %cmd.person.user_id))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(user_id = %cmd.person.user_id))]
     pub async fn accept_invitation(&self, cmd: AcceptInvitation) -> DomainResult<Written<Accepted>> {
         let now = now();
         // Rule 15: with a verified actor token, the identity provider (not
@@ -153,7 +153,7 @@ impl UseCases {
     }
 
     /// The invitee turns down every pending invitation the token opens.
-    #[tracing::instrument(skip(self, token))]
+    #[tracing::instrument(level = "debug", skip(self, token))]
     pub async fn decline_invitation(
         &self,
         token: &InvitationToken,

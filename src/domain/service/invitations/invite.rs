@@ -126,7 +126,7 @@ impl UseCases {
     /// target and, when one was issued, the token that opens them. When every
     /// target already has a live pending invitation (and no resend is asked
     /// for), nothing changes: nothing is committed and the token is empty.
-    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, accounts = cmd.targets.len()))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(actor = %cmd.actor, accounts = cmd.targets.len()))]
     pub async fn invite(&self, cmd: Invite) -> DomainResult<Written<IssuedInvitations>> {
         let now = now();
         if let Some(end) = cmd.member_ends_at {
@@ -299,7 +299,7 @@ impl UseCases {
     /// the same message the real invitation writes, with no token (the
     /// accept link shows a placeholder). Refusals that depend on the invitee's state (already a
     /// member, a pending invitation with other terms, quotas) are Invite's.
-    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, accounts = cmd.targets.len()))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(actor = %cmd.actor, accounts = cmd.targets.len()))]
     pub async fn preview_invitation(&self, cmd: Invite) -> DomainResult<OutboxMessage> {
         let now = now();
         // Reads only, never committed: dropping it rolls nothing back.

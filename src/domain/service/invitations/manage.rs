@@ -83,7 +83,7 @@ impl UseCases {
     }
 
     /// Issues a new token and expiry (the old token dies), counting one more send.
-    #[tracing::instrument(skip(self), fields(actor = %actor, invitation_id = %id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, invitation_id = %id))]
     pub async fn resend_invitation(
         &self,
         actor: &UserId,
@@ -137,7 +137,7 @@ impl UseCases {
     }
 
     /// Cancels a pending invitation (Mailjet's "delete access" before acceptance).
-    #[tracing::instrument(skip(self), fields(actor = %actor, invitation_id = %id))]
+    #[tracing::instrument(level = "debug", skip(self), fields(actor = %actor, invitation_id = %id))]
     pub async fn revoke_invitation(
         &self,
         actor: &UserId,
@@ -166,7 +166,7 @@ impl UseCases {
     }
 
     /// Changes the role or scopes a pending invitation offers.
-    #[tracing::instrument(skip(self, cmd), fields(actor = %cmd.actor, invitation_id = %cmd.invitation_id))]
+    #[tracing::instrument(level = "debug", skip(self, cmd), fields(actor = %cmd.actor, invitation_id = %cmd.invitation_id))]
     pub async fn update_invitation(&self, cmd: UpdateInvitation) -> DomainResult<Written<Invitation>> {
         let now = now();
         let tx = self.store.begin().await?;
@@ -225,7 +225,7 @@ impl UseCases {
 
     /// The account's invitations, newest first, one page read from the
     /// store after the page key (not the whole account).
-    #[tracing::instrument(skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
+    #[tracing::instrument(level = "debug", skip(self, query), fields(actor = %query.actor, account_id = %query.account_id))]
     pub async fn list_invitations(&self, query: ListInvitations) -> DomainResult<Page<Invitation>> {
         let after = query
             .page
