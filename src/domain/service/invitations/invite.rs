@@ -3,7 +3,10 @@
 //! refuses exactly what Invite refuses before it writes.
 
 use super::message::{InvitationNotice, Offer, invitation_message};
-use super::{Invite, InviteTarget, IssuedInvitations, not_one_team, pending_with_other_terms, team_root};
+use super::{
+    Invite, InviteTarget, IssuedInvitations, not_one_team, pending_with_another_end,
+    pending_with_other_terms, team_root,
+};
 use crate::domain::error::{DomainError, DomainResult, ErrorReason};
 use crate::domain::ids::{AccountId, InvitationId, InvitationToken, RoleName};
 use crate::domain::model::{
@@ -174,6 +177,11 @@ impl UseCases {
                 // the actor could not grant (rule 6).
                 if existing.role != role.name || existing.scopes != target.scopes {
                     return Err(pending_with_other_terms(&existing));
+                }
+                // The end is a term too (compared as stored: to the ms).
+                let end_ms = |end: Option<chrono::DateTime<chrono::Utc>>| end.map(|at| at.timestamp_millis());
+                if end_ms(existing.member_ends_at) != end_ms(cmd.member_ends_at) {
+                    return Err(pending_with_another_end(&existing));
                 }
                 // Rule 10: a live pending invitation is returned as it is, unless
                 // a resend is asked for or its inviter can no longer grant it

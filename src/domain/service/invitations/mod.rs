@@ -132,6 +132,24 @@ fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainErr
 
 /// Rule 10: a pending invitation offering another role or other scopes is
 /// neither returned as if it answered the request nor silently changed.
+/// An invitation asked again with another access end than the pending one
+/// offers: UpdateInvitation does not move ends, so the way out is to revoke
+/// it and invite again.
+fn pending_with_another_end(pending: &Invitation) -> DomainError {
+    DomainError::precondition(
+        ErrorReason::InvitationPendingWithOtherTerms,
+        format!(
+            "'{}' already has a pending invitation to account '{}' whose access {}: revoke it and invite again with the end you want",
+            pending.email,
+            pending.account_id,
+            pending.member_ends_at.map_or_else(
+                || "never ends".to_owned(),
+                |at| format!("ends at {}", at.to_rfc3339())
+            ),
+        ),
+    )
+}
+
 fn pending_with_other_terms(pending: &Invitation) -> DomainError {
     DomainError::precondition(
         ErrorReason::InvitationPendingWithOtherTerms,

@@ -228,7 +228,50 @@ async fn impossible_ends_are_refused(app: TestApp) {
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
 }
 
+/// Rule 10 with rule 17: the end an invitation offers is one of its terms.
+/// Asked again with the same end, the pending invitation is returned as it
+/// is; with another end, or none, the request is refused (revoke and invite
+/// again), and nothing is written.
+async fn an_invitation_asked_again_with_another_end_is_refused(app: TestApp) {
+    app.account("acme", "owner").await;
+    let end = Utc::now() + chrono::Duration::days(10);
+    let asked = |end: Option<chrono::DateTime<Utc>>| pb::InviteRequest {
+        actor_user_id: "owner".into(),
+        account_id: "acme".into(),
+        email: "con@example.com".into(),
+        role: "viewer".into(),
+        access_end_time: end.map(crate::support::stamp),
+        ..Default::default()
+    };
+    let mut client = app.client.clone();
+    let first = client
+        .invite(asked(Some(end)))
+        .await
+        .expect("invited")
+        .into_inner();
+    let again = client
+        .invite(asked(Some(end)))
+        .await
+        .expect("the same terms")
+        .into_inner();
+    assert_eq!(
+        again.invitation.as_ref().map(|i| &i.id),
+        first.invitation.as_ref().map(|i| &i.id),
+        "the pending invitation, as it is"
+    );
+    let before = app.table_counts().await;
+    for other in [Some(end + chrono::Duration::days(1)), None] {
+        assert_refused(
+            client.invite(asked(other)).await,
+            Code::FailedPrecondition,
+            "INVITATION_PENDING_WITH_OTHER_TERMS",
+        );
+    }
+    assert_eq!(app.table_counts().await, before, "refusals write nothing");
+}
+
 crate::on_both_databases!(
+    an_invitation_asked_again_with_another_end_is_refused,
     access_ends_at_its_instant_and_is_renewed,
     list_users_shows_who_expires_within_a_window,
     an_access_request_is_approved_for_days,
