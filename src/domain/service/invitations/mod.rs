@@ -130,8 +130,6 @@ fn not_pending(invitation: &Invitation, now: chrono::DateTime<Utc>) -> DomainErr
     }
 }
 
-/// Rule 10: a pending invitation offering another role or other scopes is
-/// neither returned as if it answered the request nor silently changed.
 /// An invitation asked again with another access end than the pending one
 /// offers: UpdateInvitation does not move ends, so the way out is to revoke
 /// it and invite again.
@@ -148,8 +146,12 @@ fn pending_with_another_end(pending: &Invitation) -> DomainError {
             ),
         ),
     )
+    .with("invitation_id", pending.id.as_str())
+    .with("pending_role", pending.role.as_str())
 }
 
+/// Rule 10: a pending invitation offering another role or other scopes is
+/// neither returned as if it answered the request nor silently changed.
 fn pending_with_other_terms(pending: &Invitation) -> DomainError {
     DomainError::precondition(
         ErrorReason::InvitationPendingWithOtherTerms,

@@ -260,11 +260,17 @@ async fn an_invitation_asked_again_with_another_end_is_refused(app: TestApp) {
         "the pending invitation, as it is"
     );
     let before = app.table_counts().await;
+    let pending = first.invitation.expect("the invitation").id;
     for other in [Some(end + chrono::Duration::days(1)), None] {
-        assert_refused(
+        let status = assert_refused(
             client.invite(asked(other)).await,
             Code::FailedPrecondition,
             "INVITATION_PENDING_WITH_OTHER_TERMS",
+        );
+        assert!(
+            error_metadata(&status).contains(&format!("invitation_id={pending}")),
+            "the refusal names the pending invitation: {:?}",
+            error_metadata(&status)
         );
     }
     assert_eq!(app.table_counts().await, before, "refusals write nothing");
