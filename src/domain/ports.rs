@@ -117,10 +117,15 @@ pub trait Reads: Send + Sync {
         after: Option<&UserId>,
         limit: usize,
     ) -> DomainResult<(AccessFacts, Vec<(UserId, AccessFacts)>)>;
-    /// Accounts where the user has an active membership or owns the open
-    /// parent: the ties, judged by the domain's rules (not meant to be overridden).
-    async fn accounts_of(&self, user: &UserId) -> DomainResult<Vec<AccountAccess>> {
-        Ok(accessible_accounts(self.account_ties(user).await?))
+    /// Accounts where the user has an active membership that has not ended
+    /// at `now`, or owns the open parent: the ties, judged by the domain's
+    /// rules (not meant to be overridden).
+    async fn accounts_of(
+        &self,
+        user: &UserId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<Vec<AccountAccess>> {
+        Ok(accessible_accounts(self.account_ties(user).await?, now))
     }
     /// One access request.
     async fn access_request(&self, id: &AccessRequestId) -> DomainResult<Option<AccessRequest>>;

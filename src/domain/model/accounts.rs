@@ -118,6 +118,8 @@ pub struct OwnMembership {
     pub status: MembershipStatus,
     /// Whether this is the owner membership.
     pub is_owner: bool,
+    /// When it ends, if it does (rule 17; never the owner's).
+    pub ends_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An account a user can switch to.

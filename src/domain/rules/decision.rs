@@ -231,7 +231,7 @@ impl<'a> Standing<'a> {
 /// The accounts a user can switch to, by account id: open accounts where
 /// they are an active member, or whose open parent they own (rule 4, which
 /// outranks their own membership there).
-pub fn accessible_accounts(ties: Vec<AccountTie>) -> Vec<AccountAccess> {
+pub fn accessible_accounts(ties: Vec<AccountTie>, now: chrono::DateTime<chrono::Utc>) -> Vec<AccountAccess> {
     let mut accounts: Vec<AccountAccess> = ties
         .into_iter()
         .filter_map(|tie| {
@@ -246,7 +246,10 @@ pub fn accessible_accounts(ties: Vec<AccountTie>) -> Vec<AccountAccess> {
                     role: OWNER_ROLE.to_owned(),
                 });
             }
-            let member = tie.membership.filter(|m| m.status == MembershipStatus::Active)?;
+            // Rule 17: a membership that has ended gives nothing to switch to.
+            let member = tie.membership.filter(|m| {
+                m.status == MembershipStatus::Active && (m.is_owner || m.ends_at.is_none_or(|end| now < end))
+            })?;
             Some(AccountAccess {
                 account: tie.account,
                 role: member.role,
@@ -604,6 +607,7 @@ mod tests {
             role: role.into(),
             status,
             is_owner: role == OWNER_ROLE,
+            ends_at: None,
         })
     }
 
@@ -620,8 +624,19 @@ mod tests {
         inactive.membership = own("admin", MembershipStatus::Deactivated);
         let mut orphan = tie("orphan", Some("gone"), AccountState::Open);
         orphan.owned_parent_state = Some(AccountState::Closed);
+        let now = chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(1);
+        let mut ended = tie("ended", None, AccountState::Open);
+        ended.membership = own("admin", MembershipStatus::Active);
+        if let Some(m) = ended.membership.as_mut() {
+            m.ends_at = Some(now);
+        }
+        let mut ending = tie("ending", None, AccountState::Open);
+        ending.membership = own("viewer", MembershipStatus::Active);
+        if let Some(m) = ending.membership.as_mut() {
+            m.ends_at = Some(now + chrono::Duration::milliseconds(1));
+        }
         let listed: Vec<(String, String, Option<String>)> =
-            accessible_accounts(vec![team, child, closed, inactive, orphan])
+            accessible_accounts(vec![team, child, closed, inactive, orphan, ended, ending], now)
                 .into_iter()
                 .map(|a| {
                     (
@@ -635,8 +650,10 @@ mod tests {
             listed,
             vec![
                 ("child".into(), OWNER_ROLE.into(), Some("team".into())),
+                ("ending".into(), "viewer".into(), None),
                 ("team".into(), OWNER_ROLE.into(), None),
-            ]
+            ],
+            "rules 1, 4 and 17: not closed, deactivated, orphaned or ended"
         );
     }
 }

@@ -274,7 +274,7 @@ impl UseCases {
         // Nothing proves the caller is that user: owners are named by id only.
         let accounts = self
             .store
-            .accounts_of(&query.user_id)
+            .accounts_of(&query.user_id, super::now())
             .await?
             .into_iter()
             .filter(|access| self.serves(&access.account))

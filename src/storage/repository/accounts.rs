@@ -158,6 +158,7 @@ pub(super) async fn account_ties<C: ConnectionTrait>(c: &C, user: &UserId) -> Do
                 role,
                 status,
                 is_owner,
+                ends_at: m.ends_at.map(super::codec::time).transpose()?,
             },
         );
     }

@@ -19,6 +19,23 @@ async fn on_list(app: &TestApp, user: &str, permission: &str, id: &str) -> pb::A
     app.check_on(user, "acme", permission, (List, id)).await
 }
 
+/// The accounts ListAccounts offers `user` to switch to.
+async fn switchable(app: &TestApp, user: &str) -> Vec<String> {
+    app.client
+        .clone()
+        .list_accounts(pb::ListAccountsRequest {
+            user_id: user.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("accounts listed")
+        .into_inner()
+        .accounts
+        .into_iter()
+        .filter_map(|access| access.account.map(|account| account.id))
+        .collect()
+}
+
 /// Rule 17: a grant, a scope entry and the membership each end at their
 /// instant, each denied with what ended named; what the role still gives
 /// stays; the member is listed as expired until renewed.
@@ -57,6 +74,7 @@ async fn access_ends_at_its_instant_and_is_renewed(app: TestApp) {
     assert!(effective.permissions.contains(&"reports.view".to_owned()));
     assert!(app.check("con", "acme", "reports.view").await.allowed);
     assert!(on_list(&app, "con", "lists.edit", "4").await.allowed);
+    assert_eq!(switchable(&app, "con").await, ["acme"]);
 
     pass(first).await;
     let grant = app.check("con", "acme", "reports.view").await;
@@ -89,6 +107,10 @@ async fn access_ends_at_its_instant_and_is_renewed(app: TestApp) {
         (false, R::AccessExpired, "list_manager")
     );
     assert_eq!(gone.expired.map(|e| e.kind()), Some(pb::EndedKind::Membership));
+    assert!(
+        switchable(&app, "con").await.is_empty(),
+        "an ended membership is no account to switch to"
+    );
     let listed = app.users(list_users("owner", "acme")).await;
     let con = listed.iter().find(|m| m.user_id == "con").expect("still listed");
     assert_eq!(con.status(), S::Expired);
@@ -115,6 +137,7 @@ async fn access_ends_at_its_instant_and_is_renewed(app: TestApp) {
         .expect("renewed");
     assert!(app.check("con", "acme", "lists.view").await.allowed);
     assert!(on_list(&app, "con", "lists.edit", "9").await.allowed);
+    assert_eq!(switchable(&app, "con").await, ["acme"]);
     assert_eq!(
         reason(&app.check("con", "acme", "reports.view").await),
         R::AccessExpired
