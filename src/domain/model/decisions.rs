@@ -163,9 +163,10 @@ pub struct Grounds {
 pub struct BatchDecisions {
     /// The grounds the answers share.
     pub grounds: Vec<Grounds>,
-    /// For each check: the index of its grounds in `grounds`, and why it was
-    /// answered so (allowed exactly when the reason is [`Reason::Allowed`]).
-    pub answers: Vec<(usize, Reason)>,
+    /// For each check: the index of its grounds in `grounds`, why it was
+    /// answered so (allowed exactly when the reason is [`Reason::Allowed`]),
+    /// and what ended when the reason is [`Reason::AccessExpired`].
+    pub answers: Vec<(usize, Reason, Option<Expiry>)>,
 }
 
 /// Facts about the actor's session on an admin call that the account's

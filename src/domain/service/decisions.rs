@@ -93,8 +93,8 @@ impl UseCases {
                 standings.push(standing);
                 standings.len() - 1
             });
-            let reason = standings[index].reason(check.permission, check.resource.as_ref());
-            answers.push((index, reason));
+            let (reason, expired) = standings[index].judge(check.permission, check.resource.as_ref());
+            answers.push((index, reason, expired));
         }
         Ok(BatchDecisions { grounds, answers })
     }

@@ -372,7 +372,7 @@ pub fn batch_results(decisions: BatchDecisions) -> Result<Vec<pb::AuthorizeRespo
             (answer, 0)
         })
         .collect();
-    for &(index, _) in &decisions.answers {
+    for &(index, ..) in &decisions.answers {
         if let Some((_, uses)) = shared.get_mut(index) {
             *uses += 1;
         }
@@ -380,7 +380,7 @@ pub fn batch_results(decisions: BatchDecisions) -> Result<Vec<pb::AuthorizeRespo
     decisions
         .answers
         .into_iter()
-        .map(|(index, reason)| {
+        .map(|(index, reason, expired)| {
             let (grounds, uses) = shared
                 .get_mut(index)
                 .ok_or_else(|| DomainError::Internal("an answer names grounds the batch lacks".into()))?;
@@ -393,6 +393,7 @@ pub fn batch_results(decisions: BatchDecisions) -> Result<Vec<pb::AuthorizeRespo
             Ok(pb::AuthorizeResponse {
                 allowed: reason == Reason::Allowed,
                 reason: reason_to_pb(reason).into(),
+                expired: expired.as_ref().map(end_to_pb),
                 ..grounds
             })
         })

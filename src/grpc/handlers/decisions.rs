@@ -31,7 +31,7 @@ impl GrpcHandlers {
             convert::batch(request.into_inner(), self.use_cases.settings().max_batch_checks)?;
         let decisions = use_cases.batch_authorize(&checks, &consistency).await?;
         self.decisions
-            .record_all(decisions.answers.iter().map(|(_, reason)| *reason));
+            .record_all(decisions.answers.iter().map(|(_, reason, _)| *reason));
         Ok(pb::BatchAuthorizeResponse {
             results: convert::batch_results(decisions)?,
         })

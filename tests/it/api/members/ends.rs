@@ -11,7 +11,7 @@ use pb::MemberStatus as S;
 use tonic::Code;
 
 use crate::support::{
-    TestApp, assert_refused, ending, error_metadata, list_users, pass, reason, scope, three_ends,
+    TestApp, assert_refused, check, ending, error_metadata, list_users, pass, reason, scope, three_ends,
 };
 
 /// Authorize on list `id`.
@@ -98,6 +98,32 @@ async fn access_ends_at_its_instant_and_is_renewed(app: TestApp) {
     assert!(
         app.check("con", "acme", "lists.view").await.allowed,
         "the role stays"
+    );
+    // BatchAuthorize names what ended as Authorize does, check by check.
+    let batch = client
+        .batch_authorize(pb::BatchAuthorizeRequest {
+            checks: vec![
+                check("con", "acme", "reports.view", None),
+                check("con", "acme", "lists.edit", Some((List, "4"))),
+                check("con", "acme", "lists.view", None),
+            ],
+            ..Default::default()
+        })
+        .await
+        .expect("batch answered")
+        .into_inner();
+    let named: Vec<(bool, Option<String>)> = batch
+        .results
+        .iter()
+        .map(|r| (r.allowed, r.expired.as_ref().map(|e| e.subject.clone())))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (false, Some("reports.view".to_owned())),
+            (false, Some("list:4".to_owned())),
+            (true, None),
+        ]
     );
 
     pass(second).await;
