@@ -27,7 +27,7 @@ pub mod scrape;
 pub use app::*;
 pub use asserts::*;
 pub use calls::scoped_lead;
-pub use channel::{Client, never_sent};
+pub use channel::{Client, NAMING_A_PERSON, never_sent};
 pub use database::*;
 pub use lookups::*;
 pub use requests::*;

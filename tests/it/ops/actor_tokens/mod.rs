@@ -55,3 +55,53 @@ pub async fn list_users_as(app: &TestApp, token: &str) -> Result<pb::ListUsersRe
 pub fn with_mfa() -> serde_json::Value {
     json!({ "amr": ["pwd", "mfa"] })
 }
+
+/// The RPCs no person acts in: checks and lookups (the person is their
+/// subject, not their actor), the platform's own calls, and DeclineInvitation
+/// (its token is the only name it carries).
+const NAMING_NO_ONE: &[&str] = &[
+    "Authorize",
+    "BatchAuthorize",
+    "GetEffectivePermissions",
+    "LookupAccounts",
+    "LookupResources",
+    "LookupMembers",
+    "SetAccountLimits",
+    "CloseAccountAsPlatform",
+    "DeclineInvitation",
+];
+
+/// Every RPC of the API is either one the test channel mints a token for
+/// (it reads the person from the request, through the server's own
+/// `ActsFor`) or one named here as acting for no one: a new RPC that names
+/// a person, left out of the channel's table, would run every test in the
+/// token mode without a token.
+#[test]
+fn every_rpc_is_placed_as_acting_for_a_person_or_for_no_one() {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(access_service::grpc::pb::FILE_DESCRIPTOR_SET)
+        .expect("the API's descriptors");
+    let methods: Vec<String> = set
+        .file
+        .iter()
+        .flat_map(|file| &file.service)
+        .filter(|service| service.name() == "AccessService")
+        .flat_map(|service| &service.method)
+        .map(|method| method.name().to_owned())
+        .collect();
+    assert!(methods.len() > 40, "the service's methods: {methods:?}");
+    for method in &methods {
+        let named = crate::support::NAMING_A_PERSON.contains(&method.as_str());
+        let no_one = NAMING_NO_ONE.contains(&method.as_str());
+        assert!(
+            named != no_one,
+            "{method}: in the test channel's table {named}, acting for no one {no_one}: place it in exactly one"
+        );
+    }
+    for listed in crate::support::NAMING_A_PERSON.iter().chain(NAMING_NO_ONE) {
+        assert!(
+            methods.iter().any(|m| m == listed),
+            "{listed} is no RPC of the API"
+        );
+    }
+}
