@@ -17,7 +17,7 @@ use crate::domain::model::{
     SharedResource, StoredFacts, WriteReceipt,
 };
 use crate::domain::permissions::{Permission, PermissionSet};
-use crate::domain::rules::decision::accessible_accounts;
+use crate::domain::rules::account_list::accessible_accounts;
 use crate::domain::rules::member_list::{MemberPageQuery, MemberPageRows};
 
 /// Reads, available both on the store and inside a transaction (where they

@@ -2,6 +2,7 @@
 //! cases (`domain::service`) read the facts and call these; the properties
 //! and unit tests judge them without a database.
 
+pub mod account_list;
 pub mod actors;
 pub mod decision;
 pub mod ends;
