@@ -4,6 +4,7 @@
 pub mod convert;
 pub mod handlers;
 pub mod middleware;
+mod resend;
 pub mod status;
 
 /// Code generated from `proto/access/v1/access.proto`.
@@ -16,3 +17,4 @@ pub mod pb {
 }
 
 pub use handlers::{ACTOR_TOKEN_HEADER, Acting, ActorTrust, ActsFor, GrpcHandlers, WatchSettings, Watches};
+pub use resend::never_sent;

@@ -33,7 +33,7 @@ pub struct Sample {
     /// abandoned, and not recorded either.
     pub abandoned: u64,
     /// Calls sent again because the server never saw them (a GOAWAY at the
-    /// connection's maximum age, see `driver::never_sent`): each counts once,
+    /// connection's maximum age, see `access_service::grpc::never_sent`): each counts once,
     /// with the time of all its attempts.
     pub resent: u64,
 }

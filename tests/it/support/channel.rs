@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use access_service::grpc::{ACTOR_TOKEN_HEADER, Acting, ActsFor, pb};
+use access_service::grpc::{ACTOR_TOKEN_HEADER, Acting, ActsFor, never_sent, pb};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use prost::Message;
@@ -98,31 +98,6 @@ impl tower::Service<http::Request<Body>> for TestChannel {
             }
         })
     }
-}
-
-/// Whether a call failed before the server handled any of it, so sending
-/// it again cannot do it twice: hyper cancels the requests it had queued on
-/// a connection that received GOAWAY (tonic reports CANCELLED), streams
-/// above the GOAWAY's last stream id were not processed (HTTP/2 section
-/// 6.8; tonic reports INTERNAL), and REFUSED_STREAM means the same
-/// (UNAVAILABLE). grpc-go and grpc-java retry these transparently; tonic
-/// does not, so callers on tonic retry them (docs/operations.md).
-pub fn never_sent(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(err);
-    while let Some(err) = source {
-        if let Some(hyper) = err.downcast_ref::<hyper::Error>()
-            && hyper.is_canceled()
-        {
-            return true;
-        }
-        if let Some(h2) = err.downcast_ref::<h2::Error>()
-            && ((h2.is_go_away() && h2.is_remote()) || h2.reason() == Some(h2::Reason::REFUSED_STREAM))
-        {
-            return true;
-        }
-        source = err.source();
-    }
-    false
 }
 
 /// Generates, from one table of the RPCs whose requests can name the person

@@ -24,10 +24,11 @@ pub mod pki;
 pub mod process;
 pub mod scrape;
 
+pub use access_service::grpc::never_sent;
 pub use app::*;
 pub use asserts::*;
 pub use calls::scoped_lead;
-pub use channel::{Client, NAMING_A_PERSON, never_sent};
+pub use channel::{Client, NAMING_A_PERSON};
 pub use database::*;
 pub use lookups::*;
 pub use requests::*;
